@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft)
+# and FerretDB as plain processes on 127.0.0.1, plus the daprd build.
+#
+#   infra/infra.sh up [component…]     install/build what is missing, start, wait ready
+#   infra/infra.sh down [component…]   stop
+#   infra/infra.sh status              table of components
+#   infra/infra.sh build               only build/fetch binaries (daprd, ferretdb, kafka jars)
+#
+# Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
+# (git-ignored); built binaries are cached in ~/.cache/caregrid keyed by their inputs.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=infra.env
+. "$ROOT/infra/infra.env"
+STATE=${CAREGRID_HOME:-$ROOT/.caregrid}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/caregrid
+RUN=$STATE/run
+LOGS=$STATE/logs
+BIN=$STATE/bin
+ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd)
+
+say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
+fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# PostgreSQL and MariaDB refuse to run as root: run them as their package's user.
+as_user() {
+  local user=$1; shift
+  if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+own() { # own <user> <path…>: hand directories to the server's user when we are root
+  local user=$1; shift
+  if is_root; then chown -R "$user:" "$@"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # wait_for <what> <seconds> <command…>
+  local what=$1 limit=$2 i; shift 2
+  for ((i = 0; i < limit * 5; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail "$what not ready after ${limit}s (see $LOGS)"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_detached() { # start_detached <pidfile> <logfile> <command…>
+  local pidfile=$1 logfile=$2; shift 2
+  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+stop_pidfile() { # stop_pidfile <name> <pidfile>
+  local name=$1 pidfile=$2 pid i
+  if ! pid_alive "$pidfile"; then rm -f "$pidfile"; return 0; fi
+  pid=$(cat "$pidfile")
+  say "stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+# ---------------------------------------------------------------- packages
+PG_BIN=""
+find_pg_bin() { PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true); }
+
+ensure_packages() {
+  find_pg_bin
+  local missing=()
+  [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || missing+=(postgresql)
+  command -v mariadbd >/dev/null || missing+=(mariadb-server)
+  command -v kcat >/dev/null || missing+=(kcat)
+  command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]} (~20 s)"
+    local sudo=""
+    is_root || sudo=sudo
+    # policy-rc.d 101: the packages must not start system-wide servers; we run our own.
+    if is_root && [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    find_pg_bin
+  fi
+  command -v go >/dev/null || fail "Go (1.24+) is required to build daprd and FerretDB"
+}
+
+# ---------------------------------------------------------------- Go binaries
+input_hash() { # hash of a Go module's inputs: rebuild only when they change
+  (cd "$1" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
+}
+
+build_go() { # build_go <name> <module dir> [build tags]
+  local name=$1 dir=$2 tags=${3:-} hash out start pid
+  hash=$(input_hash "$dir")
+  out="$CACHE/bin/$name-$hash"
+  mkdir -p "$CACHE/bin" "$BIN"
+  if [ ! -x "$out" ]; then
+    start=$SECONDS
+    say "$name: downloading Go modules (cold: up to a few minutes)"
+    (cd "$dir" && go mod download)
+    say "$name: compiling (cold: daprd ~5 min on 2 cores, FerretDB ~1.5 min; warm: seconds)"
+    (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "-s -w" -o "$out.tmp" .) &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 15
+      kill -0 "$pid" 2>/dev/null && say "$name: still compiling ($((SECONDS - start)) s)"
+    done
+    wait "$pid" || fail "$name build failed"
+    mv "$out.tmp" "$out"
+    say "$name: built in $((SECONDS - start)) s"
+  fi
+  ln -sfn "$out" "$BIN/$name"
+}
+
+build_daprd() { build_go daprd "$ROOT/infra/daprd" stablecomponents; }
+build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb"; }
+
+# ---------------------------------------------------------------- Kafka jars
+KAFKA_LIBS=""
+fetch_kafka() {
+  local hash
+  hash=$(sha256sum "$ROOT/infra/kafka/pom.xml" | cut -c1-16)
+  KAFKA_LIBS="$CACHE/kafka-$hash/libs"
+  if [ ! -f "$KAFKA_LIBS/.complete" ]; then
+    say "kafka: resolving Kafka $KAFKA_VERSION jars from Maven Central (~20 s cold)"
+    mkdir -p "$KAFKA_LIBS"
+    mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+    touch "$KAFKA_LIBS/.complete"
+  fi
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_data() { echo "$STATE/postgres"; }
+pg_running() { [ -f "$(pg_data)/postmaster.pid" ] && as_user postgres "$PG_BIN/pg_ctl" status -D "$(pg_data)" >/dev/null 2>&1; }
+
+up_postgres() {
+  local data sock
+  data=$(pg_data)
+  sock="$RUN/postgres"
+  mkdir -p "$sock" "$LOGS"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "postgres: initialising cluster in $data"
+    mkdir -p "$data"
+    own postgres "$data"
+    # Superuser only over the private socket; service roles log in with passwords over TCP.
+    as_user postgres "$PG_BIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=trust --auth-host=scram-sha-256 >"$LOGS/postgres-init.log" 2>&1 ||
+      fail "initdb failed (see $LOGS/postgres-init.log)"
+  fi
+  own postgres "$sock"
+  chmod 700 "$sock"
+  if pg_running; then say "postgres: already running on $CAREGRID_PG_PORT"; return; fi
+  say "postgres: starting on 127.0.0.1:$CAREGRID_PG_PORT"
+  touch "$LOGS/postgres.log"
+  own postgres "$LOGS/postgres.log"
+  as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$LOGS/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $CAREGRID_PG_PORT -c unix_socket_directories=$sock -c max_connections=300 -c fsync=off" \
+    start >/dev/null || fail "postgres did not start (see $LOGS/postgres.log)"
+}
+
+down_postgres() {
+  if pg_running; then
+    say "stopping postgres"
+    as_user postgres "$PG_BIN/pg_ctl" -D "$(pg_data)" -m fast -w stop >/dev/null
+  fi
+}
+
+# ---------------------------------------------------------------- MariaDB
+mysql_user() { if is_root; then echo mysql; else id -un; fi; }
+mysql_sock() { echo "$RUN/mysql/mysqld.sock"; }
+mysql_pidfile() { echo "$RUN/mysql/mysqld.pid"; }
+mysql_running() { mariadb-admin --no-defaults --socket="$(mysql_sock)" -uroot ping >/dev/null 2>&1; }
+
+up_mariadb() {
+  local data="$STATE/mysql" user
+  user=$(mysql_user)
+  mkdir -p "$RUN/mysql" "$LOGS"
+  own "$user" "$RUN/mysql"
+  chmod 700 "$RUN/mysql"
+  if [ ! -d "$data/mysql" ]; then
+    say "mariadb: initialising data dir in $data"
+    mkdir -p "$data"
+    own "$user" "$data"
+    # root has no password but is reachable only through the private socket.
+    mariadb-install-db --no-defaults --datadir="$data" --user="$user" \
+      --auth-root-authentication-method=normal --skip-test-db >"$LOGS/mariadb-init.log" 2>&1 ||
+      fail "mariadb-install-db failed (see $LOGS/mariadb-init.log)"
+  fi
+  if mysql_running; then say "mariadb: already running on $CAREGRID_MYSQL_PORT"; return; fi
+  say "mariadb: starting on 127.0.0.1:$CAREGRID_MYSQL_PORT"
+  touch "$LOGS/mariadb.log"
+  own "$user" "$LOGS/mariadb.log"
+  local args=(--no-defaults --datadir="$data" --bind-address=127.0.0.1 --port="$CAREGRID_MYSQL_PORT"
+    --socket="$(mysql_sock)" --pid-file="$(mysql_pidfile)" --log-error="$LOGS/mariadb.log"
+    --max-connections=300 --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+    --innodb-flush-log-at-trx-commit=2)
+  is_root && args+=(--user=mysql)
+  setsid nohup mariadbd "${args[@]}" >>"$LOGS/mariadb.log" 2>&1 </dev/null &
+  wait_for mariadb 60 mysql_running
+}
+
+down_mariadb() {
+  if mysql_running; then
+    say "stopping mariadb"
+    mariadb-admin --no-defaults --socket="$(mysql_sock)" -uroot shutdown >/dev/null 2>&1 || true
+  fi
+}
+
+# ---------------------------------------------------------------- Kafka
+kafka_pidfile() { echo "$RUN/kafka.pid"; }
+kafka_ready() { port_open "$CAREGRID_KAFKA_PORT" && kcat -b "127.0.0.1:$CAREGRID_KAFKA_PORT" -L -m 2 >/dev/null 2>&1; }
+
+up_kafka() {
+  fetch_kafka
+  local dir="$STATE/kafka" props java_cmd
+  props="$dir/server.properties"
+  mkdir -p "$dir/data" "$RUN" "$LOGS"
+  sed -e "s#@PORT@#$CAREGRID_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CAREGRID_KAFKA_CONTROLLER_PORT#g" \
+    -e "s#@DATA_DIR@#$dir/data#g" "$ROOT/infra/kafka/server.properties.in" >"$props"
+  java_cmd=(java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.xml"
+    -cp "$KAFKA_LIBS/*")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    say "kafka: formatting KRaft storage"
+    local cluster_id
+    cluster_id=$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >"$LOGS/kafka-format.log" 2>&1 ||
+      fail "kafka storage format failed (see $LOGS/kafka-format.log)"
+  fi
+  if pid_alive "$(kafka_pidfile)"; then
+    wait_for kafka 60 kafka_ready
+    say "kafka: already running on $CAREGRID_KAFKA_PORT"
+    return
+  fi
+  say "kafka: starting on 127.0.0.1:$CAREGRID_KAFKA_PORT"
+  start_detached "$(kafka_pidfile)" "$LOGS/kafka.log" "${java_cmd[@]}" kafka.Kafka "$props"
+  wait_for kafka 90 kafka_ready
+}
+
+down_kafka() { stop_pidfile kafka "$(kafka_pidfile)"; }
+
+# ---------------------------------------------------------------- FerretDB
+ferret_pidfile() { echo "$RUN/ferretdb.pid"; }
+
+up_ferretdb() {
+  build_ferretdb
+  mkdir -p "$STATE/ferretdb" "$RUN" "$LOGS"
+  if pid_alive "$(ferret_pidfile)" && port_open "$CAREGRID_MONGO_PORT"; then
+    say "ferretdb: already running on $CAREGRID_MONGO_PORT"
+    return
+  fi
+  say "ferretdb: starting on 127.0.0.1:$CAREGRID_MONGO_PORT"
+  start_detached "$(ferret_pidfile)" "$LOGS/ferretdb.log" "$BIN/ferretdb" \
+    --listen-addr="127.0.0.1:$CAREGRID_MONGO_PORT" --sqlite-dir="$STATE/ferretdb"
+  wait_for ferretdb 30 port_open "$CAREGRID_MONGO_PORT"
+}
+
+down_ferretdb() { stop_pidfile ferretdb "$(ferret_pidfile)"; }
+
+# daprd is started per app by the launcher and tests; here it is only built.
+up_daprd() { build_daprd; }
+down_daprd() { :; }
+
+# ---------------------------------------------------------------- status
+status() {
+  find_pg_bin
+  local fmt='%-10s %-18s %-8s %s\n'
+  # shellcheck disable=SC2059
+  printf "$fmt" COMPONENT ADDRESS STATE DETAIL
+  local s
+  s=down; [ -n "$PG_BIN" ] && pg_running && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" postgres "127.0.0.1:$CAREGRID_PG_PORT" "$s" "data $(pg_data)"
+  s=down; command -v mariadb-admin >/dev/null && mysql_running && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" mariadb "127.0.0.1:$CAREGRID_MYSQL_PORT" "$s" "data $STATE/mysql"
+  s=down; kafka_ready && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" kafka "127.0.0.1:$CAREGRID_KAFKA_PORT" "$s" "Kafka $KAFKA_VERSION KRaft"
+  s=down; port_open "$CAREGRID_MONGO_PORT" && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" ferretdb "127.0.0.1:$CAREGRID_MONGO_PORT" "$s" "FerretDB $FERRETDB_VERSION (SQLite)"
+  s=missing; [ -x "$BIN/daprd" ] && s=built
+  # shellcheck disable=SC2059
+  printf "$fmt" daprd "(per app)" "$s" "daprd $DAPR_VERSION at $BIN/daprd"
+}
+
+main() {
+  local cmd=${1:-status}
+  shift || true
+  local components=("$@")
+  [ ${#components[@]} -gt 0 ] || components=("${ALL_COMPONENTS[@]}")
+  mkdir -p "$STATE" "$RUN" "$LOGS" "$BIN"
+  case "$cmd" in
+    up)
+      ensure_packages
+      local c
+      for c in "${components[@]}"; do "up_$c"; done
+      status
+      ;;
+    down)
+      find_pg_bin
+      local i
+      for ((i = ${#components[@]} - 1; i >= 0; i--)); do "down_${components[$i]}"; done
+      ;;
+    build)
+      ensure_packages
+      build_daprd
+      build_ferretdb
+      fetch_kafka
+      ;;
+    status) status ;;
+    *) fail "usage: infra.sh up|down|status|build [component…]" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,19 @@
+/**
+ * `npm test`: the real infrastructure first (installed, built and started when
+ * missing), then unit tests, then integration tests against it.
+ */
+import { spawnSync } from 'node:child_process';
+import { infraUp } from '../infra.js';
+import { repoRoot } from '../paths.js';
+
+const say = (message: string) => console.log(`\u001b[1;34m[test]\u001b[0m ${message}`);
+const run = (script: string) => spawnSync('npm', ['run', '--silent', script], { cwd: repoRoot, stdio: 'inherit' }).status ?? 1;
+
+say('infrastructure');
+infraUp();
+say('unit tests');
+const unit = run('test:unit');
+say('integration tests (real daprd, Kafka, PostgreSQL, MariaDB, FerretDB)');
+const integration = run('test:integration');
+say(`unit: ${unit === 0 ? 'passed' : 'FAILED'} · integration: ${integration === 0 ? 'passed' : 'FAILED'}`);
+process.exit(unit || integration);

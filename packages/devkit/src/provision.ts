@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { localInfra, secretsFile } from './paths.js';
+
+export type DatabaseEngine = 'postgres' | 'mysql' | 'mongodb';
+export const DATABASE_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mysql', 'mongodb'];
+
+/** Role and database names: the app-id with `-` → `_` (SQL identifiers, no quoting games). */
+export const sqlName = (name: string) => {
+  const value = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) throw new Error(`cannot derive a database name from "${name}"`);
+  return value;
+};
+
+const newPassword = () => randomBytes(18).toString('base64url');
+
+/**
+ * Creates (or re-syncs) one database and one login role owning it, and returns
+ * the URL the service will find in its secret. Idempotent: an existing role
+ * gets the given password again, an existing database is kept.
+ */
+export async function provisionDatabase(engine: DatabaseEngine, name: string, password = newPassword()): Promise<string> {
+  const infra = localInfra();
+  const db = sqlName(name);
+  if (engine === 'postgres') {
+    const admin = new pg.Client({ host: infra.postgres.socketDir, port: infra.postgres.port, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    try {
+      const role = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [db]);
+      // Identifiers cannot be bound as parameters; sqlName() restricts them to [a-z0-9_].
+      const passwordLiteral = admin.escapeLiteral(password);
+      await admin.query(
+        role.rowCount ? `ALTER ROLE ${db} WITH LOGIN PASSWORD ${passwordLiteral}` : `CREATE ROLE ${db} WITH LOGIN PASSWORD ${passwordLiteral}`,
+      );
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
+      if (!exists.rowCount) await admin.query(`CREATE DATABASE ${db} OWNER ${db}`);
+    } finally {
+      await admin.end();
+    }
+    return `postgres://${db}:${encodeURIComponent(password)}@127.0.0.1:${infra.postgres.port}/${db}`;
+  }
+  if (engine === 'mysql') {
+    const admin = await mysql.createConnection({ socketPath: infra.mysql.socket, user: 'root' });
+    try {
+      await admin.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      await admin.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [db, password]);
+      await admin.query(`ALTER USER ?@'%' IDENTIFIED BY ?`, [db, password]);
+      await admin.query(`GRANT ALL PRIVILEGES ON \`${db}\`.* TO ?@'%'`, [db]);
+    } finally {
+      await admin.end();
+    }
+    return `mysql://${db}:${encodeURIComponent(password)}@127.0.0.1:${infra.mysql.port}/${db}`;
+  }
+  // FerretDB on SQLite has no users: a database per service is the isolation.
+  return `mongodb://127.0.0.1:${infra.mongo.port}/${db}`;
+}
+
+export async function dropDatabase(engine: DatabaseEngine, name: string): Promise<void> {
+  const infra = localInfra();
+  const db = sqlName(name);
+  if (engine === 'postgres') {
+    const admin = new pg.Client({ host: infra.postgres.socketDir, port: infra.postgres.port, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS ${db}`);
+    } finally {
+      await admin.end();
+    }
+  } else if (engine === 'mysql') {
+    const admin = await mysql.createConnection({ socketPath: infra.mysql.socket, user: 'root' });
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      await admin.query(`DROP USER IF EXISTS ?@'%'`, [db]);
+    } finally {
+      await admin.end();
+    }
+  }
+}
+
+export type SecretsDocument = Record<string, Record<string, string>>;
+
+export function readSecrets(file = secretsFile): SecretsDocument {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SecretsDocument) : {};
+}
+
+/** Atomic write, owner-only permissions: the file holds every local credential. */
+export function writeSecrets(secrets: SecretsDocument, file = secretsFile): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+const passwordOf = (url: string | undefined) => {
+  if (!url) return undefined;
+  const password = new URL(url).password;
+  return password ? decodeURIComponent(password) : undefined;
+};
+
+/**
+ * For each app that declares `CAREGRID_DATABASE` in the run file, makes sure
+ * its database exists and its secret (named after the app-id) holds
+ * `databaseUrl`. Passwords are generated once and kept across runs.
+ */
+export async function provisionServiceSecrets(apps: { appId: string; env: Record<string, string> }[], file = secretsFile): Promise<SecretsDocument> {
+  const secrets = readSecrets(file);
+  for (const app of apps) {
+    const engine = app.env.CAREGRID_DATABASE as DatabaseEngine | undefined;
+    if (!engine) continue;
+    if (!DATABASE_ENGINES.includes(engine)) throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
+    const current = secrets[app.appId] ?? {};
+    const databaseUrl = await provisionDatabase(engine, app.appId, passwordOf(current.databaseUrl));
+    secrets[app.appId] = { ...current, databaseUrl };
+  }
+  writeSecrets(secrets, file);
+  return secrets;
+}

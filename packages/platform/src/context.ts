@@ -1,0 +1,72 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes, randomUUID } from 'node:crypto';
+
+/** Per-request values that outgoing calls (invocation, publish) pass on. */
+export type RequestContext = {
+  requestId: string;
+  traceparent: string;
+  /** Identity headers set by the gateway sidecar's policy, forwarded to peers as-is. */
+  identity: Record<string, string>;
+};
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export const IDENTITY_HEADERS = [
+  'x-caregrid-user-id',
+  'x-caregrid-roles',
+  'x-caregrid-patient-id',
+  'x-caregrid-doctor-id',
+] as const;
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** A new W3C traceparent; when a parent is given, same trace id and a new span id. */
+export function childTraceparent(parent?: string): string {
+  const match = parent ? TRACEPARENT.exec(parent) : null;
+  const traceId = match?.[1] ?? randomBytes(16).toString('hex');
+  const flags = match?.[3] ?? '01';
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+}
+
+export function isValidTraceparent(value: string | undefined): value is string {
+  return value !== undefined && TRACEPARENT.test(value) && !value.includes('-00000000000000000000000000000000-');
+}
+
+export function newRequestContext(headers: Record<string, string | string[] | undefined>): RequestContext {
+  const header = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const incomingTrace = header('traceparent');
+  const requestId = header('x-request-id');
+  const identity: Record<string, string> = {};
+  for (const name of IDENTITY_HEADERS) {
+    const value = header(name);
+    if (value) identity[name] = value;
+  }
+  return {
+    // Accept a caller's request id only when it looks like one (log-injection guard).
+    requestId: requestId && /^[\w.:-]{1,128}$/.test(requestId) ? requestId : randomUUID(),
+    traceparent: isValidTraceparent(incomingTrace) ? incomingTrace : childTraceparent(),
+    identity,
+  };
+}
+
+export function runWithContext<T>(context: RequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+export function currentContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+/** Headers an outgoing call carries so the trace, request id and caller identity follow it. */
+export function propagationHeaders(): Record<string, string> {
+  const context = currentContext();
+  if (!context) return { traceparent: childTraceparent() };
+  return {
+    traceparent: context.traceparent,
+    'x-request-id': context.requestId,
+    ...context.identity,
+  };
+}

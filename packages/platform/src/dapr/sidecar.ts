@@ -1,0 +1,144 @@
+import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel } from '@dapr/dapr';
+import { randomUUID } from 'node:crypto';
+import { propagationHeaders } from '../context.js';
+import { DependencyUnavailableError } from '../errors.js';
+
+/**
+ * The service's only door to the outside world: its own Dapr sidecar.
+ *
+ * Built on @dapr/dapr's DaprClient over HTTP (invoke, publish, secrets,
+ * bindings). The SDK hides the status of a successful invocation and throws a
+ * JSON-encoded Error for any other, so `invoke` decodes that error into a
+ * plain result: a peer's 404 is an answer, not an exception. Only failures of
+ * Dapr itself (peer unreachable, resiliency timeout, open circuit) become
+ * DependencyUnavailableError.
+ */
+export type SidecarOptions = {
+  appId: string;
+  httpPort: number;
+  pubsubName: string;
+  secretStoreName: string;
+};
+
+export type InvokeResult<T> = { ok: true; body: T } | { ok: false; status: number; body: unknown };
+
+export type PublishedEvent<T> = {
+  topic: string;
+  type: string;
+  data: T;
+  /** Defaults to a new UUID; pass the outbox row id so redelivery dedupes downstream. */
+  id?: string;
+  subject?: string;
+  time?: Date;
+};
+
+type SdkError = { status: number; error_msg: string };
+
+// The sidecar shares the app's network namespace (host, pod, or compose
+// `network_mode: service:`), so loopback is where it always is.
+const SIDECAR_HOST = '127.0.0.1';
+
+function decodeSdkError(error: unknown): SdkError | undefined {
+  try {
+    const parsed = JSON.parse((error as Error).message) as Partial<SdkError>;
+    return typeof parsed.status === 'number' ? { status: parsed.status, error_msg: String(parsed.error_msg ?? '') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Dapr's own error bodies carry an ERR_* code; an app's error body does not. */
+function isDaprFailure(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && /^ERR_/.test(String((body as { errorCode?: unknown }).errorCode ?? ''));
+}
+
+export class Sidecar {
+  readonly client: DaprClient;
+
+  constructor(readonly options: SidecarOptions) {
+    this.client = new DaprClient({
+      daprHost: SIDECAR_HOST,
+      daprPort: String(options.httpPort),
+      communicationProtocol: CommunicationProtocolEnum.HTTP,
+      logger: { level: LogLevel.Error },
+    });
+  }
+
+  /** Resolves once the sidecar reports healthy (components loaded). */
+  async waitUntilReady(): Promise<void> {
+    await this.client.start();
+  }
+
+  async healthy(): Promise<boolean> {
+    return this.client.health.isHealthy();
+  }
+
+  async invoke<T = unknown>(
+    appId: string,
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<InvokeResult<T>> {
+    const headers = propagationHeaders();
+    try {
+      const result = await this.client.invoker.invoke(appId, path.replace(/^\//, ''), method as HttpMethod, body as object, { headers });
+      return { ok: true, body: result as T };
+    } catch (error) {
+      const decoded = decodeSdkError(error);
+      if (!decoded) throw new DependencyUnavailableError(`dapr sidecar (invoking ${appId})`, error);
+      const errorBody = parseBody(decoded.error_msg);
+      if (isDaprFailure(errorBody)) throw new DependencyUnavailableError(appId, errorBody);
+      return { ok: false, status: decoded.status, body: errorBody };
+    }
+  }
+
+  /** Publishes a CloudEvent we build ourselves, so its id and type are ours. */
+  async publish<T>(event: PublishedEvent<T>): Promise<string> {
+    const id = event.id ?? randomUUID();
+    const cloudEvent = {
+      specversion: '1.0',
+      id,
+      source: this.options.appId,
+      type: event.type,
+      subject: event.subject,
+      time: (event.time ?? new Date()).toISOString(),
+      datacontenttype: 'application/json',
+      traceparent: propagationHeaders().traceparent,
+      data: event.data,
+    };
+    const result = await this.client.pubsub.publish(this.options.pubsubName, event.topic, cloudEvent, {
+      contentType: 'application/cloudevents+json',
+    });
+    if (result.error) throw new DependencyUnavailableError(`pub/sub ${this.options.pubsubName}`, result.error);
+    return id;
+  }
+
+  /** A multi-valued secret (all keys of one secret) from the service's secret store. */
+  async getSecret(name: string): Promise<Record<string, string>> {
+    try {
+      return (await this.client.secret.get(this.options.secretStoreName, name)) as Record<string, string>;
+    } catch (error) {
+      throw new DependencyUnavailableError(`secret store ${this.options.secretStoreName}`, error);
+    }
+  }
+
+  async invokeBinding<T = unknown>(name: string, operation: string, data: unknown, metadata: Record<string, string> = {}): Promise<T> {
+    try {
+      return (await this.client.binding.send(name, operation, data, metadata)) as T;
+    } catch (error) {
+      throw new DependencyUnavailableError(`binding ${name}`, error);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client.stop();
+  }
+}

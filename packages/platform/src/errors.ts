@@ -1,0 +1,76 @@
+/**
+ * Domain errors: what went wrong in the business's terms. Domain code throws
+ * these and never knows HTTP; the platform's error handler maps each kind to
+ * a status code (see http/problem.ts).
+ */
+export type FieldIssue = { path: string; message: string };
+
+export type DomainErrorKind =
+  | 'invalid' // input malformed or out of range → 400
+  | 'forbidden' // caller may not do this → 403
+  | 'not-found' // the record is absent → 404
+  | 'conflict' // duplicate, overlap, stale version, already done → 409
+  | 'rule-violation' // well-formed but against a rule → 422
+  | 'throttled' // too many attempts → 429
+  | 'unavailable'; // a dependency is down → 503
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    /** Machine-readable extras that belong in the response (e.g. the conflicting slot). */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super('invalid', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'You may not perform this action') {
+    super('forbidden', message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string) {
+    super('not-found', `${what} ${id} was not found`, { resource: what, id });
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('conflict', message, details);
+  }
+}
+
+export class RuleViolationError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('rule-violation', message, details);
+  }
+}
+
+export class ThrottledError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('throttled', message, { retryAfterSeconds });
+  }
+}
+
+export class DependencyUnavailableError extends DomainError {
+  constructor(dependency: string, cause?: unknown) {
+    super('unavailable', `${dependency} is unavailable`, { dependency });
+    this.cause = cause;
+  }
+}

@@ -1,0 +1,115 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { newRequestContext, runWithContext } from '../context.js';
+import { NotFoundError } from '../errors.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+import type { ApiRouter } from './routes.js';
+
+export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
+
+export type ServiceAppOptions = {
+  service: string;
+  version?: string;
+  logger: Logger;
+  routers?: ApiRouter[];
+  /** Dependencies that must answer for /readyz to say ready (database, sidecar…). */
+  readiness?: ReadinessCheck[];
+  bodyLimit?: string;
+  /** Set by graceful shutdown so load balancers stop sending traffic first. */
+  isShuttingDown?: () => boolean;
+};
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+const requestContext: RequestHandler = (req, res, next) => {
+  const context = newRequestContext(req.headers);
+  res.setHeader('x-request-id', context.requestId);
+  runWithContext(context, next);
+};
+
+const accessLog =
+  (logger: Logger): RequestHandler =>
+  (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      if (req.path === '/healthz' || req.path === '/readyz') return;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({ method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+
+const errorHandler =
+  (logger: Logger): ErrorRequestHandler =>
+  (error, req, res, _next) => {
+    const { problem, headers, unexpected } = toProblem(error, req.originalUrl);
+    if (unexpected) logger.error({ err: error }, 'unhandled error');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(problem.status).set(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  };
+
+/**
+ * The Express app every service starts from: request context (request id,
+ * traceparent, identity), JSON body limit, health and readiness, the OpenAPI
+ * document built from the routers' zod schemas, and the central error handler.
+ */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const { logger, routers = [], readiness = [] } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.use(requestContext);
+  app.use(accessLog(logger));
+  app.use(express.json({ limit: options.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: options.service });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    if (options.isShuttingDown?.()) {
+      res.status(503).json({ status: 'shutting-down', checks: {} });
+      return;
+    }
+    const results = await Promise.all(
+      readiness.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), READINESS_TIMEOUT_MS);
+          return [name, 'ok'] as const;
+        } catch (error) {
+          return [name, `failed: ${(error as Error).message}`] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, outcome]) => outcome === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+  });
+
+  const openapi = buildOpenApiDocument(
+    { title: options.service, version: options.version ?? '0.1.0' },
+    routers.flatMap((router) => router.routes),
+  );
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  for (const router of routers) app.use(router.router);
+
+  app.use((req, _res, next) => next(new NotFoundError('route', `${req.method} ${req.path}`)));
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,59 @@
+import type { Express } from 'express';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+
+export type Closer = { name: string; close: () => Promise<unknown> };
+
+export type RunningServer = { server: Server; port: number; stop: () => Promise<void> };
+
+/**
+ * Listens on the app's port and stops gracefully on SIGTERM/SIGINT: readiness
+ * turns 503, in-flight requests finish, then closers run (pools, clients) in
+ * reverse order. A stop that overruns `timeoutMs` exits hard.
+ */
+export async function serve(
+  app: Express,
+  options: { port: number; host?: string; logger: Logger; closers?: Closer[]; timeoutMs?: number; onShutdownStart?: () => void },
+): Promise<RunningServer> {
+  const { logger, closers = [], timeoutMs = 10_000 } = options;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(options.port, options.host ?? '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  logger.info({ port }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      options.onShutdownStart?.();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      for (const closer of [...closers].reverse()) {
+        try {
+          await closer.close();
+        } catch (error) {
+          logger.warn({ err: error, closer: closer.name }, 'closer failed');
+        }
+      }
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, timeoutMs);
+    force.unref();
+    void stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return { server, port, stop };
+}
