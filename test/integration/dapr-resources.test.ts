@@ -1,0 +1,125 @@
+/**
+ * Every Dapr resource under components/ and dapr/ must be valid against the
+ * CRD schemas shipped in the dapr module daprd is built from, and dapr.yaml
+ * against the Dapr CLI's run-file fields. Unknown fields are errors (the API
+ * server would silently prune them).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { parseAllDocuments } from 'yaml';
+import { loadRunFile, parseRunFile, readInfraEnv, repoRoot } from '@caregrid/devkit';
+
+type Json = Record<string, unknown>;
+
+const crdDir = path.join(
+  execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim(),
+  `github.com/dapr/dapr@v${readInfraEnv().DAPR_VERSION}`,
+  'charts/dapr/crds',
+);
+
+/** Structural-schema semantics: objects with listed properties accept nothing else. */
+function closeObjects(schema: Json): Json {
+  const copy: Json = { ...schema };
+  if (copy.properties && copy.additionalProperties === undefined && !copy['x-kubernetes-preserve-unknown-fields']) {
+    copy.additionalProperties = false;
+  }
+  for (const [key, value] of Object.entries(copy)) {
+    if (key === 'properties' && value && typeof value === 'object') {
+      copy.properties = Object.fromEntries(Object.entries(value as Json).map(([name, child]) => [name, closeObjects(child as Json)]));
+    } else if ((key === 'items' || key === 'additionalProperties') && value && typeof value === 'object') {
+      copy[key] = closeObjects(value as Json);
+    }
+  }
+  return copy;
+}
+
+const validators = new Map<string, ValidateFunction>();
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false });
+for (const file of readdirSync(crdDir).filter((f) => f.endsWith('.yaml'))) {
+  for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
+    const crd = doc.toJS() as { spec?: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Json } }[] } };
+    if (!crd?.spec?.versions) continue;
+    for (const version of crd.spec.versions) {
+      validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(closeObjects(version.schema.openAPIV3Schema)));
+    }
+  }
+}
+
+function resourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return resourceFiles(full);
+    return entry.name.endsWith('.yaml') && entry.name !== 'dapr.yaml' ? [full] : [];
+  });
+}
+
+const resources = [...resourceFiles(path.join(repoRoot, 'components')), ...resourceFiles(path.join(repoRoot, 'dapr'))].flatMap((file) =>
+  parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => ({ file: path.relative(repoRoot, file), resource: doc.toJS() as Json })),
+);
+
+function validate(resource: Json): string[] {
+  const validator = validators.get(`${resource.apiVersion}/${resource.kind}`);
+  if (!validator) return [`no CRD schema for ${resource.apiVersion} ${resource.kind}`];
+  return validator(resource) ? [] : (validator.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+describe('Dapr resources', () => {
+  it('found the CRD schemas and the resources', () => {
+    expect(validators.size).toBeGreaterThanOrEqual(5);
+    expect(resources.map((r) => r.resource.kind)).toEqual(expect.arrayContaining(['Component', 'Configuration', 'Resiliency']));
+  });
+
+  it.each(resources.map((r) => [r.file, r.resource] as const))('%s is valid against its CRD', (_file, resource) => {
+    expect(validate(resource)).toEqual([]);
+  });
+
+  it('the check rejects a misspelled field and a wrong type', () => {
+    const component = structuredClone(resources.find((r) => r.resource.kind === 'Component')!.resource) as Json & { spec: Json };
+    component.spec.metdata = [];
+    component.spec.version = 1;
+    expect(validate(component)).toEqual(
+      expect.arrayContaining([expect.stringContaining('additional properties'), expect.stringContaining('must be string')]),
+    );
+  });
+
+  it('every component is scoped, and names referenced elsewhere exist', () => {
+    const components = resources.filter((r) => r.resource.kind === 'Component');
+    for (const { file, resource } of components) {
+      expect([file, Array.isArray(resource.scopes) && (resource.scopes as unknown[]).length > 0]).toEqual([file, true]);
+    }
+    const names = new Set(components.map((r) => (r.resource.metadata as Json).name));
+    const pipelines = resources
+      .filter((r) => r.resource.kind === 'Configuration')
+      .flatMap((r) => ((r.resource.spec as Json).httpPipeline as { handlers: { name: string }[] } | undefined)?.handlers ?? []);
+    for (const handler of pipelines) expect(names).toContain(handler.name);
+    for (const r of resources.filter((x) => x.resource.kind === 'Resiliency')) {
+      const targets = ((r.resource.spec as Json).targets as { components?: Json }).components ?? {};
+      for (const name of Object.keys(targets)) expect(names).toContain(name);
+    }
+  });
+});
+
+describe('dapr/dapr.yaml', () => {
+  const runFile = path.join(repoRoot, 'dapr', 'dapr.yaml');
+
+  it('is a valid run file whose apps are real services with existing resources', () => {
+    const apps = loadRunFile(runFile);
+    for (const app of apps) {
+      expect(path.relative(repoRoot, app.appDir)).toBe(path.join('services', app.appId));
+      expect(readdirSync(app.appDir)).toContain('package.json');
+    }
+    const text = readFileSync(runFile, 'utf8');
+    const common = parseRunFile(text, runFile).common!;
+    for (const dir of common.resourcesPaths!) expect(readdirSync(path.resolve(path.dirname(runFile), dir)).length).toBeGreaterThan(0);
+    expect(readFileSync(path.resolve(path.dirname(runFile), common.configFilePath!), 'utf8')).toContain('kind: Configuration');
+  });
+
+  it('the run-file check rejects fields the Dapr CLI does not know', () => {
+    expect(() => parseRunFile('version: 1\napps:\n  - appID: a\n    appDirPath: x\n    appPort: 1\n    command: [node]\n    appPorts: 2\n', 'bad.yaml')).toThrow(
+      /appPorts|Unrecognized key/,
+    );
+    expect(() => parseRunFile('version: 2\napps: []\n', 'bad.yaml')).toThrow(/version/);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * `npm run dev` end to end on a run file of its own: infrastructure check,
+ * database + secret provisioning, app and real daprd started from the run
+ * file, health table, clean stop.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { dropDatabase, freePort, readSecrets, renderResources, repoRoot, uniqueName, writeSecrets } from '@caregrid/devkit';
+
+const appId = uniqueName('probe-service');
+
+afterAll(async () => {
+  const secrets = readSecrets();
+  delete secrets[appId];
+  writeSecrets(secrets);
+  await dropDatabase('postgres', appId);
+});
+
+it('starts an app and its sidecar from a run file, provisions its database, reports it healthy and stops', async () => {
+  const resources = renderResources({ components: ['components/secretstore.yaml'], scopes: [appId] });
+  const [appPort, httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const runFile = path.join(resources.dir, 'dapr.yaml');
+  writeFileSync(
+    runFile,
+    stringify({
+      version: 1,
+      common: { resourcesPaths: [resources.dir], configFilePath: path.join(repoRoot, 'dapr/config/caregrid.yaml') },
+      apps: [
+        {
+          appID: appId,
+          appDirPath: path.join(repoRoot, 'test/fixtures/probe-service'),
+          appPort,
+          daprHTTPPort: httpPort,
+          daprGRPCPort: grpcPort,
+          metricsPort,
+          command: ['node', '--import', 'tsx', 'main.ts'],
+          env: { CAREGRID_DATABASE: 'postgres' },
+        },
+      ],
+    }),
+  );
+
+  const launcher = spawn('node', ['--import', 'tsx', 'packages/devkit/src/cli/dev.ts', '--file', runFile, '--smoke'], { cwd: repoRoot });
+  let output = '';
+  launcher.stdout.on('data', (chunk) => (output += chunk));
+  launcher.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise((resolve) => launcher.on('exit', resolve));
+
+  expect(output).toMatch(new RegExp(`${appId}\\s+http://127.0.0.1:${appPort}\\s+${httpPort}\\s+healthy`));
+  expect(code).toBe(0);
+  // The secret the launcher wrote logs the app in as its own role.
+  expect(readSecrets()[appId]?.databaseUrl).toMatch(new RegExp(`^postgres://${appId.replace(/-/g, '_')}:`));
+  expect(output).toContain('stopping sidecars');
+});
