@@ -94,13 +94,16 @@ ensure_packages() {
 }
 
 # ---------------------------------------------------------------- Go binaries
-input_hash() { # hash of a Go module's inputs: rebuild only when they change
-  (cd "$1" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
+input_hash() { # hash of a Go module's inputs and build flags: rebuild only when they change
+  local dir=$1; shift
+  { (cd "$dir" && cat go.mod go.sum ./*.go); echo "$@"; } | sha256sum | cut -c1-16
 }
 
-build_go() { # build_go <name> <module dir> [build tags]
-  local name=$1 dir=$2 tags=${3:-} hash out start pid
-  hash=$(input_hash "$dir")
+build_go() { # build_go <name> <module dir> <build tags> [ldflags…]
+  local name=$1 dir=$2 tags=$3 hash out start pid
+  shift 3
+  local ldflags="-s -w $*"
+  hash=$(input_hash "$dir" "$tags" "$ldflags")
   out="$CACHE/bin/$name-$hash"
   mkdir -p "$CACHE/bin" "$BIN"
   if [ ! -x "$out" ]; then
@@ -108,7 +111,7 @@ build_go() { # build_go <name> <module dir> [build tags]
     say "$name: downloading Go modules (cold: up to a few minutes)"
     (cd "$dir" && go mod download)
     say "$name: compiling (cold: daprd ~5 min on 2 cores, FerretDB ~1.5 min; warm: seconds)"
-    (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "-s -w" -o "$out.tmp" .) &
+    (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" .) &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
       sleep 15
@@ -121,8 +124,8 @@ build_go() { # build_go <name> <module dir> [build tags]
   ln -sfn "$out" "$BIN/$name"
 }
 
-build_daprd() { build_go daprd "$ROOT/infra/daprd" stablecomponents; }
-build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb"; }
+build_daprd() { build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"; }
+build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
 
 # ---------------------------------------------------------------- Kafka jars
 KAFKA_LIBS=""

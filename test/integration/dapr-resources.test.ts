@@ -39,7 +39,9 @@ const validators = new Map<string, ValidateFunction>();
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false });
 for (const file of readdirSync(crdDir).filter((f) => f.endsWith('.yaml'))) {
   for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
-    const crd = doc.toJS() as { spec?: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Json } }[] } };
+    const crd = doc.toJS() as {
+      spec?: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Json } }[] };
+    };
     if (!crd?.spec?.versions) continue;
     for (const version of crd.spec.versions) {
       validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(closeObjects(version.schema.openAPIV3Schema)));
@@ -117,9 +119,12 @@ describe('dapr/dapr.yaml', () => {
   });
 
   it('the run-file check rejects fields the Dapr CLI does not know', () => {
-    expect(() => parseRunFile('version: 1\napps:\n  - appID: a\n    appDirPath: x\n    appPort: 1\n    command: [node]\n    appPorts: 2\n', 'bad.yaml')).toThrow(
-      /appPorts|Unrecognized key/,
-    );
+    expect(() =>
+      parseRunFile(
+        'version: 1\napps:\n  - appID: a\n    appDirPath: x\n    appPort: 1\n    command: [node]\n    appPorts: 2\n',
+        'bad.yaml',
+      ),
+    ).toThrow(/appPorts|Unrecognized key/);
     expect(() => parseRunFile('version: 2\napps: []\n', 'bad.yaml')).toThrow(/version/);
   });
 });

@@ -116,7 +116,9 @@ describe('Dapr plumbing with real sidecars and Kafka', () => {
   it('invokes a peer by app-id, carrying trace and identity headers', async () => {
     const context = newRequestContext({ 'x-caregrid-user-id': 'user-7' });
     const result = await eventually(async () => {
-      const r = await runWithContext(context, () => caller.invoke<{ received: unknown; userId: string; traceparent: string }>(echoId, 'POST', '/echo', { hello: 'world' }));
+      const r = await runWithContext(context, () =>
+        caller.invoke<{ received: unknown; userId: string; traceparent: string }>(echoId, 'POST', '/echo', { hello: 'world' }),
+      );
       return r.ok ? r : undefined;
     });
     expect(result.body.received).toEqual({ hello: 'world' });
@@ -139,7 +141,9 @@ describe('Dapr plumbing with real sidecars and Kafka', () => {
     const event = await eventually(async () => received.find((e) => e.id === id));
     expect(event).toMatchObject({ type: 'caregrid.probe.sent.v1', source: callerId, data: { n: 42 }, topic });
     // The message really is on the broker's topic.
-    const onKafka = execFileSync('kcat', ['-b', localInfra().kafka.brokers, '-C', '-t', topic, '-o', 'beginning', '-e', '-q'], { encoding: 'utf8' });
+    const onKafka = execFileSync('kcat', ['-b', localInfra().kafka.brokers, '-C', '-t', topic, '-o', 'beginning', '-e', '-q'], {
+      encoding: 'utf8',
+    });
     expect(onKafka).toContain(id);
   });
 

@@ -30,7 +30,12 @@ export function startProcess(options: {
 }): ManagedProcess {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(options.command, options.args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const color = COLORS[nextColor++ % COLORS.length];
   const prefix = `\u001b[${color}m${options.name.padEnd(22)}|\u001b[0m `;
   for (const stream of [child.stdout!, child.stderr!]) {

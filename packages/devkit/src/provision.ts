@@ -33,7 +33,9 @@ export async function provisionDatabase(engine: DatabaseEngine, name: string, pa
       // Identifiers cannot be bound as parameters; sqlName() restricts them to [a-z0-9_].
       const passwordLiteral = admin.escapeLiteral(password);
       await admin.query(
-        role.rowCount ? `ALTER ROLE ${db} WITH LOGIN PASSWORD ${passwordLiteral}` : `CREATE ROLE ${db} WITH LOGIN PASSWORD ${passwordLiteral}`,
+        role.rowCount
+          ? `ALTER ROLE ${db} WITH LOGIN PASSWORD ${passwordLiteral}`
+          : `CREATE ROLE ${db} WITH LOGIN PASSWORD ${passwordLiteral}`,
       );
       const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
       if (!exists.rowCount) await admin.query(`CREATE DATABASE ${db} OWNER ${db}`);
@@ -106,12 +108,16 @@ const passwordOf = (url: string | undefined) => {
  * its database exists and its secret (named after the app-id) holds
  * `databaseUrl`. Passwords are generated once and kept across runs.
  */
-export async function provisionServiceSecrets(apps: { appId: string; env: Record<string, string> }[], file = secretsFile): Promise<SecretsDocument> {
+export async function provisionServiceSecrets(
+  apps: { appId: string; env: Record<string, string> }[],
+  file = secretsFile,
+): Promise<SecretsDocument> {
   const secrets = readSecrets(file);
   for (const app of apps) {
     const engine = app.env.CAREGRID_DATABASE as DatabaseEngine | undefined;
     if (!engine) continue;
-    if (!DATABASE_ENGINES.includes(engine)) throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
+    if (!DATABASE_ENGINES.includes(engine))
+      throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
     const current = secrets[app.appId] ?? {};
     const databaseUrl = await provisionDatabase(engine, app.appId, passwordOf(current.databaseUrl));
     secrets[app.appId] = { ...current, databaseUrl };

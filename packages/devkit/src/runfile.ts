@@ -33,21 +33,23 @@ const appFields = {
 export const runFileSchema = z.strictObject({
   version: z.literal(1),
   common: z.strictObject(appFields).partial().optional(),
-  apps: z.array(z.strictObject({ appID: z.string().regex(/^[a-z][a-z0-9-]*$/), ...appFields }).partial({
-    appProtocol: true,
-    appHealthCheckPath: true,
-    enableAppHealthCheck: true,
-    appChannelAddress: true,
-    daprHTTPPort: true,
-    daprGRPCPort: true,
-    metricsPort: true,
-    resourcesPaths: true,
-    configFilePath: true,
-    logLevel: true,
-    appLogDestination: true,
-    daprdLogDestination: true,
-    env: true,
-  })),
+  apps: z.array(
+    z.strictObject({ appID: z.string().regex(/^[a-z][a-z0-9-]*$/), ...appFields }).partial({
+      appProtocol: true,
+      appHealthCheckPath: true,
+      enableAppHealthCheck: true,
+      appChannelAddress: true,
+      daprHTTPPort: true,
+      daprGRPCPort: true,
+      metricsPort: true,
+      resourcesPaths: true,
+      configFilePath: true,
+      logLevel: true,
+      appLogDestination: true,
+      daprdLogDestination: true,
+      env: true,
+    }),
+  ),
 });
 
 export type RunFile = z.infer<typeof runFileSchema>;

@@ -42,9 +42,7 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
         const value = env[name];
-        return value === undefined
-          ? `${name}: ${issue.message} (not set)`
-          : `${name}: ${issue.message} (got "${value}")`;
+        return value === undefined ? `${name}: ${issue.message} (not set)` : `${name}: ${issue.message} (got "${value}")`;
       }),
     );
   }

@@ -38,9 +38,33 @@ const router = new ApiRouter()
     responses: { 200: { description: 'headers' } },
     handler: ({ res }) => res.json(propagationHeaders()),
   })
-  .add({ method: 'get', path: '/rule', summary: 'rule', responses: {}, handler: () => { throw new RuleViolationError('doctor is not accepting', { doctorId: 'd1' }); } })
-  .add({ method: 'get', path: '/throttled', summary: 'throttled', responses: {}, handler: () => { throw new ThrottledError('slow down', 7); } })
-  .add({ method: 'get', path: '/boom', summary: 'bug', responses: {}, handler: () => { throw new Error('SELECT * FROM secrets at db.internal:5432'); } });
+  .add({
+    method: 'get',
+    path: '/rule',
+    summary: 'rule',
+    responses: {},
+    handler: () => {
+      throw new RuleViolationError('doctor is not accepting', { doctorId: 'd1' });
+    },
+  })
+  .add({
+    method: 'get',
+    path: '/throttled',
+    summary: 'throttled',
+    responses: {},
+    handler: () => {
+      throw new ThrottledError('slow down', 7);
+    },
+  })
+  .add({
+    method: 'get',
+    path: '/boom',
+    summary: 'bug',
+    responses: {},
+    handler: () => {
+      throw new Error('SELECT * FROM secrets at db.internal:5432');
+    },
+  });
 
 let dbUp = true;
 let server: Server;
@@ -51,7 +75,14 @@ beforeAll(async () => {
     service: 'test-service',
     logger: pino({ level: 'silent' }),
     routers: [router],
-    readiness: [{ name: 'database', check: async () => { if (!dbUp) throw new Error('connection refused'); } }],
+    readiness: [
+      {
+        name: 'database',
+        check: async () => {
+          if (!dbUp) throw new Error('connection refused');
+        },
+      },
+    ],
     bodyLimit: '1kb',
   });
   server = app.listen(0, '127.0.0.1');
@@ -133,7 +164,9 @@ describe('service app', () => {
 
   it('carries the request id and traceparent into outgoing calls', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const response = await fetch(`${base}/echo-context`, { headers: { traceparent, 'x-request-id': 'req-42', 'x-caregrid-user-id': 'u7' } });
+    const response = await fetch(`${base}/echo-context`, {
+      headers: { traceparent, 'x-request-id': 'req-42', 'x-caregrid-user-id': 'u7' },
+    });
     expect(response.headers.get('x-request-id')).toBe('req-42');
     expect(await response.json()).toEqual({ traceparent, 'x-request-id': 'req-42', 'x-caregrid-user-id': 'u7' });
   });
@@ -141,13 +174,28 @@ describe('service app', () => {
   it('serves an OpenAPI document generated from the zod schemas', async () => {
     const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required: string[]; additionalProperties: boolean } }> }; parameters: { name: string; in: string }[] }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, { schema: { required: string[]; additionalProperties: boolean } }> };
+            parameters: { name: string; in: string }[];
+          }
+        >
+      >;
     };
     expect(document.openapi).toBe('3.1.0');
     const create = document.paths['/things']!.post!;
-    expect(create.requestBody!.content['application/json']!.schema).toMatchObject({ required: ['name', 'count'], additionalProperties: false });
+    expect(create.requestBody!.content['application/json']!.schema).toMatchObject({
+      required: ['name', 'count'],
+      additionalProperties: false,
+    });
     expect(document.paths['/things/{id}']!.get!.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' }), expect.objectContaining({ name: 'verbose', in: 'query' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'id', in: 'path' }),
+        expect.objectContaining({ name: 'verbose', in: 'query' }),
+      ]),
     );
   });
 });

@@ -6,7 +6,13 @@ const env = { APP_ID: 'patient-service', APP_PORT: '8080', DAPR_HTTP_PORT: '3500
 describe('loadConfig', () => {
   it('parses the base settings and applies defaults', () => {
     const config = loadConfig(undefined, env);
-    expect(config).toMatchObject({ APP_ID: 'patient-service', APP_PORT: 8080, DAPR_HTTP_PORT: 3500, PUBSUB_NAME: 'events', SECRET_STORE_NAME: 'secretstore' });
+    expect(config).toMatchObject({
+      APP_ID: 'patient-service',
+      APP_PORT: 8080,
+      DAPR_HTTP_PORT: 3500,
+      PUBSUB_NAME: 'events',
+      SECRET_STORE_NAME: 'secretstore',
+    });
   });
 
   it('adds service-specific settings', () => {

@@ -49,7 +49,10 @@ async function checkHealth(running: Running): Promise<void> {
   try {
     await waitForHttp(`http://127.0.0.1:${app.appPort}${app.appHealthCheckPath}`, { timeoutMs: 90_000, abortIf: running.process.exited });
     await waitForHttp(`http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`, { timeoutMs: 60_000, abortIf: running.sidecar.exited });
-    const ready = await fetch(`http://127.0.0.1:${app.appPort}/readyz`).then((r) => r.status, () => 0);
+    const ready = await fetch(`http://127.0.0.1:${app.appPort}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     running.status = ready === 200 ? 'healthy' : `alive, /readyz ${ready}`;
   } catch (error) {
     running.status = `FAILED: ${(error as Error).message}`;

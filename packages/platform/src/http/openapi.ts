@@ -48,9 +48,10 @@ export function buildOpenApiDocument(info: { title: string; version: string }, r
     for (const [status, response] of Object.entries(route.responses)) {
       const contentType = response.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
       const schema = response.schema ? toSchema(response.schema, 'output') : Number(status) >= 400 ? problemSchema : undefined;
-      responses[status] = schema || response.contentType
-        ? { description: response.description, content: { [contentType]: { schema: schema ?? {} } } }
-        : { description: response.description };
+      responses[status] =
+        schema || response.contentType
+          ? { description: response.description, content: { [contentType]: { schema: schema ?? {} } } }
+          : { description: response.description };
     }
     const operation: Record<string, unknown> = {
       summary: route.summary,

@@ -46,7 +46,14 @@ export function toProblem(error: unknown, instance?: string): ProblemResponse {
   const headers: Record<string, string> = {};
   if (error instanceof z.ZodError) {
     return {
-      problem: { type: problemType('invalid'), title: 'Invalid request', status: 400, detail: 'The request has invalid fields', instance, errors: issuesFromZod(error) },
+      problem: {
+        type: problemType('invalid'),
+        title: 'Invalid request',
+        status: 400,
+        detail: 'The request has invalid fields',
+        instance,
+        errors: issuesFromZod(error),
+      },
       headers,
       unexpected: false,
     };
@@ -64,13 +71,25 @@ export function toProblem(error: unknown, instance?: string): ProblemResponse {
     const status = parserError.status ?? 400;
     const detail = parserError.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : parserError.message;
     return {
-      problem: { type: problemType(parserError.type.replace(/\./g, '-')), title: status === 413 ? 'Payload too large' : 'Invalid request', status, detail, instance },
+      problem: {
+        type: problemType(parserError.type.replace(/\./g, '-')),
+        title: status === 413 ? 'Payload too large' : 'Invalid request',
+        status,
+        detail,
+        instance,
+      },
       headers,
       unexpected: false,
     };
   }
   return {
-    problem: { type: problemType('internal'), title: 'Internal server error', status: 500, detail: 'An unexpected error occurred', instance },
+    problem: {
+      type: problemType('internal'),
+      title: 'Internal server error',
+      status: 500,
+      detail: 'An unexpected error occurred',
+      instance,
+    },
     headers,
     unexpected: true,
   };

@@ -17,7 +17,9 @@ export async function serve(
 ): Promise<RunningServer> {
   const { logger, closers = [], timeoutMs = 10_000 } = options;
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(options.port, options.host ?? '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(listening)));
+    const listening = app.listen(options.port, options.host ?? '127.0.0.1', (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
   });
   server.keepAliveTimeout = 65_000;
   const address = server.address();
