@@ -82,12 +82,14 @@ ensure_packages() {
     say "installing Debian packages: ${missing[*]} (~20 s)"
     local sudo=""
     is_root || sudo=sudo
-    # policy-rc.d 101: the packages must not start system-wide servers; we run our own.
+    # policy-rc.d 101 while installing: the packages must not start system-wide servers; we run our own.
+    local policy_added=""
     if is_root && [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
     fi
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$policy_added" ] || rm -f /usr/sbin/policy-rc.d
     find_pg_bin
   fi
   command -v go >/dev/null || fail "Go (1.24+) is required to build daprd and FerretDB"

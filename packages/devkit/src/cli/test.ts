@@ -9,11 +9,14 @@ import { repoRoot } from '../paths.js';
 const say = (message: string) => console.log(`\u001b[1;34m[test]\u001b[0m ${message}`);
 const run = (script: string) => spawnSync('npm', ['run', '--silent', script], { cwd: repoRoot, stdio: 'inherit' }).status ?? 1;
 
+say('static checks (typecheck, lint, format)');
+const checks = run('typecheck') || run('lint');
 say('infrastructure');
 infraUp();
 say('unit tests');
 const unit = run('test:unit');
 say('integration tests (real daprd, Kafka, PostgreSQL, MariaDB, FerretDB)');
 const integration = run('test:integration');
-say(`unit: ${unit === 0 ? 'passed' : 'FAILED'} · integration: ${integration === 0 ? 'passed' : 'FAILED'}`);
-process.exit(unit || integration);
+const verdict = (code: number) => (code === 0 ? 'passed' : 'FAILED');
+say(`static checks: ${verdict(checks)} · unit: ${verdict(unit)} · integration: ${verdict(integration)}`);
+process.exit(checks || unit || integration);
