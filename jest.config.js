@@ -8,6 +8,8 @@ const common = {
 };
 
 export default {
+  // Global (not per project): real sidecars, brokers and databases take seconds, not milliseconds.
+  testTimeout: 90_000,
   projects: [
     {
       ...common,
@@ -18,7 +20,6 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/services/*/test/integration/**/*.test.ts'],
-      testTimeout: 120_000,
     },
   ],
 };

@@ -304,7 +304,8 @@ main() {
   shift || true
   local components=("$@")
   [ ${#components[@]} -gt 0 ] || components=("${ALL_COMPONENTS[@]}")
-  mkdir -p "$STATE" "$RUN" "$LOGS" "$BIN"
+  # .caregrid/dapr holds the sidecars' shared sqlite name-resolution database.
+  mkdir -p "$STATE" "$RUN" "$LOGS" "$BIN" "$STATE/dapr"
   case "$cmd" in
     up)
       ensure_packages

@@ -21,7 +21,7 @@ afterAll(async () => {
 it('starts an app and its sidecar from a run file, provisions its database, reports it healthy and stops', async () => {
   const resources = renderResources({ components: ['components/secretstore.yaml'], scopes: [appId] });
   const [appPort, httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const runFile = path.join(resources.dir, 'dapr.yaml');
+  const runFile = path.join(path.dirname(resources.dir), 'dapr.yaml');
   writeFileSync(
     runFile,
     stringify({

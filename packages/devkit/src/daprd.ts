@@ -1,5 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { daprdBinary, logsDir, repoRoot, sidecarEnvironment } from './paths.js';
+import { daprdBinary, logsDir, repoRoot, sidecarEnvironment, stateDir } from './paths.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
 
 export type SidecarSpec = {
@@ -57,6 +58,8 @@ export type RunningSidecar = ManagedProcess & { httpPort: number; waitReady: (ti
  * the Configuration's sqlite name-resolution path is relative to it.
  */
 export function startSidecar(spec: SidecarSpec): RunningSidecar {
+  // The sqlite name-resolution database lives here; sqlite does not create directories.
+  mkdirSync(path.join(stateDir, 'dapr'), { recursive: true });
   const processHandle = startProcess({
     name: `${spec.appId}-dapr`,
     command: daprdBinary,

@@ -1,11 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Express } from 'express';
+import { Sidecar } from '@caregrid/platform';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startSidecar, type RunningSidecar } from './daprd.js';
-import { logsDir, repoRoot } from './paths.js';
+import { localInfra, logsDir, repoRoot } from './paths.js';
 import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provision.js';
 
 /** A name no other test file (or earlier run) uses: topics, app-ids, databases. */
@@ -40,7 +43,9 @@ export function renderResources(options: {
   extra?: Record<string, unknown>[];
   secrets?: Record<string, Record<string, string>>;
 }): { dir: string; secretsFile: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-resources-'));
+  const base = mkdtempSync(path.join(tmpdir(), 'caregrid-resources-'));
+  const dir = path.join(base, 'resources');
+  mkdirSync(dir);
   const documents: unknown[] = [];
   for (const file of options.components) {
     for (const doc of parseAllDocuments(readFileSync(path.join(repoRoot, file), 'utf8'))) {
@@ -51,8 +56,8 @@ export function renderResources(options: {
   }
   documents.push(...(options.extra ?? []));
   documents.forEach((resource, index) => writeFileSync(path.join(dir, `${index}.yaml`), stringify(resource)));
-  const secretsFile = path.join(dir, 'secrets', 'secrets.json');
-  mkdirSync(path.dirname(secretsFile), { recursive: true });
+  // Outside the resources directory: daprd would try to read it as a resource.
+  const secretsFile = path.join(base, 'secrets.json');
   writeFileSync(secretsFile, JSON.stringify(options.secrets ?? {}), { mode: 0o600 });
   return { dir, secretsFile };
 }
@@ -77,4 +82,72 @@ export async function startTestSidecar(options: {
   });
   await sidecar.waitReady();
   return sidecar;
+}
+
+/** Retries `attempt` until it yields a value (not undefined, not thrown) or time runs out. */
+export async function eventually<T>(attempt: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Every message on a Kafka topic, read straight from the broker (kcat), parsed as JSON when it is. */
+export function readTopic(topic: string): unknown[] {
+  const output = execFileSync(
+    'kcat',
+    ['-b', localInfra().kafka.brokers, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-D', '\u001e'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return output
+    .split('\u001e')
+    .filter((message) => message.trim() !== '')
+    .map((message) => {
+      try {
+        return JSON.parse(message) as unknown;
+      } catch {
+        return message;
+      }
+    });
+}
+
+export type AppUnderTest = { baseUrl: string; appId: string; sidecar: Sidecar; stop: () => Promise<void> };
+
+/**
+ * Runs an app in the test process behind a real daprd whose components are the
+ * real files under components/, scoped to a fresh app-id.
+ */
+export async function startAppWithSidecar(options: {
+  label: string;
+  components?: string[];
+  createApp: (sidecar: Sidecar) => Promise<Express> | Express;
+}): Promise<AppUnderTest> {
+  const appId = uniqueName(options.label);
+  const appPort = await freePort();
+  const resources = renderResources({ components: options.components ?? ['components/pubsub-events.yaml'], scopes: [appId] });
+  const daprd = await startTestSidecar({ appId, appPort, resourcesDir: resources.dir, secretsFile: resources.secretsFile });
+  const sidecar = new Sidecar({ appId, httpPort: daprd.httpPort, pubsubName: 'events', secretStoreName: 'secretstore' });
+  await sidecar.waitUntilReady();
+  const server = (await options.createApp(sidecar)).listen(appPort, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${appPort}`,
+    appId,
+    sidecar,
+    stop: async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await sidecar.stop();
+      await daprd.stop();
+    },
+  };
 }

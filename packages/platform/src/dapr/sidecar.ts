@@ -30,6 +30,8 @@ export type PublishedEvent<T> = {
   id?: string;
   subject?: string;
   time?: Date;
+  /** Kafka message key: events with the same key stay in order (one partition). */
+  partitionKey?: string;
 };
 
 type SdkError = { status: number; error_msg: string };
@@ -116,6 +118,7 @@ export class Sidecar {
     };
     const result = await this.client.pubsub.publish(this.options.pubsubName, event.topic, cloudEvent, {
       contentType: 'application/cloudevents+json',
+      metadata: event.partitionKey ? { partitionKey: event.partitionKey } : undefined,
     });
     if (result.error) throw new DependencyUnavailableError(`pub/sub ${this.options.pubsubName}`, result.error);
     return id;

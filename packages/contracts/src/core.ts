@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * Event contracts shared by publishers and consumers: one vocabulary for the
+ * pub/sub component, topics, CloudEvent types and payload schemas.
+ */
+export const PUBSUB_COMPONENT = 'events';
+
+export const Topics = {
+  patients: 'patients',
+  doctors: 'doctors',
+  appointments: 'appointments',
+  invoices: 'invoices',
+} as const;
+
+export type Topic = (typeof Topics)[keyof typeof Topics];
+
+export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
+
+/** `caregrid.<aggregate>.<verb>.v<version>`, e.g. `caregrid.appointment.paid.v1`. */
+export const eventType = (aggregate: string, verb: string, version = 1) => `caregrid.${aggregate}.${verb}.v${version}`;
+
+/** CloudEvents 1.0 envelope as Dapr delivers it (Dapr adds its own extension fields). */
+export const cloudEventSchema = z.looseObject({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1),
+  source: z.string().min(1),
+  type: z.string().min(1),
+  time: z.string().optional(),
+  subject: z.string().optional(),
+  datacontenttype: z.string().optional(),
+  topic: z.string().optional(),
+  traceparent: z.string().optional(),
+  data: z.unknown(),
+});
+
+export type CloudEvent<T = unknown> = Omit<z.infer<typeof cloudEventSchema>, 'data'> & { data: T };
+
+export type EventContract<S extends z.ZodType> = {
+  type: string;
+  topic: string;
+  data: S;
+  /** Validates a delivered CloudEvent: right type, payload matching the schema. */
+  parse: (event: unknown) => CloudEvent<z.output<S>>;
+};
+
+export class ContractViolation extends Error {
+  constructor(
+    readonly eventType: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`event does not match ${eventType}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'ContractViolation';
+  }
+}
+
+export function defineEvent<S extends z.ZodType>(definition: {
+  aggregate: string;
+  verb: string;
+  topic: string;
+  data: S;
+  version?: number;
+}): EventContract<S> {
+  const type = eventType(definition.aggregate, definition.verb, definition.version);
+  const envelope = cloudEventSchema.extend({ type: z.literal(type), data: definition.data });
+  return {
+    type,
+    topic: definition.topic,
+    data: definition.data,
+    parse(event) {
+      const result = envelope.safeParse(event);
+      if (!result.success) {
+        throw new ContractViolation(
+          type,
+          result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
+        );
+      }
+      return result.data as CloudEvent<z.output<S>>;
+    },
+  };
+}

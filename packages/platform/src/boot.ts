@@ -1,0 +1,87 @@
+import type { Express } from 'express';
+import { loadConfig, type BaseConfig, ConfigError } from './config.js';
+import { Sidecar } from './dapr/sidecar.js';
+import { OutboxRelay, type OutboxStore } from './data/outbox.js';
+import type { ReadinessCheck } from './http/app.js';
+import { serve, type Closer, type RunningServer } from './http/serve.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** A service's database, opened from the URL in its secret and migrated. */
+export type OpenedDatabase<Db> = { db: Db; check: () => Promise<unknown>; close: () => Promise<unknown>; outbox?: OutboxStore };
+export type DatabaseOpener<Db> = (url: string, logger: Logger) => Promise<OpenedDatabase<Db>>;
+
+export type ServiceContext<Db> = {
+  config: BaseConfig;
+  logger: Logger;
+  sidecar: Sidecar;
+  db: Db;
+  /** Present when the database has an outbox: kick it after committing events. */
+  relay?: OutboxRelay;
+  readiness: ReadinessCheck[];
+  isShuttingDown: () => boolean;
+};
+
+/**
+ * The start sequence every service shares: config → sidecar → secret →
+ * database + migrations → outbox relay → app → listen, with graceful stop in
+ * reverse. Fails fast with a readable message when a step cannot complete.
+ */
+export async function startService<Db>(spec: {
+  database: DatabaseOpener<Db>;
+  createApp: (context: ServiceContext<Db>) => Express;
+}): Promise<RunningServer> {
+  let config: BaseConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.APP_ID, config.LOG_LEVEL);
+  try {
+    const sidecar = new Sidecar({
+      appId: config.APP_ID,
+      httpPort: config.DAPR_HTTP_PORT,
+      pubsubName: config.PUBSUB_NAME,
+      secretStoreName: config.SECRET_STORE_NAME,
+    });
+    logger.info('waiting for the sidecar');
+    await sidecar.waitUntilReady();
+    const secret = await sidecar.getSecret(config.APP_ID);
+    if (!secret.databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
+    const database = await spec.database(secret.databaseUrl, logger);
+    const relay = database.outbox ? new OutboxRelay(database.outbox, sidecar, logger) : undefined;
+    relay?.start();
+
+    let shuttingDown = false;
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', check: database.check },
+      {
+        name: 'sidecar',
+        check: async () => {
+          if (!(await sidecar.healthy())) throw new Error('sidecar is not healthy');
+        },
+      },
+    ];
+    const app = spec.createApp({ config, logger, sidecar, db: database.db, relay, readiness, isShuttingDown: () => shuttingDown });
+    const closers: Closer[] = [
+      { name: 'sidecar client', close: () => sidecar.stop() },
+      { name: 'database', close: database.close },
+      ...(relay ? [{ name: 'outbox relay', close: () => relay.stop() }] : []),
+    ];
+    return await serve(app, {
+      port: config.APP_PORT,
+      host: config.APP_BIND_ADDRESS,
+      logger,
+      closers,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      onShutdownStart: () => (shuttingDown = true),
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'service failed to start');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,132 @@
+import pg from 'pg';
+import { DependencyUnavailableError } from '../errors.js';
+import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
+import type { OutboxEvent, OutboxStore } from './outbox.js';
+
+export type { Pool, PoolClient } from 'pg';
+
+// Dates come back as ISO strings in the API anyway; DATE columns stay 'YYYY-MM-DD' instead of local midnight.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
+export function createPgPool(connectionString: string, options: { max?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '08006', '08001']);
+
+/** Runs `fn` in a transaction; connection-level failures surface as 503, not 500. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new DependencyUnavailableError('database', error);
+  }
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export function pgMigrationTarget(pool: pg.Pool): MigrationTarget {
+  return {
+    async withLock(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("SELECT pg_advisory_lock(hashtext('caregrid.schema_migrations'))");
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext('caregrid.schema_migrations'))").catch(() => undefined);
+        client.release();
+      }
+    },
+    async applied() {
+      const { rows } = await pool.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations');
+      return new Map(rows.map((row) => [row.version, row.checksum]));
+    },
+    async apply(m) {
+      // PostgreSQL DDL is transactional: a failing migration leaves nothing behind.
+      await inTransaction(pool, async (client) => {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)', [m.version, m.checksum]);
+      });
+    },
+  };
+}
+
+export const pgOutboxMigration = migration(
+  'platform_001_outbox',
+  `CREATE TABLE outbox (
+     id uuid PRIMARY KEY,
+     topic text NOT NULL,
+     type text NOT NULL,
+     subject text NOT NULL,
+     data jsonb NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+     published_at timestamptz
+   );
+   CREATE INDEX outbox_pending ON outbox (created_at, id) WHERE published_at IS NULL;`,
+);
+
+/** Platform tables first (outbox), then the service's own migrations. */
+export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
+  return migrate(pgMigrationTarget(pool), [pgOutboxMigration, ...serviceMigrations], logger);
+}
+
+/** Adds an event to the outbox inside the caller's transaction. */
+export async function enqueueEvent(client: pg.PoolClient, event: Omit<OutboxEvent, 'time'>): Promise<void> {
+  await client.query('INSERT INTO outbox (id, topic, type, subject, data) VALUES ($1, $2, $3, $4, $5)', [
+    event.id,
+    event.topic,
+    event.type,
+    event.subject,
+    JSON.stringify(event.data),
+  ]);
+}
+
+export function pgOutboxStore(pool: pg.Pool): OutboxStore {
+  return {
+    relayBatch: (limit, publish) =>
+      inTransaction(pool, async (client) => {
+        // SKIP LOCKED: several replicas relay side by side without double-sending a row.
+        const { rows } = await client.query<{ id: string; topic: string; type: string; subject: string; data: unknown; created_at: Date }>(
+          `SELECT id, topic, type, subject, data, created_at FROM outbox
+            WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          [limit],
+        );
+        if (rows.length === 0) return 0;
+        const published = await publish(
+          rows.map((r) => ({ id: r.id, topic: r.topic, type: r.type, subject: r.subject, data: r.data, time: r.created_at })),
+        );
+        if (published.length > 0) await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [published]);
+        return published.length;
+      }),
+    async purgePublished(olderThan) {
+      const result = await pool.query('DELETE FROM outbox WHERE published_at < $1', [olderThan]);
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+/** Opener for startService: pool from the secret's URL, platform + service migrations applied. */
+export function postgresDatabase(serviceMigrations: Migration[]) {
+  return async (url: string, logger?: Parameters<typeof migrate>[2]) => {
+    const pool = createPgPool(url);
+    await migratePostgres(pool, serviceMigrations, logger);
+    return { db: pool, check: () => pool.query('SELECT 1'), close: () => pool.end(), outbox: pgOutboxStore(pool) };
+  };
+}

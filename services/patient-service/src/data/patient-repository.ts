@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { ConflictError, decodeCursor, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import type { Patient, PatientRecord } from '../domain/patient.js';
+import { patientEvent, type PatientEventKind } from '../events/patient-events.js';
+
+type Row = {
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  address: string | null;
+  date_of_birth: string;
+  gender: Patient['gender'];
+  details: Patient['details'];
+  user_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  sort_name: string;
+};
+
+const COLUMNS = `id, name, email, phone, address, date_of_birth, gender, details, user_id, created_at, updated_at, lower(name) AS sort_name`;
+
+const toPatient = (row: Row): Patient => ({
+  id: row.id,
+  name: row.name,
+  email: row.email,
+  phone: row.phone,
+  address: row.address,
+  dateOfBirth: row.date_of_birth,
+  gender: row.gender,
+  details: row.details,
+  userId: row.user_id,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+const cursorSchema = z.tuple([z.string(), z.uuid()]);
+
+/** Escapes LIKE wildcards so a search for "50%" means the characters 50%. */
+const likePrefix = (q: string) => `${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function uniqueViolation(error: unknown): never {
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError.code === '23505' && pgError.constraint === 'patients_email_live') {
+    throw new ConflictError('a patient with this email already exists', { field: 'email' });
+  }
+  if (pgError.code === '23505' && pgError.constraint === 'patients_user_live') {
+    throw new ConflictError('this user account is already linked to a patient', { field: 'userId' });
+  }
+  throw error;
+}
+
+/**
+ * Patients in PostgreSQL. Every change and its event are written in one
+ * transaction (outbox), so the record and what consumers hear never diverge.
+ */
+export class PatientRepository {
+  constructor(
+    private readonly pool: Pool,
+    /** Called after a commit that queued events (wakes the outbox relay). */
+    private readonly onEventsQueued: () => void = () => undefined,
+  ) {}
+
+  async create(record: PatientRecord): Promise<Patient> {
+    const patient = await inTransaction(this.pool, async (client) => {
+      const { rows } = await client
+        .query<Row>(
+          `INSERT INTO patients (id, name, email, phone, address, date_of_birth, gender, details, user_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+          [uuidv7(), ...this.values(record)],
+        )
+        .catch(uniqueViolation);
+      return this.withEvent(client, 'created', toPatient(rows[0]!));
+    });
+    this.onEventsQueued();
+    return patient;
+  }
+
+  async get(id: string): Promise<Patient> {
+    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM patients WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    if (!rows[0]) throw new NotFoundError('patient', id);
+    return toPatient(rows[0]);
+  }
+
+  /** Replaces the record with what `change` computes from the current one (PUT and PATCH). */
+  async update(id: string, change: (current: Patient) => PatientRecord): Promise<Patient> {
+    const patient = await inTransaction(this.pool, async (client) => {
+      const current = await client.query<Row>(`SELECT ${COLUMNS} FROM patients WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, [id]);
+      if (!current.rows[0]) throw new NotFoundError('patient', id);
+      const record = change(toPatient(current.rows[0]));
+      const { rows } = await client
+        .query<Row>(
+          `UPDATE patients SET name = $2, email = $3, phone = $4, address = $5, date_of_birth = $6, gender = $7,
+                  details = $8, user_id = $9, updated_at = now()
+            WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, ...this.values(record)],
+        )
+        .catch(uniqueViolation);
+      return this.withEvent(client, 'updated', toPatient(rows[0]!));
+    });
+    this.onEventsQueued();
+    return patient;
+  }
+
+  /** Soft delete: medical records are kept, just no longer served. */
+  async delete(id: string): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<Row>(
+        `UPDATE patients SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+        [id],
+      );
+      if (!rows[0]) throw new NotFoundError('patient', id);
+      await this.withEvent(client, 'deleted', toPatient(rows[0]));
+    });
+    this.onEventsQueued();
+  }
+
+  /** Name/email prefix search in name order; keyset pagination, so inserts never shift later pages. */
+  async list(options: { q?: string; limit: number; cursor?: string }): Promise<Page<Patient>> {
+    const after = options.cursor ? decodeCursor(options.cursor, cursorSchema) : null;
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM patients
+        WHERE deleted_at IS NULL
+          AND ($1::text IS NULL OR lower(name) COLLATE "C" LIKE $1 OR lower(email) COLLATE "C" LIKE $1)
+          AND ($2::text IS NULL OR (lower(name) COLLATE "C", id) > ($2::text COLLATE "C", $3::uuid))
+        ORDER BY lower(name) COLLATE "C", id
+        LIMIT $4`,
+      [options.q ? likePrefix(options.q) : null, after?.[0] ?? null, after?.[1] ?? null, options.limit + 1],
+    );
+    return toPage(rows, options.limit, toPatient, (row) => [row.sort_name, row.id]);
+  }
+
+  private values(record: PatientRecord) {
+    return [
+      record.name,
+      record.email,
+      record.phone,
+      record.address,
+      record.dateOfBirth,
+      record.gender,
+      JSON.stringify(record.details),
+      record.userId,
+    ];
+  }
+
+  private async withEvent(client: PoolClient, kind: PatientEventKind, patient: Patient): Promise<Patient> {
+    await enqueueEvent(client, patientEvent(kind, patient));
+    return patient;
+  }
+}

@@ -1,0 +1,84 @@
+import { ApiRouter } from '@caregrid/platform';
+import type { PatientRepository } from '../data/patient-repository.js';
+import { mergePatient, todayUtc, toPatientRecord } from '../domain/patient.js';
+import { patientBody, patientListQuery, patientPage, patientParams, patientPatchBody, patientResponse } from './schemas.js';
+
+const problems = {
+  400: { description: 'Invalid input (problem+json with the invalid fields)' },
+  404: { description: 'No such patient (or deleted)' },
+  409: { description: 'Another live patient has this email or user account' },
+};
+
+export function patientRoutes(patients: PatientRepository): ApiRouter {
+  return new ApiRouter()
+    .add({
+      method: 'post',
+      path: '/patients',
+      summary: 'Register a patient',
+      tags: ['patients'],
+      body: patientBody,
+      responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 409: problems[409] },
+      handler: async ({ body, res }) => {
+        const patient = await patients.create(toPatientRecord(body, todayUtc()));
+        res.status(201).location(`/patients/${patient.id}`).json(patient);
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/patients',
+      summary: 'Search patients by name or email prefix (keyset pagination, name order)',
+      tags: ['patients'],
+      query: patientListQuery,
+      responses: { 200: { description: 'A page of patients', schema: patientPage }, 400: problems[400] },
+      handler: async ({ query, res }) => {
+        res.json(await patients.list(query));
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/patients/:id',
+      summary: 'Read a patient',
+      tags: ['patients'],
+      params: patientParams,
+      responses: { 200: { description: 'The patient', schema: patientResponse }, 400: problems[400], 404: problems[404] },
+      handler: async ({ params, res }) => {
+        res.json(await patients.get(params.id));
+      },
+    })
+    .add({
+      method: 'put',
+      path: '/patients/:id',
+      summary: 'Replace a patient record',
+      tags: ['patients'],
+      params: patientParams,
+      body: patientBody,
+      responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
+      handler: async ({ params, body, res }) => {
+        res.json(await patients.update(params.id, () => toPatientRecord(body, todayUtc())));
+      },
+    })
+    .add({
+      method: 'patch',
+      path: '/patients/:id',
+      summary: 'Change part of a patient record (JSON merge patch: null removes an optional field)',
+      tags: ['patients'],
+      params: patientParams,
+      body: patientPatchBody,
+      responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
+      handler: async ({ params, body, res }) => {
+        res.json(await patients.update(params.id, (current) => mergePatient(current, body, todayUtc())));
+      },
+    })
+    .add({
+      method: 'delete',
+      path: '/patients/:id',
+      summary: 'Delete a patient (soft: the record is kept, no longer served)',
+      tags: ['patients'],
+      params: patientParams,
+      responses: { 204: { description: 'Deleted' }, 400: problems[400], 404: problems[404] },
+      handler: async ({ params, res }) => {
+        await patients.delete(params.id);
+        res.status(204).end();
+      },
+    });
+}

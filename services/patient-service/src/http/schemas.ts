@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { pageQuerySchema } from '@caregrid/platform';
+import { GENDERS, patientDetailsSchema, patientInputSchema } from '../domain/patient.js';
+
+export const patientBody = patientInputSchema;
+
+/** RFC 7396 merge patch: any object; the merged result is validated as a whole. */
+export const patientPatchBody = z.record(z.string(), z.unknown());
+
+export const patientParams = z.object({ id: z.uuid() });
+
+export const patientListQuery = z.strictObject({
+  q: z.string().trim().min(1).max(100).optional(),
+  ...pageQuerySchema,
+});
+
+export const patientResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  email: z.string(),
+  phone: z.string().nullable(),
+  address: z.string().nullable(),
+  dateOfBirth: z.iso.date(),
+  gender: z.enum(GENDERS),
+  details: patientDetailsSchema,
+  userId: z.uuid().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export const patientPage = z.object({ items: z.array(patientResponse), nextCursor: z.string().nullable() });

@@ -1,0 +1,252 @@
+/**
+ * patient-service against a real PostgreSQL database of its own and a real
+ * daprd publishing to the real Kafka broker.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregrid/contracts';
+import { eventually, freshDatabase, readTopic, startAppWithSidecar, type AppUnderTest } from '@caregrid/devkit';
+import { loadMigrations, OutboxRelay } from '@caregrid/platform';
+import { createPgPool, migratePostgres, pgOutboxStore, type Pool } from '@caregrid/platform/postgres';
+import { createApp } from '../../src/app.js';
+
+const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/data/migrations'));
+const logger = pino({ level: 'silent' });
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let pool: Pool;
+let relay: OutboxRelay;
+let service: AppUnderTest;
+
+type PatientBody = {
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  address: string | null;
+  details: Record<string, unknown>;
+};
+type Problem = { status: number; title: string; errors?: { path: string }[]; field?: string };
+
+const send = async (method: string, url: string, body?: unknown) => {
+  const response = await fetch(`${service.baseUrl}${url}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as unknown };
+};
+
+let counter = 0;
+const newPatient = (overrides: Record<string, unknown> = {}) => ({
+  name: `Patient ${++counter}`,
+  email: `patient${counter}.${Date.now()}@example.org`,
+  dateOfBirth: '1980-05-17',
+  gender: 'unknown',
+  ...overrides,
+});
+
+const create = async (overrides: Record<string, unknown> = {}) => {
+  const response = await send('POST', '/patients', newPatient(overrides));
+  expect(response.status).toBe(201);
+  return response.body as PatientBody;
+};
+
+const countRows = async () => Number((await pool.query('SELECT count(*) FROM patients')).rows[0].count);
+
+beforeAll(async () => {
+  db = await freshDatabase('postgres', 'patients');
+  pool = createPgPool(db.url);
+  await migratePostgres(pool, migrations);
+  service = await startAppWithSidecar({
+    label: 'patient-service',
+    createApp: (sidecar) => {
+      relay = new OutboxRelay(pgOutboxStore(pool), sidecar, logger, { idleIntervalMs: 200 });
+      relay.start();
+      return createApp({ pool, logger, onEventsQueued: () => relay.kick() });
+    },
+  });
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  await service?.stop();
+  await pool?.end();
+  await db?.drop();
+});
+
+describe('create and read', () => {
+  it('creates a patient: 201, Location, and the stored record', async () => {
+    const details = { allergies: ['peanuts'], emergencyContact: { name: 'Vincent', phone: '555', relation: 'spouse' } };
+    const created = await send('POST', '/patients', newPatient({ email: 'Grace.Hopper@Example.org', details }));
+    expect(created.status).toBe(201);
+    const patient = created.body as PatientBody;
+    expect(created.headers.get('location')).toBe(`/patients/${patient.id}`);
+    expect(patient).toMatchObject({ email: 'grace.hopper@example.org', phone: null, details });
+    const read = await send('GET', `/patients/${patient.id}`);
+    expect(read).toMatchObject({ status: 200, body: patient });
+  });
+
+  it('answers 409 for an email a live patient already has, whatever its case', async () => {
+    const first = await create();
+    const before = await countRows();
+    const duplicate = await send('POST', '/patients', newPatient({ email: first.email.toUpperCase() }));
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body).toMatchObject({ status: 409, field: 'email' });
+    expect(await countRows()).toBe(before);
+  });
+
+  it('answers 400 with every invalid field and writes nothing', async () => {
+    const before = await countRows();
+    const response = await send('POST', '/patients', { name: '', email: 'nope', dateOfBirth: '1990-13-01', gender: 'robot', extra: 1 });
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors!.map((e) => e.path).sort()).toEqual([
+      'body',
+      'body.dateOfBirth',
+      'body.email',
+      'body.gender',
+      'body.name',
+    ]);
+    const future = await send('POST', '/patients', newPatient({ dateOfBirth: '2999-01-01' }));
+    expect(future.status).toBe(400);
+    expect((future.body as Problem).errors).toEqual([{ path: 'dateOfBirth', message: 'must not be in the future' }]);
+    expect(await countRows()).toBe(before);
+  });
+
+  it('answers 404 for an unknown id and 400 for a malformed one', async () => {
+    expect((await send('GET', '/patients/0190f0a0-0000-7000-8000-00000000ffff')).status).toBe(404);
+    expect((await send('GET', '/patients/42')).status).toBe(400);
+  });
+});
+
+describe('update', () => {
+  it('PUT replaces the whole record: omitted optional fields are cleared', async () => {
+    const patient = await create({ phone: '555-0100', address: 'Main St 1' });
+    const response = await send('PUT', `/patients/${patient.id}`, newPatient({ name: 'Replaced', email: patient.email }));
+    expect(response).toMatchObject({ status: 200, body: { name: 'Replaced', phone: null, address: null } });
+  });
+
+  it('PATCH merges: null removes, nested objects merge, the rest stays', async () => {
+    const patient = await create({
+      phone: '555-0100',
+      address: 'Main St 1',
+      details: { allergies: ['dust'], insurance: { provider: 'X', policyNumber: '1' } },
+    });
+    const response = await send('PATCH', `/patients/${patient.id}`, { address: null, details: { allergies: ['pollen'] } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: {
+        name: patient.name,
+        phone: '555-0100',
+        address: null,
+        details: { allergies: ['pollen'], insurance: { provider: 'X', policyNumber: '1' } },
+      },
+    });
+  });
+
+  it('PATCH that would leave an invalid record answers 400 and changes nothing', async () => {
+    const patient = await create();
+    const response = await send('PATCH', `/patients/${patient.id}`, { name: null, gender: 'robot' });
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors!.map((e) => e.path).sort()).toEqual(['gender', 'name']);
+    expect((await send('GET', `/patients/${patient.id}`)).body).toEqual(patient);
+  });
+
+  it('PUT/PATCH of an unknown patient answers 404; taking another live email answers 409', async () => {
+    expect((await send('PATCH', '/patients/0190f0a0-0000-7000-8000-00000000ffff', { name: 'x' })).status).toBe(404);
+    const [a, b] = [await create(), await create()];
+    expect((await send('PATCH', `/patients/${b.id}`, { email: a.email })).status).toBe(409);
+  });
+});
+
+describe('soft delete', () => {
+  it('hides the patient but keeps the row; the email becomes free again', async () => {
+    const patient = await create();
+    expect((await send('DELETE', `/patients/${patient.id}`)).status).toBe(204);
+    expect((await send('GET', `/patients/${patient.id}`)).status).toBe(404);
+    expect((await send('DELETE', `/patients/${patient.id}`)).status).toBe(404);
+    const row = await pool.query('SELECT deleted_at FROM patients WHERE id = $1', [patient.id]);
+    expect(row.rows[0].deleted_at).toBeInstanceOf(Date);
+    const list = (await send('GET', `/patients?q=${encodeURIComponent(patient.email)}`)).body as { items: unknown[] };
+    expect(list.items).toEqual([]);
+    expect((await send('POST', '/patients', newPatient({ email: patient.email }))).status).toBe(201);
+  });
+});
+
+describe('search and pagination', () => {
+  it('finds by name or email prefix, case-insensitively, treating % and _ literally', async () => {
+    const tag = `Zq${Date.now()}`;
+    const byName = await create({ name: `${tag} Alpha` });
+    const byEmail = await create({ email: `${tag.toLowerCase()}.mail@example.org` });
+    await create({ name: `${tag}_x` });
+    const found = (await send('GET', `/patients?q=${tag.toUpperCase()}`)).body as { items: PatientBody[] };
+    expect(found.items.map((p) => p.id)).toEqual(expect.arrayContaining([byName.id, byEmail.id]));
+    const literal = (await send('GET', `/patients?q=${encodeURIComponent(`${tag}_`)}`)).body as { items: PatientBody[] };
+    expect(literal.items.map((p) => p.name)).toEqual([`${tag}_x`]);
+    const wildcard = (await send('GET', `/patients?q=${encodeURIComponent('%')}`)).body as { items: PatientBody[] };
+    expect(wildcard.items).toEqual([]);
+  });
+
+  it('pages in name order, stable while other patients are inserted concurrently', async () => {
+    const tag = `Page${Date.now()}`;
+    const originals = await Promise.all(['B', 'D', 'F', 'H', 'J', 'L', 'N'].map((letter) => create({ name: `${tag} ${letter}` })));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `/patients?q=${tag}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await send('GET', query)).body as { items: PatientBody[]; nextCursor: string | null };
+      seen.push(...page.items.map((p) => p.name));
+      cursor = page.nextCursor;
+      if (pages++ === 0) {
+        // Inserted between pages, before and after the cursor: earlier ones must not shift later pages.
+        await Promise.all(['A', 'C', 'M', 'O'].map((letter) => create({ name: `${tag} ${letter}` })));
+      }
+    } while (cursor);
+    const originalNames = originals.map((p) => p.name);
+    expect(seen.filter((name) => originalNames.includes(name))).toEqual(originalNames);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual([...seen].sort());
+  });
+
+  it('rejects a limit over 100, an unknown parameter and a forged cursor with 400', async () => {
+    expect((await send('GET', '/patients?limit=101')).status).toBe(400);
+    expect((await send('GET', '/patients?sort=name')).status).toBe(400);
+    const forged = await send('GET', '/patients?cursor=bm90LWEtY3Vyc29y');
+    expect(forged).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor' }] } });
+  });
+});
+
+describe('events', () => {
+  it('publishes created, updated and deleted to the patients topic on Kafka, in order', async () => {
+    const patient = await create();
+    await send('PATCH', `/patients/${patient.id}`, { name: 'Renamed' });
+    await send('DELETE', `/patients/${patient.id}`);
+    const events = await eventually(() => {
+      const mine = readTopic(Topics.patients).filter((e) => (e as { subject?: string }).subject === patient.id);
+      return mine.length === 3 ? mine : undefined;
+    });
+    expect(events.map((e) => (e as { type: string }).type)).toEqual([patientCreated.type, patientUpdated.type, patientDeleted.type]);
+    expect(patientCreated.parse(events[0]).data).toMatchObject({ patientId: patient.id, email: patient.email });
+    expect(patientUpdated.parse(events[1]).data.name).toBe('Renamed');
+    expect(patientDeleted.parse(events[2]).data).toEqual({ patientId: patient.id });
+    expect((events[0] as { source: string }).source).toBe(service.appId);
+  });
+
+  it('leaves nothing pending in the outbox once published', async () => {
+    await eventually(async () => {
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+      return rows[0].n === 0 ? true : undefined;
+    });
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every route from the zod schemas', async () => {
+    const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(document.paths).sort()).toEqual(['/patients', '/patients/{id}']);
+    expect(Object.keys(document.paths['/patients/{id}']!).sort()).toEqual(['delete', 'get', 'patch', 'put']);
+  });
+});
