@@ -151,3 +151,24 @@ export async function startAppWithSidecar(options: {
     },
   };
 }
+
+export type HttpResult = { status: number; headers: Headers; body: unknown };
+
+/** A small JSON client for tests: parsed body (problem+json included), status and headers. */
+export function jsonClient(baseUrl: string) {
+  return async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> => {
+    const response = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text || undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  };
+}

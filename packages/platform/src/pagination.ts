@@ -29,3 +29,6 @@ export function toPage<Row, Item>(rows: Row[], limit: number, toItem: (row: Row)
   const last = pageRows[pageRows.length - 1];
   return { items: pageRows.map(toItem), nextCursor: hasMore && last ? encodeCursor(keyOf(last)) : null };
 }
+
+/** A LIKE pattern matching values that start with `q`, case-folded, with % _ \ taken literally. */
+export const likePrefix = (q: string) => `${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

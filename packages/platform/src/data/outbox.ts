@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { uuidv7 } from '../ids.js';
 import type { Sidecar } from '../dapr/sidecar.js';
 
 /**
@@ -97,4 +99,13 @@ export class OutboxRelay {
     }
     return done;
   }
+}
+
+/** An outbox row for an event contract: payload validated now, id time-ordered (and the CloudEvent id downstream). */
+export function outboxEvent<S extends z.ZodType>(
+  contract: { type: string; topic: string; data: S },
+  subject: string,
+  data: z.input<S>,
+): Omit<OutboxEvent, 'time'> {
+  return { id: uuidv7(), topic: contract.topic, type: contract.type, subject, data: contract.data.parse(data) };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConflictError, decodeCursor, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { ConflictError, decodeCursor, likePrefix, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Patient, PatientRecord } from '../domain/patient.js';
 import { patientEvent, type PatientEventKind } from '../events/patient-events.js';
@@ -36,9 +36,6 @@ const toPatient = (row: Row): Patient => ({
 });
 
 const cursorSchema = z.tuple([z.string(), z.uuid()]);
-
-/** Escapes LIKE wildcards so a search for "50%" means the characters 50%. */
-const likePrefix = (q: string) => `${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function uniqueViolation(error: unknown): never {
   const pgError = error as { code?: string; constraint?: string };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregrid/contracts';
-import { eventually, freshDatabase, readTopic, startAppWithSidecar, type AppUnderTest } from '@caregrid/devkit';
+import { eventually, freshDatabase, jsonClient, readTopic, startAppWithSidecar, type AppUnderTest } from '@caregrid/devkit';
 import { loadMigrations, OutboxRelay } from '@caregrid/platform';
 import { createPgPool, migratePostgres, pgOutboxStore, type Pool } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
@@ -29,15 +29,7 @@ type PatientBody = {
 };
 type Problem = { status: number; title: string; errors?: { path: string }[]; field?: string };
 
-const send = async (method: string, url: string, body?: unknown) => {
-  const response = await fetch(`${service.baseUrl}${url}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as unknown };
-};
+let send: ReturnType<typeof jsonClient>;
 
 let counter = 0;
 const newPatient = (overrides: Record<string, unknown> = {}) => ({
@@ -68,6 +60,7 @@ beforeAll(async () => {
       return createApp({ pool, logger, onEventsQueued: () => relay.kick() });
     },
   });
+  send = jsonClient(service.baseUrl);
 });
 
 afterAll(async () => {

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { SPECIALIZATIONS } from '@caregrid/contracts';
+import { ConflictError, decodeCursor, likePrefix, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { enqueueMysqlEvent, inMysqlTransaction, type Pool, type PoolConnection } from '@caregrid/platform/mysql';
+import type { RowDataPacket } from 'mysql2/promise';
+import { assertVersion, type Doctor, type DoctorRecord } from '../domain/doctor.js';
+import { doctorEvent, type DoctorEventKind } from '../events/doctor-events.js';
+
+const COLUMNS = `id, name, email, phone, specialization, license_number, years_of_experience, hospital_name, department,
+  accepting, working_hours, slot_minutes, time_zone, version, created_at, updated_at`;
+
+const toDoctor = (row: RowDataPacket): Doctor => ({
+  id: row.id,
+  name: row.name,
+  email: row.email,
+  phone: row.phone,
+  specialization: row.specialization,
+  licenseNumber: row.license_number,
+  yearsOfExperience: row.years_of_experience,
+  hospitalName: row.hospital_name,
+  department: row.department,
+  accepting: Boolean(row.accepting),
+  // MariaDB hands JSON columns back as text, MySQL as values.
+  workingHours: typeof row.working_hours === 'string' ? JSON.parse(row.working_hours) : row.working_hours,
+  slotMinutes: row.slot_minutes,
+  timeZone: row.time_zone,
+  version: row.version,
+  createdAt: (row.created_at as Date).toISOString(),
+  updatedAt: (row.updated_at as Date).toISOString(),
+});
+
+const cursorSchema = z.tuple([z.string(), z.uuid()]);
+
+function uniqueViolation(error: unknown): never {
+  const mysqlError = error as { code?: string; message?: string };
+  if (mysqlError.code === 'ER_DUP_ENTRY') {
+    const field = mysqlError.message?.includes('doctors_license_live') ? 'licenseNumber' : 'email';
+    throw new ConflictError(`another doctor has this ${field === 'email' ? 'email' : 'license number'}`, { field });
+  }
+  throw error;
+}
+
+export type DoctorFilter = {
+  q?: string;
+  specialization?: (typeof SPECIALIZATIONS)[number];
+  accepting?: boolean;
+  limit: number;
+  cursor?: string;
+};
+
+/** Doctors in MySQL; each change and its event commit together (outbox). */
+export class DoctorRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly onEventsQueued: () => void = () => undefined,
+  ) {}
+
+  async create(record: DoctorRecord): Promise<Doctor> {
+    const id = uuidv7();
+    const doctor = await inMysqlTransaction(this.pool, async (connection) => {
+      await connection
+        .execute(
+          `INSERT INTO doctors (id, name, email, phone, specialization, license_number, years_of_experience, hospital_name,
+                                department, accepting, working_hours, slot_minutes, time_zone)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [id, ...this.values(record)],
+        )
+        .catch(uniqueViolation);
+      return this.withEvent(connection, 'created', await this.read(connection, id));
+    });
+    this.onEventsQueued();
+    return doctor;
+  }
+
+  async get(id: string): Promise<Doctor> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT ${COLUMNS} FROM doctors WHERE id = ? AND deleted_at IS NULL`, [id]);
+    if (!rows[0]) throw new NotFoundError('doctor', id);
+    return toDoctor(rows[0]);
+  }
+
+  /** Applies `change` to the current doctor under a row lock, checking the version the caller read. */
+  async update(id: string, expectedVersion: number | undefined, change: (current: Doctor) => DoctorRecord): Promise<Doctor> {
+    const doctor = await inMysqlTransaction(this.pool, async (connection) => {
+      const current = await this.read(connection, id, true);
+      assertVersion(current, expectedVersion);
+      const record = change(current);
+      await connection
+        .execute(
+          `UPDATE doctors SET name = ?, email = ?, phone = ?, specialization = ?, license_number = ?, years_of_experience = ?,
+                  hospital_name = ?, department = ?, accepting = ?, working_hours = ?, slot_minutes = ?, time_zone = ?,
+                  version = version + 1, updated_at = CURRENT_TIMESTAMP(3)
+            WHERE id = ?`,
+          [...this.values(record), id],
+        )
+        .catch(uniqueViolation);
+      return this.withEvent(connection, 'updated', await this.read(connection, id));
+    });
+    this.onEventsQueued();
+    return doctor;
+  }
+
+  async delete(id: string, expectedVersion: number | undefined): Promise<void> {
+    await inMysqlTransaction(this.pool, async (connection) => {
+      const current = await this.read(connection, id, true);
+      assertVersion(current, expectedVersion);
+      await connection.execute('UPDATE doctors SET deleted_at = CURRENT_TIMESTAMP(3), version = version + 1 WHERE id = ?', [id]);
+      await this.withEvent(connection, 'deleted', current);
+    });
+    this.onEventsQueued();
+  }
+
+  /** Filters plus name/email prefix search, name order, keyset pagination. */
+  async list(filter: DoctorFilter): Promise<Page<Doctor>> {
+    const conditions = ['deleted_at IS NULL'];
+    const params: unknown[] = [];
+    if (filter.q) {
+      conditions.push('(name LIKE ? OR email LIKE ?)');
+      params.push(likePrefix(filter.q), likePrefix(filter.q));
+    }
+    if (filter.specialization) {
+      conditions.push('specialization = ?');
+      params.push(filter.specialization);
+    }
+    if (filter.accepting !== undefined) {
+      conditions.push('accepting = ?');
+      params.push(filter.accepting);
+    }
+    if (filter.cursor) {
+      const [name, id] = decodeCursor(filter.cursor, cursorSchema);
+      conditions.push('(name > ? OR (name = ? AND id > ?))');
+      params.push(name, name, id);
+    }
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT ${COLUMNS} FROM doctors WHERE ${conditions.join(' AND ')} ORDER BY name, id LIMIT ?`,
+      [...params, filter.limit + 1],
+    );
+    return toPage(rows, filter.limit, toDoctor, (row) => [row.name, row.id]);
+  }
+
+  private async read(connection: PoolConnection, id: string, forUpdate = false): Promise<Doctor> {
+    const [rows] = await connection.execute<RowDataPacket[]>(
+      `SELECT ${COLUMNS} FROM doctors WHERE id = ? AND deleted_at IS NULL${forUpdate ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    if (!rows[0]) throw new NotFoundError('doctor', id);
+    return toDoctor(rows[0]);
+  }
+
+  private values(record: DoctorRecord) {
+    return [
+      record.name,
+      record.email,
+      record.phone,
+      record.specialization,
+      record.licenseNumber,
+      record.yearsOfExperience,
+      record.hospitalName,
+      record.department,
+      record.accepting,
+      JSON.stringify(record.workingHours),
+      record.slotMinutes,
+      record.timeZone,
+    ];
+  }
+
+  private async withEvent(connection: PoolConnection, kind: DoctorEventKind, doctor: Doctor): Promise<Doctor> {
+    await enqueueMysqlEvent(connection, doctorEvent(kind, doctor));
+    return doctor;
+  }
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { SPECIALIZATIONS } from '@caregrid/contracts';
+import { applyMergePatch, ConflictError, InvalidInputError } from '@caregrid/platform';
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
+const clock = z.string().regex(CLOCK, 'must be HH:MM (00:00–23:59)');
+
+const interval = z
+  .strictObject({ start: clock, end: clock })
+  .refine((i) => !CLOCK.test(i.start) || !CLOCK.test(i.end) || i.start < i.end, { message: 'start must be before end', path: ['end'] });
+
+/** Opening intervals of one day, sorted; touching is fine, overlapping is not. */
+const dayHours = z
+  .array(interval)
+  .max(12)
+  .superRefine((intervals, ctx) => {
+    const sorted = intervals.map((value, index) => ({ ...value, index })).sort((a, b) => a.start.localeCompare(b.start));
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.start < sorted[i - 1]!.end) {
+        ctx.addIssue({ code: 'custom', path: [sorted[i]!.index], message: `overlaps ${sorted[i - 1]!.start}–${sorted[i - 1]!.end}` });
+      }
+    }
+  })
+  .transform((intervals) => [...intervals].sort((a, b) => a.start.localeCompare(b.start)));
+
+export const workingHoursSchema = z.strictObject(
+  Object.fromEntries(WEEKDAYS.map((day) => [day, dayHours.optional()])) as Record<
+    (typeof WEEKDAYS)[number],
+    z.ZodOptional<typeof dayHours>
+  >,
+);
+
+/** IANA zone names the runtime knows (Intl rejects unknown ones). */
+export const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.includes('/') || zone === 'UTC';
+  } catch {
+    return false;
+  }
+};
+
+export const doctorInputSchema = z.strictObject({
+  name: text(200),
+  email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
+  phone: text(40).nullable().optional(),
+  specialization: z.enum(SPECIALIZATIONS),
+  licenseNumber: text(100),
+  yearsOfExperience: z.number().int().min(0).max(80),
+  hospitalName: text(200),
+  department: text(200),
+  accepting: z.boolean().default(true),
+  workingHours: workingHoursSchema.default({}),
+  slotMinutes: z.number().int().min(5).max(480).default(30),
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+  /** Optimistic locking for clients that cannot send If-Match. */
+  version: z.number().int().positive().optional(),
+});
+
+export type DoctorInput = z.infer<typeof doctorInputSchema>;
+export type WorkingHours = z.infer<typeof workingHoursSchema>;
+
+export type DoctorRecord = Omit<DoctorInput, 'version' | 'phone'> & { phone: string | null };
+
+export type Doctor = DoctorRecord & { id: string; version: number; createdAt: string; updatedAt: string };
+
+export function toDoctorRecord(input: DoctorInput): DoctorRecord {
+  const { version: _version, ...rest } = input;
+  return { ...rest, phone: input.phone ?? null };
+}
+
+export function toDoctorInput(doctor: Doctor): Record<string, unknown> {
+  const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...input } = doctor;
+  return input;
+}
+
+/** PATCH: RFC 7396 merge onto the current doctor, then validated as a whole. */
+export function mergeDoctor(current: Doctor, patch: Record<string, unknown>): DoctorRecord {
+  const { version: _version, ...changes } = patch;
+  const merged = doctorInputSchema.safeParse(applyMergePatch(toDoctorInput(current), changes));
+  if (!merged.success) {
+    throw new InvalidInputError(
+      'the patched doctor is not valid',
+      merged.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
+    );
+  }
+  return toDoctorRecord(merged.data);
+}
+
+/**
+ * Optimistic locking: a writer states the version it read (If-Match or body
+ * `version`); if someone else wrote since, the write is refused.
+ */
+export function assertVersion(current: Doctor, expected: number | undefined): void {
+  if (expected !== undefined && expected !== current.version) {
+    throw new ConflictError(`doctor ${current.id} was changed by someone else (version ${current.version}, you sent ${expected})`, {
+      currentVersion: current.version,
+    });
+  }
+}
+
+/** `If-Match: "3"` or `W/"3"` → 3; `*` means any version. */
+export function versionFromIfMatch(header: string | undefined): number | undefined {
+  if (!header || header.trim() === '*') return undefined;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
+  if (!match)
+    throw new InvalidInputError('If-Match must be an ETag from this API', [{ path: 'headers.if-match', message: 'expected "<version>"' }]);
+  return Number(match[1]);
+}
+
+export const etagOf = (doctor: Pick<Doctor, 'version'>) => `"${doctor.version}"`;

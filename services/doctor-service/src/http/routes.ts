@@ -1,0 +1,93 @@
+import type { Response } from 'express';
+import { ApiRouter } from '@caregrid/platform';
+import type { DoctorRepository } from '../data/doctor-repository.js';
+import { etagOf, mergeDoctor, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
+import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorResponse } from './schemas.js';
+
+const problems = {
+  400: { description: 'Invalid input (problem+json with the invalid fields)' },
+  404: { description: 'No such doctor (or deleted)' },
+  409: { description: 'Duplicate email or license number, or a stale version (If-Match / version)' },
+};
+
+const sendDoctor = (res: Response, doctor: Doctor, status = 200) => res.status(status).set('ETag', etagOf(doctor)).json(doctor);
+
+/** The version the caller read: If-Match wins over a `version` in the body. */
+const expectedVersion = (ifMatch: string | undefined, body: { version?: unknown }) =>
+  versionFromIfMatch(ifMatch) ?? (typeof body.version === 'number' ? body.version : undefined);
+
+export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
+  return new ApiRouter()
+    .add({
+      method: 'post',
+      path: '/doctors',
+      summary: 'Add a doctor',
+      tags: ['doctors'],
+      body: doctorBody,
+      responses: { 201: { description: 'Created', schema: doctorResponse }, 400: problems[400], 409: problems[409] },
+      handler: async ({ body, res }) => {
+        const doctor = await doctors.create(toDoctorRecord(body));
+        sendDoctor(res.location(`/doctors/${doctor.id}`), doctor, 201);
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/doctors',
+      summary: 'List doctors: filter by specialization and accepting, search by name/email prefix (keyset pagination)',
+      tags: ['doctors'],
+      query: doctorListQuery,
+      responses: { 200: { description: 'A page of doctors', schema: doctorPage }, 400: problems[400] },
+      handler: async ({ query, res }) => {
+        res.json(await doctors.list(query));
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/doctors/:id',
+      summary: 'Read a doctor (ETag carries the version)',
+      tags: ['doctors'],
+      params: doctorParams,
+      responses: { 200: { description: 'The doctor', schema: doctorResponse }, 400: problems[400], 404: problems[404] },
+      handler: async ({ params, res }) => {
+        sendDoctor(res, await doctors.get(params.id));
+      },
+    })
+    .add({
+      method: 'put',
+      path: '/doctors/:id',
+      summary: 'Replace a doctor (send If-Match or version to guard against lost updates)',
+      tags: ['doctors'],
+      params: doctorParams,
+      body: doctorBody,
+      responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
+      handler: async ({ params, body, req, res }) => {
+        const version = expectedVersion(req.header('if-match'), body);
+        sendDoctor(res, await doctors.update(params.id, version, () => toDoctorRecord(body)));
+      },
+    })
+    .add({
+      method: 'patch',
+      path: '/doctors/:id',
+      summary: 'Change part of a doctor (JSON merge patch; If-Match or version for optimistic locking)',
+      tags: ['doctors'],
+      params: doctorParams,
+      body: doctorPatchBody,
+      responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
+      handler: async ({ params, body, req, res }) => {
+        const version = expectedVersion(req.header('if-match'), body);
+        sendDoctor(res, await doctors.update(params.id, version, (current) => mergeDoctor(current, body)));
+      },
+    })
+    .add({
+      method: 'delete',
+      path: '/doctors/:id',
+      summary: 'Delete a doctor (soft; If-Match honoured)',
+      tags: ['doctors'],
+      params: doctorParams,
+      responses: { 204: { description: 'Deleted' }, ...problems },
+      handler: async ({ params, req, res }) => {
+        await doctors.delete(params.id, versionFromIfMatch(req.header('if-match')));
+        res.status(204).end();
+      },
+    });
+}

@@ -1,0 +1,13 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadMigrations, startService } from '@caregrid/platform';
+import { mysqlDatabase } from '@caregrid/platform/mysql';
+import { createApp } from './app.js';
+
+const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', 'migrations'));
+
+await startService({
+  database: mysqlDatabase(migrations),
+  createApp: ({ db, logger, relay, readiness, isShuttingDown }) =>
+    createApp({ pool: db, logger, readiness, isShuttingDown, onEventsQueued: () => relay?.kick() }),
+});

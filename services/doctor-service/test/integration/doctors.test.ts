@@ -1,0 +1,222 @@
+/**
+ * doctor-service against a real MariaDB database of its own (MySQL wire
+ * protocol) and a real daprd publishing to the real Kafka broker.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { doctorCreated, doctorDeleted, doctorUpdated, Topics } from '@caregrid/contracts';
+import { eventually, freshDatabase, jsonClient, readTopic, startAppWithSidecar, type AppUnderTest } from '@caregrid/devkit';
+import { loadMigrations, OutboxRelay } from '@caregrid/platform';
+import { createMysqlPool, migrateMysql, mysqlOutboxStore, type Pool } from '@caregrid/platform/mysql';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createApp } from '../../src/app.js';
+
+const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/data/migrations'));
+const logger = pino({ level: 'silent' });
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let pool: Pool;
+let relay: OutboxRelay;
+let service: AppUnderTest;
+let send: ReturnType<typeof jsonClient>;
+
+type DoctorBody = {
+  id: string;
+  name: string;
+  email: string;
+  version: number;
+  accepting: boolean;
+  specialization: string;
+  workingHours: unknown;
+};
+type Problem = { status: number; errors?: { path: string }[]; field?: string; currentVersion?: number };
+
+let counter = 0;
+const newDoctor = (overrides: Record<string, unknown> = {}) => {
+  const n = `${++counter}-${Date.now()}`;
+  return {
+    name: `Doctor ${n}`,
+    email: `doctor${n}@example.org`,
+    specialization: 'cardiology',
+    licenseNumber: `LIC-${n}`,
+    yearsOfExperience: 10,
+    hospitalName: 'General',
+    department: 'Heart',
+    workingHours: { mon: [{ start: '09:00', end: '17:00' }] },
+    timeZone: 'Europe/Berlin',
+    ...overrides,
+  };
+};
+
+const create = async (overrides: Record<string, unknown> = {}) => {
+  const response = await send('POST', '/doctors', newDoctor(overrides));
+  expect(response.status).toBe(201);
+  return response.body as DoctorBody;
+};
+
+const countRows = async () => {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM doctors');
+  return Number(rows[0]!.n);
+};
+
+beforeAll(async () => {
+  db = await freshDatabase('mysql', 'doctors');
+  pool = createMysqlPool(db.url);
+  await migrateMysql(pool, migrations);
+  service = await startAppWithSidecar({
+    label: 'doctor-service',
+    createApp: (sidecar) => {
+      relay = new OutboxRelay(mysqlOutboxStore(pool), sidecar, logger, { idleIntervalMs: 200 });
+      relay.start();
+      return createApp({ pool, logger, onEventsQueued: () => relay.kick() });
+    },
+  });
+  send = jsonClient(service.baseUrl);
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  await service?.stop();
+  await pool?.end();
+  await db?.drop();
+});
+
+describe('create and read', () => {
+  it('creates a doctor with defaults: 201, Location, ETag with the version', async () => {
+    const created = await send('POST', '/doctors', newDoctor({ email: 'Dr.Who@Example.org', timeZone: undefined }));
+    expect(created.status).toBe(201);
+    const doctor = created.body as DoctorBody;
+    expect(created.headers.get('location')).toBe(`/doctors/${doctor.id}`);
+    expect(created.headers.get('etag')).toBe('"1"');
+    expect(doctor).toMatchObject({ email: 'dr.who@example.org', accepting: true, slotMinutes: 30, timeZone: 'UTC', version: 1 });
+    expect(await send('GET', `/doctors/${doctor.id}`)).toMatchObject({ status: 200, body: doctor });
+  });
+
+  it('answers 409 naming the field for a duplicate email or license number, and writes nothing', async () => {
+    const first = await create();
+    const before = await countRows();
+    const email = await send('POST', '/doctors', newDoctor({ email: first.email.toUpperCase() }));
+    expect(email).toMatchObject({ status: 409, body: { field: 'email' } });
+    const { licenseNumber } = (await send('GET', `/doctors/${first.id}`)).body as { licenseNumber: string };
+    const license = await send('POST', '/doctors', newDoctor({ licenseNumber }));
+    expect(license).toMatchObject({ status: 409, body: { field: 'licenseNumber' } });
+    expect(await countRows()).toBe(before);
+  });
+
+  it('answers 400 with field paths for overlapping hours, bad zone, unknown field', async () => {
+    const response = await send(
+      'POST',
+      '/doctors',
+      newDoctor({
+        workingHours: {
+          mon: [
+            { start: '09:00', end: '12:00' },
+            { start: '11:00', end: '13:00' },
+          ],
+        },
+        timeZone: 'Nowhere/Land',
+        rating: 5,
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors!.map((e) => e.path).sort()).toEqual(['body', 'body.timeZone', 'body.workingHours.mon.1']);
+  });
+
+  it('answers 404 for an unknown doctor and 400 for a malformed id', async () => {
+    expect((await send('GET', '/doctors/0190f0a0-0000-7000-8000-00000000ffff')).status).toBe(404);
+    expect((await send('GET', '/doctors/abc')).status).toBe(400);
+  });
+});
+
+describe('optimistic locking', () => {
+  it('PATCH with the current ETag succeeds and bumps the version; the stale ETag then gets 409', async () => {
+    const doctor = await create();
+    const first = await send('PATCH', `/doctors/${doctor.id}`, { accepting: false }, { 'if-match': '"1"' });
+    expect(first).toMatchObject({ status: 200, body: { accepting: false, version: 2 } });
+    expect(first.headers.get('etag')).toBe('"2"');
+    const stale = await send('PATCH', `/doctors/${doctor.id}`, { accepting: true }, { 'if-match': '"1"' });
+    expect(stale).toMatchObject({ status: 409, body: { currentVersion: 2 } });
+    expect((await send('GET', `/doctors/${doctor.id}`)).body).toMatchObject({ accepting: false, version: 2 });
+  });
+
+  it('PUT carrying a stale version in the body gets 409', async () => {
+    const doctor = await create();
+    await send('PATCH', `/doctors/${doctor.id}`, { department: 'Other' });
+    const stale = await send('PUT', `/doctors/${doctor.id}`, { ...newDoctor({ email: doctor.email }), version: 1 });
+    expect(stale.status).toBe(409);
+  });
+
+  it('of two concurrent writers holding the same version, exactly one wins', async () => {
+    const doctor = await create();
+    const results = await Promise.all(
+      ['Cardio A', 'Cardio B', 'Cardio C'].map((department) =>
+        send('PATCH', `/doctors/${doctor.id}`, { department }, { 'if-match': '"1"' }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    expect((await send('GET', `/doctors/${doctor.id}`)).body).toMatchObject({ version: 2 });
+  });
+});
+
+describe('soft delete', () => {
+  it('hides the doctor, keeps the row, and frees email and license', async () => {
+    const doctor = await create();
+    const full = (await send('GET', `/doctors/${doctor.id}`)).body as DoctorBody & { licenseNumber: string };
+    expect((await send('DELETE', `/doctors/${doctor.id}`, undefined, { 'if-match': '"1"' })).status).toBe(204);
+    expect((await send('GET', `/doctors/${doctor.id}`)).status).toBe(404);
+    expect((await send('DELETE', `/doctors/${doctor.id}`)).status).toBe(404);
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT deleted_at FROM doctors WHERE id = ?', [doctor.id]);
+    expect(rows[0]!.deleted_at).toBeInstanceOf(Date);
+    expect((await send('POST', '/doctors', newDoctor({ email: full.email, licenseNumber: full.licenseNumber }))).status).toBe(201);
+  });
+});
+
+describe('filters, search and pagination', () => {
+  it('filters by specialization and accepting, and searches name/email prefixes', async () => {
+    const tag = `Flt${Date.now()}`;
+    const neuroYes = await create({ name: `${tag} One`, specialization: 'neurology' });
+    const neuroNo = await create({ name: `${tag} Two`, specialization: 'neurology', accepting: false });
+    await create({ name: `${tag} Three`, specialization: 'urology' });
+    const ids = async (query: string) =>
+      ((await send('GET', `/doctors?q=${tag}&${query}`)).body as { items: DoctorBody[] }).items.map((d) => d.id);
+    expect(await ids('specialization=neurology')).toEqual([neuroYes.id, neuroNo.id]);
+    expect(await ids('specialization=neurology&accepting=false')).toEqual([neuroNo.id]);
+    expect((await send('GET', '/doctors?specialization=astrology')).status).toBe(400);
+    expect((await send('GET', '/doctors?accepting=maybe')).status).toBe(400);
+  });
+
+  it('pages in name order, stable while doctors are added concurrently', async () => {
+    const tag = `Pg${Date.now()}`;
+    const originals = await Promise.all(['B', 'D', 'F', 'H', 'J'].map((letter) => create({ name: `${tag} ${letter}` })));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `/doctors?q=${tag}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await send('GET', query)).body as { items: DoctorBody[]; nextCursor: string | null };
+      seen.push(...page.items.map((d) => d.name));
+      cursor = page.nextCursor;
+      if (pages++ === 0) await Promise.all(['A', 'C', 'I', 'K'].map((letter) => create({ name: `${tag} ${letter}` })));
+    } while (cursor);
+    const originalNames = originals.map((d) => d.name);
+    expect(seen.filter((name) => originalNames.includes(name))).toEqual(originalNames);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+describe('events', () => {
+  it('publishes created, updated and deleted to the doctors topic on Kafka, in order', async () => {
+    const doctor = await create();
+    await send('PATCH', `/doctors/${doctor.id}`, { accepting: false });
+    await send('DELETE', `/doctors/${doctor.id}`);
+    const events = await eventually(() => {
+      const mine = readTopic(Topics.doctors).filter((e) => (e as { subject?: string }).subject === doctor.id);
+      return mine.length === 3 ? mine : undefined;
+    });
+    expect(events.map((e) => (e as { type: string }).type)).toEqual([doctorCreated.type, doctorUpdated.type, doctorDeleted.type]);
+    expect(doctorCreated.parse(events[0]).data).toMatchObject({ doctorId: doctor.id, specialization: 'cardiology', version: 1 });
+    expect(doctorUpdated.parse(events[1]).data).toMatchObject({ accepting: false, version: 2 });
+    expect(doctorDeleted.parse(events[2]).data).toEqual({ doctorId: doctor.id });
+  });
+});
