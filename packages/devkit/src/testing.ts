@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
-import { Sidecar } from '@caregrid/platform';
+import { OutboxRelay, Sidecar, type DatabaseOpener, type Logger } from '@caregrid/platform';
+import { pino } from 'pino';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -170,5 +171,44 @@ export function jsonClient(baseUrl: string) {
       // not JSON: keep the text
     }
     return { status: response.status, headers: response.headers, body: parsed };
+  };
+}
+
+export type ServiceUnderTest<Db> = AppUnderTest & { db: Db; send: ReturnType<typeof jsonClient>; relay: OutboxRelay };
+
+/**
+ * A service's app wired as in production, in the test process: a fresh
+ * database of the given engine opened and migrated by the service's own
+ * opener, an outbox relay, and a real daprd publishing to the real Kafka.
+ */
+export async function serviceUnderTest<Db>(options: {
+  label: string;
+  engine: DatabaseEngine;
+  open: DatabaseOpener<Db>;
+  createApp: (deps: { db: Db; logger: Logger; onEventsQueued: () => void }) => Express;
+}): Promise<ServiceUnderTest<Db>> {
+  const logger = pino({ level: 'silent' });
+  const database = await freshDatabase(options.engine, options.label.replace(/-service$/, ''));
+  const opened = await options.open(database.url, logger);
+  let relay: OutboxRelay | undefined;
+  const app = await startAppWithSidecar({
+    label: options.label,
+    createApp: (sidecar) => {
+      relay = opened.outbox ? new OutboxRelay(opened.outbox, sidecar, logger, { idleIntervalMs: 200 }) : undefined;
+      relay?.start();
+      return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick() });
+    },
+  });
+  return {
+    ...app,
+    db: opened.db,
+    relay: relay!,
+    send: jsonClient(app.baseUrl),
+    stop: async () => {
+      await relay?.stop();
+      await app.stop();
+      await opened.close();
+      await database.drop();
+    },
   };
 }

@@ -10,16 +10,17 @@ import { createLogger, type Logger } from './logger.js';
 export type OpenedDatabase<Db> = { db: Db; check: () => Promise<unknown>; close: () => Promise<unknown>; outbox?: OutboxStore };
 export type DatabaseOpener<Db> = (url: string, logger: Logger) => Promise<OpenedDatabase<Db>>;
 
-export type ServiceContext<Db> = {
-  config: BaseConfig;
-  logger: Logger;
-  sidecar: Sidecar;
+/** What a service's createApp receives; tests build the same with a test database and sidecar. */
+export type ServiceAppDependencies<Db> = {
   db: Db;
-  /** Present when the database has an outbox: kick it after committing events. */
-  relay?: OutboxRelay;
-  readiness: ReadinessCheck[];
-  isShuttingDown: () => boolean;
+  logger: Logger;
+  readiness?: ReadinessCheck[];
+  /** Called after a commit that queued events: wakes the outbox relay. */
+  onEventsQueued?: () => void;
+  isShuttingDown?: () => boolean;
 };
+
+export type ServiceContext<Db> = ServiceAppDependencies<Db> & { config: BaseConfig; sidecar: Sidecar };
 
 /**
  * The start sequence every service shares: config → sidecar → secret →
@@ -66,7 +67,15 @@ export async function startService<Db>(spec: {
         },
       },
     ];
-    const app = spec.createApp({ config, logger, sidecar, db: database.db, relay, readiness, isShuttingDown: () => shuttingDown });
+    const app = spec.createApp({
+      config,
+      logger,
+      sidecar,
+      db: database.db,
+      readiness,
+      onEventsQueued: () => relay?.kick(),
+      isShuttingDown: () => shuttingDown,
+    });
     const closers: Closer[] = [
       { name: 'sidecar client', close: () => sidecar.stop() },
       { name: 'database', close: database.close },

@@ -6,8 +6,4 @@ import { createApp } from './app.js';
 
 const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', 'migrations'));
 
-await startService({
-  database: mysqlDatabase(migrations),
-  createApp: ({ db, logger, relay, readiness, isShuttingDown }) =>
-    createApp({ pool: db, logger, readiness, isShuttingDown, onEventsQueued: () => relay?.kick() }),
-});
+await startService({ database: mysqlDatabase(migrations), createApp });

@@ -4,22 +4,18 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { doctorCreated, doctorDeleted, doctorUpdated, Topics } from '@caregrid/contracts';
-import { eventually, freshDatabase, jsonClient, readTopic, startAppWithSidecar, type AppUnderTest } from '@caregrid/devkit';
-import { loadMigrations, OutboxRelay } from '@caregrid/platform';
-import { createMysqlPool, migrateMysql, mysqlOutboxStore, type Pool } from '@caregrid/platform/mysql';
+import { eventually, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
+import { loadMigrations } from '@caregrid/platform';
+import { mysqlDatabase, type Pool } from '@caregrid/platform/mysql';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createApp } from '../../src/app.js';
 
 const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/data/migrations'));
-const logger = pino({ level: 'silent' });
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let service: ServiceUnderTest<Pool>;
 let pool: Pool;
-let relay: OutboxRelay;
-let service: AppUnderTest;
-let send: ReturnType<typeof jsonClient>;
+let send: ServiceUnderTest<Pool>['send'];
 
 type DoctorBody = {
   id: string;
@@ -61,26 +57,11 @@ const countRows = async () => {
 };
 
 beforeAll(async () => {
-  db = await freshDatabase('mysql', 'doctors');
-  pool = createMysqlPool(db.url);
-  await migrateMysql(pool, migrations);
-  service = await startAppWithSidecar({
-    label: 'doctor-service',
-    createApp: (sidecar) => {
-      relay = new OutboxRelay(mysqlOutboxStore(pool), sidecar, logger, { idleIntervalMs: 200 });
-      relay.start();
-      return createApp({ pool, logger, onEventsQueued: () => relay.kick() });
-    },
-  });
-  send = jsonClient(service.baseUrl);
+  service = await serviceUnderTest({ label: 'doctor-service', engine: 'mysql', open: mysqlDatabase(migrations), createApp });
+  ({ db: pool, send } = service);
 });
 
-afterAll(async () => {
-  await relay?.stop();
-  await service?.stop();
-  await pool?.end();
-  await db?.drop();
-});
+afterAll(() => service?.stop());
 
 describe('create and read', () => {
   it('creates a doctor with defaults: 201, Location, ETag with the version', async () => {

@@ -4,20 +4,17 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregrid/contracts';
-import { eventually, freshDatabase, jsonClient, readTopic, startAppWithSidecar, type AppUnderTest } from '@caregrid/devkit';
-import { loadMigrations, OutboxRelay } from '@caregrid/platform';
-import { createPgPool, migratePostgres, pgOutboxStore, type Pool } from '@caregrid/platform/postgres';
+import { eventually, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
+import { loadMigrations } from '@caregrid/platform';
+import { postgresDatabase, type Pool } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
 
 const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/data/migrations'));
-const logger = pino({ level: 'silent' });
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let service: ServiceUnderTest<Pool>;
 let pool: Pool;
-let relay: OutboxRelay;
-let service: AppUnderTest;
+let send: ServiceUnderTest<Pool>['send'];
 
 type PatientBody = {
   id: string;
@@ -28,8 +25,6 @@ type PatientBody = {
   details: Record<string, unknown>;
 };
 type Problem = { status: number; title: string; errors?: { path: string }[]; field?: string };
-
-let send: ReturnType<typeof jsonClient>;
 
 let counter = 0;
 const newPatient = (overrides: Record<string, unknown> = {}) => ({
@@ -49,26 +44,11 @@ const create = async (overrides: Record<string, unknown> = {}) => {
 const countRows = async () => Number((await pool.query('SELECT count(*) FROM patients')).rows[0].count);
 
 beforeAll(async () => {
-  db = await freshDatabase('postgres', 'patients');
-  pool = createPgPool(db.url);
-  await migratePostgres(pool, migrations);
-  service = await startAppWithSidecar({
-    label: 'patient-service',
-    createApp: (sidecar) => {
-      relay = new OutboxRelay(pgOutboxStore(pool), sidecar, logger, { idleIntervalMs: 200 });
-      relay.start();
-      return createApp({ pool, logger, onEventsQueued: () => relay.kick() });
-    },
-  });
-  send = jsonClient(service.baseUrl);
+  service = await serviceUnderTest({ label: 'patient-service', engine: 'postgres', open: postgresDatabase(migrations), createApp });
+  ({ db: pool, send } = service);
 });
 
-afterAll(async () => {
-  await relay?.stop();
-  await service?.stop();
-  await pool?.end();
-  await db?.drop();
-});
+afterAll(() => service?.stop());
 
 describe('create and read', () => {
   it('creates a patient: 201, Location, and the stored record', async () => {
