@@ -48,6 +48,13 @@ wait_for() { # wait_for <what> <seconds> <command…>
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Before starting a server: its port must be free (another checkout's servers are a common culprit).
+ensure_port_free() { # ensure_port_free <component> <port>
+  if port_open "$2"; then
+    fail "$1: port $2 is in use by another process; stop it (another checkout? run its infra/infra.sh down) or change infra/infra.env"
+  fi
+}
+
 start_detached() { # start_detached <pidfile> <logfile> <command…>
   local pidfile=$1 logfile=$2; shift 2
   setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
@@ -165,6 +172,7 @@ up_postgres() {
   own postgres "$sock"
   chmod 700 "$sock"
   if pg_running; then say "postgres: already running on $CAREGRID_PG_PORT"; return; fi
+  ensure_port_free postgres "$CAREGRID_PG_PORT"
   say "postgres: starting on 127.0.0.1:$CAREGRID_PG_PORT"
   touch "$LOGS/postgres.log"
   own postgres "$LOGS/postgres.log"
@@ -202,6 +210,7 @@ up_mariadb() {
       fail "mariadb-install-db failed (see $LOGS/mariadb-init.log)"
   fi
   if mysql_running; then say "mariadb: already running on $CAREGRID_MYSQL_PORT"; return; fi
+  ensure_port_free mariadb "$CAREGRID_MYSQL_PORT"
   say "mariadb: starting on 127.0.0.1:$CAREGRID_MYSQL_PORT"
   touch "$LOGS/mariadb.log"
   own "$user" "$LOGS/mariadb.log"
@@ -246,6 +255,7 @@ up_kafka() {
     say "kafka: already running on $CAREGRID_KAFKA_PORT"
     return
   fi
+  ensure_port_free kafka "$CAREGRID_KAFKA_PORT"
   say "kafka: starting on 127.0.0.1:$CAREGRID_KAFKA_PORT"
   start_detached "$(kafka_pidfile)" "$LOGS/kafka.log" "${java_cmd[@]}" kafka.Kafka "$props"
   wait_for kafka 90 kafka_ready
@@ -263,6 +273,7 @@ up_ferretdb() {
     say "ferretdb: already running on $CAREGRID_MONGO_PORT"
     return
   fi
+  ensure_port_free ferretdb "$CAREGRID_MONGO_PORT"
   say "ferretdb: starting on 127.0.0.1:$CAREGRID_MONGO_PORT"
   start_detached "$(ferret_pidfile)" "$LOGS/ferretdb.log" "$BIN/ferretdb" \
     --listen-addr="127.0.0.1:$CAREGRID_MONGO_PORT" --sqlite-dir="$STATE/ferretdb"

@@ -9,7 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
-import { loadRunFile, parseRunFile, readInfraEnv, repoRoot } from '@caregrid/devkit';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { generateSigningKey, loadRunFile, parseRunFile, readInfraEnv, repoRoot, writeGeneratedResources } from '@caregrid/devkit';
 
 type Json = Record<string, unknown>;
 
@@ -86,8 +88,11 @@ describe('Dapr resources', () => {
     );
   });
 
-  it('every component is scoped, and names referenced elsewhere exist', () => {
-    const components = resources.filter((r) => r.resource.kind === 'Component');
+  it('every component is scoped, and names referenced elsewhere exist', async () => {
+    const { generated } = await renderGenerated();
+    const components = [...resources, ...generated.map((resource) => ({ file: 'generated', resource }))].filter(
+      (r) => r.resource.kind === 'Component',
+    );
     for (const { file, resource } of components) {
       expect([file, Array.isArray(resource.scopes) && (resource.scopes as unknown[]).length > 0]).toEqual([file, true]);
     }
@@ -100,6 +105,31 @@ describe('Dapr resources', () => {
       const targets = ((r.resource.spec as Json).targets as { components?: Json }).components ?? {};
       for (const name of Object.keys(targets)) expect(names).toContain(name);
     }
+  });
+});
+
+/** What `npm run dev` renders into .caregrid/generated from the signing keys. */
+async function renderGenerated() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'generated-'));
+  const key = await generateSigningKey();
+  writeGeneratedResources({ 'auth-service': { signingKeys: JSON.stringify([key]) } }, path.join(dir, 'resources'), path.join(dir, 'keys'));
+  const generated = resourceFiles(path.join(dir, 'resources')).map(
+    (file) => parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS() as Json,
+  );
+  return { key, generated };
+}
+
+describe('generated resources (from the signing keys)', () => {
+  it('the gateway policy and the key store are valid components, the policy carries only public keys', async () => {
+    const { key, generated } = await renderGenerated();
+    expect(generated.map((r) => (r.metadata as Json).name).sort()).toEqual(['auth-keys', 'jwt-auth']);
+    for (const resource of generated) expect(validate(resource)).toEqual([]);
+    const rego = (
+      (generated.find((r) => (r.metadata as Json).name === 'jwt-auth')!.spec as Json).metadata as { name: string; value: string }[]
+    ).find((m) => m.name === 'rego')!.value;
+    expect(rego).toContain(key.x);
+    expect(rego).not.toContain(key.d);
+    expect(rego).not.toContain('__JWKS__');
   });
 });
 

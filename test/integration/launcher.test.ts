@@ -52,5 +52,5 @@ it('starts an app and its sidecar from a run file, provisions its database, repo
   expect(code).toBe(0);
   // The secret the launcher wrote logs the app in as its own role.
   expect(readSecrets()[appId]?.databaseUrl).toMatch(new RegExp(`^postgres://${appId.replace(/-/g, '_')}:`));
-  expect(output).toContain('stopping sidecars');
+  expect(output).toContain('stopping apps, then sidecars');
 });

@@ -5,3 +5,6 @@ export * from './processes.js';
 export * from './provision.js';
 export * from './runfile.js';
 export * from './testing.js';
+export * from './policy.js';
+export * from './stack.js';
+export * from './test-stack.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { localInfra, secretsFile } from './paths.js';
+import { GENERATOR_KEYS, secretGenerators } from './policy.js';
 
 export type DatabaseEngine = 'postgres' | 'mysql' | 'mongodb';
 export const DATABASE_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mysql', 'mongodb'];
@@ -104,23 +105,37 @@ const passwordOf = (url: string | undefined) => {
 };
 
 /**
- * For each app that declares `CAREGRID_DATABASE` in the run file, makes sure
- * its database exists and its secret (named after the app-id) holds
- * `databaseUrl`. Passwords are generated once and kept across runs.
+ * For each app of the run file: `CAREGRID_DATABASE` (postgres | mysql |
+ * mongodb) gets a database and `databaseUrl` in the app's secret (named after
+ * its app-id); `CAREGRID_GENERATED_SECRETS` (e.g. `signingKeys,bootstrapAdmin`)
+ * gets those generated. Existing values are kept: passwords and keys are made
+ * once. `databaseFor` lets tests give each run databases of its own.
  */
 export async function provisionServiceSecrets(
   apps: { appId: string; env: Record<string, string> }[],
   file = secretsFile,
+  databaseFor: (engine: DatabaseEngine, appId: string, current: string | undefined) => Promise<string> = (engine, appId, current) =>
+    provisionDatabase(engine, appId, passwordOf(current)),
 ): Promise<SecretsDocument> {
   const secrets = readSecrets(file);
   for (const app of apps) {
+    const current = { ...secrets[app.appId] };
     const engine = app.env.CAREGRID_DATABASE as DatabaseEngine | undefined;
-    if (!engine) continue;
-    if (!DATABASE_ENGINES.includes(engine))
-      throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
-    const current = secrets[app.appId] ?? {};
-    const databaseUrl = await provisionDatabase(engine, app.appId, passwordOf(current.databaseUrl));
-    secrets[app.appId] = { ...current, databaseUrl };
+    if (engine) {
+      if (!DATABASE_ENGINES.includes(engine))
+        throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
+      current.databaseUrl = await databaseFor(engine, app.appId, current.databaseUrl);
+    }
+    for (const name of (app.env.CAREGRID_GENERATED_SECRETS ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)) {
+      const generate = secretGenerators[name];
+      if (!generate)
+        throw new Error(`${app.appId}: unknown generated secret "${name}" (known: ${Object.keys(secretGenerators).join(', ')})`);
+      if (current[GENERATOR_KEYS[name]!] === undefined) Object.assign(current, await generate());
+    }
+    if (Object.keys(current).length > 0) secrets[app.appId] = current;
   }
   writeSecrets(secrets, file);
   return secrets;

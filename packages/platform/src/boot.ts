@@ -20,16 +20,18 @@ export type ServiceAppDependencies<Db> = {
   isShuttingDown?: () => boolean;
 };
 
-export type ServiceContext<Db> = ServiceAppDependencies<Db> & { config: BaseConfig; sidecar: Sidecar };
+/** The service's secret (named after its app-id) holds more than the database URL for some services. */
+export type ServiceContext<Db> = ServiceAppDependencies<Db> & { config: BaseConfig; sidecar: Sidecar; secret: Record<string, string> };
 
 /**
  * The start sequence every service shares: config → sidecar → secret →
  * database + migrations → outbox relay → app → listen, with graceful stop in
  * reverse. Fails fast with a readable message when a step cannot complete.
  */
-export async function startService<Db>(spec: {
-  database: DatabaseOpener<Db>;
-  createApp: (context: ServiceContext<Db>) => Express;
+export async function startService<Db = undefined>(spec: {
+  /** Omitted by services without a database of their own (the gateway). */
+  database?: DatabaseOpener<Db>;
+  createApp: (context: ServiceContext<Db>) => Express | Promise<Express>;
 }): Promise<RunningServer> {
   let config: BaseConfig;
   try {
@@ -51,15 +53,21 @@ export async function startService<Db>(spec: {
     });
     logger.info('waiting for the sidecar');
     await sidecar.waitUntilReady();
-    const secret = await sidecar.getSecret(config.APP_ID);
-    if (!secret.databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
-    const database = await spec.database(secret.databaseUrl, logger);
+    // A service without a database may have no secret at all.
+    const secret = spec.database
+      ? await sidecar.getSecret(config.APP_ID)
+      : await sidecar.getSecret(config.APP_ID).catch(() => ({}) as Record<string, string>);
+    let database: OpenedDatabase<Db> = { db: undefined as Db, check: async () => undefined, close: async () => undefined };
+    if (spec.database) {
+      if (!secret.databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
+      database = await spec.database(secret.databaseUrl, logger);
+    }
     const relay = database.outbox ? new OutboxRelay(database.outbox, sidecar, logger) : undefined;
     relay?.start();
 
     let shuttingDown = false;
     const readiness: ReadinessCheck[] = [
-      { name: 'database', check: database.check },
+      ...(spec.database ? [{ name: 'database', check: database.check }] : []),
       {
         name: 'sidecar',
         check: async () => {
@@ -67,8 +75,9 @@ export async function startService<Db>(spec: {
         },
       },
     ];
-    const app = spec.createApp({
+    const app = await spec.createApp({
       config,
+      secret,
       logger,
       sidecar,
       db: database.db,

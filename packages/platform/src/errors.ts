@@ -7,6 +7,7 @@ export type FieldIssue = { path: string; message: string };
 
 export type DomainErrorKind =
   | 'invalid' // input malformed or out of range → 400
+  | 'unauthenticated' // no or bad credentials → 401
   | 'forbidden' // caller may not do this → 403
   | 'not-found' // the record is absent → 404
   | 'conflict' // duplicate, overlap, stale version, already done → 409
@@ -32,6 +33,13 @@ export class InvalidInputError extends DomainError {
     readonly issues: FieldIssue[] = [],
   ) {
     super('invalid', message);
+  }
+}
+
+/** One message for every failed sign-in, so callers cannot tell which part was wrong. */
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'Authentication failed') {
+    super('unauthenticated', message);
   }
 }
 

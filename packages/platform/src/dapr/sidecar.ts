@@ -124,12 +124,12 @@ export class Sidecar {
     return id;
   }
 
-  /** A multi-valued secret (all keys of one secret) from the service's secret store. */
-  async getSecret(name: string): Promise<Record<string, string>> {
+  /** A multi-valued secret (all keys of one secret), from the service's secret store unless another is named. */
+  async getSecret(name: string, store = this.options.secretStoreName): Promise<Record<string, string>> {
     try {
-      return (await this.client.secret.get(this.options.secretStoreName, name)) as Record<string, string>;
+      return (await this.client.secret.get(store, name)) as Record<string, string>;
     } catch (error) {
-      throw new DependencyUnavailableError(`secret store ${this.options.secretStoreName}`, error);
+      throw new DependencyUnavailableError(`secret store ${store}`, error);
     }
   }
 

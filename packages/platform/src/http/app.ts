@@ -16,6 +16,12 @@ export type ServiceAppOptions = {
   /** Dependencies that must answer for /readyz to say ready (database, sidecar…). */
   readiness?: ReadinessCheck[];
   bodyLimit?: string;
+  /** false for apps that stream bodies through untouched (the gateway). */
+  parseJsonBodies?: boolean;
+  /** Middleware that runs before the routers (e.g. CORS). */
+  before?: RequestHandler[];
+  /** Mounts handlers that are not ApiRouter routes (proxying, docs), before the 404 and error handlers. */
+  mount?: (app: Express) => void;
   /** Set by graceful shutdown so load balancers stop sending traffic first. */
   isShuttingDown?: () => boolean;
 };
@@ -74,7 +80,10 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('query parser', 'extended');
   app.use(requestContext);
   app.use(accessLog(logger));
-  app.use(express.json({ limit: options.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+  if (options.parseJsonBodies !== false) {
+    app.use(express.json({ limit: options.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+  }
+  for (const handler of options.before ?? []) app.use(handler);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: options.service });
@@ -108,6 +117,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   });
 
   for (const router of routers) app.use(router.router);
+  options.mount?.(app);
 
   app.use((req, _res, next) => next(new NotFoundError('route', `${req.method} ${req.path}`)));
   app.use(errorHandler(logger));

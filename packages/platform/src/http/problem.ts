@@ -16,6 +16,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 const statusByKind: Record<DomainErrorKind, { status: number; title: string }> = {
   invalid: { status: 400, title: 'Invalid request' },
+  unauthenticated: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },

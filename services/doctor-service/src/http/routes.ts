@@ -1,5 +1,5 @@
-import type { Response } from 'express';
-import { ApiRouter } from '@caregrid/platform';
+import type { Request, Response } from 'express';
+import { ApiRouter, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
 import type { DoctorRepository } from '../data/doctor-repository.js';
 import { etagOf, mergeDoctor, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
 import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorResponse } from './schemas.js';
@@ -9,6 +9,12 @@ const problems = {
   404: { description: 'No such doctor (or deleted)' },
   409: { description: 'Duplicate email or license number, or a stale version (If-Match / version)' },
 };
+
+/** Admins change any doctor; a doctor only their own profile (the gateway policy admits no other role). */
+function checkOwnProfile(req: Request, doctorId: string): void {
+  const identity = identityOf(req);
+  if (identity) requireOwnerOrStaff(identity, ['admin'], (caller) => caller.doctorId === doctorId);
+}
 
 const sendDoctor = (res: Response, doctor: Doctor, status = 200) => res.status(status).set('ETag', etagOf(doctor)).json(doctor);
 
@@ -61,6 +67,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       body: doctorBody,
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
       handler: async ({ params, body, req, res }) => {
+        checkOwnProfile(req, params.id);
         const version = expectedVersion(req.header('if-match'), body);
         sendDoctor(res, await doctors.update(params.id, version, () => toDoctorRecord(body)));
       },
@@ -74,6 +81,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       body: doctorPatchBody,
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
       handler: async ({ params, body, req, res }) => {
+        checkOwnProfile(req, params.id);
         const version = expectedVersion(req.header('if-match'), body);
         sendDoctor(res, await doctors.update(params.id, version, (current) => mergeDoctor(current, body)));
       },

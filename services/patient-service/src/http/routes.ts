@@ -1,10 +1,22 @@
-import { ApiRouter } from '@caregrid/platform';
+import type { Request } from 'express';
+import { ApiRouter, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
 import type { PatientRepository } from '../data/patient-repository.js';
 import { mergePatient, todayUtc, toPatientRecord } from '../domain/patient.js';
 import { patientBody, patientListQuery, patientPage, patientParams, patientPatchBody, patientResponse } from './schemas.js';
 
+/**
+ * Ownership: staff and doctors act on any patient; a patient only on the record
+ * linked to their account. No identity at all means a peer service calling by
+ * invocation without a user behind it (the gateway always sets one).
+ */
+function checkAccess(req: Request, patientId: string, staffRoles = ['admin', 'receptionist', 'doctor']): void {
+  const identity = identityOf(req);
+  if (identity) requireOwnerOrStaff(identity, staffRoles, (caller) => caller.patientId === patientId);
+}
+
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
+  403: { description: 'Not your record' },
   404: { description: 'No such patient (or deleted)' },
   409: { description: 'Another live patient has this email or user account' },
 };
@@ -41,7 +53,8 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
       tags: ['patients'],
       params: patientParams,
       responses: { 200: { description: 'The patient', schema: patientResponse }, 400: problems[400], 404: problems[404] },
-      handler: async ({ params, res }) => {
+      handler: async ({ params, req, res }) => {
+        checkAccess(req, params.id);
         res.json(await patients.get(params.id));
       },
     })
@@ -53,7 +66,8 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
       params: patientParams,
       body: patientBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
-      handler: async ({ params, body, res }) => {
+      handler: async ({ params, body, req, res }) => {
+        checkAccess(req, params.id, ['admin', 'receptionist']);
         res.json(await patients.update(params.id, () => toPatientRecord(body, todayUtc())));
       },
     })
@@ -65,7 +79,8 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
       params: patientParams,
       body: patientPatchBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
-      handler: async ({ params, body, res }) => {
+      handler: async ({ params, body, req, res }) => {
+        checkAccess(req, params.id, ['admin', 'receptionist']);
         res.json(await patients.update(params.id, (current) => mergePatient(current, body, todayUtc())));
       },
     })

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { startSidecar, type RunningSidecar } from './daprd.js';
+import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
+import type { ResolvedApp } from './runfile.js';
+
+export type StackMember = { app: ResolvedApp; process: ManagedProcess; sidecar: RunningSidecar; status: string };
+
+export type Stack = { members: StackMember[]; healthy: boolean; stop: () => Promise<void> };
+
+/**
+ * Starts each app of a (resolved) run file with its daprd, the way the Dapr
+ * CLI would, and waits until app and sidecar are healthy. Used by
+ * `npm run dev` and by end-to-end tests (which pass their own ports,
+ * resources and secrets file).
+ */
+export async function startStack(options: {
+  apps: ResolvedApp[];
+  logDir: string;
+  echo?: boolean;
+  /** Environment every sidecar gets on top of the defaults (e.g. another secrets file). */
+  sidecarEnv?: Record<string, string>;
+  onUnexpectedExit?: (member: StackMember, what: 'app' | 'sidecar', code: number | string) => void;
+}): Promise<Stack> {
+  let stopping = false;
+  const members = options.apps.map((app): StackMember => {
+    const process = startProcess({
+      name: app.appId,
+      command: app.command[0]!,
+      args: app.command.slice(1),
+      cwd: app.appDir,
+      // What the Dapr CLI exports to an app, plus the run file's env.
+      env: {
+        ...globalThis.process.env,
+        ...app.env,
+        APP_ID: app.appId,
+        APP_PORT: String(app.appPort),
+        DAPR_HTTP_PORT: String(app.daprHttpPort),
+        DAPR_GRPC_PORT: String(app.daprGrpcPort),
+      },
+      logFile: path.join(options.logDir, `${app.appId}.log`),
+      echo: options.echo,
+    });
+    const sidecar = startSidecar({
+      ...app,
+      env: { ...app.env, ...options.sidecarEnv },
+      logFile: path.join(options.logDir, `${app.appId}-daprd.log`),
+    });
+    return { app, process, sidecar, status: 'starting' };
+  });
+  for (const member of members) {
+    void member.process.exited.then((code) => stopping || options.onUnexpectedExit?.(member, 'app', code));
+    void member.sidecar.exited.then((code) => stopping || options.onUnexpectedExit?.(member, 'sidecar', code));
+  }
+  await Promise.all(members.map(checkHealth));
+  return {
+    members,
+    healthy: members.every((m) => m.status === 'healthy'),
+    stop: async () => {
+      stopping = true;
+      await Promise.all(members.map((m) => m.process.stop()));
+      await Promise.all(members.map((m) => m.sidecar.stop()));
+    },
+  };
+}
+
+async function checkHealth(member: StackMember): Promise<void> {
+  const { app } = member;
+  try {
+    await waitForHttp(`http://127.0.0.1:${app.appPort}${app.appHealthCheckPath}`, { timeoutMs: 90_000, abortIf: member.process.exited });
+    await waitForHttp(`http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`, { timeoutMs: 60_000, abortIf: member.sidecar.exited });
+    const ready = await fetch(`http://127.0.0.1:${app.appPort}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    member.status = ready === 200 ? 'healthy' : `alive, /readyz ${ready}`;
+  } catch (error) {
+    member.status = `FAILED: ${(error as Error).message}`;
+  }
+}

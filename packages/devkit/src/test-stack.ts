@@ -1,0 +1,125 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { defaultRunFile, logsDir, repoRoot } from './paths.js';
+import { writeGeneratedResources } from './policy.js';
+import {
+  dropDatabase,
+  provisionDatabase,
+  provisionServiceSecrets,
+  readSecrets,
+  sqlName,
+  type DatabaseEngine,
+  type SecretsDocument,
+} from './provision.js';
+import { loadRunFile, type ResolvedApp } from './runfile.js';
+import { startStack, type StackMember } from './stack.js';
+import { freePort, uniqueName } from './testing.js';
+
+export type TestStack = {
+  /** Base URL of an app (e.g. the gateway) of this stack. */
+  url: (appId: string) => string;
+  member: (appId: string) => StackMember;
+  secretsFile: string;
+  secrets: () => SecretsDocument;
+  /** Where the generated components live and the key files (key rotation rewrites them). */
+  resourcesDir: string;
+  keyFilesDir: string;
+  stop: () => Promise<void>;
+};
+
+type Resource = Record<string, unknown> & { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown> };
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => path.join(dir, f));
+}
+
+/**
+ * The real services of dapr/dapr.yaml with their real app-ids, components and
+ * policy, isolated from a running `npm run dev`: own ports, own databases,
+ * own secrets and signing keys, own name-resolution registry and consumer
+ * groups. For end-to-end tests through the gateway.
+ */
+export async function startTestStack(options: { apps: string[]; env?: Record<string, Record<string, string>> }): Promise<TestStack> {
+  const runId = uniqueName('stack');
+  const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-stack-'));
+  const resourcesDir = path.join(dir, 'resources');
+  const configDir = path.join(dir, 'config');
+  const keyFilesDir = path.join(dir, 'keys');
+  mkdirSync(resourcesDir);
+  mkdirSync(configDir);
+
+  // Real resources; only the Kafka consumer groups are this run's own.
+  for (const file of [...yamlFiles(path.join(repoRoot, 'components')), ...yamlFiles(path.join(repoRoot, 'dapr', 'resources'))]) {
+    parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) => {
+      const resource = doc.toJS() as Resource;
+      if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
+        for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
+          if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
+        }
+      }
+      writeFileSync(path.join(resourcesDir, `${path.basename(file, '.yaml')}-${index}.yaml`), stringify(resource));
+    });
+  }
+  // Real configurations; the name-resolution registry is this run's own.
+  for (const file of yamlFiles(path.join(repoRoot, 'dapr', 'config'))) {
+    const config = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS() as Resource;
+    const nameResolution = config.spec?.nameResolution as { configuration: Record<string, string> } | undefined;
+    if (nameResolution) nameResolution.configuration.connectionString = path.join(dir, 'nameresolution.db');
+    writeFileSync(path.join(configDir, path.basename(file)), stringify(config));
+  }
+
+  const wanted = new Set(options.apps);
+  const apps: ResolvedApp[] = [];
+  for (const app of loadRunFile(defaultRunFile).filter((a) => wanted.has(a.appId))) {
+    apps.push({
+      ...app,
+      appPort: await freePort(),
+      daprHttpPort: await freePort(),
+      daprGrpcPort: await freePort(),
+      metricsPort: await freePort(),
+      resourcesPaths: [resourcesDir],
+      configFile: path.join(configDir, path.basename(app.configFile)),
+      env: { ...app.env, ...options.env?.[app.appId] },
+    });
+  }
+  const missing = options.apps.filter((id) => !apps.some((a) => a.appId === id));
+  if (missing.length > 0) throw new Error(`not in dapr/dapr.yaml: ${missing.join(', ')}`);
+
+  const secretsFile = path.join(dir, 'secrets.json');
+  const databases: { engine: DatabaseEngine; name: string }[] = [];
+  await provisionServiceSecrets(apps, secretsFile, (engine, appId) => {
+    const name = sqlName(`t_${appId}_${runId.slice(-8)}`);
+    databases.push({ engine, name });
+    return provisionDatabase(engine, name);
+  });
+  writeGeneratedResources(readSecrets(secretsFile), resourcesDir, keyFilesDir);
+
+  const stack = await startStack({ apps, logDir: path.join(logsDir, 'tests', runId), sidecarEnv: { CAREGRID_SECRETS_FILE: secretsFile } });
+  const stop = async () => {
+    await stack.stop();
+    await Promise.all(databases.map((db) => dropDatabase(db.engine, db.name).catch(() => undefined)));
+  };
+  if (!stack.healthy) {
+    const report = stack.members.map((m) => `${m.app.appId}: ${m.status}`).join('; ');
+    await stop();
+    throw new Error(`test stack did not start (${report}); logs in ${path.join(logsDir, 'tests', runId)}`);
+  }
+  const member = (appId: string) => {
+    const found = stack.members.find((m) => m.app.appId === appId);
+    if (!found) throw new Error(`${appId} is not in this stack`);
+    return found;
+  };
+  return {
+    url: (appId) => `http://127.0.0.1:${member(appId).app.appPort}`,
+    member,
+    secretsFile,
+    secrets: () => readSecrets(secretsFile),
+    resourcesDir,
+    keyFilesDir,
+    stop,
+  };
+}

@@ -1,0 +1,148 @@
+import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
+import { inTransaction, type Pool } from '@caregrid/platform/postgres';
+import { RefreshTokens } from './data/refresh-tokens.js';
+import { ThrottleStore } from './data/throttle-store.js';
+import { UsersRepository } from './data/users-repository.js';
+import { checkPassword, hashPassword } from './domain/passwords.js';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, retryAfterSeconds } from './domain/throttle.js';
+import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
+import { checkLinks, uniqueRoles, type User } from './domain/users.js';
+
+export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
+
+/** Where the current signing keys come from (reloaded from the secret store after a rotation). */
+export type KeyRing = { current: () => SigningKey; all: () => SigningKey[] };
+
+/**
+ * The account stories: register, sign in (throttled), refresh with rotation
+ * and reuse detection, sign out, and the admin's changes to accounts.
+ */
+export class Accounts {
+  private readonly users: UsersRepository;
+  private readonly refreshTokens: RefreshTokens;
+  private readonly throttle: ThrottleStore;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly keys: KeyRing,
+    private readonly logger?: Logger,
+  ) {
+    this.users = new UsersRepository(pool);
+    this.refreshTokens = new RefreshTokens(pool);
+    this.throttle = new ThrottleStore(pool);
+  }
+
+  async register(input: { name: string; email: string; password: string }): Promise<User> {
+    return this.users.create({
+      ...input,
+      passwordHash: await hashPassword(input.password),
+      roles: ['patient'],
+      patientId: null,
+      doctorId: null,
+    });
+  }
+
+  async createStaff(input: {
+    name: string;
+    email: string;
+    password: string;
+    roles: User['roles'];
+    patientId?: string | null;
+    doctorId?: string | null;
+  }) {
+    const account = { roles: uniqueRoles(input.roles), patientId: input.patientId ?? null, doctorId: input.doctorId ?? null };
+    checkLinks(account);
+    return this.users.create({ name: input.name, email: input.email, passwordHash: await hashPassword(input.password), ...account });
+  }
+
+  async changeUser(id: string, change: { roles?: User['roles']; disabled?: boolean; patientId?: string | null; doctorId?: string | null }) {
+    return inTransaction(this.pool, async (client) => {
+      const current = await this.users.get(id, client);
+      const next: User = {
+        ...current,
+        roles: change.roles ? uniqueRoles(change.roles) : current.roles,
+        disabled: change.disabled ?? current.disabled,
+        patientId: change.patientId === undefined ? current.patientId : change.patientId,
+        doctorId: change.doctorId === undefined ? current.doctorId : change.doctorId,
+      };
+      checkLinks(next);
+      const updated = await this.users.update(client, next);
+      // A disabled account keeps no way back in; its access tokens lapse within 15 minutes.
+      if (updated.disabled) await this.refreshTokens.revokeUser(client, id);
+      return updated;
+    });
+  }
+
+  get(id: string): Promise<User> {
+    return this.users.get(id);
+  }
+
+  async login(email: string, password: string, clientAddress: string): Promise<TokenPair> {
+    const now = new Date();
+    const accountKey = `account:${email.toLowerCase()}`;
+    const addressKey = `address:${clientAddress}`;
+    const counters = await this.throttle.read([accountKey, addressKey]);
+    const wait = Math.max(retryAfterSeconds(counters.get(accountKey), now), retryAfterSeconds(counters.get(addressKey), now));
+    if (wait > 0) throw new ThrottledError('Too many failed sign-in attempts; try again later', wait);
+
+    const found = await this.users.findCredentials(email);
+    // Hash check always runs (a decoy for unknown emails): same answer and similar time either way.
+    const passwordOk = await checkPassword(found?.passwordHash, password);
+    if (!found || !passwordOk || found.user.disabled) {
+      await inTransaction(this.pool, async (client) => {
+        await this.throttle.fail(client, accountKey, ACCOUNT_POLICY, now);
+        await this.throttle.fail(client, addressKey, ADDRESS_POLICY, now);
+      });
+      this.logger?.info({ clientAddress }, 'sign-in failed');
+      throw new UnauthenticatedError('Invalid email or password');
+    }
+    await this.throttle.clear(accountKey);
+    return this.tokensFor(found.user, await this.refreshTokens.issue(this.pool, found.user.id));
+  }
+
+  /**
+   * Rotation: each refresh token works once and yields a new one in the same
+   * family. Presenting a used one means it was stolen or replayed: the whole
+   * family is revoked, so the thief's and the owner's sessions both end.
+   */
+  async refresh(token: string): Promise<TokenPair> {
+    const outcome = await inTransaction(this.pool, async (client) => {
+      const stored = await this.refreshTokens.lockForRotation(client, token);
+      if (!stored || stored.revokedAt || stored.expiresAt <= new Date()) return { ok: false as const };
+      if (stored.usedAt) {
+        await this.refreshTokens.revokeFamily(client, stored.familyId);
+        return { ok: false as const, reuse: true };
+      }
+      const user = await this.users.get(stored.userId, client);
+      if (user.disabled) return { ok: false as const };
+      await this.refreshTokens.markUsed(client, token);
+      return { ok: true as const, user, next: await this.refreshTokens.issue(client, user.id, stored.familyId) };
+    });
+    if (!outcome.ok) {
+      if (outcome.reuse) this.logger?.warn('refresh token reused: its family is revoked');
+      throw new UnauthenticatedError('Invalid refresh token');
+    }
+    return this.tokensFor(outcome.user, outcome.next);
+  }
+
+  async logout(token: string): Promise<void> {
+    const familyId = await this.refreshTokens.familyOf(token);
+    if (familyId) await this.refreshTokens.revokeFamily(this.pool, familyId);
+  }
+
+  /** First start: an admin from the secret store, unless an admin exists. */
+  async bootstrapAdmin(email: string | undefined, password: string | undefined): Promise<void> {
+    if (!email || !password || (await this.users.anyAdmin())) return;
+    await this.createStaff({ name: 'Administrator', email, password, roles: ['admin'] });
+    this.logger?.info({ email }, 'bootstrap admin created');
+  }
+
+  private async tokensFor(user: User, refreshToken: string): Promise<TokenPair> {
+    return {
+      accessToken: await signAccessToken(this.keys.current(), user),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: ACCESS_TOKEN_SECONDS,
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { ROLES } from '@caregrid/contracts';
+import { InvalidInputError } from '@caregrid/platform';
+
+const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
+// Length over composition rules (NIST SP 800-63B); the upper bound keeps hashing cheap to refuse.
+const password = z.string().min(10, 'must be at least 10 characters').max(128);
+
+export const registrationSchema = z.strictObject({ name: z.string().trim().min(1).max(200), email, password });
+export const loginSchema = z.strictObject({ email, password: z.string().min(1).max(128) });
+
+export const staffUserSchema = registrationSchema.extend({
+  roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+  patientId: z.uuid().nullable().optional(),
+  doctorId: z.uuid().nullable().optional(),
+});
+
+export const userChangeSchema = z.strictObject({
+  roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length).optional(),
+  disabled: z.boolean().optional(),
+  patientId: z.uuid().nullable().optional(),
+  doctorId: z.uuid().nullable().optional(),
+});
+
+export type User = {
+  id: string;
+  name: string;
+  email: string;
+  roles: (typeof ROLES)[number][];
+  patientId: string | null;
+  doctorId: string | null;
+  disabled: boolean;
+  createdAt: string;
+};
+
+/** Links must match roles: a patient link only with the patient role, a doctor link only with doctor. */
+export function checkLinks(user: Pick<User, 'roles' | 'patientId' | 'doctorId'>): void {
+  const issues = [];
+  if (user.patientId && !user.roles.includes('patient'))
+    issues.push({ path: 'patientId', message: 'only a patient account links a patient record' });
+  if (user.doctorId && !user.roles.includes('doctor'))
+    issues.push({ path: 'doctorId', message: 'only a doctor account links a doctor record' });
+  if (issues.length > 0) throw new InvalidInputError('account links do not match its roles', issues);
+}
+
+export const uniqueRoles = <T>(roles: T[]) => [...new Set(roles)];

@@ -1,0 +1,176 @@
+import http from 'node:http';
+import type { Request, RequestHandler, Response } from 'express';
+import { currentContext, IDENTITY_HEADERS, PROBLEM_CONTENT_TYPE, problemType, type Logger } from '@caregrid/platform';
+import { resolveRoute } from '../domain/routes.js';
+
+// Never forwarded: hop-by-hop headers, identity claims (only the sidecar's
+// policy may set those), and Dapr's own control headers.
+const DROPPED_REQUEST_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'dapr-api-token',
+  'dapr-app-id',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  ...IDENTITY_HEADERS,
+]);
+const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+
+export type ProxyOptions = { sidecarHttpPort: number; timeoutMs: number; bodyLimitBytes: number; logger: Logger };
+
+function sendProblem(
+  res: Response,
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.writableEnded) return; // already answered (e.g. 413 while the upload was still arriving)
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res
+    .status(status)
+    .set(headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify({ type: problemType(slug), title, status, detail, instance: res.req.originalUrl }));
+}
+
+/** Dapr's own invocation failures (its ERR_* body), told apart from the callee's answers. */
+function daprFailure(status: number, body: string): { status: number; detail: string } | undefined {
+  let parsed: { errorCode?: string; message?: string };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  if (!parsed.errorCode?.startsWith('ERR_')) return undefined;
+  const message = parsed.message ?? '';
+  if (/deadline exceeded|timeout|timed out/i.test(message)) return { status: 504, detail: 'The service did not answer in time' };
+  if (/no host found|connection refused|circuit breaker|unavailable|no such host/i.test(message)) {
+    return { status: 503, detail: 'The service is unavailable' };
+  }
+  return { status: status >= 500 ? 502 : status, detail: 'The service could not be reached' };
+}
+
+/**
+ * Forwards `/api/...` requests by Dapr service invocation through this app's
+ * own sidecar (whose pipeline verifies the JWT), streaming bodies both ways.
+ * Plain HTTP rather than the SDK's invoker: the SDK buffers and re-serialises
+ * bodies, which would break PDFs and large uploads.
+ */
+export function proxyToServices(options: ProxyOptions): RequestHandler {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  return (req, res, next) => {
+    const target = resolveRoute(req.path);
+    if (!target) {
+      next();
+      return;
+    }
+    const declared = Number(req.header('content-length') ?? 0);
+    if (declared > options.bodyLimitBytes) {
+      sendProblem(res, 413, 'payload-too-large', 'Payload too large', `The body exceeds ${options.bodyLimitBytes} bytes`);
+      return;
+    }
+    forward(req, res, target, options, agent);
+  };
+}
+
+function forward(req: Request, res: Response, target: { appId: string; path: string }, options: ProxyOptions, agent: http.Agent): void {
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (!DROPPED_REQUEST_HEADERS.has(name) && value !== undefined) headers[name] = value;
+  }
+  const context = currentContext();
+  if (context) {
+    headers.traceparent = context.traceparent;
+    headers['x-request-id'] = context.requestId;
+  }
+  headers['x-forwarded-for'] = req.socket.remoteAddress ?? 'unknown';
+  headers['x-forwarded-proto'] = req.protocol;
+
+  const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+  const upstream = http.request({
+    host: '127.0.0.1',
+    port: options.sidecarHttpPort,
+    method: req.method,
+    path: `/v1.0/invoke/${target.appId}/method${target.path}${query}`,
+    headers,
+    agent,
+    timeout: options.timeoutMs,
+  });
+
+  upstream.on('response', (answer) => {
+    const status = answer.statusCode ?? 502;
+    const contentType = String(answer.headers['content-type'] ?? '');
+    // Dapr's own failures and the policy's plain-text 401/403 become problem+json; the rest streams through.
+    const fromSidecar =
+      (status >= 500 && contentType.includes('application/json')) || ((status === 401 || status === 403) && !contentType.includes('json'));
+    if (fromSidecar) {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (status === 401) {
+          sendProblem(res, 401, 'unauthenticated', 'Unauthorized', 'A valid bearer token is required', { 'www-authenticate': 'Bearer' });
+        } else if (status === 403) {
+          sendProblem(res, 403, 'forbidden', 'Forbidden', 'Your role does not allow this request');
+        } else {
+          const failure = daprFailure(status, body);
+          if (failure) {
+            options.logger.warn({ appId: target.appId, status, body: body.slice(0, 500) }, 'invocation failed');
+            sendProblem(
+              res,
+              failure.status,
+              'upstream',
+              failure.status === 504 ? 'Gateway timeout' : 'Service unavailable',
+              failure.detail,
+            );
+          } else {
+            res.status(status).set('content-type', contentType).send(body);
+          }
+        }
+      });
+      return;
+    }
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined) res.setHeader(name, value);
+    }
+    res.status(status);
+    answer.pipe(res);
+  });
+
+  upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+  upstream.on('error', (error) => {
+    const timedOut = error.message === 'upstream timeout';
+    options.logger.warn({ err: error, appId: target.appId }, 'forwarding failed');
+    sendProblem(
+      res,
+      timedOut ? 504 : 503,
+      'upstream',
+      timedOut ? 'Gateway timeout' : 'Service unavailable',
+      timedOut ? 'The service did not answer in time' : 'The gateway sidecar is unreachable',
+    );
+  });
+
+  // Count streamed bytes: a client may send more than it declared, or no length at all.
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > options.bodyLimitBytes) {
+      req.unpipe(upstream);
+      upstream.destroy();
+      sendProblem(res, 413, 'payload-too-large', 'Payload too large', `The body exceeds ${options.bodyLimitBytes} bytes`);
+    }
+  });
+  req.pipe(upstream);
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { loadConfig, startService } from '@caregrid/platform';
+import { createApp } from './app.js';
+
+const settings = loadConfig({
+  CORS_ALLOWED_ORIGINS: z.string().default(''),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  GATEWAY_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 * 1024),
+  // Above the Resiliency invoke timeout (3 s + retries): the sidecar answers first.
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+});
+
+await startService({
+  createApp: ({ logger, config, readiness, isShuttingDown }) =>
+    createApp({
+      logger,
+      readiness,
+      isShuttingDown,
+      settings: {
+        sidecarHttpPort: config.DAPR_HTTP_PORT,
+        corsOrigins: settings.CORS_ALLOWED_ORIGINS.split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+        rateLimitPerMinute: settings.RATE_LIMIT_PER_MINUTE,
+        bodyLimitBytes: settings.GATEWAY_BODY_LIMIT_BYTES,
+        upstreamTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
+      },
+    }),
+});

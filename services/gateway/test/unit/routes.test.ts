@@ -1,0 +1,53 @@
+import { publicPathOf, resolveRoute } from '../../src/domain/routes.js';
+import { TokenBuckets } from '../../src/domain/token-bucket.js';
+
+describe('route table', () => {
+  it('strips /api and keeps the rest of the path', () => {
+    expect(resolveRoute('/api/patients')).toEqual({ appId: 'patient-service', path: '/patients' });
+    expect(resolveRoute('/api/patients/42')).toEqual({ appId: 'patient-service', path: '/patients/42' });
+    expect(resolveRoute('/api/auth/login')).toEqual({ appId: 'auth-service', path: '/auth/login' });
+    expect(resolveRoute('/.well-known/jwks.json')).toEqual({ appId: 'auth-service', path: '/.well-known/jwks.json' });
+  });
+
+  it("rewrites billing's paths", () => {
+    expect(resolveRoute('/api/billing/invoices/7/pdf')).toEqual({ appId: 'billing-service', path: '/invoices/7/pdf' });
+  });
+
+  it('matches whole segments only, and nothing outside the table', () => {
+    expect(resolveRoute('/api/patientsx')).toBeUndefined();
+    expect(resolveRoute('/api')).toBeUndefined();
+    expect(resolveRoute('/v1.0/metadata')).toBeUndefined();
+  });
+
+  it('refuses dot segments and encoded separators that could climb out of the invocation path', () => {
+    for (const path of [
+      '/api/patients/..',
+      '/api/patients/../../v1.0/secrets',
+      '/api/patients/%2e%2e/x',
+      '/api/patients/a%2Fb',
+      '/api/patients/.',
+      '/api/patients/a\\b',
+    ]) {
+      expect([path, resolveRoute(path)]).toEqual([path, undefined]);
+    }
+    expect(resolveRoute('/api/patients/a.b')).toEqual({ appId: 'patient-service', path: '/patients/a.b' });
+  });
+
+  it('maps service paths back to public ones for the merged document', () => {
+    expect(publicPathOf('patient-service', '/patients/{id}')).toBe('/api/patients/{id}');
+    expect(publicPathOf('billing-service', '/invoices/{id}')).toBe('/api/billing/invoices/{id}');
+    expect(publicPathOf('auth-service', '/.well-known/jwks.json')).toBe('/.well-known/jwks.json');
+    expect(publicPathOf('patient-service', '/internal')).toBeUndefined();
+  });
+});
+
+describe('token buckets', () => {
+  it('lets a burst up to the capacity through, then refuses with the wait, and refills over time', () => {
+    const buckets = new TokenBuckets(60, 3);
+    const t0 = 1_000_000;
+    expect([buckets.take('a', t0), buckets.take('a', t0), buckets.take('a', t0)]).toEqual([0, 0, 0]);
+    expect(buckets.take('a', t0)).toBe(1);
+    expect(buckets.take('b', t0)).toBe(0); // per client
+    expect(buckets.take('a', t0 + 1_000)).toBe(0); // one token a second at 60/min
+  });
+});

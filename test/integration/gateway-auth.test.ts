@@ -1,0 +1,245 @@
+/**
+ * End to end through the gateway, with every process real: gateway app and
+ * its daprd (OPA JWT policy in the pipeline), auth-service, patient-service
+ * and doctor-service, each with its daprd, on PostgreSQL, MariaDB and Kafka.
+ */
+import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { jsonClient, rotateSigningKeys, startTestStack, eventually, type TestStack } from '@caregrid/devkit';
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let admin: { email: string; password: string };
+
+type Tokens = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function login(email: string, password: string): Promise<Tokens> {
+  const response = await api('POST', '/api/auth/login', { email, password });
+  expect(response.status).toBe(200);
+  return response.body as Tokens;
+}
+
+async function registerAndLogin(label: string): Promise<{ id: string; email: string; tokens: Tokens }> {
+  const email = `${label}.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@example.org`;
+  const created = await api('POST', '/api/auth/register', { name: label, email, password: 'correct horse battery' });
+  expect(created.status).toBe(201);
+  return { id: (created.body as { id: string }).id, email, tokens: await login(email, 'correct horse battery') };
+}
+
+/** A token signed with auth-service's real current key, with claims of the test's choosing. */
+async function signWithRealKey(claims: Record<string, unknown>, options: { exp?: number; aud?: string; iss?: string } = {}) {
+  const [current] = JSON.parse(stack.secrets()['auth-service']!.signingKeys!) as JWK[];
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: current!.kid })
+    .setIssuer(options.iss ?? 'caregrid-auth')
+    .setAudience(options.aud ?? 'caregrid')
+    .setSubject(String(claims.sub ?? 'someone'))
+    .setIssuedAt(now - 60)
+    .setExpirationTime(options.exp ?? now + 600)
+    .sign(await importJWK(current!, 'ES256'));
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service'],
+    env: { 'auth-service': { SIGNING_KEYS_RELOAD_MS: '500' } },
+  });
+  api = jsonClient(stack.url('gateway'));
+  const secret = stack.secrets()['auth-service']!;
+  admin = { email: secret.bootstrapAdminEmail!, password: secret.bootstrapAdminPassword! };
+}, 180_000);
+
+afterAll(() => stack?.stop());
+
+describe('sign-up, sign-in and a protected route', () => {
+  it('register → login → /api/auth/me with the bearer token', async () => {
+    const user = await registerAndLogin('pat');
+    expect(user.tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+    const me = await api('GET', '/api/auth/me', undefined, bearer(user.tokens.accessToken));
+    expect(me).toMatchObject({ status: 200, body: { id: user.id, email: user.email, roles: ['patient'] } });
+  });
+
+  it('the bootstrap admin from the secret store can create staff with roles', async () => {
+    const { accessToken } = await login(admin.email, admin.password);
+    const staff = await api(
+      'POST',
+      '/api/auth/users',
+      { name: 'Rita', email: `rita.${Date.now()}@example.org`, password: 'receptionist pass 1', roles: ['receptionist'] },
+      bearer(accessToken),
+    );
+    expect(staff).toMatchObject({ status: 201, body: { roles: ['receptionist'] } });
+  });
+
+  it('gives the same 401 for an unknown email and a wrong password', async () => {
+    const user = await registerAndLogin('same');
+    const unknown = await api('POST', '/api/auth/login', { email: `nobody.${Date.now()}@example.org`, password: 'whatever123' });
+    const wrong = await api('POST', '/api/auth/login', { email: user.email, password: 'wrong password!' });
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    expect(unknown.body).toEqual({ ...(wrong.body as object), instance: '/auth/login' });
+  });
+});
+
+describe('the gateway sidecar policy rejects bad tokens with 401', () => {
+  const protectedRoute = '/api/auth/me';
+
+  it('no token', async () => {
+    const response = await api('GET', protectedRoute);
+    expect(response).toMatchObject({ status: 401, body: { type: 'urn:caregrid:problem:unauthenticated' } });
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('expired, wrong audience, wrong issuer (all validly signed)', async () => {
+    const past = Math.floor(Date.now() / 1000) - 60;
+    for (const token of [
+      await signWithRealKey({ sub: 'u1', roles: ['admin'] }, { exp: past }),
+      await signWithRealKey({ sub: 'u1', roles: ['admin'] }, { aud: 'someone-else' }),
+      await signWithRealKey({ sub: 'u1', roles: ['admin'] }, { iss: 'evil-issuer' }),
+    ]) {
+      expect((await api('GET', protectedRoute, undefined, bearer(token))).status).toBe(401);
+    }
+  });
+
+  it('forged signature: right kid, another key', async () => {
+    const [current] = JSON.parse(stack.secrets()['auth-service']!.signingKeys!) as JWK[];
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'ES256', kid: current!.kid })
+      .setIssuer('caregrid-auth')
+      .setAudience('caregrid')
+      .setSubject('u1')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    expect((await api('GET', protectedRoute, undefined, bearer(forged))).status).toBe(401);
+  });
+
+  it('alg none and HS256 keyed with the public key', async () => {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const payload = { sub: 'u1', roles: ['admin'], iss: 'caregrid-auth', aud: 'caregrid', exp: Math.floor(Date.now() / 1000) + 300 };
+    const none = `${encode({ alg: 'none', typ: 'JWT' })}.${encode(payload)}.`;
+    expect((await api('GET', protectedRoute, undefined, bearer(none))).status).toBe(401);
+    const [current] = JSON.parse(stack.secrets()['auth-service']!.signingKeys!) as JWK[];
+    const publicKeyAsSecret = new TextEncoder().encode(JSON.stringify({ kty: 'EC', crv: 'P-256', x: current!.x, y: current!.y }));
+    const hs = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', kid: current!.kid }).sign(publicKeyAsSecret);
+    expect((await api('GET', protectedRoute, undefined, bearer(hs))).status).toBe(401);
+  });
+});
+
+describe('roles and identity', () => {
+  it('a wrong role gets 403 from the policy', async () => {
+    const user = await registerAndLogin('nosy');
+    const response = await api('GET', '/api/patients', undefined, bearer(user.tokens.accessToken));
+    expect(response).toMatchObject({ status: 403, body: { type: 'urn:caregrid:problem:forbidden' } });
+  });
+
+  it('identity headers sent by a client are ignored', async () => {
+    const user = await registerAndLogin('spoof');
+    const spoofed = { ...bearer(user.tokens.accessToken), 'x-caregrid-roles': 'admin', 'x-caregrid-user-id': admin.email };
+    expect((await api('GET', '/api/patients', undefined, spoofed)).status).toBe(403);
+    expect(await api('GET', '/api/auth/me', undefined, spoofed)).toMatchObject({ status: 200, body: { id: user.id } });
+    // Without a token the spoofed headers get nowhere at all.
+    expect((await api('GET', '/api/auth/me', undefined, { 'x-caregrid-user-id': user.id, 'x-caregrid-roles': 'admin' })).status).toBe(401);
+  });
+
+  it('a patient reads only the record linked to their account (ownership in the service)', async () => {
+    const { accessToken: adminToken } = await login(admin.email, admin.password);
+    const newPatient = async (email: string) =>
+      (await api('POST', '/api/patients', { name: 'Linked', email, dateOfBirth: '1990-01-01', gender: 'female' }, bearer(adminToken)))
+        .body as { id: string };
+    const user = await registerAndLogin('owner');
+    const own = await newPatient(user.email);
+    const other = await newPatient(`other.${Date.now()}@example.org`);
+    expect((await api('PATCH', `/api/auth/users/${user.id}`, { patientId: own.id }, bearer(adminToken))).status).toBe(200);
+    const { accessToken } = await login(user.email, 'correct horse battery');
+    expect((await api('GET', `/api/patients/${own.id}`, undefined, bearer(accessToken))).status).toBe(200);
+    expect((await api('GET', `/api/patients/${other.id}`, undefined, bearer(accessToken))).status).toBe(403);
+  });
+});
+
+describe('refresh tokens', () => {
+  it('rotate on every use; reusing a used one revokes the whole family', async () => {
+    const user = await registerAndLogin('refresh');
+    const first = await api('POST', '/api/auth/refresh', { refreshToken: user.tokens.refreshToken });
+    expect(first.status).toBe(200);
+    const rotated = first.body as Tokens;
+    expect(rotated.refreshToken).not.toBe(user.tokens.refreshToken);
+    // Replay of the used token: refused, and the family (including the new token) dies with it.
+    expect((await api('POST', '/api/auth/refresh', { refreshToken: user.tokens.refreshToken })).status).toBe(401);
+    expect((await api('POST', '/api/auth/refresh', { refreshToken: rotated.refreshToken })).status).toBe(401);
+  });
+
+  it('logout revokes the refresh token', async () => {
+    const user = await registerAndLogin('logout');
+    expect((await api('POST', '/api/auth/logout', { refreshToken: user.tokens.refreshToken })).status).toBe(204);
+    expect((await api('POST', '/api/auth/refresh', { refreshToken: user.tokens.refreshToken })).status).toBe(401);
+  });
+});
+
+describe('login throttling', () => {
+  it('locks an account after 5 failures with 429 and Retry-After, even for the right password', async () => {
+    const user = await registerAndLogin('throttled');
+    for (let i = 0; i < 5; i++) {
+      expect((await api('POST', '/api/auth/login', { email: user.email, password: `wrong ${i} password` })).status).toBe(401);
+    }
+    const locked = await api('POST', '/api/auth/login', { email: user.email, password: 'correct horse battery' });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('key rotation', () => {
+  it('old tokens stay valid; new tokens carry the new key; both verify at the gateway', async () => {
+    const user = await registerAndLogin('rotation');
+    const oldToken = user.tokens.accessToken;
+    const { added } = await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir);
+    // Sidecars hot-reload the policy and the key store (~1 s); auth-service re-reads its keys (every 500 ms here).
+    const fresh = await eventually(async () => {
+      const tokens = await login(user.email, 'correct horse battery');
+      const kid = JSON.parse(Buffer.from(tokens.accessToken.split('.')[0]!, 'base64url').toString()).kid;
+      if (kid !== added) return undefined;
+      const me = await api('GET', '/api/auth/me', undefined, bearer(tokens.accessToken));
+      return me.status === 200 ? tokens : undefined;
+    });
+    expect(fresh.accessToken).not.toBe(oldToken);
+    expect((await api('GET', '/api/auth/me', undefined, bearer(oldToken))).status).toBe(200);
+    const jwks = (await api('GET', '/.well-known/jwks.json')).body as { keys: { kid: string; d?: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([added, JSON.parse(Buffer.from(oldToken.split('.')[0]!, 'base64url').toString()).kid]);
+    expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+  });
+});
+
+describe('docs, errors and limits', () => {
+  it('serves one merged OpenAPI document and Swagger UI', async () => {
+    const document = (await api('GET', '/docs/openapi.json')).body as {
+      paths: Record<string, unknown>;
+      components: { securitySchemes: object };
+    };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/api/auth/login', '/api/patients', '/api/patients/{id}', '/api/doctors/{id}', '/.well-known/jwks.json']),
+    );
+    expect(document.components.securitySchemes).toEqual({ bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } });
+    const ui = await fetch(`${stack.url('gateway')}/docs/`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger-ui');
+  });
+
+  it('refuses path tricks that would leave the invocation API', async () => {
+    const { accessToken } = await login(admin.email, admin.password);
+    for (const path of ['/api/patients/../../../v1.0/metadata', '/api/patients/%2e%2e/%2e%2e/secrets', '/api/patients/..%2F..%2Fsecrets']) {
+      const response = await fetch(`${stack.url('gateway')}${path}`, { headers: bearer(accessToken) });
+      expect([400, 404]).toContain(response.status);
+    }
+  });
+
+  it('answers a dead service with 503 problem+json within the resiliency timeout', async () => {
+    const { accessToken } = await login(admin.email, admin.password);
+    await stack.member('doctor-service').process.stop();
+    await stack.member('doctor-service').sidecar.stop();
+    const started = Date.now();
+    const response = await api('GET', '/api/doctors', undefined, bearer(accessToken));
+    expect([502, 503, 504]).toContain(response.status);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
