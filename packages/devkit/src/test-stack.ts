@@ -31,7 +31,7 @@ export type TestStack = {
 
 type Resource = Record<string, unknown> & { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown> };
 
-function yamlFiles(dir: string): string[] {
+export function yamlFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => path.join(dir, f));
@@ -64,13 +64,7 @@ export async function startTestStack(options: { apps: string[]; env?: Record<str
       writeFileSync(path.join(resourcesDir, `${path.basename(file, '.yaml')}-${index}.yaml`), stringify(resource));
     });
   }
-  // Real configurations; the name-resolution registry is this run's own.
-  for (const file of yamlFiles(path.join(repoRoot, 'dapr', 'config'))) {
-    const config = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS() as Resource;
-    const nameResolution = config.spec?.nameResolution as { configuration: Record<string, string> } | undefined;
-    if (nameResolution) nameResolution.configuration.connectionString = path.join(dir, 'nameresolution.db');
-    writeFileSync(path.join(configDir, path.basename(file)), stringify(config));
-  }
+  renderConfigurations(configDir, path.join(dir, 'nameresolution.db'));
 
   const wanted = new Set(options.apps);
   const apps: ResolvedApp[] = [];
@@ -122,4 +116,15 @@ export async function startTestStack(options: { apps: string[]; env?: Record<str
     keyFilesDir,
     stop,
   };
+}
+
+/** The real Configurations of dapr/config, with a name-resolution registry of the caller's own. */
+export function renderConfigurations(configDir: string, nameResolutionDb: string): void {
+  mkdirSync(configDir, { recursive: true });
+  for (const file of yamlFiles(path.join(repoRoot, 'dapr', 'config'))) {
+    const config = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS() as Resource;
+    const nameResolution = config.spec?.nameResolution as { configuration: Record<string, string> } | undefined;
+    if (nameResolution) nameResolution.configuration.connectionString = nameResolutionDb;
+    writeFileSync(path.join(configDir, path.basename(file)), stringify(config));
+  }
 }

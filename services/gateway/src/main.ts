@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
+import { assertPolicyInForce } from './http/policy-check.js';
 
 const settings = loadConfig({
   CORS_ALLOWED_ORIGINS: z.string().default(''),
@@ -15,10 +16,14 @@ const settings = loadConfig({
 });
 
 await startService({
-  createApp: ({ logger, config, readiness, isShuttingDown }) =>
-    createApp({
+  createApp: async ({ logger, config, readiness, isShuttingDown }) => {
+    const policyCheck = { name: 'jwt-policy', check: () => assertPolicyInForce(config.DAPR_HTTP_PORT) };
+    // daprd runs a pipeline whose middleware failed to load (missing or out of scope) without it:
+    // fail open. A gateway whose sidecar does not enforce the JWT policy must not serve at all.
+    await policyCheck.check();
+    return createApp({
       logger,
-      readiness,
+      readiness: [...(readiness ?? []), policyCheck],
       isShuttingDown,
       settings: {
         sidecarHttpPort: config.DAPR_HTTP_PORT,
@@ -29,5 +34,6 @@ await startService({
         bodyLimitBytes: settings.GATEWAY_BODY_LIMIT_BYTES,
         upstreamTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
       },
-    }),
+    });
+  },
 });
