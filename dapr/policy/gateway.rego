@@ -33,6 +33,11 @@ routes := [
 	{"app": "doctor-service", "methods": ["POST"], "path": `^/doctors$`, "roles": ["admin"]},
 	{"app": "doctor-service", "methods": ["PUT", "PATCH"], "path": `^/doctors/[^/]+$`, "roles": ["admin", "doctor"]},
 	{"app": "doctor-service", "methods": ["DELETE"], "path": `^/doctors/[^/]+$`, "roles": ["admin"]},
+	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments$`, "roles": ["admin", "receptionist", "patient"]},
+	{"app": "appointment-service", "methods": ["GET"], "path": `^/appointments(/[^/]+)?$`, "roles": all_roles},
+	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/[^/]+/status$`, "roles": all_roles},
+	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/[^/]+/payment$`, "roles": ["admin", "receptionist", "patient"]},
+	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/cleanup$`, "roles": ["admin"]},
 ]
 
 # Reachable without a token: sidecar health, sign-up/in, token refresh and

@@ -2,3 +2,4 @@ export * from './core.js';
 export * from './patients.js';
 export * from './doctors.js';
 export * from './auth.js';
+export * from './appointments.js';

@@ -38,20 +38,25 @@ export function startProcess(options: {
   });
   const color = COLORS[nextColor++ % COLORS.length];
   const prefix = `\u001b[${color}m${options.name.padEnd(22)}|\u001b[0m `;
+  // The log closes when both output streams have been read to the end (lines can arrive after exit).
+  let open = 2;
   for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      log.write(`${line}\n`);
-      if (options.echo) process.stdout.write(`${prefix}${line}\n`);
-    });
+    createInterface({ input: stream })
+      .on('line', (line) => {
+        log.write(`${line}\n`);
+        if (options.echo) process.stdout.write(`${prefix}${line}\n`);
+      })
+      .once('close', () => {
+        if (--open === 0) log.end();
+      });
   }
   const exited = new Promise<number | string>((resolve) => {
     child.on('error', (error) => {
-      log.write(`spawn failed: ${error.message}\n`);
+      if (!log.writableEnded) log.write(`spawn failed: ${error.message}\n`);
       resolve(`spawn error: ${error.message}`);
     });
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
-  void exited.then(() => log.end());
 
   const signalGroup = (signal: NodeJS.Signals) => {
     try {

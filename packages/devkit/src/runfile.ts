@@ -57,6 +57,8 @@ export type RunFile = z.infer<typeof runFileSchema>;
 /** One app with common settings merged in and paths made absolute. */
 export type ResolvedApp = {
   appId: string;
+  /** Names a second instance of the same app-id (replica) in logs; not a run-file field. */
+  instanceName?: string;
   appDir: string;
   appPort: number;
   appProtocol: string;

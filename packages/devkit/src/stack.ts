@@ -23,8 +23,9 @@ export async function startStack(options: {
 }): Promise<Stack> {
   let stopping = false;
   const members = options.apps.map((app): StackMember => {
+    const name = app.instanceName ?? app.appId;
     const process = startProcess({
-      name: app.appId,
+      name,
       command: app.command[0]!,
       args: app.command.slice(1),
       cwd: app.appDir,

@@ -20,7 +20,8 @@ import { freePort, uniqueName } from './testing.js';
 export type TestStack = {
   /** Base URL of an app (e.g. the gateway) of this stack. */
   url: (appId: string) => string;
-  member: (appId: string) => StackMember;
+  /** A member by app-id, or by instance name (`<app-id>-2`) for a replica. */
+  member: (name: string) => StackMember;
   secretsFile: string;
   secrets: () => SecretsDocument;
   /** Where the generated components live and the key files (key rotation rewrites them). */
@@ -43,7 +44,14 @@ export function yamlFiles(dir: string): string[] {
  * own secrets and signing keys, own name-resolution registry and consumer
  * groups. For end-to-end tests through the gateway.
  */
-export async function startTestStack(options: { apps: string[]; env?: Record<string, Record<string, string>> }): Promise<TestStack> {
+export async function startTestStack(options: {
+  apps: string[];
+  env?: Record<string, Record<string, string>>;
+  /** Component metadata to override by component name, e.g. a short cron schedule for a test profile. */
+  componentMetadata?: Record<string, Record<string, string>>;
+  /** Extra instances of an app-id (same database and resources, own ports and sidecar). */
+  replicas?: Record<string, number>;
+}): Promise<TestStack> {
   const runId = uniqueName('stack');
   const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-stack-'));
   const resourcesDir = path.join(dir, 'resources');
@@ -60,6 +68,10 @@ export async function startTestStack(options: { apps: string[]; env?: Record<str
         for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
           if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
         }
+      }
+      const overrides = resource.kind === 'Component' ? options.componentMetadata?.[resource.metadata?.name ?? ''] : undefined;
+      for (const item of overrides ? (resource.spec!.metadata as { name: string; value?: string }[]) : []) {
+        if (overrides![item.name] !== undefined) item.value = overrides![item.name];
       }
       writeFileSync(path.join(resourcesDir, `${path.basename(file, '.yaml')}-${index}.yaml`), stringify(resource));
     });
@@ -80,16 +92,33 @@ export async function startTestStack(options: { apps: string[]; env?: Record<str
       env: { ...app.env, ...options.env?.[app.appId] },
     });
   }
+  for (const [appId, count] of Object.entries(options.replicas ?? {})) {
+    const original = apps.find((a) => a.appId === appId);
+    for (let i = 2; original && i <= count; i++) {
+      apps.push({
+        ...original,
+        instanceName: `${appId}-${i}`,
+        appPort: await freePort(),
+        daprHttpPort: await freePort(),
+        daprGrpcPort: await freePort(),
+        metricsPort: await freePort(),
+      });
+    }
+  }
   const missing = options.apps.filter((id) => !apps.some((a) => a.appId === id));
   if (missing.length > 0) throw new Error(`not in dapr/dapr.yaml: ${missing.join(', ')}`);
 
   const secretsFile = path.join(dir, 'secrets.json');
   const databases: { engine: DatabaseEngine; name: string }[] = [];
-  await provisionServiceSecrets(apps, secretsFile, (engine, appId) => {
-    const name = sqlName(`t_${appId}_${runId.slice(-8)}`);
-    databases.push({ engine, name });
-    return provisionDatabase(engine, name);
-  });
+  await provisionServiceSecrets(
+    apps.filter((a) => !a.instanceName),
+    secretsFile,
+    (engine, appId) => {
+      const name = sqlName(`t_${appId}_${runId.slice(-8)}`);
+      databases.push({ engine, name });
+      return provisionDatabase(engine, name);
+    },
+  );
   writeGeneratedResources(readSecrets(secretsFile), resourcesDir, keyFilesDir);
 
   const stack = await startStack({ apps, logDir: path.join(logsDir, 'tests', runId), sidecarEnv: { CAREGRID_SECRETS_FILE: secretsFile } });
@@ -102,13 +131,13 @@ export async function startTestStack(options: { apps: string[]; env?: Record<str
     await stop();
     throw new Error(`test stack did not start (${report}); logs in ${path.join(logsDir, 'tests', runId)}`);
   }
-  const member = (appId: string) => {
-    const found = stack.members.find((m) => m.app.appId === appId);
-    if (!found) throw new Error(`${appId} is not in this stack`);
+  const member = (name: string) => {
+    const found = stack.members.find((m) => (m.app.instanceName ?? m.app.appId) === name);
+    if (!found) throw new Error(`${name} is not in this stack`);
     return found;
   };
   return {
-    url: (appId) => `http://127.0.0.1:${member(appId).app.appPort}`,
+    url: (name) => `http://127.0.0.1:${member(name).app.appPort}`,
     member,
     secretsFile,
     secrets: () => readSecrets(secretsFile),

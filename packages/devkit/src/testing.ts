@@ -15,15 +15,26 @@ import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provisio
 /** A name no other test file (or earlier run) uses: topics, app-ids, databases. */
 export const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Below Linux's ephemeral range (32768+): a port handed out here cannot be taken
+// by an outgoing connection between the check and the process binding it.
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+let nextPort = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+
+const canBind = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+
+/** A port nothing listens on, for a test's app or sidecar. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 1_000; attempt++) {
+    const port = nextPort;
+    nextPort = nextPort + 1 >= PORT_RANGE.to ? PORT_RANGE.from : nextPort + 1;
+    if (await canBind(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** A database of its own for one test file, on the real local server. */

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ConflictError, decodeCursor, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import type { Appointment, AppointmentStatus, PaymentMethod } from '../domain/appointment.js';
+import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
+
+type Row = {
+  id: string;
+  patient_id: string;
+  doctor_id: string;
+  patient_name: string;
+  doctor_name: string;
+  specialization: string;
+  start_at: Date;
+  end_at: Date;
+  service_type: Appointment['serviceType'];
+  reason: string | null;
+  amount: string;
+  currency: string;
+  status: AppointmentStatus;
+  cancellation_reason: string | null;
+  payment_method: PaymentMethod | null;
+  paid_amount: string | null;
+  paid_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const toAppointment = (row: Row): Appointment => ({
+  id: row.id,
+  patientId: row.patient_id,
+  doctorId: row.doctor_id,
+  patientName: row.patient_name,
+  doctorName: row.doctor_name,
+  specialization: row.specialization,
+  start: row.start_at.toISOString(),
+  end: row.end_at.toISOString(),
+  serviceType: row.service_type,
+  reason: row.reason,
+  amount: Number(row.amount),
+  currency: row.currency,
+  status: row.status,
+  cancellationReason: row.cancellation_reason,
+  payment: row.payment_method ? { method: row.payment_method, amount: Number(row.paid_amount), paidAt: row.paid_at!.toISOString() } : null,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+export type NewAppointment = Omit<Appointment, 'id' | 'status' | 'cancellationReason' | 'payment' | 'createdAt' | 'updatedAt'>;
+
+export type AppointmentFilter = {
+  patientId?: string;
+  doctorId?: string;
+  status?: AppointmentStatus;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+};
+
+const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+const OVERLAP_CONSTRAINTS: Record<string, 'doctor' | 'patient'> = {
+  appointments_doctor_no_overlap: 'doctor',
+  appointments_patient_no_overlap: 'patient',
+};
+
+/** Appointments in PostgreSQL; every state change and its event commit together (outbox). */
+export class AppointmentRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly onEventsQueued: () => void = () => undefined,
+  ) {}
+
+  async create(booking: NewAppointment): Promise<Appointment> {
+    const appointment = await inTransaction(this.pool, async (client) => {
+      const { rows } = await client
+        .query<Row>(
+          `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
+                                     service_type, reason, amount, currency)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+          [
+            uuidv7(),
+            booking.patientId,
+            booking.doctorId,
+            booking.patientName,
+            booking.doctorName,
+            booking.specialization,
+            booking.start,
+            booking.end,
+            booking.serviceType,
+            booking.reason,
+            booking.amount,
+            booking.currency,
+          ],
+        )
+        .catch((error) => this.overlap(error, booking));
+      const created = toAppointment(rows[0]!);
+      await enqueueEvent(client, appointmentEvent('booked', created));
+      return created;
+    });
+    this.onEventsQueued();
+    return appointment;
+  }
+
+  async get(id: string): Promise<Appointment> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM appointments WHERE id = $1', [id]);
+    if (!rows[0]) throw new NotFoundError('appointment', id);
+    return toAppointment(rows[0]);
+  }
+
+  /** Changes one appointment under a row lock: `change` checks the rules and says what to write. */
+  async change(
+    id: string,
+    change: (current: Appointment) => {
+      status?: AppointmentStatus;
+      cancellationReason?: string;
+      payment?: { method: PaymentMethod; amount: number };
+    },
+  ): Promise<Appointment> {
+    const appointment = await inTransaction(this.pool, async (client) => {
+      const current = await client.query<Row>('SELECT * FROM appointments WHERE id = $1 FOR UPDATE', [id]);
+      if (!current.rows[0]) throw new NotFoundError('appointment', id);
+      const before = toAppointment(current.rows[0]);
+      const next = change(before);
+      const { rows } = await client.query<Row>(
+        `UPDATE appointments SET status = COALESCE($2, status), cancellation_reason = COALESCE($3, cancellation_reason),
+                payment_method = COALESCE($4, payment_method), paid_amount = COALESCE($5, paid_amount),
+                paid_at = CASE WHEN $4::text IS NULL THEN paid_at ELSE now() END, updated_at = now()
+          WHERE id = $1 RETURNING *`,
+        [id, next.status ?? null, next.cancellationReason ?? null, next.payment?.method ?? null, next.payment?.amount ?? null],
+      );
+      const after = toAppointment(rows[0]!);
+      if (next.payment) await enqueueEvent(client, appointmentEvent('paid', after));
+      if (next.status === 'cancelled' || next.status === 'fulfilled' || next.status === 'noshow') {
+        await enqueueEvent(client, appointmentEvent(next.status, after));
+      }
+      return after;
+    });
+    this.onEventsQueued();
+    return appointment;
+  }
+
+  /** Keyset pagination in start order: stable while appointments are booked meanwhile. */
+  async list(filter: AppointmentFilter): Promise<Page<Appointment>> {
+    const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
+    const { rows } = await this.pool.query<Row>(
+      `SELECT * FROM appointments
+        WHERE ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR doctor_id = $2) AND ($3::text IS NULL OR status = $3)
+          AND ($4::timestamptz IS NULL OR start_at >= $4) AND ($5::timestamptz IS NULL OR start_at < $5)
+          AND ($6::timestamptz IS NULL OR (start_at, id) > ($6, $7::uuid))
+        ORDER BY start_at, id LIMIT $8`,
+      [
+        filter.patientId ?? null,
+        filter.doctorId ?? null,
+        filter.status ?? null,
+        filter.from ?? null,
+        filter.to ?? null,
+        after?.[0] ?? null,
+        after?.[1] ?? null,
+        filter.limit + 1,
+      ],
+    );
+    return toPage(rows, filter.limit, toAppointment, (row) => [row.start_at.toISOString(), row.id]);
+  }
+
+  /** Time a doctor is taken between two instants (appointments that still occupy their slot). */
+  async busy(doctorId: string, from: Date, to: Date): Promise<{ start: Date; end: Date }[]> {
+    const { rows } = await this.pool.query<{ start_at: Date; end_at: Date }>(
+      `SELECT start_at, end_at FROM appointments
+        WHERE doctor_id = $1 AND status IN ('booked', 'checked-in', 'fulfilled') AND tstzrange(start_at, end_at) && tstzrange($2, $3)`,
+      [doctorId, from, to],
+    );
+    return rows.map((r) => ({ start: r.start_at, end: r.end_at }));
+  }
+
+  /**
+   * Archives appointments that ended before `cutoff`, `batchSize` rows per
+   * transaction (short locks: bookings never wait long), once per
+   * `minIntervalMs` across replicas: the first replica to fire records the run,
+   * the others see it and skip. Publishes one summary event.
+   */
+  async archiveEnded(
+    cutoff: Date,
+    options: { batchSize: number; minIntervalMs: number },
+  ): Promise<{ ran: boolean; archived: number; runId?: string }> {
+    const runId = randomUUID();
+    const claimed = await inTransaction(this.pool, async (client) => {
+      // Serialise the claim; a replica that does not get the lock is by definition not first.
+      const { rows: lock } = await client.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('appointments.cleanup')) AS locked",
+      );
+      if (!lock[0]!.locked) return false;
+      const { rows } = await client.query<{ recent: boolean }>(
+        'SELECT EXISTS (SELECT 1 FROM cleanup_runs WHERE started_at > now() - make_interval(secs => $1)) AS recent',
+        [options.minIntervalMs / 1000],
+      );
+      if (rows[0]!.recent) return false;
+      await client.query('INSERT INTO cleanup_runs (id, cutoff) VALUES ($1, $2)', [runId, cutoff]);
+      return true;
+    });
+    if (!claimed) return { ran: false, archived: 0 };
+
+    let archived = 0;
+    for (;;) {
+      const moved = await inTransaction(this.pool, async (client) => this.archiveBatch(client, cutoff, options.batchSize));
+      archived += moved;
+      if (moved < options.batchSize) break;
+    }
+    await inTransaction(this.pool, async (client) => {
+      await client.query('UPDATE cleanup_runs SET finished_at = now(), archived = $2 WHERE id = $1', [runId, archived]);
+      await enqueueEvent(client, purgedEvent(archived, cutoff));
+    });
+    this.onEventsQueued();
+    return { ran: true, archived, runId };
+  }
+
+  private async archiveBatch(client: PoolClient, cutoff: Date, batchSize: number): Promise<number> {
+    const { rowCount } = await client.query(
+      `WITH moved AS (
+         DELETE FROM appointments WHERE id IN (
+           SELECT id FROM appointments WHERE end_at < $1 ORDER BY end_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         ) RETURNING *
+       )
+       INSERT INTO appointments_archive SELECT moved.*, now() FROM moved`,
+      [cutoff, batchSize],
+    );
+    return rowCount ?? 0;
+  }
+
+  /** An exclusion-constraint violation becomes a 409 naming who is double-booked and the slot that is taken. */
+  private async overlap(error: unknown, booking: NewAppointment): Promise<never> {
+    const pgError = error as { code?: string; constraint?: string };
+    const who = OVERLAP_CONSTRAINTS[pgError.constraint ?? ''];
+    if (pgError.code !== '23P01' || !who) throw error;
+    const column = who === 'doctor' ? 'doctor_id' : 'patient_id';
+    const { rows } = await this.pool.query<{ id: string; start_at: Date; end_at: Date }>(
+      `SELECT id, start_at, end_at FROM appointments
+        WHERE ${column} = $1 AND status IN ('booked', 'checked-in', 'fulfilled') AND tstzrange(start_at, end_at) && tstzrange($2, $3) LIMIT 1`,
+      [who === 'doctor' ? booking.doctorId : booking.patientId, booking.start, booking.end],
+    );
+    const conflict = rows[0];
+    throw new ConflictError(`the ${who} already has an appointment at that time`, {
+      conflictWith: who,
+      conflictingSlot: conflict
+        ? { appointmentId: conflict.id, start: conflict.start_at.toISOString(), end: conflict.end_at.toISOString() }
+        : undefined,
+    });
+  }
+}

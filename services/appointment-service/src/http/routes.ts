@@ -1,0 +1,204 @@
+import type { Request } from 'express';
+import { ApiRouter, ForbiddenError, hasRole, identityOf, NotFoundError, requireIdentity, requireRole } from '@caregrid/platform';
+import type { AppointmentRepository } from '../data/appointment-repository.js';
+import { checkBookingTime, checkPayment, checkTransition, freeSlots, type Appointment } from '../domain/appointment.js';
+import { instantOf } from '../domain/zoned-time.js';
+import { fetchDoctor, fetchPatient } from '../peers.js';
+import type { Sidecar } from '@caregrid/platform';
+import {
+  appointmentPage,
+  appointmentResponse,
+  bookingBody,
+  cleanupResponse,
+  idParams,
+  listQuery,
+  paymentBody,
+  slotsQuery,
+  slotsResponse,
+  statusBody,
+} from './schemas.js';
+
+/**
+ * Whose appointments the caller may touch: staff (and peer services calling
+ * without a user) any; a patient those of their linked record; a doctor their own.
+ */
+type Scope = { all: true } | { all: false; patientId?: string; doctorId?: string };
+
+function scopeOf(req: Request): Scope {
+  const identity = identityOf(req);
+  if (!identity || hasRole(identity, 'admin', 'receptionist')) return { all: true };
+  if (hasRole(identity, 'doctor') && identity.doctorId) return { all: false, doctorId: identity.doctorId };
+  if (hasRole(identity, 'patient') && identity.patientId) return { all: false, patientId: identity.patientId };
+  return { all: false };
+}
+
+const mayTouch = (scope: Scope, a: Pick<Appointment, 'patientId' | 'doctorId'>) =>
+  scope.all ||
+  (scope.patientId !== undefined && a.patientId === scope.patientId) ||
+  (scope.doctorId !== undefined && a.doctorId === scope.doctorId);
+
+const problems = {
+  400: { description: 'Invalid input' },
+  403: { description: 'Not your appointment' },
+  404: { description: 'No such appointment' },
+  409: { description: 'The doctor or the patient is already booked then (conflicting slot in the body), or already paid' },
+  422: { description: 'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, bad transition, wrong amount' },
+  503: { description: 'patient-service or doctor-service unavailable' },
+};
+
+export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
+
+export function appointmentRoutes(deps: { appointments: AppointmentRepository; sidecar: Sidecar; cleanup: CleanupSettings }): ApiRouter {
+  const { appointments, sidecar } = deps;
+
+  const visible = async (req: Request, id: string) => {
+    const appointment = await appointments.get(id);
+    // Someone else's appointment answers like an absent one: its existence is not the caller's to know.
+    if (!mayTouch(scopeOf(req), appointment)) throw new NotFoundError('appointment', id);
+    return appointment;
+  };
+
+  const cleanup = () => {
+    const cutoff = new Date(Date.now() - deps.cleanup.retentionDays * 86_400_000);
+    return appointments.archiveEnded(cutoff, { batchSize: deps.cleanup.batchSize, minIntervalMs: deps.cleanup.minIntervalMs });
+  };
+
+  return new ApiRouter()
+    .add({
+      method: 'post',
+      path: '/appointments',
+      summary: 'Book an appointment (patient and doctor verified with their services)',
+      tags: ['appointments'],
+      body: bookingBody,
+      responses: { 201: { description: 'Booked', schema: appointmentResponse }, ...problems },
+      handler: async ({ body, req, res }) => {
+        const scope = scopeOf(req);
+        if (!scope.all && scope.patientId !== body.patientId) throw new ForbiddenError('You may only book for your own patient record');
+        const [patient, doctor] = await Promise.all([fetchPatient(sidecar, body.patientId), fetchDoctor(sidecar, body.doctorId)]);
+        const start = new Date(body.start);
+        const end = body.end ? new Date(body.end) : new Date(start.getTime() + body.durationMinutes! * 60_000);
+        checkBookingTime(start, end, doctor, new Date());
+        const appointment = await appointments.create({
+          patientId: patient.id,
+          doctorId: doctor.id,
+          patientName: patient.name,
+          doctorName: doctor.name,
+          specialization: doctor.specialization,
+          start: start.toISOString(),
+          end: end.toISOString(),
+          serviceType: body.serviceType,
+          reason: body.reason ?? null,
+          amount: body.amount,
+          currency: body.currency,
+        });
+        res.status(201).location(`/appointments/${appointment.id}`).json(appointment);
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/appointments',
+      summary: 'List appointments (filters; a patient or doctor sees only their own)',
+      tags: ['appointments'],
+      query: listQuery,
+      responses: { 200: { description: 'A page', schema: appointmentPage }, 400: problems[400] },
+      handler: async ({ query, req, res }) => {
+        const scope = scopeOf(req);
+        if (!scope.all && !scope.patientId && !scope.doctorId) {
+          res.json({ items: [], nextCursor: null });
+          return;
+        }
+        res.json(
+          await appointments.list(
+            scope.all ? query : { ...query, patientId: scope.patientId ?? query.patientId, doctorId: scope.doctorId ?? query.doctorId },
+          ),
+        );
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/appointments/slots',
+      summary: "A doctor's free slots on a date (the doctor's time zone)",
+      tags: ['appointments'],
+      query: slotsQuery,
+      responses: { 200: { description: 'Free slots', schema: slotsResponse }, 400: problems[400], 422: problems[422], 503: problems[503] },
+      handler: async ({ query, res }) => {
+        const doctor = await fetchDoctor(sidecar, query.doctorId);
+        const dayStart = instantOf(query.date, 0, doctor.timeZone);
+        const dayEnd = instantOf(query.date, 24 * 60, doctor.timeZone);
+        const busy = await appointments.busy(doctor.id, dayStart, dayEnd);
+        res.json({ doctorId: doctor.id, date: query.date, slots: freeSlots(doctor, query.date, busy, new Date()) });
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/appointments/cleanup',
+      summary: 'Archive appointments past the retention period now (admin; also run daily by the cron binding)',
+      tags: ['appointments'],
+      responses: { 200: { description: 'Run report', schema: cleanupResponse }, 403: problems[403] },
+      handler: async ({ req, res }) => {
+        requireRole(requireIdentity(req), 'admin');
+        res.json(await cleanup());
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/appointments/:id',
+      summary: 'Read an appointment',
+      tags: ['appointments'],
+      params: idParams,
+      responses: { 200: { description: 'The appointment', schema: appointmentResponse }, 400: problems[400], 404: problems[404] },
+      handler: async ({ params, req, res }) => {
+        res.json(await visible(req, params.id));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/appointments/:id/status',
+      summary: 'Move along the lifecycle: booked → checked-in → fulfilled; booked → cancelled (reason) | noshow',
+      tags: ['appointments'],
+      params: idParams,
+      body: statusBody,
+      responses: { 200: { description: 'Updated', schema: appointmentResponse }, ...problems },
+      handler: async ({ params, body, req, res }) => {
+        await visible(req, params.id);
+        const identity = identityOf(req);
+        if (identity && !hasRole(identity, 'admin', 'receptionist', 'doctor') && body.status !== 'cancelled') {
+          throw new ForbiddenError('Patients may only cancel');
+        }
+        res.json(
+          await appointments.change(params.id, (current) => {
+            checkTransition(current.status, body.status, body.reason);
+            return { status: body.status, cancellationReason: body.status === 'cancelled' ? body.reason : undefined };
+          }),
+        );
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/appointments/:id/payment',
+      summary: 'Pay an appointment (once, the exact amount); publishes appointment.paid',
+      tags: ['appointments'],
+      params: idParams,
+      body: paymentBody,
+      responses: { 200: { description: 'Paid', schema: appointmentResponse }, ...problems },
+      handler: async ({ params, body, req, res }) => {
+        await visible(req, params.id);
+        res.json(
+          await appointments.change(params.id, (current) => {
+            checkPayment(current, body.amount);
+            return { payment: { method: body.method, amount: body.amount } };
+          }),
+        );
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/appointment-cleanup',
+      summary: 'Input of the appointment-cleanup cron binding (called by the sidecar only)',
+      tags: ['internal'],
+      responses: { 200: { description: 'Run report', schema: cleanupResponse } },
+      handler: async ({ res }) => {
+        res.json(await cleanup());
+      },
+    });
+}

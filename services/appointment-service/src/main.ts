@@ -1,0 +1,28 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
+import { postgresDatabase } from '@caregrid/platform/postgres';
+import { createApp } from './app.js';
+
+const settings = loadConfig({
+  // Appointments that ended longer ago than this are archived by the cleanup.
+  RETENTION_DAYS: z.coerce.number().int().positive().default(730),
+  CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  // Replicas each fire the cron binding; a run within this window means "already done".
+  CLEANUP_MIN_INTERVAL_SECONDS: z.coerce.number().int().positive().default(3_600),
+});
+const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', 'migrations'));
+
+await startService({
+  database: postgresDatabase(migrations),
+  createApp: (context) =>
+    createApp({
+      ...context,
+      cleanup: {
+        retentionDays: settings.RETENTION_DAYS,
+        batchSize: settings.CLEANUP_BATCH_SIZE,
+        minIntervalMs: settings.CLEANUP_MIN_INTERVAL_SECONDS * 1000,
+      },
+    }),
+});

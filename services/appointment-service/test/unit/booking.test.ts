@@ -1,0 +1,105 @@
+import { ConflictError, InvalidInputError, RuleViolationError } from '@caregrid/platform';
+import {
+  checkBookingTime,
+  checkPayment,
+  checkTransition,
+  freeSlots,
+  type Appointment,
+  type DoctorSchedule,
+} from '../../src/domain/appointment.js';
+import { instantOf, wallClock } from '../../src/domain/zoned-time.js';
+
+// Berlin, 30-minute slots; Mondays 09:00–12:00 and 13:00–17:00.
+const doctor: DoctorSchedule = {
+  accepting: true,
+  slotMinutes: 30,
+  timeZone: 'Europe/Berlin',
+  workingHours: {
+    mon: [
+      { start: '09:00', end: '12:00' },
+      { start: '13:00', end: '17:00' },
+    ],
+  },
+};
+const now = new Date('2027-01-01T00:00:00Z');
+// Monday 2027-01-04; Berlin is UTC+1 in winter: 09:00 local = 08:00Z.
+const at = (iso: string) => new Date(iso);
+
+const rule = (fn: () => void) => {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof RuleViolationError ? (error.details.rule as string) : (error as Error).constructor.name;
+  }
+  return 'ok';
+};
+
+describe('booking time rules (doctor time zone)', () => {
+  it('accepts a slot on the grid inside working hours', () => {
+    expect(rule(() => checkBookingTime(at('2027-01-04T08:00:00Z'), at('2027-01-04T08:30:00Z'), doctor, now))).toBe('ok');
+    expect(rule(() => checkBookingTime(at('2027-01-04T10:30:00Z'), at('2027-01-04T11:00:00Z'), doctor, now))).toBe('ok'); // 11:30–12:00
+  });
+
+  it('refuses outside hours, across the lunch gap, off the grid, odd lengths', () => {
+    expect(rule(() => checkBookingTime(at('2027-01-04T07:30:00Z'), at('2027-01-04T08:00:00Z'), doctor, now))).toBe('working-hours');
+    expect(rule(() => checkBookingTime(at('2027-01-04T10:30:00Z'), at('2027-01-04T11:30:00Z'), doctor, now))).toBe('working-hours');
+    expect(rule(() => checkBookingTime(at('2027-01-04T08:10:00Z'), at('2027-01-04T08:40:00Z'), doctor, now))).toBe('slot-aligned');
+    expect(rule(() => checkBookingTime(at('2027-01-04T08:00:00Z'), at('2027-01-04T08:45:00Z'), doctor, now))).toBe('slot-aligned');
+    expect(rule(() => checkBookingTime(at('2027-01-05T08:00:00Z'), at('2027-01-05T08:30:00Z'), doctor, now))).toBe('working-hours'); // Tuesday
+  });
+
+  it('follows daylight saving time: 09:00 Berlin is 07:00Z in summer', () => {
+    expect(rule(() => checkBookingTime(at('2027-07-05T07:00:00Z'), at('2027-07-05T07:30:00Z'), doctor, now))).toBe('ok');
+    expect(rule(() => checkBookingTime(at('2027-07-05T06:30:00Z'), at('2027-07-05T07:00:00Z'), doctor, now))).toBe('working-hours');
+  });
+
+  it('refuses the past, a reversed range and a doctor not accepting', () => {
+    expect(rule(() => checkBookingTime(at('2026-12-28T08:00:00Z'), at('2026-12-28T08:30:00Z'), doctor, now))).toBe('start-in-future');
+    expect(() => checkBookingTime(at('2027-01-04T08:30:00Z'), at('2027-01-04T08:00:00Z'), doctor, now)).toThrow(InvalidInputError);
+    expect(rule(() => checkBookingTime(at('2027-01-04T08:00:00Z'), at('2027-01-04T08:30:00Z'), { ...doctor, accepting: false }, now))).toBe(
+      'doctor-accepting',
+    );
+  });
+});
+
+describe('zoned time', () => {
+  it('maps wall clock and instants both ways, across DST', () => {
+    expect(instantOf('2027-01-04', 9 * 60, 'Europe/Berlin').toISOString()).toBe('2027-01-04T08:00:00.000Z');
+    expect(instantOf('2027-07-05', 9 * 60, 'Europe/Berlin').toISOString()).toBe('2027-07-05T07:00:00.000Z');
+    expect(instantOf('2027-01-04', 9 * 60, 'America/New_York').toISOString()).toBe('2027-01-04T14:00:00.000Z');
+    expect(wallClock(at('2027-01-04T23:30:00Z'), 'Europe/Berlin')).toEqual({ date: '2027-01-05', weekday: 'tue', minutes: 30 });
+  });
+});
+
+describe('free slots', () => {
+  it('lists the grid minus busy ranges and the past', () => {
+    const busy = [{ start: at('2027-01-04T08:30:00Z'), end: at('2027-01-04T09:30:00Z') }];
+    const slots = freeSlots(doctor, '2027-01-04', busy, now);
+    expect(slots).toHaveLength(6 + 8 - 2);
+    expect(slots[0]).toEqual({ start: '2027-01-04T08:00:00.000Z', end: '2027-01-04T08:30:00.000Z' });
+    expect(slots[1]!.start).toBe('2027-01-04T09:30:00.000Z');
+    expect(freeSlots(doctor, '2027-01-05', [], now)).toEqual([]);
+    expect(freeSlots(doctor, '2027-01-04', [], at('2027-01-04T14:45:00Z'))).toHaveLength(2); // 15:45 local: 16:00 and 16:30 remain
+  });
+});
+
+describe('lifecycle and payment', () => {
+  it('allows the FHIR-aligned transitions only', () => {
+    expect(rule(() => checkTransition('booked', 'checked-in', undefined))).toBe('ok');
+    expect(rule(() => checkTransition('checked-in', 'fulfilled', undefined))).toBe('ok');
+    expect(rule(() => checkTransition('booked', 'noshow', undefined))).toBe('ok');
+    expect(rule(() => checkTransition('booked', 'cancelled', 'patient ill'))).toBe('ok');
+    expect(rule(() => checkTransition('booked', 'cancelled', ' '))).toBe('cancellation-reason');
+    expect(() => checkTransition('booked', 'fulfilled', undefined)).toThrow(RuleViolationError);
+    expect(() => checkTransition('fulfilled', 'booked', undefined)).toThrow(RuleViolationError);
+    expect(() => checkTransition('cancelled', 'checked-in', undefined)).toThrow(RuleViolationError);
+  });
+
+  it('takes a payment once, for the exact amount, not for a cancelled visit', () => {
+    const appointment = { amount: 5000, currency: 'EUR', status: 'booked', payment: null } as Appointment;
+    expect(() => checkPayment(appointment, 5000)).not.toThrow();
+    expect(() => checkPayment(appointment, 4999)).toThrow(RuleViolationError);
+    expect(() => checkPayment({ ...appointment, payment: { method: 'cash', amount: 5000, paidAt: '' } }, 5000)).toThrow(ConflictError);
+    expect(() => checkPayment({ ...appointment, status: 'cancelled' }, 5000)).toThrow(RuleViolationError);
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * Appointments end to end, every process real: through the gateway (JWT policy
+ * in its sidecar) to appointment-service — two replicas, each with its daprd —
+ * which verifies patients and doctors by invocation, stores in PostgreSQL and
+ * publishes through the outbox to Kafka; the cleanup is fired by the real cron
+ * binding (a 2-second schedule in this test profile).
+ */
+import pg from 'pg';
+import { appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
+import { eventually, infraUp, jsonClient, readTopic, startTestStack, type TestStack } from '@caregrid/devkit';
+import { spawnSync } from 'node:child_process';
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let auth: Record<string, string>;
+let db: pg.Pool;
+
+type Appointment = { id: string; status: string; start: string; end: string; patientName: string; doctorName: string; payment: unknown };
+
+// Next Monday far enough ahead, in the doctor's zone (Berlin, UTC+1 in winter / +2 in summer): book by local offsets.
+function nextMonday(weeksAhead: number): string {
+  const date = new Date();
+  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
+  return date.toISOString().slice(0, 10);
+}
+const berlin = (date: string, time: string) => {
+  const local = new Date(`${date}T${time}:00Z`);
+  const offset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'shortOffset' })
+    .formatToParts(local)
+    .find((p) => p.type === 'timeZoneName')!.value; // "GMT+1" / "GMT+2"
+  return new Date(local.getTime() - Number(offset.replace('GMT', '')) * 3_600_000).toISOString();
+};
+
+let seq = 0;
+async function createPatient(): Promise<string> {
+  const response = await api(
+    'POST',
+    '/api/patients',
+    { name: `Patient ${++seq}`, email: `appt.${seq}.${Date.now()}@example.org`, dateOfBirth: '1985-03-03', gender: 'other' },
+    auth,
+  );
+  expect(response.status).toBe(201);
+  return (response.body as { id: string }).id;
+}
+
+async function createDoctor(overrides: Record<string, unknown> = {}): Promise<string> {
+  const n = `${++seq}-${Date.now()}`;
+  const response = await api(
+    'POST',
+    '/api/doctors',
+    {
+      name: `Dr ${n}`,
+      email: `dr.${n}@example.org`,
+      specialization: 'cardiology',
+      licenseNumber: `L-${n}`,
+      yearsOfExperience: 5,
+      hospitalName: 'General',
+      department: 'Cardio',
+      workingHours: { mon: [{ start: '09:00', end: '12:00' }] },
+      slotMinutes: 30,
+      timeZone: 'Europe/Berlin',
+      ...overrides,
+    },
+    auth,
+  );
+  expect(response.status).toBe(201);
+  return (response.body as { id: string }).id;
+}
+
+const book = (patientId: string, doctorId: string, start: string, extra: Record<string, unknown> = {}) =>
+  api(
+    'POST',
+    '/api/appointments',
+    { patientId, doctorId, start, durationMinutes: 30, serviceType: 'consultation', amount: 5000, currency: 'EUR', ...extra },
+    auth,
+  );
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service'],
+    replicas: { 'appointment-service': 2 },
+    env: { 'appointment-service': { RETENTION_DAYS: '30', CLEANUP_MIN_INTERVAL_SECONDS: '5' } },
+    componentMetadata: { 'appointment-cleanup': { schedule: '@every 2s' } },
+  });
+  api = jsonClient(stack.url('gateway'));
+  const secret = stack.secrets()['auth-service']!;
+  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
+  auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  db = new pg.Pool({ connectionString: stack.secrets()['appointment-service']!.databaseUrl, max: 2 });
+}, 180_000);
+
+afterAll(async () => {
+  await db?.end();
+  await stack?.stop();
+});
+
+describe('booking', () => {
+  it('books through the gateway with name snapshots; the slot leaves the free list', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const date = nextMonday(2);
+    const before = (await api('GET', `/api/appointments/slots?doctorId=${doctorId}&date=${date}`, undefined, auth)).body as {
+      slots: { start: string }[];
+    };
+    expect(before.slots).toHaveLength(6);
+    const booked = await book(patientId, doctorId, berlin(date, '09:30'));
+    expect(booked.status).toBe(201);
+    expect(booked.body).toMatchObject({
+      status: 'booked',
+      patientName: expect.stringMatching(/^Patient/),
+      doctorName: expect.stringMatching(/^Dr/),
+      amount: 5000,
+      currency: 'EUR',
+    });
+    const after = (await api('GET', `/api/appointments/slots?doctorId=${doctorId}&date=${date}`, undefined, auth)).body as {
+      slots: { start: string }[];
+    };
+    expect(after.slots.map((s) => s.start)).not.toContain(berlin(date, '09:30'));
+    expect(after.slots).toHaveLength(5);
+  });
+
+  it('names the unknown record with 422', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const missing = '0190f0a0-0000-7000-8000-00000000ffff';
+    const start = berlin(nextMonday(2), '10:00');
+    expect(await book(missing, doctorId, start)).toMatchObject({ status: 422, body: { field: 'patientId' } });
+    expect(await book(patientId, missing, start)).toMatchObject({ status: 422, body: { field: 'doctorId' } });
+  });
+
+  it('refuses outside working hours, off the grid, in the past, a doctor not accepting', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const date = nextMonday(2);
+    expect(await book(patientId, doctorId, berlin(date, '13:00'))).toMatchObject({ status: 422, body: { rule: 'working-hours' } });
+    expect(await book(patientId, doctorId, berlin(date, '09:10'))).toMatchObject({ status: 422, body: { rule: 'slot-aligned' } });
+    expect(await book(patientId, doctorId, '2020-01-06T08:00:00Z')).toMatchObject({ status: 422, body: { rule: 'start-in-future' } });
+    const resting = await createDoctor({ accepting: false });
+    expect(await book(patientId, resting, berlin(date, '09:00'))).toMatchObject({ status: 422, body: { rule: 'doctor-accepting' } });
+  });
+
+  it('20 concurrent bookings of one slot: exactly one 201, nineteen 409 naming the taken slot', async () => {
+    const doctorId = await createDoctor();
+    const patients = await Promise.all(Array.from({ length: 20 }, () => createPatient()));
+    const start = berlin(nextMonday(3), '11:00');
+    const results = await Promise.all(patients.map((patientId) => book(patientId, doctorId, start)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, ...Array(19).fill(409)]);
+    const conflict = results.find((r) => r.status === 409)!.body as { conflictWith: string; conflictingSlot: { start: string } };
+    expect(conflict).toMatchObject({ conflictWith: 'doctor', conflictingSlot: { start } });
+  });
+
+  it('a patient cannot be in two places: overlapping bookings with other doctors get 409', async () => {
+    const patientId = await createPatient();
+    const start = berlin(nextMonday(4), '09:00');
+    expect((await book(patientId, await createDoctor(), start)).status).toBe(201);
+    expect(await book(patientId, await createDoctor(), start)).toMatchObject({ status: 409, body: { conflictWith: 'patient' } });
+  });
+});
+
+describe('lifecycle and payment', () => {
+  it('booked → checked-in → fulfilled; other transitions 422; cancel needs a reason and frees the slot', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const date = nextMonday(5);
+    const first = (await book(patientId, doctorId, berlin(date, '09:00'))).body as Appointment;
+    const status = (id: string, body: object) => api('POST', `/api/appointments/${id}/status`, body, auth);
+    expect(await status(first.id, { status: 'fulfilled' })).toMatchObject({ status: 422, body: { from: 'booked', to: 'fulfilled' } });
+    expect(await status(first.id, { status: 'checked-in' })).toMatchObject({ status: 200, body: { status: 'checked-in' } });
+    expect(await status(first.id, { status: 'fulfilled' })).toMatchObject({ status: 200, body: { status: 'fulfilled' } });
+    expect((await status(first.id, { status: 'booked' })).status).toBe(422);
+
+    const second = (await book(patientId, doctorId, berlin(date, '10:00'))).body as Appointment;
+    expect(await status(second.id, { status: 'cancelled' })).toMatchObject({ status: 422, body: { rule: 'cancellation-reason' } });
+    expect(await status(second.id, { status: 'cancelled', reason: 'feeling better' })).toMatchObject({
+      status: 200,
+      body: { cancellationReason: 'feeling better' },
+    });
+    expect((await book(await createPatient(), doctorId, berlin(date, '10:00'))).status).toBe(201);
+  });
+
+  it('pays once for the exact amount and publishes appointment.paid to Kafka', async () => {
+    const appointment = (await book(await createPatient(), await createDoctor(), berlin(nextMonday(2), '11:30'))).body as Appointment;
+    const pay = (body: object) => api('POST', `/api/appointments/${appointment.id}/payment`, body, auth);
+    expect(await pay({ method: 'credit', amount: 4999 })).toMatchObject({ status: 422, body: { expected: 5000 } });
+    expect(await pay({ method: 'credit', amount: 5000 })).toMatchObject({
+      status: 200,
+      body: { payment: { method: 'credit', amount: 5000 } },
+    });
+    expect((await pay({ method: 'cash', amount: 5000 })).status).toBe(409);
+    const paid = await eventually(() =>
+      readTopic(Topics.appointments).find(
+        (e) =>
+          (e as { subject?: string; type?: string }).subject === appointment.id && (e as { type: string }).type === appointmentPaid.type,
+      ),
+    );
+    expect(appointmentPaid.parse(paid).data).toMatchObject({
+      appointmentId: appointment.id,
+      amount: 5000,
+      currency: 'EUR',
+      paymentMethod: 'credit',
+    });
+  });
+});
+
+describe('cleanup by the cron binding, two replicas firing', () => {
+  it('archives exactly the appointments that ended before the retention cutoff, one run at a time, and reports it', async () => {
+    const columns = `(id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at, service_type, amount, currency, status)`;
+    const seed = (id: string, daysAgo: number) =>
+      db.query(
+        `INSERT INTO appointments ${columns} VALUES ($1, gen_random_uuid(), gen_random_uuid(), 'P', 'D', 'cardiology',
+           now() - make_interval(days => $2) - interval '30 minutes', now() - make_interval(days => $2), 'checkup', 100, 'EUR', 'fulfilled')`,
+        [id, daysAgo],
+      );
+    const old = ['0190f0a0-0000-7000-8000-0000000c1e01', '0190f0a0-0000-7000-8000-0000000c1e02', '0190f0a0-0000-7000-8000-0000000c1e03'];
+    const recent = '0190f0a0-0000-7000-8000-0000000c1e04';
+    const seededAt = new Date();
+    await Promise.all([...old.map((id) => seed(id, 45)), seed(recent, 5)]);
+
+    const archivedIds = await eventually(async () => {
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM appointments_archive WHERE id = ANY($1) ORDER BY id', [
+        [...old, recent],
+      ]);
+      return rows.length === old.length ? rows.map((r) => r.id) : undefined;
+    }, 30_000);
+    expect(archivedIds).toEqual(old);
+    expect((await db.query('SELECT 1 FROM appointments WHERE id = $1', [recent])).rowCount).toBe(1);
+
+    // Both replicas fire every 2 s, yet runs are at least the 5-s minimum interval apart.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const { rows: runs } = await db.query<{ started_at: Date; archived: number }>(
+      'SELECT started_at, archived FROM cleanup_runs ORDER BY started_at',
+    );
+    for (let i = 1; i < runs.length; i++)
+      expect(runs[i]!.started_at.getTime() - runs[i - 1]!.started_at.getTime()).toBeGreaterThanOrEqual(5_000);
+    expect(runs.reduce((sum, run) => sum + run.archived, 0)).toBe(old.length);
+
+    const purged = await eventually(() => {
+      const reports = readTopic(Topics.appointments)
+        .filter((e) => (e as { type?: string }).type === appointmentsPurged.type)
+        .map((e) => appointmentsPurged.parse(e).data)
+        .filter((d) => new Date(d.runAt) >= seededAt && d.archived > 0);
+      return reports.length > 0 ? reports : undefined;
+    });
+    expect(purged).toHaveLength(1);
+    expect(purged[0]!.archived).toBe(old.length);
+  });
+
+  it('an admin can trigger it through the gateway; others get 403', async () => {
+    const response = await api('POST', '/api/appointments/cleanup', undefined, auth);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ ran: expect.any(Boolean), archived: expect.any(Number) });
+  });
+});
+
+describe('failures', () => {
+  it('an event written while Kafka is down is published once it is back', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    spawnSync('bash', ['infra/infra.sh', 'down', 'kafka'], { stdio: 'ignore' });
+    let appointmentId: string;
+    try {
+      const booked = await book(patientId, doctorId, berlin(nextMonday(6), '09:00'));
+      expect(booked.status).toBe(201);
+      appointmentId = (booked.body as Appointment).id;
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM outbox WHERE subject = $1 AND published_at IS NULL', [appointmentId]);
+      expect(rows[0].n).toBe(1);
+    } finally {
+      infraUp(['kafka']);
+    }
+    const event = await eventually(
+      () => readTopic(Topics.appointments).find((e) => (e as { subject?: string }).subject === appointmentId),
+      90_000,
+    );
+    expect(event).toMatchObject({ type: 'caregrid.appointment.booked.v1' });
+  }, 180_000);
+
+  it('a dead peer answers 503 fast, never a hang', async () => {
+    const patientId = await createPatient();
+    const doctorId = await createDoctor();
+    await stack.member('doctor-service').process.stop();
+    await stack.member('doctor-service').sidecar.stop();
+    const started = Date.now();
+    const response = await book(patientId, doctorId, berlin(nextMonday(7), '09:00'));
+    expect(response.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
