@@ -74,31 +74,33 @@ export class AppointmentRepository {
 
   async create(booking: NewAppointment): Promise<Appointment> {
     const appointment = await inTransaction(this.pool, async (client) => {
-      const { rows } = await client
-        .query<Row>(
-          `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
-                                     service_type, reason, amount, currency)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-          [
-            uuidv7(),
-            booking.patientId,
-            booking.doctorId,
-            booking.patientName,
-            booking.doctorName,
-            booking.specialization,
-            booking.start,
-            booking.end,
-            booking.serviceType,
-            booking.reason,
-            booking.amount,
-            booking.currency,
-          ],
-        )
-        .catch((error) => this.overlap(error, booking));
+      const { rows } = await client.query<Row>(
+        `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
+                                   service_type, reason, amount, currency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+        [
+          uuidv7(),
+          booking.patientId,
+          booking.doctorId,
+          booking.patientName,
+          booking.doctorName,
+          booking.specialization,
+          booking.start,
+          booking.end,
+          booking.serviceType,
+          booking.reason,
+          booking.amount,
+          booking.currency,
+        ],
+      );
       const created = toAppointment(rows[0]!);
       await enqueueEvent(client, appointmentEvent('booked', created));
       return created;
-    });
+    }).catch((error: unknown) =>
+      // Looked up after the failed transaction has released its connection: asking for a
+      // second one while holding the first starves the pool when many bookings collide.
+      this.overlap(error, booking),
+    );
     this.onEventsQueued();
     return appointment;
   }
