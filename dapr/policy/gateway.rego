@@ -38,6 +38,8 @@ routes := [
 	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/[^/]+/status$`, "roles": all_roles},
 	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/[^/]+/payment$`, "roles": ["admin", "receptionist", "patient"]},
 	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/cleanup$`, "roles": ["admin"]},
+	{"app": "billing-service", "methods": ["GET"], "path": `^/invoices(/[^/]+(/pdf)?)?$`, "roles": all_roles},
+	{"app": "billing-service", "methods": ["POST"], "path": `^/invoices/[^/]+/cancel$`, "roles": staff},
 ]
 
 # Reachable without a token: sidecar health, sign-up/in, token refresh and

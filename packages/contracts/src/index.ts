@@ -3,3 +3,4 @@ export * from './patients.js';
 export * from './doctors.js';
 export * from './auth.js';
 export * from './appointments.js';
+export * from './invoices.js';

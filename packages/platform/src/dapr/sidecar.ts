@@ -141,6 +141,25 @@ export class Sidecar {
     }
   }
 
+  /**
+   * An output binding whose answer is binary (e.g. a stored PDF), as a stream.
+   * Plain HTTP to the sidecar: the SDK decodes every response body as text,
+   * which corrupts binary data. Resolves undefined when the binding reports an
+   * error (e.g. no such file).
+   */
+  async bindingStream(name: string, operation: string, metadata: Record<string, string>): Promise<Response | undefined> {
+    const response = await fetch(`http://${SIDECAR_HOST}:${this.options.httpPort}/v1.0/bindings/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...propagationHeaders() },
+      body: JSON.stringify({ operation, metadata }),
+    }).catch((error: unknown) => {
+      throw new DependencyUnavailableError(`binding ${name}`, error);
+    });
+    if (response.ok) return response;
+    await response.arrayBuffer();
+    return undefined;
+  }
+
   async stop(): Promise<void> {
     await this.client.stop();
   }

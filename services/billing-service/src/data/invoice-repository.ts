@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { decodeCursor, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { enqueueEvent, inTransaction, type Pool } from '@caregrid/platform/postgres';
+import type { Invoice, InvoiceStatus, LineItem } from '../domain/invoice.js';
+import { invoiceNumber } from '../domain/invoice.js';
+import { invoiceEvent } from '../events/invoice-events.js';
+
+type Row = {
+  id: string;
+  number: string;
+  appointment_id: string;
+  patient_id: string;
+  patient_name: string;
+  doctor_id: string;
+  doctor_name: string;
+  specialization: string;
+  items: LineItem[];
+  currency: string;
+  net: string;
+  tax: string;
+  gross: string;
+  tax_rate_bps: number;
+  status: InvoiceStatus;
+  issued_at: Date;
+  due_date: string;
+  balanced_at: Date | null;
+  cancelled_at: Date | null;
+  cancellation_reason: string | null;
+};
+
+const toInvoice = (r: Row): Invoice => ({
+  id: r.id,
+  number: r.number,
+  appointmentId: r.appointment_id,
+  patient: { id: r.patient_id, name: r.patient_name },
+  doctor: { id: r.doctor_id, name: r.doctor_name, specialization: r.specialization },
+  items: r.items,
+  currency: r.currency,
+  net: Number(r.net),
+  tax: Number(r.tax),
+  gross: Number(r.gross),
+  taxRateBasisPoints: r.tax_rate_bps,
+  status: r.status,
+  issuedAt: r.issued_at.toISOString(),
+  dueDate: r.due_date,
+  balancedAt: r.balanced_at?.toISOString() ?? null,
+  cancelledAt: r.cancelled_at?.toISOString() ?? null,
+  cancellationReason: r.cancellation_reason,
+});
+
+export type NewInvoice = Omit<Invoice, 'id' | 'number' | 'status' | 'cancelledAt' | 'cancellationReason'>;
+export type InvoiceFilter = { patientId?: string; appointmentId?: string; status?: InvoiceStatus; limit: number; cursor?: string };
+
+const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+
+export class InvoiceRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly onEventsQueued: () => void = () => undefined,
+  ) {}
+
+  /**
+   * Exactly one invoice per appointment: deliveries of the same event
+   * serialise on a per-appointment lock, and a later one finds the invoice
+   * made by the first. The number is drawn in the same transaction, so a
+   * rollback leaves no gap.
+   */
+  async issueOnce(invoice: NewInvoice): Promise<{ invoice: Invoice; created: boolean }> {
+    const result = await inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [invoice.appointmentId]);
+      const existing = await client.query<Row>('SELECT * FROM invoices WHERE appointment_id = $1', [invoice.appointmentId]);
+      if (existing.rows[0]) return { invoice: toInvoice(existing.rows[0]), created: false };
+      const year = new Date(invoice.issuedAt).getUTCFullYear();
+      const { rows: counter } = await client.query<{ last: number }>(
+        `INSERT INTO invoice_counters (year, last) VALUES ($1, 1)
+         ON CONFLICT (year) DO UPDATE SET last = invoice_counters.last + 1 RETURNING last`,
+        [year],
+      );
+      const { rows } = await client.query<Row>(
+        `INSERT INTO invoices (id, number, appointment_id, patient_id, patient_name, doctor_id, doctor_name, specialization,
+                               items, currency, net, tax, gross, tax_rate_bps, status, issued_at, due_date, balanced_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *`,
+        [
+          uuidv7(),
+          invoiceNumber(year, counter[0]!.last),
+          invoice.appointmentId,
+          invoice.patient.id,
+          invoice.patient.name,
+          invoice.doctor.id,
+          invoice.doctor.name,
+          invoice.doctor.specialization,
+          JSON.stringify(invoice.items),
+          invoice.currency,
+          invoice.net,
+          invoice.tax,
+          invoice.gross,
+          invoice.taxRateBasisPoints,
+          invoice.balancedAt ? 'balanced' : 'issued',
+          invoice.issuedAt,
+          invoice.dueDate,
+          invoice.balancedAt,
+        ],
+      );
+      const created = toInvoice(rows[0]!);
+      await enqueueEvent(client, invoiceEvent('issued', created));
+      return { invoice: created, created: true };
+    });
+    if (result.created) this.onEventsQueued();
+    return result;
+  }
+
+  async get(id: string): Promise<Invoice> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM invoices WHERE id = $1', [id]);
+    if (!rows[0]) throw new NotFoundError('invoice', id);
+    return toInvoice(rows[0]);
+  }
+
+  async cancel(id: string, reason: string, check: (invoice: Invoice) => void): Promise<Invoice> {
+    const invoice = await inTransaction(this.pool, async (client) => {
+      const current = await client.query<Row>('SELECT * FROM invoices WHERE id = $1 FOR UPDATE', [id]);
+      if (!current.rows[0]) throw new NotFoundError('invoice', id);
+      check(toInvoice(current.rows[0]));
+      const { rows } = await client.query<Row>(
+        "UPDATE invoices SET status = 'cancelled', cancelled_at = now(), cancellation_reason = $2 WHERE id = $1 RETURNING *",
+        [id, reason],
+      );
+      const cancelled = toInvoice(rows[0]!);
+      await enqueueEvent(client, invoiceEvent('cancelled', cancelled));
+      return cancelled;
+    });
+    this.onEventsQueued();
+    return invoice;
+  }
+
+  async list(filter: InvoiceFilter): Promise<Page<Invoice>> {
+    const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
+    const { rows } = await this.pool.query<Row>(
+      `SELECT * FROM invoices
+        WHERE ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR appointment_id = $2) AND ($3::text IS NULL OR status = $3)
+          AND ($4::timestamptz IS NULL OR (issued_at, id) > ($4, $5::uuid))
+        ORDER BY issued_at, id LIMIT $6`,
+      [
+        filter.patientId ?? null,
+        filter.appointmentId ?? null,
+        filter.status ?? null,
+        after?.[0] ?? null,
+        after?.[1] ?? null,
+        filter.limit + 1,
+      ],
+    );
+    return toPage(rows, filter.limit, toInvoice, (r) => [r.issued_at.toISOString(), r.id]);
+  }
+
+  async recordDropped(event: { id: string; type?: string; payload: unknown; reason: string }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO dead_letters (event_id, event_type, reason, payload, dropped_at) VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, dropped_at = now()`,
+      [event.id, event.type ?? null, event.reason, JSON.stringify(event.payload)],
+    );
+  }
+
+  async recordDrained(event: { id: string; type?: string; payload: unknown }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO dead_letters (event_id, event_type, payload, drained_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (event_id) DO UPDATE SET drained_at = now()`,
+      [event.id, event.type ?? null, JSON.stringify(event.payload)],
+    );
+  }
+}

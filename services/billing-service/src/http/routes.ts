@@ -1,0 +1,127 @@
+import { Readable } from 'node:stream';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { INVOICE_STATUSES } from '@caregrid/contracts';
+import { ApiRouter, hasRole, identityOf, NotFoundError, pageQuerySchema } from '@caregrid/platform';
+import { pdfFileName, type Billing } from '../billing.js';
+import type { InvoiceRepository } from '../data/invoice-repository.js';
+import type { PdfStore } from '../data/pdf-store.js';
+import { checkCancellation, type Invoice } from '../domain/invoice.js';
+
+const idParams = z.object({ id: z.uuid() });
+const listQuery = z.strictObject({
+  patientId: z.uuid().optional(),
+  appointmentId: z.uuid().optional(),
+  status: z.enum(INVOICE_STATUSES).optional(),
+  ...pageQuerySchema,
+});
+const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+const money = z.number().int();
+const invoiceResponse = z.object({
+  id: z.uuid(),
+  number: z.string(),
+  appointmentId: z.uuid(),
+  patient: z.object({ id: z.uuid(), name: z.string() }),
+  doctor: z.object({ id: z.uuid(), name: z.string(), specialization: z.string() }),
+  items: z.array(z.object({ description: z.string(), quantity: z.number().int(), unitAmount: money, amount: money })),
+  currency: z.string(),
+  net: money,
+  tax: money,
+  gross: money,
+  taxRateBasisPoints: z.number().int(),
+  status: z.enum(INVOICE_STATUSES),
+  issuedAt: z.iso.datetime(),
+  dueDate: z.iso.date(),
+  balancedAt: z.iso.datetime().nullable(),
+  cancelledAt: z.iso.datetime().nullable(),
+  cancellationReason: z.string().nullable(),
+});
+
+/** Staff see every invoice; a patient those billed to them; a doctor those of their appointments. */
+function mayRead(req: Request, invoice: Invoice): boolean {
+  const identity = identityOf(req);
+  if (!identity || hasRole(identity, 'admin', 'receptionist')) return true;
+  return (
+    (identity.patientId !== undefined && invoice.patient.id === identity.patientId) ||
+    (identity.doctorId !== undefined && invoice.doctor.id === identity.doctorId)
+  );
+}
+
+export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing }): ApiRouter {
+  const { invoices, pdfs, billing } = deps;
+  const visible = async (req: Request, id: string) => {
+    const invoice = await invoices.get(id);
+    if (!mayRead(req, invoice)) throw new NotFoundError('invoice', id);
+    return invoice;
+  };
+
+  return new ApiRouter()
+    .add({
+      method: 'get',
+      path: '/invoices',
+      summary: 'List invoices (a patient sees their own)',
+      tags: ['billing'],
+      query: listQuery,
+      responses: {
+        200: { description: 'A page', schema: z.object({ items: z.array(invoiceResponse), nextCursor: z.string().nullable() }) },
+      },
+      handler: async ({ query, req, res }) => {
+        const identity = identityOf(req);
+        if (identity && !hasRole(identity, 'admin', 'receptionist')) {
+          if (!identity.patientId) {
+            res.json({ items: [], nextCursor: null });
+            return;
+          }
+          res.json(await invoices.list({ ...query, patientId: identity.patientId }));
+          return;
+        }
+        res.json(await invoices.list(query));
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/invoices/:id',
+      summary: 'Read an invoice',
+      tags: ['billing'],
+      params: idParams,
+      responses: { 200: { description: 'The invoice', schema: invoiceResponse }, 404: { description: 'No such invoice' } },
+      handler: async ({ params, req, res }) => {
+        res.json(await visible(req, params.id));
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/invoices/:id/pdf',
+      summary: 'The invoice as PDF (streamed; rendered again if the stored file is missing)',
+      tags: ['billing'],
+      params: idParams,
+      responses: { 200: { description: 'PDF', contentType: 'application/pdf' }, 404: { description: 'No such invoice' } },
+      handler: async ({ params, req, res }) => {
+        const invoice = await visible(req, params.id);
+        res.type('application/pdf').set('content-disposition', `attachment; filename="${pdfFileName(invoice)}"`);
+        const stored = await pdfs.open(pdfFileName(invoice));
+        if (stored?.body) {
+          Readable.fromWeb(stored.body as import('node:stream/web').ReadableStream).pipe(res);
+          return;
+        }
+        res.send(await billing.storePdf(invoice));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/invoices/:id/cancel',
+      summary: 'Cancel an invoice (publishes invoice.cancelled)',
+      tags: ['billing'],
+      params: idParams,
+      body: cancelBody,
+      responses: {
+        200: { description: 'Cancelled', schema: invoiceResponse },
+        404: { description: 'No such invoice' },
+        422: { description: 'Already cancelled' },
+      },
+      handler: async ({ params, body, req, res }) => {
+        await visible(req, params.id);
+        res.json(await invoices.cancel(params.id, body.reason, checkCancellation));
+      },
+    });
+}

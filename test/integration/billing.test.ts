@@ -1,0 +1,165 @@
+/**
+ * Billing end to end, every process real: book → pay through the gateway →
+ * appointment.paid through the outbox, Kafka and a declarative subscription →
+ * one invoice whose PDF (stored through the invoice-storage binding) downloads
+ * through the gateway; redelivery changes nothing; a poison message reaches
+ * the dead-letter topic and billing records it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { appointmentPaid, Topics } from '@caregrid/contracts';
+import { eventually, jsonClient, readTopic, startTestStack, type TestStack } from '@caregrid/devkit';
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let auth: Record<string, string>;
+let billingDb: pg.Pool;
+
+type Invoice = { id: string; number: string; appointmentId: string; gross: number; status: string; currency: string };
+
+function nextMonday(weeksAhead: number): string {
+  const date = new Date();
+  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
+  return date.toISOString().slice(0, 10);
+}
+
+/** Publishes a raw CloudEvent through a sidecar that may publish (appointment-service's). */
+async function publishRaw(event: object): Promise<void> {
+  const port = stack.member('appointment-service').app.daprHttpPort;
+  const response = await fetch(`http://127.0.0.1:${port}/v1.0/publish/events/${Topics.appointments}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents+json' },
+    body: JSON.stringify(event),
+  });
+  expect(response.status).toBe(204);
+}
+
+async function paidAppointment(amount: number): Promise<string> {
+  const n = `${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+  const patient = await api(
+    'POST',
+    '/api/patients',
+    { name: `Billed ${n}`, email: `billed.${n}@example.org`, dateOfBirth: '1970-01-01', gender: 'female' },
+    auth,
+  );
+  const doctor = await api(
+    'POST',
+    '/api/doctors',
+    {
+      name: `Dr Invoice ${n}`,
+      email: `dr.invoice.${n}@example.org`,
+      specialization: 'dermatology',
+      licenseNumber: `B-${n}`,
+      yearsOfExperience: 9,
+      hospitalName: 'General',
+      department: 'Skin',
+      workingHours: { mon: [{ start: '08:00', end: '18:00' }] },
+      timeZone: 'UTC',
+    },
+    auth,
+  );
+  const booked = await api(
+    'POST',
+    '/api/appointments',
+    {
+      patientId: (patient.body as { id: string }).id,
+      doctorId: (doctor.body as { id: string }).id,
+      start: `${nextMonday(1)}T09:00:00Z`,
+      durationMinutes: 30,
+      serviceType: 'checkup',
+      amount,
+      currency: 'EUR',
+    },
+    auth,
+  );
+  expect(booked.status).toBe(201);
+  const id = (booked.body as { id: string }).id;
+  expect((await api('POST', `/api/appointments/${id}/payment`, { method: 'debit', amount }, auth)).status).toBe(200);
+  return id;
+}
+
+const invoiceOf = (appointmentId: string) =>
+  eventually(async () => {
+    const page = (await api('GET', `/api/billing/invoices?appointmentId=${appointmentId}`, undefined, auth)).body as { items: Invoice[] };
+    return page.items.length > 0 ? page.items : undefined;
+  }, 45_000);
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'],
+  });
+  api = jsonClient(stack.url('gateway'));
+  const secret = stack.secrets()['auth-service']!;
+  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
+  auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  billingDb = new pg.Pool({ connectionString: stack.secrets()['billing-service']!.databaseUrl, max: 2 });
+}, 180_000);
+
+afterAll(async () => {
+  await billingDb?.end();
+  await stack?.stop();
+});
+
+it('book → pay → one invoice, numbered for the year, whose PDF downloads through the gateway with number and amount', async () => {
+  const appointmentId = await paidAppointment(12_345);
+  const [invoice] = await invoiceOf(appointmentId);
+  expect(invoice).toMatchObject({ appointmentId, gross: 12_345, currency: 'EUR', status: 'balanced' });
+  expect(invoice!.number).toMatch(new RegExp(`^INV-${new Date().getUTCFullYear()}-\\d{6}$`));
+
+  const response = await fetch(`${stack.url('gateway')}/api/billing/invoices/${invoice!.id}/pdf`, { headers: auth });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('application/pdf');
+  expect(response.headers.get('content-disposition')).toContain(`${invoice!.number}.pdf`);
+  const pdf = Buffer.from(await response.arrayBuffer());
+  expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'invoice-')), 'invoice.pdf');
+  writeFileSync(file, pdf);
+  const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+  expect(text).toContain(invoice!.number);
+  expect(text).toContain('123.45 EUR');
+});
+
+it('the same appointment.paid delivered again yields no second invoice and no gap in numbering', async () => {
+  const appointmentId = await paidAppointment(5_000);
+  await invoiceOf(appointmentId);
+  const original = readTopic(Topics.appointments).find(
+    (e) => (e as { subject?: string; type?: string }).subject === appointmentId && (e as { type: string }).type === appointmentPaid.type,
+  ) as object;
+  const counterBefore = (await billingDb.query('SELECT sum(last)::int AS n FROM invoice_counters')).rows[0].n;
+  await publishRaw(original);
+  await publishRaw({ ...original, id: `${(original as { id: string }).id}-again` });
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  expect(await invoiceOf(appointmentId)).toHaveLength(1);
+  expect((await billingDb.query('SELECT sum(last)::int AS n FROM invoice_counters')).rows[0].n).toBe(counterBefore);
+});
+
+it('a poison appointment.paid goes to the dead-letter topic, and billing records it with the reason', async () => {
+  const id = `poison-${Date.now()}`;
+  await publishRaw({
+    specversion: '1.0',
+    id,
+    source: 'test',
+    type: appointmentPaid.type,
+    datacontenttype: 'application/json',
+    data: { amount: 'lots' },
+  });
+  await eventually(() => readTopic(`${Topics.appointments}.dlq`).find((e) => (e as { id?: string }).id === id), 45_000);
+  const recorded = await eventually(async () => {
+    const { rows } = await billingDb.query('SELECT reason, drained_at FROM dead_letters WHERE event_id = $1', [id]);
+    return rows[0]?.drained_at ? rows[0] : undefined;
+  }, 45_000);
+  expect(recorded.reason).toMatch(/appointmentId|amount/);
+});
+
+it('an invoice can be cancelled once by staff', async () => {
+  const appointmentId = await paidAppointment(2_000);
+  const [invoice] = await invoiceOf(appointmentId);
+  expect(await api('POST', `/api/billing/invoices/${invoice!.id}/cancel`, { reason: 'duplicate visit' }, auth)).toMatchObject({
+    status: 200,
+    body: { status: 'cancelled', cancellationReason: 'duplicate visit' },
+  });
+  expect((await api('POST', `/api/billing/invoices/${invoice!.id}/cancel`, { reason: 'again' }, auth)).status).toBe(422);
+});
