@@ -40,6 +40,7 @@ routes := [
 	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/cleanup$`, "roles": ["admin"]},
 	{"app": "billing-service", "methods": ["GET"], "path": `^/invoices(/[^/]+(/pdf)?)?$`, "roles": all_roles},
 	{"app": "billing-service", "methods": ["POST"], "path": `^/invoices/[^/]+/cancel$`, "roles": staff},
+	{"app": "analytics-service", "methods": ["GET"], "path": `^/analytics/.+$`, "roles": ["admin"]},
 ]
 
 # Reachable without a token: sidecar health, sign-up/in, token refresh and

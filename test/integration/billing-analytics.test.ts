@@ -1,9 +1,10 @@
 /**
- * Billing end to end, every process real: book → pay through the gateway →
- * appointment.paid through the outbox, Kafka and a declarative subscription →
- * one invoice whose PDF (stored through the invoice-storage binding) downloads
- * through the gateway; redelivery changes nothing; a poison message reaches
- * the dead-letter topic and billing records it.
+ * Billing and analytics end to end, every process real: book → pay through the
+ * gateway → appointment.paid through the outbox, Kafka and declarative
+ * subscriptions → one invoice whose PDF (stored through the invoice-storage
+ * binding) downloads through the gateway, and analytics counting the flow;
+ * redelivery changes nothing; a poison message reaches the dead-letter topic
+ * and billing records it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -89,7 +90,7 @@ const invoiceOf = (appointmentId: string) =>
 
 beforeAll(async () => {
   stack = await startTestStack({
-    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'],
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
   });
   api = jsonClient(stack.url('gateway'));
   const secret = stack.secrets()['auth-service']!;
@@ -103,7 +104,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+type Summary = { patientsRegistered: number; appointments: Record<string, number>; revenue: { currency: string; amount: number }[] };
+const summarySince = async (from: Date) =>
+  (await api('GET', `/api/analytics/summary?from=${from.toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`, undefined, auth))
+    .body as Summary;
+
 it('book → pay → one invoice, numbered for the year, whose PDF downloads through the gateway with number and amount', async () => {
+  const windowStart = new Date();
   const appointmentId = await paidAppointment(12_345);
   const [invoice] = await invoiceOf(appointmentId);
   expect(invoice).toMatchObject({ appointmentId, gross: 12_345, currency: 'EUR', status: 'balanced' });
@@ -120,16 +127,52 @@ it('book → pay → one invoice, numbered for the year, whose PDF downloads thr
   const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
   expect(text).toContain(invoice!.number);
   expect(text).toContain('123.45 EUR');
+
+  // Analytics saw the same flow: one patient, one booking, the revenue.
+  const summary = await eventually(async () => {
+    const current = await summarySince(windowStart);
+    return current.revenue.length > 0 && current.appointments.booked === 1 ? current : undefined;
+  }, 45_000);
+  expect(summary).toMatchObject({
+    patientsRegistered: 1,
+    appointments: { booked: 1, cancelled: 0 },
+    revenue: [{ currency: 'EUR', amount: 12_345 }],
+  });
+  const top = (await api('GET', '/api/analytics/doctors/top?by=revenue&currency=EUR&limit=5', undefined, auth)).body as {
+    doctors: { revenue: number }[];
+  };
+  expect(top.doctors.map((d) => d.revenue)).toContain(12_345);
+  const daily = (await api('GET', `/api/analytics/appointments/daily?from=${windowStart.toISOString()}`, undefined, auth)).body as {
+    days: { day: string; booked: number }[];
+  };
+  expect(daily.days).toEqual([expect.objectContaining({ day: new Date().toISOString().slice(0, 10), booked: 1 })]);
+  const specializations = (await api('GET', '/api/analytics/specializations', undefined, auth)).body as {
+    specializations: { specialization: string; doctors: number }[];
+  };
+  expect(specializations.specializations.find((s) => s.specialization === 'dermatology')?.doctors).toBeGreaterThanOrEqual(1);
 });
 
-it('the same appointment.paid delivered again yields no second invoice and no gap in numbering', async () => {
+it('the same appointment.paid delivered again yields no second invoice, no gap in numbering, and one count', async () => {
+  const windowStart = new Date();
   const appointmentId = await paidAppointment(5_000);
   await invoiceOf(appointmentId);
+  const counted = await eventually(async () => {
+    const current = await summarySince(windowStart);
+    return current.revenue[0]?.amount === 5_000 ? current : undefined;
+  }, 45_000);
   const original = readTopic(Topics.appointments).find(
     (e) => (e as { subject?: string; type?: string }).subject === appointmentId && (e as { type: string }).type === appointmentPaid.type,
   ) as object;
   const counterBefore = (await billingDb.query('SELECT sum(last)::int AS n FROM invoice_counters')).rows[0].n;
   await publishRaw(original);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const { patientsRegistered, appointments, revenue } = await summarySince(windowStart);
+  expect({ patientsRegistered, appointments, revenue }).toEqual({
+    patientsRegistered: counted.patientsRegistered,
+    appointments: counted.appointments,
+    revenue: counted.revenue,
+  });
+  // Another event for the same appointment (a producer bug, say) still makes no second invoice.
   await publishRaw({ ...original, id: `${(original as { id: string }).id}-again` });
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   expect(await invoiceOf(appointmentId)).toHaveLength(1);
@@ -152,6 +195,15 @@ it('a poison appointment.paid goes to the dead-letter topic, and billing records
     return rows[0]?.drained_at ? rows[0] : undefined;
   }, 45_000);
   expect(recorded.reason).toMatch(/appointmentId|amount/);
+});
+
+it('analytics reports are for admins only', async () => {
+  const email = `reader.${Date.now()}@example.org`;
+  await api('POST', '/api/auth/register', { name: 'Reader', email, password: 'correct horse battery' });
+  const login = await api('POST', '/api/auth/login', { email, password: 'correct horse battery' });
+  const patient = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  expect((await api('GET', '/api/analytics/summary', undefined, patient)).status).toBe(403);
+  expect((await api('GET', '/api/analytics/summary?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', undefined, auth)).status).toBe(400);
 });
 
 it('an invoice can be cancelled once by staff', async () => {

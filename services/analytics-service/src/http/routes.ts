@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { cloudEventSchema } from '@caregrid/contracts';
+import { ApiRouter, InvalidInputError, requireIdentity, requireRole, type Logger } from '@caregrid/platform';
+import { APPOINTMENT_COUNTS, type AnalyticsStore } from '../data/analytics-store.js';
+
+const window = z
+  .strictObject({
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  })
+  .transform(({ from, to }) => {
+    const end = to ? new Date(to) : new Date();
+    const start = from ? new Date(from) : new Date(end.getTime() - 30 * 86_400_000);
+    if (start >= end) throw new InvalidInputError('from must be before to', [{ path: 'query.from', message: 'must be before to' }]);
+    return { from: start, to: end };
+  });
+
+const adminOnly = (req: Parameters<typeof requireIdentity>[0]) => requireRole(requireIdentity(req), 'admin');
+
+export function analyticsRoutes(store: AnalyticsStore, logger: Logger): ApiRouter {
+  return new ApiRouter()
+    .add({
+      method: 'get',
+      path: '/analytics/summary',
+      summary: 'Counts and revenue of events whose time falls in [from, to) (admin)',
+      tags: ['analytics'],
+      query: window,
+      responses: { 200: { description: 'Summary' }, 400: { description: 'Invalid window' }, 403: { description: 'Admins only' } },
+      handler: async ({ query, req, res }) => {
+        adminOnly(req);
+        const [patientsRegistered, counts, revenue] = await Promise.all([
+          store.patientsRegistered(query.from, query.to),
+          store.countByType(query.from, query.to, Object.values(APPOINTMENT_COUNTS)),
+          store.revenue(query.from, query.to),
+        ]);
+        res.json({
+          from: query.from.toISOString(),
+          to: query.to.toISOString(),
+          patientsRegistered,
+          appointments: Object.fromEntries(Object.entries(APPOINTMENT_COUNTS).map(([name, type]) => [name, counts.get(type) ?? 0])),
+          revenue,
+        });
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/analytics/appointments/daily',
+      summary: 'Appointment events per UTC day (admin)',
+      tags: ['analytics'],
+      query: window,
+      responses: { 200: { description: 'Days' }, 403: { description: 'Admins only' } },
+      handler: async ({ query, req, res }) => {
+        adminOnly(req);
+        const rows = await store.dailyAppointments(query.from, query.to);
+        const days = new Map<string, Record<string, number>>();
+        for (const row of rows) {
+          const counts = days.get(row.day) ?? { booked: 0, cancelled: 0, fulfilled: 0, noshow: 0 };
+          const name = Object.entries(APPOINTMENT_COUNTS).find(([, type]) => type === row.type)![0];
+          counts[name] = row.count;
+          days.set(row.day, counts);
+        }
+        res.json({
+          from: query.from.toISOString(),
+          to: query.to.toISOString(),
+          days: [...days].map(([day, counts]) => ({ day, ...counts })),
+        });
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/analytics/doctors/top',
+      summary: 'Doctors with most appointments, or most revenue in one currency (admin)',
+      tags: ['analytics'],
+      query: z.strictObject({
+        by: z.enum(['appointments', 'revenue']).default('appointments'),
+        currency: z
+          .string()
+          .regex(/^[A-Z]{3}$/)
+          .default('EUR'),
+        limit: z.coerce.number().int().min(1).max(100).default(10),
+      }),
+      responses: { 200: { description: 'Ranking' }, 403: { description: 'Admins only' } },
+      handler: async ({ query, req, res }) => {
+        adminOnly(req);
+        const doctors = await store.topDoctors(query.by, query.currency, query.limit);
+        res.json({
+          by: query.by,
+          currency: query.currency,
+          doctors: doctors.map((d) => ({
+            doctorId: d._id,
+            name: d.name,
+            specialization: d.specialization,
+            appointments: d.appointments ?? 0,
+            revenue: d.revenue?.[query.currency] ?? 0,
+          })),
+        });
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/analytics/specializations',
+      summary: 'Doctors and booked appointments per specialization (admin)',
+      tags: ['analytics'],
+      responses: { 200: { description: 'Per specialization' }, 403: { description: 'Admins only' } },
+      handler: async ({ req, res }) => {
+        adminOnly(req);
+        res.json({ specializations: await store.specializations() });
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/events/record',
+      summary: 'Every subscribed topic: the event stored once, read models updated',
+      tags: ['events'],
+      body: z.unknown(),
+      responses: { 200: { description: '{ status: SUCCESS | DROP }' } },
+      handler: async ({ body, res }) => {
+        const event = cloudEventSchema.safeParse(body);
+        if (!event.success || typeof event.data.data !== 'object' || event.data.data === null) {
+          logger.warn(
+            { issues: event.success ? 'data is not an object' : event.error.issues },
+            'dropping a malformed event to the dead-letter topic',
+          );
+          res.json({ status: 'DROP' });
+          return;
+        }
+        const { id, type, time, data } = event.data;
+        const fresh = await store.record({ id, type, time, data: data as Record<string, unknown> });
+        if (!fresh) logger.info({ eventId: event.data.id }, 'duplicate delivery ignored');
+        res.json({ status: 'SUCCESS' });
+      },
+    });
+}
