@@ -34,7 +34,20 @@ export const cloudEventSchema = z.looseObject({
   data: z.unknown(),
 });
 
-export type CloudEvent<T = unknown> = Omit<z.infer<typeof cloudEventSchema>, 'data'> & { data: T };
+export type CloudEvent<T = unknown> = {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  time?: string;
+  subject?: string;
+  datacontenttype?: string;
+  topic?: string;
+  traceparent?: string;
+  data: T;
+  /** Dapr's own extension attributes (pubsubname, traceid…). */
+  [extension: string]: unknown;
+};
 
 export type EventContract<S extends z.ZodType> = {
   type: string;

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
+import { PUBSUB_COMPONENT } from '@caregrid/contracts';
 import { OutboxRelay, Sidecar, type DatabaseOpener, type Logger } from '@caregrid/platform';
 import { pino } from 'pino';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -148,7 +149,7 @@ export async function startAppWithSidecar(options: {
   const appPort = await freePort();
   const resources = renderResources({ components: options.components ?? ['components/pubsub-events.yaml'], scopes: [appId] });
   const daprd = await startTestSidecar({ appId, appPort, resourcesDir: resources.dir, secretsFile: resources.secretsFile });
-  const sidecar = new Sidecar({ appId, httpPort: daprd.httpPort, pubsubName: 'events', secretStoreName: 'secretstore' });
+  const sidecar = new Sidecar({ appId, httpPort: daprd.httpPort, pubsubName: PUBSUB_COMPONENT, secretStoreName: 'secretstore' });
   await sidecar.waitUntilReady();
   const server = (await options.createApp(sidecar)).listen(appPort, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
