@@ -145,7 +145,7 @@ fetch_kafka() {
   if [ ! -f "$KAFKA_LIBS/.complete" ]; then
     say "kafka: resolving Kafka $KAFKA_VERSION jars from Maven Central (~20 s cold)"
     mkdir -p "$KAFKA_LIBS"
-    mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+    mvn -q -B -Dstyle.color=never -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
     touch "$KAFKA_LIBS/.complete"
   fi

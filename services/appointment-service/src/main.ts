@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
 import { postgresDatabase } from '@caregrid/platform/postgres';
@@ -12,7 +10,7 @@ const settings = loadConfig({
   // Replicas each fire the cron binding; a run within this window means "already done".
   CLEANUP_MIN_INTERVAL_SECONDS: z.coerce.number().int().positive().default(3_600),
 });
-const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', 'migrations'));
+const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
 await startService({
   database: postgresDatabase(migrations),

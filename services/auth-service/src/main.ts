@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
 import { postgresDatabase } from '@caregrid/platform/postgres';
@@ -13,7 +11,7 @@ const settings = loadConfig({
   SIGNING_KEYS_SECRET: z.string().min(1).default('signing-keys'),
   SIGNING_KEYS_RELOAD_MS: z.coerce.number().int().positive().default(30_000),
 });
-const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', 'migrations'));
+const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
 await startService({
   database: postgresDatabase(migrations),

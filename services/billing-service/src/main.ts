@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
 import { postgresDatabase } from '@caregrid/platform/postgres';
@@ -13,7 +11,7 @@ const settings = loadConfig({
   PAYMENT_TERM_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   INVOICE_STORAGE_BINDING: z.string().min(1).default('invoice-storage'),
 });
-const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', 'migrations'));
+const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
 await startService({
   database: postgresDatabase(migrations),

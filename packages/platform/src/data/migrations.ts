@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 
 export type Migration = { version: string; sql: string; checksum: string };
@@ -18,8 +19,9 @@ export const migration = (version: string, sql: string): Migration => ({
   checksum: createHash('sha256').update(sql).digest('hex'),
 });
 
-/** `NNN_description.sql` files of a directory, in file-name order. */
-export function loadMigrations(dir: string): Migration[] {
+/** `NNN_description.sql` files of a directory (a path, or a URL such as `new URL('data/migrations/', import.meta.url)`), in file-name order. */
+export function loadMigrations(location: string | URL): Migration[] {
+  const dir = location instanceof URL ? fileURLToPath(location) : location;
   return readdirSync(dir)
     .filter((file) => /^\d{3,}_[\w-]+\.sql$/.test(file))
     .sort()

@@ -2,8 +2,6 @@
  * doctor-service against a real MariaDB database of its own (MySQL wire
  * protocol) and a real daprd publishing to the real Kafka broker.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { doctorCreated, doctorDeleted, doctorUpdated, Topics } from '@caregrid/contracts';
 import { eventually, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
@@ -11,7 +9,7 @@ import { mysqlDatabase, type Pool } from '@caregrid/platform/mysql';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createApp } from '../../src/app.js';
 
-const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/data/migrations'));
+const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
 
 let service: ServiceUnderTest<Pool>;
 let pool: Pool;

@@ -2,15 +2,13 @@
  * patient-service against a real PostgreSQL database of its own and a real
  * daprd publishing to the real Kafka broker.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregrid/contracts';
 import { eventually, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
 import { postgresDatabase, type Pool } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
 
-const migrations = loadMigrations(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/data/migrations'));
+const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
 
 let service: ServiceUnderTest<Pool>;
 let pool: Pool;
