@@ -10,6 +10,12 @@ export type SidecarSpec = {
   appHealthCheckPath?: string;
   daprHttpPort: number;
   daprGrpcPort: number;
+  /**
+   * Sidecar-to-sidecar port. Always set it: left out, daprd derives a "stable" port from the
+   * app-id, so two replicas of one app can pick the same one and take over each other's
+   * name-resolution entry (the loser exits: "Host registration lost").
+   */
+  daprInternalGrpcPort?: number;
   metricsPort: number;
   resourcesPaths: string[];
   configFile: string;

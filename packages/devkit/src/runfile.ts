@@ -20,6 +20,7 @@ const appFields = {
   appChannelAddress: z.string(),
   daprHTTPPort: port,
   daprGRPCPort: port,
+  daprInternalGRPCPort: port,
   metricsPort: port,
   resourcesPaths: z.array(z.string().min(1)).min(1),
   configFilePath: z.string().min(1),
@@ -41,6 +42,7 @@ export const runFileSchema = z.strictObject({
       appChannelAddress: true,
       daprHTTPPort: true,
       daprGRPCPort: true,
+      daprInternalGRPCPort: true,
       metricsPort: true,
       resourcesPaths: true,
       configFilePath: true,
@@ -65,6 +67,7 @@ export type ResolvedApp = {
   appHealthCheckPath: string;
   daprHttpPort: number;
   daprGrpcPort: number;
+  daprInternalGrpcPort?: number;
   metricsPort: number;
   resourcesPaths: string[];
   configFile: string;
@@ -103,6 +106,7 @@ export function loadRunFile(file: string): ResolvedApp[] {
       appHealthCheckPath: merged.appHealthCheckPath ?? '/healthz',
       daprHttpPort: merged.daprHTTPPort!,
       daprGrpcPort: merged.daprGRPCPort!,
+      daprInternalGrpcPort: merged.daprInternalGRPCPort,
       metricsPort: merged.metricsPort!,
       resourcesPaths: merged.resourcesPaths!.map((p) => path.resolve(baseDir, p)),
       configFile: path.resolve(baseDir, merged.configFilePath!),
@@ -113,7 +117,8 @@ export function loadRunFile(file: string): ResolvedApp[] {
   });
   const seen = new Map<number, string>();
   for (const app of apps) {
-    for (const p of [app.appPort, app.daprHttpPort, app.daprGrpcPort, app.metricsPort]) {
+    for (const p of [app.appPort, app.daprHttpPort, app.daprGrpcPort, app.daprInternalGrpcPort, app.metricsPort]) {
+      if (p === undefined) continue;
       const owner = seen.get(p);
       if (owner) throw new RunFileError(`${file}: port ${p} is used by both ${owner} and ${app.appId}`);
       seen.set(p, app.appId);

@@ -38,13 +38,13 @@ export async function startStack(options: {
         DAPR_HTTP_PORT: String(app.daprHttpPort),
         DAPR_GRPC_PORT: String(app.daprGrpcPort),
       },
-      logFile: path.join(options.logDir, `${app.appId}.log`),
+      logFile: path.join(options.logDir, `${name}.log`),
       echo: options.echo,
     });
     const sidecar = startSidecar({
       ...app,
       env: { ...app.env, ...options.sidecarEnv },
-      logFile: path.join(options.logDir, `${app.appId}-daprd.log`),
+      logFile: path.join(options.logDir, `${name}-daprd.log`),
     });
     return { app, process, sidecar, status: 'starting' };
   });

@@ -86,6 +86,7 @@ export async function startTestStack(options: {
       appPort: await freePort(),
       daprHttpPort: await freePort(),
       daprGrpcPort: await freePort(),
+      daprInternalGrpcPort: await freePort(),
       metricsPort: await freePort(),
       resourcesPaths: [resourcesDir],
       configFile: path.join(configDir, path.basename(app.configFile)),
@@ -101,6 +102,7 @@ export async function startTestStack(options: {
         appPort: await freePort(),
         daprHttpPort: await freePort(),
         daprGrpcPort: await freePort(),
+        daprInternalGrpcPort: await freePort(),
         metricsPort: await freePort(),
       });
     }

@@ -87,6 +87,7 @@ export async function startTestSidecar(options: {
     appPort: options.appPort,
     daprHttpPort: await freePort(),
     daprGrpcPort: await freePort(),
+    daprInternalGrpcPort: await freePort(),
     metricsPort: await freePort(),
     resourcesPaths: [options.resourcesDir],
     configFile: options.configFile ?? path.join(repoRoot, 'dapr', 'config', 'caregrid.yaml'),

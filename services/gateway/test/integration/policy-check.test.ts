@@ -25,6 +25,7 @@ async function gatewaySidecar(resourcesDir: string): Promise<RunningSidecar> {
     appPort: await freePort(),
     daprHttpPort: await freePort(),
     daprGrpcPort: await freePort(),
+    daprInternalGrpcPort: await freePort(),
     metricsPort: await freePort(),
     resourcesPaths: [resourcesDir],
     configFile: path.join(dir, 'config', 'gateway.yaml'),
