@@ -60,13 +60,15 @@ export async function startTestStack(options: {
   mkdirSync(resourcesDir);
   mkdirSync(configDir);
 
-  // Real resources; only the Kafka consumer groups are this run's own.
+  // Real resources. Test stacks share consumer groups of their own (`<app-id>-test`): apart
+  // from `npm run dev`'s, and kept across runs, so a run reads only what was published since
+  // the last one rather than the whole history of the local topics.
   for (const file of [...yamlFiles(path.join(repoRoot, 'components')), ...yamlFiles(path.join(repoRoot, 'dapr', 'resources'))]) {
     parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) => {
       const resource = doc.toJS() as Resource;
       if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
         for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
-          if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
+          if (item.name === 'consumerGroup') item.value = '{appID}-test';
         }
       }
       const overrides = resource.kind === 'Component' ? options.componentMetadata?.[resource.metadata?.name ?? ''] : undefined;
