@@ -131,7 +131,8 @@ it('book → pay → one invoice, numbered for the year, whose PDF downloads thr
   // Analytics saw the same flow: one patient, one booking, the revenue.
   const summary = await eventually(async () => {
     const current = await summarySince(windowStart);
-    return current.revenue.length > 0 && current.appointments.booked === 1 ? current : undefined;
+    // Topics are consumed independently: wait until each of the three has been counted.
+    return current.revenue.length > 0 && current.appointments.booked === 1 && current.patientsRegistered === 1 ? current : undefined;
   }, 45_000);
   expect(summary).toMatchObject({
     patientsRegistered: 1,
@@ -158,7 +159,9 @@ it('the same appointment.paid delivered again yields no second invoice, no gap i
   await invoiceOf(appointmentId);
   const counted = await eventually(async () => {
     const current = await summarySince(windowStart);
-    return current.revenue[0]?.amount === 5_000 ? current : undefined;
+    return current.revenue[0]?.amount === 5_000 && current.appointments.booked === 1 && current.patientsRegistered === 1
+      ? current
+      : undefined;
   }, 45_000);
   const original = readTopic(Topics.appointments).find(
     (e) => (e as { subject?: string; type?: string }).subject === appointmentId && (e as { type: string }).type === appointmentPaid.type,
