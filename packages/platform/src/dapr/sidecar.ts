@@ -90,15 +90,23 @@ export class Sidecar {
     body?: unknown,
   ): Promise<InvokeResult<T>> {
     const headers = propagationHeaders();
-    try {
-      const result = await this.client.invoker.invoke(appId, path.replace(/^\//, ''), method as HttpMethod, body as object, { headers });
-      return { ok: true, body: result as T };
-    } catch (error) {
-      const decoded = decodeSdkError(error);
-      if (!decoded) throw new DependencyUnavailableError(`dapr sidecar (invoking ${appId})`, error);
-      const errorBody = parseBody(decoded.error_msg);
-      if (isDaprFailure(errorBody)) throw new DependencyUnavailableError(appId, errorBody);
-      return { ok: false, status: decoded.status, body: errorBody };
+    // A read whose connection to our own sidecar broke (e.g. a reused keep-alive socket the
+    // sidecar had just closed) is safe to send once more; a write is not.
+    const attempts = method === 'GET' ? 2 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.client.invoker.invoke(appId, path.replace(/^\//, ''), method as HttpMethod, body as object, { headers });
+        return { ok: true, body: result as T };
+      } catch (error) {
+        const decoded = decodeSdkError(error);
+        if (!decoded) {
+          if (attempt < attempts) continue;
+          throw new DependencyUnavailableError(`dapr sidecar (invoking ${appId})`, error);
+        }
+        const errorBody = parseBody(decoded.error_msg);
+        if (isDaprFailure(errorBody)) throw new DependencyUnavailableError(appId, errorBody);
+        return { ok: false, status: decoded.status, body: errorBody };
+      }
     }
   }
 

@@ -61,6 +61,8 @@ const errorHandler =
   (error, req, res, _next) => {
     const { problem, headers, unexpected } = toProblem(error, req.originalUrl);
     if (unexpected) logger.error({ err: error }, 'unhandled error');
+    // A dependency failing is an operator's business even though the answer is a clean 503.
+    else if (problem.status === 503) logger.warn({ err: error, cause: (error as Error).cause }, 'dependency unavailable');
     if (res.headersSent) {
       res.destroy();
       return;
