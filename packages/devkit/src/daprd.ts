@@ -42,6 +42,7 @@ export function daprdArgs(spec: SidecarSpec): string[] {
     String(spec.daprGrpcPort),
     '--metrics-port',
     String(spec.metricsPort),
+    ...(spec.daprInternalGrpcPort === undefined ? [] : ['--dapr-internal-grpc-port', String(spec.daprInternalGrpcPort)]),
     '--dapr-listen-addresses',
     '127.0.0.1',
     '--config',

@@ -62,3 +62,13 @@ describe('run file', () => {
     );
   });
 });
+
+describe('daprd arguments', () => {
+  it('always carry the internal gRPC port when the run file sets it (replicas must not share one)', async () => {
+    const { daprdArgs } = await import('../src/daprd.js');
+    const base = { appId: 'a', appPort: 1, daprHttpPort: 2, daprGrpcPort: 3, metricsPort: 4, resourcesPaths: ['r'], configFile: 'c' };
+    const args = daprdArgs({ ...base, daprInternalGrpcPort: 5 });
+    expect(args[args.indexOf('--dapr-internal-grpc-port') + 1]).toBe('5');
+    expect(daprdArgs(base)).not.toContain('--dapr-internal-grpc-port');
+  });
+});
