@@ -133,6 +133,18 @@ describe('generated resources (from the signing keys)', () => {
   });
 });
 
+describe('name resolution', () => {
+  it('keeps the sqlite resolver garbage collector out of reach (it deletes live registrations)', () => {
+    const configurations = resources.filter((r) => r.resource.kind === 'Configuration');
+    expect(configurations.length).toBeGreaterThan(0);
+    for (const { resource } of configurations) {
+      const nameResolution = (resource.spec as Json).nameResolution as { component: string; configuration: Record<string, string> };
+      if (nameResolution?.component !== 'sqlite') continue;
+      expect(nameResolution.configuration.cleanupInterval).toBe('8760h');
+    }
+  });
+});
+
 describe('dapr/dapr.yaml', () => {
   const runFile = path.join(repoRoot, 'dapr', 'dapr.yaml');
 
