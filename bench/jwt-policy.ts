@@ -14,7 +14,15 @@ import path from 'node:path';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parse, stringify } from 'yaml';
-import { freePort, publicJwks, renderPolicyComponent, repoRoot, startSidecar, type RunningSidecar } from '@caregrid/devkit';
+import {
+  freePort,
+  freeSidecarPorts,
+  publicJwks,
+  renderPolicyComponent,
+  repoRoot,
+  startSidecar,
+  type RunningSidecar,
+} from '@caregrid/devkit';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -63,10 +71,7 @@ async function sidecar(appId: string, configFile: string, resourcesDir: string, 
   const started = startSidecar({
     appId,
     appPort,
-    daprHttpPort: await freePort(),
-    daprGrpcPort: await freePort(),
-    daprInternalGrpcPort: await freePort(),
-    metricsPort: await freePort(),
+    ...(await freeSidecarPorts()),
     resourcesPaths: [resourcesDir],
     configFile,
     logLevel: 'warn',

@@ -15,7 +15,7 @@ import {
 } from './provision.js';
 import { loadRunFile, type ResolvedApp } from './runfile.js';
 import { startStack, type StackMember } from './stack.js';
-import { freePort, uniqueName } from './testing.js';
+import { freePort, freeSidecarPorts, uniqueName } from './testing.js';
 
 export type TestStack = {
   /** Base URL of an app (e.g. the gateway) of this stack. */
@@ -86,10 +86,7 @@ export async function startTestStack(options: {
     apps.push({
       ...app,
       appPort: await freePort(),
-      daprHttpPort: await freePort(),
-      daprGrpcPort: await freePort(),
-      daprInternalGrpcPort: await freePort(),
-      metricsPort: await freePort(),
+      ...(await freeSidecarPorts()),
       resourcesPaths: [resourcesDir],
       configFile: path.join(configDir, path.basename(app.configFile)),
       env: { ...app.env, ...options.env?.[app.appId] },
@@ -102,10 +99,7 @@ export async function startTestStack(options: {
         ...original,
         instanceName: `${appId}-${i}`,
         appPort: await freePort(),
-        daprHttpPort: await freePort(),
-        daprGrpcPort: await freePort(),
-        daprInternalGrpcPort: await freePort(),
-        metricsPort: await freePort(),
+        ...(await freeSidecarPorts()),
       });
     }
   }

@@ -38,6 +38,21 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port below the ephemeral range');
 }
 
+/** The four ports a daprd listens on, all free (every sidecar gets its own internal gRPC port). */
+export async function freeSidecarPorts(): Promise<{
+  daprHttpPort: number;
+  daprGrpcPort: number;
+  daprInternalGrpcPort: number;
+  metricsPort: number;
+}> {
+  return {
+    daprHttpPort: await freePort(),
+    daprGrpcPort: await freePort(),
+    daprInternalGrpcPort: await freePort(),
+    metricsPort: await freePort(),
+  };
+}
+
 /** A database of its own for one test file, on the real local server. */
 export async function freshDatabase(engine: DatabaseEngine, label: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `t_${label}_${randomBytes(4).toString('hex')}`.replace(/-/g, '_');
@@ -85,10 +100,7 @@ export async function startTestSidecar(options: {
   const sidecar = startSidecar({
     appId: options.appId,
     appPort: options.appPort,
-    daprHttpPort: await freePort(),
-    daprGrpcPort: await freePort(),
-    daprInternalGrpcPort: await freePort(),
-    metricsPort: await freePort(),
+    ...(await freeSidecarPorts()),
     resourcesPaths: [options.resourcesDir],
     configFile: options.configFile ?? path.join(repoRoot, 'dapr', 'config', 'caregrid.yaml'),
     env: { CAREGRID_SECRETS_FILE: options.secretsFile },

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   freePort,
+  freeSidecarPorts,
   generateSigningKey,
   renderConfigurations,
   startSidecar,
@@ -23,10 +24,7 @@ async function gatewaySidecar(resourcesDir: string): Promise<RunningSidecar> {
   const sidecar = startSidecar({
     appId: 'gateway',
     appPort: await freePort(),
-    daprHttpPort: await freePort(),
-    daprGrpcPort: await freePort(),
-    daprInternalGrpcPort: await freePort(),
-    metricsPort: await freePort(),
+    ...(await freeSidecarPorts()),
     resourcesPaths: [resourcesDir],
     configFile: path.join(dir, 'config', 'gateway.yaml'),
     logFile: path.join(dir, `${path.basename(resourcesDir)}.log`),
