@@ -243,3 +243,27 @@ describe('docs, errors and limits', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
+
+describe('app API token between each service and its sidecar', () => {
+  it('a service answers only requests its sidecar forwards; probes stay open', async () => {
+    const patients = stack.url('patient-service');
+    // Straight to the app's port, as another pod on the network could: refused.
+    const direct = await jsonClient(patients)('GET', '/patients');
+    expect(direct).toMatchObject({ status: 401, body: { status: 401, detail: expect.stringMatching(/sidecar/) } });
+    const forged = await jsonClient(patients)('GET', '/openapi.json', undefined, { 'dapr-api-token': 'not-the-token-of-this-app' });
+    expect(forged.status).toBe(401);
+    expect((await fetch(`${patients}/healthz`)).status).toBe(200);
+    expect((await fetch(`${patients}/readyz`)).status).toBe(200);
+    // The same service through the gateway and both sidecars: served.
+    const { accessToken } = await login(admin.email, admin.password);
+    expect((await api('GET', '/api/patients', undefined, bearer(accessToken))).status).toBe(200);
+  });
+
+  it('the gateway, the public entry, needs no token; it gathers every service document through the sidecars', async () => {
+    const docs = await api('GET', '/docs/openapi.json');
+    expect(docs.status).toBe(200);
+    const paths = Object.keys((docs.body as { paths: Record<string, unknown> }).paths);
+    expect(paths.some((p) => p.startsWith('/api/patients'))).toBe(true);
+    expect(paths.some((p) => p.startsWith('/api/doctors'))).toBe(true);
+  });
+});

@@ -1,7 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startSidecar, type RunningSidecar } from './daprd.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
 import type { ResolvedApp } from './runfile.js';
+
+/**
+ * Apps whose port is the public entry: clients call them directly, not through
+ * their sidecar, so they get no app API token. Every other app gets one.
+ */
+export const PUBLIC_APPS: ReadonlySet<string> = new Set(['gateway']);
+
+/** A fresh token per app instance, given to it and to its sidecar (which sends it as dapr-api-token). */
+export const appApiTokenFor = (appId: string): Record<string, string> =>
+  PUBLIC_APPS.has(appId) ? {} : { APP_API_TOKEN: randomBytes(24).toString('base64url') };
 
 export type StackMember = { app: ResolvedApp; process: ManagedProcess; sidecar: RunningSidecar; status: string };
 
@@ -24,6 +35,7 @@ export async function startStack(options: {
   let stopping = false;
   const members = options.apps.map((app): StackMember => {
     const name = app.instanceName ?? app.appId;
+    const appToken = appApiTokenFor(app.appId);
     const process = startProcess({
       name,
       command: app.command[0]!,
@@ -33,6 +45,7 @@ export async function startStack(options: {
       env: {
         ...globalThis.process.env,
         ...app.env,
+        ...appToken,
         APP_ID: app.appId,
         APP_PORT: String(app.appPort),
         DAPR_HTTP_PORT: String(app.daprHttpPort),
@@ -43,7 +56,7 @@ export async function startStack(options: {
     });
     const sidecar = startSidecar({
       ...app,
-      env: { ...app.env, ...options.sidecarEnv },
+      env: { ...app.env, ...options.sidecarEnv, ...appToken },
       logFile: path.join(options.logDir, `${name}-daprd.log`),
     });
     return { app, process, sidecar, status: 'starting' };

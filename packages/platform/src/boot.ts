@@ -3,6 +3,7 @@ import { loadConfig, type BaseConfig, ConfigError } from './config.js';
 import { Sidecar } from './dapr/sidecar.js';
 import { OutboxRelay, type OutboxStore } from './data/outbox.js';
 import type { ReadinessCheck } from './http/app.js';
+import { guardWithAppApiToken } from './http/app-token.js';
 import { serve, type Closer, type RunningServer } from './http/serve.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -90,7 +91,7 @@ export async function startService<Db = undefined>(spec: {
       { name: 'database', close: database.close },
       ...(relay ? [{ name: 'outbox relay', close: () => relay.stop() }] : []),
     ];
-    return await serve(app, {
+    return await serve(config.APP_API_TOKEN ? guardWithAppApiToken(app, config.APP_API_TOKEN) : app, {
       port: config.APP_PORT,
       host: config.APP_BIND_ADDRESS,
       logger,

@@ -16,6 +16,9 @@ export const baseConfigSchema = z.object({
   SECRET_STORE_NAME: z.string().min(1).default('secretstore'),
   PUBSUB_NAME: z.string().min(1).default('events'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // Set (equal to its sidecar's) where the app's port is reachable from the network: then only
+  // requests carrying it (dapr-api-token) are served. The gateway, the public entry, has none.
+  APP_API_TOKEN: z.string().min(16).optional(),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -3,6 +3,7 @@ export * from './context.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './http/app.js';
+export * from './http/app-token.js';
 export * from './http/openapi.js';
 export * from './http/problem.js';
 export * from './http/routes.js';
