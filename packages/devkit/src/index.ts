@@ -6,5 +6,6 @@ export * from './provision.js';
 export * from './runfile.js';
 export * from './testing.js';
 export * from './policy.js';
+export * from './deploy-secrets.js';
 export * from './stack.js';
 export * from './test-stack.js';
