@@ -6,6 +6,7 @@
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
 #   infra/infra.sh build               only build/fetch binaries (daprd, ferretdb, kafka jars)
+#   infra/infra.sh tools               build the offline validators of `npm test` (infra/tools/)
 #
 # Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
 # (git-ignored); built binaries are cached in ~/.cache/caregrid keyed by their inputs.
@@ -135,6 +136,32 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]
 
 build_daprd() { build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"; }
 build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
+
+# ---------------------------------------------------------------- validators
+# Each folder of infra/tools/ with a go.mod is a small Go program (e.g. the Compose
+# Specification loader, actionlint), linked as .caregrid/bin/<folder>. Python tools
+# (infra/tools/requirements.txt) go into a venv keyed by that file: .caregrid/venv.
+build_tools() {
+  local dir name hash venv
+  for dir in "$ROOT"/infra/tools/*/; do
+    [ -f "$dir/go.mod" ] || continue
+    name=$(basename "$dir")
+    build_go "$name" "${dir%/}" ""
+  done
+  if [ -f "$ROOT/infra/tools/requirements.txt" ]; then
+    hash=$(sha256sum "$ROOT/infra/tools/requirements.txt" | cut -c1-16)
+    venv="$CACHE/venv-$hash"
+    # A venv cannot be moved (its scripts name their path): built in place, marked when complete.
+    if [ ! -f "$venv/.complete" ]; then
+      say "python validators: creating a venv ($venv)"
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/infra/tools/requirements.txt"
+      touch "$venv/.complete"
+    fi
+    ln -sfn "$venv" "$STATE/venv"
+  fi
+}
 
 # ---------------------------------------------------------------- Kafka jars
 KAFKA_LIBS=""
@@ -335,8 +362,9 @@ main() {
       build_ferretdb
       fetch_kafka
       ;;
+    tools) build_tools ;;
     status) status ;;
-    *) fail "usage: infra.sh up|down|status|build [component…]" ;;
+    *) fail "usage: infra.sh up|down|status|build|tools [component…]" ;;
   esac
 }
 
