@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { appointmentPaid, Topics } from '@caregrid/contracts';
-import { eventually, jsonClient, readTopic, startTestStack, type TestStack } from '@caregrid/devkit';
+import { eventually, jsonClient, readTopic, runSmoke, startTestStack, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -217,4 +217,19 @@ it('an invoice can be cancelled once by staff', async () => {
     body: { status: 'cancelled', cancellationReason: 'duplicate visit' },
   });
   expect((await api('POST', `/api/billing/invoices/${invoice!.id}/cancel`, { reason: 'again' }, auth)).status).toBe(422);
+});
+
+// Last: its booking must not fall into the analytics windows of the tests above.
+it("the smoke run used for Compose and Kubernetes passes through this stack's gateway", async () => {
+  const secret = stack.secrets()['auth-service']!;
+  const steps: string[] = [];
+  const result = await runSmoke({
+    baseUrl: stack.url('gateway'),
+    adminEmail: secret.bootstrapAdminEmail!,
+    adminPassword: secret.bootstrapAdminPassword!,
+    log: (line) => steps.push(line),
+  });
+  expect(result.invoice).toMatch(/^INV-\d{4}-\d{6}$/);
+  expect(steps).toHaveLength(result.steps);
+  expect(steps).toEqual(expect.arrayContaining(['ok   the invoice PDF downloads', 'ok   analytics counts the booking']));
 });

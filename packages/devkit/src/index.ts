@@ -7,5 +7,6 @@ export * from './runfile.js';
 export * from './testing.js';
 export * from './policy.js';
 export * from './deploy-secrets.js';
+export * from './smoke.js';
 export * from './stack.js';
 export * from './test-stack.js';
