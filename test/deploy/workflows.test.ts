@@ -1,0 +1,83 @@
+/**
+ * The GitHub workflows, checked offline: actionlint (built from its Go module by
+ * infra/infra.sh tools) on every workflow, plus what must stay in step with the
+ * rest of the repository — CI runs the README's test command, the image matrix
+ * covers every app of dapr.yaml, the e2e applies an overlay that exists.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { defaultRunFile, loadRunFile, repoRoot } from '@caregrid/devkit';
+
+const actionlint = path.join(repoRoot, '.caregrid', 'bin', 'actionlint');
+const workflowsDir = path.join(repoRoot, '.github', 'workflows');
+const workflow = (name: string) => parse(readFileSync(path.join(workflowsDir, name), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const lint = (args: string[], cwd = repoRoot) => spawnSync(actionlint, ['-no-color', ...args], { cwd, encoding: 'utf8' });
+
+describe('GitHub workflows', () => {
+  it('the three workflows and dependabot exist', () => {
+    expect(readdirSync(workflowsDir).sort()).toEqual(['ci.yml', 'images.yml', 'k8s-e2e.yml']);
+    const dependabot = parse(readFileSync(path.join(repoRoot, '.github', 'dependabot.yml'), 'utf8')) as {
+      updates: { 'package-ecosystem': string }[];
+    };
+    expect(dependabot.updates.map((u) => u['package-ecosystem'])).toEqual(expect.arrayContaining(['npm', 'github-actions', 'docker']));
+  });
+
+  it('actionlint finds nothing to report', () => {
+    const result = lint([]);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('actionlint does report a misspelt action input and an unknown context property', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'actionlint-'));
+    mkdirSync(path.join(dir, '.github', 'workflows'), { recursive: true });
+    const file = path.join(dir, '.github', 'workflows', 'broken.yml');
+    writeFileSync(
+      file,
+      'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depht: 1\n      - run: echo "${{ github.evnt.name }}"\n',
+    );
+    const result = lint([file], dir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('"fetch-depht" is not defined');
+    expect(result.stdout).toContain('property "evnt" is not defined');
+  });
+
+  it('CI runs the same test command as the README, which is .ci/run', () => {
+    const steps = workflow('ci.yml').jobs.test.steps as { run?: string }[];
+    expect(steps.map((s) => s.run)).toContain('bash .ci/run');
+    expect(readFileSync(path.join(repoRoot, '.ci', 'run'), 'utf8')).toMatch(/^npm test$/m);
+    expect(readFileSync(path.join(repoRoot, 'README.md'), 'utf8')).toMatch(/^npm test\s/m);
+  });
+
+  it('images are built for every app of dapr.yaml, multi-arch, with provenance', () => {
+    const job = workflow('images.yml').jobs.image;
+    expect([...job.strategy.matrix.service].sort()).toEqual(
+      loadRunFile(defaultRunFile)
+        .map((a) => a.appId)
+        .sort(),
+    );
+    const build = (job.steps as { uses?: string; with?: Record<string, unknown> }[]).find((s) =>
+      s.uses?.startsWith('docker/build-push-action'),
+    );
+    expect(build?.with).toMatchObject({
+      platforms: 'linux/amd64,linux/arm64',
+      provenance: 'mode=max',
+      'build-args': 'SERVICE=${{ matrix.service }}',
+    });
+    expect(existsSync(path.join(repoRoot, 'Dockerfile'))).toBe(true);
+  });
+
+  it('the Kubernetes e2e applies an overlay of this repository and runs the smoke script', () => {
+    const e2e = workflow('k8s-e2e.yml');
+    expect(existsSync(path.join(repoRoot, e2e.env.OVERLAY, 'kustomization.yaml'))).toBe(true);
+    const scripts = (e2e.jobs.e2e.steps as { run?: string }[]).map((s) => s.run ?? '').join('\n');
+    expect(scripts).toContain('dapr init -k');
+    expect(scripts).toContain('npm run smoke');
+    expect(scripts).toContain('npm run deploy:secrets');
+    const packageJson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(Object.keys(packageJson.scripts)).toEqual(expect.arrayContaining(['smoke', 'deploy:secrets']));
+  });
+});
