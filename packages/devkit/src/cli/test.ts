@@ -1,6 +1,7 @@
 /**
  * `npm test`: the real infrastructure first (installed, built and started when
- * missing), then unit tests, then integration tests against it.
+ * missing), then unit tests, then integration tests against it, then the
+ * offline checks of Compose, Kubernetes and the GitHub workflows.
  */
 import { spawnSync } from 'node:child_process';
 import { infraUp } from '../infra.js';
@@ -17,6 +18,8 @@ say('unit tests');
 const unit = run('test:unit');
 say('integration tests (real daprd, Kafka, PostgreSQL, MariaDB, FerretDB)');
 const integration = run('test:integration');
+say('deployment checks (Compose loader, kustomize + Kubernetes and Dapr schemas, actionlint)');
+const deploy = run('test:deploy');
 const verdict = (code: number) => (code === 0 ? 'passed' : 'FAILED');
-say(`static checks: ${verdict(checks)} · unit: ${verdict(unit)} · integration: ${verdict(integration)}`);
-process.exit(checks || unit || integration);
+say(`static checks: ${verdict(checks)} · unit: ${verdict(unit)} · integration: ${verdict(integration)} · deployment: ${verdict(deploy)}`);
+process.exit(checks || unit || integration || deploy);
