@@ -1,4 +1,5 @@
 export * from './daprd.js';
+export * from './dapr-schema.js';
 export * from './infra.js';
 export * from './paths.js';
 export * from './processes.js';

@@ -1,0 +1,328 @@
+/**
+ * The Kubernetes deployment (k8s/), checked offline: each overlay is rendered the
+ * way a reader deploys it (`npm run deploy:secrets -- k8s/overlays/<o>`, then
+ * `kubectl kustomize`) in a copy of the repository, and what comes out must be
+ * valid — core objects against the Kubernetes schemas of kubernetes-validate
+ * (--strict: unknown fields are errors), Dapr objects against the Dapr CRDs —
+ * and consistent with the local run: the apps, app-ids and ports of
+ * dapr/dapr.yaml, the secret names the services and Dapr read, the gateway's
+ * JWT policy.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { loadDaprSchemas, loadRunFile, renderDeploySecrets, repoRoot } from '@caregrid/devkit';
+
+type Metadata = { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: Metadata;
+  spec?: unknown;
+  data?: Record<string, string>;
+  scopes?: string[];
+};
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+type Container = {
+  name: string;
+  image: string;
+  env?: EnvVar[];
+  envFrom?: { secretRef?: { name: string } }[];
+  ports?: { name?: string; containerPort: number }[];
+};
+type PodTemplate = { metadata: Metadata; spec: { containers: Container[]; serviceAccountName?: string } };
+type Workload = KubeObject & { spec: { replicas?: number; template: PodTemplate } };
+type ComponentSpec = { type: string; metadata: { name: string; value?: string; envRef?: string }[] };
+type Component = KubeObject & { spec: ComponentSpec };
+type Configuration = KubeObject & {
+  spec: { nameResolution?: { component: string }; httpPipeline?: { handlers: { name: string; type: string }[] } };
+};
+type Role = KubeObject & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
+
+// kubectl here is 1.32; kubernetes-validate 1.33.1 ships schemas up to 1.33.
+const KUBERNETES_VERSION = '1.32.0';
+const kubernetesValidateBin = path.join(repoRoot, '.caregrid', 'venv', 'bin', 'kubernetes-validate');
+const NAMESPACE = 'caregrid';
+const apps = loadRunFile(path.join(repoRoot, 'dapr', 'dapr.yaml'));
+const daprSchemas = loadDaprSchemas();
+
+/** Runs kubernetes-validate --strict on the objects; returns its complaints (empty: all valid, all known). */
+function kubernetesValidate(objects: KubeObject[], dir: string): string {
+  const file = path.join(dir, `objects-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+  try {
+    // --quiet prints only failures and warnings ("Couldn't find schema" for an unknown kind is a warning).
+    return execFileSync(kubernetesValidateBin, ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], { encoding: 'utf8' }).trim();
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    return `${stdout ?? ''}${stderr ?? ''}`.trim() || String(error);
+  }
+}
+
+const isDapr = (o: KubeObject) => o.apiVersion.startsWith('dapr.io/');
+const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
+
+/** A copy of the repository's deployment files, rendered per overlay as the README says. */
+const work = mkdtempSync(path.join(tmpdir(), 'caregrid-k8s-'));
+for (const dir of ['k8s', 'components', 'dapr']) {
+  cpSync(path.join(repoRoot, dir), path.join(work, dir), {
+    recursive: true,
+    // Rendered secrets of a local deployment stay out of the copy: the test renders its own.
+    filter: (source) => !/[/\\](generated|secrets[/\\][^/\\]+\.env)$/.test(source),
+  });
+}
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function render(overlay: string): Promise<KubeObject[]> {
+  await renderDeploySecrets(`k8s/overlays/${overlay}`, { root: work });
+  const output = execFileSync('kubectl', ['kustomize', path.join(work, 'k8s', 'overlays', overlay)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return parseAllDocuments(output).map((doc) => doc.toJS() as KubeObject);
+}
+
+describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
+  let objects: KubeObject[] = [];
+  const all = <T extends KubeObject>(kind: string) => objects.filter((o) => o.kind === kind) as T[];
+  const one = <T extends KubeObject>(kind: string, name: string) => {
+    const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+    if (!found) throw new Error(`no ${kind} ${name} in the ${overlay} overlay`);
+    return found as T;
+  };
+  const secretValue = (name: string, key: string) => {
+    const value = one('Secret', name).data?.[key];
+    if (value === undefined) throw new Error(`Secret ${name} has no key ${key}`);
+    return decode(value);
+  };
+
+  beforeAll(async () => {
+    objects = await render(overlay);
+  });
+
+  it('renders, everything in the caregrid namespace', () => {
+    expect(objects.length).toBeGreaterThan(40);
+    for (const o of objects.filter((x) => x.kind !== 'Namespace')) {
+      expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, NAMESPACE]);
+    }
+    expect(one('Namespace', NAMESPACE)).toBeDefined();
+  });
+
+  it('every Kubernetes object is valid against the Kubernetes schemas (strict)', () => {
+    const core = objects.filter((o) => !isDapr(o));
+    expect(core.length).toBeGreaterThan(30);
+    expect(kubernetesValidate(core, work)).toBe('');
+  });
+
+  it('every Dapr object is valid against the Dapr CRDs', () => {
+    const dapr = objects.filter(isDapr);
+    expect(dapr.map((o) => o.kind)).toEqual(expect.arrayContaining(['Component', 'Configuration', 'Resiliency', 'Subscription']));
+    for (const o of dapr) expect([o.kind, o.metadata.name, daprSchemas.validate(o)]).toEqual([o.kind, o.metadata.name, []]);
+  });
+
+  it('runs exactly the apps of dapr/dapr.yaml, with their app-ids, ports and Configurations', () => {
+    const daprDeployments = all<Workload>('Deployment').filter((d) => d.spec.template.metadata.annotations?.['dapr.io/enabled'] === 'true');
+    expect(daprDeployments.map((d) => d.metadata.name).sort()).toEqual(apps.map((a) => a.appId).sort());
+    for (const app of apps) {
+      const deployment = one<Workload>('Deployment', app.appId);
+      const annotations = deployment.spec.template.metadata.annotations ?? {};
+      const container = deployment.spec.template.spec.containers.find((c) => c.name === 'app')!;
+      const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+      expect({
+        appId: annotations['dapr.io/app-id'],
+        appPort: annotations['dapr.io/app-port'],
+        config: annotations['dapr.io/config'],
+        containerPort: container.ports?.find((p) => p.name === 'http')?.containerPort,
+        env: { APP_ID: env.APP_ID, APP_PORT: env.APP_PORT, APP_BIND_ADDRESS: env.APP_BIND_ADDRESS },
+        image: container.image.split(':')[0],
+        serviceAccount: deployment.spec.template.spec.serviceAccountName,
+      }).toEqual({
+        appId: app.appId,
+        appPort: String(app.appPort),
+        config: path.basename(app.configFile, '.yaml'),
+        containerPort: app.appPort,
+        env: { APP_ID: app.appId, APP_PORT: String(app.appPort), APP_BIND_ADDRESS: '0.0.0.0' },
+        image: `ghcr.io/caregrid/${app.appId}`,
+        serviceAccount: app.appId,
+      });
+      expect(container.image).toMatch(overlay === 'dev' ? /:dev$/ : /:\d+\.\d+\.\d+$/);
+      expect(annotations['dapr.io/enable-app-health-check']).toBe('true');
+      expect(annotations['dapr.io/app-health-check-path']).toBe('/healthz');
+      // Its Configuration exists in the render.
+      one('Configuration', annotations['dapr.io/config']!);
+    }
+  });
+
+  it('the app token: the sidecar and the app read the same Secret key (every app but the gateway)', () => {
+    for (const app of apps) {
+      const template = one<Workload>('Deployment', app.appId).spec.template;
+      const secretName = template.metadata.annotations?.['dapr.io/app-token-secret'];
+      const tokenEnv = template.spec.containers.find((c) => c.name === 'app')!.env?.find((e) => e.name === 'APP_API_TOKEN');
+      if (app.appId === 'gateway') {
+        expect([secretName, tokenEnv]).toEqual([undefined, undefined]);
+        continue;
+      }
+      expect(secretName).toBe(`${app.appId}-app-token`);
+      expect(tokenEnv?.valueFrom?.secretKeyRef).toEqual({ name: secretName, key: 'token' });
+      expect(secretValue(secretName!, 'token').length).toBeGreaterThanOrEqual(16);
+    }
+  });
+
+  it('Secrets carry the names Dapr reads, filled (no placeholder left)', () => {
+    for (const secret of all('Secret')) {
+      for (const [key, value] of Object.entries(secret.data ?? {})) {
+        expect([secret.metadata.name, key, decode(value).includes('${')]).toEqual([secret.metadata.name, key, false]);
+      }
+    }
+    for (const app of apps.filter((a) => a.env.CAREGRID_DATABASE))
+      expect(secretValue(app.appId, 'databaseUrl')).toMatch(/^(postgres|mysql|mongodb):\/\//);
+    expect(secretValue('auth-service', 'bootstrapAdminEmail')).toBe('admin@caregrid.local');
+    expect(secretValue('auth-service', 'bootstrapAdminPassword').length).toBeGreaterThanOrEqual(16);
+    const keys = JSON.parse(secretValue('signing-keys', 'keys')) as { kty: string; d?: string; x: string }[];
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.kty === 'EC' && k.d)).toBe(true);
+    // Every Secret a pod refers to is rendered.
+    const secrets = new Set(all('Secret').map((s) => s.metadata.name));
+    for (const workload of [...all<Workload>('Deployment'), ...all<Workload>('StatefulSet')]) {
+      const { metadata, spec } = workload.spec.template;
+      const referenced = [
+        metadata.annotations?.['dapr.io/app-token-secret'],
+        ...spec.containers.flatMap((c) => [
+          ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
+          ...(c.envFrom ?? []).map((e) => e.secretRef?.name),
+        ]),
+      ].filter((name): name is string => Boolean(name));
+      for (const name of referenced)
+        expect([workload.metadata.name, secrets.has(name) ? name : `missing ${name}`]).toEqual([workload.metadata.name, name]);
+    }
+  });
+
+  it("each app's service account may get only its own secrets", () => {
+    for (const app of apps) {
+      const role = one<Role>('Role', `${app.appId}-secrets`);
+      const allowed = app.appId === 'auth-service' ? ['auth-service', 'signing-keys'] : [app.appId];
+      expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: allowed, verbs: ['get'] }]);
+      const binding = one<KubeObject & { subjects: { name: string }[]; roleRef: { name: string } }>('RoleBinding', `${app.appId}-secrets`);
+      expect([binding.roleRef.name, binding.subjects.map((s) => s.name)]).toEqual([role.metadata.name, [app.appId]]);
+    }
+  });
+
+  it('Dapr on Kubernetes: kubernetes name resolution, secret stores and no envRef left', () => {
+    for (const configuration of all<Configuration>('Configuration')) {
+      expect([configuration.metadata.name, configuration.spec.nameResolution?.component]).toEqual([
+        configuration.metadata.name,
+        'kubernetes',
+      ]);
+    }
+    const components = all<Component>('Component');
+    for (const component of components) {
+      expect([component.metadata.name, (component.scopes ?? []).length > 0]).toEqual([component.metadata.name, true]);
+      // daprd on Kubernetes resolves envRef only for variables listed in dapr.io/env: none is used.
+      expect([component.metadata.name, component.spec.metadata.filter((m) => m.envRef)]).toEqual([component.metadata.name, []]);
+    }
+    expect(one<Component>('Component', 'secretstore').spec.type).toBe('secretstores.kubernetes');
+    expect(one<Component>('Component', 'auth-keys')).toMatchObject({ spec: { type: 'secretstores.kubernetes' }, scopes: ['auth-service'] });
+    const brokers = one<Component>('Component', 'events').spec.metadata.find((m) => m.name === 'brokers')?.value;
+    expect(brokers).toEqual(overlay === 'dev' ? 'kafka:9092' : expect.stringMatching(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/));
+    // The binding's root path is where billing's sidecar mounts the invoice volume.
+    const rootPath = one<Component>('Component', 'invoice-storage').spec.metadata.find((m) => m.name === 'rootPath')?.value;
+    const billing = one<Workload>('Deployment', 'billing-service');
+    expect(billing.spec.template.metadata.annotations?.['dapr.io/volume-mounts-rw']).toBe(`invoices:${rootPath}`);
+    expect(billing.spec.replicas).toBe(1);
+  });
+
+  it("the gateway's JWT policy is rendered, scoped to the gateway and in its Configuration's pipeline", () => {
+    const policy = one<Component>('Component', 'jwt-auth');
+    expect(policy.spec.type).toBe('middleware.http.opa');
+    expect(policy.scopes).toEqual(['gateway']);
+    const handlers = one<Configuration>('Configuration', 'gateway').spec.httpPipeline?.handlers ?? [];
+    expect(handlers).toContainEqual(expect.objectContaining({ name: 'jwt-auth', type: 'middleware.http.opa' }));
+    // The policy holds the public halves of the signing keys in the Secret, never a private one.
+    const rego = policy.spec.metadata.find((m) => m.name === 'rego')?.value ?? '';
+    for (const key of JSON.parse(secretValue('signing-keys', 'keys')) as { x: string; d: string }[]) {
+      expect(rego).toContain(key.x);
+      expect(rego).not.toContain(key.d);
+    }
+  });
+
+  it('ingress: only the gateway is exposed, and only the ingress controller may reach its port', () => {
+    const ingresses = all<
+      KubeObject & { spec: { ingressClassName: string; rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] } }
+    >('Ingress');
+    expect(ingresses.flatMap((i) => i.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name)))).toEqual(['gateway']);
+    expect(ingresses.map((i) => i.spec.ingressClassName)).toEqual(['nginx']);
+    const policies = all<KubeObject & { spec: { podSelector: object; policyTypes: string[]; ingress?: unknown[] } }>('NetworkPolicy');
+    expect(policies.find((p) => p.metadata.name === 'default-deny-ingress')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    expect(JSON.stringify(one('NetworkPolicy', 'gateway-from-ingress').spec)).toContain('ingress-nginx');
+  });
+
+  it('availability: a disruption budget per app, appointment-service never below two replicas', () => {
+    for (const app of apps)
+      expect(one<KubeObject & { spec: object }>('PodDisruptionBudget', app.appId).spec).toMatchObject({ maxUnavailable: 1 });
+    const hpas = all<KubeObject & { spec: { minReplicas: number; scaleTargetRef: { name: string } } }>('HorizontalPodAutoscaler');
+    expect(hpas.map((h) => h.spec.scaleTargetRef.name).sort()).toEqual(['appointment-service', 'gateway']);
+    // The cleanup cron fires in every replica; the app's advisory lock makes one of them purge.
+    expect(hpas.find((h) => h.metadata.name === 'appointment-service')?.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    // Deployments under an HPA leave the count to it (an apply would otherwise reset it).
+    for (const hpa of hpas) expect(one<Workload>('Deployment', hpa.spec.scaleTargetRef.name).spec.replicas).toBeUndefined();
+  });
+
+  if (overlay === 'dev') {
+    it('dev runs its datastores in-cluster, with the passwords the services connect with', () => {
+      expect(
+        all('StatefulSet')
+          .map((s) => s.metadata.name)
+          .sort(),
+      ).toEqual(['kafka', 'mongo', 'mysql', 'postgres']);
+      const initValues = new Set(
+        ['postgres-init', 'mysql-init', 'mongo-init'].flatMap((name) => Object.values(one('Secret', name).data ?? {}).map(decode)),
+      );
+      for (const app of apps.filter((a) => a.env.CAREGRID_DATABASE)) {
+        const url = new URL(secretValue(app.appId, 'databaseUrl'));
+        expect([app.appId, url.username]).toEqual([app.appId, app.appId.replace(/-/g, '_')]);
+        expect([app.appId, url.pathname]).toEqual([app.appId, `/${app.appId.replace(/-/g, '_')}`]);
+        expect([app.appId, initValues.has(decodeURIComponent(url.password))]).toEqual([app.appId, true]);
+        expect(all('Service').map((s) => s.metadata.name)).toContain(url.hostname);
+      }
+    });
+  } else {
+    it('prod has no in-cluster datastores: databases come through the Secrets', () => {
+      expect(all('StatefulSet')).toEqual([]);
+      for (const app of apps.filter((a) => a.env.CAREGRID_DATABASE)) {
+        expect(new URL(secretValue(app.appId, 'databaseUrl')).hostname).toMatch(/\.example\.internal$/);
+      }
+    });
+  }
+});
+
+describe('the validators can fail', () => {
+  const [deployment] = parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(repoRoot, 'k8s', 'base')], { encoding: 'utf8' }))
+    .map((doc) => doc.toJS() as Workload)
+    .filter((o) => o.kind === 'Deployment');
+
+  it('kubernetes-validate --strict rejects a misspelt field and an unknown kind', () => {
+    const misspelt = structuredClone(deployment!) as Workload & { spec: { template: { spec: Record<string, unknown> } } };
+    misspelt.spec.template.spec.serviceAcountName = 'gateway';
+    expect(kubernetesValidate([misspelt], work)).toMatch(/serviceAcountName/);
+    expect(kubernetesValidate([{ apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name: 'w' } }], work)).toMatch(/schema/i);
+  });
+
+  it('the Dapr CRD check rejects an unknown field', () => {
+    const component = {
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'Component',
+      metadata: { name: 'x' },
+      spec: { type: 'pubsub.kafka', version: 'v1', metadata: [], metdata: [] },
+    };
+    expect(daprSchemas.validate(component)).toEqual([expect.stringContaining('additional properties')]);
+  });
+});
+
+describe('rendered secrets are never committed', () => {
+  it.each(['k8s/overlays/dev/secrets/patient-service.env', 'k8s/overlays/prod/generated/jwt-auth.yaml'])('%s is git-ignored', (file) => {
+    expect(execFileSync('git', ['check-ignore', file], { cwd: repoRoot, encoding: 'utf8' }).trim()).toBe(file);
+  });
+});
