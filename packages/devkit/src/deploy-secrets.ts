@@ -34,7 +34,8 @@ function layoutOf(target: string, root: string): Layout {
     return {
       templates: [path.join(root, '.env.example')],
       generatedDir: path.join(root, '.caregrid', 'compose'),
-      valuesFile: path.join(root, '.caregrid', 'compose', 'values.json'),
+      // Not beside the generated files: compose copies those into containers, the values never.
+      valuesFile: path.join(root, '.caregrid', 'deploy', 'compose.values.json'),
       compose: true,
     };
   }

@@ -1,0 +1,38 @@
+# One image per service: docker build --build-arg SERVICE=<app-id> -t caregrid/<app-id> .
+# (docker-compose.yml builds all seven). Only production dependencies and the sources of
+# packages/platform, packages/contracts and services/<SERVICE> end up in the image; tests and
+# packages/devkit never do. TypeScript runs through tsx, as in development.
+ARG NODE_IMAGE=node:22-slim
+
+FROM ${NODE_IMAGE} AS deps
+ARG SERVICE
+RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<app-id> (a folder of services/)" >&2; exit 1; }
+WORKDIR /app
+# Manifests first: this layer is rebuilt only when dependencies change, not on every source edit.
+COPY package.json package-lock.json ./
+COPY packages/platform/package.json packages/platform/
+COPY packages/contracts/package.json packages/contracts/
+COPY services/${SERVICE}/package.json services/${SERVICE}/
+# --ignore-scripts: every dependency works without its install script (as npm 11 installs them
+# locally, where scripts need approval), so none runs at build time either.
+RUN npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund --ignore-scripts \
+  && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+ENV NODE_ENV=production
+RUN groupadd --gid 10001 caregrid \
+  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin caregrid
+WORKDIR /app
+# node_modules (workspace links included) and the manifests the deps stage resolved.
+COPY --from=deps /app ./
+COPY packages/platform/src packages/platform/src
+COPY packages/contracts/src packages/contracts/src
+COPY services/${SERVICE}/src services/${SERVICE}/src
+# Files stay root-owned: the service can read its code, not change it.
+USER 10001:10001
+WORKDIR /app/services/${SERVICE}
+# /readyz (database and sidecar reachable) is served without the app API token.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.APP_PORT + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,342 @@
+/**
+ * docker-compose.yml, checked offline with the loader Docker Compose v2 itself uses
+ * (compose-spec/compose-go, built by `infra/infra.sh tools` as .caregrid/bin/compose-check):
+ * schema, interpolation, required variables, depends_on/network_mode consistency. The env file
+ * is made the way a reader makes it (`npm run deploy:secrets -- compose`, in a temporary root),
+ * and the resolved project must match the local run: the apps, app-ids, ports, Configurations
+ * and resource folders of dapr/dapr.yaml, mounted from the repository's own folders.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadRunFile, readInfraEnv, renderDeploySecrets, repoRoot } from '@caregrid/devkit';
+
+type Mount = { type: 'bind' | 'volume'; source: string; target: string; read_only?: boolean };
+type Service = {
+  image?: string;
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
+  command?: string[] | null;
+  environment?: Record<string, string | null>;
+  network_mode?: string;
+  working_dir?: string;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
+  ports?: { target: number; published?: string }[];
+  volumes?: Mount[];
+  configs?: { source: string; target: string }[];
+  healthcheck?: { test: string[] };
+};
+type Project = {
+  name: string;
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+  configs?: Record<string, { content?: string }>;
+};
+type Component = { metadata: { name: string }; spec: { metadata?: { name: string; envRef?: string }[] }; scopes?: string[] };
+
+const composeCheck = path.join(repoRoot, '.caregrid', 'bin', 'compose-check');
+const composeFile = path.join(repoRoot, 'docker-compose.yml');
+const apps = loadRunFile(path.join(repoRoot, 'dapr', 'dapr.yaml'));
+const DATABASE_SERVICES: Record<string, string> = { postgres: 'postgres', mysql: 'mysql', mongodb: 'mongo' };
+const SIDECAR_HTTP_PORT = '3500';
+
+/** Runs the loader; a failure comes back as its message rather than an exception. */
+function load(file: string, envFile: string): { project?: Project; error?: string } {
+  try {
+    // --no-os-env: only the env file counts, whatever this machine exports.
+    const out = execFileSync(composeCheck, ['--no-os-env', '--project-directory', repoRoot, '--env-file', envFile, file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { project: JSON.parse(out) as Project };
+  } catch (error) {
+    const { stderr, status } = error as { stderr?: string; status?: number };
+    return { error: `exit ${status}: ${stderr ?? String(error)}` };
+  }
+}
+
+/** `--name=value` (or `--name value`) values of a daprd command line. */
+function flagValues(command: string[], name: string): string[] {
+  const values: string[] = [];
+  command.forEach((arg, i) => {
+    if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+    else if (arg === `--${name}` && command[i + 1] && !command[i + 1]!.startsWith('--')) values.push(command[i + 1]!);
+  });
+  return values;
+}
+
+/** The mount a path inside the container lives on (the deepest one), and the path relative to it. */
+function mountOf(service: Service, containerPath: string): { mount: Mount; rest: string } | undefined {
+  const candidates = (service.volumes ?? []).filter((m) => containerPath === m.target || containerPath.startsWith(`${m.target}/`));
+  const mount = candidates.sort((a, b) => b.target.length - a.target.length)[0];
+  return mount ? { mount, rest: path.posix.relative(mount.target, containerPath) } : undefined;
+}
+
+/** Where a path in a sidecar comes from on the host: a repository path, or `volume:<name>/<rest>`. */
+function hostPathOf(service: Service, containerPath: string): string | undefined {
+  const found = mountOf(service, containerPath);
+  if (!found) return undefined;
+  return found.mount.type === 'bind'
+    ? path.join(found.mount.source, found.rest)
+    : `volume:${path.posix.join(found.mount.source, found.rest)}`;
+}
+
+function components(dir: string): Component[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Component))
+    .filter((c) => c?.spec);
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'caregrid-compose-'));
+const envFile = path.join(root, '.env');
+const generatedDir = path.join(root, '.caregrid', 'compose');
+let project: Project;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  copyFileSync(path.join(repoRoot, '.env.example'), path.join(root, '.env.example'));
+  await renderDeploySecrets('compose', { root });
+  env = Object.fromEntries(
+    readFileSync(envFile, 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  const result = load(composeFile, envFile);
+  if (!result.project) throw new Error(`docker-compose.yml does not load: ${result.error}`);
+  project = result.project;
+}, 120_000);
+
+describe('docker-compose.yml', () => {
+  it('loads with the env file deploy:secrets writes, leaving no ${...} unresolved', () => {
+    expect(project.name).toBe('caregrid');
+    expect(JSON.stringify(project)).not.toContain('${');
+    // Every variable the file requires is one .env.example provides, and every secret there is used.
+    const compose = readFileSync(composeFile, 'utf8');
+    const required = new Set([...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((m) => m[1]!));
+    const example = readFileSync(path.join(repoRoot, '.env.example'), 'utf8');
+    const placeholders = new Set([...example.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]!));
+    expect([...required].filter((name) => !env[name])).toEqual([]);
+    expect([...placeholders].filter((name) => !required.has(name))).toEqual([]);
+  });
+
+  it.each(apps.map((app) => [app.appId, app] as const))('%s: app and sidecar as in dapr.yaml', (appId, app) => {
+    const service = project.services[appId];
+    const sidecar = project.services[`${appId}-dapr`];
+    expect(service).toBeDefined();
+    expect(sidecar).toBeDefined();
+
+    // The app: built from the one Dockerfile for this folder, told its id and ports.
+    expect(service!.build?.args?.SERVICE).toBe(appId);
+    expect(service!.build?.context).toBe(repoRoot);
+    expect(existsSync(path.join(repoRoot, 'services', appId, 'src', 'main.ts'))).toBe(true);
+    expect(service!.image).toBe(`ghcr.io/caregrid/${appId}:latest`);
+    expect(service!.environment).toMatchObject({ APP_ID: appId, APP_PORT: String(app.appPort), DAPR_HTTP_PORT: SIDECAR_HTTP_PORT });
+
+    // The sidecar: same app-id and port, in the app's network namespace.
+    const command = sidecar!.command ?? [];
+    expect(sidecar!.image).toBe(`daprio/daprd:${readInfraEnv().DAPR_VERSION}`);
+    expect(command[0]).toBe('/daprd');
+    expect(sidecar!.network_mode).toBe(`service:${appId}`);
+    expect(flagValues(command, 'app-id')).toEqual([appId]);
+    expect(flagValues(command, 'app-port')).toEqual([String(app.appPort)]);
+    expect(flagValues(command, 'app-protocol')).toEqual([app.appProtocol]);
+    expect(flagValues(command, 'app-health-check-path')).toEqual([app.appHealthCheckPath]);
+    expect(flagValues(command, 'dapr-http-port')).toEqual([SIDECAR_HTTP_PORT]);
+    expect(flagValues(command, 'app-channel-address')).toEqual(['127.0.0.1']);
+    // The sidecar's own API only for its app; the internal gRPC port (other sidecars) stays open.
+    expect(flagValues(command, 'dapr-listen-addresses')).toEqual(['127.0.0.1']);
+
+    // The same Configuration and resource folders as the local run, from the repository itself.
+    const [config] = flagValues(command, 'config');
+    expect(hostPathOf(sidecar!, config!)).toBe(app.configFile);
+    const resources = flagValues(command, 'resources-path').map((p) => hostPathOf(sidecar!, p));
+    const generated = path.join(repoRoot, '.caregrid', 'generated');
+    expect(resources.map((r) => (r?.startsWith('volume:') ? generated : r)).sort()).toEqual([...app.resourcesPaths].sort());
+    for (const [folder, target] of [
+      ['components', '/caregrid/components'],
+      ['dapr', '/caregrid/dapr'],
+    ] as const) {
+      expect(sidecar!.volumes).toContainEqual(
+        expect.objectContaining({ type: 'bind', source: path.join(repoRoot, folder), target, read_only: true }),
+      );
+    }
+
+    // Started after Kafka is healthy (daprd exits when a component cannot start) and after dapr-init.
+    expect(sidecar!.depends_on?.kafka?.condition).toBe('service_healthy');
+    expect(sidecar!.depends_on?.['dapr-init']?.condition).toBe('service_completed_successfully');
+    // The app after its database.
+    const database = app.env.CAREGRID_DATABASE;
+    if (database) expect(service!.depends_on?.[DATABASE_SERVICES[database]!]?.condition).toBe('service_healthy');
+
+    // APP_API_TOKEN: the same for app and sidecar, one per service; none for the public gateway.
+    const token = service!.environment?.APP_API_TOKEN;
+    if (appId === 'gateway') {
+      expect(token).toBeUndefined();
+      expect(service!.environment?.APP_BIND_ADDRESS).toBe('0.0.0.0');
+    } else {
+      expect(token?.length).toBeGreaterThanOrEqual(16);
+      expect(sidecar!.environment?.APP_API_TOKEN).toBe(token);
+    }
+  });
+
+  it('gives every service its own APP_API_TOKEN', () => {
+    const tokens = apps.map((app) => project.services[app.appId]!.environment?.APP_API_TOKEN).filter(Boolean);
+    expect(tokens.length).toBe(apps.length - 1);
+    expect(new Set(tokens).size).toBe(tokens.length);
+  });
+
+  it('publishes only the gateway, on its dapr.yaml port', () => {
+    const published = Object.entries(project.services).filter(([, s]) => (s.ports ?? []).length > 0);
+    const gateway = apps.find((a) => a.appId === 'gateway')!;
+    expect(published.map(([name]) => name)).toEqual(['gateway']);
+    expect(published[0]![1].ports).toEqual([expect.objectContaining({ target: gateway.appPort, published: String(gateway.appPort) })]);
+  });
+
+  it('lets all sidecars share one name-resolution registry', () => {
+    const sidecars = apps.map((app) => project.services[`${app.appId}-dapr`]!);
+    const workingDirs = new Set(sidecars.map((s) => s.working_dir));
+    expect(workingDirs.size).toBe(1);
+    const [workingDir] = [...workingDirs];
+    for (const app of apps) {
+      const config = parse(readFileSync(app.configFile, 'utf8')) as {
+        spec: { nameResolution: { component: string; configuration: { connectionString: string } } };
+      };
+      expect(config.spec.nameResolution.component).toBe('sqlite');
+      const dbFile = path.posix.join(workingDir!, config.spec.nameResolution.configuration.connectionString);
+      expect(hostPathOf(project.services[`${app.appId}-dapr`]!, dbFile)).toBe('volume:dapr-registry/nameresolution.db');
+    }
+  });
+
+  it("sets each envRef of the sidecar's components, pointing into what is mounted", () => {
+    const all = [...components(path.join(repoRoot, 'components')), ...components(generatedDir)];
+    for (const app of apps) {
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      const loaded = all.filter((c) => !c.scopes || c.scopes.includes(app.appId));
+      for (const component of loaded) {
+        for (const item of component.spec.metadata ?? []) {
+          if (!item.envRef) continue;
+          const value = sidecar.environment?.[item.envRef];
+          expect({ app: app.appId, component: component.metadata.name, [item.envRef]: value }).toEqual(
+            expect.objectContaining({ [item.envRef]: expect.any(String) }),
+          );
+          if (item.envRef === 'KAFKA_BROKERS') expect(value).toBe('kafka:9092');
+          // File paths: a config file mounted at exactly that path, or inside a volume.
+          if (value!.startsWith('/')) {
+            const asConfig = sidecar.configs?.some((c) => c.target === value);
+            expect({ app: app.appId, [item.envRef]: value, mounted: asConfig || mountOf(sidecar, value!) !== undefined }).toMatchObject({
+              mounted: true,
+            });
+          }
+        }
+      }
+    }
+  });
+
+  it("gives each sidecar a secret store holding only its own service's secret", () => {
+    for (const app of apps) {
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      const file = sidecar.environment?.CAREGRID_SECRETS_FILE;
+      const mounted = sidecar.configs?.find((c) => c.target === file);
+      expect(mounted).toBeDefined();
+      const secrets = JSON.parse(project.configs![mounted!.source]!.content!) as Record<string, Record<string, string>>;
+      const database = app.env.CAREGRID_DATABASE;
+      if (!database) {
+        expect(secrets).toEqual({});
+        continue;
+      }
+      expect(Object.keys(secrets)).toEqual([app.appId]);
+      const url = new URL(secrets[app.appId]!.databaseUrl!);
+      const name = app.appId.replace(/-/g, '_');
+      expect(url.hostname).toBe(DATABASE_SERVICES[database]);
+      expect(project.services[url.hostname]).toBeDefined();
+      expect(url.username).toBe(name);
+      expect(url.pathname).toBe(`/${name}`);
+      expect(url.password.length).toBeGreaterThanOrEqual(16);
+    }
+    const auth = JSON.parse(project.configs!['auth-service-secrets']!.content!) as Record<string, Record<string, string>>;
+    expect(auth['auth-service']).toMatchObject({
+      bootstrapAdminEmail: env.BOOTSTRAP_ADMIN_EMAIL,
+      bootstrapAdminPassword: env.BOOTSTRAP_ADMIN_PASSWORD,
+    });
+  });
+
+  it('creates the databases and logins the services connect with', () => {
+    const postgresInit = project.configs!['postgres-init']!.content!;
+    for (const app of apps.filter((a) => a.env.CAREGRID_DATABASE === 'postgres')) {
+      const name = app.appId.replace(/-/g, '_');
+      const secrets = JSON.parse(project.configs![`${app.appId}-secrets`]!.content!) as Record<string, Record<string, string>>;
+      const password = new URL(secrets[app.appId]!.databaseUrl!).password;
+      expect(postgresInit).toContain(`CREATE ROLE ${name} LOGIN PASSWORD '${password}';`);
+      expect(postgresInit).toContain(`CREATE DATABASE ${name} OWNER ${name};`);
+    }
+    const mysql = project.services.mysql!.environment!;
+    const doctorUrl = new URL(
+      (JSON.parse(project.configs!['doctor-service-secrets']!.content!) as Record<string, Record<string, string>>)['doctor-service']!
+        .databaseUrl!,
+    );
+    expect(mysql).toMatchObject({ MYSQL_DATABASE: 'doctor_service', MYSQL_USER: 'doctor_service', MYSQL_PASSWORD: doctorUrl.password });
+    expect(project.configs!['mongo-init']!.content).toContain(`pwd: "${env.ANALYTICS_DB_PASSWORD}"`);
+    // Every datastore keeps its data in a named volume.
+    for (const name of ['postgres', 'mysql', 'mongo', 'kafka']) {
+      expect(project.services[name]!.volumes?.some((v) => v.type === 'volume')).toBe(true);
+      expect(project.services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('hands the rendered JWT policy to the gateway sidecar and the signing keys to auth-service only', () => {
+    const init = project.services['dapr-init']!;
+    expect(init.volumes).toContainEqual(
+      expect.objectContaining({ type: 'bind', source: path.join(repoRoot, '.caregrid', 'compose'), read_only: true }),
+    );
+    const script = (init.command ?? []).join(' ');
+    for (const file of readdirSync(generatedDir).filter((f) => f !== 'values.json')) expect(script).toContain(file);
+    expect(script).not.toContain('values.json');
+    const generatedVolume = (appId: string) => mountOf(project.services[`${appId}-dapr`]!, '/caregrid/generated')?.mount.source;
+    expect(generatedVolume('gateway')).toBe('gateway-generated');
+    expect(generatedVolume('auth-service')).toBe('auth-generated');
+    for (const app of apps.filter((a) => !['gateway', 'auth-service'].includes(a.appId)))
+      expect(generatedVolume(app.appId)).toBeUndefined();
+  });
+
+  it('builds every image with the Dockerfile, running what dapr.yaml runs', () => {
+    const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    for (const app of apps) expect(JSON.parse(cmd!)).toEqual(app.command);
+    expect(dockerfile).toMatch(/^ARG SERVICE$/m);
+    expect(dockerfile).toMatch(/^USER 10001:10001$/m);
+    const copied = dockerfile.split('\n').filter((line) => line.startsWith('COPY '));
+    expect(copied.filter((line) => /devkit|\btest\b|\.caregrid/.test(line))).toEqual([]);
+    const ignored = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/test', '.caregrid', '.git', '.env']));
+  });
+});
+
+describe('the validator', () => {
+  it('rejects a misspelt depends_on condition', () => {
+    const bad = path.join(root, 'docker-compose.yml');
+    const text = readFileSync(composeFile, 'utf8');
+    expect(text).toContain('condition: service_healthy');
+    writeFileSync(bad, text.replace('condition: service_healthy', 'condition: service_healty'));
+    const result = load(bad, envFile);
+    expect(result.project).toBeUndefined();
+    expect(result.error).toMatch(/condition/);
+  });
+
+  it('rejects an env file without a required variable, naming it', () => {
+    const partial = path.join(root, 'partial.env');
+    writeFileSync(
+      partial,
+      readFileSync(envFile, 'utf8')
+        .split('\n')
+        .filter((line) => !line.startsWith('PATIENT_DB_PASSWORD='))
+        .join('\n'),
+    );
+    const result = load(composeFile, partial);
+    expect(result.project).toBeUndefined();
+    expect(result.error).toContain('PATIENT_DB_PASSWORD');
+    expect(result.error).toContain('npm run deploy:secrets -- compose');
+  });
+});
