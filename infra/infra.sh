@@ -143,6 +143,7 @@ build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
 # (infra/tools/requirements.txt) go into a venv keyed by that file: .caregrid/venv.
 build_tools() {
   local dir name hash venv
+  command -v kubectl >/dev/null || fail "kubectl is required for the Kubernetes checks (kubectl kustomize): https://kubernetes.io/docs/tasks/tools/"
   for dir in "$ROOT"/infra/tools/*/; do
     [ -f "$dir/go.mod" ] || continue
     name=$(basename "$dir")
