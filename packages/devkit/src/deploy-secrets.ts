@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JWK } from 'jose';
-import { stringify } from 'yaml';
 import { repoRoot } from './paths.js';
-import { generateSigningKey, KEY_STORE, publicJwks, renderPolicyComponent } from './policy.js';
+import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, renderPolicyComponent } from './policy.js';
 
 /**
  * Secrets for Docker Compose and Kubernetes, made from committed templates.
@@ -95,24 +94,8 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
     const keysFile = path.join(layout.generatedDir, 'signing-keys.json');
     writePrivate(keysFile, JSON.stringify({ [KEY_STORE.secret]: { [KEY_STORE.key]: JSON.stringify(keys) } }));
     const keyStore = path.join(layout.generatedDir, `${KEY_STORE.component}.yaml`);
-    writePrivate(
-      keyStore,
-      stringify({
-        apiVersion: 'dapr.io/v1alpha1',
-        kind: 'Component',
-        metadata: { name: KEY_STORE.component },
-        spec: {
-          type: 'secretstores.local.file',
-          version: 'v1',
-          metadata: [
-            // The path inside the sidecar's container, where compose mounts this folder.
-            { name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' },
-            { name: 'multiValued', value: 'true' },
-          ],
-        },
-        scopes: ['auth-service'],
-      }),
-    );
+    // The path inside the sidecar's container, where compose puts this folder's copy.
+    writePrivate(keyStore, renderKeyStoreComponent({ name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' }));
     written.push(keysFile, keyStore);
   }
   return written;

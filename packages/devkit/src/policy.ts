@@ -57,6 +57,19 @@ export function writePolicyComponent(secrets: SecretsDocument, dir = generatedRe
 export const KEY_STORE = { component: 'auth-keys', secret: 'signing-keys', key: 'keys' } as const;
 export const keysDir = path.join(stateDir, 'keys');
 
+/** auth-service's `auth-keys` store (a local file store) over the keys file the given metadata item names. */
+export function renderKeyStoreComponent(
+  secretsFile: { name: 'secretsFile'; value: string } | { name: 'secretsFile'; envRef: string },
+): string {
+  return stringify({
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: KEY_STORE.component },
+    spec: { type: 'secretstores.local.file', version: 'v1', metadata: [secretsFile, { name: 'multiValued', value: 'true' }] },
+    scopes: ['auth-service'],
+  });
+}
+
 /**
  * The `auth-keys` secret store component over a keys file named after the
  * newest key. Local file stores read their file once; a rotation therefore
@@ -73,23 +86,7 @@ export function writeKeyStoreComponent(secrets: SecretsDocument, resourcesDir: s
   writeFileSync(keysFile, JSON.stringify({ [KEY_STORE.secret]: { [KEY_STORE.key]: keys } }), { mode: 0o600 });
   mkdirSync(resourcesDir, { recursive: true });
   const component = path.join(resourcesDir, `${KEY_STORE.component}.yaml`);
-  writeFileSync(
-    `${component}.tmp`,
-    stringify({
-      apiVersion: 'dapr.io/v1alpha1',
-      kind: 'Component',
-      metadata: { name: KEY_STORE.component },
-      spec: {
-        type: 'secretstores.local.file',
-        version: 'v1',
-        metadata: [
-          { name: 'secretsFile', value: keysFile },
-          { name: 'multiValued', value: 'true' },
-        ],
-      },
-      scopes: ['auth-service'],
-    }),
-  );
+  writeFileSync(`${component}.tmp`, renderKeyStoreComponent({ name: 'secretsFile', value: keysFile }));
   renameSync(`${component}.tmp`, component);
   return component;
 }
