@@ -7,8 +7,7 @@
  */
 import pg from 'pg';
 import { appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
-import { eventually, infraUp, jsonClient, readTopic, startTestStack, type TestStack } from '@caregrid/devkit';
-import { spawnSync } from 'node:child_process';
+import { eventually, jsonClient, readTopic, startKafka, startTestStack, stopKafka, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -252,7 +251,7 @@ describe('cleanup by the cron binding, two replicas firing', () => {
 describe('failures', () => {
   it('an event written while Kafka is down is published once it is back', async () => {
     const [patientId, doctorId] = [await createPatient(), await createDoctor()];
-    spawnSync('bash', ['infra/infra.sh', 'down', 'kafka'], { stdio: 'ignore' });
+    stopKafka();
     let appointmentId: string;
     try {
       const booked = await book(patientId, doctorId, berlin(nextMonday(6), '09:00'));
@@ -261,7 +260,7 @@ describe('failures', () => {
       const { rows } = await db.query('SELECT count(*)::int AS n FROM outbox WHERE subject = $1 AND published_at IS NULL', [appointmentId]);
       expect(rows[0].n).toBe(1);
     } finally {
-      infraUp(['kafka']);
+      await startKafka();
     }
     const event = await eventually(
       () => readTopic(Topics.appointments).find((e) => (e as { subject?: string }).subject === appointmentId),

@@ -26,7 +26,7 @@ it('PostgreSQL: a provisioned role owns its database; re-provisioning rotates th
   await dropDatabase('postgres', name);
 });
 
-it('MariaDB: a provisioned user works in its own database only', async () => {
+it('MySQL wire server (MariaDB locally, MySQL in containers): a provisioned user works in its own database only', async () => {
   const db = await freshDatabase('mysql', 'my');
   const connection = await mysql.createConnection(db.url);
   await connection.query('CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20))');
@@ -38,7 +38,7 @@ it('MariaDB: a provisioned user works in its own database only', async () => {
   await db.drop();
 });
 
-it('FerretDB: the MongoDB driver stores and finds documents, and unique indexes hold', async () => {
+it('MongoDB wire server (FerretDB locally, MongoDB in containers): the MongoDB driver stores and finds documents, and unique indexes hold', async () => {
   const db = await freshDatabase('mongodb', 'mongo');
   const client = new MongoClient(db.url, { serverSelectionTimeoutMS: 5_000 });
   await client.connect();

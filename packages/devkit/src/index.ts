@@ -1,6 +1,7 @@
 export * from './daprd.js';
 export * from './dapr-schema.js';
 export * from './infra.js';
+export * from './container-infra.js';
 export * from './paths.js';
 export * from './processes.js';
 export * from './provision.js';

@@ -19,12 +19,36 @@ export function readInfraEnv(): Record<string, string> {
   return values;
 }
 
+/**
+ * Where the test infrastructure comes from: `local` processes started by
+ * infra/infra.sh (default, no Docker), or `containers` started through
+ * testcontainers on a machine with Docker (CAREGRID_INFRA=containers). Both
+ * listen on the ports of infra/infra.env, so sidecars and tests see the same
+ * addresses; only the administrator's way in differs.
+ */
+export type InfraMode = 'local' | 'containers';
+export const infraMode = (): InfraMode => (process.env.CAREGRID_INFRA === 'containers' ? 'containers' : 'local');
+
+/** Written by the containers' starter: the administrator password of that run's database servers. */
+export const containerInfraFile = path.join(stateDir, 'containers.json');
+
+/** How provisioning connects as administrator: the local servers' sockets, or the containers' ports with a password. */
+export type AdminAccess = { host: string; port: number; user: string; password?: string } | { socketPath: string; user: string };
+
 export type LocalInfra = {
-  postgres: { port: number; socketDir: string };
-  mysql: { port: number; socket: string };
+  postgres: { port: number; admin: { host: string; port: number; user: string; password?: string } };
+  mysql: { port: number; admin: AdminAccess };
   kafka: { brokers: string };
   mongo: { port: number };
 };
+
+function containerAdminPassword(): string {
+  try {
+    return (JSON.parse(readFileSync(containerInfraFile, 'utf8')) as { adminPassword: string }).adminPassword;
+  } catch {
+    throw new Error(`CAREGRID_INFRA=containers but ${containerInfraFile} is missing: start the containers first (npm test does)`);
+  }
+}
 
 export function localInfra(): LocalInfra {
   const env = readInfraEnv();
@@ -33,9 +57,23 @@ export function localInfra(): LocalInfra {
     if (!Number.isInteger(value)) throw new Error(`infra/infra.env: ${name} is not a port`);
     return value;
   };
+  const containers = infraMode() === 'containers';
+  const password = containers ? containerAdminPassword() : undefined;
+  const pgPort = port('CAREGRID_PG_PORT');
+  const mysqlPort = port('CAREGRID_MYSQL_PORT');
   return {
-    postgres: { port: port('CAREGRID_PG_PORT'), socketDir: path.join(stateDir, 'run', 'postgres') },
-    mysql: { port: port('CAREGRID_MYSQL_PORT'), socket: path.join(stateDir, 'run', 'mysql', 'mysqld.sock') },
+    postgres: {
+      port: pgPort,
+      admin: containers
+        ? { host: '127.0.0.1', port: pgPort, user: 'postgres', password }
+        : { host: path.join(stateDir, 'run', 'postgres'), port: pgPort, user: 'postgres' },
+    },
+    mysql: {
+      port: mysqlPort,
+      admin: containers
+        ? { host: '127.0.0.1', port: mysqlPort, user: 'root', password }
+        : { socketPath: path.join(stateDir, 'run', 'mysql', 'mysqld.sock'), user: 'root' },
+    },
     kafka: { brokers: `127.0.0.1:${port('CAREGRID_KAFKA_PORT')}` },
     mongo: { port: port('CAREGRID_MONGO_PORT') },
   };

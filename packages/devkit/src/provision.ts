@@ -27,7 +27,7 @@ export async function provisionDatabase(engine: DatabaseEngine, name: string, pa
   const infra = localInfra();
   const db = sqlName(name);
   if (engine === 'postgres') {
-    const admin = new pg.Client({ host: infra.postgres.socketDir, port: infra.postgres.port, user: 'postgres', database: 'postgres' });
+    const admin = new pg.Client({ ...infra.postgres.admin, database: 'postgres' });
     await admin.connect();
     try {
       const role = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [db]);
@@ -46,7 +46,7 @@ export async function provisionDatabase(engine: DatabaseEngine, name: string, pa
     return `postgres://${db}:${encodeURIComponent(password)}@127.0.0.1:${infra.postgres.port}/${db}`;
   }
   if (engine === 'mysql') {
-    const admin = await mysql.createConnection({ socketPath: infra.mysql.socket, user: 'root' });
+    const admin = await mysql.createConnection(infra.mysql.admin);
     try {
       await admin.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
       await admin.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [db, password]);
@@ -57,7 +57,7 @@ export async function provisionDatabase(engine: DatabaseEngine, name: string, pa
     }
     return `mysql://${db}:${encodeURIComponent(password)}@127.0.0.1:${infra.mysql.port}/${db}`;
   }
-  // FerretDB on SQLite has no users: a database per service is the isolation.
+  // FerretDB on SQLite (and the test MongoDB container) has no users: a database per service is the isolation.
   return `mongodb://127.0.0.1:${infra.mongo.port}/${db}`;
 }
 
@@ -65,7 +65,7 @@ export async function dropDatabase(engine: DatabaseEngine, name: string): Promis
   const infra = localInfra();
   const db = sqlName(name);
   if (engine === 'postgres') {
-    const admin = new pg.Client({ host: infra.postgres.socketDir, port: infra.postgres.port, user: 'postgres', database: 'postgres' });
+    const admin = new pg.Client({ ...infra.postgres.admin, database: 'postgres' });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -74,7 +74,7 @@ export async function dropDatabase(engine: DatabaseEngine, name: string): Promis
       await admin.end();
     }
   } else if (engine === 'mysql') {
-    const admin = await mysql.createConnection({ socketPath: infra.mysql.socket, user: 'root' });
+    const admin = await mysql.createConnection(infra.mysql.admin);
     try {
       await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
       await admin.query(`DROP USER IF EXISTS ?@'%'`, [db]);
