@@ -102,6 +102,20 @@ describe('name resolution', () => {
       expect(nameResolution.configuration.cleanupInterval).toBe('8760h');
     }
   });
+
+  it('renews sqlite registrations at least two seconds before lookups would take them for stale', () => {
+    const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)?.[1] ?? NaN);
+    for (const { resource } of resources.filter((r) => r.resource.kind === 'Configuration')) {
+      const nameResolution = (resource.spec as Json).nameResolution as { component: string; configuration: Record<string, string> };
+      if (nameResolution?.component !== 'sqlite') continue;
+      const interval = seconds(nameResolution.configuration.updateInterval!);
+      const timeout = seconds(nameResolution.configuration.timeout ?? '1s');
+      const renewEvery = interval - timeout;
+      expect(renewEvery).toBeGreaterThanOrEqual(1); // the resolver refuses less
+      // A row is stale once floor(now) - floor(renewed) reaches the interval: up to 1 s is lost to rounding.
+      expect(interval - renewEvery - 1).toBeGreaterThanOrEqual(1);
+    }
+  });
 });
 
 describe('dapr/dapr.yaml', () => {
