@@ -126,14 +126,19 @@ export async function eventually<T>(attempt: () => Promise<T | undefined> | T | 
   }
 }
 
-/** Every message on a Kafka topic, read straight from the broker (kcat), parsed as JSON when it is. */
+/** Tests look for what they published themselves: messages from shortly before this test process started. */
+const TOPIC_READ_FROM_MS = Math.floor(performance.timeOrigin) - 60_000;
+
+/**
+ * The messages of a Kafka topic since this test process started, read straight
+ * from the broker (kcat), parsed as JSON when they are. Not the whole history:
+ * local topics keep every earlier run's messages.
+ */
 export function readTopic(topic: string): unknown[] {
   const output = execFileSync(
     'kcat',
-    ['-b', localInfra().kafka.brokers, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-D', '\u001e'],
-    {
-      encoding: 'utf8',
-    },
+    ['-b', localInfra().kafka.brokers, '-C', '-t', topic, '-o', `s@${TOPIC_READ_FROM_MS}`, '-e', '-q', '-D', '\u001e'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   return output
     .split('\u001e')
