@@ -5,6 +5,7 @@ import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { parse } from 'yaml';
 import { containerInfraFile, localInfra, readInfraEnv, repoRoot } from './paths.js';
+import { eventually } from './testing.js';
 
 /**
  * The test infrastructure as containers, for machines with Docker (CI runners):
@@ -131,9 +132,8 @@ export async function startContainer(component: ContainerSpec['component']): Pro
   const result = spawnSync('docker', ['start', `caregrid-test-${component}`], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`docker start caregrid-test-${component}: ${result.stderr}`);
   if (component !== 'kafka') return;
-  const deadline = Date.now() + 90_000;
-  while (spawnSync('kcat', ['-b', localInfra().kafka.brokers, '-L', '-m', '2'], { stdio: 'ignore' }).status !== 0) {
-    if (Date.now() > deadline) throw new Error('Kafka container did not answer within 90 s of its restart');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
+  const answers = () => spawnSync('kcat', ['-b', localInfra().kafka.brokers, '-L', '-m', '2'], { stdio: 'ignore' }).status === 0;
+  await eventually(() => answers() || undefined, 90_000).catch(() => {
+    throw new Error('Kafka container did not answer within 90 s of its restart');
+  });
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JWK } from 'jose';
 import { repoRoot } from './paths.js';
+import { writePrivateFile } from './provision.js';
 import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, renderPolicyComponent } from './policy.js';
 
 /**
@@ -52,13 +53,6 @@ function layoutOf(target: string, root: string): Layout {
   };
 }
 
-/** Owner-only, atomic: these files hold credentials. */
-function writePrivate(file: string, content: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, content, { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-}
-
 const newSecret = () => randomBytes(24).toString('base64url');
 
 /** Returns the files written. */
@@ -82,20 +76,20 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
   for (const template of layout.templates) {
     const output = template.slice(0, -'.example'.length);
     const text = readFileSync(template, 'utf8').replace(PLACEHOLDER, (_match, name: string) => (values[name] ??= newSecret()));
-    writePrivate(output, text);
+    writePrivateFile(output, text);
     written.push(output);
   }
-  writePrivate(layout.valuesFile, `${JSON.stringify(values, null, 2)}\n`);
+  writePrivateFile(layout.valuesFile, `${JSON.stringify(values, null, 2)}\n`);
 
   const policy = path.join(layout.generatedDir, 'jwt-auth.yaml');
-  writePrivate(policy, renderPolicyComponent(publicJwks(keys)));
+  writePrivateFile(policy, renderPolicyComponent(publicJwks(keys)));
   written.push(policy);
   if (layout.compose) {
     const keysFile = path.join(layout.generatedDir, 'signing-keys.json');
-    writePrivate(keysFile, JSON.stringify({ [KEY_STORE.secret]: { [KEY_STORE.key]: JSON.stringify(keys) } }));
+    writePrivateFile(keysFile, JSON.stringify({ [KEY_STORE.secret]: { [KEY_STORE.key]: JSON.stringify(keys) } }));
     const keyStore = path.join(layout.generatedDir, `${KEY_STORE.component}.yaml`);
     // The path inside the sidecar's container, where compose puts this folder's copy.
-    writePrivate(keyStore, renderKeyStoreComponent({ name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' }));
+    writePrivateFile(keyStore, renderKeyStoreComponent({ name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' }));
     written.push(keysFile, keyStore);
   }
   return written;

@@ -92,9 +92,14 @@ export function readSecrets(file = secretsFile): SecretsDocument {
 
 /** Atomic write, owner-only permissions: the file holds every local credential. */
 export function writeSecrets(secrets: SecretsDocument, file = secretsFile): void {
+  writePrivateFile(file, `${JSON.stringify(secrets, null, 2)}\n`);
+}
+
+/** Owner-only and atomic (readers never see half a file): for files that hold credentials. */
+export function writePrivateFile(file: string, content: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, content, { mode: 0o600 });
   renameSync(tmp, file);
 }
 

@@ -4,6 +4,8 @@
  * a patient and a doctor, a booking paid, its invoice PDF, and analytics
  * counting it. Throws naming the step that failed.
  */
+import { jsonClient } from './testing.js';
+
 export type SmokeOptions = {
   baseUrl: string;
   adminEmail: string;
@@ -27,17 +29,10 @@ export async function runSmoke(options: SmokeOptions): Promise<{ steps: number; 
   const log = options.log ?? (() => undefined);
   const timeoutMs = options.timeoutMs ?? 60_000;
   let steps = 0;
+  const send = jsonClient(options.baseUrl);
   const call = async (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
-    const response = await fetch(`${options.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+    const reply = await send(method, path, body, token ? { authorization: `Bearer ${token}` } : {});
+    return { status: reply.status, body: (reply.body ?? {}) as Reply['body'] };
   };
   const step = async <T>(name: string, action: () => Promise<T>): Promise<T> => {
     try {
