@@ -3,7 +3,8 @@
 # Verifies the bearer token against auth-service's public keys, enforces the
 # role table below, and passes the verified identity downstream as headers.
 # `npm run dev` (and `npm run keys:rotate`) renders this file, with the public
-# JWKS put in place of the marker below, into .caregrid/generated/jwt-auth.yaml:
+# JWKS and the access model's tables put in place of the markers below, into
+# .caregrid/generated/jwt-auth.yaml:
 # the OPA middleware keeps no cache between requests, so fetching the JWKS
 # with http.send would cost one fetch per request.
 package http
@@ -14,37 +15,16 @@ jwks := `__JWKS__`
 
 default allow := {"allow": false, "status_code": 401}
 
-all_roles := ["admin", "receptionist", "doctor", "patient"]
+# The role table, generated from the access model (packages/platform/src/access):
+# method + path of the callee (after /method), per app-id → roles that may attempt it.
+# Which records (own, care team, all) is the service's check, from the same model.
+routes := __ROUTES__
 
-staff := ["admin", "receptionist"]
+# Routes anyone may call (sign-up, sign-in, refresh, sign-out, the JWKS), from the same model.
+public_routes := __PUBLIC_ROUTES__
 
-# Method + path of the callee (after /method), per app-id → roles allowed.
-# Ownership (whose record is it?) is the service's rule, from the identity headers.
-routes := [
-	{"app": "auth-service", "methods": ["GET"], "path": `^/auth/me$`, "roles": all_roles},
-	{"app": "auth-service", "methods": ["POST"], "path": `^/auth/users$`, "roles": ["admin"]},
-	{"app": "auth-service", "methods": ["PATCH"], "path": `^/auth/users/[^/]+$`, "roles": ["admin"]},
-	{"app": "patient-service", "methods": ["GET"], "path": `^/patients$`, "roles": ["admin", "receptionist", "doctor"]},
-	{"app": "patient-service", "methods": ["POST"], "path": `^/patients$`, "roles": staff},
-	{"app": "patient-service", "methods": ["GET"], "path": `^/patients/[^/]+$`, "roles": all_roles},
-	{"app": "patient-service", "methods": ["PUT", "PATCH"], "path": `^/patients/[^/]+$`, "roles": ["admin", "receptionist", "patient"]},
-	{"app": "patient-service", "methods": ["DELETE"], "path": `^/patients/[^/]+$`, "roles": ["admin"]},
-	{"app": "doctor-service", "methods": ["GET"], "path": `^/doctors(/[^/]+)?$`, "roles": all_roles},
-	{"app": "doctor-service", "methods": ["POST"], "path": `^/doctors$`, "roles": ["admin"]},
-	{"app": "doctor-service", "methods": ["PUT", "PATCH"], "path": `^/doctors/[^/]+$`, "roles": ["admin", "doctor"]},
-	{"app": "doctor-service", "methods": ["DELETE"], "path": `^/doctors/[^/]+$`, "roles": ["admin"]},
-	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments$`, "roles": ["admin", "receptionist", "patient"]},
-	{"app": "appointment-service", "methods": ["GET"], "path": `^/appointments(/[^/]+)?$`, "roles": all_roles},
-	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/[^/]+/status$`, "roles": all_roles},
-	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/[^/]+/payment$`, "roles": ["admin", "receptionist", "patient"]},
-	{"app": "appointment-service", "methods": ["POST"], "path": `^/appointments/cleanup$`, "roles": ["admin"]},
-	{"app": "billing-service", "methods": ["GET"], "path": `^/invoices(/[^/]+(/pdf)?)?$`, "roles": all_roles},
-	{"app": "billing-service", "methods": ["POST"], "path": `^/invoices/[^/]+/cancel$`, "roles": staff},
-	{"app": "analytics-service", "methods": ["GET"], "path": `^/analytics/.+$`, "roles": ["admin"]},
-]
-
-# Reachable without a token: sidecar health, sign-up/in, token refresh and
-# sign-out (they carry their own credential), the JWKS, and API documents.
+# Reachable without a token: sidecar health, the public routes above (they carry
+# their own credential or none), and API documents.
 public if input.request.path in {"/v1.0/healthz", "/v1.0/healthz/outbound"}
 
 # The Dapr SDK's readiness probe. Only the gateway app reaches this sidecar, and
@@ -55,8 +35,10 @@ public if {
 }
 
 public if {
-	invocation.app == "auth-service"
-	invocation.path in {"/auth/register", "/auth/login", "/auth/refresh", "/auth/logout", "/.well-known/jwks.json"}
+	some route in public_routes
+	route.app == invocation.app
+	input.request.method in route.methods
+	regex.match(route.path, invocation.path)
 }
 
 public if {

@@ -14,6 +14,8 @@ import {
   createServiceApp,
   DependencyUnavailableError,
   NotFoundError,
+  PUBLIC,
+  SIDECAR,
   Sidecar,
   newRequestContext,
   runWithContext,
@@ -26,7 +28,7 @@ const topic = uniqueName('e2e-probe');
 const logger = pino({ level: 'silent' });
 
 const received: CloudEvent[] = [];
-const echoRouter = new ApiRouter()
+const echoRouter = new ApiRouter({ 'POST /echo': PUBLIC, 'GET /patients/:id': PUBLIC, 'POST /events/probe': SIDECAR })
   .add({
     method: 'post',
     path: '/echo',

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { stringify } from 'yaml';
+import { gatewayPolicyTables } from '@caregrid/platform';
 import { repoRoot, stateDir } from './paths.js';
 import { readSecrets, writeSecrets, type SecretsDocument } from './provision.js';
 
@@ -22,9 +23,17 @@ export function publicJwks(privateKeys: JWK[]): { keys: JWK[] } {
   return { keys: privateKeys.map(({ kty, crv, x, y, kid }) => ({ kty, crv, x, y, kid, alg: 'ES256', use: 'sig' })) };
 }
 
+/** The gateway's Rego policy: the public keys and the access model's route tables in place of their markers. */
+export function renderPolicy(source: string, jwks: { keys: JWK[] }, tables = gatewayPolicyTables()): string {
+  return source
+    .replace('__JWKS__', JSON.stringify(jwks))
+    .replace('__ROUTES__', JSON.stringify(tables.routes, null, 1))
+    .replace('__PUBLIC_ROUTES__', JSON.stringify(tables.publicRoutes, null, 1));
+}
+
 /** The gateway's OPA middleware component, with the public keys inlined into the policy. */
 export function renderPolicyComponent(jwks: { keys: JWK[] }): string {
-  const rego = readFileSync(POLICY_SOURCE, 'utf8').replace('__JWKS__', JSON.stringify(jwks));
+  const rego = renderPolicy(readFileSync(POLICY_SOURCE, 'utf8'), jwks);
   return stringify({
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Component',

@@ -185,9 +185,25 @@ export async function startAppWithSidecar(options: {
 
 export type HttpResult = { status: number; headers: Headers; body: unknown };
 
-/** A small JSON client for tests: parsed body (problem+json included), status and headers. */
-export function jsonClient(baseUrl: string) {
-  return async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> => {
+/**
+ * The headers a service sees when the gateway forwards a signed-in user's
+ * request (daprd's caller app-id, the policy's identity headers): for tests that
+ * call a service's app directly, as its sidecar would.
+ */
+export function viaGatewayAs(user: { roles: string[]; userId?: string; patientId?: string; doctorId?: string }): Record<string, string> {
+  return {
+    'dapr-caller-app-id': 'gateway',
+    'x-caregrid-user-id': user.userId ?? `test-user-${user.roles.join('-')}`,
+    'x-caregrid-roles': user.roles.join(','),
+    ...(user.patientId ? { 'x-caregrid-patient-id': user.patientId } : {}),
+    ...(user.doctorId ? { 'x-caregrid-doctor-id': user.doctorId } : {}),
+  };
+}
+
+/** A small JSON client for tests: parsed body (problem+json included), status and headers; `defaults` go on every request. */
+export function jsonClient(baseUrl: string, defaults: Record<string, string> = {}) {
+  return async (method: string, url: string, body?: unknown, extra: Record<string, string> = {}): Promise<HttpResult> => {
+    const headers = { ...defaults, ...extra };
     const response = await fetch(`${baseUrl}${url}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -204,6 +220,7 @@ export function jsonClient(baseUrl: string) {
   };
 }
 
+/** `send` calls the app as the gateway would for an admin; pass other `viaGatewayAs(...)` headers per request to act as someone else. */
 export type ServiceUnderTest<Db> = AppUnderTest & { db: Db; send: ReturnType<typeof jsonClient>; relay: OutboxRelay };
 
 /**
@@ -233,7 +250,7 @@ export async function serviceUnderTest<Db>(options: {
     ...app,
     db: opened.db,
     relay: relay!,
-    send: jsonClient(app.baseUrl),
+    send: jsonClient(app.baseUrl, viaGatewayAs({ roles: ['admin'] })),
     stop: async () => {
       await relay?.stop();
       await app.stop();

@@ -15,4 +15,4 @@ export * from './data/migrations.js';
 export * from './data/outbox.js';
 export * from './boot.js';
 export * from './json-merge-patch.js';
-export * from './identity.js';
+export * from './access/index.js';

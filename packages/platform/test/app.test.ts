@@ -4,11 +4,20 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, RuleViolationError, ThrottledError } from '../src/errors.js';
 import { createServiceApp } from '../src/http/app.js';
 import { ApiRouter } from '../src/http/routes.js';
+import { PUBLIC } from '../src/access/model.js';
 import { propagationHeaders } from '../src/context.js';
 
 const thing = z.strictObject({ name: z.string().min(1), count: z.number().int().nonnegative() });
 
-const router = new ApiRouter()
+// Every route public: these tests are about validation, errors and context, not access.
+const router = new ApiRouter({
+  'POST /things': PUBLIC,
+  'GET /things/:id': PUBLIC,
+  'GET /echo-context': PUBLIC,
+  'GET /rule': PUBLIC,
+  'GET /throttled': PUBLIC,
+  'GET /boom': PUBLIC,
+})
   .add({
     method: 'post',
     path: '/things',

@@ -58,6 +58,9 @@ export function buildOpenApiDocument(info: { title: string; version: string }, r
       tags: route.tags,
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       responses,
+      // Who may call it, from the access model (public routes need no token).
+      'x-caregrid-access': route.access,
+      ...(route.access === 'public' ? { security: [] } : {}),
     };
     if (route.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } };

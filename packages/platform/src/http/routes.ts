@@ -1,5 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { callerOf, mayAttempt, type Caller } from '../access/check.js';
+import { ENDPOINTS, PUBLIC, SIDECAR, type EndpointAccess } from '../access/model.js';
+import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -9,6 +12,8 @@ export type RouteInput<B extends z.ZodType, Q extends z.ZodType, P extends z.Zod
   body: z.output<B>;
   query: z.output<Q>;
   params: z.output<P>;
+  /** Who is calling, already admitted to this route by the access model. */
+  caller: Caller;
   req: Request;
   res: Response;
 };
@@ -27,30 +32,57 @@ export type RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
 };
 
 // Records kept for the OpenAPI document; the zod schemas are its only source.
-export type RouteRecord = Omit<RouteSpec<z.ZodType, z.ZodType, z.ZodType>, 'handler'>;
+export type RouteRecord = Omit<RouteSpec<z.ZodType, z.ZodType, z.ZodType>, 'handler'> & { access: EndpointAccess };
 
 const anything = z.unknown();
+
+/** The first gate of every route: is this caller one the route admits at all? Record checks come after, in the use case. */
+export function admit(access: EndpointAccess, caller: Caller): void {
+  if (access === PUBLIC) return;
+  if (access === SIDECAR) {
+    if (caller.kind !== 'sidecar') throw new ForbiddenError('Only this service’s own sidecar calls this route');
+    return;
+  }
+  if (caller.kind === 'anonymous' || caller.kind === 'sidecar') throw new UnauthenticatedError('This route needs a verified caller');
+  if (!mayAttempt(caller, access)) throw new ForbiddenError(`You may not ${access.actions.join(' or ')} ${access.resource} records`);
+}
 
 /**
  * An Express router whose routes declare zod schemas for body, query and
  * params: requests are validated against them (unknown fields rejected when the
- * schema is strict) and the same schemas produce the OpenAPI document.
+ * schema is strict) and the same schemas produce the OpenAPI document. Who may
+ * call each route comes from the access model's endpoint table (`METHOD
+ * /path`); a route missing from it is a programming error caught at start.
  */
 export class ApiRouter {
   readonly router = express.Router();
   readonly routes: RouteRecord[] = [];
 
+  constructor(private readonly endpoints: Record<string, EndpointAccess>) {}
+
+  /** A router for one of CareGrid's services, admitting callers as ENDPOINTS says for that app-id. */
+  static forService(appId: keyof typeof ENDPOINTS & string): ApiRouter {
+    const endpoints = ENDPOINTS[appId];
+    if (!endpoints) throw new Error(`${appId} has no endpoints in the access model`);
+    return new ApiRouter(endpoints);
+  }
+
   add<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown, P extends z.ZodType = z.ZodUnknown>(
     spec: RouteSpec<B, Q, P>,
   ): this {
     const { handler, ...record } = spec;
-    this.routes.push(record as RouteRecord);
+    const key = `${spec.method.toUpperCase()} ${spec.path}`;
+    const access = this.endpoints[key];
+    if (!access) throw new Error(`${key} is not in the access model's endpoint table (packages/platform/src/access/model.ts)`);
+    this.routes.push({ ...(record as Omit<RouteRecord, 'access'>), access });
     this.router[spec.method](spec.path, async (req, res) => {
+      const caller = callerOf(req);
+      admit(access, caller);
       const result = z
         .object({ body: spec.body ?? anything, query: spec.query ?? anything, params: spec.params ?? anything })
         .parse({ body: req.body, query: req.query, params: req.params });
       // Express 5 forwards a rejected promise to the error handler.
-      await handler({ ...(result as { body: z.output<B>; query: z.output<Q>; params: z.output<P> }), req, res });
+      await handler({ ...(result as { body: z.output<B>; query: z.output<Q>; params: z.output<P> }), caller, req, res });
     });
     return this;
   }

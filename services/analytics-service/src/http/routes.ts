@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cloudEventSchema } from '@caregrid/contracts';
-import { ApiRouter, InvalidInputError, requireIdentity, requireRole, type Logger } from '@caregrid/platform';
+import { ApiRouter, InvalidInputError, type Logger } from '@caregrid/platform';
 import { APPOINTMENT_COUNTS, type AnalyticsStore } from '../data/analytics-store.js';
 
 const window = z
@@ -15,10 +15,8 @@ const window = z
     return { from: start, to: end };
   });
 
-const adminOnly = (req: Parameters<typeof requireIdentity>[0]) => requireRole(requireIdentity(req), 'admin');
-
 export function analyticsRoutes(store: AnalyticsStore, logger: Logger): ApiRouter {
-  return new ApiRouter()
+  return ApiRouter.forService('analytics-service')
     .add({
       method: 'get',
       path: '/analytics/summary',
@@ -26,8 +24,7 @@ export function analyticsRoutes(store: AnalyticsStore, logger: Logger): ApiRoute
       tags: ['analytics'],
       query: window,
       responses: { 200: { description: 'Summary' }, 400: { description: 'Invalid window' }, 403: { description: 'Admins only' } },
-      handler: async ({ query, req, res }) => {
-        adminOnly(req);
+      handler: async ({ query, res }) => {
         const [patientsRegistered, counts, revenue] = await Promise.all([
           store.patientsRegistered(query.from, query.to),
           store.countByType(query.from, query.to, Object.values(APPOINTMENT_COUNTS)),
@@ -49,8 +46,7 @@ export function analyticsRoutes(store: AnalyticsStore, logger: Logger): ApiRoute
       tags: ['analytics'],
       query: window,
       responses: { 200: { description: 'Days' }, 403: { description: 'Admins only' } },
-      handler: async ({ query, req, res }) => {
-        adminOnly(req);
+      handler: async ({ query, res }) => {
         const rows = await store.dailyAppointments(query.from, query.to);
         const days = new Map<string, Record<string, number>>();
         for (const row of rows) {
@@ -80,8 +76,7 @@ export function analyticsRoutes(store: AnalyticsStore, logger: Logger): ApiRoute
         limit: z.coerce.number().int().min(1).max(100).default(10),
       }),
       responses: { 200: { description: 'Ranking' }, 403: { description: 'Admins only' } },
-      handler: async ({ query, req, res }) => {
-        adminOnly(req);
+      handler: async ({ query, res }) => {
         const doctors = await store.topDoctors(query.by, query.currency, query.limit);
         res.json({
           by: query.by,
@@ -102,8 +97,7 @@ export function analyticsRoutes(store: AnalyticsStore, logger: Logger): ApiRoute
       summary: 'Doctors and booked appointments per specialization (admin)',
       tags: ['analytics'],
       responses: { 200: { description: 'Per specialization' }, 403: { description: 'Admins only' } },
-      handler: async ({ req, res }) => {
-        adminOnly(req);
+      handler: async ({ res }) => {
         res.json({ specializations: await store.specializations() });
       },
     })

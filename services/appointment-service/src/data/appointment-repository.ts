@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, decodeCursor, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { ConflictError, decodeCursor, NotFoundError, scopeIds, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
@@ -143,12 +143,17 @@ export class AppointmentRepository {
     return appointment;
   }
 
-  /** Keyset pagination in start order: stable while appointments are booked meanwhile. */
-  async list(filter: AppointmentFilter): Promise<Page<Appointment>> {
+  /**
+   * Keyset pagination in start order (stable while appointments are booked
+   * meanwhile), within what `scope` lets the caller see: the filters narrow it
+   * further, never widen it.
+   */
+  async list(filter: AppointmentFilter, scope: Scope): Promise<Page<Appointment>> {
     const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM appointments
-        WHERE ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR doctor_id = $2) AND ($3::text IS NULL OR status = $3)
+        WHERE ($9::boolean OR patient_id = ANY($10::uuid[]) OR doctor_id = ANY($11::uuid[]))
+          AND ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR doctor_id = $2) AND ($3::text IS NULL OR status = $3)
           AND ($4::timestamptz IS NULL OR start_at >= $4) AND ($5::timestamptz IS NULL OR start_at < $5)
           AND ($6::timestamptz IS NULL OR (start_at, id) > ($6, $7::uuid))
         ORDER BY start_at, id LIMIT $8`,
@@ -161,6 +166,9 @@ export class AppointmentRepository {
         after?.[0] ?? null,
         after?.[1] ?? null,
         filter.limit + 1,
+        scope.all,
+        scopeIds(scope, 'patientId'),
+        scopeIds(scope, 'doctorId'),
       ],
     );
     return toPage(rows, filter.limit, toAppointment, (row) => [row.start_at.toISOString(), row.id]);

@@ -1,7 +1,6 @@
-import type { Request } from 'express';
-import { ApiRouter, ForbiddenError, hasRole, identityOf, NotFoundError, requireIdentity, requireRole } from '@caregrid/platform';
+import { ApiRouter, authorize, ForbiddenError, may, narrow, seesNothing, type Caller } from '@caregrid/platform';
 import type { AppointmentRepository } from '../data/appointment-repository.js';
-import { checkBookingTime, checkPayment, checkTransition, freeSlots, type Appointment } from '../domain/appointment.js';
+import { checkBookingTime, checkPayment, checkTransition, freeSlots } from '../domain/appointment.js';
 import { instantOf } from '../domain/zoned-time.js';
 import { fetchDoctor, fetchPatient } from '../peers.js';
 import type { Sidecar } from '@caregrid/platform';
@@ -18,29 +17,11 @@ import {
   statusBody,
 } from './schemas.js';
 
-/**
- * Whose appointments the caller may touch: staff (and peer services calling
- * without a user) any; a patient those of their linked record; a doctor their own.
- */
-type Scope = { all: true } | { all: false; patientId?: string; doctorId?: string };
-
-function scopeOf(req: Request): Scope {
-  const identity = identityOf(req);
-  if (!identity || hasRole(identity, 'admin', 'receptionist')) return { all: true };
-  if (hasRole(identity, 'doctor') && identity.doctorId) return { all: false, doctorId: identity.doctorId };
-  if (hasRole(identity, 'patient') && identity.patientId) return { all: false, patientId: identity.patientId };
-  return { all: false };
-}
-
-const mayTouch = (scope: Scope, a: Pick<Appointment, 'patientId' | 'doctorId'>) =>
-  scope.all ||
-  (scope.patientId !== undefined && a.patientId === scope.patientId) ||
-  (scope.doctorId !== undefined && a.doctorId === scope.doctorId);
-
 const problems = {
   400: { description: 'Invalid input' },
-  403: { description: 'Not your appointment' },
-  404: { description: 'No such appointment' },
+  401: { description: 'No verified caller' },
+  403: { description: 'Your role may not do this (to this appointment)' },
+  404: { description: 'No such appointment (or not yours to see)' },
   409: { description: 'The doctor or the patient is already booked then (conflicting slot in the body), or already paid' },
   422: { description: 'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, bad transition, wrong amount' },
   503: { description: 'patient-service or doctor-service unavailable' },
@@ -51,10 +32,9 @@ export type CleanupSettings = { retentionDays: number; batchSize: number; minInt
 export function appointmentRoutes(deps: { appointments: AppointmentRepository; sidecar: Sidecar; cleanup: CleanupSettings }): ApiRouter {
   const { appointments, sidecar } = deps;
 
-  const visible = async (req: Request, id: string) => {
+  const visible = async (caller: Caller, id: string) => {
     const appointment = await appointments.get(id);
-    // Someone else's appointment answers like an absent one: its existence is not the caller's to know.
-    if (!mayTouch(scopeOf(req), appointment)) throw new NotFoundError('appointment', id);
+    authorize(caller, 'appointment', 'read', appointment);
     return appointment;
   };
 
@@ -63,7 +43,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     return appointments.archiveEnded(cutoff, { batchSize: deps.cleanup.batchSize, minIntervalMs: deps.cleanup.minIntervalMs });
   };
 
-  return new ApiRouter()
+  return ApiRouter.forService('appointment-service')
     .add({
       method: 'post',
       path: '/appointments',
@@ -71,9 +51,10 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       tags: ['appointments'],
       body: bookingBody,
       responses: { 201: { description: 'Booked', schema: appointmentResponse }, ...problems },
-      handler: async ({ body, req, res }) => {
-        const scope = scopeOf(req);
-        if (!scope.all && scope.patientId !== body.patientId) throw new ForbiddenError('You may only book for your own patient record');
+      handler: async ({ body, caller, res }) => {
+        if (!may(caller, 'appointment', 'book', { patientId: body.patientId })) {
+          throw new ForbiddenError('You may only book for your own patient record');
+        }
         const [patient, doctor] = await Promise.all([fetchPatient(sidecar, body.patientId), fetchDoctor(sidecar, body.doctorId)]);
         const start = new Date(body.start);
         const end = body.end ? new Date(body.end) : new Date(start.getTime() + body.durationMinutes! * 60_000);
@@ -101,17 +82,9 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       tags: ['appointments'],
       query: listQuery,
       responses: { 200: { description: 'A page', schema: appointmentPage }, 400: problems[400] },
-      handler: async ({ query, req, res }) => {
-        const scope = scopeOf(req);
-        if (!scope.all && !scope.patientId && !scope.doctorId) {
-          res.json({ items: [], nextCursor: null });
-          return;
-        }
-        res.json(
-          await appointments.list(
-            scope.all ? query : { ...query, patientId: scope.patientId ?? query.patientId, doctorId: scope.doctorId ?? query.doctorId },
-          ),
-        );
+      handler: async ({ query, caller, res }) => {
+        const scope = narrow(caller, 'appointment');
+        res.json(seesNothing(scope) ? { items: [], nextCursor: null } : await appointments.list(query, scope));
       },
     })
     .add({
@@ -135,8 +108,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       summary: 'Archive appointments past the retention period now (admin; also run daily by the cron binding)',
       tags: ['appointments'],
       responses: { 200: { description: 'Run report', schema: cleanupResponse }, 403: problems[403] },
-      handler: async ({ req, res }) => {
-        requireRole(requireIdentity(req), 'admin');
+      handler: async ({ res }) => {
         res.json(await cleanup());
       },
     })
@@ -147,8 +119,8 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       tags: ['appointments'],
       params: idParams,
       responses: { 200: { description: 'The appointment', schema: appointmentResponse }, 400: problems[400], 404: problems[404] },
-      handler: async ({ params, req, res }) => {
-        res.json(await visible(req, params.id));
+      handler: async ({ params, caller, res }) => {
+        res.json(await visible(caller, params.id));
       },
     })
     .add({
@@ -159,14 +131,10 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       params: idParams,
       body: statusBody,
       responses: { 200: { description: 'Updated', schema: appointmentResponse }, ...problems },
-      handler: async ({ params, body, req, res }) => {
-        await visible(req, params.id);
-        const identity = identityOf(req);
-        if (identity && !hasRole(identity, 'admin', 'receptionist', 'doctor') && body.status !== 'cancelled') {
-          throw new ForbiddenError('Patients may only cancel');
-        }
+      handler: async ({ params, body, caller, res }) => {
         res.json(
           await appointments.change(params.id, (current) => {
+            authorize(caller, 'appointment', body.status === 'cancelled' ? 'cancel' : 'progress', current);
             checkTransition(current.status, body.status, body.reason);
             return { status: body.status, cancellationReason: body.status === 'cancelled' ? body.reason : undefined };
           }),
@@ -176,15 +144,15 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments/:id/payment',
-      summary: 'Pay an appointment (once, the exact amount); publishes appointment.paid',
+      summary: 'Record the payment of an appointment (staff; once, the exact amount); publishes appointment.paid',
       tags: ['appointments'],
       params: idParams,
       body: paymentBody,
       responses: { 200: { description: 'Paid', schema: appointmentResponse }, ...problems },
-      handler: async ({ params, body, req, res }) => {
-        await visible(req, params.id);
+      handler: async ({ params, body, caller, res }) => {
         res.json(
           await appointments.change(params.id, (current) => {
+            authorize(caller, 'appointment', 'pay', current);
             checkPayment(current, body.amount);
             return { payment: { method: body.method, amount: body.amount } };
           }),

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { ROLES } from '@caregrid/contracts';
-import { ApiRouter, requireIdentity, requireRole } from '@caregrid/platform';
+import { ApiRouter, UnauthenticatedError, type Caller } from '@caregrid/platform';
 import type { Accounts, KeyRing } from '../accounts.js';
 import { loginSchema, registrationSchema, staffUserSchema, userChangeSchema } from '../domain/users.js';
 
@@ -35,8 +35,14 @@ const problems = {
 // Only the gateway reaches this service; it puts the client's address first in X-Forwarded-For.
 const clientAddress = (req: Request) => req.header('x-forwarded-for')?.split(',')[0]?.trim() || req.socket.remoteAddress || 'unknown';
 
+/** The signed-in user behind a route the access model admits only users to. */
+function signedIn(caller: Caller): Extract<Caller, { kind: 'user' }> {
+  if (caller.kind !== 'user') throw new UnauthenticatedError('This route needs a signed-in user');
+  return caller;
+}
+
 export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
-  return new ApiRouter()
+  return ApiRouter.forService('auth-service')
     .add({
       method: 'post',
       path: '/auth/register',
@@ -89,8 +95,8 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
       summary: 'The signed-in account',
       tags: ['auth'],
       responses: { 200: { description: 'The account', schema: user }, 401: problems[401] },
-      handler: async ({ req, res }) => {
-        res.json(await accounts.get(requireIdentity(req).userId));
+      handler: async ({ caller, res }) => {
+        res.json(await accounts.get(signedIn(caller).userId));
       },
     })
     .add({
@@ -106,8 +112,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
         403: problems[403],
         409: problems[409],
       },
-      handler: async ({ body, req, res }) => {
-        requireRole(requireIdentity(req), 'admin');
+      handler: async ({ body, res }) => {
         const created = await accounts.createStaff(body);
         res.status(201).location(`/auth/users/${created.id}`).json(created);
       },
@@ -126,8 +131,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
         403: problems[403],
         404: { description: 'No such account' },
       },
-      handler: async ({ params, body, req, res }) => {
-        requireRole(requireIdentity(req), 'admin');
+      handler: async ({ params, body, res }) => {
         res.json(await accounts.changeUser(params.id, body));
       },
     })

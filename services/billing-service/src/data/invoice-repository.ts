@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeCursor, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import { decodeCursor, NotFoundError, scopeIds, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool } from '@caregrid/platform/postgres';
 import type { Invoice, InvoiceStatus, LineItem } from '../domain/invoice.js';
 import { invoiceNumber } from '../domain/invoice.js';
@@ -132,11 +132,13 @@ export class InvoiceRepository {
     return invoice;
   }
 
-  async list(filter: InvoiceFilter): Promise<Page<Invoice>> {
+  /** Keyset pagination in issue order, within what `scope` lets the caller see (filters narrow it further). */
+  async list(filter: InvoiceFilter, scope: Scope): Promise<Page<Invoice>> {
     const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM invoices
-        WHERE ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR appointment_id = $2) AND ($3::text IS NULL OR status = $3)
+        WHERE ($7::boolean OR patient_id = ANY($8::uuid[]) OR doctor_id = ANY($9::uuid[]))
+          AND ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR appointment_id = $2) AND ($3::text IS NULL OR status = $3)
           AND ($4::timestamptz IS NULL OR (issued_at, id) > ($4, $5::uuid))
         ORDER BY issued_at, id LIMIT $6`,
       [
@@ -146,6 +148,9 @@ export class InvoiceRepository {
         after?.[0] ?? null,
         after?.[1] ?? null,
         filter.limit + 1,
+        scope.all,
+        scopeIds(scope, 'patientId'),
+        scopeIds(scope, 'doctorId'),
       ],
     );
     return toPage(rows, filter.limit, toInvoice, (r) => [r.issued_at.toISOString(), r.id]);

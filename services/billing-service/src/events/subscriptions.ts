@@ -10,7 +10,7 @@ const delivered = { 200: { description: 'Processed: { status: SUCCESS | RETRY | 
 /** Routes of the declarative subscriptions in dapr/resources/subscriptions.yaml. */
 export function subscriptionRoutes(deps: { billing: Billing; invoices: InvoiceRepository; logger: Logger }): ApiRouter {
   const { billing, invoices, logger } = deps;
-  return new ApiRouter()
+  return ApiRouter.forService('billing-service')
     .add({
       method: 'post',
       path: '/events/appointment-paid',

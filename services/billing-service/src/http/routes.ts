@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
-import type { Request } from 'express';
 import { z } from 'zod';
 import { INVOICE_STATUSES } from '@caregrid/contracts';
-import { ApiRouter, hasRole, identityOf, NotFoundError, pageQuerySchema } from '@caregrid/platform';
+import { ApiRouter, authorize, narrow, pageQuerySchema, seesNothing, type Caller } from '@caregrid/platform';
 import { pdfFileName, type Billing } from '../billing.js';
 import type { InvoiceRepository } from '../data/invoice-repository.js';
 import type { PdfStore } from '../data/pdf-store.js';
@@ -37,45 +36,30 @@ const invoiceResponse = z.object({
   cancellationReason: z.string().nullable(),
 });
 
-/** Staff see every invoice; a patient those billed to them; a doctor those of their appointments. */
-function mayRead(req: Request, invoice: Invoice): boolean {
-  const identity = identityOf(req);
-  if (!identity || hasRole(identity, 'admin', 'receptionist')) return true;
-  return (
-    (identity.patientId !== undefined && invoice.patient.id === identity.patientId) ||
-    (identity.doctorId !== undefined && invoice.doctor.id === identity.doctorId)
-  );
-}
+/** What the access model decides an invoice on: the patient billed and the doctor of the appointment. */
+const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
 
 export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing }): ApiRouter {
   const { invoices, pdfs, billing } = deps;
-  const visible = async (req: Request, id: string) => {
+  const visible = async (caller: Caller, id: string) => {
     const invoice = await invoices.get(id);
-    if (!mayRead(req, invoice)) throw new NotFoundError('invoice', id);
+    authorize(caller, 'invoice', 'read', invoiceFacts(invoice));
     return invoice;
   };
 
-  return new ApiRouter()
+  return ApiRouter.forService('billing-service')
     .add({
       method: 'get',
       path: '/invoices',
-      summary: 'List invoices (a patient sees their own)',
+      summary: 'List invoices: staff all, a patient those billed to them, a doctor those of their appointments',
       tags: ['billing'],
       query: listQuery,
       responses: {
         200: { description: 'A page', schema: z.object({ items: z.array(invoiceResponse), nextCursor: z.string().nullable() }) },
       },
-      handler: async ({ query, req, res }) => {
-        const identity = identityOf(req);
-        if (identity && !hasRole(identity, 'admin', 'receptionist')) {
-          if (!identity.patientId) {
-            res.json({ items: [], nextCursor: null });
-            return;
-          }
-          res.json(await invoices.list({ ...query, patientId: identity.patientId }));
-          return;
-        }
-        res.json(await invoices.list(query));
+      handler: async ({ query, caller, res }) => {
+        const scope = narrow(caller, 'invoice');
+        res.json(seesNothing(scope) ? { items: [], nextCursor: null } : await invoices.list(query, scope));
       },
     })
     .add({
@@ -85,8 +69,8 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
       tags: ['billing'],
       params: idParams,
       responses: { 200: { description: 'The invoice', schema: invoiceResponse }, 404: { description: 'No such invoice' } },
-      handler: async ({ params, req, res }) => {
-        res.json(await visible(req, params.id));
+      handler: async ({ params, caller, res }) => {
+        res.json(await visible(caller, params.id));
       },
     })
     .add({
@@ -96,8 +80,8 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
       tags: ['billing'],
       params: idParams,
       responses: { 200: { description: 'PDF', contentType: 'application/pdf' }, 404: { description: 'No such invoice' } },
-      handler: async ({ params, req, res }) => {
-        const invoice = await visible(req, params.id);
+      handler: async ({ params, caller, res }) => {
+        const invoice = await visible(caller, params.id);
         res.type('application/pdf').set('content-disposition', `attachment; filename="${pdfFileName(invoice)}"`);
         const stored = await pdfs.open(pdfFileName(invoice));
         if (stored?.body) {
@@ -119,9 +103,13 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
         404: { description: 'No such invoice' },
         422: { description: 'Already cancelled' },
       },
-      handler: async ({ params, body, req, res }) => {
-        await visible(req, params.id);
-        res.json(await invoices.cancel(params.id, body.reason, checkCancellation));
+      handler: async ({ params, body, caller, res }) => {
+        res.json(
+          await invoices.cancel(params.id, body.reason, (current) => {
+            authorize(caller, 'invoice', 'cancel', invoiceFacts(current));
+            checkCancellation(current);
+          }),
+        );
       },
     });
 }

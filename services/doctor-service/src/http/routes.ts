@@ -1,20 +1,17 @@
-import type { Request, Response } from 'express';
-import { ApiRouter, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
+import type { Response } from 'express';
+import { ApiRouter, authorize } from '@caregrid/platform';
 import type { DoctorRepository } from '../data/doctor-repository.js';
-import { etagOf, mergeDoctor, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
+import { etagOf, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
+import { doctorFacts, patchDoctor } from '../domain/doctor-access.js';
 import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorResponse } from './schemas.js';
 
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
+  401: { description: 'No verified caller' },
+  403: { description: 'Your role may not do this (to this doctor)' },
   404: { description: 'No such doctor (or deleted)' },
   409: { description: 'Duplicate email or license number, or a stale version (If-Match / version)' },
 };
-
-/** Admins change any doctor; a doctor only their own profile (the gateway policy admits no other role). */
-function checkOwnProfile(req: Request, doctorId: string): void {
-  const identity = identityOf(req);
-  if (identity) requireOwnerOrStaff(identity, ['admin'], (caller) => caller.doctorId === doctorId);
-}
 
 const sendDoctor = (res: Response, doctor: Doctor, status = 200) => res.status(status).set('ETag', etagOf(doctor)).json(doctor);
 
@@ -23,7 +20,7 @@ const expectedVersion = (ifMatch: string | undefined, body: { version?: unknown 
   versionFromIfMatch(ifMatch) ?? (typeof body.version === 'number' ? body.version : undefined);
 
 export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
-  return new ApiRouter()
+  return ApiRouter.forService('doctor-service')
     .add({
       method: 'post',
       path: '/doctors',
@@ -66,10 +63,13 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       params: doctorParams,
       body: doctorBody,
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
-      handler: async ({ params, body, req, res }) => {
-        checkOwnProfile(req, params.id);
+      handler: async ({ params, body, caller, req, res }) => {
         const version = expectedVersion(req.header('if-match'), body);
-        sendDoctor(res, await doctors.update(params.id, version, () => toDoctorRecord(body)));
+        const change = (current: Doctor) => {
+          authorize(caller, 'doctor', 'update', doctorFacts(current.id));
+          return toDoctorRecord(body);
+        };
+        sendDoctor(res, await doctors.update(params.id, version, change));
       },
     })
     .add({
@@ -80,10 +80,9 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       params: doctorParams,
       body: doctorPatchBody,
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
-      handler: async ({ params, body, req, res }) => {
-        checkOwnProfile(req, params.id);
+      handler: async ({ params, body, caller, req, res }) => {
         const version = expectedVersion(req.header('if-match'), body);
-        sendDoctor(res, await doctors.update(params.id, version, (current) => mergeDoctor(current, body)));
+        sendDoctor(res, await doctors.update(params.id, version, (current) => patchDoctor(caller, current, body)));
       },
     })
     .add({

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { ConflictError, decodeCursor, likePrefix, NotFoundError, toPage, uuidv7, type Page } from '@caregrid/platform';
+import {
+  ConflictError,
+  decodeCursor,
+  likePrefix,
+  NotFoundError,
+  scopeIds,
+  toPage,
+  uuidv7,
+  type Page,
+  type Scope,
+} from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Patient, PatientRecord } from '../domain/patient.js';
 import { patientEvent, type PatientEventKind } from '../events/patient-events.js';
@@ -75,9 +85,27 @@ export class PatientRepository {
   }
 
   async get(id: string): Promise<Patient> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM patients WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    return (await this.getWithCareTeam(id)).patient;
+  }
+
+  /** The patient and the doctors who have (or had) an appointment with them, in one query. */
+  async getWithCareTeam(id: string): Promise<{ patient: Patient; careTeam: string[] }> {
+    const { rows } = await this.pool.query<Row & { care_team: string[] }>(
+      `SELECT ${COLUMNS}, ARRAY(SELECT doctor_id FROM care_relations WHERE patient_id = patients.id) AS care_team
+         FROM patients WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
     if (!rows[0]) throw new NotFoundError('patient', id);
-    return toPatient(rows[0]);
+    return { patient: toPatient(rows[0]), careTeam: rows[0].care_team };
+  }
+
+  /** Records that a doctor has a patient in their care (idempotent: redeliveries change nothing). */
+  async addCareRelation(relation: { patientId: string; doctorId: string; appointmentId: string; since: string }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
+      [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
+    );
   }
 
   /** Replaces the record with what `change` computes from the current one (PUT and PATCH). */
@@ -113,17 +141,31 @@ export class PatientRepository {
     this.onEventsQueued();
   }
 
-  /** Name/email prefix search in name order; keyset pagination, so inserts never shift later pages. */
-  async list(options: { q?: string; limit: number; cursor?: string }): Promise<Page<Patient>> {
+  /**
+   * Name/email prefix search in name order, within what `scope` lets the caller
+   * see (their own record, their care team, or all); keyset pagination, so
+   * inserts never shift later pages.
+   */
+  async list(options: { q?: string; limit: number; cursor?: string }, scope: Scope): Promise<Page<Patient>> {
     const after = options.cursor ? decodeCursor(options.cursor, cursorSchema) : null;
     const { rows } = await this.pool.query<Row>(
       `SELECT ${COLUMNS} FROM patients
         WHERE deleted_at IS NULL
+          AND ($5::boolean OR id = ANY($6::uuid[])
+               OR id IN (SELECT patient_id FROM care_relations WHERE doctor_id = ANY($7::uuid[])))
           AND ($1::text IS NULL OR lower(name) COLLATE "C" LIKE $1 OR lower(email) COLLATE "C" LIKE $1)
           AND ($2::text IS NULL OR (lower(name) COLLATE "C", id) > ($2::text COLLATE "C", $3::uuid))
         ORDER BY lower(name) COLLATE "C", id
         LIMIT $4`,
-      [options.q ? likePrefix(options.q) : null, after?.[0] ?? null, after?.[1] ?? null, options.limit + 1],
+      [
+        options.q ? likePrefix(options.q) : null,
+        after?.[0] ?? null,
+        after?.[1] ?? null,
+        options.limit + 1,
+        scope.all,
+        scopeIds(scope, 'patientId'),
+        scopeIds(scope, 'careTeamOf'),
+      ],
     );
     return toPage(rows, options.limit, toPatient, (row) => [row.sort_name, row.id]);
   }

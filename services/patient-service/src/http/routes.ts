@@ -1,35 +1,26 @@
-import type { Request } from 'express';
-import { ApiRouter, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
+import { ApiRouter, authorize, narrow } from '@caregrid/platform';
 import type { PatientRepository } from '../data/patient-repository.js';
-import { mergePatient, todayUtc, toPatientRecord } from '../domain/patient.js';
+import { todayUtc, toPatientRecord } from '../domain/patient.js';
+import { patchPatient, patientFacts } from '../domain/patient-access.js';
 import { patientBody, patientListQuery, patientPage, patientParams, patientPatchBody, patientResponse } from './schemas.js';
-
-/**
- * Ownership: staff and doctors act on any patient; a patient only on the record
- * linked to their account. No identity at all means a peer service calling by
- * invocation without a user behind it (the gateway always sets one).
- */
-function checkAccess(req: Request, patientId: string, staffRoles = ['admin', 'receptionist', 'doctor']): void {
-  const identity = identityOf(req);
-  if (identity) requireOwnerOrStaff(identity, staffRoles, (caller) => caller.patientId === patientId);
-}
 
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
-  403: { description: 'Not your record' },
-  404: { description: 'No such patient (or deleted)' },
+  401: { description: 'No verified caller' },
+  403: { description: 'Your role may not do this (to this record)' },
+  404: { description: 'No such patient (or deleted, or not yours to see)' },
   409: { description: 'Another live patient has this email or user account' },
 };
 
 export function patientRoutes(patients: PatientRepository): ApiRouter {
-  return new ApiRouter()
+  return ApiRouter.forService('patient-service')
     .add({
       method: 'post',
       path: '/patients',
-      summary: 'Register a patient',
+      summary: 'Register a patient (staff)',
       tags: ['patients'],
       body: patientBody,
-      responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 409: problems[409] },
+      responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 403: problems[403], 409: problems[409] },
       handler: async ({ body, res }) => {
         const patient = await patients.create(toPatientRecord(body, todayUtc()));
         res.status(201).location(`/patients/${patient.id}`).json(patient);
@@ -38,60 +29,66 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
     .add({
       method: 'get',
       path: '/patients',
-      summary: 'Search patients by name or email prefix (keyset pagination, name order)',
+      summary: 'Search patients by name or email prefix: staff all, a doctor their care team (keyset pagination, name order)',
       tags: ['patients'],
       query: patientListQuery,
-      responses: { 200: { description: 'A page of patients', schema: patientPage }, 400: problems[400] },
-      handler: async ({ query, res }) => {
-        res.json(await patients.list(query));
+      responses: { 200: { description: 'A page of patients', schema: patientPage }, 400: problems[400], 403: problems[403] },
+      handler: async ({ query, caller, res }) => {
+        res.json(await patients.list(query, narrow(caller, 'patient')));
       },
     })
     .add({
       method: 'get',
       path: '/patients/:id',
-      summary: 'Read a patient',
+      summary: 'Read a patient (staff; the patient; a doctor they have an appointment with)',
       tags: ['patients'],
       params: patientParams,
       responses: { 200: { description: 'The patient', schema: patientResponse }, 400: problems[400], 404: problems[404] },
-      handler: async ({ params, req, res }) => {
-        checkAccess(req, params.id);
-        res.json(await patients.get(params.id));
+      handler: async ({ params, caller, res }) => {
+        const { patient, careTeam } = await patients.getWithCareTeam(params.id);
+        authorize(caller, 'patient', 'read', patientFacts(patient.id, careTeam));
+        res.json(patient);
       },
     })
     .add({
       method: 'put',
       path: '/patients/:id',
-      summary: 'Replace a patient record',
+      summary: 'Replace a patient record (staff)',
       tags: ['patients'],
       params: patientParams,
       body: patientBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
-      handler: async ({ params, body, req, res }) => {
-        checkAccess(req, params.id, ['admin', 'receptionist']);
-        res.json(await patients.update(params.id, () => toPatientRecord(body, todayUtc())));
+      handler: async ({ params, body, caller, res }) => {
+        res.json(
+          await patients.update(params.id, (current) => {
+            authorize(caller, 'patient', 'update', patientFacts(current.id));
+            return toPatientRecord(body, todayUtc());
+          }),
+        );
       },
     })
     .add({
       method: 'patch',
       path: '/patients/:id',
-      summary: 'Change part of a patient record (JSON merge patch: null removes an optional field)',
+      summary:
+        'Change part of a patient record (JSON merge patch: null removes an optional field). Staff: any field; the patient: phone, address, details.emergencyContact',
       tags: ['patients'],
       params: patientParams,
       body: patientPatchBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
-      handler: async ({ params, body, req, res }) => {
-        checkAccess(req, params.id, ['admin', 'receptionist']);
-        res.json(await patients.update(params.id, (current) => mergePatient(current, body, todayUtc())));
+      handler: async ({ params, body, caller, res }) => {
+        res.json(await patients.update(params.id, (current) => patchPatient(caller, current, body, todayUtc())));
       },
     })
     .add({
       method: 'delete',
       path: '/patients/:id',
-      summary: 'Delete a patient (soft: the record is kept, no longer served)',
+      summary: 'Delete a patient (admin; soft: the record is kept, no longer served)',
       tags: ['patients'],
       params: patientParams,
-      responses: { 204: { description: 'Deleted' }, 400: problems[400], 404: problems[404] },
-      handler: async ({ params, res }) => {
+      responses: { 204: { description: 'Deleted' }, 400: problems[400], 403: problems[403], 404: problems[404] },
+      handler: async ({ params, caller, res }) => {
+        authorize(caller, 'patient', 'delete', patientFacts(params.id));
         await patients.delete(params.id);
         res.status(204).end();
       },

@@ -1,0 +1,158 @@
+import { ROLES, type Role } from '@caregrid/contracts';
+import { ForbiddenError, NotFoundError } from '../errors.js';
+import {
+  ACCESS_MATRIX,
+  PEER_SERVICES,
+  type Action,
+  type Grant,
+  type Matrix,
+  type Permission,
+  type Principal,
+  type Resource,
+} from './model.js';
+
+/** The public entry: the only app whose calls may carry a user's identity. */
+export const GATEWAY_APP_ID = 'gateway';
+
+/**
+ * Who is calling, as far as the service can trust it:
+ * - `user`: a signed-in user, verified by the gateway sidecar's policy and
+ *   forwarded by the gateway (identity headers are believed only from it);
+ * - `service`: a peer calling on its own behalf, by its app-id;
+ * - `sidecar`: the service's own sidecar delivering an event or a binding trigger;
+ * - `anonymous`: nobody known (public routes only).
+ */
+export type Caller =
+  | { kind: 'user'; userId: string; roles: Role[]; patientId?: string; doctorId?: string }
+  | { kind: 'service'; appId: string }
+  | { kind: 'sidecar' }
+  | { kind: 'anonymous' };
+
+/** Record facts the model decides on: whose record it is. */
+export type RecordFacts = {
+  patientId?: string | null;
+  doctorId?: string | null;
+  userId?: string | null;
+  /** Doctors who have (or had) an appointment with this patient. */
+  careTeam?: readonly string[];
+};
+
+const header = (req: { header: (name: string) => string | undefined }, name: string) => req.header(name)?.trim() || undefined;
+
+/**
+ * The caller of a request. daprd sets `dapr-caller-app-id` on every service
+ * invocation (overwriting whatever the caller sent); a request without it did
+ * not come through invocation, i.e. from the app's own sidecar (the app API
+ * token keeps everyone else out).
+ */
+export function callerOf(req: { header: (name: string) => string | undefined }): Caller {
+  const via = header(req, 'dapr-caller-app-id');
+  if (!via) return { kind: 'sidecar' };
+  if (via !== GATEWAY_APP_ID) return { kind: 'service', appId: via };
+  const userId = header(req, 'x-caregrid-user-id');
+  if (!userId) return { kind: 'anonymous' };
+  const claimed = (header(req, 'x-caregrid-roles') ?? '').split(',').map((role) => role.trim());
+  return {
+    kind: 'user',
+    userId,
+    roles: ROLES.filter((role) => claimed.includes(role)),
+    patientId: header(req, 'x-caregrid-patient-id'),
+    doctorId: header(req, 'x-caregrid-doctor-id'),
+  };
+}
+
+const isPeer = (appId: string): appId is (typeof PEER_SERVICES)[number] => (PEER_SERVICES as readonly string[]).includes(appId);
+
+function principalsOf(caller: Caller): Principal[] {
+  if (caller.kind === 'user') return caller.roles;
+  if (caller.kind === 'service' && isPeer(caller.appId)) return [caller.appId];
+  return [];
+}
+
+/** The grants a caller holds for an action, one per principal (role) that has one. */
+function grantsOf(caller: Caller, resource: Resource, action: Action, matrix: Matrix): { principal: Principal; grant: Grant }[] {
+  const cell = (matrix[resource] as Record<string, Partial<Record<Principal, Grant>>>)[action] ?? {};
+  return principalsOf(caller).flatMap((principal) => {
+    const grant = cell[principal];
+    return grant ? [{ principal, grant }] : [];
+  });
+}
+
+/** The links that make a record "own" for a principal: a patient's patient record, a doctor's profile, anyone's account. */
+function ownLinks(caller: Caller, principal: Principal): Scope['anyOf'] {
+  if (caller.kind !== 'user') return [];
+  const links: Scope['anyOf'] = [{ userId: caller.userId }];
+  if (principal === 'patient' && caller.patientId) links.push({ patientId: caller.patientId });
+  if (principal === 'doctor' && caller.doctorId) links.push({ doctorId: caller.doctorId });
+  return links;
+}
+
+function covers(caller: Caller, principal: Principal, grant: Grant, facts: RecordFacts): boolean {
+  if (grant === 'any') return true;
+  if (grant === 'care')
+    return caller.kind === 'user' && !!caller.doctorId && principal === 'doctor' && !!facts.careTeam?.includes(caller.doctorId);
+  return ownLinks(caller, principal).some(
+    (link) =>
+      ('userId' in link && facts.userId === link.userId) ||
+      ('patientId' in link && facts.patientId === link.patientId) ||
+      ('doctorId' in link && facts.doctorId === link.doctorId),
+  );
+}
+
+/** May this caller attempt the route at all (some principal of theirs holds some grant for one of its actions)? */
+export function mayAttempt(caller: Caller, permission: Permission, matrix: Matrix = ACCESS_MATRIX): boolean {
+  return permission.actions.some((action) => grantsOf(caller, permission.resource, action, matrix).length > 0);
+}
+
+/** May this caller do this action to this record? */
+export function may(caller: Caller, resource: Resource, action: Action, facts: RecordFacts, matrix: Matrix = ACCESS_MATRIX): boolean {
+  return grantsOf(caller, resource, action, matrix).some(({ principal, grant }) => covers(caller, principal, grant, facts));
+}
+
+/**
+ * Throws unless the caller may do `action` to the record. A record the caller
+ * may not even read answers like an absent one (its existence is not theirs
+ * to know); one they may read but not change answers 403.
+ */
+export function authorize(
+  caller: Caller,
+  resource: Resource,
+  action: Action,
+  record: RecordFacts & { id: string },
+  matrix: Matrix = ACCESS_MATRIX,
+): void {
+  if (may(caller, resource, action, record, matrix)) return;
+  if (action !== 'read' && may(caller, resource, 'read' as Action, record, matrix)) {
+    throw new ForbiddenError(`You may not ${action} this ${resource}`);
+  }
+  throw new NotFoundError(resource, record.id);
+}
+
+/**
+ * What a list may show a caller: everything, or the records matching any of
+ * these links (none at all when the list is empty — e.g. a patient account
+ * not yet linked to a patient record).
+ */
+export type Scope = {
+  all: boolean;
+  anyOf: ({ patientId: string } | { doctorId: string } | { userId: string } | { careTeamOf: string })[];
+};
+
+export function narrow(caller: Caller, resource: Resource, action: Action = 'list', matrix: Matrix = ACCESS_MATRIX): Scope {
+  const anyOf: Scope['anyOf'] = [];
+  for (const { principal, grant } of grantsOf(caller, resource, action, matrix)) {
+    if (grant === 'any') return { all: true, anyOf: [] };
+    if (grant === 'care' && caller.kind === 'user' && caller.doctorId && principal === 'doctor')
+      anyOf.push({ careTeamOf: caller.doctorId });
+    if (grant === 'own') anyOf.push(...ownLinks(caller, principal));
+  }
+  return { all: false, anyOf };
+}
+
+/** The ids of one kind of link in a scope, for SQL such as `patient_id = ANY($1)`. */
+export function scopeIds(scope: Scope, link: 'patientId' | 'doctorId' | 'userId' | 'careTeamOf'): string[] {
+  return scope.anyOf.flatMap((entry) => (link in entry ? [(entry as Record<string, string>)[link]!] : []));
+}
+
+/** Nothing visible at all: the list answers empty without a query. */
+export const seesNothing = (scope: Scope) => !scope.all && scope.anyOf.length === 0;

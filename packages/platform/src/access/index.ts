@@ -1,0 +1,3 @@
+export * from './model.js';
+export * from './check.js';
+export * from './policy.js';

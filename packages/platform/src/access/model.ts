@@ -1,0 +1,160 @@
+import { ROLES, type Role } from '@caregrid/contracts';
+
+/**
+ * CareGrid's access model, written once: who (a role, or a peer service by its
+ * app-id) may do which action to which resource, and to which records. The
+ * gateway policy's role table and every service's record checks are derived
+ * from these two tables (see policy.ts and check.ts), so they cannot drift.
+ */
+
+/**
+ * Which records a grant covers:
+ * - `any`: every record;
+ * - `own`: records linked to the caller's account — a patient's own patient
+ *   record, appointments and invoices; a doctor's own profile, appointments
+ *   and invoices; anyone's own account;
+ * - `care`: (doctors) patients who have or had an appointment with them.
+ */
+export type Grant = 'any' | 'own' | 'care';
+
+/** Peer services that act on their own behalf (service invocation carries their app-id). */
+export const PEER_SERVICES = ['appointment-service'] as const;
+export type PeerService = (typeof PEER_SERVICES)[number];
+export type Principal = Role | PeerService;
+
+export const ACTIONS = {
+  patient: ['create', 'list', 'read', 'update', 'update-contact', 'delete'],
+  doctor: ['create', 'list', 'read', 'update', 'update-schedule', 'delete'],
+  appointment: ['book', 'list', 'read', 'cancel', 'progress', 'pay', 'archive'],
+  invoice: ['list', 'read', 'cancel'],
+  account: ['read', 'create', 'update'],
+  report: ['read'],
+} as const;
+
+export type Resource = keyof typeof ACTIONS;
+export type Action<R extends Resource = Resource> = (typeof ACTIONS)[R][number];
+export type Matrix = { [R in Resource]: { [A in Action<R>]: Partial<Record<Principal, Grant>> } };
+
+const staff = { admin: 'any', receptionist: 'any' } as const;
+const everyone = { admin: 'any', receptionist: 'any', doctor: 'any', patient: 'any' } as const;
+
+export const ACCESS_MATRIX: Matrix = {
+  patient: {
+    create: { ...staff },
+    list: { ...staff, doctor: 'care' },
+    read: { ...staff, doctor: 'care', patient: 'own', 'appointment-service': 'any' },
+    // The whole record: identity, email, insurance, the account link.
+    update: { ...staff },
+    // What patients keep up to date themselves: phone, address, emergency contact.
+    'update-contact': { patient: 'own' },
+    delete: { admin: 'any' },
+  },
+  doctor: {
+    create: { admin: 'any' },
+    list: { ...everyone },
+    read: { ...everyone, 'appointment-service': 'any' },
+    // Licence, specialization, tariff, email: staff-managed.
+    update: { admin: 'any' },
+    // What doctors manage themselves: phone, working hours, accepting.
+    'update-schedule': { doctor: 'own' },
+    delete: { admin: 'any' },
+  },
+  appointment: {
+    book: { ...staff, patient: 'own' },
+    list: { ...staff, doctor: 'own', patient: 'own' },
+    read: { ...staff, doctor: 'own', patient: 'own' },
+    cancel: { ...staff, doctor: 'own', patient: 'own' },
+    // check in, fulfil, no-show
+    progress: { ...staff, doctor: 'own' },
+    pay: { ...staff },
+    archive: { admin: 'any' },
+  },
+  invoice: {
+    list: { ...staff, doctor: 'own', patient: 'own' },
+    read: { ...staff, doctor: 'own', patient: 'own' },
+    cancel: { ...staff },
+  },
+  account: {
+    read: { admin: 'own', receptionist: 'own', doctor: 'own', patient: 'own' },
+    create: { admin: 'any' },
+    update: { admin: 'any' },
+  },
+  report: {
+    read: { admin: 'any' },
+  },
+};
+
+/** A route's permission: any one of `actions` on `resource` lets a caller in; the handler picks the exact one. */
+export type Permission = { resource: Resource; actions: readonly Action[] };
+/** Anyone, signed in or not (sign-up, sign-in, keys). */
+export const PUBLIC = 'public' as const;
+/** Only the service's own sidecar delivering events or binding triggers — never an invocation. */
+export const SIDECAR = 'sidecar' as const;
+export type EndpointAccess = Permission | typeof PUBLIC | typeof SIDECAR;
+
+const can = <R extends Resource>(resource: R, ...actions: Action<R>[]): Permission => ({ resource, actions });
+
+/**
+ * Every route of every service (`METHOD /express/path`, as the service
+ * declares it) and who may call it. A service route missing here fails at
+ * start; the gateway's policy admits exactly these routes.
+ */
+export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
+  'auth-service': {
+    'POST /auth/register': PUBLIC,
+    'POST /auth/login': PUBLIC,
+    'POST /auth/refresh': PUBLIC,
+    'POST /auth/logout': PUBLIC,
+    'GET /.well-known/jwks.json': PUBLIC,
+    'GET /auth/me': can('account', 'read'),
+    'POST /auth/users': can('account', 'create'),
+    'PATCH /auth/users/:id': can('account', 'update'),
+  },
+  'patient-service': {
+    'POST /patients': can('patient', 'create'),
+    'GET /patients': can('patient', 'list'),
+    'GET /patients/:id': can('patient', 'read'),
+    'PUT /patients/:id': can('patient', 'update'),
+    'PATCH /patients/:id': can('patient', 'update', 'update-contact'),
+    'DELETE /patients/:id': can('patient', 'delete'),
+    'POST /events/appointment-booked': SIDECAR,
+    'POST /events/ignored': SIDECAR,
+  },
+  'doctor-service': {
+    'POST /doctors': can('doctor', 'create'),
+    'GET /doctors': can('doctor', 'list'),
+    'GET /doctors/:id': can('doctor', 'read'),
+    'PUT /doctors/:id': can('doctor', 'update'),
+    'PATCH /doctors/:id': can('doctor', 'update', 'update-schedule'),
+    'DELETE /doctors/:id': can('doctor', 'delete'),
+  },
+  'appointment-service': {
+    'POST /appointments': can('appointment', 'book'),
+    'GET /appointments': can('appointment', 'list'),
+    // Free slots are the doctor's public schedule: whoever may read the doctor.
+    'GET /appointments/slots': can('doctor', 'read'),
+    'POST /appointments/cleanup': can('appointment', 'archive'),
+    'GET /appointments/:id': can('appointment', 'read'),
+    'POST /appointments/:id/status': can('appointment', 'cancel', 'progress'),
+    'POST /appointments/:id/payment': can('appointment', 'pay'),
+    'POST /appointment-cleanup': SIDECAR,
+  },
+  'billing-service': {
+    'GET /invoices': can('invoice', 'list'),
+    'GET /invoices/:id': can('invoice', 'read'),
+    'GET /invoices/:id/pdf': can('invoice', 'read'),
+    'POST /invoices/:id/cancel': can('invoice', 'cancel'),
+    'POST /events/appointment-paid': SIDECAR,
+    'POST /events/ignored': SIDECAR,
+    'POST /events/dead-letter': SIDECAR,
+  },
+  'analytics-service': {
+    'GET /analytics/summary': can('report', 'read'),
+    'GET /analytics/appointments/daily': can('report', 'read'),
+    'GET /analytics/doctors/top': can('report', 'read'),
+    'GET /analytics/specializations': can('report', 'read'),
+    'POST /events/record': SIDECAR,
+  },
+};
+
+export const USER_ROLES: readonly Role[] = ROLES;

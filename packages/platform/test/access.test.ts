@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import type { Role } from '@caregrid/contracts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
+import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, type Caller } from '../src/access/check.js';
+import { ACCESS_MATRIX, ENDPOINTS, PUBLIC, SIDECAR, type Matrix, type Permission } from '../src/access/model.js';
+import { accessMatrixMarkdown, gatewayPolicyTables, isClientRoute, pathPattern, rolesFor } from '../src/access/policy.js';
+import { admit } from '../src/http/routes.js';
+
+const headers = (values: Record<string, string>) => ({ header: (name: string) => values[name.toLowerCase()] });
+const user = (roles: Role[], links: { patientId?: string; doctorId?: string } = {}): Caller => ({
+  kind: 'user',
+  userId: `u-${roles.join('-')}`,
+  roles,
+  ...links,
+});
+
+const patientP = user(['patient'], { patientId: 'p1' });
+const doctorD = user(['doctor'], { doctorId: 'd1' });
+const receptionist = user(['receptionist']);
+const admin = user(['admin']);
+
+describe('who is calling', () => {
+  it('believes identity headers only from the gateway', () => {
+    const identity = { 'x-caregrid-user-id': 'u1', 'x-caregrid-roles': 'doctor,superuser', 'x-caregrid-doctor-id': 'd1' };
+    expect(callerOf(headers({ 'dapr-caller-app-id': 'gateway', ...identity }))).toEqual({
+      kind: 'user',
+      userId: 'u1',
+      roles: ['doctor'], // unknown roles are dropped
+      doctorId: 'd1',
+      patientId: undefined,
+    });
+    // A peer sending the same headers acts as itself, whatever it claims.
+    expect(callerOf(headers({ 'dapr-caller-app-id': 'appointment-service', ...identity }))).toEqual({
+      kind: 'service',
+      appId: 'appointment-service',
+    });
+  });
+
+  it('a request without an invocation header comes from the own sidecar; the gateway without a user is anonymous', () => {
+    expect(callerOf(headers({ 'x-caregrid-user-id': 'u1', 'x-caregrid-roles': 'admin' }))).toEqual({ kind: 'sidecar' });
+    expect(callerOf(headers({ 'dapr-caller-app-id': 'gateway' }))).toEqual({ kind: 'anonymous' });
+  });
+});
+
+describe('the first gate: route admission', () => {
+  const read: Permission = { resource: 'patient', actions: ['read'] };
+  it('no verified caller is no access', () => {
+    expect(() => admit(read, { kind: 'anonymous' })).toThrow(UnauthenticatedError);
+    expect(() => admit(read, { kind: 'sidecar' })).toThrow(UnauthenticatedError);
+  });
+  it('a peer only where the model names it; unknown peers nowhere', () => {
+    expect(() => admit(read, { kind: 'service', appId: 'appointment-service' })).not.toThrow();
+    expect(() => admit({ resource: 'patient', actions: ['update'] }, { kind: 'service', appId: 'appointment-service' })).toThrow(
+      ForbiddenError,
+    );
+    expect(() => admit(read, { kind: 'service', appId: 'billing-service' })).toThrow(ForbiddenError);
+  });
+  it('sidecar routes refuse every invocation, public routes refuse nobody', () => {
+    expect(() => admit(SIDECAR, { kind: 'sidecar' })).not.toThrow();
+    expect(() => admit(SIDECAR, admin)).toThrow(ForbiddenError);
+    expect(() => admit(SIDECAR, { kind: 'service', appId: 'appointment-service' })).toThrow(ForbiddenError);
+    expect(() => admit(PUBLIC, { kind: 'anonymous' })).not.toThrow();
+  });
+  it('patients do not record payments', () => {
+    expect(mayAttempt(patientP, { resource: 'appointment', actions: ['pay'] })).toBe(false);
+    expect(mayAttempt(receptionist, { resource: 'appointment', actions: ['pay'] })).toBe(true);
+  });
+});
+
+describe('record checks', () => {
+  const theirPatient = { id: 'p1', patientId: 'p1', careTeam: ['d1'] };
+  const strangerPatient = { id: 'p2', patientId: 'p2', careTeam: ['d9'] };
+
+  it('care-team scope: a doctor reads only patients who have (or had) an appointment with them', () => {
+    expect(may(doctorD, 'patient', 'read', theirPatient)).toBe(true);
+    expect(may(doctorD, 'patient', 'read', strangerPatient)).toBe(false);
+    expect(() => authorize(doctorD, 'patient', 'read', strangerPatient)).toThrow(NotFoundError);
+    expect(may(doctorD, 'patient', 'update', theirPatient)).toBe(false);
+  });
+
+  it('a patient reads their own record, a readable record they may not change answers 403, an unreadable one 404', () => {
+    expect(may(patientP, 'patient', 'read', theirPatient)).toBe(true);
+    expect(() => authorize(patientP, 'patient', 'update', theirPatient)).toThrow(ForbiddenError);
+    expect(() => authorize(patientP, 'patient', 'update-contact', theirPatient)).not.toThrow();
+    expect(() => authorize(patientP, 'patient', 'update-contact', strangerPatient)).toThrow(NotFoundError);
+  });
+
+  it('appointments and invoices: own by patient or doctor link, never by a missing link', () => {
+    const appointment = { id: 'a1', patientId: 'p1', doctorId: 'd1' };
+    expect(may(patientP, 'appointment', 'read', appointment)).toBe(true);
+    expect(may(doctorD, 'invoice', 'read', appointment)).toBe(true);
+    expect(may(user(['patient']), 'appointment', 'read', appointment)).toBe(false); // unlinked patient
+    expect(may(user(['doctor'], { doctorId: 'd2' }), 'appointment', 'read', appointment)).toBe(false);
+    expect(may(patientP, 'appointment', 'progress', appointment)).toBe(false);
+    expect(may(patientP, 'appointment', 'cancel', appointment)).toBe(true);
+  });
+});
+
+describe('list scopes', () => {
+  it('staff all; doctor their care team; patient their own; an unlinked patient nothing', () => {
+    expect(narrow(receptionist, 'patient')).toEqual({ all: true, anyOf: [] });
+    expect(scopeIds(narrow(doctorD, 'patient'), 'careTeamOf')).toEqual(['d1']);
+    expect(scopeIds(narrow(patientP, 'appointment'), 'patientId')).toEqual(['p1']);
+    expect(scopeIds(narrow(doctorD, 'invoice'), 'doctorId')).toEqual(['d1']);
+    expect(scopeIds(narrow(user(['patient']), 'appointment'), 'patientId')).toEqual([]);
+    expect(seesNothing(narrow(patientP, 'patient'))).toBe(true); // patients do not list patients
+  });
+  it('several roles widen a scope, never narrow it', () => {
+    const both = user(['patient', 'doctor'], { patientId: 'p1', doctorId: 'd1' });
+    const scope = narrow(both, 'appointment');
+    expect(scopeIds(scope, 'patientId')).toEqual(['p1']);
+    expect(scopeIds(scope, 'doctorId')).toEqual(['d1']);
+  });
+});
+
+describe('the gateway policy is derived from the same model', () => {
+  const { routes, publicRoutes } = gatewayPolicyTables();
+
+  it('every role-protected endpoint is in the policy with exactly the roles the service admits', () => {
+    for (const [app, table] of Object.entries(ENDPOINTS)) {
+      for (const [key, access] of Object.entries(table)) {
+        if (typeof access !== 'object') continue;
+        const [method, path] = key.split(' ') as [string, string];
+        const route = routes.find((r) => r.app === app && r.methods.includes(method) && r.path === pathPattern(path));
+        for (const role of ['admin', 'receptionist', 'doctor', 'patient'] as const) {
+          const serviceAdmits = mayAttempt(user([role]), access);
+          expect({ key, role, policy: route?.roles.includes(role) ?? false }).toEqual({ key, role, policy: serviceAdmits });
+        }
+      }
+    }
+  });
+
+  it('changing one cell of the matrix changes both the policy and the service check', () => {
+    const changed = structuredClone(ACCESS_MATRIX) as Matrix;
+    changed.appointment.pay.patient = 'own';
+    const pay: Permission = { resource: 'appointment', actions: ['pay'] };
+    const payRoute = (matrix: Matrix) =>
+      gatewayPolicyTables(matrix).routes.find(
+        (r) => r.app === 'appointment-service' && r.path === pathPattern('/appointments/:id/payment'),
+      );
+    expect(payRoute(ACCESS_MATRIX)?.roles).not.toContain('patient');
+    expect(payRoute(changed)?.roles).toContain('patient');
+    expect(mayAttempt(patientP, pay, ACCESS_MATRIX)).toBe(false);
+    expect(mayAttempt(patientP, pay, changed)).toBe(true);
+    expect(rolesFor(pay, changed)).toEqual(['admin', 'receptionist', 'patient']);
+  });
+
+  it('sidecar-only routes are neither role routes nor public, and not client routes', () => {
+    const all = [...routes, ...publicRoutes];
+    expect(all.some((r) => r.path.includes('events'))).toBe(false);
+    expect(all.some((r) => r.path.includes('appointment-cleanup'))).toBe(false);
+    expect(isClientRoute('billing-service', 'post', '/events/appointment-paid')).toBe(false);
+    expect(isClientRoute('billing-service', 'get', '/invoices/:id/pdf')).toBe(true);
+    expect(publicRoutes.map((r) => r.path)).toContain('^/\\.well-known/jwks\\.json$');
+  });
+
+  it('path patterns match exactly one segment per parameter', () => {
+    const pattern = new RegExp(pathPattern('/invoices/:id/pdf'));
+    expect(pattern.test('/invoices/abc/pdf')).toBe(true);
+    expect(pattern.test('/invoices/a/b/pdf')).toBe(false);
+    expect(pattern.test('/invoices/abc/pdfx')).toBe(false);
+  });
+
+  it('the README shows the matrix as it is', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(accessMatrixMarkdown());
+  });
+});

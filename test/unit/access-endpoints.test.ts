@@ -1,0 +1,41 @@
+/**
+ * The access model's endpoint table and the services' routers describe the
+ * same routes: a route the table does not know fails at start (ApiRouter), and
+ * this test fails for a table entry no service serves (a stale rule the
+ * gateway would still admit).
+ */
+import { ENDPOINTS, type ApiRouter } from '@caregrid/platform';
+import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
+import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
+import { authRoutes } from '../../services/auth-service/src/http/routes.js';
+import { subscriptionRoutes as billingSubscriptions } from '../../services/billing-service/src/events/subscriptions.js';
+import { invoiceRoutes } from '../../services/billing-service/src/http/routes.js';
+import { doctorRoutes } from '../../services/doctor-service/src/http/routes.js';
+import { subscriptionRoutes as patientSubscriptions } from '../../services/patient-service/src/events/subscriptions.js';
+import { patientRoutes } from '../../services/patient-service/src/http/routes.js';
+
+// Routers are only declared here, never called: their dependencies are not needed.
+const unused = {} as never;
+
+const routersByApp: Record<string, ApiRouter[]> = {
+  'auth-service': [authRoutes(unused, unused)],
+  'patient-service': [patientRoutes(unused), patientSubscriptions({ patients: unused, logger: unused })],
+  'doctor-service': [doctorRoutes(unused)],
+  'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused })],
+  'billing-service': [
+    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
+    billingSubscriptions({ billing: unused, invoices: unused, logger: unused }),
+  ],
+  'analytics-service': [analyticsRoutes(unused, unused)],
+};
+
+describe('access model endpoints = service routes', () => {
+  it.each(Object.keys(ENDPOINTS))('%s serves exactly the routes of its endpoint table', (app) => {
+    const served = routersByApp[app]!.flatMap((router) => router.routes.map((route) => `${route.method.toUpperCase()} ${route.path}`));
+    expect(served.sort()).toEqual(Object.keys(ENDPOINTS[app]!).sort());
+  });
+
+  it('covers every service that has routes', () => {
+    expect(Object.keys(routersByApp).sort()).toEqual(Object.keys(ENDPOINTS).sort());
+  });
+});
