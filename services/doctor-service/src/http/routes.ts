@@ -1,11 +1,20 @@
 import type { Request, Response } from 'express';
-import { ApiRouter, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
+import { ApiRouter, hasRole, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
 import type { DoctorRepository } from '../data/doctor-repository.js';
-import { etagOf, mergeDoctor, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
+import {
+  etagOf,
+  mergeDoctor,
+  mergeOwnDoctorProfile,
+  ownProfileReplaceRefused,
+  toDoctorRecord,
+  versionFromIfMatch,
+  type Doctor,
+} from '../domain/doctor.js';
 import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorResponse } from './schemas.js';
 
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
+  403: { description: 'Not your profile, or a field a doctor may not change on their own (staff-managed; allowedFields lists theirs)' },
   404: { description: 'No such doctor (or deleted)' },
   409: { description: 'Duplicate email or license number, or a stale version (If-Match / version)' },
 };
@@ -14,6 +23,12 @@ const problems = {
 function checkOwnProfile(req: Request, doctorId: string): void {
   const identity = identityOf(req);
   if (identity) requireOwnerOrStaff(identity, ['admin'], (caller) => caller.doctorId === doctorId);
+}
+
+/** A doctor (not an admin) acting on their own profile: only the self-service edits apply. */
+function isSelfService(req: Request): boolean {
+  const identity = identityOf(req);
+  return identity !== undefined && hasRole(identity, 'doctor') && !hasRole(identity, 'admin');
 }
 
 const sendDoctor = (res: Response, doctor: Doctor, status = 200) => res.status(status).set('ETag', etagOf(doctor)).json(doctor);
@@ -68,6 +83,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
       handler: async ({ params, body, req, res }) => {
         checkOwnProfile(req, params.id);
+        if (isSelfService(req)) throw ownProfileReplaceRefused();
         const version = expectedVersion(req.header('if-match'), body);
         sendDoctor(res, await doctors.update(params.id, version, () => toDoctorRecord(body)));
       },
@@ -82,8 +98,9 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
       handler: async ({ params, body, req, res }) => {
         checkOwnProfile(req, params.id);
+        const merge = isSelfService(req) ? mergeOwnDoctorProfile : mergeDoctor;
         const version = expectedVersion(req.header('if-match'), body);
-        sendDoctor(res, await doctors.update(params.id, version, (current) => mergeDoctor(current, body)));
+        sendDoctor(res, await doctors.update(params.id, version, (current) => merge(current, body)));
       },
     })
     .add({
