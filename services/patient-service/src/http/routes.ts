@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import { ApiRouter, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
+import { ApiRouter, hasRole, identityOf, requireOwnerOrStaff } from '@caregrid/platform';
 import type { PatientRepository } from '../data/patient-repository.js';
-import { mergePatient, todayUtc, toPatientRecord } from '../domain/patient.js';
+import { mergeOwnPatientRecord, mergePatient, ownRecordReplaceRefused, todayUtc, toPatientRecord } from '../domain/patient.js';
 import { patientBody, patientListQuery, patientPage, patientParams, patientPatchBody, patientResponse } from './schemas.js';
 
 /**
@@ -14,9 +14,15 @@ function checkAccess(req: Request, patientId: string, staffRoles = ['admin', 're
   if (identity) requireOwnerOrStaff(identity, staffRoles, (caller) => caller.patientId === patientId);
 }
 
+/** A patient (not staff) acting on their own record: only the self-service edits apply. */
+function isSelfService(req: Request): boolean {
+  const identity = identityOf(req);
+  return identity !== undefined && hasRole(identity, 'patient') && !hasRole(identity, 'admin', 'receptionist');
+}
+
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
-  403: { description: 'Not your record' },
+  403: { description: 'Not your record, or a field a patient may not change on their own (allowedFields lists theirs)' },
   404: { description: 'No such patient (or deleted)' },
   409: { description: 'Another live patient has this email or user account' },
 };
@@ -68,6 +74,7 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
       handler: async ({ params, body, req, res }) => {
         checkAccess(req, params.id, ['admin', 'receptionist']);
+        if (isSelfService(req)) throw ownRecordReplaceRefused();
         res.json(await patients.update(params.id, () => toPatientRecord(body, todayUtc())));
       },
     })
@@ -81,7 +88,8 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
       handler: async ({ params, body, req, res }) => {
         checkAccess(req, params.id, ['admin', 'receptionist']);
-        res.json(await patients.update(params.id, (current) => mergePatient(current, body, todayUtc())));
+        const merge = isSelfService(req) ? mergeOwnPatientRecord : mergePatient;
+        res.json(await patients.update(params.id, (current) => merge(current, body, todayUtc())));
       },
     })
     .add({
