@@ -1,7 +1,8 @@
 import type { Request } from 'express';
 import { ApiRouter, ForbiddenError, hasRole, identityOf, NotFoundError, requireIdentity, requireRole } from '@caregrid/platform';
 import type { AppointmentRepository } from '../data/appointment-repository.js';
-import { checkBookingTime, checkPayment, checkTransition, freeSlots, type Appointment } from '../domain/appointment.js';
+import { checkPayment, checkTransition, freeSlots, type Appointment } from '../domain/appointment.js';
+import { bookAppointment, type BookingPorts } from '../domain/book-appointment.js';
 import { instantOf } from '../domain/zoned-time.js';
 import { fetchDoctor, fetchPatient } from '../peers.js';
 import type { Sidecar } from '@caregrid/platform';
@@ -42,14 +43,23 @@ const problems = {
   403: { description: 'Not your appointment' },
   404: { description: 'No such appointment' },
   409: { description: 'The doctor or the patient is already booked then (conflicting slot in the body), or already paid' },
-  422: { description: 'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, bad transition, wrong amount' },
-  503: { description: 'patient-service or doctor-service unavailable' },
+  422: {
+    description:
+      'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, a service type the doctor has no fee for (service-not-offered), bad transition, wrong amount',
+  },
+  503: { description: 'patient-service or doctor-service unavailable (or answering outside its contract)' },
 };
 
 export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
 
 export function appointmentRoutes(deps: { appointments: AppointmentRepository; sidecar: Sidecar; cleanup: CleanupSettings }): ApiRouter {
   const { appointments, sidecar } = deps;
+  const booking: BookingPorts = {
+    fetchPatient: (id) => fetchPatient(sidecar, id),
+    fetchDoctor: (id) => fetchDoctor(sidecar, id),
+    create: (appointment) => appointments.create(appointment),
+    now: () => new Date(),
+  };
 
   const visible = async (req: Request, id: string) => {
     const appointment = await appointments.get(id);
@@ -67,30 +77,14 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments',
-      summary: 'Book an appointment (patient and doctor verified with their services)',
+      summary: "Book an appointment (patient and doctor verified with their services; priced from the doctor's tariff)",
       tags: ['appointments'],
       body: bookingBody,
       responses: { 201: { description: 'Booked', schema: appointmentResponse }, ...problems },
       handler: async ({ body, req, res }) => {
         const scope = scopeOf(req);
         if (!scope.all && scope.patientId !== body.patientId) throw new ForbiddenError('You may only book for your own patient record');
-        const [patient, doctor] = await Promise.all([fetchPatient(sidecar, body.patientId), fetchDoctor(sidecar, body.doctorId)]);
-        const start = new Date(body.start);
-        const end = body.end ? new Date(body.end) : new Date(start.getTime() + body.durationMinutes! * 60_000);
-        checkBookingTime(start, end, doctor, new Date());
-        const appointment = await appointments.create({
-          patientId: patient.id,
-          doctorId: doctor.id,
-          patientName: patient.name,
-          doctorName: doctor.name,
-          specialization: doctor.specialization,
-          start: start.toISOString(),
-          end: end.toISOString(),
-          serviceType: body.serviceType,
-          reason: body.reason ?? null,
-          amount: body.amount,
-          currency: body.currency,
-        });
+        const appointment = await bookAppointment(body, booking);
         res.status(201).location(`/appointments/${appointment.id}`).json(appointment);
       },
     })
