@@ -21,4 +21,8 @@ export const patientDeleted = defineEvent({
   data: z.object({ patientId: z.uuid() }),
 });
 
+/** What appointment-service reads of patient-service's `GET /patients/{id}` to book (tolerant: other fields ignored). */
+export const patientForBooking = z.object({ id: z.uuid(), name: z.string() });
+export type PatientForBooking = z.infer<typeof patientForBooking>;
+
 export type PatientSnapshot = z.infer<typeof patientSnapshot>;

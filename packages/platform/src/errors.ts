@@ -44,8 +44,8 @@ export class UnauthenticatedError extends DomainError {
 }
 
 export class ForbiddenError extends DomainError {
-  constructor(message = 'You may not perform this action') {
-    super('forbidden', message);
+  constructor(message = 'You may not perform this action', details: Record<string, unknown> = {}) {
+    super('forbidden', message, details);
   }
 }
 

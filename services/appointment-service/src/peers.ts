@@ -1,27 +1,48 @@
-import { DependencyUnavailableError, ForbiddenError, RuleViolationError, type Sidecar } from '@caregrid/platform';
-import type { DoctorSchedule } from './domain/appointment.js';
+import { z } from 'zod';
+import { doctorForBooking, patientForBooking, type DoctorForBooking, type PatientForBooking } from '@caregrid/contracts';
+import { DependencyUnavailableError, ForbiddenError, issuesFromZod, RuleViolationError, type Sidecar } from '@caregrid/platform';
 
-export type PatientRef = { id: string; name: string };
-export type DoctorRef = DoctorSchedule & { id: string; name: string; specialization: string };
+/** A peer's answer that does not match the contract we read it by (logged as the 503's cause). */
+export class PeerContractViolation extends Error {
+  constructor(
+    readonly appId: string,
+    readonly path: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`${appId} GET ${path} answered outside its contract: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'PeerContractViolation';
+  }
+}
 
 /**
  * The records a booking stands on, asked of their owners by Dapr service
- * invocation (the caller's identity and trace travel along). An absent record
- * is a rule violation naming the field; a peer that does not answer properly
- * is unavailable (503).
+ * invocation (the caller's identity and trace travel along) and parsed by their
+ * contract. An absent record is a rule violation naming the field; a peer that
+ * does not answer properly, or answers something that is not the record, is
+ * unavailable (503).
  */
-async function fetchRecord<T>(sidecar: Sidecar, appId: string, path: string, field: string): Promise<T> {
-  const result = await sidecar.invoke<T>(appId, 'GET', path);
-  if (result.ok) return result.body;
+async function fetchRecord<S extends z.ZodType>(
+  sidecar: Sidecar,
+  appId: string,
+  path: string,
+  field: string,
+  schema: S,
+): Promise<z.output<S>> {
+  const result = await sidecar.invoke(appId, 'GET', path);
+  if (result.ok) {
+    const record = schema.safeParse(result.body);
+    if (!record.success) throw new DependencyUnavailableError(appId, new PeerContractViolation(appId, path, issuesFromZod(record.error)));
+    return record.data;
+  }
   if (result.status === 404) throw new RuleViolationError(`${field} does not name an existing record`, { field });
   if (result.status === 403) throw new ForbiddenError(`You may not book for this ${field.replace(/Id$/, '')}`);
   throw new DependencyUnavailableError(appId, result.body);
 }
 
-export function fetchPatient(sidecar: Sidecar, id: string): Promise<PatientRef> {
-  return fetchRecord<PatientRef>(sidecar, 'patient-service', `/patients/${id}`, 'patientId');
+export function fetchPatient(sidecar: Sidecar, id: string): Promise<PatientForBooking> {
+  return fetchRecord(sidecar, 'patient-service', `/patients/${id}`, 'patientId', patientForBooking);
 }
 
-export function fetchDoctor(sidecar: Sidecar, id: string): Promise<DoctorRef> {
-  return fetchRecord<DoctorRef>(sidecar, 'doctor-service', `/doctors/${id}`, 'doctorId');
+export function fetchDoctor(sidecar: Sidecar, id: string): Promise<DoctorForBooking> {
+  return fetchRecord(sidecar, 'doctor-service', `/doctors/${id}`, 'doctorId', doctorForBooking);
 }

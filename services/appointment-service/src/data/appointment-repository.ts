@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, decodeCursor, NotFoundError, scopeIds, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
-import type { Appointment, AppointmentStatus, PaymentMethod } from '../domain/appointment.js';
+import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
 
 type Row = {
@@ -46,8 +46,6 @@ const toAppointment = (row: Row): Appointment => ({
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });
-
-export type NewAppointment = Omit<Appointment, 'id' | 'status' | 'cancellationReason' | 'payment' | 'createdAt' | 'updatedAt'>;
 
 export type AppointmentFilter = {
   patientId?: string;

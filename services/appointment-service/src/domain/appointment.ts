@@ -1,4 +1,4 @@
-import { APPOINTMENT_STATUSES, PAYMENT_METHODS, SERVICE_TYPES } from '@caregrid/contracts';
+import { APPOINTMENT_STATUSES, PAYMENT_METHODS, SERVICE_TYPES, type Fees } from '@caregrid/contracts';
 import { ConflictError, InvalidInputError, RuleViolationError } from '@caregrid/platform';
 import { instantOf, toMinutes, wallClock, type Weekday } from './zoned-time.js';
 
@@ -25,6 +25,8 @@ export type Appointment = {
   createdAt: string;
   updatedAt: string;
 };
+
+export type NewAppointment = Omit<Appointment, 'id' | 'status' | 'cancellationReason' | 'payment' | 'createdAt' | 'updatedAt'>;
 
 /** What booking needs to know about the doctor (from doctor-service, by invocation). */
 export type DoctorSchedule = {
@@ -66,6 +68,26 @@ export function checkBookingTime(start: Date, end: Date, doctor: DoctorSchedule,
       rule: 'slot-aligned',
     });
   }
+}
+
+/** The doctor's tariff, as the clinic set it on their profile. */
+export type Tariff = { fees: Fees; currency: string };
+
+/**
+ * The price of a visit is the clinic's, never the client's: the doctor's fee
+ * for the service type, in the doctor's currency. A type without a fee is not
+ * offered by this doctor.
+ */
+export function priceFromTariff(tariff: Tariff, serviceType: ServiceType): { amount: number; currency: string } {
+  const amount = tariff.fees[serviceType];
+  if (amount === undefined) {
+    throw new RuleViolationError(`the doctor does not offer ${serviceType}`, {
+      rule: 'service-not-offered',
+      serviceType,
+      offered: SERVICE_TYPES.filter((type) => tariff.fees[type] !== undefined),
+    });
+  }
+  return { amount, currency: tariff.currency };
 }
 
 /** Free slots of a doctor on a date (their zone): working hours on the slot grid, minus busy ranges and the past. */

@@ -1,6 +1,7 @@
 import { ApiRouter, authorize, ForbiddenError, may, narrow, seesNothing, type Caller } from '@caregrid/platform';
 import type { AppointmentRepository } from '../data/appointment-repository.js';
-import { checkBookingTime, checkPayment, checkTransition, freeSlots } from '../domain/appointment.js';
+import { checkPayment, checkTransition, freeSlots } from '../domain/appointment.js';
+import { bookAppointment, type BookingPorts } from '../domain/book-appointment.js';
 import { instantOf } from '../domain/zoned-time.js';
 import { fetchDoctor, fetchPatient } from '../peers.js';
 import type { Sidecar } from '@caregrid/platform';
@@ -23,14 +24,23 @@ const problems = {
   403: { description: 'Your role may not do this (to this appointment)' },
   404: { description: 'No such appointment (or not yours to see)' },
   409: { description: 'The doctor or the patient is already booked then (conflicting slot in the body), or already paid' },
-  422: { description: 'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, bad transition, wrong amount' },
-  503: { description: 'patient-service or doctor-service unavailable' },
+  422: {
+    description:
+      'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, a service type the doctor has no fee for (service-not-offered), bad transition, wrong amount',
+  },
+  503: { description: 'patient-service or doctor-service unavailable (or answering outside its contract)' },
 };
 
 export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
 
 export function appointmentRoutes(deps: { appointments: AppointmentRepository; sidecar: Sidecar; cleanup: CleanupSettings }): ApiRouter {
   const { appointments, sidecar } = deps;
+  const booking: BookingPorts = {
+    fetchPatient: (id) => fetchPatient(sidecar, id),
+    fetchDoctor: (id) => fetchDoctor(sidecar, id),
+    create: (appointment) => appointments.create(appointment),
+    now: () => new Date(),
+  };
 
   const visible = async (caller: Caller, id: string) => {
     const appointment = await appointments.get(id);
@@ -47,7 +57,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments',
-      summary: 'Book an appointment (patient and doctor verified with their services)',
+      summary: "Book an appointment (patient and doctor verified with their services; priced from the doctor's tariff)",
       tags: ['appointments'],
       body: bookingBody,
       responses: { 201: { description: 'Booked', schema: appointmentResponse }, ...problems },
@@ -55,23 +65,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
         if (!may(caller, 'appointment', 'book', { patientId: body.patientId })) {
           throw new ForbiddenError('You may only book for your own patient record');
         }
-        const [patient, doctor] = await Promise.all([fetchPatient(sidecar, body.patientId), fetchDoctor(sidecar, body.doctorId)]);
-        const start = new Date(body.start);
-        const end = body.end ? new Date(body.end) : new Date(start.getTime() + body.durationMinutes! * 60_000);
-        checkBookingTime(start, end, doctor, new Date());
-        const appointment = await appointments.create({
-          patientId: patient.id,
-          doctorId: doctor.id,
-          patientName: patient.name,
-          doctorName: doctor.name,
-          specialization: doctor.specialization,
-          start: start.toISOString(),
-          end: end.toISOString(),
-          serviceType: body.serviceType,
-          reason: body.reason ?? null,
-          amount: body.amount,
-          currency: body.currency,
-        });
+        const appointment = await bookAppointment(body, booking);
         res.status(201).location(`/appointments/${appointment.id}`).json(appointment);
       },
     })

@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { APPOINTMENT_STATUSES, money, PAYMENT_METHODS, SERVICE_TYPES } from '@caregrid/contracts';
 import { pageQuerySchema } from '@caregrid/platform';
 
+// Named (not just left out of a strict object) so the 400 points at the field and the OpenAPI document says why.
+const refused = (field: string) =>
+  z
+    .never({ error: `refused: the ${field} comes from the doctor's tariff, not from the client` })
+    .optional()
+    .describe(`Refused (400): the ${field} is set from the doctor's tariff for the service type.`);
+
 export const bookingBody = z
   .strictObject({
     patientId: z.uuid(),
@@ -11,12 +18,16 @@ export const bookingBody = z
     durationMinutes: z.number().int().min(5).max(720).optional(),
     serviceType: z.enum(SERVICE_TYPES),
     reason: z.string().trim().min(1).max(1000).optional(),
-    ...money,
+    amount: refused('amount'),
+    currency: refused('currency'),
   })
   .refine((b) => (b.end === undefined) !== (b.durationMinutes === undefined), {
     message: 'give either end or durationMinutes',
     path: ['end'],
-  });
+  })
+  .describe(
+    "A booking request. The price is the clinic's: amount and currency are taken from the doctor's tariff (fees[serviceType]); a client that sends them is refused (400).",
+  );
 
 export const idParams = z.object({ id: z.uuid() });
 

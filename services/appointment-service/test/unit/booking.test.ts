@@ -4,6 +4,7 @@ import {
   checkPayment,
   checkTransition,
   freeSlots,
+  priceFromTariff,
   type Appointment,
   type DoctorSchedule,
 } from '../../src/domain/appointment.js';
@@ -59,6 +60,31 @@ describe('booking time rules (doctor time zone)', () => {
     expect(rule(() => checkBookingTime(at('2027-01-04T08:00:00Z'), at('2027-01-04T08:30:00Z'), { ...doctor, accepting: false }, now))).toBe(
       'doctor-accepting',
     );
+  });
+});
+
+describe('price from the tariff', () => {
+  const tariff = { fees: { consultation: 6_500, vaccination: 0 }, currency: 'CHF' };
+
+  it("takes the doctor's fee for the service type, in the doctor's currency", () => {
+    expect(priceFromTariff(tariff, 'consultation')).toEqual({ amount: 6_500, currency: 'CHF' });
+    expect(priceFromTariff(tariff, 'vaccination')).toEqual({ amount: 0, currency: 'CHF' }); // free is a price, not a gap
+  });
+
+  it('refuses a service type without a fee (422 service-not-offered), naming what is offered', () => {
+    expect(rule(() => priceFromTariff({ fees: {}, currency: 'EUR' }, 'checkup'))).toBe('service-not-offered');
+    let refusal: unknown;
+    try {
+      priceFromTariff(tariff, 'surgery');
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(RuleViolationError);
+    expect((refusal as RuleViolationError).details).toEqual({
+      rule: 'service-not-offered',
+      serviceType: 'surgery',
+      offered: ['consultation', 'vaccination'],
+    });
   });
 });
 

@@ -7,7 +7,10 @@ import { assertVersion, type Doctor, type DoctorRecord } from '../domain/doctor.
 import { doctorEvent, type DoctorEventKind } from '../events/doctor-events.js';
 
 const COLUMNS = `id, name, email, phone, specialization, license_number, years_of_experience, hospital_name, department,
-  accepting, working_hours, slot_minutes, time_zone, version, created_at, updated_at`;
+  accepting, working_hours, slot_minutes, time_zone, fees, currency, version, created_at, updated_at`;
+
+// MariaDB hands JSON columns back as text, MySQL as values.
+const json = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
 
 const toDoctor = (row: RowDataPacket): Doctor => ({
   id: row.id,
@@ -20,10 +23,11 @@ const toDoctor = (row: RowDataPacket): Doctor => ({
   hospitalName: row.hospital_name,
   department: row.department,
   accepting: Boolean(row.accepting),
-  // MariaDB hands JSON columns back as text, MySQL as values.
-  workingHours: typeof row.working_hours === 'string' ? JSON.parse(row.working_hours) : row.working_hours,
+  workingHours: json(row.working_hours),
   slotMinutes: row.slot_minutes,
   timeZone: row.time_zone,
+  fees: json(row.fees),
+  currency: row.currency,
   version: row.version,
   createdAt: (row.created_at as Date).toISOString(),
   updatedAt: (row.updated_at as Date).toISOString(),
@@ -61,8 +65,8 @@ export class DoctorRepository {
       await connection
         .execute(
           `INSERT INTO doctors (id, name, email, phone, specialization, license_number, years_of_experience, hospital_name,
-                                department, accepting, working_hours, slot_minutes, time_zone)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                department, accepting, working_hours, slot_minutes, time_zone, fees, currency)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [id, ...this.values(record)],
         )
         .catch(uniqueViolation);
@@ -88,7 +92,7 @@ export class DoctorRepository {
         .execute(
           `UPDATE doctors SET name = ?, email = ?, phone = ?, specialization = ?, license_number = ?, years_of_experience = ?,
                   hospital_name = ?, department = ?, accepting = ?, working_hours = ?, slot_minutes = ?, time_zone = ?,
-                  version = version + 1, updated_at = CURRENT_TIMESTAMP(3)
+                  fees = ?, currency = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(3)
             WHERE id = ?`,
           [...this.values(record), id],
         )
@@ -160,6 +164,8 @@ export class DoctorRepository {
       JSON.stringify(record.workingHours),
       record.slotMinutes,
       record.timeZone,
+      JSON.stringify(record.fees),
+      record.currency,
     ];
   }
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { SPECIALIZATIONS } from '@caregrid/contracts';
-import { applyMergePatch, ConflictError, InvalidInputError } from '@caregrid/platform';
+import { feesSchema, SPECIALIZATIONS, WEEKDAYS } from '@caregrid/contracts';
+import { applyMergePatch, ConflictError, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export { WEEKDAYS };
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -43,6 +43,11 @@ export const isTimeZone = (zone: string) => {
   }
 };
 
+/** ISO 4217 codes the runtime knows (a well-formed but made-up code such as XYZ is refused). */
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+export const currencySchema = z.string().refine((code) => CURRENCIES.has(code), 'must be an ISO 4217 currency code such as EUR');
+export const DEFAULT_CURRENCY = 'EUR';
+
 export const doctorInputSchema = z.strictObject({
   name: text(200),
   email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
@@ -56,6 +61,9 @@ export const doctorInputSchema = z.strictObject({
   workingHours: workingHoursSchema.default({}),
   slotMinutes: z.number().int().min(5).max(480).default(30),
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+  /** The clinic's price per service type (minor units of `currency`); a type left out is not bookable. */
+  fees: feesSchema.default({}),
+  currency: currencySchema.default(DEFAULT_CURRENCY),
   /** Optimistic locking for clients that cannot send If-Match. */
   version: z.number().int().positive().optional(),
 });
@@ -89,6 +97,43 @@ export function mergeDoctor(current: Doctor, patch: Record<string, unknown>): Do
   }
   return toDoctorRecord(merged.data);
 }
+
+/**
+ * What a doctor may change on their own profile (RFC 7396 merge patch members):
+ * contact and availability. Licence, specialization, tariff, identity and
+ * employment data are staff-managed. `version` is the optimistic-locking token,
+ * not a profile field.
+ */
+export const doctorSelfPatchSchema = z.strictObject({
+  phone: text(40).nullable().optional(),
+  workingHours: z
+    .strictObject(
+      Object.fromEntries(WEEKDAYS.map((day) => [day, dayHours.nullable().optional()])) as Record<
+        (typeof WEEKDAYS)[number],
+        z.ZodOptional<z.ZodNullable<typeof dayHours>>
+      >,
+    )
+    .nullable()
+    .optional(),
+  accepting: z.boolean().optional(),
+  version: z.number().int().positive().optional(),
+});
+
+export const OWN_PROFILE_FIELDS = Object.keys(doctorSelfPatchSchema.shape).filter((field) => field !== 'version');
+
+/** PATCH by the doctor themselves: only the self-service members, otherwise like mergeDoctor. */
+export function mergeOwnDoctorProfile(current: Doctor, patch: Record<string, unknown>): DoctorRecord {
+  const refused = Object.keys(patch).filter((field) => !Object.hasOwn(doctorSelfPatchSchema.shape, field));
+  if (refused.length > 0) {
+    throw new ForbiddenError(`a doctor may change only ${OWN_PROFILE_FIELDS.join(', ')} of their own profile; the rest is staff-managed`, {
+      allowedFields: OWN_PROFILE_FIELDS,
+      refusedFields: refused,
+    });
+  }
+  // The merged profile is validated as a whole, as for staff.
+  return mergeDoctor(current, patch);
+}
+
 
 /**
  * Optimistic locking: a writer states the version it read (If-Match or body

@@ -4,10 +4,10 @@ import type { Doctor } from '../domain/doctor.js';
 
 export type DoctorEventKind = 'created' | 'updated' | 'deleted';
 
-/** The outbox row for a change: what booking and analytics need, not contact details beyond email. */
+/** The outbox row for a change: what booking and analytics need (the tariff included), not contact details beyond email. */
 export function doctorEvent(kind: DoctorEventKind, doctor: Doctor) {
   if (kind === 'deleted') return outboxEvent(doctorDeleted, doctor.id, { doctorId: doctor.id });
-  const { id, name, email, specialization, hospitalName, department, accepting, slotMinutes, timeZone, version } = doctor;
+  const { id, name, email, specialization, hospitalName, department, accepting, slotMinutes, timeZone, fees, currency, version } = doctor;
   return outboxEvent(kind === 'created' ? doctorCreated : doctorUpdated, id, {
     doctorId: id,
     name,
@@ -18,6 +18,8 @@ export function doctorEvent(kind: DoctorEventKind, doctor: Doctor) {
     accepting,
     slotMinutes,
     timeZone,
+    fees,
+    currency,
     version,
   });
 }

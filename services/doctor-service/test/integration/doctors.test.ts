@@ -3,9 +3,9 @@
  * protocol) and a real daprd publishing to the real Kafka broker.
  */
 import { doctorCreated, doctorDeleted, doctorUpdated, Topics } from '@caregrid/contracts';
-import { eventually, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
+import { eventually, freshDatabase, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
-import { mysqlDatabase, type Pool } from '@caregrid/platform/mysql';
+import { createMysqlPool, migrateMysql, mysqlDatabase, type Pool } from '@caregrid/platform/mysql';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createApp } from '../../src/app.js';
 
@@ -23,6 +23,8 @@ type DoctorBody = {
   accepting: boolean;
   specialization: string;
   workingHours: unknown;
+  fees: Record<string, number>;
+  currency: string;
 };
 type Problem = { status: number; errors?: { path: string }[]; field?: string; currentVersion?: number };
 
@@ -39,6 +41,8 @@ const newDoctor = (overrides: Record<string, unknown> = {}) => {
     department: 'Heart',
     workingHours: { mon: [{ start: '09:00', end: '17:00' }] },
     timeZone: 'Europe/Berlin',
+    fees: { consultation: 7_500, 'follow-up': 3_000 },
+    currency: 'EUR',
     ...overrides,
   };
 };
@@ -69,6 +73,7 @@ describe('create and read', () => {
     expect(created.headers.get('location')).toBe(`/doctors/${doctor.id}`);
     expect(created.headers.get('etag')).toBe('"1"');
     expect(doctor).toMatchObject({ email: 'dr.who@example.org', accepting: true, slotMinutes: 30, timeZone: 'UTC', version: 1 });
+    expect(doctor.fees).toEqual({ consultation: 7_500, 'follow-up': 3_000 });
     expect(await send('GET', `/doctors/${doctor.id}`)).toMatchObject({ status: 200, body: doctor });
   });
 
@@ -105,6 +110,59 @@ describe('create and read', () => {
   it('answers 404 for an unknown doctor and 400 for a malformed id', async () => {
     expect((await send('GET', '/doctors/0190f0a0-0000-7000-8000-00000000ffff')).status).toBe(404);
     expect((await send('GET', '/doctors/abc')).status).toBe(400);
+  });
+});
+
+describe('tariff', () => {
+  it('stores fees per service type and the currency; a doctor created without them has an empty EUR tariff', async () => {
+    const chf = await create({ fees: { surgery: 250_000, vaccination: 0 }, currency: 'CHF' });
+    expect((await send('GET', `/doctors/${chf.id}`)).body).toMatchObject({ fees: { surgery: 250_000, vaccination: 0 }, currency: 'CHF' });
+    const bare = await create({ fees: undefined, currency: undefined });
+    expect(bare).toMatchObject({ fees: {}, currency: 'EUR' });
+  });
+
+  it('staff change one fee by merge patch (null removes it) and keep the others', async () => {
+    const doctor = await create();
+    const patched = await send('PATCH', `/doctors/${doctor.id}`, { fees: { consultation: 8_000, 'follow-up': null, checkup: 2_500 } });
+    expect(patched).toMatchObject({ status: 200, body: { fees: { consultation: 8_000, checkup: 2_500 } } });
+    expect((patched.body as DoctorBody).fees).not.toHaveProperty('follow-up');
+  });
+
+  it('answers 400 naming the field for an unknown service type, a fractional or negative fee, an unknown currency', async () => {
+    const before = await countRows();
+    const response = await send('POST', '/doctors', newDoctor({ fees: { consultation: 12.5, surgery: -1, massage: 10 }, currency: 'XYZ' }));
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors!.map((e) => e.path).sort()).toEqual([
+      'body.currency',
+      'body.fees',
+      'body.fees.consultation',
+      'body.fees.surgery',
+    ]);
+    expect(await countRows()).toBe(before);
+  });
+
+  it('migration 002 gives doctors that existed before it an empty tariff in EUR', async () => {
+    const scratch = await freshDatabase('mysql', 'doctor-tariff');
+    const old = createMysqlPool(scratch.url, { max: 1 });
+    try {
+      await migrateMysql(
+        old,
+        migrations.filter((m) => m.version < '002'),
+      );
+      await old.query(
+        `INSERT INTO doctors (id, name, email, specialization, license_number, years_of_experience, hospital_name, department,
+                              accepting, working_hours, slot_minutes, time_zone)
+         VALUES (UUID(), 'Dr Old', 'old@example.org', 'urology', 'OLD-1', 30, 'General', 'Uro', TRUE, '{}', 30, 'UTC')`,
+      );
+      expect(await migrateMysql(old, migrations)).toContain('002_doctor_tariff');
+      const [rows] = await old.query<RowDataPacket[]>('SELECT fees, currency FROM doctors');
+      expect(rows.map((r) => ({ fees: typeof r.fees === 'string' ? JSON.parse(r.fees) : r.fees, currency: r.currency }))).toEqual([
+        { fees: {}, currency: 'EUR' },
+      ]);
+    } finally {
+      await old.end();
+      await scratch.drop();
+    }
   });
 });
 
@@ -194,7 +252,13 @@ describe('events', () => {
       return mine.length === 3 ? mine : undefined;
     });
     expect(events.map((e) => (e as { type: string }).type)).toEqual([doctorCreated.type, doctorUpdated.type, doctorDeleted.type]);
-    expect(doctorCreated.parse(events[0]).data).toMatchObject({ doctorId: doctor.id, specialization: 'cardiology', version: 1 });
+    expect(doctorCreated.parse(events[0]).data).toMatchObject({
+      doctorId: doctor.id,
+      specialization: 'cardiology',
+      fees: { consultation: 7_500, 'follow-up': 3_000 },
+      currency: 'EUR',
+      version: 1,
+    });
     expect(doctorUpdated.parse(events[1]).data).toMatchObject({ accepting: false, version: 2 });
     expect(doctorDeleted.parse(events[2]).data).toEqual({ doctorId: doctor.id });
   });

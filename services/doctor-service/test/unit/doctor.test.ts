@@ -1,5 +1,15 @@
-import { ConflictError, InvalidInputError } from '@caregrid/platform';
-import { assertVersion, doctorInputSchema, mergeDoctor, toDoctorRecord, versionFromIfMatch, type Doctor } from '../../src/domain/doctor.js';
+import { doctorForBooking } from '@caregrid/contracts';
+import { ConflictError, ForbiddenError, InvalidInputError } from '@caregrid/platform';
+import {
+  assertVersion,
+  doctorInputSchema,
+  mergeDoctor,
+  mergeOwnDoctorProfile,
+  toDoctorRecord,
+  versionFromIfMatch,
+  type Doctor,
+} from '../../src/domain/doctor.js';
+import { doctorResponse } from '../../src/http/schemas.js';
 
 const valid = {
   name: 'Dr. Gregory House',
@@ -25,7 +35,21 @@ describe('doctor input', () => {
       timeZone: 'UTC',
       workingHours: {},
       phone: null,
+      fees: {},
+      currency: 'EUR',
     });
+  });
+
+  it('takes a tariff per service type in integer minor units and one ISO 4217 currency', () => {
+    const input = doctorInputSchema.parse({ ...valid, fees: { consultation: 8_000, vaccination: 0 }, currency: 'CHF' });
+    expect(input).toMatchObject({ fees: { consultation: 8_000, vaccination: 0 }, currency: 'CHF' });
+    expect(paths({ ...valid, fees: { consultation: 80.5, surgery: -1, massage: 100 }, currency: 'XYZ' }).sort()).toEqual([
+      'currency',
+      'fees',
+      'fees.consultation',
+      'fees.surgery',
+    ]);
+    expect(paths({ ...valid, currency: 'eur' })).toEqual(['currency']);
   });
 
   it('accepts touching intervals, sorts them, and rejects overlaps and reversed ones with their path', () => {
@@ -103,5 +127,84 @@ describe('merge patch', () => {
     };
     const merged = mergeDoctor(current, { workingHours: { mon: [{ start: '10:00', end: '11:00' }], fri: null }, version: 1 });
     expect(merged.workingHours).toEqual({ mon: [{ start: '10:00', end: '11:00' }] });
+  });
+});
+
+describe('self-service edits of the own profile', () => {
+  const current: Doctor = {
+    ...toDoctorRecord(
+      doctorInputSchema.parse({
+        ...valid,
+        phone: '555-0100',
+        workingHours: { mon: [{ start: '09:00', end: '12:00' }] },
+        fees: { consultation: 9_000 },
+      }),
+    ),
+    id: 'd1',
+    version: 4,
+    createdAt: '',
+    updatedAt: '',
+  };
+  const refusal = (patch: Record<string, unknown>) => {
+    try {
+      mergeOwnDoctorProfile(current, patch);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('merges phone, working hours and accepting (with a version) like a staff patch', () => {
+    const patch = { phone: '555-0199', workingHours: { mon: null, tue: [{ start: '10:00', end: '11:00' }] }, accepting: false, version: 4 };
+    const merged = mergeOwnDoctorProfile(current, patch);
+    expect(merged).toEqual(mergeDoctor(current, patch));
+    expect(merged).toMatchObject({ phone: '555-0199', workingHours: { tue: [{ start: '10:00', end: '11:00' }] }, accepting: false });
+    expect(merged).toMatchObject({ licenseNumber: current.licenseNumber, fees: { consultation: 9_000 } });
+  });
+
+  it.each([
+    ['licenseNumber', 'X'],
+    ['specialization', 'surgery'],
+    ['fees', { consultation: 1 }],
+    ['currency', 'USD'],
+    ['email', 'me@example.org'],
+    ['name', 'Dr. Me'],
+    ['slotMinutes', 5],
+    ['timeZone', 'UTC'],
+    ['hospitalName', 'Elsewhere'],
+    ['department', 'Other'],
+    ['yearsOfExperience', 50],
+  ])('refuses %s with 403 listing the fields an owner may change', (field, value) => {
+    const error = refusal({ phone: '555-0199', [field]: value });
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect((error as ForbiddenError).details).toEqual({ allowedFields: ['phone', 'workingHours', 'accepting'], refusedFields: [field] });
+  });
+
+  it('refuses even a null (removal) of a staff field, and an unknown member', () => {
+    expect((refusal({ fees: null }) as ForbiddenError).details.refusedFields).toEqual(['fees']);
+    expect((refusal({ rating: 5, constructor: 1 }) as ForbiddenError).details.refusedFields).toEqual(['rating', 'constructor']);
+  });
+
+  it('still validates the merged profile: bad hours are 400, not a 403', () => {
+    expect(refusal({ workingHours: { mon: [{ start: '12:00', end: '09:00' }] } })).toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe('the contract appointment-service reads', () => {
+  it('is met by the doctor as doctor-service serves it', () => {
+    const served = doctorResponse.parse({
+      ...toDoctorRecord(
+        doctorInputSchema.parse({ ...valid, fees: { checkup: 4_000 }, workingHours: { fri: [{ start: '08:00', end: '10:00' }] } }),
+      ),
+      id: '0190f0a0-0000-7000-8000-000000000001',
+      version: 1,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(doctorForBooking.parse(served)).toMatchObject({
+      fees: { checkup: 4_000 },
+      currency: 'EUR',
+      workingHours: { fri: [{ start: '08:00' }] },
+    });
   });
 });

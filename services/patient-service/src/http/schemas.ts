@@ -5,7 +5,11 @@ import { GENDERS, patientDetailsSchema, patientInputSchema } from '../domain/pat
 export const patientBody = patientInputSchema;
 
 /** RFC 7396 merge patch: any object; the merged result is validated as a whole. */
-export const patientPatchBody = z.record(z.string(), z.unknown());
+export const patientPatchBody = z
+  .record(z.string(), z.unknown())
+  .describe(
+    'JSON merge patch of the patient. Staff may change any field; a patient on their own record only phone, address and details.emergencyContact (any other member: 403, nothing changed).',
+  );
 
 export const patientParams = z.object({ id: z.uuid() });
 

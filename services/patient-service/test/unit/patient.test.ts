@@ -1,5 +1,5 @@
-import { InvalidInputError } from '@caregrid/platform';
-import { mergePatient, patientInputSchema, toPatientRecord, type Patient } from '../../src/domain/patient.js';
+import { ForbiddenError, InvalidInputError } from '@caregrid/platform';
+import { mergeOwnPatientRecord, mergePatient, patientInputSchema, toPatientRecord, type Patient } from '../../src/domain/patient.js';
 
 const today = '2026-11-25';
 
@@ -71,5 +71,53 @@ describe('merge patch', () => {
 
   it('applies the birth-date rule to the merged record too', () => {
     expect(() => mergePatient(patient, { dateOfBirth: '2030-01-01' }, today)).toThrow(/future/);
+  });
+});
+
+describe('self-service edits of the own record', () => {
+  const refusal = (patch: Record<string, unknown>) => {
+    try {
+      mergeOwnPatientRecord(patient, patch, today);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+  const allowedFields = ['phone', 'address', 'details.emergencyContact'];
+
+  it('merges phone, address and the emergency contact like a staff patch, keeping the rest', () => {
+    const patch = {
+      phone: '+44 20 7946 0999',
+      address: null,
+      details: { emergencyContact: { name: 'Mary', phone: '1', relation: 'friend' } },
+    };
+    const record = mergeOwnPatientRecord(patient, patch, today);
+    expect(record).toEqual(mergePatient(patient, patch, today));
+    expect(record).toMatchObject({
+      phone: '+44 20 7946 0999',
+      address: null,
+      userId: null,
+      details: { allergies: ['penicillin'], insurance: { provider: 'NHS', policyNumber: 'A-1' }, emergencyContact: { name: 'Mary' } },
+    });
+    expect(mergeOwnPatientRecord({ ...patient, details: record.details }, { details: { emergencyContact: null } }, today).details).toEqual(
+      patient.details,
+    );
+  });
+
+  it.each([
+    [{ userId: '0190f0a0-0000-7000-8000-000000000002' }, ['userId']],
+    [{ email: 'me@example.org', name: 'Me' }, ['email', 'name']],
+    [{ dateOfBirth: '1990-01-01', gender: 'male' }, ['dateOfBirth', 'gender']],
+    [{ details: { allergies: [] } }, ['details.allergies']],
+    [{ phone: '1', details: { insurance: null, emergencyContact: null } }, ['details.insurance']],
+    [{ details: null }, ['details']],
+  ])('refuses %j with 403 listing the fields a patient may change', (patch, refusedFields) => {
+    const error = refusal(patch);
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect((error as ForbiddenError).details).toEqual({ allowedFields, refusedFields });
+  });
+
+  it('still validates the merged record: a half emergency contact is 400, not a 403', () => {
+    expect(refusal({ details: { emergencyContact: { name: 'Mary' } } })).toBeInstanceOf(InvalidInputError);
   });
 });
