@@ -162,7 +162,9 @@ describe('the gateway policy is derived from the same model', () => {
   });
 
   it('the README shows the matrix as it is', () => {
+    // Prettier pads Markdown tables: compare with the padding taken out.
+    const unpadded = (text: string) => text.replace(/ {2,}/g, ' ').replace(/-{3,}/g, '---');
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    expect(readme).toContain(accessMatrixMarkdown());
+    expect(unpadded(readme)).toContain(unpadded(accessMatrixMarkdown()));
   });
 });
