@@ -60,15 +60,16 @@ export async function startTestStack(options: {
   mkdirSync(resourcesDir);
   mkdirSync(configDir);
 
-  // Real resources. Test stacks share consumer groups of their own (`<app-id>-test`): apart
-  // from `npm run dev`'s, and kept across runs, so a run reads only what was published since
-  // the last one rather than the whole history of the local topics.
+  // Real resources. Each stack has consumer groups of its own, starting at the end of the
+  // topics: isolated from `npm run dev`, from earlier runs and from stacks running at the same
+  // time (a shared group would hand a partition, and so this stack's events, to another stack).
   for (const file of [...yamlFiles(path.join(repoRoot, 'components')), ...yamlFiles(path.join(repoRoot, 'dapr', 'resources'))]) {
     parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) => {
       const resource = doc.toJS() as Resource;
       if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
         for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
-          if (item.name === 'consumerGroup') item.value = '{appID}-test';
+          if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
+          if (item.name === 'initialOffset') item.value = 'newest';
         }
       }
       const overrides = resource.kind === 'Component' ? options.componentMetadata?.[resource.metadata?.name ?? ''] : undefined;

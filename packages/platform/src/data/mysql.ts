@@ -46,14 +46,18 @@ export function mysqlMigrationTarget(pool: mysql.Pool): MigrationTarget {
     async withLock(fn) {
       const connection = await pool.getConnection();
       try {
-        const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT GET_LOCK('caregrid.schema_migrations', 60) AS locked");
+        // GET_LOCK names are server-wide: name the lock after the database, so services (and
+        // test databases) sharing one server never wait for each other's migrations.
+        const [rows] = await connection.query<mysql.RowDataPacket[]>(
+          "SELECT GET_LOCK(CONCAT('caregrid.schema_migrations.', DATABASE()), 60) AS locked",
+        );
         if (rows[0]?.locked !== 1) throw new Error('could not take the migration lock within 60 s');
         await connection.query(
           'CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(191) PRIMARY KEY, checksum CHAR(64) NOT NULL, applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))',
         );
         return await fn();
       } finally {
-        await connection.query("SELECT RELEASE_LOCK('caregrid.schema_migrations')").catch(() => undefined);
+        await connection.query("SELECT RELEASE_LOCK(CONCAT('caregrid.schema_migrations.', DATABASE()))").catch(() => undefined);
         connection.release();
       }
     },

@@ -1,9 +1,16 @@
 import express, { type Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import type { Logger } from '@caregrid/platform';
+import { SIDECAR, type Logger } from '@caregrid/platform';
 import { publicPathOf, ROUTES } from '../domain/routes.js';
 
 type OpenApiDocument = { paths?: Record<string, unknown>; components?: { schemas?: Record<string, unknown> } };
+
+/** Operations a client may call: event deliveries and binding triggers (access `sidecar`) are not the public API. */
+function clientOnly(operations: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(operations).filter(([, operation]) => (operation as { 'x-caregrid-access'?: unknown })['x-caregrid-access'] !== SIDECAR),
+  );
+}
 
 /**
  * One OpenAPI document for the whole API: each service's /openapi.json
@@ -23,7 +30,8 @@ export async function mergedOpenApi(fetchDocument: (appId: string) => Promise<Op
     }
     for (const [servicePath, operations] of Object.entries(document.paths ?? {})) {
       const publicPath = publicPathOf(appId, servicePath);
-      if (publicPath) paths[publicPath] = operations;
+      const clientOperations = publicPath ? clientOnly(operations as Record<string, unknown>) : {};
+      if (publicPath && Object.keys(clientOperations).length > 0) paths[publicPath] = clientOperations;
     }
     Object.assign(schemas, document.components?.schemas);
   }

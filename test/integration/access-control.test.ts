@@ -1,0 +1,317 @@
+/**
+ * Access control as a hostile user meets it: every call goes through the real
+ * gateway (JWT policy in its daprd) and the services' own sidecars, with
+ * nothing but a valid token of the caller's own — or, for the peer checks,
+ * straight to a sidecar's invocation API as a compromised process would.
+ */
+import { eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let admin: Record<string, string>;
+
+type Page<T> = { items: T[]; nextCursor: string | null };
+type Appointment = { id: string; patientId: string; doctorId: string; amount: number; currency: string };
+type Invoice = { id: string; appointmentId: string; gross: number; patient: { id: string }; doctor: { id: string } };
+
+const PASSWORD = 'correct horse battery';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+let seq = 0;
+const unique = (label: string) => `${label}.${++seq}.${Date.now()}`;
+
+function expectStatus(response: HttpResult, status: number): HttpResult {
+  expect({ status: response.status, body: response.body }).toMatchObject({ status });
+  return response;
+}
+
+/** A signed-in account made by the admin, linked to a patient or doctor record. */
+async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {
+  const email = `${unique(roles.join('-'))}@example.org`;
+  expectStatus(await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles, ...links }, admin), 201);
+  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
+  return bearer((login.body as { accessToken: string }).accessToken);
+}
+
+async function createPatient(name = unique('Patient')): Promise<string> {
+  const body = {
+    name,
+    email: `${unique('p')}@example.org`,
+    dateOfBirth: '1980-01-01',
+    gender: 'other',
+    details: { insurance: { provider: 'X', policyNumber: 'Y' } },
+  };
+  return (expectStatus(await api('POST', '/api/patients', body, admin), 201).body as { id: string }).id;
+}
+
+async function createDoctor(): Promise<string> {
+  const n = unique('dr');
+  const everyDay = Object.fromEntries(
+    ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
+  );
+  const body = {
+    name: `Dr ${n}`,
+    email: `${n}@example.org`,
+    specialization: 'cardiology',
+    licenseNumber: `L-${n}`,
+    yearsOfExperience: 5,
+    hospitalName: 'General',
+    department: 'Cardio',
+    workingHours: everyDay,
+    slotMinutes: 30,
+    timeZone: 'UTC',
+    fees: { consultation: 8000, checkup: 4500 },
+    currency: 'EUR',
+  };
+  return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
+}
+
+// Distinct future slots on the 30-minute grid (UTC doctor, open all day).
+let slot = 0;
+const nextSlot = () => {
+  const start = new Date(Date.UTC(new Date().getUTCFullYear() + 1, 0, 10, 0, 0) + ++slot * 30 * 60_000);
+  return start.toISOString();
+};
+
+async function book(as: Record<string, string>, patientId: string, doctorId: string, extra: Record<string, unknown> = {}) {
+  return api(
+    'POST',
+    '/api/appointments',
+    { patientId, doctorId, start: nextSlot(), durationMinutes: 30, serviceType: 'consultation', ...extra },
+    as,
+  );
+}
+
+async function listAll<T>(url: string, as: Record<string, string>): Promise<T[]> {
+  const items: T[] = [];
+  let next: string | null = url;
+  while (next) {
+    const page = expectStatus(await api('GET', next, undefined, as), 200).body as Page<T>;
+    items.push(...page.items);
+    next = page.nextCursor ? `${url}${url.includes('?') ? '&' : '?'}cursor=${page.nextCursor}` : null;
+  }
+  return items;
+}
+
+// The world of this test: two doctors, three patients, their accounts and some bookings.
+const w = {} as {
+  doctor1: string;
+  doctor2: string;
+  patient1: string;
+  patient2: string;
+  stranger: string;
+  asDoctor1: Record<string, string>;
+  asDoctor2: Record<string, string>;
+  asPatient1: Record<string, string>;
+  asPatient2: Record<string, string>;
+  asUnlinked: Record<string, string>;
+  asReception: Record<string, string>;
+  appointment1: Appointment; // patient1 with doctor1, paid
+  appointment2: Appointment; // patient2 with doctor2, paid
+  invoice1: Invoice;
+  invoice2: Invoice;
+};
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'],
+    env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
+  });
+  api = jsonClient(stack.url('gateway'));
+  const secret = stack.secrets()['auth-service']!;
+  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
+  admin = bearer((login.body as { accessToken: string }).accessToken);
+
+  [w.doctor1, w.doctor2] = [await createDoctor(), await createDoctor()];
+  [w.patient1, w.patient2, w.stranger] = [await createPatient(), await createPatient(), await createPatient()];
+  w.asDoctor1 = await account(['doctor'], { doctorId: w.doctor1 });
+  w.asDoctor2 = await account(['doctor'], { doctorId: w.doctor2 });
+  w.asPatient1 = await account(['patient'], { patientId: w.patient1 });
+  w.asPatient2 = await account(['patient'], { patientId: w.patient2 });
+  w.asUnlinked = await account(['patient']);
+  w.asReception = await account(['receptionist']);
+
+  w.appointment1 = expectStatus(await book(w.asPatient1, w.patient1, w.doctor1), 201).body as Appointment;
+  w.appointment2 = expectStatus(await book(w.asReception, w.patient2, w.doctor2), 201).body as Appointment;
+  for (const appointment of [w.appointment1, w.appointment2]) {
+    const paid = await api(
+      'POST',
+      `/api/appointments/${appointment.id}/payment`,
+      { method: 'cash', amount: appointment.amount },
+      w.asReception,
+    );
+    expectStatus(paid, 200);
+  }
+  const invoiceOf = (appointment: Appointment) =>
+    eventually(async () => {
+      const page = (await api('GET', `/api/billing/invoices?appointmentId=${appointment.id}`, undefined, admin)).body as Page<Invoice>;
+      return page.items[0];
+    });
+  [w.invoice1, w.invoice2] = [await invoiceOf(w.appointment1), await invoiceOf(w.appointment2)];
+}, 240_000);
+
+afterAll(() => stack?.stop());
+
+describe('prices belong to the clinic; payments to staff', () => {
+  it('a booking takes its price from the doctor’s tariff; a client-sent amount is refused', async () => {
+    expect(w.appointment1).toMatchObject({ amount: 8000, currency: 'EUR' });
+    const cheap = expectStatus(await book(w.asPatient1, w.patient1, w.doctor1, { amount: 0 }), 400);
+    expect(JSON.stringify(cheap.body)).toContain('amount');
+    expect(w.invoice1.gross).toBe(8000);
+  });
+
+  it('a patient may not record a payment, not even of their own appointment', async () => {
+    const own = expectStatus(await book(w.asPatient1, w.patient1, w.doctor1), 201).body as Appointment;
+    expectStatus(await api('POST', `/api/appointments/${own.id}/payment`, { method: 'cash', amount: 0 }, w.asPatient1), 403);
+    expectStatus(await api('POST', `/api/appointments/${own.id}/payment`, { method: 'cash', amount: own.amount }, w.asPatient1), 403);
+    const after = expectStatus(await api('GET', `/api/appointments/${own.id}`, undefined, w.asPatient1), 200).body as { payment: unknown };
+    expect(after.payment).toBeNull();
+  });
+
+  it('a patient may book only for their own record', async () => {
+    expectStatus(await book(w.asPatient1, w.patient2, w.doctor1), 403);
+    expectStatus(await book(w.asUnlinked, w.patient2, w.doctor1), 403);
+  });
+});
+
+describe('care-team scope for doctors', () => {
+  it('a doctor lists only patients in their care, following every page', async () => {
+    const mine = await eventually(async () => {
+      const listed = await listAll<{ id: string; details: unknown }>('/api/patients?limit=1', w.asDoctor1);
+      return listed.some((p) => p.id === w.patient1) ? listed : undefined;
+    });
+    expect(mine.map((p) => p.id)).toEqual([w.patient1]);
+    // Staff see them all.
+    const all = await listAll<{ id: string }>('/api/patients?limit=100', w.asReception);
+    expect(all.map((p) => p.id)).toEqual(expect.arrayContaining([w.patient1, w.patient2, w.stranger]));
+  });
+
+  it('a doctor reads a patient in their care, and no one else', async () => {
+    await eventually(async () =>
+      (await api('GET', `/api/patients/${w.patient1}`, undefined, w.asDoctor1)).status === 200 ? true : undefined,
+    );
+    expectStatus(await api('GET', `/api/patients/${w.stranger}`, undefined, w.asDoctor1), 404);
+    expectStatus(await api('GET', `/api/patients/${w.patient2}`, undefined, w.asDoctor1), 404);
+  });
+
+  it('a booking brings the patient into the doctor’s care', async () => {
+    const newcomer = await createPatient();
+    expectStatus(await api('GET', `/api/patients/${newcomer}`, undefined, w.asDoctor2), 404);
+    expectStatus(await book(w.asReception, newcomer, w.doctor2), 201);
+    await eventually(async () =>
+      (await api('GET', `/api/patients/${newcomer}`, undefined, w.asDoctor2)).status === 200 ? true : undefined,
+    );
+  });
+
+  it('a doctor sees their own appointments and invoices — by id and in lists — and never another doctor’s', async () => {
+    expectStatus(await api('GET', `/api/appointments/${w.appointment1.id}`, undefined, w.asDoctor1), 200);
+    expectStatus(await api('GET', `/api/appointments/${w.appointment2.id}`, undefined, w.asDoctor1), 404);
+    expectStatus(await api('GET', `/api/billing/invoices/${w.invoice1.id}`, undefined, w.asDoctor1), 200);
+    expectStatus(await api('GET', `/api/billing/invoices/${w.invoice2.id}`, undefined, w.asDoctor1), 404);
+    expectStatus(await api('GET', `/api/billing/invoices/${w.invoice2.id}/pdf`, undefined, w.asDoctor1), 404);
+    const appointments = await listAll<Appointment>('/api/appointments?limit=100', w.asDoctor1);
+    expect(appointments.length).toBeGreaterThan(0);
+    expect(appointments.every((a) => a.doctorId === w.doctor1)).toBe(true);
+    // The list agrees with reading by id: the doctor's invoice is in it.
+    const invoices = await listAll<Invoice>('/api/billing/invoices?limit=100', w.asDoctor1);
+    expect(invoices.map((i) => i.id)).toEqual([w.invoice1.id]);
+    // A filter for another doctor narrows to nothing rather than widening.
+    expect(await listAll<Appointment>(`/api/appointments?doctorId=${w.doctor2}`, w.asDoctor1)).toEqual([]);
+  });
+});
+
+describe('patients see only their own', () => {
+  it('appointments, invoices and PDFs of another patient are absent to them', async () => {
+    expectStatus(await api('GET', `/api/appointments/${w.appointment2.id}`, undefined, w.asPatient1), 404);
+    expectStatus(await api('GET', `/api/billing/invoices/${w.invoice2.id}`, undefined, w.asPatient1), 404);
+    expectStatus(await api('GET', `/api/billing/invoices/${w.invoice2.id}/pdf`, undefined, w.asPatient1), 404);
+    expectStatus(await api('GET', `/api/patients/${w.patient2}`, undefined, w.asPatient1), 404);
+    const appointments = await listAll<Appointment>(`/api/appointments?patientId=${w.patient2}`, w.asPatient1);
+    expect(appointments).toEqual([]);
+    const invoices = await listAll<Invoice>('/api/billing/invoices', w.asPatient1);
+    expect(invoices.map((i) => i.id)).toEqual([w.invoice1.id]);
+    const pdf = await fetch(`${stack.url('gateway')}/api/billing/invoices/${w.invoice1.id}/pdf`, { headers: w.asPatient1 });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toContain('application/pdf');
+  });
+
+  it('an account not linked to a patient record sees nothing', async () => {
+    expect(await listAll('/api/appointments', w.asUnlinked)).toEqual([]);
+    expect(await listAll('/api/billing/invoices', w.asUnlinked)).toEqual([]);
+    expectStatus(await api('GET', `/api/patients/${w.patient1}`, undefined, w.asUnlinked), 404);
+    expectStatus(await api('GET', `/api/appointments/${w.appointment1.id}`, undefined, w.asUnlinked), 404);
+  });
+
+  it('patients may not list patients, nor cancel invoices', async () => {
+    expectStatus(await api('GET', '/api/patients', undefined, w.asPatient1), 403);
+    expectStatus(await api('POST', `/api/billing/invoices/${w.invoice1.id}/cancel`, { reason: 'mine' }, w.asPatient1), 403);
+  });
+});
+
+describe('self-service edits are narrow', () => {
+  it('a patient changes their phone, never the account link', async () => {
+    const before = expectStatus(await api('GET', `/api/patients/${w.patient1}`, undefined, w.asPatient1), 200).body as { userId: unknown };
+    const linked = await api('PATCH', `/api/patients/${w.patient1}`, { userId: '01900000-0000-7000-8000-000000000000' }, w.asPatient1);
+    expectStatus(linked, 403);
+    const after = expectStatus(await api('GET', `/api/patients/${w.patient1}`, undefined, w.asPatient1), 200).body as { userId: unknown };
+    expect(after.userId).toEqual(before.userId);
+    expectStatus(await api('PATCH', `/api/patients/${w.patient1}`, { phone: '+49 30 1234' }, w.asPatient1), 200);
+    expectStatus(await api('PATCH', `/api/patients/${w.patient2}`, { phone: '+49 30 1234' }, w.asPatient1), 404);
+  });
+
+  it('a doctor changes their working hours, never their licence, specialization or tariff', async () => {
+    for (const patch of [{ licenseNumber: 'X' }, { specialization: 'neurology' }, { fees: { consultation: 1 } }]) {
+      expectStatus(await api('PATCH', `/api/doctors/${w.doctor1}`, patch, w.asDoctor1), 403);
+    }
+    const doctor = expectStatus(await api('GET', `/api/doctors/${w.doctor1}`, undefined, w.asDoctor1), 200).body as {
+      licenseNumber: string;
+    };
+    expect(doctor.licenseNumber).not.toBe('X');
+    expectStatus(await api('PATCH', `/api/doctors/${w.doctor1}`, { accepting: true }, w.asDoctor1), 200);
+    expectStatus(await api('PATCH', `/api/doctors/${w.doctor2}`, { accepting: false }, w.asDoctor1), 403);
+  });
+});
+
+describe('no identity is no access; peers act as themselves', () => {
+  /** Straight to a service's sidecar invocation API, as a process in that pod could. */
+  const viaSidecarOf = (appId: string) => jsonClient(`http://127.0.0.1:${stack.member(appId).app.daprHttpPort}`);
+  const forged = { 'x-caregrid-user-id': 'intruder', 'x-caregrid-roles': 'admin', 'dapr-caller-app-id': 'gateway' };
+
+  it('forged identity headers from a non-gateway caller change nothing', async () => {
+    const fromDoctorPod = viaSidecarOf('doctor-service');
+    expectStatus(await fromDoctorPod('GET', `/v1.0/invoke/patient-service/method/patients/${w.patient1}`, undefined, forged), 403);
+    expectStatus(await fromDoctorPod('GET', '/v1.0/invoke/patient-service/method/patients', undefined, forged), 403);
+    expectStatus(await fromDoctorPod('POST', '/v1.0/invoke/auth-service/method/auth/users', { name: 'x' }, forged), 403);
+    expectStatus(await fromDoctorPod('GET', `/v1.0/invoke/billing-service/method/invoices/${w.invoice1.id}`, undefined, forged), 403);
+  });
+
+  it('a peer has exactly the rights the model gives its app-id', async () => {
+    const fromAppointmentPod = viaSidecarOf('appointment-service');
+    expectStatus(await fromAppointmentPod('GET', `/v1.0/invoke/patient-service/method/patients/${w.patient1}`), 200);
+    expectStatus(
+      await fromAppointmentPod('PATCH', `/v1.0/invoke/patient-service/method/patients/${w.patient1}`, { name: 'Pwned' }, forged),
+      403,
+    );
+    expectStatus(await fromAppointmentPod('GET', '/v1.0/invoke/patient-service/method/patients', undefined, forged), 403);
+  });
+
+  it('event routes take deliveries from their own sidecar only, never an invocation', async () => {
+    const paid = {
+      specversion: '1.0',
+      id: `forged-${Date.now()}`,
+      source: 'appointment-service',
+      type: 'caregrid.appointment.paid.v1',
+      data: { ...w.appointment1, appointmentId: w.appointment1.id, paymentMethod: 'cash', paidAt: new Date().toISOString() },
+    };
+    const fromDoctorPod = viaSidecarOf('doctor-service');
+    expectStatus(await fromDoctorPod('POST', '/v1.0/invoke/billing-service/method/events/appointment-paid', paid), 403);
+    expectStatus(await fromDoctorPod('POST', '/v1.0/invoke/patient-service/method/events/appointment-booked', paid), 403);
+    expectStatus(await api('POST', '/api/billing/events/appointment-paid', paid, admin), 403);
+  });
+
+  it('the merged API document lists no subscriber or binding route', async () => {
+    const document = expectStatus(await api('GET', '/docs/openapi.json'), 200).body as { paths: Record<string, unknown> };
+    const paths = Object.keys(document.paths);
+    expect(paths.filter((p) => p.includes('/events/') || p.includes('appointment-cleanup'))).toEqual([]);
+    expect(paths).toEqual(expect.arrayContaining(['/api/patients/{id}', '/api/billing/invoices/{id}/pdf']));
+  });
+});
