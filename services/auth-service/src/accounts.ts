@@ -32,14 +32,20 @@ export class Accounts {
     this.throttle = new ThrottleStore(pool);
   }
 
-  async register(input: { name: string; email: string; password: string }): Promise<User> {
-    return this.users.create({
+  /**
+   * Self-service sign-up. An email that already has an account is not an error
+   * the caller sees: both cases answer alike (and hash alike, so they take alike),
+   * so sign-up cannot be used to find out who has an account here.
+   */
+  async register(input: { name: string; email: string; password: string }): Promise<void> {
+    const created = await this.users.createUnlessEmailTaken({
       ...input,
       passwordHash: await hashPassword(input.password),
       roles: ['patient'],
       patientId: null,
       doctorId: null,
     });
+    if (!created) this.logger?.info('registration for an email that already has an account: nothing changed');
   }
 
   async createStaff(input: {
