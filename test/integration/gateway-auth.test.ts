@@ -261,6 +261,24 @@ describe('docs, errors and limits', () => {
     }
   });
 
+  it('answers odd paths (control characters, "#", encoded "%" or "?", malformed percent-encoding) with 400, never forwarding them', async () => {
+    const { accessToken } = await login(admin.email, admin.password);
+    // billing-service does not run in this stack: a forwarded request could not answer 400.
+    for (const path of [
+      '/api/patients/%23',
+      '/api/patients/x%00',
+      '/api/billing/invoices/q%1E',
+      '/api/patients/%zz',
+      '/api/patients/%25',
+      '/api/patients/%3F',
+    ]) {
+      const response = await fetch(`${stack.url('gateway')}${path}`, { headers: bearer(accessToken) });
+      expect([path, response.status]).toEqual([path, 400]);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ type: 'urn:caregrid:problem:invalid', status: 400, detail: expect.any(String) });
+    }
+  });
+
   it('answers a dead service with 503 problem+json within the resiliency timeout', async () => {
     const { accessToken } = await login(admin.email, admin.password);
     await stack.member('doctor-service').process.stop();

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { currentContext, IDENTITY_HEADERS, PROBLEM_CONTENT_TYPE, problemType, type Logger } from '@caregrid/platform';
-import { resolveRoute } from '../domain/routes.js';
+import { requestTargetProblem, resolveRoute } from '../domain/routes.js';
 
 // Never forwarded: hop-by-hop headers, identity claims (only the sidecar's
 // policy may set those), and Dapr's own control headers.
@@ -71,6 +71,11 @@ function daprFailure(status: number, body: string): { status: number; detail: st
 export function proxyToServices(options: ProxyOptions): RequestHandler {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   return (req, res, next) => {
+    const badTarget = requestTargetProblem(req.originalUrl);
+    if (badTarget) {
+      sendProblem(res, 400, 'invalid', 'Invalid request', badTarget);
+      return;
+    }
     const target = resolveRoute(req.path);
     if (!target) {
       next();
