@@ -202,7 +202,7 @@ it('a poison appointment.paid goes to the dead-letter topic, and billing records
 
 it('analytics reports are for admins only', async () => {
   const email = `reader.${Date.now()}@example.org`;
-  await api('POST', '/api/auth/register', { name: 'Reader', email, password: 'correct horse battery' });
+  expect((await api('POST', '/api/auth/register', { name: 'Reader', email, password: 'correct horse battery' })).status).toBe(202);
   const login = await api('POST', '/api/auth/login', { email, password: 'correct horse battery' });
   const patient = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
   expect((await api('GET', '/api/analytics/summary', undefined, patient)).status).toBe(403);

@@ -19,11 +19,14 @@ async function login(email: string, password: string): Promise<Tokens> {
   return response.body as Tokens;
 }
 
+/** Registration tells nothing about the account (not even its id): sign in and ask /me. */
 async function registerAndLogin(label: string): Promise<{ id: string; email: string; tokens: Tokens }> {
   const email = `${label}.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@example.org`;
   const created = await api('POST', '/api/auth/register', { name: label, email, password: 'correct horse battery' });
-  expect(created.status).toBe(201);
-  return { id: (created.body as { id: string }).id, email, tokens: await login(email, 'correct horse battery') };
+  expect(created.status).toBe(202);
+  const tokens = await login(email, 'correct horse battery');
+  const me = await api('GET', '/api/auth/me', undefined, bearer(tokens.accessToken));
+  return { id: (me.body as { id: string }).id, email, tokens };
 }
 
 /** A token signed with auth-service's real current key, with claims of the test's choosing. */
@@ -58,6 +61,32 @@ describe('sign-up, sign-in and a protected route', () => {
     expect(user.tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
     const me = await api('GET', '/api/auth/me', undefined, bearer(user.tokens.accessToken));
     expect(me).toMatchObject({ status: 200, body: { id: user.id, email: user.email, roles: ['patient'] } });
+  });
+
+  it('registering an email that already has an account answers exactly like a new one, and changes nothing', async () => {
+    const existing = await registerAndLogin('taken');
+    const fresh = await api('POST', '/api/auth/register', {
+      name: 'New',
+      email: `new.${Date.now()}@example.org`,
+      password: 'another good pass',
+    });
+    const again = await api('POST', '/api/auth/register', {
+      name: 'Impostor',
+      email: existing.email.toUpperCase(),
+      password: 'impostor password',
+    });
+    expect(fresh).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    expect(again.status).toBe(fresh.status);
+    expect(again.body).toEqual(fresh.body);
+    expect(again.headers.get('location')).toBeNull();
+    expect(JSON.stringify(fresh.body)).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+    // The existing account keeps its password and name; the impostor's password does not work.
+    expect((await api('POST', '/api/auth/login', { email: existing.email, password: 'impostor password' })).status).toBe(401);
+    const { accessToken } = await login(existing.email, 'correct horse battery');
+    expect(await api('GET', '/api/auth/me', undefined, bearer(accessToken))).toMatchObject({
+      status: 200,
+      body: { id: existing.id, name: 'taken' },
+    });
   });
 
   it('the bootstrap admin from the secret store can create staff with roles', async () => {
@@ -229,6 +258,24 @@ describe('docs, errors and limits', () => {
     for (const path of ['/api/patients/../../../v1.0/metadata', '/api/patients/%2e%2e/%2e%2e/secrets', '/api/patients/..%2F..%2Fsecrets']) {
       const response = await fetch(`${stack.url('gateway')}${path}`, { headers: bearer(accessToken) });
       expect([400, 404]).toContain(response.status);
+    }
+  });
+
+  it('answers odd paths (control characters, "#", encoded "%" or "?", malformed percent-encoding) with 400, never forwarding them', async () => {
+    const { accessToken } = await login(admin.email, admin.password);
+    // billing-service does not run in this stack: a forwarded request could not answer 400.
+    for (const path of [
+      '/api/patients/%23',
+      '/api/patients/x%00',
+      '/api/billing/invoices/q%1E',
+      '/api/patients/%zz',
+      '/api/patients/%25',
+      '/api/patients/%3F',
+    ]) {
+      const response = await fetch(`${stack.url('gateway')}${path}`, { headers: bearer(accessToken) });
+      expect([path, response.status]).toEqual([path, 400]);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ type: 'urn:caregrid:problem:invalid', status: 400, detail: expect.any(String) });
     }
   });
 

@@ -4,7 +4,7 @@ import { RefreshTokens } from './data/refresh-tokens.js';
 import { ThrottleStore } from './data/throttle-store.js';
 import { UsersRepository } from './data/users-repository.js';
 import { checkPassword, hashPassword } from './domain/passwords.js';
-import { ACCOUNT_POLICY, ADDRESS_POLICY, retryAfterSeconds } from './domain/throttle.js';
+import { ACCOUNT_POLICY, ADDRESS_POLICY } from './domain/throttle.js';
 import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
 import { checkLinks, uniqueRoles, type User } from './domain/users.js';
 
@@ -32,14 +32,20 @@ export class Accounts {
     this.throttle = new ThrottleStore(pool);
   }
 
-  async register(input: { name: string; email: string; password: string }): Promise<User> {
-    return this.users.create({
+  /**
+   * Self-service sign-up. An email that already has an account is not an error
+   * the caller sees: both cases answer alike (and hash alike, so they take alike),
+   * so sign-up cannot be used to find out who has an account here.
+   */
+  async register(input: { name: string; email: string; password: string }): Promise<void> {
+    const created = await this.users.createUnlessEmailTaken({
       ...input,
       passwordHash: await hashPassword(input.password),
       roles: ['patient'],
       patientId: null,
       doctorId: null,
     });
+    if (!created) this.logger?.info('registration for an email that already has an account: nothing changed');
   }
 
   async createStaff(input: {
@@ -78,25 +84,30 @@ export class Accounts {
   }
 
   async login(email: string, password: string, clientAddress: string): Promise<TokenPair> {
-    const now = new Date();
     const accountKey = `account:${email.toLowerCase()}`;
     const addressKey = `address:${clientAddress}`;
-    const counters = await this.throttle.read([accountKey, addressKey]);
-    const wait = Math.max(retryAfterSeconds(counters.get(accountKey), now), retryAfterSeconds(counters.get(addressKey), now));
-    if (wait > 0) throw new ThrottledError('Too many failed sign-in attempts; try again later', wait);
+    // Reserved before the password is checked: concurrent attempts cannot all pass the limit.
+    const admission = await this.throttle.admit(
+      [
+        { key: accountKey, policy: ACCOUNT_POLICY },
+        { key: addressKey, policy: ADDRESS_POLICY },
+      ],
+      new Date(),
+    );
+    if (!admission.admitted) {
+      throw new ThrottledError('Too many failed sign-in attempts; try again later', admission.retryAfterSeconds);
+    }
 
     const found = await this.users.findCredentials(email);
     // Hash check always runs (a decoy for unknown emails): same answer and similar time either way.
     const passwordOk = await checkPassword(found?.passwordHash, password);
     if (!found || !passwordOk || found.user.disabled) {
-      await inTransaction(this.pool, async (client) => {
-        await this.throttle.fail(client, accountKey, ACCOUNT_POLICY, now);
-        await this.throttle.fail(client, addressKey, ADDRESS_POLICY, now);
-      });
+      // The reservation stays: it was a failure.
       this.logger?.info({ clientAddress }, 'sign-in failed');
       throw new UnauthenticatedError('Invalid email or password');
     }
     await this.throttle.clear(accountKey);
+    await this.throttle.release(addressKey, ADDRESS_POLICY);
     return this.tokensFor(found.user, await this.refreshTokens.issue(this.pool, found.user.id));
   }
 

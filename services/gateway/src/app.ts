@@ -1,5 +1,6 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { createServiceApp, PROBLEM_CONTENT_TYPE, problemType, type ReadinessCheck, type Logger } from '@caregrid/platform';
+import { clientAddress, type TrustedProxies } from './domain/client-address.js';
 import { TokenBuckets } from './domain/token-bucket.js';
 import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
@@ -11,12 +12,14 @@ export type GatewaySettings = {
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
   upstreamTimeoutMs: number;
+  /** Hops whose X-Forwarded-For is believed (the ingress controller); none by default. */
+  trustedProxies: TrustedProxies;
 };
 
-function rateLimit(perMinute: number): RequestHandler {
+function rateLimit(perMinute: number, clientOf: (req: Request) => string): RequestHandler {
   const buckets = new TokenBuckets(perMinute);
   return (req, res, next) => {
-    const wait = buckets.take(req.socket.remoteAddress ?? 'unknown');
+    const wait = buckets.take(clientOf(req));
     if (wait === 0) {
       next();
       return;
@@ -43,6 +46,7 @@ export function createApp(deps: {
   isShuttingDown?: () => boolean;
 }) {
   const { settings, logger } = deps;
+  const clientOf = (req: Request) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], settings.trustedProxies);
   const app = createServiceApp({
     service: 'gateway',
     logger,
@@ -52,13 +56,14 @@ export function createApp(deps: {
     isShuttingDown: deps.isShuttingDown,
     mount: (express) => {
       express.use(docsRouter({ sidecarHttpPort: settings.sidecarHttpPort, logger }));
-      express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute));
+      express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute, clientOf));
       express.use(
         proxyToServices({
           sidecarHttpPort: settings.sidecarHttpPort,
           timeoutMs: settings.upstreamTimeoutMs,
           bodyLimitBytes: settings.bodyLimitBytes,
           logger,
+          clientOf,
         }),
       );
     },

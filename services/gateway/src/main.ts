@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
+import { parseTrustedProxies } from './domain/client-address.js';
 import { assertPolicyInForce } from './http/policy-check.js';
 
 const settings = loadConfig({
@@ -13,6 +14,19 @@ const settings = loadConfig({
     .default(5 * 1024 * 1024),
   // Above the Resiliency invoke timeout (3 s + retries): the sidecar answers first.
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  // Comma-separated IPs / CIDRs of the proxies in front (the ingress controller); empty: the peer is the client.
+  // A typo fails the start instead of trusting the wrong hops.
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseTrustedProxies(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 await startService({
@@ -33,6 +47,7 @@ await startService({
         rateLimitPerMinute: settings.RATE_LIMIT_PER_MINUTE,
         bodyLimitBytes: settings.GATEWAY_BODY_LIMIT_BYTES,
         upstreamTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
+        trustedProxies: settings.TRUSTED_PROXIES,
       },
     });
   },

@@ -52,6 +52,18 @@ export class UsersRepository {
     return toUser(rows[0]!);
   }
 
+  /** Creates the user, or nothing (undefined) when the email already has an account. */
+  async createUnlessEmailTaken(user: NewUser): Promise<User | undefined> {
+    const { rows } = await this.pool
+      .query<Row>(
+        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`,
+        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId],
+      )
+      .catch(uniqueViolation);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
   /** The user and the stored hash, for sign-in; undefined when no such email. */
   async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
     const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM users WHERE lower(email) = lower($1)`, [email]);

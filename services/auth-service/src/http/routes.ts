@@ -21,6 +21,12 @@ const tokenPair = z.object({
   tokenType: z.literal('Bearer'),
   expiresIn: z.number().int(),
 });
+// The same answer whether or not the email already has an account (no account enumeration).
+const registrationAccepted = z.object({ status: z.literal('accepted'), detail: z.string() });
+const REGISTRATION_ACCEPTED = {
+  status: 'accepted',
+  detail: 'If the address can be registered, the account is ready: sign in.',
+} as const;
 const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 const jwks = z.object({ keys: z.array(z.record(z.string(), z.string())) });
 
@@ -49,10 +55,13 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
       summary: 'Create a patient account (self-service)',
       tags: ['auth'],
       body: registrationSchema,
-      responses: { 201: { description: 'Created', schema: user }, 400: problems[400], 409: problems[409] },
+      responses: {
+        202: { description: 'Accepted; the same for a new and an already registered email: sign in next', schema: registrationAccepted },
+        400: problems[400],
+      },
       handler: async ({ body, res }) => {
-        const created = await accounts.register(body);
-        res.status(201).location(`/auth/users/${created.id}`).json(created);
+        await accounts.register(body);
+        res.status(202).json(REGISTRATION_ACCEPTED);
       },
     })
     .add({

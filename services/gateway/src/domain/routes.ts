@@ -23,6 +23,28 @@ export type Resolved = { appId: string; path: string };
  */
 const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|$)|%2e|%2f|%5c|\\/i;
 
+/**
+ * Why a request target (path and query, as received) cannot be forwarded, or
+ * undefined when it can. In the path: control characters and `#` (raw or
+ * percent-encoded) and malformed percent-encoding mean nothing to any service;
+ * an encoded `%` or `?` the sidecar decodes, and the path it forwards is then
+ * another one (or none: a 502). A raw `#` has no place in a request target (RFC 9112).
+ */
+export function requestTargetProblem(target: string): string | undefined {
+  if (target.includes('#')) return 'The request target contains "#"';
+  const path = target.split('?', 1)[0]!;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return 'The path has malformed percent-encoding (or encodes no UTF-8 text)';
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) return 'The path contains a control character';
+  if (/[#?%]/.test(decoded)) return 'The path contains an encoded "#", "?" or "%"';
+  return undefined;
+}
+
 /** The target of a public path (query string excluded), or undefined when no route matches. */
 export function resolveRoute(publicPath: string, routes: readonly GatewayRoute[] = ROUTES): Resolved | undefined {
   if (UNSAFE_PATH.test(publicPath)) return undefined;

@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { currentContext, IDENTITY_HEADERS, PROBLEM_CONTENT_TYPE, problemType, type Logger } from '@caregrid/platform';
-import { resolveRoute } from '../domain/routes.js';
+import { requestTargetProblem, resolveRoute } from '../domain/routes.js';
 
 // Never forwarded: hop-by-hop headers, identity claims (only the sidecar's
-// policy may set those), and Dapr's own control headers.
+// policy may set those), Dapr's own control and caller headers, and any
+// client-written account of who the client is (the gateway states that itself).
 const DROPPED_REQUEST_HEADERS = new Set([
   'connection',
   'keep-alive',
@@ -16,6 +17,11 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'host',
   'dapr-api-token',
   'dapr-app-id',
+  'dapr-caller-app-id',
+  'dapr-callee-app-id',
+  'dapr-caller-namespace',
+  'forwarded',
+  'x-real-ip',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -23,7 +29,33 @@ const DROPPED_REQUEST_HEADERS = new Set([
 ]);
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
 
-export type ProxyOptions = { sidecarHttpPort: number; timeoutMs: number; bodyLimitBytes: number; logger: Logger };
+export type ProxyOptions = {
+  sidecarHttpPort: number;
+  timeoutMs: number;
+  bodyLimitBytes: number;
+  logger: Logger;
+  /** The client's address (from trusted proxies only), passed on as the one X-Forwarded-For value. */
+  clientOf: (req: Request) => string;
+};
+
+/**
+ * The headers sent upstream: the client's minus the dropped ones, plus what the
+ * gateway vouches for (the client address, the scheme, the trace).
+ */
+export function upstreamHeaders(
+  incoming: http.IncomingHttpHeaders,
+  vouched: { clientAddress: string; proto: string; traceparent?: string; requestId?: string },
+): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (!DROPPED_REQUEST_HEADERS.has(name) && value !== undefined) headers[name] = value;
+  }
+  if (vouched.traceparent) headers.traceparent = vouched.traceparent;
+  if (vouched.requestId) headers['x-request-id'] = vouched.requestId;
+  headers['x-forwarded-for'] = vouched.clientAddress;
+  headers['x-forwarded-proto'] = vouched.proto;
+  return headers;
+}
 
 function sendProblem(
   res: Response,
@@ -71,6 +103,11 @@ function daprFailure(status: number, body: string): { status: number; detail: st
 export function proxyToServices(options: ProxyOptions): RequestHandler {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   return (req, res, next) => {
+    const badTarget = requestTargetProblem(req.originalUrl);
+    if (badTarget) {
+      sendProblem(res, 400, 'invalid', 'Invalid request', badTarget);
+      return;
+    }
     const target = resolveRoute(req.path);
     if (!target) {
       next();
@@ -86,17 +123,13 @@ export function proxyToServices(options: ProxyOptions): RequestHandler {
 }
 
 function forward(req: Request, res: Response, target: { appId: string; path: string }, options: ProxyOptions, agent: http.Agent): void {
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (!DROPPED_REQUEST_HEADERS.has(name) && value !== undefined) headers[name] = value;
-  }
   const context = currentContext();
-  if (context) {
-    headers.traceparent = context.traceparent;
-    headers['x-request-id'] = context.requestId;
-  }
-  headers['x-forwarded-for'] = req.socket.remoteAddress ?? 'unknown';
-  headers['x-forwarded-proto'] = req.protocol;
+  const headers = upstreamHeaders(req.headers, {
+    clientAddress: options.clientOf(req),
+    proto: req.protocol,
+    traceparent: context?.traceparent,
+    requestId: context?.requestId,
+  });
 
   const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
   const upstream = http.request({

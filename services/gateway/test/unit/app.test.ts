@@ -1,33 +1,41 @@
 /**
  * The gateway app's own edge behaviour (before anything is forwarded): CORS
- * preflight, body-size limit, per-client rate limit, and an unreachable
- * sidecar answered as 503 problem+json. No sidecar runs here: its port is closed.
+ * preflight, body-size limit, per-client rate limit (who the client is), odd
+ * paths, and an unreachable sidecar answered as 503 problem+json. No sidecar
+ * runs here: its port is closed, so anything forwarded answers 503.
  */
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { freePort } from '@caregrid/devkit';
 import { createApp } from '../../src/app.js';
+import { parseTrustedProxies } from '../../src/domain/client-address.js';
 
-let server: Server;
+const servers: Server[] = [];
 let base: string;
 
-beforeAll(async () => {
+async function startGateway(overrides: { rateLimitPerMinute?: number; trustedProxies?: string } = {}): Promise<string> {
   const app = createApp({
     logger: pino({ level: 'silent' }),
     settings: {
       sidecarHttpPort: await freePort(),
       corsOrigins: ['https://clinic.example'],
-      rateLimitPerMinute: 3,
+      rateLimitPerMinute: overrides.rateLimitPerMinute ?? 3,
       bodyLimitBytes: 64,
       upstreamTimeoutMs: 2_000,
+      trustedProxies: parseTrustedProxies(overrides.trustedProxies ?? ''),
     },
   });
-  server = app.listen(0, '127.0.0.1');
+  const server = app.listen(0, '127.0.0.1');
+  servers.push(server);
   await new Promise((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+beforeAll(async () => {
+  base = await startGateway();
 });
 
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
 
 it('answers CORS preflights itself, for allowed origins only', async () => {
   const allowed = await fetch(`${base}/api/patients`, {
@@ -65,4 +73,44 @@ it('refuses a body over the limit with 413, an unreachable sidecar with 503, the
 it('answers unknown paths with 404 problem+json, not by forwarding', async () => {
   const response = await fetch(`${base}/v1.0/metadata`);
   expect(response.status).toBe(404);
+});
+
+describe('who the client is, for the rate limit', () => {
+  const statuses = async (url: string, forwardedFor: string[]) => {
+    const out: number[] = [];
+    for (const value of forwardedFor) out.push((await fetch(`${url}/api/patients`, { headers: { 'x-forwarded-for': value } })).status);
+    return out;
+  };
+
+  it('without trusted proxies, X-Forwarded-For is ignored: a new value each time does not escape the limit', async () => {
+    const url = await startGateway({ rateLimitPerMinute: 2 });
+    expect(await statuses(url, ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'])).toEqual([503, 503, 429, 429]);
+  });
+
+  it('behind a trusted proxy, each forwarded client has its own budget', async () => {
+    const url = await startGateway({ rateLimitPerMinute: 2, trustedProxies: '127.0.0.1' });
+    expect(await statuses(url, ['203.0.113.7', '203.0.113.7', '203.0.113.7'])).toEqual([503, 503, 429]);
+    // Another client behind the same proxy is not affected; a spoofed hop left of the real one changes nothing.
+    expect(await statuses(url, ['203.0.113.8', '198.51.100.1, 203.0.113.7'])).toEqual([503, 429]);
+  });
+});
+
+describe('odd paths', () => {
+  it('answers 400 problem+json and never forwards them (a forwarded request would be 503 here)', async () => {
+    const url = await startGateway({ rateLimitPerMinute: 1_000 });
+    for (const path of [
+      '/api/patients/%23',
+      '/api/patients/x%00',
+      '/api/billing/invoices/q%1E',
+      '/api/patients/%zz',
+      '/api/patients/%7f',
+      '/api/patients/%',
+    ]) {
+      const response = await fetch(`${url}${path}`);
+      expect([path, response.status]).toEqual([path, 400]);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ type: 'urn:caregrid:problem:invalid', status: 400 });
+    }
+    expect((await fetch(`${url}/api/patients/a%20b`)).status).toBe(503); // ordinary encoding is forwarded
+  });
 });

@@ -1,4 +1,4 @@
-import { publicPathOf, resolveRoute } from '../../src/domain/routes.js';
+import { publicPathOf, requestTargetProblem, resolveRoute } from '../../src/domain/routes.js';
 import { TokenBuckets } from '../../src/domain/token-bucket.js';
 
 describe('route table', () => {
@@ -31,6 +31,38 @@ describe('route table', () => {
       expect([path, resolveRoute(path)]).toEqual([path, undefined]);
     }
     expect(resolveRoute('/api/patients/a.b')).toEqual({ appId: 'patient-service', path: '/patients/a.b' });
+  });
+
+  it('refuses control characters, "#", encoded "?" and "%", and malformed percent-encoding in the request target', () => {
+    for (const target of [
+      '/api/patients/%23',
+      '/api/patients/a#b',
+      '/api/patients?q=1#frag',
+      '/api/patients/x%00',
+      '/api/patients/x%0a',
+      '/api/patients/x%0D%0Ay',
+      '/api/billing/invoices/q%1E',
+      '/api/patients/%7F',
+      '/api/patients/x\u0001',
+      '/api/patients/%zz',
+      '/api/patients/%2',
+      '/api/patients/%',
+      '/api/patients/%ff', // not UTF-8 once decoded
+      '/api/patients/%3F', // the sidecar decodes it: /patients/ with a query
+      '/api/patients/%25', // the sidecar decodes it: a bare "%" (a 502)
+      '/api/patients/%2525',
+    ]) {
+      expect([target, requestTargetProblem(target)]).toEqual([target, expect.any(String)]);
+    }
+    for (const target of [
+      '/api/patients',
+      '/api/patients/a%20b',
+      '/api/patients/%C3%A9',
+      '/api/patients?name=%00x',
+      '/api/billing/invoices/7/pdf',
+    ]) {
+      expect([target, requestTargetProblem(target)]).toEqual([target, undefined]);
+    }
   });
 
   it('maps service paths back to public ones for the merged document', () => {

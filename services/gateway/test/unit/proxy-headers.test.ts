@@ -1,0 +1,33 @@
+import { upstreamHeaders } from '../../src/http/proxy.js';
+
+describe('headers forwarded to the sidecar', () => {
+  const client = {
+    authorization: 'Bearer t',
+    'content-type': 'application/json',
+    'x-forwarded-for': '10.9.9.9, 1.2.3.4',
+    forwarded: 'for=10.9.9.9',
+    'x-real-ip': '10.9.9.9',
+    'x-forwarded-proto': 'https',
+    'x-caregrid-roles': 'admin',
+    'x-caregrid-user-id': 'someone',
+    'dapr-api-token': 'stolen',
+    'dapr-app-id': 'patient-service',
+    'dapr-caller-app-id': 'billing-service',
+    'dapr-callee-app-id': 'patient-service',
+    'dapr-caller-namespace': 'kube-system',
+    connection: 'keep-alive',
+    host: 'api.caregrid.example',
+  };
+
+  it("drop what only the gateway, its sidecar or Dapr may state, and carry the gateway's own account of the client", () => {
+    const headers = upstreamHeaders(client, { clientAddress: '203.0.113.7', proto: 'http', traceparent: '00-abc-def-01', requestId: 'r1' });
+    expect(headers).toEqual({
+      authorization: 'Bearer t',
+      'content-type': 'application/json',
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-proto': 'http',
+      traceparent: '00-abc-def-01',
+      'x-request-id': 'r1',
+    });
+  });
+});
