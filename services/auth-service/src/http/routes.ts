@@ -38,8 +38,17 @@ const problems = {
   429: { description: 'Too many failed attempts (Retry-After says when to try again)' },
 };
 
-// Only the gateway reaches this service; it puts the client's address first in X-Forwarded-For.
-const clientAddress = (req: Request) => req.header('x-forwarded-for')?.split(',')[0]?.trim() || req.socket.remoteAddress || 'unknown';
+/**
+ * Whose attempts a sign-in counts against: the client address the gateway
+ * determined (first in X-Forwarded-For) when the gateway forwarded the call;
+ * any other caller by its own name, so a peer cannot pick an address to escape
+ * a lock.
+ */
+function clientAddress(caller: Caller, req: Request): string {
+  if (caller.kind === 'service') return `app:${caller.appId}`;
+  if (caller.kind === 'sidecar') return 'sidecar';
+  return req.header('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown';
+}
 
 /** The signed-in user behind a route the access model admits only users to. */
 function signedIn(caller: Caller): Extract<Caller, { kind: 'user' }> {
@@ -71,8 +80,8 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
       tags: ['auth'],
       body: loginSchema,
       responses: { 200: { description: 'Signed in', schema: tokenPair }, 400: problems[400], 401: problems[401], 429: problems[429] },
-      handler: async ({ body, req, res }) => {
-        res.json(await accounts.login(body.email, body.password, clientAddress(req)));
+      handler: async ({ body, caller, req, res }) => {
+        res.json(await accounts.login(body.email, body.password, clientAddress(caller, req)));
       },
     })
     .add({
