@@ -3,7 +3,8 @@
  * daprd publishing to the real Kafka broker.
  */
 import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregrid/contracts';
-import { eventually, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
+import { randomUUID } from 'node:crypto';
+import { eventually, readTopic, serviceUnderTest, viaGatewayAs, type ServiceUnderTest } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
 import { postgresDatabase, type Pool } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
@@ -217,7 +218,73 @@ describe('events', () => {
 describe('OpenAPI', () => {
   it('documents every route from the zod schemas', async () => {
     const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(document.paths).sort()).toEqual(['/patients', '/patients/{id}']);
+    expect(Object.keys(document.paths).sort()).toEqual(['/events/appointment-booked', '/events/ignored', '/patients', '/patients/{id}']);
     expect(Object.keys(document.paths['/patients/{id}']!).sort()).toEqual(['delete', 'get', 'patch', 'put']);
+    // Who may call each route, from the access model; the gateway leaves sidecar routes out of the public document.
+    expect(document.paths['/patients/{id}']!.get).toMatchObject({ 'x-caregrid-access': { resource: 'patient', actions: ['read'] } });
+    expect(document.paths['/events/appointment-booked']!.post).toMatchObject({ 'x-caregrid-access': 'sidecar' });
+  });
+});
+
+describe('callers', () => {
+  it('no verified caller is no access; identity headers count only from the gateway', async () => {
+    const patient = await create();
+    const identity = { 'x-caregrid-user-id': 'u1', 'x-caregrid-roles': 'admin' };
+    expect((await send('GET', `/patients/${patient.id}`, undefined, { 'dapr-caller-app-id': '', ...identity })).status).toBe(401);
+    expect((await send('GET', `/patients/${patient.id}`, undefined, { 'dapr-caller-app-id': 'billing-service', ...identity })).status).toBe(
+      403,
+    );
+    expect((await send('GET', `/patients/${patient.id}`, undefined, { 'dapr-caller-app-id': 'appointment-service' })).status).toBe(200);
+  });
+});
+
+describe('care teams from booking events', () => {
+  const booked = (patientId: string, doctorId: string, id = randomUUID()) => ({
+    specversion: '1.0',
+    id,
+    source: 'appointment-service',
+    type: 'caregrid.appointment.booked.v1',
+    time: new Date().toISOString(),
+    data: {
+      appointmentId: randomUUID(),
+      patientId,
+      patientName: 'P',
+      doctorId,
+      doctorName: 'D',
+      specialization: 'cardiology',
+      serviceType: 'consultation',
+      start: '2030-01-01T10:00:00.000Z',
+      end: '2030-01-01T10:30:00.000Z',
+      status: 'booked',
+      amount: 100,
+      currency: 'EUR',
+    },
+  });
+  const asDoctor = (doctorId: string) => viaGatewayAs({ roles: ['doctor'], doctorId });
+  // As the sidecar delivers: no invocation header.
+  const deliver = (event: unknown) => send('POST', '/events/appointment-booked', event, { 'dapr-caller-app-id': '' });
+
+  it('a delivered booking lets the doctor read and list that patient; a redelivery changes nothing', async () => {
+    const [patient, other] = [await create(), await create()];
+    const doctorId = randomUUID();
+    expect((await send('GET', `/patients/${patient.id}`, undefined, asDoctor(doctorId))).status).toBe(404);
+    const event = booked(patient.id, doctorId);
+    expect((await deliver(event)).body).toEqual({ status: 'SUCCESS' });
+    expect((await deliver(event)).body).toEqual({ status: 'SUCCESS' });
+    expect((await send('GET', `/patients/${patient.id}`, undefined, asDoctor(doctorId))).status).toBe(200);
+    expect((await send('GET', `/patients/${other.id}`, undefined, asDoctor(doctorId))).status).toBe(404);
+    const listed = (await send('GET', '/patients?limit=100', undefined, asDoctor(doctorId))).body as { items: { id: string }[] };
+    expect(listed.items.map((p) => p.id)).toEqual([patient.id]);
+    const rows = await pool.query('SELECT count(*)::int AS n FROM care_relations WHERE doctor_id = $1', [doctorId]);
+    expect(rows.rows[0].n).toBe(1);
+  });
+
+  it('a malformed event is dropped; an invocation of the event route is refused', async () => {
+    expect((await deliver({ specversion: '1.0', id: 'x', source: 's', type: 'caregrid.appointment.booked.v1', data: {} })).body).toEqual({
+      status: 'DROP',
+    });
+    const patient = await create();
+    const forged = booked(patient.id, randomUUID());
+    expect((await send('POST', '/events/appointment-booked', forged, { 'dapr-caller-app-id': 'doctor-service' })).status).toBe(403);
   });
 });
