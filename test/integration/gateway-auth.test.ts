@@ -182,7 +182,8 @@ describe('roles and identity', () => {
     expect((await api('PATCH', `/api/auth/users/${user.id}`, { patientId: own.id }, bearer(adminToken))).status).toBe(200);
     const { accessToken } = await login(user.email, 'correct horse battery');
     expect((await api('GET', `/api/patients/${own.id}`, undefined, bearer(accessToken))).status).toBe(200);
-    expect((await api('GET', `/api/patients/${other.id}`, undefined, bearer(accessToken))).status).toBe(403);
+    // Another patient's record answers as if absent: its existence is not theirs to know.
+    expect((await api('GET', `/api/patients/${other.id}`, undefined, bearer(accessToken))).status).toBe(404);
   });
 });
 
