@@ -5,6 +5,7 @@
  * publishes through the outbox to Kafka; the cleanup is fired by the real cron
  * binding (a 2-second schedule in this test profile).
  */
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
 import { eventually, jsonClient, readTopic, startKafka, startTestStack, stopKafka, type TestStack } from '@caregrid/devkit';
@@ -14,7 +15,17 @@ let api: ReturnType<typeof jsonClient>;
 let auth: Record<string, string>;
 let db: pg.Pool;
 
-type Appointment = { id: string; status: string; start: string; end: string; patientName: string; doctorName: string; payment: unknown };
+type Appointment = {
+  id: string;
+  status: string;
+  start: string;
+  end: string;
+  patientName: string;
+  doctorName: string;
+  amount: number;
+  currency: string;
+  payment: unknown;
+};
 
 // Next Monday far enough ahead, in the doctor's zone (Berlin, UTC+1 in winter / +2 in summer): book by local offsets.
 function nextMonday(weeksAhead: number): string {
@@ -58,6 +69,8 @@ async function createDoctor(overrides: Record<string, unknown> = {}): Promise<st
       workingHours: { mon: [{ start: '09:00', end: '12:00' }] },
       slotMinutes: 30,
       timeZone: 'Europe/Berlin',
+      fees: { consultation: 5_000, 'follow-up': 2_500 },
+      currency: 'EUR',
       ...overrides,
     },
     auth,
@@ -66,13 +79,18 @@ async function createDoctor(overrides: Record<string, unknown> = {}): Promise<st
   return (response.body as { id: string }).id;
 }
 
-const book = (patientId: string, doctorId: string, start: string, extra: Record<string, unknown> = {}) =>
-  api(
-    'POST',
-    '/api/appointments',
-    { patientId, doctorId, start, durationMinutes: 30, serviceType: 'consultation', amount: 5000, currency: 'EUR', ...extra },
-    auth,
-  );
+const book = (patientId: string, doctorId: string, start: string, extra: Record<string, unknown> = {}, as = auth) =>
+  api('POST', '/api/appointments', { patientId, doctorId, start, durationMinutes: 30, serviceType: 'consultation', ...extra }, as);
+
+/** A patient account linked to a new patient record, signed in. */
+async function patientAccount(): Promise<{ patientId: string; auth: Record<string, string> }> {
+  const patientId = await createPatient();
+  const credentials = { email: `self.${++seq}.${Date.now()}@example.org`, password: 'correct horse battery' };
+  const user = await api('POST', '/api/auth/users', { name: 'Self', ...credentials, roles: ['patient'], patientId }, auth);
+  expect(user.status).toBe(201);
+  const login = await api('POST', '/api/auth/login', credentials);
+  return { patientId, auth: { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` } };
+}
 
 beforeAll(async () => {
   stack = await startTestStack({
@@ -151,6 +169,53 @@ describe('booking', () => {
     const start = berlin(nextMonday(4), '09:00');
     expect((await book(patientId, await createDoctor(), start)).status).toBe(201);
     expect(await book(patientId, await createDoctor(), start)).toMatchObject({ status: 409, body: { conflictWith: 'patient' } });
+  });
+});
+
+describe("price from the doctor's tariff", () => {
+  it('a patient booking their own visit with "amount": 0 gets 400 naming the field; without it, the tariff price', async () => {
+    const doctorId = await createDoctor();
+    const own = await patientAccount();
+    const start = berlin(nextMonday(8), '09:00');
+    for (const extra of [{ amount: 0 }, { amount: 5_000, currency: 'EUR' }, { currency: 'JPY' }]) {
+      const refused = await book(own.patientId, doctorId, start, extra, own.auth);
+      expect(refused.status).toBe(400);
+      expect((refused.body as { errors: { path: string }[] }).errors.map((e) => e.path).sort()).toEqual(
+        Object.keys(extra).map((field) => `body.${field}`),
+      );
+    }
+    expect((await api('GET', `/api/appointments?patientId=${own.patientId}`, undefined, auth)).body).toMatchObject({ items: [] });
+    expect(await book(own.patientId, doctorId, start, {}, own.auth)).toMatchObject({
+      status: 201,
+      body: { patientId: own.patientId, amount: 5_000, currency: 'EUR' },
+    });
+  });
+
+  it("prices each service type by the doctor's fee in the doctor's currency", async () => {
+    const doctorId = await createDoctor({ fees: { consultation: 9_000, surgery: 180_000, vaccination: 0 }, currency: 'CHF' });
+    const date = nextMonday(9);
+    const surgery = await book(await createPatient(), doctorId, berlin(date, '09:00'), { serviceType: 'surgery', durationMinutes: 60 });
+    expect(surgery).toMatchObject({ status: 201, body: { serviceType: 'surgery', amount: 180_000, currency: 'CHF' } });
+    const shot = await book(await createPatient(), doctorId, berlin(date, '10:00'), { serviceType: 'vaccination' });
+    expect(shot).toMatchObject({ status: 201, body: { amount: 0, currency: 'CHF' } });
+    // Paying is for that price, not the client's idea of it.
+    const pay = (amount: number) =>
+      api('POST', `/api/appointments/${(surgery.body as Appointment).id}/payment`, { method: 'insurance', amount }, auth);
+    expect(await pay(9_000)).toMatchObject({ status: 422, body: { expected: 180_000, currency: 'CHF' } });
+    expect((await pay(180_000)).status).toBe(200);
+  });
+
+  it('a service type the doctor has no fee for is 422 service-not-offered; a later fee makes it bookable', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const start = berlin(nextMonday(10), '09:00');
+    expect(await book(patientId, doctorId, start, { serviceType: 'surgery' })).toMatchObject({
+      status: 422,
+      body: { rule: 'service-not-offered', serviceType: 'surgery', offered: ['consultation', 'follow-up'] },
+    });
+    const bare = await createDoctor({ fees: undefined, currency: undefined });
+    expect(await book(patientId, bare, start)).toMatchObject({ status: 422, body: { rule: 'service-not-offered', offered: [] } });
+    expect((await api('PATCH', `/api/doctors/${doctorId}`, { fees: { surgery: 150_000 } }, auth)).status).toBe(200);
+    expect(await book(patientId, doctorId, start, { serviceType: 'surgery' })).toMatchObject({ status: 201, body: { amount: 150_000 } });
   });
 });
 
@@ -268,6 +333,20 @@ describe('failures', () => {
     );
     expect(event).toMatchObject({ type: 'caregrid.appointment.booked.v1' });
   }, 180_000);
+
+  it('a doctor record outside the contract (a fractional fee) is a 503 naming doctor-service, and nothing is booked', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const doctors = await mysql.createConnection(stack.secrets()['doctor-service']!.databaseUrl!);
+    try {
+      await doctors.execute(`UPDATE doctors SET fees = '{"consultation": 49.5}' WHERE id = ?`, [doctorId]);
+    } finally {
+      await doctors.end();
+    }
+    const response = await book(patientId, doctorId, berlin(nextMonday(11), '09:00'));
+    expect(response).toMatchObject({ status: 503, body: { dependency: 'doctor-service' } });
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM appointments WHERE doctor_id = $1', [doctorId]);
+    expect(rows[0].n).toBe(0);
+  });
 
   it('a dead peer answers 503 fast, never a hang', async () => {
     const patientId = await createPatient();

@@ -38,6 +38,7 @@ async function publishRaw(event: object): Promise<void> {
   expect(response.status).toBe(204);
 }
 
+/** A doctor whose checkup costs `amount` (EUR cents), booked and paid: the price comes from the tariff. */
 async function paidAppointment(amount: number): Promise<string> {
   const n = `${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
   const patient = await api(
@@ -59,6 +60,8 @@ async function paidAppointment(amount: number): Promise<string> {
       department: 'Skin',
       workingHours: { mon: [{ start: '08:00', end: '18:00' }] },
       timeZone: 'UTC',
+      fees: { checkup: amount },
+      currency: 'EUR',
     },
     auth,
   );
@@ -71,12 +74,10 @@ async function paidAppointment(amount: number): Promise<string> {
       start: `${nextMonday(1)}T09:00:00Z`,
       durationMinutes: 30,
       serviceType: 'checkup',
-      amount,
-      currency: 'EUR',
     },
     auth,
   );
-  expect(booked.status).toBe(201);
+  expect(booked).toMatchObject({ status: 201, body: { amount, currency: 'EUR' } });
   const id = (booked.body as { id: string }).id;
   expect((await api('POST', `/api/appointments/${id}/payment`, { method: 'debit', amount }, auth)).status).toBe(200);
   return id;

@@ -90,20 +90,17 @@ export async function runSmoke(options: SmokeOptions): Promise<{ steps: number; 
       department: 'GP',
       workingHours: { mon: [{ start: '08:00', end: '18:00' }] },
       timeZone: 'UTC',
+      fees: { checkup: 4_200 },
+      currency: 'EUR',
     };
     return expectStatus(await call('POST', '/api/doctors', body, admin), 201).id as string;
   });
-  const appointmentId = await step('an appointment is booked (patient and doctor verified by invocation)', async () => {
-    const body = {
-      patientId,
-      doctorId,
-      start: `${nextMonday()}T10:00:00Z`,
-      durationMinutes: 30,
-      serviceType: 'checkup',
-      amount: 4_200,
-      currency: 'EUR',
-    };
-    return expectStatus(await call('POST', '/api/appointments', body, admin), 201).id as string;
+  const appointmentId = await step('an appointment is booked (records verified by invocation, priced by the tariff)', async () => {
+    const body = { patientId, doctorId, start: `${nextMonday()}T10:00:00Z`, durationMinutes: 30, serviceType: 'checkup' };
+    const booked = expectStatus(await call('POST', '/api/appointments', body, admin), 201);
+    if (booked.amount !== 4_200 || booked.currency !== 'EUR')
+      throw new Error(`priced ${booked.amount} ${booked.currency}, tariff says 4200 EUR`);
+    return booked.id as string;
   });
   await step('the appointment is paid', async () =>
     expectStatus(await call('POST', `/api/appointments/${appointmentId}/payment`, { method: 'debit', amount: 4_200 }, admin), 200),

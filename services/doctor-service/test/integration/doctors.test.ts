@@ -143,7 +143,7 @@ describe('tariff', () => {
 
   it('migration 002 gives doctors that existed before it an empty tariff in EUR', async () => {
     const scratch = await freshDatabase('mysql', 'doctor-tariff');
-    const old = createMysqlPool(scratch.url, { max: 1 });
+    const old = createMysqlPool(scratch.url);
     try {
       await migrateMysql(
         old,
