@@ -85,10 +85,8 @@ describe('a doctor on their own profile', () => {
       expect((response.body as Problem).refusedFields).toEqual(Object.keys(patch).filter((field) => field !== 'accepting'));
     }
     const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...profile } = doctor as Doctor & Record<string, unknown>;
-    expect(await api('PUT', `/api/doctors/${doctor.id}`, { ...profile, licenseNumber: 'X' }, own.auth)).toMatchObject({
-      status: 403,
-      body: { allowedFields: ['phone', 'workingHours', 'accepting'] },
-    });
+    // Replacing the whole profile is a staff action: the gateway's policy already refuses the doctor's role.
+    expect((await api('PUT', `/api/doctors/${doctor.id}`, { ...profile, licenseNumber: 'X' }, own.auth)).status).toBe(403);
     expect((await api('GET', `/api/doctors/${doctor.id}`, undefined, own.auth)).body).toEqual(doctor);
   });
 
