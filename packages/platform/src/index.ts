@@ -16,3 +16,4 @@ export * from './data/outbox.js';
 export * from './boot.js';
 export * from './json-merge-patch.js';
 export * from './access/index.js';
+export * from './events/delivery.js';

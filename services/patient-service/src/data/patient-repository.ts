@@ -101,10 +101,13 @@ export class PatientRepository {
 
   /** Records that a doctor has a patient in their care (idempotent: redeliveries change nothing). */
   async addCareRelation(relation: { patientId: string; doctorId: string; appointmentId: string; since: string }): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
+    // In a transaction of its own so that a database outage surfaces as unavailable (the event is redelivered).
+    await inTransaction(this.pool, (client) =>
+      client.query(
+        `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
        ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
-      [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
+        [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
+      ),
     );
   }
 

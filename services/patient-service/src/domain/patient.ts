@@ -133,4 +133,3 @@ export function mergeOwnPatientRecord(current: Patient, patch: Record<string, un
   // The merged record is validated as a whole, as for staff.
   return mergePatient(current, patch, today);
 }
-

@@ -1,10 +1,7 @@
-import { appointmentBooked, cloudEventSchema, ContractViolation } from '@caregrid/contracts';
-import { ApiRouter, type Logger } from '@caregrid/platform';
+import { appointmentBooked } from '@caregrid/contracts';
+import { ApiRouter, DELIVERY_RESPONSES, deliveryOf, type Logger } from '@caregrid/platform';
 import { z } from 'zod';
 import type { PatientRepository } from '../data/patient-repository.js';
-
-// Dapr's subscriber contract: 200 with SUCCESS, RETRY (redeliver per Resiliency) or DROP (→ dead-letter topic).
-const delivered = { 200: { description: 'Processed: { status: SUCCESS | RETRY | DROP }' } };
 
 /**
  * Routes of patient-service's declarative subscription (dapr/resources/subscriptions.yaml):
@@ -21,31 +18,18 @@ export function subscriptionRoutes(deps: { patients: PatientRepository; logger: 
       summary: 'appointment.booked → the doctor may see this patient (care team)',
       tags: ['events'],
       body: z.unknown(),
-      responses: delivered,
-      handler: async ({ body, res }) => {
-        let event;
-        try {
-          event = appointmentBooked.parse(body);
-        } catch (error) {
-          if (!(error instanceof ContractViolation)) throw error;
-          const envelope = cloudEventSchema.safeParse(body);
-          logger.warn(
-            { eventId: envelope.success ? envelope.data.id : undefined, reason: error.message },
-            'dropping a malformed appointment.booked',
-          );
-          res.json({ status: 'DROP' });
-          return;
-        }
-        const { patientId, doctorId, appointmentId, start } = event.data;
-        try {
-          await patients.addCareRelation({ patientId, doctorId, appointmentId, since: event.time ?? start });
-        } catch (error) {
-          logger.warn({ err: error, eventId: event.id }, 'care relation not stored yet; asking for redelivery');
-          res.json({ status: 'RETRY' });
-          return;
-        }
-        res.json({ status: 'SUCCESS' });
-      },
+      responses: DELIVERY_RESPONSES,
+      handler: deliveryOf(appointmentBooked, {
+        logger,
+        handle: async ({ data, time }) => {
+          await patients.addCareRelation({
+            patientId: data.patientId,
+            doctorId: data.doctorId,
+            appointmentId: data.appointmentId,
+            since: time ?? data.start,
+          });
+        },
+      }),
     })
     .add({
       method: 'post',
@@ -53,7 +37,7 @@ export function subscriptionRoutes(deps: { patients: PatientRepository; logger: 
       summary: 'Other appointment events: not patient-service’s business',
       tags: ['events'],
       body: z.unknown(),
-      responses: delivered,
+      responses: DELIVERY_RESPONSES,
       handler: ({ res }) => res.json({ status: 'SUCCESS' }),
     });
 }

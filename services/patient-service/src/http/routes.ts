@@ -7,7 +7,10 @@ import { patientBody, patientListQuery, patientPage, patientParams, patientPatch
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
   401: { description: 'No verified caller' },
-  403: { description: 'Your role may not do this (to this record), or a field a patient may not change on their own (allowedFields lists theirs)' },
+  403: {
+    description:
+      'Your role may not do this (to this record), or a field a patient may not change on their own (allowedFields lists theirs)',
+  },
   404: { description: 'No such patient (or deleted, or not yours to see)' },
   409: { description: 'Another live patient has this email or user account' },
 };
