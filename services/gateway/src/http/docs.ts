@@ -3,12 +3,24 @@ import swaggerUi from 'swagger-ui-express';
 import type { Logger } from '@caregrid/platform';
 import { publicPathOf, ROUTES } from '../domain/routes.js';
 
-type OpenApiDocument = { paths?: Record<string, unknown>; components?: { schemas?: Record<string, unknown> } };
+type PathItem = Record<string, { tags?: string[] } | undefined>;
+type OpenApiDocument = { paths?: Record<string, PathItem>; components?: { schemas?: Record<string, unknown> } };
+
+/** Operations for the sidecars, not for clients: event subscriptions and bindings. */
+const HIDDEN_TAGS = new Set(['events', 'internal']);
+
+/** The operations of a path item a client may call; undefined when none is left. */
+function clientOperations(item: PathItem): PathItem | undefined {
+  const kept = Object.entries(item).filter(([, operation]) => !operation?.tags?.some((tag) => HIDDEN_TAGS.has(tag)));
+  return kept.length ? Object.fromEntries(kept) : undefined;
+}
 
 /**
  * One OpenAPI document for the whole API: each service's /openapi.json
  * (fetched by invocation through the sidecar), its paths renamed to the
  * gateway's public ones, with the bearer scheme every protected route uses.
+ * Only what a client may call: subscriber and binding routes (tags `events`,
+ * `internal`) are left out.
  */
 export async function mergedOpenApi(fetchDocument: (appId: string) => Promise<OpenApiDocument | undefined>) {
   const appIds = [...new Set(ROUTES.map((route) => route.appId))];
@@ -21,9 +33,10 @@ export async function mergedOpenApi(fetchDocument: (appId: string) => Promise<Op
       missing.push(appId);
       continue;
     }
-    for (const [servicePath, operations] of Object.entries(document.paths ?? {})) {
+    for (const [servicePath, item] of Object.entries(document.paths ?? {})) {
       const publicPath = publicPathOf(appId, servicePath);
-      if (publicPath) paths[publicPath] = operations;
+      const operations = clientOperations(item);
+      if (publicPath && operations) paths[publicPath] = operations;
     }
     Object.assign(schemas, document.components?.schemas);
   }
