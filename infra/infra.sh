@@ -6,7 +6,7 @@
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
 #   infra/infra.sh build               only build/fetch binaries (daprd, ferretdb, kafka jars)
-#   infra/infra.sh tools               build the offline validators of `npm test` (infra/tools/)
+#   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/)
 #
 # Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
 # (git-ignored); built binaries are cached in ~/.cache/caregrid keyed by their inputs.
@@ -154,7 +154,7 @@ build_tools() {
     venv="$CACHE/venv-$hash"
     # A venv cannot be moved (its scripts name their path): built in place, marked when complete.
     if [ ! -f "$venv/.complete" ]; then
-      say "python validators: creating a venv ($venv)"
+      say "python tools (kubernetes-validate, schemathesis): creating a venv ($venv)"
       rm -rf "$venv"
       python3 -m venv "$venv"
       "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/infra/tools/requirements.txt"

@@ -153,6 +153,19 @@ describe('booking', () => {
     expect(await book(patientId, resting, berlin(date, '09:00'))).toMatchObject({ status: 422, body: { rule: 'doctor-accepting' } });
   });
 
+  it('odd dates and times are 400 problem+json naming the field (PostgreSQL never sees them), odd offsets are read as UTC', async () => {
+    const doctorId = await createDoctor();
+    const hostile = await api('GET', `/api/appointments?from=${encodeURIComponent('0900-02-04T12:41:04.693491-17:59')}`, undefined, auth);
+    expect(hostile).toMatchObject({ status: 400, body: { errors: [{ path: 'query.from' }] } });
+    expect(hostile.headers.get('content-type')).toContain('application/problem+json');
+    const feb30 = await api('GET', `/api/appointments/slots?doctorId=${doctorId}&date=2027-02-30`, undefined, auth);
+    expect(feb30).toMatchObject({ status: 400, body: { errors: [{ path: 'query.date' }] } });
+    const yearZero = await book(await createPatient(), doctorId, '0000-01-03T09:00:00Z');
+    expect(yearZero).toMatchObject({ status: 400, body: { errors: [{ path: 'body.start' }] } });
+    const farOffset = await api('GET', `/api/appointments?from=${encodeURIComponent('2026-03-02T09:00:00-17:59')}`, undefined, auth);
+    expect(farOffset.status).toBe(200);
+  });
+
   it('20 concurrent bookings of one slot: exactly one 201, nineteen 409 naming the taken slot', async () => {
     const doctorId = await createDoctor();
     const patients = await Promise.all(Array.from({ length: 20 }, () => createPatient()));

@@ -208,6 +208,13 @@ it('analytics reports are for admins only', async () => {
   const patient = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
   expect((await api('GET', '/api/analytics/summary', undefined, patient)).status).toBe(403);
   expect((await api('GET', '/api/analytics/summary?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', undefined, auth)).status).toBe(400);
+  const hostile = await api(
+    'GET',
+    `/api/analytics/summary?from=${encodeURIComponent('0900-02-04T12:41:04.693491-17:59')}`,
+    undefined,
+    auth,
+  );
+  expect(hostile).toMatchObject({ status: 400, body: { errors: [{ path: 'query.from' }] } });
 });
 
 it('an invoice can be cancelled once by staff', async () => {

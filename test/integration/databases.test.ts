@@ -5,6 +5,7 @@
 import { MongoClient } from 'mongodb';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { createMysqlPool, migrateMysql, mysqlMigrationTarget } from '@caregrid/platform/mysql';
 import { dropDatabase, freshDatabase, provisionDatabase, uniqueName } from '@caregrid/devkit';
 
 it('PostgreSQL: a provisioned role owns its database; re-provisioning rotates the password', async () => {
@@ -36,6 +37,34 @@ it('MySQL wire server (MariaDB locally, MySQL in containers): a provisioned user
   await expect(connection.query('CREATE DATABASE other_db')).rejects.toThrow(/denied/);
   await connection.end();
   await db.drop();
+});
+
+it("MySQL migrations lock their own database only: one stuck in another database's migration does not hold them up", async () => {
+  const [stuck, other] = [await freshDatabase('mysql', 'lock_a'), await freshDatabase('mysql', 'lock_b')];
+  const [stuckPool, otherPool] = [createMysqlPool(stuck.url), createMysqlPool(other.url)];
+  let release!: () => void;
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+  const held = mysqlMigrationTarget(stuckPool).withLock(
+    () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+        locked();
+      }),
+  );
+  let migrated: Promise<unknown> | undefined;
+  try {
+    await lockTaken;
+    migrated = migrateMysql(otherPool, []);
+    const waited = new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting')).then(String);
+    expect(await Promise.race([migrated.then(() => 'migrated'), waited])).toBe('migrated');
+  } finally {
+    release?.();
+    await held;
+    await migrated?.catch(() => undefined);
+    await Promise.all([stuckPool.end(), otherPool.end()]);
+    await Promise.all([stuck.drop(), other.drop()]);
+  }
 });
 
 it('MongoDB wire server (FerretDB locally, MongoDB in containers): the MongoDB driver stores and finds documents, and unique indexes hold', async () => {

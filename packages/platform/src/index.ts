@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './context.js';
 export * from './errors.js';
+export * from './fields.js';
 export * from './logger.js';
 export * from './http/app.js';
 export * from './http/app-token.js';

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, RuleViolationError, ThrottledError } from '../src/errors.js';
 import { createServiceApp } from '../src/http/app.js';
+import { nulPaths } from '../src/http/nul-guard.js';
 import { ApiRouter } from '../src/http/routes.js';
 import { PUBLIC } from '../src/access/model.js';
 import { propagationHeaders } from '../src/context.js';
@@ -126,6 +127,22 @@ describe('service app', () => {
     expect(((await malformed.json()) as { detail: string }).detail).toMatch(/not valid JSON/);
     const large = await post('/things', JSON.stringify({ name: 'x'.repeat(2048), count: 1 }));
     expect(large.status).toBe(413);
+  });
+
+  it('refuses NUL characters (PostgreSQL stores them in neither text nor jsonb) with 400 naming each field', async () => {
+    const response = await post('/things', JSON.stringify({ name: 'a\u0000b', count: 1, 'k\u0000': { deep: ['ok', '\u0000'] } }));
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await response.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['body.k\u0000', 'body.name']);
+    const query = await fetch(`${base}/things/1b4e28ba-2fa1-11d2-883f-0016d3cca427?verbose=%00&a[b]=x%00`);
+    expect(query.status).toBe(400);
+    expect(((await query.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['query.a.b', 'query.verbose']);
+  });
+
+  it('walks a deeply nested body without overflowing the stack', () => {
+    let deep: unknown = '\u0000';
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(nulPaths(deep, 'body')).toHaveLength(1);
   });
 
   it('maps domain errors to 404, 409, 422 and 429 with their details', async () => {

@@ -26,6 +26,9 @@ if (infraMode() === 'containers') {
   say('infrastructure');
   infraUp();
 }
+// Before the integration tests: the fuzzing test runs schemathesis from the tools' venv.
+say('tools (validators and schemathesis, infra/infra.sh tools)');
+const tools = spawnSync('bash', ['infra/infra.sh', 'tools'], { cwd: repoRoot, stdio: 'inherit' }).status ?? 1;
 say('unit tests');
 const unit = run('test:unit');
 say(`integration tests (real daprd, Kafka, PostgreSQL, ${containers ? 'MySQL, MongoDB' : 'MariaDB, FerretDB'})`);
@@ -34,5 +37,7 @@ say('deployment checks (Compose loader, kustomize + Kubernetes and Dapr schemas,
 const deploy = run('test:deploy');
 await containers?.stop();
 const verdict = (code: number) => (code === 0 ? 'passed' : 'FAILED');
-say(`static checks: ${verdict(checks)} · unit: ${verdict(unit)} · integration: ${verdict(integration)} · deployment: ${verdict(deploy)}`);
-process.exit(checks || unit || integration || deploy);
+say(
+  `static checks: ${verdict(checks)} · tools: ${verdict(tools)} · unit: ${verdict(unit)} · integration: ${verdict(integration)} · deployment: ${verdict(deploy)}`,
+);
+process.exit(checks || tools || unit || integration || deploy);

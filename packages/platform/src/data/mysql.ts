@@ -41,23 +41,23 @@ export async function inMysqlTransaction<T>(pool: mysql.Pool, fn: (connection: m
   }
 }
 
+// GET_LOCK names are server-wide (PostgreSQL's advisory locks are per database): the database's
+// name keeps services and test databases sharing one server from waiting on each other.
+const MIGRATION_LOCK = "LEFT(CONCAT('schema_migrations.', DATABASE()), 64)";
+
 export function mysqlMigrationTarget(pool: mysql.Pool): MigrationTarget {
   return {
     async withLock(fn) {
       const connection = await pool.getConnection();
       try {
-        // GET_LOCK names are server-wide: name the lock after the database, so services (and
-        // test databases) sharing one server never wait for each other's migrations.
-        const [rows] = await connection.query<mysql.RowDataPacket[]>(
-          "SELECT GET_LOCK(CONCAT('caregrid.schema_migrations.', DATABASE()), 60) AS locked",
-        );
+        const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT GET_LOCK(${MIGRATION_LOCK}, 60) AS locked`);
         if (rows[0]?.locked !== 1) throw new Error('could not take the migration lock within 60 s');
         await connection.query(
           'CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(191) PRIMARY KEY, checksum CHAR(64) NOT NULL, applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))',
         );
         return await fn();
       } finally {
-        await connection.query("SELECT RELEASE_LOCK(CONCAT('caregrid.schema_migrations.', DATABASE()))").catch(() => undefined);
+        await connection.query(`SELECT RELEASE_LOCK(${MIGRATION_LOCK})`).catch(() => undefined);
         connection.release();
       }
     },

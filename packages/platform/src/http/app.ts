@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Logger } from 'pino';
 import { newRequestContext, runWithContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
+import { refuseNul } from './nul-guard.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import type { ApiRouter } from './routes.js';
@@ -72,7 +73,7 @@ const errorHandler =
 
 /**
  * The Express app every service starts from: request context (request id,
- * traceparent, identity), JSON body limit, health and readiness, the OpenAPI
+ * traceparent, identity), JSON body limit, no NUL characters in body or query, health and readiness, the OpenAPI
  * document built from the routers' zod schemas, and the central error handler.
  */
 export function createServiceApp(options: ServiceAppOptions): Express {
@@ -84,6 +85,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(accessLog(logger));
   if (options.parseJsonBodies !== false) {
     app.use(express.json({ limit: options.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+    app.use(refuseNul);
   }
   for (const handler of options.before ?? []) app.use(handler);
 

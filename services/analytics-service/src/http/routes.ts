@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { cloudEventSchema } from '@caregrid/contracts';
-import { ApiRouter, InvalidInputError, type Logger } from '@caregrid/platform';
+import { ApiRouter, InvalidInputError, timestamp, type Logger } from '@caregrid/platform';
 import { APPOINTMENT_COUNTS, type AnalyticsStore } from '../data/analytics-store.js';
 
 const window = z
   .strictObject({
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: timestamp.optional(),
+    to: timestamp.optional(),
   })
   .transform(({ from, to }) => {
     const end = to ? new Date(to) : new Date();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, decodeCursor, NotFoundError, scopeIds, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
+import { ConflictError, decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
@@ -57,7 +57,7 @@ export type AppointmentFilter = {
   cursor?: string;
 };
 
-const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+const cursorSchema = z.tuple([timestamp, z.uuid()]);
 const OVERLAP_CONSTRAINTS: Record<string, 'doctor' | 'patient'> = {
   appointments_doctor_no_overlap: 'doctor',
   appointments_patient_no_overlap: 'patient',

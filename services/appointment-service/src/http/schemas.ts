@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUSES, money, PAYMENT_METHODS, SERVICE_TYPES } from '@caregrid/contracts';
-import { pageQuerySchema } from '@caregrid/platform';
+import { calendarDate, pageQuerySchema, timestamp } from '@caregrid/platform';
 
 // Named (not just left out of a strict object) so the 400 points at the field and the OpenAPI document says why.
 const refused = (field: string) =>
@@ -13,8 +13,8 @@ export const bookingBody = z
   .strictObject({
     patientId: z.uuid(),
     doctorId: z.uuid(),
-    start: z.iso.datetime({ offset: true }),
-    end: z.iso.datetime({ offset: true }).optional(),
+    start: timestamp,
+    end: timestamp.optional(),
     durationMinutes: z.number().int().min(5).max(720).optional(),
     serviceType: z.enum(SERVICE_TYPES),
     reason: z.string().trim().min(1).max(1000).optional(),
@@ -35,12 +35,12 @@ export const listQuery = z.strictObject({
   patientId: z.uuid().optional(),
   doctorId: z.uuid().optional(),
   status: z.enum(APPOINTMENT_STATUSES).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: timestamp.optional(),
+  to: timestamp.optional(),
   ...pageQuerySchema,
 });
 
-export const slotsQuery = z.strictObject({ doctorId: z.uuid(), date: z.iso.date() });
+export const slotsQuery = z.strictObject({ doctorId: z.uuid(), date: calendarDate });
 export const statusBody = z.strictObject({ status: z.enum(APPOINTMENT_STATUSES), reason: z.string().trim().max(1000).optional() });
 export const paymentBody = z.strictObject({ method: z.enum(PAYMENT_METHODS), amount: money.amount });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeCursor, NotFoundError, scopeIds, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
+import { decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, type Pool } from '@caregrid/platform/postgres';
 import type { Invoice, InvoiceStatus, LineItem } from '../domain/invoice.js';
 import { invoiceNumber } from '../domain/invoice.js';
@@ -51,7 +51,7 @@ const toInvoice = (r: Row): Invoice => ({
 export type NewInvoice = Omit<Invoice, 'id' | 'number' | 'status' | 'cancelledAt' | 'cancellationReason'>;
 export type InvoiceFilter = { patientId?: string; appointmentId?: string; status?: InvoiceStatus; limit: number; cursor?: string };
 
-const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+const cursorSchema = z.tuple([timestamp, z.uuid()]);
 
 export class InvoiceRepository {
   constructor(

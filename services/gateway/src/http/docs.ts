@@ -3,19 +3,25 @@ import swaggerUi from 'swagger-ui-express';
 import { SIDECAR, type Logger } from '@caregrid/platform';
 import { publicPathOf, ROUTES } from '../domain/routes.js';
 
-type OpenApiDocument = { paths?: Record<string, unknown>; components?: { schemas?: Record<string, unknown> } };
+type PathItem = Record<string, { 'x-caregrid-access'?: unknown } | undefined>;
+type OpenApiDocument = { paths?: Record<string, PathItem>; components?: { schemas?: Record<string, unknown> } };
 
-/** Operations a client may call: event deliveries and binding triggers (access `sidecar`) are not the public API. */
-function clientOnly(operations: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(operations).filter(([, operation]) => (operation as { 'x-caregrid-access'?: unknown })['x-caregrid-access'] !== SIDECAR),
-  );
+/**
+ * The operations of a path item a client may call; undefined when none is
+ * left. Event deliveries and binding triggers (access `sidecar` in the access
+ * model, which each service states per operation) are not the public API.
+ */
+function clientOperations(item: PathItem): PathItem | undefined {
+  const kept = Object.entries(item).filter(([, operation]) => operation?.['x-caregrid-access'] !== SIDECAR);
+  return kept.length ? Object.fromEntries(kept) : undefined;
 }
 
 /**
  * One OpenAPI document for the whole API: each service's /openapi.json
  * (fetched by invocation through the sidecar), its paths renamed to the
  * gateway's public ones, with the bearer scheme every protected route uses.
+ * Only what a client may call: subscriber and binding routes (tags `events`,
+ * `internal`) are left out.
  */
 export async function mergedOpenApi(fetchDocument: (appId: string) => Promise<OpenApiDocument | undefined>) {
   const appIds = [...new Set(ROUTES.map((route) => route.appId))];
@@ -28,10 +34,10 @@ export async function mergedOpenApi(fetchDocument: (appId: string) => Promise<Op
       missing.push(appId);
       continue;
     }
-    for (const [servicePath, operations] of Object.entries(document.paths ?? {})) {
+    for (const [servicePath, item] of Object.entries(document.paths ?? {})) {
       const publicPath = publicPathOf(appId, servicePath);
-      const clientOperations = publicPath ? clientOnly(operations as Record<string, unknown>) : {};
-      if (publicPath && Object.keys(clientOperations).length > 0) paths[publicPath] = clientOperations;
+      const operations = clientOperations(item);
+      if (publicPath && operations) paths[publicPath] = operations;
     }
     Object.assign(schemas, document.components?.schemas);
   }

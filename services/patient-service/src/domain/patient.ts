@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { applyMergePatch, ForbiddenError, InvalidInputError } from '@caregrid/platform';
+import { applyMergePatch, calendarDate, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
 export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;
 
@@ -17,7 +17,7 @@ export const patientInputSchema = z.strictObject({
   email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
   phone: text(40).nullable().optional(),
   address: text(500).nullable().optional(),
-  dateOfBirth: z.iso.date(),
+  dateOfBirth: calendarDate,
   gender: z.enum(GENDERS),
   details: patientDetailsSchema.optional(),
   userId: z.uuid().nullable().optional(),

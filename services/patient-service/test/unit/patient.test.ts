@@ -9,7 +9,7 @@ const patient: Patient = {
   email: 'ada@example.org',
   phone: '+44 20 7946 0000',
   address: '12 St James Square, London',
-  dateOfBirth: '1815-12-10',
+  dateOfBirth: '1915-12-10',
   gender: 'female',
   details: { allergies: ['penicillin'], insurance: { provider: 'NHS', policyNumber: 'A-1' } },
   userId: null,
@@ -36,6 +36,15 @@ describe('patient rules', () => {
     const base = { name: 'Bo', email: 'bo@example.org', gender: 'male' as const };
     expect(() => toPatientRecord({ ...base, dateOfBirth: '2026-11-26' }, today)).toThrow(InvalidInputError);
     expect(toPatientRecord({ ...base, dateOfBirth: today }, today).dateOfBirth).toBe(today);
+  });
+
+  it('refuses a birth year no database here stores alike (year 0900, year 0000), naming the field', () => {
+    for (const dateOfBirth of ['0900-02-04', '0000-01-01', '1899-12-31']) {
+      const result = patientInputSchema.safeParse({ name: 'Bo', email: 'bo@example.org', gender: 'male', dateOfBirth });
+      expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+        ['dateOfBirth', 'year must be between 1900 and 2999'],
+      ]);
+    }
   });
 
   it('rejects impossible dates and unknown fields in the shape', () => {
