@@ -1,7 +1,7 @@
 import { bookingBody, listQuery, slotsQuery } from '../../src/http/schemas.js';
 
 const ids = { patientId: '0190f0a0-0000-7000-8000-000000000001', doctorId: '0190f0a0-0000-7000-8000-000000000002' };
-const booking = { ...ids, durationMinutes: 30, serviceType: 'consultation', amount: 5000, currency: 'EUR' };
+const booking = { ...ids, durationMinutes: 30, serviceType: 'consultation' };
 const paths = (result: { error?: { issues: { path: PropertyKey[] }[] } }) => result.error?.issues.map((i) => i.path.join('.'));
 
 describe('date and time fields of appointment requests', () => {

@@ -134,7 +134,6 @@ export function mergeOwnDoctorProfile(current: Doctor, patch: Record<string, unk
   return mergeDoctor(current, patch);
 }
 
-
 /**
  * Optimistic locking: a writer states the version it read (If-Match or body
  * `version`); if someone else wrote since, the write is refused.

@@ -8,7 +8,9 @@ import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody,
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
   401: { description: 'No verified caller' },
-  403: { description: 'Your role may not do this (to this doctor), or a field a doctor may not change on their own (allowedFields lists theirs)' },
+  403: {
+    description: 'Your role may not do this (to this doctor), or a field a doctor may not change on their own (allowedFields lists theirs)',
+  },
   404: { description: 'No such doctor (or deleted)' },
   409: { description: 'Duplicate email or license number, or a stale version (If-Match / version)' },
 };
