@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { doctorForBooking, patientForBooking, type DoctorForBooking, type PatientForBooking } from '@caregrid/contracts';
-import { DependencyUnavailableError, ForbiddenError, issuesFromZod, RuleViolationError, type Sidecar } from '@caregrid/platform';
+import { DependencyUnavailableError, issuesFromZod, RuleViolationError, type Sidecar } from '@caregrid/platform';
 
 /** A peer's answer that does not match the contract we read it by (logged as the 503's cause). */
 export class PeerContractViolation extends Error {
@@ -16,10 +16,11 @@ export class PeerContractViolation extends Error {
 
 /**
  * The records a booking stands on, asked of their owners by Dapr service
- * invocation (the caller's identity and trace travel along) and parsed by their
- * contract. An absent record is a rule violation naming the field; a peer that
- * does not answer properly, or answers something that is not the record, is
- * unavailable (503).
+ * invocation — appointment-service reads them as itself, with the rights the
+ * access model gives its app-id — and parsed by their contract. An absent record
+ * is a rule violation naming the field; a peer that does not answer properly
+ * (a refusal included: that is a deployment fault, not the client's), or answers
+ * something that is not the record, is unavailable (503).
  */
 async function fetchRecord<S extends z.ZodType>(
   sidecar: Sidecar,
@@ -35,7 +36,6 @@ async function fetchRecord<S extends z.ZodType>(
     return record.data;
   }
   if (result.status === 404) throw new RuleViolationError(`${field} does not name an existing record`, { field });
-  if (result.status === 403) throw new ForbiddenError(`You may not book for this ${field.replace(/Id$/, '')}`);
   throw new DependencyUnavailableError(appId, result.body);
 }
 
