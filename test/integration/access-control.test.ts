@@ -284,6 +284,20 @@ describe('no identity is no access; peers act as themselves', () => {
     expectStatus(await api('POST', '/api/billing/events/appointment-paid', paid, admin), 403);
   });
 
+  it('a service publishes only to the topics it owns', async () => {
+    const publish = (appId: string, topic: string) =>
+      fetch(`http://127.0.0.1:${stack.member(appId).app.daprHttpPort}/v1.0/publish/events/${topic}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ probe: true }),
+      }).then((response) => response.status);
+    expect(await publish('doctor-service', 'appointments')).toBe(403); // a forged appointment.paid goes nowhere
+    expect(await publish('patient-service', 'invoices')).toBe(403);
+    expect(await publish('billing-service', 'patients')).toBe(403);
+    // Allowed: its own dead letters (no one else reads that topic).
+    expect(await publish('patient-service', 'appointments.patient-service.dlq')).toBe(204);
+  });
+
   it('the merged API document lists no subscriber or binding route', async () => {
     const document = expectStatus(await api('GET', '/docs/openapi.json'), 200).body as { paths: Record<string, unknown> };
     const paths = Object.keys(document.paths);
