@@ -65,6 +65,44 @@ describe('behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1)', () => {
     expect((await api('POST', '/api/auth/login', { email, password: PASSWORD }, from('203.0.113.9, 203.0.113.7'))).status).toBe(429);
   });
 
+  it('a client that signed in before keeps its way in: behind a locked NAT, and when a guesser locked its account', async () => {
+    const nat = from('203.0.113.50');
+    const email = await registered(api, 'regular');
+    const other = await registered(api, 'colleague');
+    const first = await api('POST', '/api/auth/login', { email, password: PASSWORD }, nat);
+    expect(first.status).toBe(200);
+    const { deviceToken } = first.body as { deviceToken: string };
+    expect(deviceToken).toEqual(expect.any(String));
+    // Someone else behind the clinic's NAT fails 20 times: the address is locked...
+    for (let i = 0; i < 20; i++) {
+      await api('POST', '/api/auth/login', { email: uniqueEmail('nobody'), password: 'whatever123' }, nat);
+    }
+    expect((await api('POST', '/api/auth/login', { email, password: PASSWORD }, nat)).status).toBe(429);
+    // ...but not for the client that signed in here before; its token does not open another account.
+    const again = await api('POST', '/api/auth/login', { email, password: PASSWORD, deviceToken }, nat);
+    expect(again).toMatchObject({ status: 200, body: { deviceToken } });
+    expect((await api('POST', '/api/auth/login', { email: other, password: PASSWORD, deviceToken }, nat)).status).toBe(429);
+    // A guesser elsewhere locks the account: unknown clients are refused, the known one is not.
+    for (let i = 0; i < 5; i++) {
+      await api('POST', '/api/auth/login', { email, password: `guess ${i} password` }, from('203.0.113.60'));
+    }
+    expect((await api('POST', '/api/auth/login', { email, password: PASSWORD }, from('203.0.113.61'))).status).toBe(429);
+    expect((await api('POST', '/api/auth/login', { email, password: PASSWORD, deviceToken }, nat)).status).toBe(200);
+  });
+
+  it('a device token is throttled on its own: 5 wrong passwords with it lock that token', async () => {
+    const email = await registered(api, 'stolen-device');
+    const { deviceToken } = (await api('POST', '/api/auth/login', { email, password: PASSWORD }, from('203.0.113.70'))).body as {
+      deviceToken: string;
+    };
+    for (let i = 0; i < 5; i++) {
+      expect(
+        (await api('POST', '/api/auth/login', { email, password: `wrong ${i} password`, deviceToken }, from('203.0.113.71'))).status,
+      ).toBe(401);
+    }
+    expect((await api('POST', '/api/auth/login', { email, password: PASSWORD, deviceToken }, from('203.0.113.71'))).status).toBe(429);
+  });
+
   it('a successful sign-in gives its reservation back: successes never add up to an address lock', async () => {
     const email = await registered(api, 'frequent');
     for (let i = 0; i < 25; i++) {

@@ -2,13 +2,16 @@ import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/pla
 import { inTransaction, type Pool } from '@caregrid/platform/postgres';
 import { RefreshTokens } from './data/refresh-tokens.js';
 import { ThrottleStore } from './data/throttle-store.js';
+import { TrustedDevices } from './data/trusted-devices.js';
 import { UsersRepository } from './data/users-repository.js';
 import { checkPassword, hashPassword } from './domain/passwords.js';
-import { ACCOUNT_POLICY, ADDRESS_POLICY } from './domain/throttle.js';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, DEVICE_POLICY } from './domain/throttle.js';
 import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
 import { checkLinks, uniqueRoles, type User } from './domain/users.js';
 
 export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
+/** A sign-in's answer: the tokens and the device token this client presents next time. */
+export type SignedIn = TokenPair & { deviceToken: string };
 
 /** Where the current signing keys come from (reloaded from the secret store after a rotation). */
 export type KeyRing = { current: () => SigningKey; all: () => SigningKey[] };
@@ -21,6 +24,7 @@ export class Accounts {
   private readonly users: UsersRepository;
   private readonly refreshTokens: RefreshTokens;
   private readonly throttle: ThrottleStore;
+  private readonly devices: TrustedDevices;
 
   constructor(
     private readonly pool: Pool,
@@ -30,6 +34,7 @@ export class Accounts {
     this.users = new UsersRepository(pool);
     this.refreshTokens = new RefreshTokens(pool);
     this.throttle = new ThrottleStore(pool);
+    this.devices = new TrustedDevices(pool);
   }
 
   /**
@@ -74,7 +79,10 @@ export class Accounts {
       checkLinks(next);
       const updated = await this.users.update(client, next);
       // A disabled account keeps no way back in; its access tokens lapse within 15 minutes.
-      if (updated.disabled) await this.refreshTokens.revokeUser(client, id);
+      if (updated.disabled) {
+        await this.refreshTokens.revokeUser(client, id);
+        await this.devices.revokeUser(client, id);
+      }
       return updated;
     });
   }
@@ -83,17 +91,23 @@ export class Accounts {
     return this.users.get(id);
   }
 
-  async login(email: string, password: string, clientAddress: string): Promise<TokenPair> {
-    const accountKey = `account:${email.toLowerCase()}`;
-    const addressKey = `address:${clientAddress}`;
+  /**
+   * Sign-in, throttled before the password is checked. A client that presents
+   * the device token of this account (it signed in here before) is counted on
+   * its own: the failures of other clients — a guesser at the account, others
+   * behind the same address — never lock it out. Everyone else is counted per
+   * account and per client address.
+   */
+  async login(email: string, password: string, clientAddress: string, deviceToken?: string): Promise<SignedIn> {
+    const deviceKey = deviceToken ? await this.devices.keyFor(deviceToken, email) : undefined;
+    const keys = deviceKey
+      ? [{ key: deviceKey, policy: DEVICE_POLICY }]
+      : [
+          { key: `account:${email.toLowerCase()}`, policy: ACCOUNT_POLICY },
+          { key: `address:${clientAddress}`, policy: ADDRESS_POLICY },
+        ];
     // Reserved before the password is checked: concurrent attempts cannot all pass the limit.
-    const admission = await this.throttle.admit(
-      [
-        { key: accountKey, policy: ACCOUNT_POLICY },
-        { key: addressKey, policy: ADDRESS_POLICY },
-      ],
-      new Date(),
-    );
+    const admission = await this.throttle.admit(keys, new Date());
     if (!admission.admitted) {
       throw new ThrottledError('Too many failed sign-in attempts; try again later', admission.retryAfterSeconds);
     }
@@ -103,12 +117,17 @@ export class Accounts {
     const passwordOk = await checkPassword(found?.passwordHash, password);
     if (!found || !passwordOk || found.user.disabled) {
       // The reservation stays: it was a failure.
-      this.logger?.info({ clientAddress }, 'sign-in failed');
+      this.logger?.info({ clientAddress, knownDevice: deviceKey !== undefined }, 'sign-in failed');
       throw new UnauthenticatedError('Invalid email or password');
     }
-    await this.throttle.clear(accountKey);
-    await this.throttle.release(addressKey, ADDRESS_POLICY);
-    return this.tokensFor(found.user, await this.refreshTokens.issue(this.pool, found.user.id));
+    // Success clears the client's own counters and gives back its share of the address's.
+    for (const { key, policy } of keys) {
+      if (policy === ADDRESS_POLICY) await this.throttle.release(key, policy);
+      else await this.throttle.clear(key);
+    }
+    if (deviceKey) await this.devices.touch(deviceToken!);
+    const tokens = await this.tokensFor(found.user, await this.refreshTokens.issue(this.pool, found.user.id));
+    return { ...tokens, deviceToken: deviceKey ? deviceToken! : await this.devices.issue(found.user.id) };
   }
 
   /**

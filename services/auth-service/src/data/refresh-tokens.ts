@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '@caregrid/platform/postgres';
-import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN_SECONDS } from '../domain/tokens.js';
+import { hashOpaqueToken, newOpaqueToken, REFRESH_TOKEN_SECONDS } from '../domain/tokens.js';
 
 export type StoredRefreshToken = {
   familyId: string;
@@ -15,10 +15,10 @@ export class RefreshTokens {
 
   /** Issues a token in `familyId` (a new family per sign-in); returns the token itself, stored only as a hash. */
   async issue(client: Pool | PoolClient, userId: string, familyId: string = randomUUID()): Promise<string> {
-    const token = newRefreshToken();
+    const token = newOpaqueToken();
     await client.query(
       `INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
-      [hashRefreshToken(token), familyId, userId, REFRESH_TOKEN_SECONDS],
+      [hashOpaqueToken(token), familyId, userId, REFRESH_TOKEN_SECONDS],
     );
     return token;
   }
@@ -31,7 +31,7 @@ export class RefreshTokens {
       used_at: Date | null;
       revoked_at: Date | null;
     }>('SELECT family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [
-      hashRefreshToken(token),
+      hashOpaqueToken(token),
     ]);
     const row = rows[0];
     return (
@@ -40,7 +40,7 @@ export class RefreshTokens {
   }
 
   async markUsed(client: PoolClient, token: string): Promise<void> {
-    await client.query('UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1', [hashRefreshToken(token)]);
+    await client.query('UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1', [hashOpaqueToken(token)]);
   }
 
   async revokeFamily(client: Pool | PoolClient, familyId: string): Promise<void> {
@@ -54,7 +54,7 @@ export class RefreshTokens {
   /** The family of a token, whatever its state (for logout). */
   async familyOf(token: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
-      hashRefreshToken(token),
+      hashOpaqueToken(token),
     ]);
     return rows[0]?.family_id;
   }

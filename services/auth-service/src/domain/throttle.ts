@@ -10,6 +10,8 @@ export type ThrottlePolicy = { maxFailures: number; windowMs: number; lockoutMs:
 
 export const ACCOUNT_POLICY: ThrottlePolicy = { maxFailures: 5, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000 };
 export const ADDRESS_POLICY: ThrottlePolicy = { maxFailures: 20, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000 };
+/** A known device (it presented the device token of the account it signs in to) is counted on its own. */
+export const DEVICE_POLICY: ThrottlePolicy = { maxFailures: 5, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000 };
 
 /** Failed (or still unverified) attempts in the current window. */
 export type FailureCounter = { failures: number; windowStart: Date; lockedUntil: Date | null };

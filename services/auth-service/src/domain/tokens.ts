@@ -6,6 +6,8 @@ import type { User } from './users.js';
 
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_SECONDS = 7 * 24 * 60 * 60;
+/** How long a client that signed in stays a known device (throttled on its own counter). */
+export const DEVICE_TOKEN_SECONDS = 180 * 24 * 60 * 60;
 
 const privateJwk = z.looseObject({
   kty: z.literal('EC'),
@@ -50,6 +52,6 @@ export async function signAccessToken(key: SigningKey, user: User, now = new Dat
     .sign(key.privateKey);
 }
 
-/** Refresh tokens are opaque random strings; only their hash is stored. */
-export const newRefreshToken = () => randomBytes(32).toString('base64url');
-export const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
+/** Refresh tokens and device tokens are opaque random strings; only their hash is stored. */
+export const newOpaqueToken = () => randomBytes(32).toString('base64url');
+export const hashOpaqueToken = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -7,7 +7,12 @@ const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 const password = z.string().min(10, 'must be at least 10 characters').max(128);
 
 export const registrationSchema = z.strictObject({ name: z.string().trim().min(1).max(200), email, password });
-export const loginSchema = z.strictObject({ email, password: z.string().min(1).max(128) });
+export const loginSchema = z.strictObject({
+  email,
+  password: z.string().min(1).max(128),
+  /** From an earlier sign-in of this client: it is then throttled on its own (see Accounts.login). */
+  deviceToken: z.string().min(1).max(200).optional(),
+});
 
 export const staffUserSchema = registrationSchema.extend({
   roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),

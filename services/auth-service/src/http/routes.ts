@@ -27,6 +27,7 @@ const REGISTRATION_ACCEPTED = {
   status: 'accepted',
   detail: 'If the address can be registered, the account is ready: sign in.',
 } as const;
+const signedInAnswer = tokenPair.extend({ deviceToken: z.string() });
 const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 const jwks = z.object({ keys: z.array(z.record(z.string(), z.string())) });
 
@@ -76,12 +77,17 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
     .add({
       method: 'post',
       path: '/auth/login',
-      summary: 'Sign in: an access token (ES256, 15 min) and a rotating refresh token',
+      summary: "Sign in: an access token (ES256, 15 min), a rotating refresh token, and this client's device token",
       tags: ['auth'],
       body: loginSchema,
-      responses: { 200: { description: 'Signed in', schema: tokenPair }, 400: problems[400], 401: problems[401], 429: problems[429] },
+      responses: {
+        200: { description: 'Signed in; keep deviceToken and send it with the next sign-in from this client', schema: signedInAnswer },
+        400: problems[400],
+        401: problems[401],
+        429: problems[429],
+      },
       handler: async ({ body, caller, req, res }) => {
-        res.json(await accounts.login(body.email, body.password, clientAddress(caller, req)));
+        res.json(await accounts.login(body.email, body.password, clientAddress(caller, req), body.deviceToken));
       },
     })
     .add({
