@@ -79,6 +79,7 @@ export function renderResources(options: {
     for (const doc of parseAllDocuments(readFileSync(path.join(repoRoot, file), 'utf8'))) {
       const resource = doc.toJS() as Record<string, unknown>;
       if ('scopes' in resource) resource.scopes = options.scopes;
+      renameTopicScopes(resource, options.scopes);
       documents.push(resource);
     }
   }
@@ -88,6 +89,26 @@ export function renderResources(options: {
   const secretsFile = path.join(base, 'secrets.json');
   writeFileSync(secretsFile, JSON.stringify(options.secrets ?? {}), { mode: 0o600 });
   return { dir, secretsFile };
+}
+
+/**
+ * A test app-id made by uniqueName from a real one (`doctor-service-1a2b3c4d`) gets that
+ * app's topic scopes (publishingScopes, subscriptionScopes): the test app may publish and read
+ * exactly what the real service may.
+ */
+function renameTopicScopes(resource: Record<string, unknown>, appIds: string[]): void {
+  const metadata = (resource.spec as { metadata?: { name: string; value?: string }[] } | undefined)?.metadata ?? [];
+  for (const item of metadata) {
+    if (!/^(publishing|subscription)Scopes$/.test(item.name) || !item.value) continue;
+    item.value = item.value
+      .split(';')
+      .map((entry) => {
+        const [app, topics] = entry.split('=');
+        const test = appIds.find((id) => /^[a-z-]+-[0-9a-f]{8}$/.test(id) && id.slice(0, -9) === app);
+        return test ? `${test}=${topics}` : entry;
+      })
+      .join(';');
+  }
 }
 
 export async function startTestSidecar(options: {
