@@ -4,7 +4,7 @@
  * nothing but a valid token of the caller's own — or, for the peer checks,
  * straight to a sidecar's invocation API as a compromised process would.
  */
-import { eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -44,24 +44,10 @@ async function createPatient(name = unique('Patient')): Promise<string> {
 }
 
 async function createDoctor(): Promise<string> {
-  const n = unique('dr');
   const everyDay = Object.fromEntries(
     ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
   );
-  const body = {
-    name: `Dr ${n}`,
-    email: `${n}@example.org`,
-    specialization: 'cardiology',
-    licenseNumber: `L-${n}`,
-    yearsOfExperience: 5,
-    hospitalName: 'General',
-    department: 'Cardio',
-    workingHours: everyDay,
-    slotMinutes: 30,
-    timeZone: 'UTC',
-    fees: { consultation: 8000, checkup: 4500 },
-    currency: 'EUR',
-  };
+  const body = doctorProfile({ workingHours: everyDay, fees: { consultation: 8000, checkup: 4500 } });
   return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
 }
 

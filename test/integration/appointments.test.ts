@@ -8,7 +8,7 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
-import { eventually, jsonClient, readTopic, startKafka, startTestStack, stopKafka, type TestStack } from '@caregrid/devkit';
+import { eventually, jsonClient, readTopic, startKafka, startTestStack, stopKafka, type TestStack, doctorProfile } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -54,27 +54,7 @@ async function createPatient(): Promise<string> {
 }
 
 async function createDoctor(overrides: Record<string, unknown> = {}): Promise<string> {
-  const n = `${++seq}-${Date.now()}`;
-  const response = await api(
-    'POST',
-    '/api/doctors',
-    {
-      name: `Dr ${n}`,
-      email: `dr.${n}@example.org`,
-      specialization: 'cardiology',
-      licenseNumber: `L-${n}`,
-      yearsOfExperience: 5,
-      hospitalName: 'General',
-      department: 'Cardio',
-      workingHours: { mon: [{ start: '09:00', end: '12:00' }] },
-      slotMinutes: 30,
-      timeZone: 'Europe/Berlin',
-      fees: { consultation: 5_000, 'follow-up': 2_500 },
-      currency: 'EUR',
-      ...overrides,
-    },
-    auth,
-  );
+  const response = await api('POST', '/api/doctors', doctorProfile({ timeZone: 'Europe/Berlin', ...overrides }), auth);
   expect(response.status).toBe(201);
   return (response.body as { id: string }).id;
 }

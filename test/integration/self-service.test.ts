@@ -4,7 +4,7 @@
  * daprd): a doctor or a patient may change how to reach them and (doctors)
  * their availability on their own record; everything else is staff-managed.
  */
-import { jsonClient, startTestStack, type TestStack } from '@caregrid/devkit';
+import { jsonClient, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -29,24 +29,8 @@ async function account(role: 'doctor' | 'patient', link: { doctorId?: string; pa
 }
 
 async function createDoctor(): Promise<Doctor> {
-  const n = unique();
-  const response = await api(
-    'POST',
-    '/api/doctors',
-    {
-      name: `Dr Self ${n}`,
-      email: `dr.self.${n}@example.org`,
-      specialization: 'neurology',
-      licenseNumber: `SELF-${n}`,
-      yearsOfExperience: 12,
-      hospitalName: 'General',
-      department: 'Neuro',
-      workingHours: { mon: [{ start: '09:00', end: '12:00' }] },
-      fees: { consultation: 6_000 },
-      currency: 'EUR',
-    },
-    admin,
-  );
+  const body = doctorProfile({ specialization: 'neurology', yearsOfExperience: 12, department: 'Neuro', fees: { consultation: 6_000 } });
+  const response = await api('POST', '/api/doctors', body, admin);
   expect(response.status).toBe(201);
   return response.body as Doctor;
 }

@@ -4,6 +4,7 @@
  * a patient and a doctor, a booking paid, its invoice PDF, and analytics
  * counting it. Throws naming the step that failed.
  */
+import { doctorProfile } from './fixtures.js';
 import { jsonClient } from './testing.js';
 
 export type SmokeOptions = {
@@ -80,19 +81,12 @@ export async function runSmoke(options: SmokeOptions): Promise<{ steps: number; 
     return expectStatus(await call('POST', '/api/patients', body, admin), 201).id as string;
   });
   const doctorId = await step('the admin adds a doctor', async () => {
-    const body = {
+    const body = doctorProfile({
       name: `Dr Smoke ${run}`,
-      email: `dr.${run}@example.org`,
       specialization: 'general-practice',
-      licenseNumber: `SMOKE-${run}`,
-      yearsOfExperience: 5,
-      hospitalName: 'Smoke General',
-      department: 'GP',
       workingHours: { mon: [{ start: '08:00', end: '18:00' }] },
-      timeZone: 'UTC',
       fees: { checkup: 4_200 },
-      currency: 'EUR',
-    };
+    });
     return expectStatus(await call('POST', '/api/doctors', body, admin), 201).id as string;
   });
   const appointmentId = await step('an appointment is booked (records verified by invocation, priced by the tariff)', async () => {
