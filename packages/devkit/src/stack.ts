@@ -14,7 +14,14 @@ export const PUBLIC_APPS: ReadonlySet<string> = new Set(['gateway']);
 export const appApiTokenFor = (appId: string): Record<string, string> =>
   PUBLIC_APPS.has(appId) ? {} : { APP_API_TOKEN: randomBytes(24).toString('base64url') };
 
-export type StackMember = { app: ResolvedApp; process: ManagedProcess; sidecar: RunningSidecar; status: string };
+export type StackMember = {
+  app: ResolvedApp;
+  process: ManagedProcess;
+  sidecar: RunningSidecar;
+  status: string;
+  /** Stops the app (not its sidecar) and starts it again as before; resolves when it is healthy again (or says why not in `status`). */
+  restartApp: () => Promise<void>;
+};
 
 export type Stack = { members: StackMember[]; healthy: boolean; stop: () => Promise<void> };
 
@@ -33,11 +40,9 @@ export async function startStack(options: {
   onUnexpectedExit?: (member: StackMember, what: 'app' | 'sidecar', code: number | string) => void;
 }): Promise<Stack> {
   let stopping = false;
-  const members = options.apps.map((app): StackMember => {
-    const name = app.instanceName ?? app.appId;
-    const appToken = appApiTokenFor(app.appId);
-    const process = startProcess({
-      name,
+  const launchApp = (app: ResolvedApp, appToken: Record<string, string>): ManagedProcess =>
+    startProcess({
+      name: app.instanceName ?? app.appId,
       command: app.command[0]!,
       args: app.command.slice(1),
       cwd: app.appDir,
@@ -51,15 +56,31 @@ export async function startStack(options: {
         DAPR_HTTP_PORT: String(app.daprHttpPort),
         DAPR_GRPC_PORT: String(app.daprGrpcPort),
       },
-      logFile: path.join(options.logDir, `${name}.log`),
+      logFile: path.join(options.logDir, `${app.instanceName ?? app.appId}.log`),
       echo: options.echo,
     });
+  const members = options.apps.map((app): StackMember => {
+    const name = app.instanceName ?? app.appId;
+    // One token per instance, shared by the app and its sidecar (and kept across restarts).
+    const appToken = appApiTokenFor(app.appId);
     const sidecar = startSidecar({
       ...app,
       env: { ...app.env, ...options.sidecarEnv, ...appToken },
       logFile: path.join(options.logDir, `${name}-daprd.log`),
     });
-    return { app, process, sidecar, status: 'starting' };
+    const member: StackMember = {
+      app,
+      process: launchApp(app, appToken),
+      sidecar,
+      status: 'starting',
+      restartApp: async () => {
+        await member.process.stop();
+        member.process = launchApp(app, appToken);
+        member.status = 'restarting';
+        await checkHealth(member);
+      },
+    };
+    return member;
   });
   for (const member of members) {
     void member.process.exited.then((code) => stopping || options.onUnexpectedExit?.(member, 'app', code));

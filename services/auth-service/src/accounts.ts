@@ -160,9 +160,22 @@ export class Accounts {
     if (familyId) await this.refreshTokens.revokeFamily(this.pool, familyId);
   }
 
-  /** First start: an admin from the secret store, unless an admin exists. */
+  /**
+   * First start: an admin from the secret store, unless an admin exists. An
+   * account with that email that is no longer an active admin (disabled, or its
+   * role taken away) was changed on purpose: it is left as it is, and the
+   * service starts anyway — it must not crash-loop on the unique email, nor
+   * silently undo an administrator's decision.
+   */
   async bootstrapAdmin(email: string | undefined, password: string | undefined): Promise<void> {
     if (!email || !password || (await this.users.anyAdmin())) return;
+    if (await this.users.findCredentials(email)) {
+      this.logger?.error(
+        { email },
+        'no active admin, and the bootstrap admin account exists but is disabled or no longer an admin: left unchanged; re-enable an admin in the database',
+      );
+      return;
+    }
     await this.createStaff({ name: 'Administrator', email, password, roles: ['admin'] });
     this.logger?.info({ email }, 'bootstrap admin created');
   }
