@@ -23,7 +23,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
   'doctor-service': [doctorRoutes(unused)],
   'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused })],
   'billing-service': [
-    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
+    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused, logger: unused }),
     billingSubscriptions({ billing: unused, invoices: unused, logger: unused }),
   ],
   'analytics-service': [analyticsRoutes(unused, unused)],

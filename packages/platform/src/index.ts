@@ -18,3 +18,4 @@ export * from './boot.js';
 export * from './json-merge-patch.js';
 export * from './access/index.js';
 export * from './events/delivery.js';
+export * from './http/stream.js';

@@ -13,7 +13,10 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   return createServiceApp({
     service: 'billing-service',
     logger: deps.logger,
-    routers: [invoiceRoutes({ invoices, pdfs, billing }), subscriptionRoutes({ billing, invoices, logger: deps.logger })],
+    routers: [
+      invoiceRoutes({ invoices, pdfs, billing, logger: deps.logger }),
+      subscriptionRoutes({ billing, invoices, logger: deps.logger }),
+    ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
   });

@@ -39,6 +39,8 @@ type SdkError = { status: number; error_msg: string };
 // The sidecar shares the app's network namespace (host, pod, or compose
 // `network_mode: service:`), so loopback is where it always is.
 const SIDECAR_HOST = '127.0.0.1';
+/** How long a streamed binding call may take to start answering (the resiliency timeouts are 5 s). */
+const BINDING_ANSWER_TIMEOUT_MS = 10_000;
 
 function decodeSdkError(error: unknown): SdkError | undefined {
   try {
@@ -156,13 +158,22 @@ export class Sidecar {
    * error (e.g. no such file).
    */
   async bindingStream(name: string, operation: string, metadata: Record<string, string>): Promise<Response | undefined> {
+    // A bound wait for the answer to begin; the body then streams for as long as it takes.
+    const answered = new AbortController();
+    const timer = setTimeout(
+      () => answered.abort(new Error(`no answer within ${BINDING_ANSWER_TIMEOUT_MS} ms`)),
+      BINDING_ANSWER_TIMEOUT_MS,
+    );
     const response = await fetch(`http://${SIDECAR_HOST}:${this.options.httpPort}/v1.0/bindings/${name}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...propagationHeaders() },
       body: JSON.stringify({ operation, metadata }),
-    }).catch((error: unknown) => {
-      throw new DependencyUnavailableError(`binding ${name}`, error);
-    });
+      signal: answered.signal,
+    })
+      .catch((error: unknown) => {
+        throw new DependencyUnavailableError(`binding ${name}`, error);
+      })
+      .finally(() => clearTimeout(timer));
     if (response.ok) return response;
     await response.arrayBuffer();
     return undefined;

@@ -1,7 +1,6 @@
-import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { INVOICE_STATUSES } from '@caregrid/contracts';
-import { ApiRouter, authorize, narrow, pageQuerySchema, seesNothing, type Caller } from '@caregrid/platform';
+import { ApiRouter, authorize, narrow, pageQuerySchema, seesNothing, sendStream, type Caller, type Logger } from '@caregrid/platform';
 import { pdfFileName, type Billing } from '../billing.js';
 import type { InvoiceRepository } from '../data/invoice-repository.js';
 import type { PdfStore } from '../data/pdf-store.js';
@@ -39,8 +38,8 @@ const invoiceResponse = z.object({
 /** What the access model decides an invoice on: the patient billed and the doctor of the appointment. */
 const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
 
-export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing }): ApiRouter {
-  const { invoices, pdfs, billing } = deps;
+export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing; logger: Logger }): ApiRouter {
+  const { invoices, pdfs, billing, logger } = deps;
   const visible = async (caller: Caller, id: string) => {
     const invoice = await invoices.get(id);
     authorize(caller, 'invoice', 'read', invoiceFacts(invoice));
@@ -85,7 +84,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
         res.type('application/pdf').set('content-disposition', `attachment; filename="${pdfFileName(invoice)}"`);
         const stored = await pdfs.open(pdfFileName(invoice));
         if (stored?.body) {
-          Readable.fromWeb(stored.body as import('node:stream/web').ReadableStream).pipe(res);
+          await sendStream(res, stored.body as import('node:stream/web').ReadableStream<Uint8Array>, logger, pdfFileName(invoice));
           return;
         }
         res.send(await billing.storePdf(invoice));
