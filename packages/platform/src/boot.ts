@@ -97,6 +97,7 @@ export async function startService<Db = undefined>(spec: {
       logger,
       closers,
       timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      drainMs: config.SHUTDOWN_DRAIN_MS,
       onShutdownStart: () => (shuttingDown = true),
     });
   } catch (error) {

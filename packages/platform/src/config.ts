@@ -16,6 +16,10 @@ export const baseConfigSchema = z.object({
   SECRET_STORE_NAME: z.string().min(1).default('secretstore'),
   PUBSUB_NAME: z.string().min(1).default('events'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // After SIGTERM, how long /readyz answers 503 while requests are still served, so load
+  // balancers (the kubelet's readiness probe, the sidecar) stop sending before the listener
+  // closes. 0 locally (nothing routes by readiness); Compose and Kubernetes set it.
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
   // Set (equal to its sidecar's) where the app's port is reachable from the network: then only
   // requests carrying it (dapr-api-token) are served. The gateway, the public entry, has none.
   APP_API_TOKEN: z.string().min(16).optional(),

@@ -7,15 +7,25 @@ export type Closer = { name: string; close: () => Promise<unknown> };
 export type RunningServer = { server: Server; port: number; stop: () => Promise<void> };
 
 /**
- * Listens on the app's port and stops gracefully on SIGTERM/SIGINT: readiness
- * turns 503, in-flight requests finish, then closers run (pools, clients) in
- * reverse order. A stop that overruns `timeoutMs` exits hard.
+ * Listens on the app's port and stops gracefully on SIGTERM/SIGINT in three
+ * steps: readiness turns 503 while requests are still served for `drainMs`
+ * (load balancers take it out of rotation meanwhile); then the listener closes
+ * and in-flight requests finish; then closers run (pools, clients) in reverse
+ * order. A stop that overruns `timeoutMs` (counted after the drain) exits hard.
  */
 export async function serve(
   app: Express,
-  options: { port: number; host?: string; logger: Logger; closers?: Closer[]; timeoutMs?: number; onShutdownStart?: () => void },
+  options: {
+    port: number;
+    host?: string;
+    logger: Logger;
+    closers?: Closer[];
+    timeoutMs?: number;
+    drainMs?: number;
+    onShutdownStart?: () => void;
+  },
 ): Promise<RunningServer> {
-  const { logger, closers = [], timeoutMs = 10_000 } = options;
+  const { logger, closers = [], timeoutMs = 10_000, drainMs = 0 } = options;
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port, options.host ?? '127.0.0.1', (error?: Error) =>
       error ? reject(error) : resolve(listening),
@@ -30,6 +40,10 @@ export async function serve(
   const stop = () => {
     stopping ??= (async () => {
       options.onShutdownStart?.();
+      if (drainMs > 0) {
+        logger.info({ drainMs }, 'draining: not ready, still serving');
+        await new Promise((resolve) => setTimeout(resolve, drainMs));
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -51,7 +65,7 @@ export async function serve(
     const force = setTimeout(() => {
       logger.error('shutdown timed out; exiting');
       process.exit(1);
-    }, timeoutMs);
+    }, drainMs + timeoutMs);
     force.unref();
     void stop().then(() => process.exit(0));
   };
