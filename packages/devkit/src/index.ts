@@ -12,3 +12,4 @@ export * from './deploy-secrets.js';
 export * from './smoke.js';
 export * from './stack.js';
 export * from './test-stack.js';
+export * from './sentry.js';
