@@ -114,7 +114,8 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
   local name=$1 dir=$2 tags=$3 hash out start pid pkg=${BUILD_PACKAGE:-.}
   shift 3
   local ldflags="-s -w $*"
-  hash=$(input_hash "$dir" "$tags" "$ldflags" "$pkg")
+  # The package joins the key only when it is not the module's own (keeps existing cache keys).
+  if [ "$pkg" = . ]; then hash=$(input_hash "$dir" "$tags" "$ldflags"); else hash=$(input_hash "$dir" "$tags" "$ldflags" "$pkg"); fi
   out="$CACHE/bin/$name-$hash"
   mkdir -p "$CACHE/bin" "$BIN"
   if [ ! -x "$out" ]; then
