@@ -142,7 +142,10 @@ describe('mTLS between sidecars (Dapr Sentry)', () => {
     expect(impostor.mtlsState()).toBe('off');
     const call = await invoke(impostor, 'patient-service', 'GET', '/patients/p-1');
     // Plaintext gRPC to a TLS-only port: the callee hangs up before any HTTP/2 exchange.
-    expect(call).toMatchObject({ status: 500, body: expect.stringMatching(/connection error/) });
+    expect(call).toMatchObject({
+      status: 500,
+      body: expect.stringMatching(/code = Unavailable desc = .*(EOF|broken pipe|connection reset)/),
+    });
     expect(received.get('patient-service')!.length).toBe(before);
     await impostor.stop();
   });
@@ -158,8 +161,11 @@ describe('mTLS between sidecars (Dapr Sentry)', () => {
     });
     expect(impostor.mtlsState()).toBe('on');
     const call = await invoke(impostor, 'patient-service', 'GET', '/patients/p-1');
-    // Refused by the callee during the TLS handshake.
-    expect(call).toMatchObject({ status: 500, body: expect.stringMatching(/remote error: tls: bad certificate/) });
+    // Refused by the callee during the TLS handshake: its alert, or the connection it closed.
+    expect(call).toMatchObject({
+      status: 500,
+      body: expect.stringMatching(/code = Unavailable desc = .*(remote error: tls: bad certificate|broken pipe|connection reset)/),
+    });
     expect(received.get('patient-service')!.length).toBe(before);
     await impostor.stop();
   });
