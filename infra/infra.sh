@@ -325,7 +325,8 @@ down_daprd() { :; }
 # daprd). On first start Sentry generates the trust bundle (root ca.crt, issuer.crt/.key) into
 # .caregrid/sentry; the launcher hands ca.crt to each daprd as DAPR_TRUST_ANCHORS. Self-hosted
 # Sentry signs any app-id a sidecar asks for (its "insecure" validator): who may reach it is the
-# boundary, so it listens on loopback only.
+# boundary, so its signing port listens on loopback only. (Sentry 1.18.1 parses but ignores the
+# healthz/metrics listen addresses: those two answer on every interface; they hold no secrets.)
 sentry_dir() { echo "$STATE/sentry"; }
 sentry_pidfile() { echo "$RUN/sentry.pid"; }
 # Sentry opens its port once the CA is loaded (or generated and stored).
