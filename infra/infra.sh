@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft)
-# and FerretDB as plain processes on 127.0.0.1, plus the daprd build.
+# CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft),
+# FerretDB and Dapr Sentry (the sidecars' mTLS certificate authority) as plain processes
+# on 127.0.0.1, plus the daprd build.
 #
 #   infra/infra.sh up [component…]     install/build what is missing, start, wait ready
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
-#   infra/infra.sh build               only build/fetch binaries (daprd, ferretdb, kafka jars)
+#   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka jars)
 #   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/)
 #
 # Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
@@ -20,7 +21,7 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/caregrid
 RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
-ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd)
+ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -109,11 +110,12 @@ input_hash() { # hash of a Go module's inputs and build flags: rebuild only when
   { (cd "$dir" && cat go.mod go.sum ./*.go); echo "$@"; } | sha256sum | cut -c1-16
 }
 
-build_go() { # build_go <name> <module dir> <build tags> [ldflags…]
-  local name=$1 dir=$2 tags=$3 hash out start pid
+build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PACKAGE: another package than the module's own
+  local name=$1 dir=$2 tags=$3 hash out start pid pkg=${BUILD_PACKAGE:-.}
   shift 3
   local ldflags="-s -w $*"
-  hash=$(input_hash "$dir" "$tags" "$ldflags")
+  # The package joins the key only when it is not the module's own (keeps existing cache keys).
+  if [ "$pkg" = . ]; then hash=$(input_hash "$dir" "$tags" "$ldflags"); else hash=$(input_hash "$dir" "$tags" "$ldflags" "$pkg"); fi
   out="$CACHE/bin/$name-$hash"
   mkdir -p "$CACHE/bin" "$BIN"
   if [ ! -x "$out" ]; then
@@ -121,7 +123,7 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]
     say "$name: downloading Go modules (cold: up to a few minutes)"
     (cd "$dir" && go mod download)
     say "$name: compiling (cold: daprd ~5 min on 2 cores, FerretDB ~1.5 min; warm: seconds)"
-    (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" .) &
+    (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
       sleep 15
@@ -136,6 +138,10 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]
 
 build_daprd() { build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"; }
 build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
+# Sentry from the same dapr module (and go.sum) as daprd: the wrapper module pins it.
+build_sentry() {
+  BUILD_PACKAGE=github.com/dapr/dapr/cmd/sentry build_go sentry "$ROOT/infra/daprd" "" "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
+}
 
 # ---------------------------------------------------------------- validators
 # Each folder of infra/tools/ with a go.mod is a small Go program (e.g. the Compose
@@ -314,6 +320,38 @@ down_ferretdb() { stop_pidfile ferretdb "$(ferret_pidfile)"; }
 up_daprd() { build_daprd; }
 down_daprd() { :; }
 
+# ---------------------------------------------------------------- Dapr Sentry
+# The certificate authority of every sidecar's mTLS identity (SPIFFE X.509, 24 h, renewed by
+# daprd). On first start Sentry generates the trust bundle (root ca.crt, issuer.crt/.key) into
+# .caregrid/sentry; the launcher hands ca.crt to each daprd as DAPR_TRUST_ANCHORS. Self-hosted
+# Sentry signs any app-id a sidecar asks for (its "insecure" validator): who may reach it is the
+# boundary, so its signing port listens on loopback only. (Sentry 1.18.1 parses but ignores the
+# healthz/metrics listen addresses: those two answer on every interface; they hold no secrets.)
+sentry_dir() { echo "$STATE/sentry"; }
+sentry_pidfile() { echo "$RUN/sentry.pid"; }
+# Sentry opens its port once the CA is loaded (or generated and stored).
+sentry_ready() { port_open "$CAREGRID_SENTRY_PORT" && [ -s "$(sentry_dir)/ca.crt" ]; }
+
+up_sentry() {
+  build_sentry
+  mkdir -p "$(sentry_dir)" "$RUN" "$LOGS"
+  chmod 700 "$(sentry_dir)"
+  if pid_alive "$(sentry_pidfile)" && sentry_ready; then
+    say "sentry: already running on $CAREGRID_SENTRY_PORT"
+    return
+  fi
+  ensure_port_free sentry "$CAREGRID_SENTRY_PORT"
+  say "sentry: starting on 127.0.0.1:$CAREGRID_SENTRY_PORT (trust bundle in $(sentry_dir))"
+  start_detached "$(sentry_pidfile)" "$LOGS/sentry.log" "$BIN/sentry" \
+    --config="$ROOT/infra/sentry/config.yaml" --issuer-credentials="$(sentry_dir)" \
+    --listen-address=127.0.0.1 --port="$CAREGRID_SENTRY_PORT" \
+    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SENTRY_HEALTHZ_PORT" \
+    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SENTRY_METRICS_PORT"
+  wait_for sentry 30 sentry_ready
+}
+
+down_sentry() { stop_pidfile sentry "$(sentry_pidfile)"; }
+
 # ---------------------------------------------------------------- status
 status() {
   find_pg_bin
@@ -336,6 +374,9 @@ status() {
   s=missing; [ -x "$BIN/daprd" ] && s=built
   # shellcheck disable=SC2059
   printf "$fmt" daprd "(per app)" "$s" "daprd $DAPR_VERSION at $BIN/daprd"
+  s=down; sentry_ready && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" sentry "127.0.0.1:$CAREGRID_SENTRY_PORT" "$s" "Dapr Sentry $DAPR_VERSION (mTLS CA), trust bundle $(sentry_dir)"
 }
 
 main() {
@@ -360,6 +401,7 @@ main() {
     build)
       ensure_packages
       build_daprd
+      build_sentry
       build_ferretdb
       fetch_kafka
       ;;

@@ -195,6 +195,30 @@ describe('docker-compose.yml', () => {
     expect(published[0]![1].ports).toEqual([expect.objectContaining({ target: gateway.appPort, published: String(gateway.appPort) })]);
   });
 
+  it('runs every sidecar with mTLS: Sentry of the same Dapr version, its trust bundle, the root in each daprd', () => {
+    const sentry = project.services.sentry!;
+    expect(sentry.image).toBe(`daprio/sentry:${readInfraEnv().DAPR_VERSION}`);
+    expect(sentry.ports ?? []).toEqual([]);
+    const [credentials] = flagValues(sentry.command ?? [], 'issuer-credentials');
+    expect(hostPathOf(sentry, `${credentials}/ca.crt`)).toBe('volume:sentry-credentials/ca.crt');
+    // dapr-init fills that volume from what deploy:secrets rendered.
+    for (const name of ['ca.crt', 'issuer.crt', 'issuer.key']) expect(existsSync(path.join(generatedDir, 'sentry', name))).toBe(true);
+    const root = readFileSync(path.join(generatedDir, 'sentry', 'ca.crt'), 'utf8').trim();
+    for (const app of apps) {
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      const command = sidecar.command ?? [];
+      expect([app.appId, command.includes('--enable-mtls'), flagValues(command, 'sentry-address')]).toEqual([
+        app.appId,
+        true,
+        ['sentry:50001'],
+      ]);
+      // The .env value, read back by Compose's own loader: the PEM with its newlines.
+      expect(sidecar.environment?.DAPR_TRUST_ANCHORS).toBe(root);
+      expect(sidecar.environment?.NAMESPACE).toBe('caregrid');
+      expect(sidecar.depends_on?.sentry).toBeDefined();
+    }
+  });
+
   it('lets all sidecars share one name-resolution registry', () => {
     const sidecars = apps.map((app) => project.services[`${app.appId}-dapr`]!);
     const workingDirs = new Set(sidecars.map((s) => s.working_dir));

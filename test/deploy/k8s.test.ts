@@ -234,6 +234,25 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     expect(billing.spec.replicas).toBe(1);
   });
 
+  it('mTLS on and access control lists naming the sidecars as they are on this cluster', () => {
+    for (const configuration of all<Configuration>('Configuration')) {
+      const spec = configuration.spec as Configuration['spec'] & {
+        mtls?: { enabled: boolean };
+        accessControl?: { defaultAction: string; policies?: { appId: string; namespace: string }[] };
+      };
+      expect([configuration.metadata.name, spec.mtls?.enabled, spec.accessControl?.defaultAction]).toEqual([
+        configuration.metadata.name,
+        true,
+        'deny',
+      ]);
+      // An ACL entry matches a caller's SPIFFE id only in the namespace its pod runs in.
+      for (const policy of spec.accessControl?.policies ?? []) expect([policy.appId, policy.namespace]).toEqual([policy.appId, NAMESPACE]);
+    }
+    const policies = (one<Configuration>('Configuration', 'caregrid').spec as { accessControl: { policies: { appId: string }[] } })
+      .accessControl.policies;
+    expect(policies.map((p) => p.appId).every((id) => apps.some((a) => a.appId === id))).toBe(true);
+  });
+
   it("the gateway's JWT policy is rendered, scoped to the gateway and in its Configuration's pipeline", () => {
     const policy = one<Component>('Component', 'jwt-auth');
     expect(policy.spec.type).toBe('middleware.http.opa');

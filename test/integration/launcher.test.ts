@@ -48,7 +48,8 @@ it('starts an app and its sidecar from a run file, provisions its database, repo
   launcher.stderr.on('data', (chunk) => (output += chunk));
   const code = await new Promise((resolve) => launcher.on('exit', resolve));
 
-  expect(output).toMatch(new RegExp(`${appId}\\s+http://127.0.0.1:${appPort}\\s+${httpPort}\\s+healthy`));
+  // Healthy, and its sidecar holds a certificate from Dapr Sentry (mTLS on).
+  expect(output).toMatch(new RegExp(`${appId}\\s+http://127.0.0.1:${appPort}\\s+${httpPort}\\s+on \\(Sentry\\)\\s+healthy`));
   expect(code).toBe(0);
   // The secret the launcher wrote logs the app in as its own role.
   expect(readSecrets()[appId]?.databaseUrl).toMatch(new RegExp(`^postgres://${appId.replace(/-/g, '_')}:`));

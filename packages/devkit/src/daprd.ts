@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { daprdBinary, logsDir, repoRoot, sidecarEnvironment, stateDir } from './paths.js';
+import { DAPR_NAMESPACE } from '@caregrid/platform';
+import { daprdBinary, logsDir, readInfraEnv, repoRoot, sentryDir, sidecarEnvironment, stateDir } from './paths.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
 
 export type SidecarSpec = {
@@ -23,10 +24,22 @@ export type SidecarSpec = {
   env?: Record<string, string>;
   echo?: boolean;
   logFile?: string;
+  /** Where the sidecar gets its mTLS identity; default: the local Sentry (infra/infra.sh up sentry). `false`: no mTLS. */
+  mtls?: MtlsSettings | false;
 };
 
-/** The daprd flags the Dapr CLI would pass for the same run-file entry. */
-export function daprdArgs(spec: SidecarSpec): string[] {
+/** A Sentry to ask for certificates and the root(s) its peers' certificates must chain to. */
+export type MtlsSettings = { sentryAddress: string; trustAnchors: string };
+
+/** The local Sentry of infra/infra.sh and the trust bundle it generated. */
+export function localMtls(): MtlsSettings {
+  const anchors = path.join(sentryDir, 'ca.crt');
+  if (!existsSync(anchors)) throw new Error(`${anchors} is missing: start Dapr Sentry first (bash infra/infra.sh up sentry)`);
+  return { sentryAddress: `127.0.0.1:${readInfraEnv().CAREGRID_SENTRY_PORT}`, trustAnchors: readFileSync(anchors, 'utf8') };
+}
+
+/** The daprd flags the Dapr CLI would pass for the same run-file entry (plus mTLS, which the CLI takes from `dapr init`). */
+export function daprdArgs(spec: SidecarSpec, mtls: MtlsSettings | false = false): string[] {
   return [
     '--app-id',
     spec.appId,
@@ -55,10 +68,16 @@ export function daprdArgs(spec: SidecarSpec): string[] {
     spec.appHealthCheckPath ?? '/healthz',
     '--app-health-probe-interval',
     '3',
+    ...(mtls ? ['--enable-mtls', '--sentry-address', mtls.sentryAddress] : []),
   ];
 }
 
-export type RunningSidecar = ManagedProcess & { httpPort: number; waitReady: (timeoutMs?: number) => Promise<void> };
+export type RunningSidecar = ManagedProcess & {
+  httpPort: number;
+  waitReady: (timeoutMs?: number) => Promise<void>;
+  /** What daprd logged about its mTLS identity: `on` once Sentry issued its certificate. */
+  mtlsState: () => 'on' | 'off' | 'pending';
+};
 
 /**
  * Starts a real daprd. Its working directory is the repository root because
@@ -67,18 +86,33 @@ export type RunningSidecar = ManagedProcess & { httpPort: number; waitReady: (ti
 export function startSidecar(spec: SidecarSpec): RunningSidecar {
   // The sqlite name-resolution database lives here; sqlite does not create directories.
   mkdirSync(path.join(stateDir, 'dapr'), { recursive: true });
+  const mtls = spec.mtls ?? localMtls();
+  let mtlsState: 'on' | 'off' | 'pending' = 'pending';
   const processHandle = startProcess({
     name: `${spec.appId}-dapr`,
     command: daprdBinary,
-    args: daprdArgs(spec),
+    args: daprdArgs(spec, mtls),
     cwd: repoRoot,
-    env: { ...process.env, ...sidecarEnvironment(), ...spec.env },
+    env: {
+      ...process.env,
+      ...sidecarEnvironment(),
+      // The namespace in the sidecar's SPIFFE identity, as on Kubernetes; the ACLs name it.
+      NAMESPACE: DAPR_NAMESPACE,
+      ...(mtls ? { DAPR_TRUST_ANCHORS: mtls.trustAnchors } : {}),
+      ...spec.env,
+    },
     logFile: spec.logFile ?? path.join(logsDir, `${spec.appId}-daprd.log`),
     echo: spec.echo,
+    onLine: (line) => {
+      // daprd 1.18's own words: the first once a certificate from Sentry is in hand, the second without mTLS.
+      if (line.includes('Starting workload identity expiry watcher')) mtlsState = 'on';
+      else if (line.includes('mTLS is disabled')) mtlsState = 'off';
+    },
   });
   return {
     ...processHandle,
     httpPort: spec.daprHttpPort,
+    mtlsState: () => mtlsState,
     // /healthz/outbound: components loaded; enough to invoke and publish even before the app is up.
     waitReady: (timeoutMs = 60_000) =>
       waitForHttp(`http://127.0.0.1:${spec.daprHttpPort}/v1.0/healthz/outbound`, { timeoutMs, abortIf: processHandle.exited }),

@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { JWK } from 'jose';
 import { repoRoot } from './paths.js';
@@ -20,11 +22,76 @@ import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, ren
  * Targets:
  * - `compose`: `.env.example` → `.env`; `.caregrid/compose/` gets the policy
  *   component, auth's key store component (file path via `envRef: AUTH_KEYS_FILE`)
- *   and the keys file.
+ *   and the keys file, and `sentry/` the mTLS trust bundle of the Sentry service
+ *   (root `ca.crt`, `issuer.crt`, `issuer.key`; made once, kept across runs),
+ *   whose root `.env` hands every sidecar as `${DAPR_TRUST_ANCHORS}`.
  * - a Kubernetes overlay folder (e.g. `k8s/overlays/dev`): `secrets/*.example` →
  *   `secrets/*` (read by the overlay's secretGenerator); `generated/jwt-auth.yaml`.
  */
 export const SIGNING_KEYS_PLACEHOLDER = 'SIGNING_KEYS';
+export const TRUST_ANCHORS_PLACEHOLDER = 'DAPR_TRUST_ANCHORS';
+const TRUST_BUNDLE_VALUE = 'DAPR_TRUST_BUNDLE';
+
+export type TrustBundle = { caCrt: string; issuerCrt: string; issuerKey: string };
+
+/**
+ * A root CA and the issuer Dapr Sentry signs sidecar certificates with, shaped
+ * like the bundle Sentry generates for itself (Ed25519 root and issuer, both
+ * CAs); valid a year — re-create by deleting it from the values file.
+ */
+export function generateTrustBundle(): TrustBundle {
+  const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-trust-'));
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    writeFileSync(
+      path.join(dir, 'ext.cnf'),
+      '[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n',
+    );
+    openssl('genpkey', '-algorithm', 'ed25519', '-out', 'ca.key');
+    openssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-subj',
+      '/O=caregrid',
+      '-days',
+      '365',
+      '-config',
+      'ext.cnf',
+      '-extensions',
+      'ca',
+      '-out',
+      'ca.crt',
+    );
+    openssl('genpkey', '-algorithm', 'ed25519', '-out', 'issuer.key');
+    openssl('req', '-new', '-key', 'issuer.key', '-subj', '/O=caregrid/CN=dapr-sentry-issuer', '-out', 'issuer.csr');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'issuer.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '365',
+      '-extfile',
+      'ext.cnf',
+      '-extensions',
+      'ca',
+      '-out',
+      'issuer.crt',
+    );
+    const read = (name: string) => readFileSync(path.join(dir, name), 'utf8');
+    return { caCrt: read('ca.crt'), issuerCrt: read('issuer.crt'), issuerKey: read('issuer.key') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const PLACEHOLDER = /\$\{([A-Z][A-Z0-9_]*)\}/g;
 
 type Layout = { templates: string[]; generatedDir: string; valuesFile: string; compose: boolean };
@@ -72,10 +139,22 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
   if (keys.length === 0 || options.rotateSigningKey) keys = [await generateSigningKey(), ...keys.slice(0, 1)];
   values[SIGNING_KEYS_PLACEHOLDER] = JSON.stringify(keys);
 
+  // Compose: the sidecars' mTLS trust bundle. (Kubernetes: the Dapr control plane's Sentry has its own.)
+  let bundle: TrustBundle | undefined;
+  if (layout.compose) {
+    bundle = values[TRUST_BUNDLE_VALUE] ? (JSON.parse(values[TRUST_BUNDLE_VALUE]) as TrustBundle) : generateTrustBundle();
+    values[TRUST_BUNDLE_VALUE] = JSON.stringify(bundle);
+  }
+  // The root as one double-quoted .env value: Compose's env-file reader turns the \n back into newlines.
+  const special: Record<string, string> = bundle ? { [TRUST_ANCHORS_PLACEHOLDER]: `"${bundle.caCrt.trim().replace(/\n/g, '\\n')}"` } : {};
+
   const written: string[] = [];
   for (const template of layout.templates) {
     const output = template.slice(0, -'.example'.length);
-    const text = readFileSync(template, 'utf8').replace(PLACEHOLDER, (_match, name: string) => (values[name] ??= newSecret()));
+    const text = readFileSync(template, 'utf8').replace(
+      PLACEHOLDER,
+      (_match, name: string) => special[name] ?? (values[name] ??= newSecret()),
+    );
     writePrivateFile(output, text);
     written.push(output);
   }
@@ -91,6 +170,15 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
     // The path inside the sidecar's container, where compose puts this folder's copy.
     writePrivateFile(keyStore, renderKeyStoreComponent({ name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' }));
     written.push(keysFile, keyStore);
+    for (const [name, content] of [
+      ['ca.crt', bundle!.caCrt],
+      ['issuer.crt', bundle!.issuerCrt],
+      ['issuer.key', bundle!.issuerKey],
+    ] as const) {
+      const file = path.join(layout.generatedDir, 'sentry', name);
+      writePrivateFile(file, content);
+      written.push(file);
+    }
   }
   return written;
 }

@@ -13,3 +13,4 @@ export * from './smoke.js';
 export * from './stack.js';
 export * from './test-stack.js';
 export * from './fixtures.js';
+export * from './sentry.js';

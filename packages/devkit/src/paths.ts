@@ -7,6 +7,8 @@ export const stateDir = process.env.CAREGRID_HOME ?? path.join(repoRoot, '.careg
 export const logsDir = path.join(stateDir, 'logs');
 export const daprdBinary = path.join(stateDir, 'bin', 'daprd');
 export const secretsFile = path.join(stateDir, 'secrets.json');
+/** Dapr Sentry's trust bundle (root ca.crt, issuer certificate and key), generated on its first start. */
+export const sentryDir = path.join(stateDir, 'sentry');
 export const defaultRunFile = path.join(repoRoot, 'dapr', 'dapr.yaml');
 
 /** infra/infra.env: the local servers' ports, shared with infra/infra.sh. */

@@ -27,6 +27,8 @@ export function startProcess(options: {
   env: NodeJS.ProcessEnv;
   logFile: string;
   echo?: boolean;
+  /** Sees every output line (e.g. to learn a state the process only logs). */
+  onLine?: (line: string) => void;
 }): ManagedProcess {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
@@ -44,6 +46,7 @@ export function startProcess(options: {
     createInterface({ input: stream })
       .on('line', (line) => {
         log.write(`${line}\n`);
+        options.onLine?.(line);
         if (options.echo) process.stdout.write(`${prefix}${line}\n`);
       })
       .once('close', () => {

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { startSidecar, type RunningSidecar } from './daprd.js';
+import { startSidecar, type MtlsSettings, type RunningSidecar } from './daprd.js';
 import { localInfra, logsDir, repoRoot } from './paths.js';
 import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provision.js';
 
@@ -111,21 +111,41 @@ function renameTopicScopes(resource: Record<string, unknown>, appIds: string[]):
   }
 }
 
+let freshAppIdConfig: string | undefined;
+
+/**
+ * dapr/config/caregrid.yaml (mTLS on) without its access control list: the
+ * list names the real app-ids only, and test sidecars with app-ids of their
+ * own invoke each other. Test stacks (real app-ids) keep the real list.
+ */
+export function freshAppIdConfigFile(): string {
+  if (freshAppIdConfig) return freshAppIdConfig;
+  const config = parseAllDocuments(readFileSync(path.join(repoRoot, 'dapr', 'config', 'caregrid.yaml'), 'utf8'))[0]!.toJS() as {
+    spec: Record<string, unknown>;
+  };
+  delete config.spec.accessControl;
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'caregrid-config-')), 'caregrid.yaml');
+  writeFileSync(file, stringify(config));
+  return (freshAppIdConfig = file);
+}
+
 export async function startTestSidecar(options: {
   appId: string;
   appPort: number;
   resourcesDir: string;
   secretsFile: string;
   configFile?: string;
+  mtls?: MtlsSettings | false;
 }): Promise<RunningSidecar> {
   const sidecar = startSidecar({
     appId: options.appId,
     appPort: options.appPort,
     ...(await freeSidecarPorts()),
     resourcesPaths: [options.resourcesDir],
-    configFile: options.configFile ?? path.join(repoRoot, 'dapr', 'config', 'caregrid.yaml'),
+    configFile: options.configFile ?? freshAppIdConfigFile(),
     env: { CAREGRID_SECRETS_FILE: options.secretsFile },
     logFile: path.join(logsDir, 'tests', `${options.appId}-daprd.log`),
+    mtls: options.mtls,
   });
   await sidecar.waitReady();
   return sidecar;

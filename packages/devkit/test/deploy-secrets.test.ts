@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -87,5 +88,20 @@ describe('renderDeploySecrets', () => {
       Record<string, string>
     >;
     expect((JSON.parse(keysFile['signing-keys']!.keys!) as unknown[]).length).toBe(1);
+  });
+
+  it('compose: a trust bundle for Sentry (issuer signed by the root), kept across runs, its root in .env', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'deploy-secrets-compose-'));
+    writeFileSync(path.join(root, '.env.example'), 'DAPR_TRUST_ANCHORS=${DAPR_TRUST_ANCHORS}\n');
+    const dir = path.join(root, '.caregrid/compose/sentry');
+    await renderDeploySecrets('compose', { root });
+    const first = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+    expect(
+      execFileSync('openssl', ['verify', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'issuer.crt')], { encoding: 'utf8' }),
+    ).toMatch(/: OK/);
+    expect(readFileSync(path.join(dir, 'issuer.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(readFileSync(path.join(root, '.env'), 'utf8')).toBe(`DAPR_TRUST_ANCHORS="${first.trim().replace(/\n/g, '\\n')}"\n`);
+    await renderDeploySecrets('compose', { root });
+    expect(readFileSync(path.join(dir, 'ca.crt'), 'utf8')).toBe(first);
   });
 });

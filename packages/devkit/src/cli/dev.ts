@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraUp } from '../infra.js';
-import { defaultRunFile, logsDir, secretsFile } from '../paths.js';
+import { defaultRunFile, logsDir, secretsFile, sentryDir } from '../paths.js';
 import { writeGeneratedResources } from '../policy.js';
 import { provisionServiceSecrets } from '../provision.js';
 import { loadRunFile } from '../runfile.js';
@@ -23,13 +23,22 @@ const say = (message: string) => console.log(`\u001b[1;34m[dev]\u001b[0m ${messa
 
 function printTable(members: StackMember[]): void {
   const rows = [
-    ['SERVICE', 'APP URL', 'SIDECAR HTTP', 'STATUS'],
-    ...members.map((m) => [m.app.appId, `http://127.0.0.1:${m.app.appPort}`, String(m.app.daprHttpPort), m.status]),
+    ['SERVICE', 'APP URL', 'SIDECAR HTTP', 'MTLS', 'STATUS'],
+    ...members.map((m) => [
+      m.app.appId,
+      `http://127.0.0.1:${m.app.appPort}`,
+      String(m.app.daprHttpPort),
+      { on: 'on (Sentry)', off: 'OFF', pending: 'no cert yet' }[m.sidecar.mtlsState()],
+      m.status,
+    ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   console.log();
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
-  console.log(`\nlogs: ${logsDir}${values.smoke ? '' : '  ·  Ctrl-C stops everything'}\n`);
+  console.log(
+    `\nmTLS between sidecars, certificates from Dapr Sentry (trust bundle ${sentryDir}); ACLs: the Configurations' accessControl`,
+  );
+  console.log(`logs: ${logsDir}${values.smoke ? '' : '  ·  Ctrl-C stops everything'}\n`);
 }
 
 async function main(): Promise<number> {

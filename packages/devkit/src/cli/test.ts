@@ -19,8 +19,8 @@ say('static checks (typecheck, lint, format)');
 const checks = run('typecheck') || run('lint');
 let containers: ContainerInfra | undefined;
 if (infraMode() === 'containers') {
-  say('infrastructure: daprd, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)');
-  infraUp(['daprd']);
+  say('infrastructure: daprd and Dapr Sentry, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)');
+  infraUp(['daprd', 'sentry']);
   containers = await startContainerInfra((line) => say(line));
 } else {
   say('infrastructure');

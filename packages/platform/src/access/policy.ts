@@ -2,6 +2,7 @@ import {
   ACCESS_MATRIX,
   ACTIONS,
   ENDPOINTS,
+  PEER_SERVICES,
   PUBLIC,
   SIDECAR,
   USER_ROLES,
@@ -77,4 +78,104 @@ export function accessMatrixMarkdown(matrix: Matrix = ACCESS_MATRIX): string {
     }
   }
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- Dapr access control lists
+
+/**
+ * The SPIFFE trust domain of the sidecars' identities (`spiffe://public/ns/<namespace>/<app-id>`).
+ * Self-hosted daprd 1.18 asks Sentry for no trust domain and Sentry's validator then signs
+ * Dapr's default, `public`; on Kubernetes Sentry takes it from the app's Configuration. Stated
+ * explicitly so both agree and an ACL never silently matches nothing.
+ */
+export const TRUST_DOMAIN = 'public';
+/** The namespace every sidecar's identity carries: the Kubernetes namespace, and NAMESPACE for local/compose daprd. */
+export const DAPR_NAMESPACE = 'caregrid';
+/** Platform routes of every service that the gateway reads through invocation (the merged API document). */
+export const GATEWAY_PLATFORM_ROUTES = ['GET /openapi.json'] as const;
+
+export type AclOperation = { name: string; httpVerb: string[]; action: 'allow' };
+export type AclAppPolicy = {
+  appId: string;
+  defaultAction: 'deny';
+  trustDomain: string;
+  namespace: string;
+  operations: AclOperation[];
+};
+export type AccessControlSpec = { defaultAction: 'deny'; trustDomain: string; policies: AclAppPolicy[] };
+
+/**
+ * Which service routes each app-id may invoke, callee by callee: the gateway
+ * every client route (not SIDECAR) plus GATEWAY_PLATFORM_ROUTES; a peer
+ * service the routes the matrix lets it attempt; nobody else anything.
+ */
+export function invocationGrants(
+  matrix: Matrix = ACCESS_MATRIX,
+  endpoints: typeof ENDPOINTS = ENDPOINTS,
+): Record<string, Record<string, string[]>> {
+  const grants: Record<string, Record<string, string[]>> = { gateway: {} };
+  for (const [callee, table] of Object.entries(endpoints)) {
+    grants.gateway![callee] = [...Object.keys(table).filter((key) => table[key] !== SIDECAR), ...GATEWAY_PLATFORM_ROUTES];
+    for (const peer of PEER_SERVICES) {
+      if (peer === callee) continue; // calls to its own app stay inside its sidecar, no ACL applies
+      const keys = Object.keys(table).filter((key) => {
+        const access = table[key]!;
+        return isPermission(access) && mayAttempt({ kind: 'service', appId: peer }, access, matrix);
+      });
+      if (keys.length > 0) (grants[peer] ??= {})[callee] = keys;
+    }
+  }
+  return grants;
+}
+
+/**
+ * A caller's routes on one callee as Dapr ACL operations. Dapr matches an
+ * operation as a path prefix (an operation also governs the paths below it)
+ * and a single `*` only in the last segment, so routes are grouped by their
+ * first segment: a group of one path is rendered exactly (`:id` → `*`, or
+ * `**` in the middle), a group of several becomes `/<segment>/**` with the
+ * union of their verbs. A trailing `*` also matches the bare collection
+ * (`/patients/*` admits `GET /patients`). The service's own access checks then
+ * decide per route and per record; the ACL keeps every app-id to the paths and
+ * verbs it may ever call, and everyone else out.
+ */
+export function aclOperations(routeKeys: readonly string[]): AclOperation[] {
+  const groups = new Map<string, { paths: Set<string>; verbs: Set<string> }>();
+  for (const key of routeKeys) {
+    const { method, path } = splitKey(key);
+    const segments = path.split('/').slice(1);
+    const daprPath = `/${segments.map((s, i) => (s.startsWith(':') ? (i === segments.length - 1 ? '*' : '**') : s)).join('/')}`;
+    const group = groups.get(segments[0]!) ?? { paths: new Set(), verbs: new Set() };
+    group.paths.add(daprPath);
+    group.verbs.add(method);
+    groups.set(segments[0]!, group);
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([segment, { paths, verbs }]) => ({
+      name: paths.size === 1 ? [...paths][0]! : `/${segment}/**`,
+      httpVerb: [...verbs].sort(),
+      action: 'allow' as const,
+    }));
+}
+
+/**
+ * The `accessControl` of the Configuration all services share. An ACL is read
+ * by the callee's sidecar; one list is right for every callee because the
+ * services' routes start with different first segments (a unit test checks),
+ * so a caller's operations for one service match nothing on another.
+ */
+export function sidecarAccessControl(matrix: Matrix = ACCESS_MATRIX, endpoints: typeof ENDPOINTS = ENDPOINTS): AccessControlSpec {
+  const grants = invocationGrants(matrix, endpoints);
+  return {
+    defaultAction: 'deny',
+    trustDomain: TRUST_DOMAIN,
+    policies: Object.entries(grants).map(([appId, byCallee]) => ({
+      appId,
+      defaultAction: 'deny',
+      trustDomain: TRUST_DOMAIN,
+      namespace: DAPR_NAMESPACE,
+      operations: aclOperations(Object.values(byCallee).flat()),
+    })),
+  };
 }
