@@ -26,7 +26,22 @@ type StoredEvent = {
   applied: boolean;
   receivedAt: Date;
 };
-type DoctorStats = { _id: string; name: string; specialization: string; appointments: number; revenue: Record<string, number> };
+type DoctorStats = {
+  _id: string;
+  name: string;
+  specialization: string;
+  appointments: number;
+  revenue: Record<string, number>;
+  /** The latest events this document took in (see applyOnce). */
+  applied?: string[];
+};
+
+/**
+ * How many recent event ids a read-model document remembers. A redelivery
+ * comes after a crash or a timeout, seconds later, not after a thousand newer
+ * events of the same doctor.
+ */
+const APPLIED_MEMORY = 1_000;
 type DoctorModel = { _id: string; name: string; specialization: string; deleted: boolean };
 
 export const APPOINTMENT_COUNTS = {
@@ -80,17 +95,12 @@ export class AnalyticsStore {
   private async apply(event: Pick<StoredEvent, '_id' | 'type' | 'data'>): Promise<void> {
     const data = event.data;
     if (event.type === appointmentBooked.type) {
-      await this.doctorStats.updateOne(
-        { _id: String(data.doctorId) },
-        { $inc: { appointments: 1 }, $set: { name: String(data.doctorName), specialization: String(data.specialization) } },
-        { upsert: true },
-      );
+      await this.applyOnce(String(data.doctorId), event._id, {
+        $inc: { appointments: 1 },
+        $set: { name: String(data.doctorName), specialization: String(data.specialization) },
+      });
     } else if (event.type === appointmentPaid.type) {
-      await this.doctorStats.updateOne(
-        { _id: String(data.doctorId) },
-        { $inc: { [`revenue.${String(data.currency)}`]: Number(data.amount) } },
-        { upsert: true },
-      );
+      await this.applyOnce(String(data.doctorId), event._id, { $inc: { [`revenue.${String(data.currency)}`]: Number(data.amount) } });
     } else if (event.type === doctorCreated.type || event.type === doctorUpdated.type) {
       await this.doctors.updateOne(
         { _id: String(data.doctorId) },
@@ -101,6 +111,26 @@ export class AnalyticsStore {
       await this.doctors.updateOne({ _id: String(data.doctorId) }, { $set: { deleted: true } });
     }
     await this.events.updateOne({ _id: event._id }, { $set: { applied: true } });
+  }
+
+  /**
+   * An increment of a doctor's statistics, once per event even when two
+   * deliveries race or a crash left the event stored but not marked applied:
+   * one atomic update that matches only while the document has not taken this
+   * event in, and records that it has. A second attempt matches nothing, so
+   * its upsert would insert a second document of the same id: the duplicate
+   * key says "already applied".
+   */
+  private async applyOnce(doctorId: string, eventId: string, update: Record<string, unknown>): Promise<void> {
+    try {
+      await this.doctorStats.updateOne(
+        { _id: doctorId, applied: { $ne: eventId } },
+        { ...update, $push: { applied: { $each: [eventId], $slice: -APPLIED_MEMORY } } },
+        { upsert: true },
+      );
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
+    }
   }
 
   async countByType(from: Date, to: Date, types: string[]): Promise<Map<string, number>> {
@@ -138,7 +168,7 @@ export class AnalyticsStore {
   async topDoctors(by: 'appointments' | 'revenue', currency: string, limit: number): Promise<DoctorStats[]> {
     const field = by === 'appointments' ? 'appointments' : `revenue.${currency}`;
     return this.doctorStats
-      .find({ [field]: { $gt: 0 } })
+      .find({ [field]: { $gt: 0 } }, { projection: { applied: 0 } })
       .sort({ [field]: -1, _id: 1 })
       .limit(limit)
       .toArray();

@@ -1,0 +1,77 @@
+/**
+ * analytics-service's store against the real MongoDB-wire server (FerretDB
+ * locally): an event counts once in the read models whatever happens to its
+ * deliveries — repeated, racing, or after a crash between storing the event
+ * and marking it applied.
+ */
+import { randomUUID } from 'node:crypto';
+import { appointmentBooked, appointmentPaid } from '@caregrid/contracts';
+import { freshDatabase } from '@caregrid/devkit';
+import { MongoClient, type Db } from 'mongodb';
+import { AnalyticsStore, prepareAnalytics } from '../../src/data/analytics-store.js';
+
+let client: MongoClient;
+let db: Db;
+let drop: () => Promise<void>;
+let store: AnalyticsStore;
+
+beforeAll(async () => {
+  const database = await freshDatabase('mongodb', 'analytics');
+  drop = database.drop;
+  client = new MongoClient(database.url);
+  await client.connect();
+  db = client.db();
+  await prepareAnalytics(db);
+  store = new AnalyticsStore(db);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await drop?.();
+});
+
+const event = (type: string, doctorId: string, extra: Record<string, unknown> = {}) => ({
+  id: randomUUID(),
+  type,
+  time: new Date().toISOString(),
+  data: { doctorId, doctorName: 'Dr Once', specialization: 'cardiology', amount: 5_000, currency: 'EUR', ...extra },
+});
+
+const statsOf = async (doctorId: string) => {
+  const [top] = (await store.topDoctors('appointments', 'EUR', 100)).filter((d) => d._id === doctorId);
+  const [paid] = (await store.topDoctors('revenue', 'EUR', 100)).filter((d) => d._id === doctorId);
+  return { appointments: top?.appointments ?? 0, revenue: paid?.revenue?.EUR ?? 0 };
+};
+
+it('a redelivered event counts once', async () => {
+  const doctorId = randomUUID();
+  const booked = event(appointmentBooked.type, doctorId);
+  expect(await store.record(booked)).toBe(true);
+  expect(await store.record(booked)).toBe(false);
+  expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
+});
+
+it('racing deliveries of the same events count once each', async () => {
+  const doctorId = randomUUID();
+  const booked = event(appointmentBooked.type, doctorId);
+  const paid = event(appointmentPaid.type, doctorId);
+  await Promise.all([booked, booked, booked, paid, paid, paid].map((e) => store.record(e)));
+  expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 5_000 });
+});
+
+it('an event stored and applied, but not yet marked applied when the process died, counts once on redelivery', async () => {
+  const doctorId = randomUUID();
+  const paid = event(appointmentPaid.type, doctorId);
+  await store.record(paid);
+  // The crash: the read models took the event in, the "applied" mark was never written.
+  await db.collection('events').updateOne({ _id: paid.id as never }, { $set: { applied: false } });
+  expect(await store.record(paid)).toBe(false);
+  expect(await statsOf(doctorId)).toEqual({ appointments: 0, revenue: 5_000 });
+});
+
+it('the reports never show the bookkeeping of applied events', async () => {
+  const doctorId = randomUUID();
+  await store.record(event(appointmentBooked.type, doctorId));
+  const [doctor] = (await store.topDoctors('appointments', 'EUR', 100)).filter((d) => d._id === doctorId);
+  expect(doctor).not.toHaveProperty('applied');
+});
