@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { appointmentPaid, Topics } from '@caregrid/contracts';
-import { eventually, jsonClient, readTopic, runSmoke, startTestStack, type TestStack } from '@caregrid/devkit';
+import { eventually, jsonClient, readTopic, runSmoke, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -50,19 +50,12 @@ async function paidAppointment(amount: number): Promise<string> {
   const doctor = await api(
     'POST',
     '/api/doctors',
-    {
+    doctorProfile({
       name: `Dr Invoice ${n}`,
-      email: `dr.invoice.${n}@example.org`,
       specialization: 'dermatology',
-      licenseNumber: `B-${n}`,
-      yearsOfExperience: 9,
-      hospitalName: 'General',
-      department: 'Skin',
       workingHours: { mon: [{ start: '08:00', end: '18:00' }] },
-      timeZone: 'UTC',
       fees: { checkup: amount },
-      currency: 'EUR',
-    },
+    }),
     auth,
   );
   const booked = await api(

@@ -3,7 +3,7 @@
  * protocol) and a real daprd publishing to the real Kafka broker.
  */
 import { doctorCreated, doctorDeleted, doctorUpdated, Topics } from '@caregrid/contracts';
-import { eventually, freshDatabase, readTopic, serviceUnderTest, type ServiceUnderTest } from '@caregrid/devkit';
+import { eventually, freshDatabase, readTopic, serviceUnderTest, type ServiceUnderTest, doctorProfile } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
 import { createMysqlPool, migrateMysql, mysqlDatabase, type Pool } from '@caregrid/platform/mysql';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -28,24 +28,15 @@ type DoctorBody = {
 };
 type Problem = { status: number; errors?: { path: string }[]; field?: string; currentVersion?: number };
 
-let counter = 0;
-const newDoctor = (overrides: Record<string, unknown> = {}) => {
-  const n = `${++counter}-${Date.now()}`;
-  return {
-    name: `Doctor ${n}`,
-    email: `doctor${n}@example.org`,
-    specialization: 'cardiology',
-    licenseNumber: `LIC-${n}`,
+const newDoctor = (overrides: Record<string, unknown> = {}) =>
+  doctorProfile({
     yearsOfExperience: 10,
-    hospitalName: 'General',
     department: 'Heart',
     workingHours: { mon: [{ start: '09:00', end: '17:00' }] },
     timeZone: 'Europe/Berlin',
     fees: { consultation: 7_500, 'follow-up': 3_000 },
-    currency: 'EUR',
     ...overrides,
-  };
-};
+  });
 
 const create = async (overrides: Record<string, unknown> = {}) => {
   const response = await send('POST', '/doctors', newDoctor(overrides));
@@ -67,7 +58,7 @@ afterAll(() => service?.stop());
 
 describe('create and read', () => {
   it('creates a doctor with defaults: 201, Location, ETag with the version', async () => {
-    const created = await send('POST', '/doctors', newDoctor({ email: 'Dr.Who@Example.org', timeZone: undefined }));
+    const created = await send('POST', '/doctors', newDoctor({ email: 'Dr.Who@Example.org', timeZone: undefined, slotMinutes: undefined }));
     expect(created.status).toBe(201);
     const doctor = created.body as DoctorBody;
     expect(created.headers.get('location')).toBe(`/doctors/${doctor.id}`);
