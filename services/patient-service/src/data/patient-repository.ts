@@ -84,10 +84,6 @@ export class PatientRepository {
     return patient;
   }
 
-  async get(id: string): Promise<Patient> {
-    return (await this.getWithCareTeam(id)).patient;
-  }
-
   /** The patient and the doctors who have (or had) an appointment with them, in one query. */
   async getWithCareTeam(id: string): Promise<{ patient: Patient; careTeam: string[] }> {
     const { rows } = await this.pool.query<Row & { care_team: string[] }>(
