@@ -93,6 +93,9 @@ describe('record checks', () => {
     expect(may(user(['doctor'], { doctorId: 'd2' }), 'appointment', 'read', appointment)).toBe(false);
     expect(may(patientP, 'appointment', 'progress', appointment)).toBe(false);
     expect(may(patientP, 'appointment', 'cancel', appointment)).toBe(true);
+    // The account link makes only accounts one's own.
+    expect(may(patientP, 'account', 'read', { userId: 'u-patient' })).toBe(true);
+    expect(may(patientP, 'appointment', 'read', { userId: 'u-patient', patientId: 'p9' })).toBe(false);
   });
 });
 
@@ -103,6 +106,8 @@ describe('list scopes', () => {
     expect(scopeIds(narrow(patientP, 'appointment'), 'patientId')).toEqual(['p1']);
     expect(scopeIds(narrow(doctorD, 'invoice'), 'doctorId')).toEqual(['d1']);
     expect(scopeIds(narrow(user(['patient']), 'appointment'), 'patientId')).toEqual([]);
+    expect(seesNothing(narrow(user(['patient']), 'appointment'))).toBe(true); // answered without a query
+    expect(seesNothing(narrow(user(['doctor']), 'invoice'))).toBe(true);
     expect(seesNothing(narrow(patientP, 'patient'))).toBe(true); // patients do not list patients
   });
   it('several roles widen a scope, never narrow it', () => {

@@ -78,20 +78,24 @@ function grantsOf(caller: Caller, resource: Resource, action: Action, matrix: Ma
   });
 }
 
-/** The links that make a record "own" for a principal: a patient's patient record, a doctor's profile, anyone's account. */
-function ownLinks(caller: Caller, principal: Principal): Scope['anyOf'] {
+/**
+ * The links that make a record "own" for a principal: anyone's own account; a
+ * patient's records through their patient link, a doctor's through their
+ * doctor link. A caller without the link owns nothing of that resource.
+ */
+function ownLinks(caller: Caller, principal: Principal, resource: Resource): Scope['anyOf'] {
   if (caller.kind !== 'user') return [];
-  const links: Scope['anyOf'] = [{ userId: caller.userId }];
-  if (principal === 'patient' && caller.patientId) links.push({ patientId: caller.patientId });
-  if (principal === 'doctor' && caller.doctorId) links.push({ doctorId: caller.doctorId });
-  return links;
+  if (resource === 'account') return [{ userId: caller.userId }];
+  if (principal === 'patient' && caller.patientId) return [{ patientId: caller.patientId }];
+  if (principal === 'doctor' && caller.doctorId) return [{ doctorId: caller.doctorId }];
+  return [];
 }
 
-function covers(caller: Caller, principal: Principal, grant: Grant, facts: RecordFacts): boolean {
+function covers(caller: Caller, principal: Principal, grant: Grant, resource: Resource, facts: RecordFacts): boolean {
   if (grant === 'any') return true;
   if (grant === 'care')
     return caller.kind === 'user' && !!caller.doctorId && principal === 'doctor' && !!facts.careTeam?.includes(caller.doctorId);
-  return ownLinks(caller, principal).some(
+  return ownLinks(caller, principal, resource).some(
     (link) =>
       ('userId' in link && facts.userId === link.userId) ||
       ('patientId' in link && facts.patientId === link.patientId) ||
@@ -106,7 +110,7 @@ export function mayAttempt(caller: Caller, permission: Permission, matrix: Matri
 
 /** May this caller do this action to this record? */
 export function may(caller: Caller, resource: Resource, action: Action, facts: RecordFacts, matrix: Matrix = ACCESS_MATRIX): boolean {
-  return grantsOf(caller, resource, action, matrix).some(({ principal, grant }) => covers(caller, principal, grant, facts));
+  return grantsOf(caller, resource, action, matrix).some(({ principal, grant }) => covers(caller, principal, grant, resource, facts));
 }
 
 /**
@@ -144,7 +148,7 @@ export function narrow(caller: Caller, resource: Resource, action: Action = 'lis
     if (grant === 'any') return { all: true, anyOf: [] };
     if (grant === 'care' && caller.kind === 'user' && caller.doctorId && principal === 'doctor')
       anyOf.push({ careTeamOf: caller.doctorId });
-    if (grant === 'own') anyOf.push(...ownLinks(caller, principal));
+    if (grant === 'own') anyOf.push(...ownLinks(caller, principal, resource));
   }
   return { all: false, anyOf };
 }
