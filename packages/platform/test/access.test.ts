@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Role } from '@caregrid/contracts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
-import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, type Caller } from '../src/access/check.js';
+import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, widestPermitted, type Caller } from '../src/access/check.js';
 import { ACCESS_MATRIX, ENDPOINTS, PUBLIC, SIDECAR, type Matrix, type Permission } from '../src/access/model.js';
 import { accessMatrixMarkdown, gatewayPolicyTables, isClientRoute, pathPattern, rolesFor } from '../src/access/policy.js';
 import { admit } from '../src/http/routes.js';
@@ -83,6 +83,14 @@ describe('record checks', () => {
     expect(() => authorize(patientP, 'patient', 'update', theirPatient)).toThrow(ForbiddenError);
     expect(() => authorize(patientP, 'patient', 'update-contact', theirPatient)).not.toThrow();
     expect(() => authorize(patientP, 'patient', 'update-contact', strangerPatient)).toThrow(NotFoundError);
+  });
+
+  it('the widest permitted action: staff the whole record, the owner the narrow edit, a stranger nothing', () => {
+    const actions = ['update', 'update-contact'] as const;
+    expect(widestPermitted(receptionist, 'patient', actions, theirPatient)).toBe('update');
+    expect(widestPermitted(patientP, 'patient', actions, theirPatient)).toBe('update-contact');
+    expect(() => widestPermitted(patientP, 'patient', actions, strangerPatient)).toThrow(NotFoundError);
+    expect(() => widestPermitted(doctorD, 'patient', actions, theirPatient)).toThrow(ForbiddenError);
   });
 
   it('appointments and invoices: own by patient or doctor link, never by a missing link', () => {

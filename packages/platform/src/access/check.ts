@@ -133,6 +133,23 @@ export function authorize(
 }
 
 /**
+ * The first of `actions` (widest first) the caller may do to the record, for a
+ * route whose answer depends on it (e.g. a whole-record edit by staff or a
+ * narrow one by the owner); throws as `authorize` does for the last when none.
+ */
+export function widestPermitted<A extends Action>(
+  caller: Caller,
+  resource: Resource,
+  actions: readonly [A, ...A[]],
+  record: RecordFacts & { id: string },
+): A {
+  const permitted = actions.find((action) => may(caller, resource, action, record));
+  if (permitted) return permitted;
+  authorize(caller, resource, actions[actions.length - 1]!, record);
+  throw new Error('unreachable: authorize refuses what may() refused');
+}
+
+/**
  * What a list may show a caller: everything, or the records matching any of
  * these links (none at all when the list is empty — e.g. a patient account
  * not yet linked to a patient record).

@@ -1,4 +1,4 @@
-import { authorize, may, type Caller, type RecordFacts } from '@caregrid/platform';
+import { widestPermitted, type Caller, type RecordFacts } from '@caregrid/platform';
 import { mergeDoctor, mergeOwnDoctorProfile, type Doctor, type DoctorRecord } from './doctor.js';
 
 /** What the access model decides a doctor's profile on: whose it is. */
@@ -10,8 +10,6 @@ export const doctorFacts = (doctorId: string): RecordFacts & { id: string } => (
  * and whether they accept bookings.
  */
 export function patchDoctor(caller: Caller, current: Doctor, patch: Record<string, unknown>): DoctorRecord {
-  const facts = doctorFacts(current.id);
-  if (may(caller, 'doctor', 'update', facts)) return mergeDoctor(current, patch);
-  authorize(caller, 'doctor', 'update-schedule', facts);
-  return mergeOwnDoctorProfile(current, patch);
+  const action = widestPermitted(caller, 'doctor', ['update', 'update-schedule'], doctorFacts(current.id));
+  return action === 'update' ? mergeDoctor(current, patch) : mergeOwnDoctorProfile(current, patch);
 }

@@ -1,4 +1,4 @@
-import { authorize, may, type Caller, type RecordFacts } from '@caregrid/platform';
+import { widestPermitted, type Caller, type RecordFacts } from '@caregrid/platform';
 import { mergeOwnPatientRecord, mergePatient, type Patient, type PatientRecord } from './patient.js';
 
 /** What the access model decides a patient record on: whose it is, and which doctors care for them. */
@@ -13,8 +13,6 @@ export const patientFacts = (patientId: string, careTeam: readonly string[] = []
  * insurance, the account link); a patient only their own contact details.
  */
 export function patchPatient(caller: Caller, current: Patient, patch: Record<string, unknown>, today: string): PatientRecord {
-  const facts = patientFacts(current.id);
-  if (may(caller, 'patient', 'update', facts)) return mergePatient(current, patch, today);
-  authorize(caller, 'patient', 'update-contact', facts);
-  return mergeOwnPatientRecord(current, patch, today);
+  const action = widestPermitted(caller, 'patient', ['update', 'update-contact'], patientFacts(current.id));
+  return action === 'update' ? mergePatient(current, patch, today) : mergeOwnPatientRecord(current, patch, today);
 }
