@@ -16,6 +16,9 @@ import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provisio
 /** A name no other test file (or earlier run) uses: topics, app-ids, databases. */
 export const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
+/** The label a uniqueName was made from (`doctor-service-1a2b3c4d` → `doctor-service`), or undefined for other names. */
+export const labelOf = (name: string) => /^(.+)-[0-9a-f]{8}$/.exec(name)?.[1];
+
 // Below Linux's ephemeral range (32768+): a port handed out here cannot be taken
 // by an outgoing connection between the check and the process binding it.
 const PORT_RANGE = { from: 20_000, to: 32_000 };
@@ -104,7 +107,7 @@ function renameTopicScopes(resource: Record<string, unknown>, appIds: string[]):
       .split(';')
       .map((entry) => {
         const [app, topics] = entry.split('=');
-        const test = appIds.find((id) => /^[a-z-]+-[0-9a-f]{8}$/.test(id) && id.slice(0, -9) === app);
+        const test = appIds.find((id) => labelOf(id) === app);
         return test ? `${test}=${topics}` : entry;
       })
       .join(';');
