@@ -29,6 +29,8 @@ export const ACTIONS = {
   invoice: ['list', 'read', 'cancel'],
   account: ['read', 'create', 'update'],
   report: ['read'],
+  // Parked outbox rows and dead letters of a service: look, and send again.
+  operations: ['read', 'redrive'],
 } as const;
 
 export type Resource = keyof typeof ACTIONS;
@@ -81,6 +83,10 @@ export const ACCESS_MATRIX: Matrix = {
   },
   report: {
     read: { admin: 'any' },
+  },
+  operations: {
+    read: { admin: 'any' },
+    redrive: { admin: 'any' },
   },
 };
 

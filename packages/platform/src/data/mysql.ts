@@ -92,7 +92,7 @@ export function migrateMysql(pool: mysql.Pool, serviceMigrations: Migration[], l
   return migrate(mysqlMigrationTarget(pool), [mysqlOutboxMigration, ...serviceMigrations], logger);
 }
 
-export async function enqueueMysqlEvent(connection: mysql.PoolConnection, event: Omit<OutboxEvent, 'time'>): Promise<void> {
+export async function enqueueMysqlEvent(connection: mysql.PoolConnection | mysql.Pool, event: Omit<OutboxEvent, 'time'>): Promise<void> {
   await connection.execute('INSERT INTO outbox (id, topic, type, subject, data) VALUES (?, ?, ?, ?, ?)', [
     event.id,
     event.topic,
@@ -104,6 +104,7 @@ export async function enqueueMysqlEvent(connection: mysql.PoolConnection, event:
 
 export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
   return {
+    append: (event) => enqueueMysqlEvent(pool, event),
     relayBatch: (limit, publish) =>
       inMysqlTransaction(pool, async (connection) => {
         const [rows] = await connection.query<mysql.RowDataPacket[]>(

@@ -13,6 +13,8 @@ import type { Sidecar } from '../dapr/sidecar.js';
 export type OutboxEvent = { id: string; topic: string; type: string; subject: string; data: unknown; time: Date };
 
 export interface OutboxStore {
+  /** Adds one event on its own (no surrounding state change), e.g. an audit entry written before a read is answered. */
+  append(event: Omit<OutboxEvent, 'time'>): Promise<void>;
   /** Runs `publish` over the oldest pending rows, locked against other relays; marks those it returns as published. */
   relayBatch(limit: number, publish: (events: OutboxEvent[]) => Promise<string[]>): Promise<number>;
   purgePublished(olderThan: Date): Promise<number>;

@@ -88,7 +88,7 @@ export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], l
 }
 
 /** Adds an event to the outbox inside the caller's transaction. */
-export async function enqueueEvent(client: pg.PoolClient, event: Omit<OutboxEvent, 'time'>): Promise<void> {
+export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<OutboxEvent, 'time'>): Promise<void> {
   await client.query('INSERT INTO outbox (id, topic, type, subject, data) VALUES ($1, $2, $3, $4, $5)', [
     event.id,
     event.topic,
@@ -100,6 +100,7 @@ export async function enqueueEvent(client: pg.PoolClient, event: Omit<OutboxEven
 
 export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   return {
+    append: (event) => enqueueEvent(pool, event),
     relayBatch: (limit, publish) =>
       inTransaction(pool, async (client) => {
         // SKIP LOCKED: several replicas relay side by side without double-sending a row.
