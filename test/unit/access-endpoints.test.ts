@@ -5,6 +5,7 @@
  * gateway would still admit).
  */
 import { ENDPOINTS, type ApiRouter } from '@caregrid/platform';
+import { auditRoutes } from '../../services/analytics-service/src/http/audit-routes.js';
 import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
 import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
 import { authRoutes } from '../../services/auth-service/src/http/routes.js';
@@ -19,14 +20,14 @@ const unused = {} as never;
 
 const routersByApp: Record<string, ApiRouter[]> = {
   'auth-service': [authRoutes(unused, unused)],
-  'patient-service': [patientRoutes(unused), patientSubscriptions({ patients: unused, logger: unused })],
+  'patient-service': [patientRoutes(unused, unused), patientSubscriptions({ patients: unused, logger: unused })],
   'doctor-service': [doctorRoutes(unused)],
   'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused })],
   'billing-service': [
     invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused, logger: unused }),
     billingSubscriptions({ billing: unused, invoices: unused, logger: unused }),
   ],
-  'analytics-service': [analyticsRoutes(unused, unused)],
+  'analytics-service': [analyticsRoutes(unused, unused), auditRoutes(unused, unused, unused)],
 };
 
 describe('access model endpoints = service routes', () => {

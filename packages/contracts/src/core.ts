@@ -11,6 +11,7 @@ export const Topics = {
   doctors: 'doctors',
   appointments: 'appointments',
   invoices: 'invoices',
+  audit: 'audit',
 } as const;
 
 export type Topic = (typeof Topics)[keyof typeof Topics];

@@ -4,3 +4,4 @@ export * from './doctors.js';
 export * from './auth.js';
 export * from './appointments.js';
 export * from './invoices.js';
+export * from './audit.js';

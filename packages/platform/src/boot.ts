@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { loadConfig, type BaseConfig, ConfigError } from './config.js';
 import { Sidecar } from './dapr/sidecar.js';
+import { outboxAuditSink, type AuditSink } from './audit/trail.js';
 import { OutboxRelay, type OutboxStore } from './data/outbox.js';
 import type { ReadinessCheck } from './http/app.js';
 import { guardWithAppApiToken } from './http/app-token.js';
@@ -19,6 +20,8 @@ export type ServiceAppDependencies<Db> = {
   /** Called after a commit that queued events: wakes the outbox relay. */
   onEventsQueued?: () => void;
   isShuttingDown?: () => boolean;
+  /** Where audited routes record access to patient data: the service's outbox. */
+  audit?: AuditSink;
 };
 
 /** The service's secret (named after its app-id) holds more than the database URL for some services. */
@@ -84,6 +87,8 @@ export async function startService<Db = undefined>(spec: {
       db: database.db,
       readiness,
       onEventsQueued: () => relay?.kick(),
+      // No kick: entries ride the relay's next pass (within a second), batched, off the request's path.
+      audit: database.outbox ? outboxAuditSink((event) => database.outbox!.append(event)) : undefined,
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { AuditNote } from './audit/trail.js';
 
 /** Per-request values that outgoing calls (invocation, publish) pass on. */
 export type RequestContext = {
@@ -7,6 +8,8 @@ export type RequestContext = {
   traceparent: string;
   /** Identity headers set by the gateway sidecar's policy, forwarded to peers as-is. */
   identity: Record<string, string>;
+  /** The audit entry of this request, when its route reads or changes patient data. */
+  audit?: AuditNote;
 };
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -19,3 +19,4 @@ export * from './json-merge-patch.js';
 export * from './access/index.js';
 export * from './events/delivery.js';
 export * from './http/stream.js';
+export * from './audit/trail.js';

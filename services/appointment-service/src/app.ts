@@ -16,5 +16,6 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
+    audit: deps.audit,
   });
 }

@@ -1,4 +1,5 @@
 import { ROLES, type Role } from '@caregrid/contracts';
+import { noteDecision } from '../audit/trail.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import {
   ACCESS_MATRIX,
@@ -113,6 +114,9 @@ export function may(caller: Caller, resource: Resource, action: Action, facts: R
   return grantsOf(caller, resource, action, matrix).some(({ principal, grant }) => covers(caller, principal, grant, resource, facts));
 }
 
+const patientOf = (resource: Resource, record: RecordFacts & { id: string }) =>
+  record.patientId ?? (resource === 'patient' ? record.id : undefined);
+
 /**
  * Throws unless the caller may do `action` to the record. A record the caller
  * may not even read answers like an absent one (its existence is not theirs
@@ -125,7 +129,10 @@ export function authorize(
   record: RecordFacts & { id: string },
   matrix: Matrix = ACCESS_MATRIX,
 ): void {
-  if (may(caller, resource, action, record, matrix)) return;
+  // The decision is what the audit trail records, with the patient whose data it concerns.
+  const allowed = may(caller, resource, action, record, matrix);
+  noteDecision(patientOf(resource, record), allowed);
+  if (allowed) return;
   if (action !== 'read' && may(caller, resource, 'read' as Action, record, matrix)) {
     throw new ForbiddenError(`You may not ${action} this ${resource}`);
   }
@@ -144,7 +151,10 @@ export function widestPermitted<A extends Action>(
   record: RecordFacts & { id: string },
 ): A {
   const permitted = actions.find((action) => may(caller, resource, action, record));
-  if (permitted) return permitted;
+  if (permitted) {
+    noteDecision(patientOf(resource, record), true);
+    return permitted;
+  }
   authorize(caller, resource, actions[actions.length - 1]!, record);
   throw new Error('unreachable: authorize refuses what may() refused');
 }

@@ -18,7 +18,7 @@ import { ROLES, type Role } from '@caregrid/contracts';
 export type Grant = 'any' | 'own' | 'care';
 
 /** Peer services that act on their own behalf (service invocation carries their app-id). */
-export const PEER_SERVICES = ['appointment-service'] as const;
+export const PEER_SERVICES = ['appointment-service', 'patient-service'] as const;
 export type PeerService = (typeof PEER_SERVICES)[number];
 export type Principal = Role | PeerService;
 
@@ -31,6 +31,8 @@ export const ACTIONS = {
   report: ['read'],
   // Parked outbox rows and dead letters of a service: look, and send again.
   operations: ['read', 'redrive'],
+  // The trail of access to patient data: whole entries (`read`), or a patient's own access log.
+  audit: ['read', 'read-access-log'],
 } as const;
 
 export type Resource = keyof typeof ACTIONS;
@@ -88,6 +90,11 @@ export const ACCESS_MATRIX: Matrix = {
     read: { admin: 'any' },
     redrive: { admin: 'any' },
   },
+  audit: {
+    // patient-service reads a patient's entries to answer their access log.
+    read: { admin: 'any', 'patient-service': 'any' },
+    'read-access-log': { admin: 'any', patient: 'own' },
+  },
 };
 
 /** A route's permission: any one of `actions` on `resource` lets a caller in; the handler picks the exact one. */
@@ -123,6 +130,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'PUT /patients/:id': can('patient', 'update'),
     'PATCH /patients/:id': can('patient', 'update', 'update-contact'),
     'DELETE /patients/:id': can('patient', 'delete'),
+    'GET /patients/:id/access-log': can('audit', 'read-access-log'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/ignored': SIDECAR,
   },
@@ -160,6 +168,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /analytics/doctors/top': can('report', 'read'),
     'GET /analytics/specializations': can('report', 'read'),
     'POST /events/record': SIDECAR,
+    'GET /audit': can('audit', 'read'),
+    'POST /events/audit': SIDECAR,
+    'POST /audit-retention': SIDECAR,
   },
 };
 

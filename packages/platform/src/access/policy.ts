@@ -69,7 +69,7 @@ const GRANT_TEXT = { any: 'all', own: 'own', care: 'care team' } as const;
 
 /** The matrix as the Markdown table the README shows (a unit test keeps the README's copy equal). */
 export function accessMatrixMarkdown(matrix: Matrix = ACCESS_MATRIX): string {
-  const principals = [...USER_ROLES, 'appointment-service'] as const;
+  const principals = [...USER_ROLES, ...PEER_SERVICES] as const;
   const lines = [`| Resource | Action | ${principals.join(' | ')} |`, `| --- | --- | ${principals.map(() => '---').join(' | ')} |`];
   for (const [resource, actions] of Object.entries(ACTIONS)) {
     for (const action of actions) {

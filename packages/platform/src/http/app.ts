@@ -5,7 +5,8 @@ import { NotFoundError } from '../errors.js';
 import { refuseNul } from './nul-guard.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
-import type { ApiRouter } from './routes.js';
+import type { AuditSink } from '../audit/trail.js';
+import { AUDIT_SINK, type ApiRouter } from './routes.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
@@ -25,6 +26,8 @@ export type ServiceAppOptions = {
   mount?: (app: Express) => void;
   /** Set by graceful shutdown so load balancers stop sending traffic first. */
   isShuttingDown?: () => boolean;
+  /** Where audited routes record each access (the service's outbox); required when a router audits. */
+  audit?: AuditSink;
 };
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -80,6 +83,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   const { logger, routers = [], readiness = [] } = options;
   const app = express();
   app.disable('x-powered-by');
+  if (routers.some((router) => router.audits) && !options.audit) throw new Error(`${options.service} audits access but has no audit sink`);
+  app.locals[AUDIT_SINK] = options.audit;
   app.set('query parser', 'extended');
   app.use(requestContext);
   app.use(accessLog(logger));

@@ -1,6 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { AUDITED_RESOURCES, type AuditAction, type AuditedResource } from '@caregrid/contracts';
 import { callerOf, mayAttempt, type Caller } from '../access/check.js';
+import { AuditNote, beginAudit, type AuditSink } from '../audit/trail.js';
 import { ENDPOINTS, PUBLIC, SIDECAR, type EndpointAccess } from '../access/model.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 
@@ -28,6 +30,8 @@ export type RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   query?: Q;
   params?: P;
   responses: Record<number, ResponseSpec>;
+  /** What a request to this route does to patient data, for the audit trail: required on routes of audited resources. */
+  audit?: AuditAction;
   handler: (input: RouteInput<B, Q, P>) => unknown;
 };
 
@@ -35,6 +39,14 @@ export type RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
 export type RouteRecord = Omit<RouteSpec<z.ZodType, z.ZodType, z.ZodType>, 'handler'> & { access: EndpointAccess };
 
 const anything = z.unknown();
+
+/** Where the app keeps its audit sink (createServiceApp's `audit` option). */
+export const AUDIT_SINK = 'caregridAuditSink';
+
+const auditedResource = (access: EndpointAccess): AuditedResource | undefined =>
+  typeof access === 'object' && (AUDITED_RESOURCES as readonly string[]).includes(access.resource)
+    ? (access.resource as AuditedResource)
+    : undefined;
 
 /** The first gate of every route: is this caller one the route admits at all? Record checks come after, in the use case. */
 export function admit(access: EndpointAccess, caller: Caller): void {
@@ -58,13 +70,21 @@ export class ApiRouter {
   readonly router = express.Router();
   readonly routes: RouteRecord[] = [];
 
-  constructor(private readonly endpoints: Record<string, EndpointAccess>) {}
+  constructor(
+    private readonly endpoints: Record<string, EndpointAccess>,
+    private readonly service = 'unknown',
+  ) {}
+
+  /** Whether any route of this router writes audit entries (the app must then have a sink). */
+  get audits(): boolean {
+    return this.routes.some((route) => route.audit !== undefined);
+  }
 
   /** A router for one of CareGrid's services, admitting callers as ENDPOINTS says for that app-id. */
   static forService(appId: keyof typeof ENDPOINTS & string): ApiRouter {
     const endpoints = ENDPOINTS[appId];
     if (!endpoints) throw new Error(`${appId} has no endpoints in the access model`);
-    return new ApiRouter(endpoints);
+    return new ApiRouter(endpoints, appId);
   }
 
   add<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown, P extends z.ZodType = z.ZodUnknown>(
@@ -74,9 +94,17 @@ export class ApiRouter {
     const key = `${spec.method.toUpperCase()} ${spec.path}`;
     const access = this.endpoints[key];
     if (!access) throw new Error(`${key} is not in the access model's endpoint table (packages/platform/src/access/model.ts)`);
+    const resource = auditedResource(access);
+    if (resource && !spec.audit) throw new Error(`${key} touches ${resource} records: declare its audit action`);
     this.routes.push({ ...(record as Omit<RouteRecord, 'access'>), access });
     this.router[spec.method](spec.path, async (req, res) => {
       const caller = callerOf(req);
+      // Before admission, so a refused attempt is recorded too.
+      if (resource && spec.audit) {
+        const sink = req.app.locals[AUDIT_SINK] as AuditSink | undefined;
+        if (!sink) throw new Error(`${key} is audited but the app has no audit sink`);
+        beginAudit(res, new AuditNote(sink, { service: this.service, resource, action: spec.audit, caller, req }));
+      }
       admit(access, caller);
       const result = z
         .object({ body: spec.body ?? anything, query: spec.query ?? anything, params: spec.params ?? anything })

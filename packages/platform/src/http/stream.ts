@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import type { Response } from 'express';
+import { recordAccessNow } from '../audit/trail.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -11,6 +12,8 @@ import type { Logger } from '../logger.js';
  * unhandled stream 'error' would take the whole service down.
  */
 export async function sendStream(res: Response, body: ReadableStream<Uint8Array>, logger: Logger, what: string): Promise<void> {
+  // A streamed answer cannot be held at its end: its audit entry is written before the first byte.
+  await recordAccessNow();
   try {
     await pipeline(Readable.fromWeb(body), res);
   } catch (error) {

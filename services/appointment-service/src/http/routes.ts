@@ -1,4 +1,4 @@
-import { ApiRouter, authorize, ForbiddenError, may, narrow, seesNothing, type Caller } from '@caregrid/platform';
+import { ApiRouter, authorize, ForbiddenError, may, narrow, noteAccess, seesNothing, type Caller } from '@caregrid/platform';
 import type { AppointmentRepository } from '../data/appointment-repository.js';
 import { checkPayment, checkTransition, freeSlots } from '../domain/appointment.js';
 import { bookAppointment, type BookingPorts } from '../domain/book-appointment.js';
@@ -57,28 +57,34 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments',
+      audit: 'create',
       summary: "Book an appointment (patient and doctor verified with their services; priced from the doctor's tariff)",
       tags: ['appointments'],
       body: bookingBody,
       responses: { 201: { description: 'Booked', schema: appointmentResponse }, ...problems },
       handler: async ({ body, caller, res }) => {
+        noteAccess({ patientIds: [body.patientId] });
         if (!may(caller, 'appointment', 'book', { patientId: body.patientId })) {
           throw new ForbiddenError('You may only book for your own patient record');
         }
         const appointment = await bookAppointment(body, booking);
+        noteAccess({ resourceId: appointment.id });
         res.status(201).location(`/appointments/${appointment.id}`).json(appointment);
       },
     })
     .add({
       method: 'get',
       path: '/appointments',
+      audit: 'search',
       summary: 'List appointments (filters; a patient or doctor sees only their own)',
       tags: ['appointments'],
       query: listQuery,
       responses: { 200: { description: 'A page', schema: appointmentPage }, 400: problems[400] },
       handler: async ({ query, caller, res }) => {
         const scope = narrow(caller, 'appointment');
-        res.json(seesNothing(scope) ? { items: [], nextCursor: null } : await appointments.list(query, scope));
+        const page = seesNothing(scope) ? { items: [], nextCursor: null } : await appointments.list(query, scope);
+        noteAccess({ patientIds: page.items.map((appointment) => appointment.patientId) });
+        res.json(page);
       },
     })
     .add({
@@ -99,6 +105,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments/cleanup',
+      audit: 'delete',
       summary: 'Archive appointments past the retention period now (admin; also run daily by the cron binding)',
       tags: ['appointments'],
       responses: { 200: { description: 'Run report', schema: cleanupResponse }, 403: problems[403] },
@@ -109,6 +116,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'get',
       path: '/appointments/:id',
+      audit: 'read',
       summary: 'Read an appointment',
       tags: ['appointments'],
       params: idParams,
@@ -120,6 +128,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments/:id/status',
+      audit: 'change',
       summary: 'Move along the lifecycle: booked → checked-in → fulfilled; booked → cancelled (reason) | noshow',
       tags: ['appointments'],
       params: idParams,
@@ -138,6 +147,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
     .add({
       method: 'post',
       path: '/appointments/:id/payment',
+      audit: 'change',
       summary: 'Record the payment of an appointment (staff; once, the exact amount); publishes appointment.paid',
       tags: ['appointments'],
       params: idParams,

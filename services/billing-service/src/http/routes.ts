@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { INVOICE_STATUSES } from '@caregrid/contracts';
-import { ApiRouter, authorize, narrow, pageQuerySchema, seesNothing, sendStream, type Caller, type Logger } from '@caregrid/platform';
+import {
+  ApiRouter,
+  authorize,
+  narrow,
+  noteAccess,
+  pageQuerySchema,
+  seesNothing,
+  sendStream,
+  type Caller,
+  type Logger,
+} from '@caregrid/platform';
 import { pdfFileName, type Billing } from '../billing.js';
 import type { InvoiceRepository } from '../data/invoice-repository.js';
 import type { PdfStore } from '../data/pdf-store.js';
@@ -50,6 +60,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
     .add({
       method: 'get',
       path: '/invoices',
+      audit: 'search',
       summary: 'List invoices: staff all, a patient those billed to them, a doctor those of their appointments',
       tags: ['billing'],
       query: listQuery,
@@ -58,12 +69,15 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
       },
       handler: async ({ query, caller, res }) => {
         const scope = narrow(caller, 'invoice');
-        res.json(seesNothing(scope) ? { items: [], nextCursor: null } : await invoices.list(query, scope));
+        const page = seesNothing(scope) ? { items: [], nextCursor: null } : await invoices.list(query, scope);
+        noteAccess({ patientIds: page.items.map((invoice) => invoice.patient.id) });
+        res.json(page);
       },
     })
     .add({
       method: 'get',
       path: '/invoices/:id',
+      audit: 'read',
       summary: 'Read an invoice',
       tags: ['billing'],
       params: idParams,
@@ -75,6 +89,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
     .add({
       method: 'get',
       path: '/invoices/:id/pdf',
+      audit: 'download',
       summary: 'The invoice as PDF (streamed; rendered again if the stored file is missing)',
       tags: ['billing'],
       params: idParams,
@@ -93,6 +108,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
     .add({
       method: 'post',
       path: '/invoices/:id/cancel',
+      audit: 'change',
       summary: 'Cancel an invoice (publishes invoice.cancelled)',
       tags: ['billing'],
       params: idParams,

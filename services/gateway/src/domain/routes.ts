@@ -13,6 +13,7 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/appointments', appId: 'appointment-service', targetPrefix: '/appointments' },
   { publicPrefix: '/api/billing', appId: 'billing-service', targetPrefix: '' },
   { publicPrefix: '/api/analytics', appId: 'analytics-service', targetPrefix: '/analytics' },
+  { publicPrefix: '/api/audit', appId: 'analytics-service', targetPrefix: '/audit' },
 ];
 
 export type Resolved = { appId: string; path: string };

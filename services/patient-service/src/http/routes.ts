@@ -1,8 +1,18 @@
-import { ApiRouter, authorize, narrow } from '@caregrid/platform';
+import { ApiRouter, authorize, narrow, noteAccess } from '@caregrid/platform';
 import type { PatientRepository } from '../data/patient-repository.js';
 import { todayUtc, toPatientRecord } from '../domain/patient.js';
 import { patchPatient, patientFacts } from '../domain/patient-access.js';
-import { patientBody, patientListQuery, patientPage, patientParams, patientPatchBody, patientResponse } from './schemas.js';
+import { readAccessLog, type AccessLogPort } from '../domain/access-log.js';
+import {
+  accessLogPage,
+  accessLogQuery,
+  patientBody,
+  patientListQuery,
+  patientPage,
+  patientParams,
+  patientPatchBody,
+  patientResponse,
+} from './schemas.js';
 
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
@@ -15,34 +25,40 @@ const problems = {
   409: { description: 'Another live patient has this email or user account' },
 };
 
-export function patientRoutes(patients: PatientRepository): ApiRouter {
+export function patientRoutes(patients: PatientRepository, auditTrail: AccessLogPort): ApiRouter {
   return ApiRouter.forService('patient-service')
     .add({
       method: 'post',
       path: '/patients',
+      audit: 'create',
       summary: 'Register a patient (staff)',
       tags: ['patients'],
       body: patientBody,
       responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 403: problems[403], 409: problems[409] },
       handler: async ({ body, res }) => {
         const patient = await patients.create(toPatientRecord(body, todayUtc()));
+        noteAccess({ resourceId: patient.id, patientIds: [patient.id] });
         res.status(201).location(`/patients/${patient.id}`).json(patient);
       },
     })
     .add({
       method: 'get',
       path: '/patients',
+      audit: 'search',
       summary: 'Search patients by name or email prefix: staff all, a doctor their care team (keyset pagination, name order)',
       tags: ['patients'],
       query: patientListQuery,
       responses: { 200: { description: 'A page of patients', schema: patientPage }, 400: problems[400], 403: problems[403] },
       handler: async ({ query, caller, res }) => {
-        res.json(await patients.list(query, narrow(caller, 'patient')));
+        const page = await patients.list(query, narrow(caller, 'patient'));
+        noteAccess({ patientIds: page.items.map((patient) => patient.id) });
+        res.json(page);
       },
     })
     .add({
       method: 'get',
       path: '/patients/:id',
+      audit: 'read',
       summary: 'Read a patient (staff; the patient; a doctor they have an appointment with)',
       tags: ['patients'],
       params: patientParams,
@@ -56,6 +72,7 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
     .add({
       method: 'put',
       path: '/patients/:id',
+      audit: 'change',
       summary: 'Replace a patient record (staff)',
       tags: ['patients'],
       params: patientParams,
@@ -73,6 +90,7 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
     .add({
       method: 'patch',
       path: '/patients/:id',
+      audit: 'change',
       summary:
         'Change part of a patient record (JSON merge patch: null removes an optional field). Staff: any field; the patient: phone, address, details.emergencyContact',
       tags: ['patients'],
@@ -86,6 +104,7 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
     .add({
       method: 'delete',
       path: '/patients/:id',
+      audit: 'delete',
       summary: 'Delete a patient (admin; soft: the record is kept, no longer served)',
       tags: ['patients'],
       params: patientParams,
@@ -94,6 +113,23 @@ export function patientRoutes(patients: PatientRepository): ApiRouter {
         authorize(caller, 'patient', 'delete', patientFacts(params.id));
         await patients.delete(params.id);
         res.status(204).end();
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/patients/:id/access-log',
+      summary: "Who accessed this patient's data, newest first (the patient; admins)",
+      tags: ['patients'],
+      params: patientParams,
+      query: accessLogQuery,
+      responses: {
+        200: { description: 'A page of the access log', schema: accessLogPage },
+        400: problems[400],
+        404: problems[404],
+        503: { description: 'The audit trail is unavailable' },
+      },
+      handler: async ({ params, query, caller, res }) => {
+        res.json(await readAccessLog(caller, params.id, query, auditTrail));
       },
     });
 }

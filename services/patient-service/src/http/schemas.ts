@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDITED_RESOURCES } from '@caregrid/contracts';
 import { pageQuerySchema } from '@caregrid/platform';
 import { GENDERS, patientDetailsSchema, patientInputSchema } from '../domain/patient.js';
 
@@ -33,3 +34,24 @@ export const patientResponse = z.object({
 });
 
 export const patientPage = z.object({ items: z.array(patientResponse), nextCursor: z.string().nullable() });
+
+export const accessLogQuery = z.strictObject({ ...pageQuerySchema });
+
+export const accessLogPage = z.object({
+  items: z.array(
+    z.object({
+      at: z.iso.datetime(),
+      action: z.enum(AUDIT_ACTIONS),
+      record: z.enum(AUDITED_RESOURCES),
+      recordId: z.string().nullable(),
+      outcome: z.enum(AUDIT_OUTCOMES),
+      accessedBy: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('you') }),
+        z.object({ kind: z.literal('doctor'), doctorId: z.string() }),
+        z.object({ kind: z.literal('staff'), role: z.enum(['admin', 'receptionist']) }),
+        z.object({ kind: z.literal('clinic-system') }),
+      ]),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});

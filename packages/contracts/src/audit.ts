@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { ROLES } from './auth.js';
+import { defineEvent, Topics } from './core.js';
+
+/**
+ * The audit trail of access to a patient's data: one entry per request to a
+ * route that reads, searches, creates, changes, deletes or downloads patient
+ * records, appointments or invoices — allowed or not. Services write it to
+ * their outbox before answering; analytics-service keeps it, append-only.
+ */
+export const AUDITED_RESOURCES = ['patient', 'appointment', 'invoice'] as const;
+export const AUDIT_ACTIONS = ['read', 'search', 'create', 'change', 'delete', 'download'] as const;
+export const AUDIT_OUTCOMES = ['allowed', 'denied', 'failed'] as const;
+export type AuditedResource = (typeof AUDITED_RESOURCES)[number];
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export const auditActor = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('user'),
+    userId: z.string().max(200),
+    roles: z.array(z.enum(ROLES)),
+    patientId: z.string().max(200).optional(),
+    doctorId: z.string().max(200).optional(),
+  }),
+  z.object({ kind: z.literal('service'), appId: z.string().max(200) }),
+  z.object({ kind: z.literal('anonymous') }),
+]);
+export type AuditActor = z.infer<typeof auditActor>;
+
+export const auditEntry = z.object({
+  id: z.uuid(),
+  at: z.iso.datetime(),
+  actor: auditActor,
+  /** The app-id that served the request. */
+  service: z.string().max(100),
+  resource: z.enum(AUDITED_RESOURCES),
+  /** The record addressed by the request (null for a search or a refused creation). */
+  resourceId: z.string().max(100).nullable(),
+  action: z.enum(AUDIT_ACTIONS),
+  /** Which patients' data the request concerned (a search: those it returned). */
+  patientIds: z.array(z.uuid()).max(1000),
+  outcome: z.enum(AUDIT_OUTCOMES),
+  status: z.number().int().min(100).max(599),
+  clientAddress: z.string().max(100).nullable(),
+  requestId: z.string().max(128),
+  traceId: z.string().max(32),
+});
+export type AuditEntry = z.infer<typeof auditEntry>;
+
+export const auditRecorded = defineEvent({ aggregate: 'audit', verb: 'recorded', topic: Topics.audit, data: auditEntry });
+
+/** A page of the trail as analytics-service answers `GET /audit` (newest first); read by patient-service for access logs. */
+export const auditPage = z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable() });
+export type AuditPage = z.infer<typeof auditPage>;

@@ -1,0 +1,171 @@
+import type { Request, Response } from 'express';
+import {
+  auditEntry,
+  auditRecorded,
+  type AuditAction,
+  type AuditActor,
+  type AuditedResource,
+  type AuditEntry,
+  type AuditOutcome,
+} from '@caregrid/contracts';
+import type { Caller } from '../access/check.js';
+import { currentContext } from '../context.js';
+import type { OutboxEvent } from '../data/outbox.js';
+import { uuidv7 } from '../ids.js';
+import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
+
+/** Where a service's audit entries go: its outbox, so an entry survives a crash once the answer is on its way. */
+export type AuditSink = (entry: AuditEntry) => Promise<void>;
+
+/** The sink that appends each entry to the service's own outbox (published by its relay at the next pass). */
+export const outboxAuditSink =
+  (append: (event: Omit<OutboxEvent, 'time'>) => Promise<void>): AuditSink =>
+  (entry) =>
+    append({
+      id: entry.id,
+      topic: auditRecorded.topic,
+      type: auditRecorded.type,
+      // Spreads entries over partitions; their order does not matter, their time is in them.
+      subject: entry.patientIds[0] ?? entry.id,
+      data: auditEntry.parse(entry),
+    });
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RESOURCE_ID = /^[\w.:-]{1,100}$/;
+
+function actorOf(caller: Caller): AuditActor {
+  if (caller.kind === 'user') {
+    const { userId, roles, patientId, doctorId } = caller;
+    return {
+      kind: 'user',
+      userId: userId.slice(0, 200),
+      roles,
+      ...(patientId ? { patientId: patientId.slice(0, 200) } : {}),
+      ...(doctorId ? { doctorId: doctorId.slice(0, 200) } : {}),
+    };
+  }
+  if (caller.kind === 'service') return { kind: 'service', appId: caller.appId.slice(0, 200) };
+  return { kind: 'anonymous' };
+}
+
+/**
+ * The client's address as the gateway determined it (first in
+ * X-Forwarded-For), believed only on a call the gateway forwarded; null for a
+ * peer's or the sidecar's call.
+ */
+export function clientAddressOf(caller: Caller, req: Request): string | null {
+  if (caller.kind !== 'user' && caller.kind !== 'anonymous') return null;
+  return req.header('x-forwarded-for')?.split(',')[0]?.trim().slice(0, 100) || null;
+}
+
+/**
+ * What one request to an audited route did, filled in as it goes (the access
+ * decision, the records it touched) and written once, before the answer leaves.
+ */
+export class AuditNote {
+  private readonly patients = new Set<string>();
+  private resourceId: string | null;
+  private denied = false;
+  private written: Promise<void> | undefined;
+  private readonly at = new Date();
+  private readonly id = uuidv7();
+
+  constructor(
+    private readonly sink: AuditSink,
+    private readonly what: { service: string; resource: AuditedResource; action: AuditAction; caller: Caller; req: Request },
+  ) {
+    const raw = what.req.params?.id;
+    this.resourceId = typeof raw === 'string' && RESOURCE_ID.test(raw) ? raw : null;
+  }
+
+  concerns(access: { patientIds?: Iterable<string | null | undefined>; resourceId?: string | null }): void {
+    for (const id of access.patientIds ?? []) if (id && UUID.test(id) && this.patients.size < 1000) this.patients.add(id.toLowerCase());
+    if (access.resourceId) this.resourceId = access.resourceId;
+  }
+
+  deny(): void {
+    this.denied = true;
+  }
+
+  /** Writes the entry (once; later calls share the first write). */
+  write(status: number): Promise<void> {
+    this.written ??= this.sink(this.entry(status));
+    return this.written;
+  }
+
+  private outcome(status: number): AuditOutcome {
+    if (this.denied || status === 401 || status === 403) return 'denied';
+    return status < 400 ? 'allowed' : 'failed';
+  }
+
+  private entry(status: number): AuditEntry {
+    const context = currentContext();
+    return {
+      id: this.id,
+      at: this.at.toISOString(),
+      actor: actorOf(this.what.caller),
+      service: this.what.service,
+      resource: this.what.resource,
+      resourceId: this.resourceId,
+      action: this.what.action,
+      patientIds: [...this.patients],
+      outcome: this.outcome(status),
+      status,
+      clientAddress: clientAddressOf(this.what.caller, this.what.req),
+      requestId: context?.requestId ?? 'none',
+      traceId: context?.traceparent.split('-')[1] ?? '0'.repeat(32),
+    };
+  }
+}
+
+/**
+ * Starts the audit of a request: the note goes into the request context (the
+ * access checks and the use case fill it in) and the answer is held until the
+ * entry is in the outbox. If that write fails the data is not served: 503.
+ */
+export function beginAudit(res: Response, note: AuditNote): void {
+  const context = currentContext();
+  if (context) context.audit = note;
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    note.write(res.statusCode).then(
+      () => end(...args),
+      () => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+        res.statusCode = 503;
+        res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+        end(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: 'The access could not be recorded in the audit trail, so it was not served',
+          }),
+        );
+      },
+    );
+    return res;
+  }) as Response['end'];
+}
+
+/** Tells the audit which records (and whose) this request touched: search results, a created record. */
+export function noteAccess(access: { patientIds?: Iterable<string | null | undefined>; resourceId?: string | null }): void {
+  currentContext()?.audit?.concerns(access);
+}
+
+/** Called by the access checks: the decision on a record, with the patient it concerns. */
+export function noteDecision(patientId: string | null | undefined, allowed: boolean): void {
+  const audit = currentContext()?.audit;
+  if (!audit) return;
+  audit.concerns({ patientIds: [patientId] });
+  if (!allowed) audit.deny();
+}
+
+/** Writes the entry now, as allowed: for an answer that streams (a PDF) and so cannot wait at its end. */
+export async function recordAccessNow(): Promise<void> {
+  await currentContext()?.audit?.write(200);
+}

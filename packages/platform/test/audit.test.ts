@@ -1,0 +1,138 @@
+/**
+ * The audit hook of ApiRouter, in process: an audited route's answer waits
+ * for its entry, carries the access decision and the patient it concerned,
+ * and is not served at all when the entry cannot be written.
+ */
+import type { Server } from 'node:http';
+import type { AuditEntry } from '@caregrid/contracts';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { authorize } from '../src/access/check.js';
+import { noteAccess, type AuditSink } from '../src/audit/trail.js';
+import { createServiceApp } from '../src/http/app.js';
+import { ApiRouter } from '../src/http/routes.js';
+
+const PATIENT = '0199a1b2-0000-7000-8000-000000000001';
+const OTHER = '0199a1b2-0000-7000-8000-000000000002';
+const endpoints = {
+  'GET /patients/:id': { resource: 'patient', actions: ['read'] },
+  'GET /patients': { resource: 'patient', actions: ['list'] },
+} as const;
+
+function router() {
+  return new ApiRouter(endpoints as never, 'patient-service')
+    .add({
+      method: 'get',
+      path: '/patients/:id',
+      audit: 'read',
+      summary: 'Read',
+      params: z.object({ id: z.uuid() }),
+      responses: { 200: { description: 'the record' } },
+      handler: ({ params, caller, res }) => {
+        authorize(caller, 'patient', 'read', { id: params.id, patientId: params.id });
+        res.json({ id: params.id, diagnosis: 'confidential' });
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/patients',
+      audit: 'search',
+      summary: 'Search',
+      responses: { 200: { description: 'a page' } },
+      handler: ({ res }) => {
+        noteAccess({ patientIds: [PATIENT, OTHER, 'not-a-uuid'] });
+        res.json({ items: [] });
+      },
+    });
+}
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+async function serve(sink: AuditSink): Promise<string> {
+  const app = createServiceApp({ service: 'patient-service', logger: pino({ level: 'silent' }), routers: [router()], audit: sink });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server!.once('listening', resolve));
+  return `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
+}
+
+const viaGateway = (roles: string, extra: Record<string, string> = {}) => ({
+  'dapr-caller-app-id': 'gateway',
+  'x-caregrid-user-id': 'u-1',
+  'x-caregrid-roles': roles,
+  'x-forwarded-for': '198.51.100.4',
+  'x-request-id': 'req-1',
+  ...extra,
+});
+
+it('refuses at start a route of patient data that declares no audit action', () => {
+  expect(() =>
+    new ApiRouter(endpoints as never, 'patient-service').add({
+      method: 'get',
+      path: '/patients/:id',
+      summary: 'Read',
+      responses: {},
+      handler: () => undefined,
+    }),
+  ).toThrow(/declare its audit action/);
+  expect(() => createServiceApp({ service: 'x', logger: pino({ level: 'silent' }), routers: [router()] })).toThrow(/no audit sink/);
+});
+
+it('writes one entry before the answer leaves: allowed, with the patient, the client address and the request id', async () => {
+  const entries: AuditEntry[] = [];
+  let release!: () => void;
+  const written = new Promise<void>((resolve) => (release = resolve));
+  const base = await serve(async (entry) => {
+    await written;
+    entries.push(entry);
+  });
+  let answered = false;
+  const response = fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('receptionist') }).then((r) => {
+    answered = true;
+    return r;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  expect(answered).toBe(false);
+  release();
+  expect((await response).status).toBe(200);
+  expect(entries).toEqual([
+    expect.objectContaining({
+      actor: { kind: 'user', userId: 'u-1', roles: ['receptionist'] },
+      service: 'patient-service',
+      resource: 'patient',
+      resourceId: PATIENT,
+      action: 'read',
+      patientIds: [PATIENT],
+      outcome: 'allowed',
+      status: 200,
+      clientAddress: '198.51.100.4',
+      requestId: 'req-1',
+    }),
+  ]);
+});
+
+it('records a refusal as denied, and a search with the patients it touched', async () => {
+  const entries: AuditEntry[] = [];
+  const base = await serve(async (entry) => void entries.push(entry));
+  expect((await fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('patient', { 'x-caregrid-patient-id': OTHER }) })).status).toBe(
+    404,
+  );
+  expect((await fetch(`${base}/patients`, { headers: viaGateway('patient') })).status).toBe(403);
+  expect((await fetch(`${base}/patients`, { headers: viaGateway('admin') })).status).toBe(200);
+  expect(entries.map(({ outcome, status, patientIds, action }) => ({ outcome, status, patientIds, action }))).toEqual([
+    { outcome: 'denied', status: 404, patientIds: [PATIENT], action: 'read' },
+    { outcome: 'denied', status: 403, patientIds: [], action: 'search' },
+    { outcome: 'allowed', status: 200, patientIds: [PATIENT, OTHER], action: 'search' },
+  ]);
+});
+
+it('does not serve the data when its entry cannot be written', async () => {
+  const base = await serve(async () => {
+    throw new Error('outbox unavailable');
+  });
+  const response = await fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('admin') });
+  const text = await response.text();
+  expect(response.status).toBe(503);
+  expect(response.headers.get('content-type')).toContain('application/problem+json');
+  expect(text).not.toContain('confidential');
+});

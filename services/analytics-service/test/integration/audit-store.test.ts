@@ -1,0 +1,96 @@
+/**
+ * The audit trail's store against the real MongoDB-wire server (FerretDB
+ * locally): append-only (a redelivery or a forged replay of an entry's id
+ * changes nothing), found by patient, actor and time, newest first across
+ * pages, and emptied only by age.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditEntry } from '@caregrid/contracts';
+import { freshDatabase } from '@caregrid/devkit';
+import { MongoClient } from 'mongodb';
+import { AuditStore, prepareAuditTrail } from '../../src/data/audit-store.js';
+
+let client: MongoClient;
+let drop: () => Promise<void>;
+let store: AuditStore;
+
+beforeAll(async () => {
+  const database = await freshDatabase('mongodb', 'audit');
+  drop = database.drop;
+  client = new MongoClient(database.url);
+  await client.connect();
+  await prepareAuditTrail(client.db());
+  store = new AuditStore(client.db());
+});
+
+afterAll(async () => {
+  await client?.close();
+  await drop?.();
+});
+
+const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+  id: randomUUID(),
+  at: new Date().toISOString(),
+  actor: { kind: 'user', userId: randomUUID(), roles: ['doctor'], doctorId: randomUUID() },
+  service: 'patient-service',
+  resource: 'patient',
+  resourceId: null,
+  action: 'read',
+  patientIds: [randomUUID()],
+  outcome: 'allowed',
+  status: 200,
+  clientAddress: null,
+  requestId: randomUUID(),
+  traceId: 'a'.repeat(32),
+  ...overrides,
+});
+
+it('keeps the first version of an entry: a replay with the same id and other content changes nothing', async () => {
+  const original = entry({ outcome: 'denied', status: 404, clientAddress: '192.0.2.7' });
+  expect(await store.append(original)).toBe(true);
+  expect(await store.append({ ...original, outcome: 'allowed', status: 200, patientIds: [] })).toBe(false);
+  const page = await store.find({ patientId: original.patientIds[0], limit: 10 });
+  expect(page.items).toEqual([original]);
+});
+
+it('finds by patient and by actor, newest first, page by page, within a time window', async () => {
+  const patientId = randomUUID();
+  const actor = { kind: 'user' as const, userId: randomUUID(), roles: ['receptionist' as const] };
+  const base = Date.parse('2031-04-01T10:00:00Z');
+  const entries = Array.from({ length: 7 }, (_, i) =>
+    entry({ at: new Date(base + i * 60_000).toISOString(), patientIds: [patientId, randomUUID()], actor: i % 2 ? actor : entry().actor }),
+  );
+  // Two in the same millisecond: the id breaks the tie, and no page loses or repeats one.
+  entries.push(entry({ at: entries[3]!.at, patientIds: [patientId] }));
+  for (const e of entries) await store.append(e);
+
+  const seen: AuditEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find({ patientId, limit: 3, cursor });
+    seen.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  expect(seen.map((e) => e.id)).toEqual([...entries].sort((a, b) => b.at.localeCompare(a.at) || b.id.localeCompare(a.id)).map((e) => e.id));
+
+  const byActor = await store.find({ actor: actor.userId, limit: 100 });
+  expect(byActor.items.map((e) => e.id).sort()).toEqual(
+    entries
+      .filter((e) => e.actor === actor)
+      .map((e) => e.id)
+      .sort(),
+  );
+
+  const window = await store.find({ patientId, from: new Date(base + 60_000), to: new Date(base + 3 * 60_000), limit: 100 });
+  expect(window.items.map((e) => e.at)).toEqual([entries[2]!.at, entries[1]!.at]);
+});
+
+it('retention removes entries older than the cutoff, and only those', async () => {
+  const patientId = randomUUID();
+  const old = entry({ at: '2020-01-01T00:00:00.000Z', patientIds: [patientId] });
+  const recent = entry({ at: new Date().toISOString(), patientIds: [patientId] });
+  await store.append(old);
+  await store.append(recent);
+  expect(await store.purgeOlderThan(new Date('2021-01-01T00:00:00Z'))).toBeGreaterThanOrEqual(1);
+  expect((await store.find({ patientId, limit: 10 })).items.map((e) => e.id)).toEqual([recent.id]);
+});

@@ -1,0 +1,51 @@
+import type { AuditEntry, AuditPage } from '@caregrid/contracts';
+import { authorize, type Caller, type Page } from '@caregrid/platform';
+
+/**
+ * A patient's view of the audit trail of their data: when, what, and who in
+ * the terms they know (themselves, a doctor, the clinic's staff, the clinic's
+ * systems). Staff user ids, addresses, request and trace ids stay with the
+ * administrators.
+ */
+export type AccessLogEntry = {
+  at: string;
+  action: AuditEntry['action'];
+  record: AuditEntry['resource'];
+  recordId: string | null;
+  outcome: AuditEntry['outcome'];
+  accessedBy:
+    { kind: 'you' } | { kind: 'doctor'; doctorId: string } | { kind: 'staff'; role: 'admin' | 'receptionist' } | { kind: 'clinic-system' };
+};
+
+export type AccessLogPort = (patientId: string, page: { limit: number; cursor?: string }) => Promise<AuditPage>;
+
+function accessedBy(entry: AuditEntry, patientId: string): AccessLogEntry['accessedBy'] {
+  const actor = entry.actor;
+  if (actor.kind !== 'user') return { kind: 'clinic-system' };
+  if (actor.patientId === patientId && actor.roles.includes('patient')) return { kind: 'you' };
+  if (actor.doctorId && actor.roles.includes('doctor')) return { kind: 'doctor', doctorId: actor.doctorId };
+  return { kind: 'staff', role: actor.roles.includes('admin') ? 'admin' : 'receptionist' };
+}
+
+export function toAccessLogEntry(entry: AuditEntry, patientId: string): AccessLogEntry {
+  return {
+    at: entry.at,
+    action: entry.action,
+    record: entry.resource,
+    recordId: entry.resourceId,
+    outcome: entry.outcome,
+    accessedBy: accessedBy(entry, patientId),
+  };
+}
+
+/** The access log of one patient's data, for that patient (or an admin), newest first. */
+export async function readAccessLog(
+  caller: Caller,
+  patientId: string,
+  page: { limit: number; cursor?: string },
+  trail: AccessLogPort,
+): Promise<Page<AccessLogEntry>> {
+  authorize(caller, 'audit', 'read-access-log', { id: patientId, patientId });
+  const entries = await trail(patientId, page);
+  return { items: entries.items.map((entry) => toAccessLogEntry(entry, patientId)), nextCursor: entries.nextCursor };
+}

@@ -1,0 +1,353 @@
+/**
+ * The audit trail end to end, every process real: a request to patient data
+ * through the gateway → an entry in the serving service's outbox before the
+ * answer → the `audit` topic → analytics-service's append-only store →
+ * `GET /api/audit` for admins and `GET /api/patients/{id}/access-log` for the
+ * patient. Each request carries its own x-request-id, so each entry is found
+ * by it: exactly one per request.
+ */
+import pg from 'pg';
+import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let admin: Record<string, string>;
+
+type Entry = {
+  id: string;
+  at: string;
+  actor: { kind: string; userId?: string; roles?: string[]; patientId?: string; doctorId?: string; appId?: string };
+  service: string;
+  resource: string;
+  resourceId: string | null;
+  action: string;
+  patientIds: string[];
+  outcome: string;
+  status: number;
+  clientAddress: string | null;
+  requestId: string;
+  traceId: string;
+};
+type Page<T> = { items: T[]; nextCursor: string | null };
+
+const PASSWORD = 'correct horse battery';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+let seq = 0;
+const unique = (label: string) => `${label}-${++seq}-${Date.now()}`;
+const started = new Date(Date.now() - 60_000).toISOString();
+
+function expectStatus(response: HttpResult, status: number): HttpResult {
+  expect({ status: response.status, body: response.body }).toMatchObject({ status });
+  return response;
+}
+
+/** A request with a request id of its own, so its audit entry can be found. */
+async function traced(method: string, url: string, as: Record<string, string>, body?: unknown) {
+  const requestId = unique('audit');
+  const response = await api(method, url, body, { ...as, 'x-request-id': requestId });
+  return { response, requestId };
+}
+
+/**
+ * The entries of one request by the service that served it (a request's peer calls carry its
+ * request id too, and are accesses of their own), once the trail has them and a moment more, to
+ * catch a second one.
+ */
+async function entriesOf(requestId: string, patientId?: string, service?: string): Promise<Entry[]> {
+  const query = patientId ? `patientId=${patientId}&` : '';
+  const find = async () => {
+    const page = expectStatus(await api('GET', `/api/audit?${query}from=${started}&limit=100`, undefined, admin), 200).body as Page<Entry>;
+    const found = page.items.filter((entry) => entry.requestId === requestId && (!service || entry.service === service));
+    return found.length > 0 ? found : undefined;
+  };
+  await eventually(find, 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  return (await find())!;
+}
+
+async function onlyEntryOf(requestId: string, patientId?: string, service?: string): Promise<Entry> {
+  const entries = await entriesOf(requestId, patientId, service);
+  expect(entries).toHaveLength(1);
+  return entries[0]!;
+}
+
+async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}) {
+  const email = `${unique(roles.join('-'))}@example.org`;
+  const created = expectStatus(
+    await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles, ...links }, admin),
+    201,
+  );
+  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
+  return { headers: bearer((login.body as { accessToken: string }).accessToken), userId: (created.body as { id: string }).id };
+}
+
+const patientBody = () => ({
+  name: unique('Audited Patient'),
+  email: `${unique('audited')}@example.org`,
+  dateOfBirth: '1975-05-05',
+  gender: 'female',
+});
+
+async function createPatient(): Promise<string> {
+  return (expectStatus(await api('POST', '/api/patients', patientBody(), admin), 201).body as { id: string }).id;
+}
+
+const w = {} as {
+  patient: string;
+  doctor: string;
+  otherDoctor: string;
+  asPatient: { headers: Record<string, string>; userId: string };
+  asDoctor: { headers: Record<string, string>; userId: string };
+  asOtherDoctor: { headers: Record<string, string>; userId: string };
+  asReception: { headers: Record<string, string>; userId: string };
+  appointment: { id: string; amount: number };
+  invoice: string;
+};
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
+    env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
+  });
+  api = jsonClient(stack.url('gateway'));
+  const secret = stack.secrets()['auth-service']!;
+  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
+  admin = bearer((login.body as { accessToken: string }).accessToken);
+
+  const everyDay = Object.fromEntries(
+    ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
+  );
+  const doctor = () => api('POST', '/api/doctors', doctorProfile({ workingHours: everyDay, fees: { consultation: 8000 } }), admin);
+  w.doctor = (expectStatus(await doctor(), 201).body as { id: string }).id;
+  w.otherDoctor = (expectStatus(await doctor(), 201).body as { id: string }).id;
+  w.patient = await createPatient();
+  w.asPatient = await account(['patient'], { patientId: w.patient });
+  w.asDoctor = await account(['doctor'], { doctorId: w.doctor });
+  w.asOtherDoctor = await account(['doctor'], { doctorId: w.otherDoctor });
+  w.asReception = await account(['receptionist']);
+
+  const start = new Date(Date.UTC(new Date().getUTCFullYear() + 1, 2, 3, 10, 0)).toISOString();
+  const booked = await api(
+    'POST',
+    '/api/appointments',
+    { patientId: w.patient, doctorId: w.doctor, start, durationMinutes: 30, serviceType: 'consultation' },
+    w.asReception.headers,
+  );
+  w.appointment = expectStatus(booked, 201).body as { id: string; amount: number };
+  const paid = await api(
+    'POST',
+    `/api/appointments/${w.appointment.id}/payment`,
+    { method: 'cash', amount: w.appointment.amount },
+    w.asReception.headers,
+  );
+  expectStatus(paid, 200);
+  w.invoice = await eventually(async () => {
+    const page = (await api('GET', `/api/billing/invoices?appointmentId=${w.appointment.id}`, undefined, admin)).body as Page<{
+      id: string;
+    }>;
+    return page.items[0]?.id;
+  }, 45_000);
+}, 300_000);
+
+afterAll(() => stack?.stop());
+
+describe('every access to patient data leaves exactly one entry', () => {
+  it('a read: who, what, whose, when, outcome, client address, request and trace id', async () => {
+    const before = Date.now();
+    const { response, requestId } = await traced('GET', `/api/patients/${w.patient}`, w.asDoctor.headers);
+    expectStatus(response, 200);
+    const entry = await onlyEntryOf(requestId, w.patient);
+    expect(entry).toMatchObject({
+      actor: { kind: 'user', userId: w.asDoctor.userId, roles: ['doctor'], doctorId: w.doctor },
+      service: 'patient-service',
+      resource: 'patient',
+      resourceId: w.patient,
+      action: 'read',
+      patientIds: [w.patient],
+      outcome: 'allowed',
+      status: 200,
+      clientAddress: '127.0.0.1',
+    });
+    expect(entry.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(Date.parse(entry.at)).toBeGreaterThanOrEqual(before - 1_000);
+    expect(Date.parse(entry.at)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('a search records the patients it returned', async () => {
+    const { response, requestId } = await traced('GET', `/api/patients?limit=100`, w.asReception.headers);
+    const returned = (expectStatus(response, 200).body as Page<{ id: string }>).items.map((p) => p.id);
+    const entry = await onlyEntryOf(requestId);
+    expect(entry).toMatchObject({ action: 'search', resource: 'patient', resourceId: null, outcome: 'allowed' });
+    expect(entry.patientIds.sort()).toEqual(returned.sort());
+  });
+
+  it('a create, a change and a delete', async () => {
+    const created = await traced('POST', '/api/patients', admin, patientBody());
+    const id = (expectStatus(created.response, 201).body as { id: string }).id;
+    expect(await onlyEntryOf(created.requestId, id)).toMatchObject({
+      action: 'create',
+      resourceId: id,
+      patientIds: [id],
+      outcome: 'allowed',
+    });
+
+    const changed = await traced('PATCH', `/api/patients/${w.patient}`, w.asPatient.headers, { phone: '+49 30 1234567' });
+    expectStatus(changed.response, 200);
+    expect(await onlyEntryOf(changed.requestId, w.patient)).toMatchObject({
+      action: 'change',
+      actor: { kind: 'user', roles: ['patient'], patientId: w.patient },
+      outcome: 'allowed',
+    });
+
+    const deleted = await traced('DELETE', `/api/patients/${id}`, admin);
+    expectStatus(deleted.response, 204);
+    expect(await onlyEntryOf(deleted.requestId, id)).toMatchObject({ action: 'delete', resourceId: id, status: 204, outcome: 'allowed' });
+  });
+
+  it('appointments and invoices: a booking, a read, and a PDF download', async () => {
+    const read = await traced('GET', `/api/appointments/${w.appointment.id}`, w.asPatient.headers);
+    expectStatus(read.response, 200);
+    expect(await onlyEntryOf(read.requestId, w.patient)).toMatchObject({
+      service: 'appointment-service',
+      resource: 'appointment',
+      resourceId: w.appointment.id,
+      action: 'read',
+    });
+
+    const pdf = await traced('GET', `/api/billing/invoices/${w.invoice}/pdf`, w.asPatient.headers);
+    expect(pdf.response.status).toBe(200);
+    expect(await onlyEntryOf(pdf.requestId, w.patient)).toMatchObject({
+      service: 'billing-service',
+      resource: 'invoice',
+      resourceId: w.invoice,
+      action: 'download',
+      outcome: 'allowed',
+    });
+
+    const start = new Date(Date.UTC(new Date().getUTCFullYear() + 1, 2, 4, 11, 0)).toISOString();
+    const booking = await traced('POST', '/api/appointments', w.asPatient.headers, {
+      patientId: w.patient,
+      doctorId: w.doctor,
+      start,
+      durationMinutes: 30,
+      serviceType: 'consultation',
+    });
+    const appointment = (expectStatus(booking.response, 201).body as { id: string }).id;
+    expect(await onlyEntryOf(booking.requestId, w.patient, 'appointment-service')).toMatchObject({
+      action: 'create',
+      resource: 'appointment',
+      resourceId: appointment,
+      actor: { kind: 'user', patientId: w.patient },
+    });
+    // The booking's check of the patient record is an access of its own, by appointment-service.
+    expect(await onlyEntryOf(booking.requestId, w.patient, 'patient-service')).toMatchObject({
+      action: 'read',
+      actor: { kind: 'service', appId: 'appointment-service' },
+      clientAddress: null,
+    });
+  });
+
+  it('a denied attempt is recorded as denied, and answers like an absent record', async () => {
+    const denied = await traced('GET', `/api/patients/${w.patient}`, w.asOtherDoctor.headers);
+    expectStatus(denied.response, 404);
+    expect(await onlyEntryOf(denied.requestId, w.patient)).toMatchObject({
+      actor: { kind: 'user', doctorId: w.otherDoctor },
+      action: 'read',
+      patientIds: [w.patient],
+      outcome: 'denied',
+      status: 404,
+    });
+
+    const booking = await traced('POST', '/api/appointments', w.asPatient.headers, {
+      patientId: await createPatient(),
+      doctorId: w.doctor,
+      start: new Date(Date.UTC(new Date().getUTCFullYear() + 1, 2, 5, 11, 0)).toISOString(),
+      durationMinutes: 30,
+      serviceType: 'consultation',
+    });
+    expectStatus(booking.response, 403);
+    expect(await onlyEntryOf(booking.requestId, undefined, 'appointment-service')).toMatchObject({
+      action: 'create',
+      outcome: 'denied',
+      status: 403,
+    });
+  });
+});
+
+describe('the trail is read, never written, through the API', () => {
+  it('admins only: others are refused', async () => {
+    for (const who of [w.asReception.headers, w.asDoctor.headers, w.asPatient.headers]) {
+      expect((await api('GET', `/api/audit?patientId=${w.patient}`, undefined, who)).status).toBe(403);
+    }
+    expectStatus(await api('GET', '/api/audit?patientId=not-a-uuid', undefined, admin), 400);
+  });
+
+  it('no route changes or removes an entry', async () => {
+    const { requestId } = await traced('GET', `/api/patients/${w.patient}`, admin);
+    const entry = await onlyEntryOf(requestId, w.patient);
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      for (const url of ['/api/audit', `/api/audit/${entry.id}`]) {
+        const response = await api(method, url, { outcome: 'allowed', patientIds: [] }, admin);
+        expect([response.status, method, url]).toEqual([expect.any(Number), method, url]);
+        expect([403, 404, 405]).toContain(response.status);
+      }
+    }
+    expect(await onlyEntryOf(requestId, w.patient)).toEqual(entry);
+  });
+
+  it('a patient sees who accessed their data, without staff-internal detail; not anyone else’s', async () => {
+    const read = await traced('GET', `/api/patients/${w.patient}`, w.asDoctor.headers);
+    expectStatus(read.response, 200);
+    await onlyEntryOf(read.requestId, w.patient);
+    const log = expectStatus(await api('GET', `/api/patients/${w.patient}/access-log?limit=100`, undefined, w.asPatient.headers), 200)
+      .body as Page<Record<string, unknown>>;
+    expect(log.items).toContainEqual(
+      expect.objectContaining({
+        action: 'read',
+        record: 'patient',
+        outcome: 'allowed',
+        accessedBy: { kind: 'doctor', doctorId: w.doctor },
+      }),
+    );
+    expect(log.items).toContainEqual(expect.objectContaining({ action: 'change', accessedBy: { kind: 'you' } }));
+    expect(log.items).toContainEqual(
+      expect.objectContaining({ outcome: 'denied', accessedBy: { kind: 'doctor', doctorId: w.otherDoctor } }),
+    );
+    const text = JSON.stringify(log);
+    for (const internal of [
+      w.asDoctor.userId,
+      w.asReception.userId,
+      '127.0.0.1',
+      read.requestId,
+      'clientAddress',
+      'traceId',
+      'requestId',
+    ]) {
+      expect(text).not.toContain(internal);
+    }
+    const someoneElse = await createPatient();
+    expectStatus(await api('GET', `/api/patients/${someoneElse}/access-log`, undefined, w.asPatient.headers), 404);
+    expectStatus(await api('GET', `/api/patients/${w.patient}/access-log`, undefined, w.asDoctor.headers), 403);
+  });
+});
+
+describe('an entry survives a crash of the service right after it answered', () => {
+  it('is in the outbox before the answer leaves, and reaches the trail after a restart', async () => {
+    const patientDb = new pg.Pool({ connectionString: stack.secrets()['patient-service']!.databaseUrl, max: 1 });
+    try {
+      const member = stack.member('patient-service');
+      const { response, requestId } = await traced('GET', `/api/patients/${w.patient}`, w.asReception.headers);
+      expectStatus(response, 200);
+      // Killed before its relay's next pass (entries ride it, within a second) could publish.
+      process.kill(-member.process.child.pid!, 'SIGKILL');
+      await member.process.exited;
+      const rows = await patientDb.query(`SELECT published_at FROM outbox WHERE topic = 'audit' AND data->>'requestId' = $1`, [requestId]);
+      expect(rows.rowCount).toBe(1);
+      await member.restartApp();
+      const entry = await onlyEntryOf(requestId, w.patient);
+      expect(entry).toMatchObject({ action: 'read', outcome: 'allowed', actor: { userId: w.asReception.userId } });
+    } finally {
+      await patientDb.end();
+    }
+  });
+});
