@@ -9,7 +9,7 @@
  * JWT policy.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -314,7 +314,46 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
         expect(new URL(secretValue(app.appId, 'databaseUrl')).hostname).toMatch(/\.example\.internal$/);
       }
     });
+
+    it('prod speaks to Kafka over TLS with SASL/SCRAM, credentials from a Secret the overlay generates', () => {
+      const events = one<
+        KubeObject & { spec: { metadata: { name: string; value?: string; secretKeyRef?: { name: string; key: string } }[] } }
+      >('Component', 'events');
+      const meta = Object.fromEntries(events.spec.metadata.map((m) => [m.name, m]));
+      expect(meta).toMatchObject({
+        authType: { value: 'password' },
+        disableTls: { value: 'false' },
+        saslMechanism: { value: 'SHA-512' },
+        saslUsername: { secretKeyRef: { name: 'kafka-credentials', key: 'saslUsername' } },
+        saslPassword: { secretKeyRef: { name: 'kafka-credentials', key: 'saslPassword' } },
+      });
+      expect(secretValue('kafka-credentials', 'saslUsername')).toBe('caregrid');
+      expect(secretValue('kafka-credentials', 'saslPassword').length).toBeGreaterThanOrEqual(24);
+    });
   }
+});
+
+describe('Kafka authentication is switchable', () => {
+  it('the kafka-mtls component turns the events component to client certificates over TLS', () => {
+    const overlay = path.join(work, 'k8s', 'overlays', 'kafka-mtls-check');
+    mkdirSync(overlay, { recursive: true });
+    writeFileSync(
+      path.join(overlay, 'kustomization.yaml'),
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../../../components]\ncomponents: [../../components/kafka-mtls]\n',
+    );
+    const events = parseAllDocuments(execFileSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' }))
+      .map((doc) => doc.toJS() as KubeObject & { spec: { metadata: { name: string; value?: string; secretKeyRef?: unknown }[] } })
+      .find((o) => o.kind === 'Component' && o.metadata.name === 'events')!;
+    expect(daprSchemas.validate(events)).toEqual([]);
+    const meta = Object.fromEntries(events.spec.metadata.map((m) => [m.name, m.value ?? m.secretKeyRef]));
+    expect(meta).toMatchObject({
+      authType: 'mtls',
+      disableTls: 'false',
+      caCert: { name: 'kafka-credentials', key: 'caCert' },
+      clientCert: { name: 'kafka-credentials', key: 'clientCert' },
+      clientKey: { name: 'kafka-credentials', key: 'clientKey' },
+    });
+  });
 });
 
 describe('the validators can fail', () => {
