@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import { PUBSUB_COMPONENT } from '@caregrid/contracts';
-import { OutboxRelay, Sidecar, type DatabaseOpener, type Logger } from '@caregrid/platform';
+import { OutboxRelay, Sidecar, type DatabaseOpener, type Logger, type OutboxStore } from '@caregrid/platform';
 import { pino } from 'pino';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -276,7 +276,7 @@ export async function serviceUnderTest<Db>(options: {
   label: string;
   engine: DatabaseEngine;
   open: DatabaseOpener<Db>;
-  createApp: (deps: { db: Db; logger: Logger; onEventsQueued: () => void }) => Express;
+  createApp: (deps: { db: Db; logger: Logger; onEventsQueued: () => void; outbox?: OutboxStore }) => Express;
 }): Promise<ServiceUnderTest<Db>> {
   const logger = pino({ level: 'silent' });
   const database = await freshDatabase(options.engine, options.label.replace(/-service$/, ''));
@@ -287,7 +287,7 @@ export async function serviceUnderTest<Db>(options: {
     createApp: (sidecar) => {
       relay = opened.outbox ? new OutboxRelay(opened.outbox, sidecar, logger, { idleIntervalMs: 200 }) : undefined;
       relay?.start();
-      return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick() });
+      return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick(), outbox: opened.outbox });
     },
   });
   return {

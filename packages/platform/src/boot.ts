@@ -18,6 +18,8 @@ export type ServiceAppDependencies<Db> = {
   readiness?: ReadinessCheck[];
   /** Called after a commit that queued events: wakes the outbox relay. */
   onEventsQueued?: () => void;
+  /** The database's outbox, for the admin routes on parked events (pass it on to createServiceApp). */
+  outbox?: OutboxStore;
   isShuttingDown?: () => boolean;
 };
 
@@ -63,7 +65,9 @@ export async function startService<Db = undefined>(spec: {
       if (!secret.databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
       database = await spec.database(secret.databaseUrl, logger);
     }
-    const relay = database.outbox ? new OutboxRelay(database.outbox, sidecar, logger) : undefined;
+    const relay = database.outbox
+      ? new OutboxRelay(database.outbox, sidecar, logger, { claimMs: config.OUTBOX_CLAIM_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS })
+      : undefined;
     relay?.start();
 
     let shuttingDown = false;
@@ -84,6 +88,7 @@ export async function startService<Db = undefined>(spec: {
       db: database.db,
       readiness,
       onEventsQueued: () => relay?.kick(),
+      outbox: database.outbox,
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [

@@ -16,5 +16,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
+    outbox: deps.outbox,
+    onEventsQueued: deps.onEventsQueued,
   });
 }

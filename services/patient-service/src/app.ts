@@ -12,5 +12,7 @@ export function createApp(deps: ServiceAppDependencies<Pool>) {
     routers: [patientRoutes(patients), subscriptionRoutes({ patients, logger: deps.logger })],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
+    outbox: deps.outbox,
+    onEventsQueued: deps.onEventsQueued,
   });
 }

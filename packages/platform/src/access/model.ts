@@ -115,6 +115,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /auth/me': can('account', 'read'),
     'POST /auth/users': can('account', 'create'),
     'PATCH /auth/users/:id': can('account', 'update'),
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'patient-service': {
     'POST /patients': can('patient', 'create'),
@@ -125,6 +127,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'DELETE /patients/:id': can('patient', 'delete'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/ignored': SIDECAR,
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'doctor-service': {
     'POST /doctors': can('doctor', 'create'),
@@ -133,6 +137,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'PUT /doctors/:id': can('doctor', 'update'),
     'PATCH /doctors/:id': can('doctor', 'update', 'update-schedule'),
     'DELETE /doctors/:id': can('doctor', 'delete'),
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'appointment-service': {
     'POST /appointments': can('appointment', 'book'),
@@ -144,6 +150,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /appointments/:id/status': can('appointment', 'cancel', 'progress'),
     'POST /appointments/:id/payment': can('appointment', 'pay'),
     'POST /appointment-cleanup': SIDECAR,
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'billing-service': {
     'GET /invoices': can('invoice', 'list'),
@@ -153,6 +161,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /events/appointment-paid': SIDECAR,
     'POST /events/ignored': SIDECAR,
     'POST /events/dead-letter': SIDECAR,
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'analytics-service': {
     'GET /analytics/summary': can('report', 'read'),

@@ -6,6 +6,8 @@ import { refuseNul } from './nul-guard.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import type { ApiRouter } from './routes.js';
+import type { OutboxStore } from '../data/outbox.js';
+import { outboxOpsRoutes } from './outbox-ops.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
@@ -25,6 +27,10 @@ export type ServiceAppOptions = {
   mount?: (app: Express) => void;
   /** Set by graceful shutdown so load balancers stop sending traffic first. */
   isShuttingDown?: () => boolean;
+  /** The service database's outbox: adds the admin routes for parked events (/ops/outbox). */
+  outbox?: OutboxStore;
+  /** Wakes the outbox relay (after a re-drive). */
+  onEventsQueued?: () => void;
 };
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -77,7 +83,11 @@ const errorHandler =
  * document built from the routers' zod schemas, and the central error handler.
  */
 export function createServiceApp(options: ServiceAppOptions): Express {
-  const { logger, routers = [], readiness = [] } = options;
+  const { logger, readiness = [] } = options;
+  const routers = [
+    ...(options.routers ?? []),
+    ...(options.outbox ? [outboxOpsRoutes(options.service, options.outbox, options.onEventsQueued)] : []),
+  ];
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
