@@ -101,6 +101,8 @@ export class OutboxRelay {
   private stopped = true;
   private backoffMs = 0;
   private lastPurge = 0;
+  /** Events that failed in an earlier pass of this relay, even when not counted as an attempt (an outage). */
+  private readonly suspects = new Set<string>();
   private readonly options: Required<OutboxRelayOptions>;
 
   constructor(
@@ -163,7 +165,7 @@ export class OutboxRelay {
     const failures: { event: ClaimedEvent; error: unknown }[] = [];
     const heldSubjects = new Set<string>();
     try {
-      for (const event of events) {
+      for (const event of this.suspectsLast(events)) {
         const subject = `${event.topic}\u0000${event.subject}`;
         if (heldSubjects.has(subject)) continue;
         if (performance.now() - claimedAt > (claimMs * 2) / 3) break;
@@ -174,11 +176,13 @@ export class OutboxRelay {
         } catch (error) {
           failures.push({ event, error });
           heldSubjects.add(subject);
+          this.suspects.add(event.id);
         }
       }
     } finally {
       if (published.length > 0) await this.store.markPublished(published);
     }
+    for (const id of published) this.suspects.delete(id);
     result.published = published.length;
     result.failed = failures.length;
     const outage = published.length === 0;
@@ -187,6 +191,7 @@ export class OutboxRelay {
       if (outage) continue;
       const { parked } = await this.store.recordFailure(event.id, describe(error), maxAttempts);
       if (parked) {
+        this.suspects.delete(event.id);
         result.parked++;
         this.logger.error(
           { eventId: event.id, topic: event.topic, type: event.type, attempts: event.attempts + 1 },
@@ -196,6 +201,17 @@ export class OutboxRelay {
     }
     await this.store.release(relayId);
     return result;
+  }
+
+  /**
+   * Subjects whose next event failed before go last (each subject's own order kept): a half-open
+   * circuit breaker in the sidecar lets one publish through, and it should be a healthy one, or a
+   * single poison event would keep the breaker, and all publishing, shut.
+   */
+  private suspectsLast(events: ClaimedEvent[]): ClaimedEvent[] {
+    const key = (event: ClaimedEvent) => `${event.topic}\u0000${event.subject}`;
+    const suspect = new Set(events.filter((e) => e.attempts > 0 || this.suspects.has(e.id)).map(key));
+    return [...events.filter((e) => !suspect.has(key(e))), ...events.filter((e) => suspect.has(key(e)))];
   }
 
   private schedule(delayMs: number): void {
