@@ -4,7 +4,7 @@
  * this test fails for a table entry no service serves (a stale rule the
  * gateway would still admit).
  */
-import { ENDPOINTS, type ApiRouter } from '@caregrid/platform';
+import { ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
 import { auditRoutes } from '../../services/analytics-service/src/http/audit-routes.js';
 import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
 import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
@@ -29,6 +29,9 @@ const routersByApp: Record<string, ApiRouter[]> = {
   ],
   'analytics-service': [analyticsRoutes(unused, unused), auditRoutes(unused, unused, unused)],
 };
+// Services whose database has an outbox also get the platform's routes for parked events.
+for (const app of ['auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'])
+  routersByApp[app]!.push(outboxOpsRoutes(app, unused));
 
 describe('access model endpoints = service routes', () => {
   it.each(Object.keys(ENDPOINTS))('%s serves exactly the routes of its endpoint table', (app) => {

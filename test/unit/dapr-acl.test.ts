@@ -44,9 +44,10 @@ describe('Dapr access control lists', () => {
   });
 
   it("is right for every callee at once: the services' client routes start with different first segments", () => {
+    // Except the platform's operations routes (/ops/...), which every service with an outbox serves alike.
     const owner = new Map<string, string>();
     for (const [service, table] of Object.entries(ENDPOINTS)) {
-      for (const key of Object.keys(table).filter((k) => table[k] !== SIDECAR)) {
+      for (const key of Object.keys(table).filter((k) => table[k] !== SIDECAR && !k.includes(' /ops/'))) {
         const segment = key.split(' ')[1]!.split('/')[1]!;
         expect([segment, owner.get(segment) ?? service]).toEqual([segment, service]);
         owner.set(segment, service);

@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import { PUBSUB_COMPONENT } from '@caregrid/contracts';
-import { OutboxRelay, outboxAuditSink, Sidecar, type AuditSink, type DatabaseOpener, type Logger } from '@caregrid/platform';
+import {
+  OutboxRelay,
+  outboxAuditSink,
+  Sidecar,
+  type AuditSink,
+  type DatabaseOpener,
+  type Logger,
+  type OutboxStore,
+} from '@caregrid/platform';
 import { pino } from 'pino';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -276,7 +284,14 @@ export async function serviceUnderTest<Db>(options: {
   label: string;
   engine: DatabaseEngine;
   open: DatabaseOpener<Db>;
-  createApp: (deps: { db: Db; logger: Logger; onEventsQueued: () => void; audit?: AuditSink; sidecar: Sidecar }) => Express;
+  createApp: (deps: {
+    db: Db;
+    logger: Logger;
+    onEventsQueued: () => void;
+    audit?: AuditSink;
+    sidecar: Sidecar;
+    outbox?: OutboxStore;
+  }) => Express;
 }): Promise<ServiceUnderTest<Db>> {
   const logger = pino({ level: 'silent' });
   const database = await freshDatabase(options.engine, options.label.replace(/-service$/, ''));
@@ -288,7 +303,7 @@ export async function serviceUnderTest<Db>(options: {
       relay = opened.outbox ? new OutboxRelay(opened.outbox, sidecar, logger, { idleIntervalMs: 200 }) : undefined;
       relay?.start();
       const audit = opened.outbox ? outboxAuditSink((event) => opened.outbox!.append(event)) : undefined;
-      return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick(), audit, sidecar });
+      return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick(), audit, sidecar, outbox: opened.outbox });
     },
   });
   return {

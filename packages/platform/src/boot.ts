@@ -19,6 +19,8 @@ export type ServiceAppDependencies<Db> = {
   readiness?: ReadinessCheck[];
   /** Called after a commit that queued events: wakes the outbox relay. */
   onEventsQueued?: () => void;
+  /** The database's outbox, for the admin routes on parked events (pass it on to createServiceApp). */
+  outbox?: OutboxStore;
   isShuttingDown?: () => boolean;
   /** Where audited routes record access to patient data: the service's outbox. */
   audit?: AuditSink;
@@ -66,7 +68,9 @@ export async function startService<Db = undefined>(spec: {
       if (!secret.databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
       database = await spec.database(secret.databaseUrl, logger);
     }
-    const relay = database.outbox ? new OutboxRelay(database.outbox, sidecar, logger) : undefined;
+    const relay = database.outbox
+      ? new OutboxRelay(database.outbox, sidecar, logger, { claimMs: config.OUTBOX_CLAIM_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS })
+      : undefined;
     relay?.start();
 
     let shuttingDown = false;
@@ -89,6 +93,7 @@ export async function startService<Db = undefined>(spec: {
       onEventsQueued: () => relay?.kick(),
       // No kick: entries ride the relay's next pass (within a second), batched, off the request's path.
       audit: database.outbox ? outboxAuditSink((event) => database.outbox!.append(event)) : undefined,
+      outbox: database.outbox,
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [

@@ -23,6 +23,10 @@ export const baseConfigSchema = z.object({
   // Set (equal to its sidecar's) where the app's port is reachable from the network: then only
   // requests carrying it (dapr-api-token) are served. The gateway, the public entry, has none.
   APP_API_TOKEN: z.string().min(16).optional(),
+  // Outbox relay: how long a claim on a batch lasts (a dead replica's rows wait that long), and
+  // how many failed publishes (with the broker otherwise working) park an event.
+  OUTBOX_CLAIM_MS: z.coerce.number().int().min(1_000).default(30_000),
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

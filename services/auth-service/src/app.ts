@@ -11,5 +11,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { keys: KeyRing; 
     routers: [authRoutes(accounts, deps.keys)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
+    outbox: deps.outbox,
+    onEventsQueued: deps.onEventsQueued,
   });
 }

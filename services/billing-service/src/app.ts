@@ -20,5 +20,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,
+    outbox: deps.outbox,
+    onEventsQueued: deps.onEventsQueued,
   });
 }

@@ -10,5 +10,7 @@ export function createApp(deps: ServiceAppDependencies<Pool>) {
     routers: [doctorRoutes(new DoctorRepository(deps.db, deps.onEventsQueued))],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
+    outbox: deps.outbox,
+    onEventsQueued: deps.onEventsQueued,
   });
 }

@@ -122,6 +122,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /auth/me': can('account', 'read'),
     'POST /auth/users': can('account', 'create'),
     'PATCH /auth/users/:id': can('account', 'update'),
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'patient-service': {
     'POST /patients': can('patient', 'create'),
@@ -133,6 +135,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /patients/:id/access-log': can('audit', 'read-access-log'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/ignored': SIDECAR,
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'doctor-service': {
     'POST /doctors': can('doctor', 'create'),
@@ -141,6 +145,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'PUT /doctors/:id': can('doctor', 'update'),
     'PATCH /doctors/:id': can('doctor', 'update', 'update-schedule'),
     'DELETE /doctors/:id': can('doctor', 'delete'),
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'appointment-service': {
     'POST /appointments': can('appointment', 'book'),
@@ -152,6 +158,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /appointments/:id/status': can('appointment', 'cancel', 'progress'),
     'POST /appointments/:id/payment': can('appointment', 'pay'),
     'POST /appointment-cleanup': SIDECAR,
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'billing-service': {
     'GET /invoices': can('invoice', 'list'),
@@ -161,6 +169,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /events/appointment-paid': SIDECAR,
     'POST /events/ignored': SIDECAR,
     'POST /events/dead-letter': SIDECAR,
+    'GET /ops/outbox': can('operations', 'read'),
+    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
   },
   'analytics-service': {
     'GET /analytics/summary': can('report', 'read'),

@@ -1,26 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { uuidv7 } from '../ids.js';
-import type { Sidecar } from '../dapr/sidecar.js';
+import type { Page } from '../pagination.js';
+import type { PublishedEvent } from '../dapr/sidecar.js';
 
 /**
  * Transactional outbox: a service writes its event into the `outbox` table in
  * the same transaction as the state change, and this relay publishes pending
- * rows through the sidecar in order. Broker down or a crash after commit loses
- * nothing; a row is marked published only after the sidecar accepted it, so
- * delivery is at least once and consumers dedupe by CloudEvent id (= row id).
+ * rows through the sidecar. Broker down or a crash after commit loses nothing;
+ * a row is marked published only after the sidecar accepted it, so delivery is
+ * at least once and consumers dedupe by CloudEvent id (= row id).
+ *
+ * How rows travel (see claim() of the stores for the SQL):
+ * - A relay CLAIMS a batch in a short transaction (claimed_by, claimed_until =
+ *   now + lease), commits, publishes with no transaction or connection held,
+ *   then marks what went out as published in another short statement. A relay
+ *   that dies leaves its claims to expire; another relay then takes the rows
+ *   (published twice at worst — consumers dedupe by id).
+ * - Order is per subject (topic + subject = the aggregate; Kafka's partition
+ *   key too), and several replicas relay side by side: a row is claimable only
+ *   when no earlier unpublished row of its subject is parked or claimed by
+ *   another live relay, and claims are taken one relay at a time (a lock held
+ *   for the claim statement only). So a replica never publishes an aggregate's
+ *   `updated` while another still holds its `created`, yet different
+ *   aggregates are spread over replicas. Chosen over one leader relay per
+ *   service: same proof obligation (a taken-over claim must wait for expiry),
+ *   without a second lease to renew, and no idle replicas. A relay stops
+ *   starting publishes when its claim has less than a third left, so its claim
+ *   cannot expire under it in the normal case; a publish that hangs past the
+ *   lease can at worst arrive after a newer row's, as a duplicate consumers
+ *   already have by id.
+ * - A failed publish holds the rest of that subject's batch back (order), the
+ *   others still go out. It counts as an attempt (attempts, last_error) only
+ *   when the broker was seen working in the same pass — a broker outage fails
+ *   every row and must not park them all. After maxAttempts the row is PARKED:
+ *   it no longer blocks other subjects; later rows of ITS subject stay held
+ *   behind it (order is a promise) until an admin re-drives it
+ *   (GET /ops/outbox shows parked rows with the count they hold).
  */
 export type OutboxEvent = { id: string; topic: string; type: string; subject: string; data: unknown; time: Date };
+export type ClaimedEvent = OutboxEvent & { attempts: number };
+
+/** What an admin sees of a parked row: never the payload, which can hold personal data. */
+export type ParkedEvent = {
+  id: string;
+  topic: string;
+  type: string;
+  subject: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  parkedAt: string;
+  /** Later unpublished rows of the same subject waiting behind this one. */
+  held: number;
+};
 
 export interface OutboxStore {
   /** Adds one event on its own (no surrounding state change), e.g. an audit entry written before a read is answered. */
   append(event: Omit<OutboxEvent, 'time'>): Promise<void>;
-  /** Runs `publish` over the oldest pending rows, locked against other relays; marks those it returns as published. */
-  relayBatch(limit: number, publish: (events: OutboxEvent[]) => Promise<string[]>): Promise<number>;
+  /** Claims up to `limit` publishable rows for `relayId` for `leaseMs`, oldest first (see the ordering rule above). */
+  claim(relayId: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]>;
+  markPublished(ids: string[]): Promise<void>;
+  /** One failed attempt: attempts + 1, the error kept; parked once attempts reach `maxAttempts`. */
+  recordFailure(id: string, error: string, maxAttempts: number): Promise<{ parked: boolean }>;
+  /** Gives back the relay's claims on rows it did not publish, so any relay can take them now. */
+  release(relayId: string): Promise<void>;
+  listParked(options: { limit: number; after?: string }): Promise<Page<ParkedEvent>>;
+  /** Un-parks a parked row (attempts reset) so the next pass publishes it; false when no such parked row. */
+  redrive(id: string): Promise<boolean>;
   purgePublished(olderThan: Date): Promise<number>;
 }
 
-export type OutboxRelayOptions = { batchSize?: number; idleIntervalMs?: number; maxBackoffMs?: number; retentionHours?: number };
+/** The one thing the relay needs of a sidecar (the platform's Sidecar). */
+export type EventPublisher = { publish(event: PublishedEvent<unknown>): Promise<string> };
+
+export type OutboxRelayOptions = {
+  batchSize?: number;
+  idleIntervalMs?: number;
+  maxBackoffMs?: number;
+  retentionHours?: number;
+  /** How long a claim lasts: a dead relay's rows wait this long before another relay takes them. */
+  claimMs?: number;
+  /** Failed attempts (with the broker otherwise working) before a row is parked. */
+  maxAttempts?: number;
+  /** This relay's name in claimed_by: unique per process, so a restarted relay never inherits a claim. */
+  relayId?: string;
+};
+
+export type RelayPass = { claimed: number; published: number; failed: number; parked: number };
+
+/** Consecutive failures with nothing published in the pass before it is taken for a broker outage. */
+const OUTAGE_AFTER_FAILURES = 3;
+const MAX_ERROR_LENGTH = 1_000;
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -28,15 +101,30 @@ export class OutboxRelay {
   private stopped = true;
   private backoffMs = 0;
   private lastPurge = 0;
+  /** Events that failed in an earlier pass of this relay, even when not counted as an attempt (an outage). */
+  private readonly suspects = new Set<string>();
   private readonly options: Required<OutboxRelayOptions>;
 
   constructor(
     private readonly store: OutboxStore,
-    private readonly sidecar: Sidecar,
+    private readonly sidecar: EventPublisher,
     private readonly logger: Logger,
     options: OutboxRelayOptions = {},
   ) {
-    this.options = { batchSize: 50, idleIntervalMs: 1_000, maxBackoffMs: 30_000, retentionHours: 72, ...options };
+    this.options = {
+      batchSize: 50,
+      idleIntervalMs: 1_000,
+      maxBackoffMs: 30_000,
+      retentionHours: 72,
+      claimMs: 30_000,
+      maxAttempts: 5,
+      relayId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      ...options,
+    };
+  }
+
+  get relayId(): string {
+    return this.options.relayId;
   }
 
   start(): void {
@@ -55,12 +143,75 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** One pass until the outbox is empty or publishing fails; exposed for tests and shutdown drains. */
-  async drain(): Promise<void> {
+  /** Passes until the outbox has nothing claimable or a publish fails; exposed for tests and shutdown drains. */
+  async drain(): Promise<RelayPass> {
+    const total: RelayPass = { claimed: 0, published: 0, failed: 0, parked: 0 };
     for (;;) {
-      const published = await this.store.relayBatch(this.options.batchSize, (events) => this.publishInOrder(events));
-      if (published < this.options.batchSize) return;
+      const pass = await this.pass();
+      for (const key of Object.keys(total) as (keyof RelayPass)[]) total[key] += pass[key];
+      if (pass.claimed < this.options.batchSize || pass.failed > 0) return total;
     }
+  }
+
+  /** One claim → publish → mark round. */
+  async pass(): Promise<RelayPass> {
+    const { relayId, batchSize, claimMs, maxAttempts } = this.options;
+    // Taken before the claim statement, so the local deadline is never later than the claim's.
+    const claimedAt = performance.now();
+    const events = await this.store.claim(relayId, batchSize, claimMs);
+    const result: RelayPass = { claimed: events.length, published: 0, failed: 0, parked: 0 };
+    if (events.length === 0) return result;
+    const published: string[] = [];
+    const failures: { event: ClaimedEvent; error: unknown }[] = [];
+    const heldSubjects = new Set<string>();
+    try {
+      for (const event of this.suspectsLast(events)) {
+        const subject = `${event.topic}\u0000${event.subject}`;
+        if (heldSubjects.has(subject)) continue;
+        if (performance.now() - claimedAt > (claimMs * 2) / 3) break;
+        if (published.length === 0 && failures.length >= OUTAGE_AFTER_FAILURES) break;
+        try {
+          await this.sidecar.publish({ ...event, partitionKey: event.subject });
+          published.push(event.id);
+        } catch (error) {
+          failures.push({ event, error });
+          heldSubjects.add(subject);
+          this.suspects.add(event.id);
+        }
+      }
+    } finally {
+      if (published.length > 0) await this.store.markPublished(published);
+    }
+    for (const id of published) this.suspects.delete(id);
+    result.published = published.length;
+    result.failed = failures.length;
+    const outage = published.length === 0;
+    for (const { event, error } of failures) {
+      this.logger.warn({ err: error, eventId: event.id, topic: event.topic, outage }, 'outbox relay: publish failed');
+      if (outage) continue;
+      const { parked } = await this.store.recordFailure(event.id, describe(error), maxAttempts);
+      if (parked) {
+        this.suspects.delete(event.id);
+        result.parked++;
+        this.logger.error(
+          { eventId: event.id, topic: event.topic, type: event.type, attempts: event.attempts + 1 },
+          'outbox relay: event parked after repeated failures; later events of its subject wait behind it (GET /ops/outbox, POST /ops/outbox/:id/redrive)',
+        );
+      }
+    }
+    await this.store.release(relayId);
+    return result;
+  }
+
+  /**
+   * Subjects whose next event failed before go last (each subject's own order kept): a half-open
+   * circuit breaker in the sidecar lets one publish through, and it should be a healthy one, or a
+   * single poison event would keep the breaker, and all publishing, shut.
+   */
+  private suspectsLast(events: ClaimedEvent[]): ClaimedEvent[] {
+    const key = (event: ClaimedEvent) => `${event.topic}\u0000${event.subject}`;
+    const suspect = new Set(events.filter((e) => e.attempts > 0 || this.suspects.has(e.id)).map(key));
+    return [...events.filter((e) => !suspect.has(key(e))), ...events.filter((e) => suspect.has(key(e)))];
   }
 
   private schedule(delayMs: number): void {
@@ -73,7 +224,8 @@ export class OutboxRelay {
 
   private async tick(): Promise<void> {
     try {
-      await this.drain();
+      const { failed } = await this.drain();
+      if (failed > 0) throw new Error(`${failed} event(s) failed to publish`);
       this.backoffMs = 0;
       if (Date.now() - this.lastPurge > 3_600_000) {
         this.lastPurge = Date.now();
@@ -81,26 +233,18 @@ export class OutboxRelay {
       }
     } catch (error) {
       this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 500), this.options.maxBackoffMs);
-      this.logger.warn({ err: error, retryInMs: this.backoffMs }, 'outbox relay: publish failed; will retry');
+      this.logger.warn({ err: error, retryInMs: this.backoffMs }, 'outbox relay: pass failed; will retry');
     }
     if (!this.stopped) this.schedule(this.backoffMs || this.options.idleIntervalMs);
   }
+}
 
-  /** Stops at the first failure so events of one aggregate never overtake each other. */
-  private async publishInOrder(events: OutboxEvent[]): Promise<string[]> {
-    const done: string[] = [];
-    for (const event of events) {
-      try {
-        await this.sidecar.publish({ ...event, partitionKey: event.subject });
-      } catch (error) {
-        if (done.length === 0) throw error;
-        this.logger.warn({ err: error, eventId: event.id }, 'outbox relay: publish failed mid-batch');
-        break;
-      }
-      done.push(event.id);
-    }
-    return done;
-  }
+function describe(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const text = error instanceof Error ? error.message : String(error);
+  const detail =
+    cause === undefined ? '' : `: ${cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : JSON.stringify(cause)}`;
+  return `${text}${detail}`.slice(0, MAX_ERROR_LENGTH);
 }
 
 /** An outbox row for an event contract: payload validated now, id time-ordered (and the CloudEvent id downstream). */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import type { OutboxEvent, OutboxStore } from './outbox.js';
+import { toPage } from '../pagination.js';
 
 export type { Pool, PoolClient } from 'pg';
 
@@ -82,9 +83,23 @@ export const pgOutboxMigration = migration(
    CREATE INDEX outbox_pending ON outbox (created_at, id) WHERE published_at IS NULL;`,
 );
 
+// Claims (lease), attempts and parking for the relay (see outbox.ts). The subject index serves
+// the "no earlier row of this subject is parked or claimed elsewhere" test of every claim.
+export const pgOutboxClaimsMigration = migration(
+  'platform_002_outbox_claims',
+  `ALTER TABLE outbox
+     ADD COLUMN claimed_by text,
+     ADD COLUMN claimed_until timestamptz,
+     ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+     ADD COLUMN last_error text,
+     ADD COLUMN parked_at timestamptz;
+   CREATE INDEX outbox_pending_subject ON outbox (topic, subject, created_at, id) WHERE published_at IS NULL;
+   CREATE INDEX outbox_parked ON outbox (id) WHERE parked_at IS NOT NULL AND published_at IS NULL;`,
+);
+
 /** Platform tables first (outbox), then the service's own migrations. */
 export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
-  return migrate(pgMigrationTarget(pool), [pgOutboxMigration, ...serviceMigrations], logger);
+  return migrate(pgMigrationTarget(pool), [pgOutboxMigration, pgOutboxClaimsMigration, ...serviceMigrations], logger);
 }
 
 /** Adds an event to the outbox inside the caller's transaction. */
@@ -98,24 +113,110 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
   ]);
 }
 
+type PgOutboxRow = { id: string; topic: string; type: string; subject: string; data: unknown; created_at: Date; attempts: number };
+
 export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   return {
     append: (event) => enqueueEvent(pool, event),
-    relayBatch: (limit, publish) =>
+    claim: (relayId, limit, leaseMs) =>
       inTransaction(pool, async (client) => {
-        // SKIP LOCKED: several replicas relay side by side without double-sending a row.
-        const { rows } = await client.query<{ id: string; topic: string; type: string; subject: string; data: unknown; created_at: Date }>(
-          `SELECT id, topic, type, subject, data, created_at FROM outbox
-            WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [limit],
+        // One claimer at a time (released at commit): two relays must not both see a subject's
+        // head as free. Publishing happens after this transaction, without it.
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('caregrid.outbox.claim'))");
+        const { rows } = await client.query<PgOutboxRow>(
+          `WITH candidates AS (
+             SELECT o.id FROM outbox o
+              WHERE o.published_at IS NULL AND o.parked_at IS NULL
+                AND (o.claimed_until IS NULL OR o.claimed_until < now() OR o.claimed_by = $1)
+                AND NOT EXISTS (
+                  SELECT 1 FROM outbox e
+                   WHERE e.topic = o.topic AND e.subject = o.subject AND e.published_at IS NULL
+                     AND (e.created_at, e.id) < (o.created_at, o.id)
+                     AND (e.parked_at IS NOT NULL OR (e.claimed_by <> $1 AND e.claimed_until >= now())))
+              ORDER BY o.created_at, o.id LIMIT $2),
+           claimed AS (
+             UPDATE outbox SET claimed_by = $1, claimed_until = now() + $3 * interval '1 millisecond'
+              WHERE id IN (SELECT id FROM candidates)
+              RETURNING id, topic, type, subject, data, created_at, attempts)
+           SELECT * FROM claimed ORDER BY created_at, id`,
+          [relayId, limit, leaseMs],
         );
-        if (rows.length === 0) return 0;
-        const published = await publish(
-          rows.map((r) => ({ id: r.id, topic: r.topic, type: r.type, subject: r.subject, data: r.data, time: r.created_at })),
-        );
-        if (published.length > 0) await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [published]);
-        return published.length;
+        return rows.map((r) => ({
+          id: r.id,
+          topic: r.topic,
+          type: r.type,
+          subject: r.subject,
+          data: r.data,
+          time: r.created_at,
+          attempts: r.attempts,
+        }));
       }),
+    async markPublished(ids) {
+      await pool.query(
+        'UPDATE outbox SET published_at = now(), claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::uuid[]) AND published_at IS NULL',
+        [ids],
+      );
+    },
+    async recordFailure(id, error, maxAttempts) {
+      const { rows } = await pool.query<{ parked: boolean }>(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $2, claimed_by = NULL, claimed_until = NULL,
+                parked_at = CASE WHEN attempts + 1 >= $3 THEN now() END
+          WHERE id = $1 AND published_at IS NULL RETURNING parked_at IS NOT NULL AS parked`,
+        [id, error, maxAttempts],
+      );
+      return { parked: rows[0]?.parked ?? false };
+    },
+    async release(relayId) {
+      await pool.query('UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND published_at IS NULL', [
+        relayId,
+      ]);
+    },
+    async listParked({ limit, after }) {
+      const { rows } = await pool.query<{
+        id: string;
+        topic: string;
+        type: string;
+        subject: string;
+        attempts: number;
+        last_error: string | null;
+        created_at: Date;
+        parked_at: Date;
+        held: number;
+      }>(
+        `SELECT p.id, p.topic, p.type, p.subject, p.attempts, p.last_error, p.created_at, p.parked_at,
+                (SELECT count(*)::int FROM outbox h
+                  WHERE h.topic = p.topic AND h.subject = p.subject AND h.published_at IS NULL
+                    AND (h.created_at, h.id) > (p.created_at, p.id)) AS held
+           FROM outbox p
+          WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL AND ($2::uuid IS NULL OR p.id > $2::uuid)
+          ORDER BY p.id LIMIT $1`,
+        [limit + 1, after ?? null],
+      );
+      return toPage(
+        rows,
+        limit,
+        (r) => ({
+          id: r.id,
+          topic: r.topic,
+          type: r.type,
+          subject: r.subject,
+          attempts: r.attempts,
+          lastError: r.last_error,
+          createdAt: r.created_at.toISOString(),
+          parkedAt: r.parked_at.toISOString(),
+          held: r.held,
+        }),
+        (r) => [r.id],
+      );
+    },
+    async redrive(id) {
+      const result = await pool.query(
+        `UPDATE outbox SET parked_at = NULL, attempts = 0, last_error = NULL, claimed_by = NULL, claimed_until = NULL
+          WHERE id = $1 AND parked_at IS NOT NULL AND published_at IS NULL`,
+        [id],
+      );
+      return (result.rowCount ?? 0) > 0;
+    },
     async purgePublished(olderThan) {
       const result = await pool.query('DELETE FROM outbox WHERE published_at < $1', [olderThan]);
       return result.rowCount ?? 0;

@@ -7,6 +7,8 @@ import { buildOpenApiDocument } from './openapi.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import type { AuditSink } from '../audit/trail.js';
 import { AUDIT_SINK, type ApiRouter } from './routes.js';
+import type { OutboxStore } from '../data/outbox.js';
+import { outboxOpsRoutes } from './outbox-ops.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
@@ -28,6 +30,10 @@ export type ServiceAppOptions = {
   isShuttingDown?: () => boolean;
   /** Where audited routes record each access (the service's outbox); required when a router audits. */
   audit?: AuditSink;
+  /** The service database's outbox: adds the admin routes for parked events (/ops/outbox). */
+  outbox?: OutboxStore;
+  /** Wakes the outbox relay (after a re-drive). */
+  onEventsQueued?: () => void;
 };
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -80,7 +86,11 @@ const errorHandler =
  * document built from the routers' zod schemas, and the central error handler.
  */
 export function createServiceApp(options: ServiceAppOptions): Express {
-  const { logger, routers = [], readiness = [] } = options;
+  const { logger, readiness = [] } = options;
+  const routers = [
+    ...(options.routers ?? []),
+    ...(options.outbox ? [outboxOpsRoutes(options.service, options.outbox, options.onEventsQueued)] : []),
+  ];
   const app = express();
   app.disable('x-powered-by');
   if (routers.some((router) => router.audits) && !options.audit) throw new Error(`${options.service} audits access but has no audit sink`);

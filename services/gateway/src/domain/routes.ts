@@ -14,6 +14,11 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/billing', appId: 'billing-service', targetPrefix: '' },
   { publicPrefix: '/api/analytics', appId: 'analytics-service', targetPrefix: '/analytics' },
   { publicPrefix: '/api/audit', appId: 'analytics-service', targetPrefix: '/audit' },
+  { publicPrefix: '/api/ops/auth-service', appId: 'auth-service', targetPrefix: '/ops' },
+  { publicPrefix: '/api/ops/patient-service', appId: 'patient-service', targetPrefix: '/ops' },
+  { publicPrefix: '/api/ops/doctor-service', appId: 'doctor-service', targetPrefix: '/ops' },
+  { publicPrefix: '/api/ops/appointment-service', appId: 'appointment-service', targetPrefix: '/ops' },
+  { publicPrefix: '/api/ops/billing-service', appId: 'billing-service', targetPrefix: '/ops' },
 ];
 
 export type Resolved = { appId: string; path: string };

@@ -218,7 +218,15 @@ describe('events', () => {
 describe('OpenAPI', () => {
   it('documents every route from the zod schemas', async () => {
     const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(document.paths).sort()).toEqual(['/events/appointment-booked', '/events/ignored', '/patients', '/patients/{id}']);
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/events/appointment-booked',
+      '/events/ignored',
+      // The platform's admin routes for parked outbox events.
+      '/ops/outbox',
+      '/ops/outbox/{id}/redrive',
+      '/patients',
+      '/patients/{id}',
+    ]);
     expect(Object.keys(document.paths['/patients/{id}']!).sort()).toEqual(['delete', 'get', 'patch', 'put']);
     // Who may call each route, from the access model; the gateway leaves sidecar routes out of the public document.
     expect(document.paths['/patients/{id}']!.get).toMatchObject({ 'x-caregrid-access': { resource: 'patient', actions: ['read'] } });

@@ -1,0 +1,246 @@
+/**
+ * The outbox relay on the real PostgreSQL and MariaDB, publishing through a
+ * real daprd to the real Kafka: claims with a lease (publishing holds no
+ * transaction; a dead relay's claim is taken over), per-subject order with two
+ * relays when one dies mid-batch, and poison rows parked, holding their
+ * subject, re-driven. Each test publishes to a topic of its own (not a
+ * CareGrid topic: no other test's subscriber sees these events).
+ */
+import express from 'express';
+import mysql from 'mysql2/promise';
+import { pino } from 'pino';
+import { OutboxRelay, uuidv7, type EventPublisher, type OutboxStore } from '@caregrid/platform';
+import { postgresDatabase, type Pool as PgPool } from '@caregrid/platform/postgres';
+import { mysqlDatabase } from '@caregrid/platform/mysql';
+import { eventually, freshDatabase, readTopic, startAppWithSidecar, uniqueName, type AppUnderTest } from '@caregrid/devkit';
+
+const logger = pino({ level: 'silent' });
+
+type Engine = {
+  name: 'postgres' | 'mysql';
+  store: OutboxStore;
+  /** From another connection: can the row be locked right now (no one holds it)? */
+  lockableNow: (id: string) => Promise<boolean>;
+  /** An operator's fix of a row's payload. */
+  setData: (id: string, data: unknown) => Promise<void>;
+  pending: () => Promise<number>;
+  close: () => Promise<void>;
+};
+
+async function openEngine(name: 'postgres' | 'mysql'): Promise<Engine> {
+  const database = await freshDatabase(name, 'outbox');
+  if (name === 'postgres') {
+    const opened = await postgresDatabase([])(database.url, logger);
+    const pool = opened.db as PgPool;
+    return {
+      name,
+      store: opened.outbox,
+      lockableNow: async (id) => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query('SELECT id FROM outbox WHERE id = $1 FOR UPDATE NOWAIT', [id]);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await client.query('ROLLBACK').catch(() => undefined);
+          client.release();
+        }
+      },
+      setData: async (id, data) => {
+        await pool.query('UPDATE outbox SET data = $2 WHERE id = $1', [id, JSON.stringify(data)]);
+      },
+      pending: async () => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0]!.n,
+      close: async () => {
+        await opened.close();
+        await database.drop();
+      },
+    };
+  }
+  const opened = await mysqlDatabase([])(database.url, logger);
+  const pool = opened.db as mysql.Pool;
+  return {
+    name,
+    store: opened.outbox,
+    lockableNow: async (id) => {
+      const connection = await pool.getConnection();
+      try {
+        await connection.beginTransaction();
+        await connection.query('SELECT id FROM outbox WHERE id = ? FOR UPDATE NOWAIT', [id]);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await connection.rollback().catch(() => undefined);
+        connection.release();
+      }
+    },
+    setData: async (id, data) => {
+      await pool.query('UPDATE outbox SET data = ? WHERE id = ?', [JSON.stringify(data), id]);
+    },
+    pending: async () => {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+      return Number(rows[0]!.n);
+    },
+    close: async () => {
+      await opened.close();
+      await database.drop();
+    },
+  };
+}
+
+type Received = { id: string; subject: string; data: { n: number } };
+const received = (topic: string) => readTopic(topic) as Received[];
+/** What a consumer that dedupes by CloudEvent id sees: each id once, at its first arrival. */
+const firstArrivals = (messages: Received[]) => {
+  const seen = new Set<string>();
+  return messages.filter((m) => !seen.has(m.id) && seen.add(m.id));
+};
+
+let sidecars: AppUnderTest[] = [];
+const startSidecar = () =>
+  startAppWithSidecar({ label: 'outbox-relay', createApp: () => express() }).then((app) => (sidecars.push(app), app));
+
+afterAll(async () => {
+  await Promise.all(sidecars.map((s) => s.stop()));
+  sidecars = [];
+});
+
+describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName) => {
+  let engine: Engine;
+  let sidecar: AppUnderTest;
+  let topic: string;
+  const append = (subject: string, n: number, data: unknown = { n }) => {
+    const id = uuidv7();
+    return engine.store.append({ id, topic, type: 'caregrid.test.happened.v1', subject, data }).then(() => id);
+  };
+
+  beforeAll(async () => {
+    engine = await openEngine(engineName);
+    sidecar = await startSidecar();
+  });
+  afterAll(() => engine.close());
+  beforeEach(() => {
+    topic = uniqueName('outbox-test');
+  });
+
+  it('publishes with no transaction open: the row being published can be locked NOWAIT from another connection', async () => {
+    const ids = [await append('s-1', 1), await append('s-2', 2)];
+    const lockable: boolean[] = [];
+    const observer: EventPublisher = {
+      publish: async (event) => {
+        lockable.push(await engine.lockableNow(event.id!));
+        return sidecar.sidecar.publish(event);
+      },
+    };
+    const relay = new OutboxRelay(engine.store, observer, logger, { relayId: 'nowait' });
+    expect(await relay.pass()).toMatchObject({ claimed: 2, published: 2, failed: 0 });
+    expect(lockable).toEqual([true, true]);
+    await eventually(() => (received(topic).length === 2 ? true : undefined));
+    expect(received(topic).map((m) => m.id)).toEqual(ids);
+    expect(await relay.pass()).toMatchObject({ claimed: 0 });
+  });
+
+  it("leaves a live claim's subject alone, takes over a dead relay's claim once its lease runs out, and keeps each subject's order", async () => {
+    const [s1, s2] = [await append('s', 1), await append('s', 2)];
+    // A relay claims the head of subject s for 1.5 s and dies without publishing.
+    expect((await engine.store.claim('dead-relay', 1, 1_500)).map((e) => e.id)).toEqual([s1]);
+    const t1 = await append('t', 1);
+
+    const relay = new OutboxRelay(engine.store, sidecar.sidecar, logger, { relayId: 'survivor', claimMs: 10_000 });
+    // s2 waits behind the claimed s1; t is free.
+    expect(await relay.pass()).toMatchObject({ claimed: 1, published: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(await relay.pass()).toMatchObject({ claimed: 2, published: 2 });
+
+    await eventually(() => (received(topic).length === 3 ? true : undefined));
+    expect(received(topic).map((m) => m.id)).toEqual([t1, s1, s2]);
+  });
+
+  it('parks a row the broker always refuses after N attempts; the others go out, its subject waits behind it; re-drive publishes it in order', async () => {
+    // Larger than Kafka accepts (message.max.bytes, 1 MB): refused on every try.
+    const poison = await append('x', 1, { n: 1, blob: 'x'.repeat(1_500_000) });
+    const behind = await append('x', 2);
+    const relay = new OutboxRelay(engine.store, sidecar.sidecar, logger, { relayId: 'parker', maxAttempts: 3 });
+
+    // Nothing else got through in this pass: that looks like a broker outage, not a bad row.
+    expect(await relay.pass()).toMatchObject({ published: 0, failed: 1, parked: 0 });
+    expect((await engine.store.listParked({ limit: 10 })).items).toEqual([]);
+
+    const others: string[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      others.push(await append(`y-${attempt}`, attempt));
+      expect(await relay.pass()).toMatchObject({ published: 1, failed: 1, parked: attempt === 3 ? 1 : 0 });
+    }
+    const parked = await engine.store.listParked({ limit: 10 });
+    expect(parked).toEqual({
+      items: [
+        {
+          id: poison,
+          topic,
+          type: 'caregrid.test.happened.v1',
+          subject: 'x',
+          attempts: 3,
+          lastError: expect.stringMatching(/.+/),
+          createdAt: expect.any(String),
+          parkedAt: expect.any(String),
+          held: 1,
+        },
+      ],
+      nextCursor: null,
+    });
+
+    // Parked: no longer tried, the rest flows, and x's next event does not overtake it.
+    others.push(await append('y-4', 4));
+    expect(await relay.pass()).toMatchObject({ claimed: 1, published: 1, failed: 0 });
+
+    expect(await engine.store.redrive(uuidv7())).toBe(false);
+    // The operator fixes the cause (here: the payload), then re-drives.
+    await engine.setData(poison, { n: 1 });
+    expect(await engine.store.redrive(poison)).toBe(true);
+    expect(await engine.store.redrive(poison)).toBe(false);
+    expect(await relay.pass()).toMatchObject({ claimed: 2, published: 2, failed: 0 });
+    expect((await engine.store.listParked({ limit: 10 })).items).toEqual([]);
+
+    await eventually(() => (received(topic).length === 6 ? true : undefined));
+    expect(received(topic).map((m) => m.id)).toEqual([...others, poison, behind]);
+  });
+
+  it('two relays, one dying mid-batch: every subject arrives complete and in creation order', async () => {
+    const subjects = Array.from({ length: 12 }, (_, i) => `subject-${i}`);
+    const rounds = 15;
+    // The second replica has a sidecar of its own, as in production.
+    const other = await startSidecar();
+    let published = 0;
+    const dies: EventPublisher = {
+      // After 10 events this relay hangs for good in the middle of a batch, its claims left behind.
+      publish: (event) => (++published > 10 ? new Promise<string>(() => undefined) : sidecar.sidecar.publish(event)),
+    };
+    const options = { batchSize: 10, idleIntervalMs: 50, claimMs: 2_000 };
+    const a = new OutboxRelay(engine.store, dies, logger, { ...options, relayId: 'replica-a' });
+    const b = new OutboxRelay(engine.store, other.sidecar, logger, { ...options, relayId: 'replica-b' });
+    a.start();
+    b.start();
+    try {
+      // Updates keep coming while both relay.
+      for (let n = 1; n <= rounds; n++) {
+        for (const subject of subjects) await append(subject, n);
+        a.kick();
+        b.kick();
+      }
+      const total = subjects.length * rounds;
+      await eventually(async () => ((await engine.pending()) === 0 ? true : undefined), 60_000);
+      expect(published).toBe(11); // replica A did die mid-batch
+      const messages = await eventually(() => {
+        const all = firstArrivals(received(topic));
+        return all.length === total ? all : undefined;
+      }, 60_000);
+      for (const subject of subjects) {
+        expect(messages.filter((m) => m.subject === subject).map((m) => m.data.n)).toEqual(Array.from({ length: rounds }, (_, i) => i + 1));
+      }
+    } finally {
+      await b.stop();
+    }
+  });
+});
