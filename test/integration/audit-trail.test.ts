@@ -325,6 +325,8 @@ describe('the trail is read, never written, through the API', () => {
     ]) {
       expect(text).not.toContain(internal);
     }
+    // The trail's cursor is opaque: one that is not its own is the client's error, not the trail down.
+    expectStatus(await api('GET', `/api/patients/${w.patient}/access-log?cursor=${'0'.repeat(300)}`, undefined, w.asPatient.headers), 400);
     const someoneElse = await createPatient();
     expectStatus(await api('GET', `/api/patients/${someoneElse}/access-log`, undefined, w.asPatient.headers), 404);
     expectStatus(await api('GET', `/api/patients/${w.patient}/access-log`, undefined, w.asDoctor.headers), 403);
