@@ -226,6 +226,7 @@ describe('OpenAPI', () => {
       '/ops/outbox/{id}/redrive',
       '/patients',
       '/patients/{id}',
+      '/patients/{id}/access-log',
     ]);
     expect(Object.keys(document.paths['/patients/{id}']!).sort()).toEqual(['delete', 'get', 'patch', 'put']);
     // Who may call each route, from the access model; the gateway leaves sidecar routes out of the public document.
