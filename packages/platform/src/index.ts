@@ -18,4 +18,5 @@ export * from './boot.js';
 export * from './json-merge-patch.js';
 export * from './access/index.js';
 export * from './events/delivery.js';
+export * from './events/dead-letters.js';
 export * from './http/stream.js';

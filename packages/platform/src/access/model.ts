@@ -125,6 +125,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'DELETE /patients/:id': can('patient', 'delete'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/ignored': SIDECAR,
+    'POST /events/dead-letter': SIDECAR,
+    'GET /ops/dead-letters': can('operations', 'read'),
+    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
   },
   'doctor-service': {
     'POST /doctors': can('doctor', 'create'),
@@ -153,6 +156,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /events/appointment-paid': SIDECAR,
     'POST /events/ignored': SIDECAR,
     'POST /events/dead-letter': SIDECAR,
+    'GET /ops/dead-letters': can('operations', 'read'),
+    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
   },
   'analytics-service': {
     'GET /analytics/summary': can('report', 'read'),
@@ -160,6 +165,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /analytics/doctors/top': can('report', 'read'),
     'GET /analytics/specializations': can('report', 'read'),
     'POST /events/record': SIDECAR,
+    'POST /events/dead-letter': SIDECAR,
+    'GET /ops/dead-letters': can('operations', 'read'),
+    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
   },
 };
 
