@@ -39,9 +39,10 @@ type DeadLetterDocument = {
 const toDeadLetter = (d: DeadLetterDocument): DeadLetterSummary => ({
   id: d._id,
   topic: d.topic,
-  type: d.type,
-  subject: d.subject,
-  reason: d.reason,
+  // Absent and null alike (a store may leave out a null written by $setOnInsert).
+  type: d.type ?? null,
+  subject: d.subject ?? null,
+  reason: d.reason ?? null,
   firstSeenAt: d.firstSeenAt.toISOString(),
   lastSeenAt: d.lastSeenAt.toISOString(),
   count: d.count,
