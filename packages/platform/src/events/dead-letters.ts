@@ -177,27 +177,34 @@ export function deadLetterRoutes(appId: string, deps: { store: DeadLetterStore; 
 }
 
 /**
- * Re-drives every parked dead letter on a timer, so an outage longer than the
- * retry budget heals without anyone pressing a button. A pass stops at the first
- * letter whose dependency is still down; the next tick tries again.
+ * Re-drives parked dead letters on a timer, so an outage longer than the retry
+ * budget heals without anyone pressing a button. A letter waits one interval
+ * after it was parked (`minAgeMs`), long enough for a person to look at a fresh
+ * one; a pass stops at the first letter whose dependency is still down, and the
+ * next tick tries again.
  */
 export function startDeadLetterRedrive(deps: {
   store: DeadLetterStore;
   handle: EventHandler;
   logger: Logger;
   intervalMs: number;
+  minAgeMs?: number;
   isShuttingDown?: () => boolean;
 }): { stop: () => void; runOnce: () => Promise<number> } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const minAgeMs = deps.minAgeMs ?? deps.intervalMs;
   const runOnce = async (): Promise<number> => {
     let redriven = 0;
     let cursor: string | undefined;
     const refused = new Set<string>();
+    const parkedBefore = Date.now() - minAgeMs;
     do {
       const page = await deps.store.list({ limit: 50, cursor });
       for (const letter of page.items) {
         if (stopped || deps.isShuttingDown?.()) return redriven;
+        // Oldest first: the rest of the list is younger still.
+        if (Date.parse(letter.firstSeenAt) > parkedBefore) return redriven;
         try {
           await redriveDeadLetter(letter.id, deps);
           redriven++;
