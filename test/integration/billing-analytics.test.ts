@@ -3,15 +3,15 @@
  * gateway → appointment.paid through the outbox, Kafka and declarative
  * subscriptions → one invoice whose PDF (stored through the invoice-storage
  * binding) downloads through the gateway, and analytics counting the flow;
- * redelivery changes nothing; a poison message reaches the dead-letter topic
- * and billing records it.
+ * redelivery changes nothing; a poison message reaches billing's dead-letter
+ * topic and billing parks it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { appointmentPaid, Topics } from '@caregrid/contracts';
+import { appointmentPaid, deadLetterTopic, Topics } from '@caregrid/contracts';
 import { eventually, jsonClient, readTopic, runSmoke, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
 
 let stack: TestStack;
@@ -176,7 +176,7 @@ it('the same appointment.paid delivered again yields no second invoice, no gap i
   expect((await billingDb.query('SELECT sum(last)::int AS n FROM invoice_counters')).rows[0].n).toBe(counterBefore);
 });
 
-it('a poison appointment.paid goes to the dead-letter topic, and billing records it with the reason', async () => {
+it('a poison appointment.paid goes to billing’s own dead-letter topic, is parked with the reason, and a re-drive refuses it again', async () => {
   const id = `poison-${Date.now()}`;
   await publishRaw({
     specversion: '1.0',
@@ -186,12 +186,18 @@ it('a poison appointment.paid goes to the dead-letter topic, and billing records
     datacontenttype: 'application/json',
     data: { amount: 'lots' },
   });
-  await eventually(() => readTopic(`${Topics.appointments}.dlq`).find((e) => (e as { id?: string }).id === id), 45_000);
-  const recorded = await eventually(async () => {
-    const { rows } = await billingDb.query('SELECT reason, drained_at FROM dead_letters WHERE event_id = $1', [id]);
-    return rows[0]?.drained_at ? rows[0] : undefined;
+  await eventually(
+    () => readTopic(deadLetterTopic(Topics.appointments, 'billing-service')).find((e) => (e as { id?: string }).id === id),
+    45_000,
+  );
+  const parked = await eventually(async () => {
+    const { rows } = await billingDb.query('SELECT reason, seen_count, topic FROM dead_letters WHERE event_id = $1', [id]);
+    return rows[0]?.seen_count > 0 ? rows[0] : undefined;
   }, 45_000);
-  expect(recorded.reason).toMatch(/appointmentId|amount/);
+  expect(parked).toMatchObject({ seen_count: 1, topic: Topics.appointments, reason: expect.stringMatching(/appointmentId|amount/) });
+  const again = await api('POST', `/api/ops/billing-service/dead-letters/${id}/redrive`, undefined, auth);
+  expect(again).toMatchObject({ status: 409, body: { status: 409 } });
+  expect((await billingDb.query('SELECT 1 FROM dead_letters WHERE event_id = $1', [id])).rowCount).toBe(1);
 });
 
 it('analytics reports are for admins only', async () => {

@@ -4,15 +4,15 @@
  * this test fails for a table entry no service serves (a stale rule the
  * gateway would still admit).
  */
-import { ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
+import { deadLetterRoutes, ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
 import { auditRoutes } from '../../services/analytics-service/src/http/audit-routes.js';
 import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
 import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
 import { authRoutes } from '../../services/auth-service/src/http/routes.js';
-import { subscriptionRoutes as billingSubscriptions } from '../../services/billing-service/src/events/subscriptions.js';
+import { subscriptions as billingSubscriptions } from '../../services/billing-service/src/events/subscriptions.js';
 import { invoiceRoutes } from '../../services/billing-service/src/http/routes.js';
 import { doctorRoutes } from '../../services/doctor-service/src/http/routes.js';
-import { subscriptionRoutes as patientSubscriptions } from '../../services/patient-service/src/events/subscriptions.js';
+import { subscriptions as patientSubscriptions } from '../../services/patient-service/src/events/subscriptions.js';
 import { patientRoutes } from '../../services/patient-service/src/http/routes.js';
 
 // Routers are only declared here, never called: their dependencies are not needed.
@@ -20,14 +20,23 @@ const unused = {} as never;
 
 const routersByApp: Record<string, ApiRouter[]> = {
   'auth-service': [authRoutes(unused, unused)],
-  'patient-service': [patientRoutes(unused, unused), patientSubscriptions({ patients: unused, logger: unused })],
+  'patient-service': [
+    patientRoutes(unused, unused),
+    patientSubscriptions({ patients: unused, logger: unused }).routes,
+    deadLetterRoutes('patient-service', unused),
+  ],
   'doctor-service': [doctorRoutes(unused)],
   'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused })],
   'billing-service': [
     invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused, logger: unused }),
-    billingSubscriptions({ billing: unused, invoices: unused, logger: unused }),
+    billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
+    deadLetterRoutes('billing-service', unused),
   ],
-  'analytics-service': [analyticsRoutes(unused, unused), auditRoutes(unused, unused, unused)],
+  'analytics-service': [
+    analyticsRoutes(unused, unused),
+    auditRoutes(unused, unused, unused, unused),
+    deadLetterRoutes('analytics-service', unused),
+  ],
 };
 // Services whose database has an outbox also get the platform's routes for parked events.
 for (const app of ['auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'])

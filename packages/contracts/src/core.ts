@@ -16,7 +16,8 @@ export const Topics = {
 
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
-export const deadLetterTopic = (topic: string) => `${topic}.dlq`;
+/** One dead-letter topic per subscription: a subscriber's failures are its own, drained by it alone. */
+export const deadLetterTopic = (topic: string, subscriber: string) => `${topic}.${subscriber}.dlq`;
 
 /** `caregrid.<aggregate>.<verb>.v<version>`, e.g. `caregrid.appointment.paid.v1`. */
 export const eventType = (aggregate: string, verb: string, version = 1) => `caregrid.${aggregate}.${verb}.v${version}`;

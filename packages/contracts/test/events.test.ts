@@ -20,7 +20,7 @@ const envelope = (data: unknown, type = appointmentPaid.type) => ({
 describe('event contracts', () => {
   it('names types and dead-letter topics by the shared vocabulary', () => {
     expect(appointmentPaid.type).toBe('caregrid.appointment.paid.v1');
-    expect(deadLetterTopic(Topics.appointments)).toBe('appointments.dlq');
+    expect(deadLetterTopic(Topics.appointments, 'billing-service')).toBe('appointments.billing-service.dlq');
   });
 
   it('parses a conforming CloudEvent', () => {

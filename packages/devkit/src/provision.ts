@@ -84,6 +84,23 @@ export async function dropDatabase(engine: DatabaseEngine, name: string): Promis
   }
 }
 
+/**
+ * Takes one PostgreSQL database away from its service (no new connections, the open ones
+ * ended) or gives it back, leaving the shared server and every other database alone: a
+ * database outage for fault tests.
+ */
+export async function setDatabaseAvailable(databaseUrl: string, available: boolean): Promise<void> {
+  const db = sqlName(decodeURIComponent(new URL(databaseUrl).pathname.slice(1)));
+  const admin = new pg.Client({ ...localInfra().postgres.admin, database: 'postgres' });
+  await admin.connect();
+  try {
+    await admin.query(`ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS ${available ? 'true' : 'false'}`);
+    if (!available) await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [db]);
+  } finally {
+    await admin.end();
+  }
+}
+
 export type SecretsDocument = Record<string, Record<string, string>>;
 
 export function readSecrets(file = secretsFile): SecretsDocument {

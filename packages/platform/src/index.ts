@@ -19,5 +19,6 @@ export * from './boot.js';
 export * from './json-merge-patch.js';
 export * from './access/index.js';
 export * from './events/delivery.js';
+export * from './events/dead-letters.js';
 export * from './http/stream.js';
 export * from './audit/trail.js';

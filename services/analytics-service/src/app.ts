@@ -1,24 +1,35 @@
-import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
-import type { Db } from '@caregrid/platform/mongo';
+import { auditRecorded } from '@caregrid/contracts';
+import { byEventType, createServiceApp, deadLetterRoutes, type ServiceAppDependencies } from '@caregrid/platform';
+import { mongoDeadLetterStore, type Db } from '@caregrid/platform/mongo';
 import { AnalyticsStore } from './data/analytics-store.js';
 import { AuditStore } from './data/audit-store.js';
-import { auditRoutes } from './http/audit-routes.js';
-import { analyticsRoutes } from './http/routes.js';
+import { auditRecorder, auditRoutes } from './http/audit-routes.js';
+import { analyticsRoutes, eventRecorder } from './http/routes.js';
 
 export type AuditSettings = { retentionDays: number };
 
+/** Six years: HIPAA keeps documentation of access that long; days would not do. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 2_190;
+
 export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: AuditSettings }) {
+  const store = new AnalyticsStore(deps.db);
+  const audit = new AuditStore(deps.db);
+  const recordEvent = eventRecorder(store, deps.logger);
+  const recordEntry = auditRecorder(audit, deps.logger);
   return createServiceApp({
     service: 'analytics-service',
     logger: deps.logger,
     routers: [
-      analyticsRoutes(new AnalyticsStore(deps.db), deps.logger),
-      auditRoutes(new AuditStore(deps.db), deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }, deps.logger),
+      analyticsRoutes(store, recordEvent),
+      auditRoutes(audit, recordEntry, deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }, deps.logger),
+      // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
+      deadLetterRoutes('analytics-service', {
+        store: mongoDeadLetterStore(deps.db),
+        handle: byEventType({ [auditRecorded.type]: recordEntry }, recordEvent),
+        logger: deps.logger,
+      }),
     ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
   });
 }
-
-/** Six years: HIPAA keeps documentation of access that long; days would not do. */
-export const DEFAULT_AUDIT_RETENTION_DAYS = 2_190;

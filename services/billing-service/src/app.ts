@@ -1,22 +1,31 @@
-import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
-import type { Pool } from '@caregrid/platform/postgres';
+import { createServiceApp, deadLetterRoutes, startDeadLetterRedrive, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { Billing, type BillingSettings } from './billing.js';
 import { InvoiceRepository } from './data/invoice-repository.js';
 import { PdfStore } from './data/pdf-store.js';
-import { subscriptionRoutes } from './events/subscriptions.js';
+import { subscriptions } from './events/subscriptions.js';
 import { invoiceRoutes } from './http/routes.js';
 
-export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; settings: BillingSettings & { pdfBinding: string } }) {
+export function createApp(
+  deps: ServiceAppDependencies<Pool> & {
+    sidecar: Sidecar;
+    settings: BillingSettings & { pdfBinding: string; deadLetterRedriveMs?: number };
+  },
+) {
   const invoices = new InvoiceRepository(deps.db, deps.onEventsQueued);
   const pdfs = new PdfStore(deps.sidecar, deps.settings.pdfBinding);
   const billing = new Billing(invoices, pdfs, deps.settings, deps.logger);
+  const deadLetters = pgDeadLetterStore(deps.db);
+  const events = subscriptions({ billing, deadLetters, logger: deps.logger });
+  const parked = { store: deadLetters, handle: events.handle, logger: deps.logger };
+  // A database outage longer than the delivery retries parks paid appointments here: they come back by themselves.
+  if (deps.settings.deadLetterRedriveMs) {
+    startDeadLetterRedrive({ ...parked, intervalMs: deps.settings.deadLetterRedriveMs, isShuttingDown: deps.isShuttingDown });
+  }
   return createServiceApp({
     service: 'billing-service',
     logger: deps.logger,
-    routers: [
-      invoiceRoutes({ invoices, pdfs, billing, logger: deps.logger }),
-      subscriptionRoutes({ billing, invoices, logger: deps.logger }),
-    ],
+    routers: [invoiceRoutes({ invoices, pdfs, billing, logger: deps.logger }), events.routes, deadLetterRoutes('billing-service', parked)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,

@@ -1,18 +1,20 @@
-import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
-import type { Pool } from '@caregrid/platform/postgres';
+import { createServiceApp, deadLetterRoutes, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { PatientRepository } from './data/patient-repository.js';
-import { subscriptionRoutes } from './events/subscriptions.js';
+import { subscriptions } from './events/subscriptions.js';
 import { patientRoutes } from './http/routes.js';
 import { fetchAuditEntries } from './peers.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar }) {
   const patients = new PatientRepository(deps.db, deps.onEventsQueued);
+  const events = subscriptions({ patients, logger: deps.logger });
   return createServiceApp({
     service: 'patient-service',
     logger: deps.logger,
     routers: [
       patientRoutes(patients, (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page)),
-      subscriptionRoutes({ patients, logger: deps.logger }),
+      events.routes,
+      deadLetterRoutes('patient-service', { store: pgDeadLetterStore(deps.db), handle: events.handle, logger: deps.logger }),
     ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,

@@ -4,4 +4,4 @@ import { createApp } from './app.js';
 
 const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
-await startService({ database: postgresDatabase(migrations), createApp });
+await startService({ database: postgresDatabase(migrations, { deadLetters: true }), createApp });

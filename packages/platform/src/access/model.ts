@@ -137,6 +137,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /events/ignored': SIDECAR,
     'GET /ops/outbox': can('operations', 'read'),
     'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
+    'POST /events/dead-letter': SIDECAR,
+    'GET /ops/dead-letters': can('operations', 'read'),
+    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
   },
   'doctor-service': {
     'POST /doctors': can('doctor', 'create'),
@@ -171,6 +174,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /events/dead-letter': SIDECAR,
     'GET /ops/outbox': can('operations', 'read'),
     'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
+    'GET /ops/dead-letters': can('operations', 'read'),
+    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
   },
   'analytics-service': {
     'GET /analytics/summary': can('report', 'read'),
@@ -181,6 +186,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /audit': can('audit', 'read'),
     'POST /events/audit': SIDECAR,
     'POST /audit-retention': SIDECAR,
+    'POST /events/dead-letter': SIDECAR,
+    'GET /ops/dead-letters': can('operations', 'read'),
+    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
   },
 };
 

@@ -1,5 +1,9 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, MongoNetworkError, MongoServerSelectionError, type Db } from 'mongodb';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { DependencyUnavailableError } from '../errors.js';
+import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
+import { decodeCursor, toPage } from '../pagination.js';
 
 export type { Db } from 'mongodb';
 
@@ -16,5 +20,105 @@ export function mongoDatabase(prepare: (db: Db) => Promise<unknown>) {
     await prepare(db);
     logger?.info({ database: db.databaseName }, 'document store ready');
     return { db, check: () => db.command({ ping: 1 }), close: () => client.close() };
+  };
+}
+
+type DeadLetterDocument = {
+  _id: string;
+  topic: string;
+  type: string | null;
+  subject: string | null;
+  reason: string | null;
+  event: unknown;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  count: number;
+  lastRedriveAt: Date | null;
+};
+
+const toDeadLetter = (d: DeadLetterDocument): DeadLetterSummary => ({
+  id: d._id,
+  topic: d.topic,
+  // Absent and null alike (a store may leave out a null written by $setOnInsert).
+  type: d.type ?? null,
+  subject: d.subject ?? null,
+  reason: d.reason ?? null,
+  firstSeenAt: d.firstSeenAt.toISOString(),
+  lastSeenAt: d.lastSeenAt.toISOString(),
+  count: d.count,
+  lastRedriveAt: d.lastRedriveAt?.toISOString() ?? null,
+});
+
+/** The store being unreachable is a 503 (and a RETRY for deliveries), not a 500. */
+async function reachable<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError)
+      throw new DependencyUnavailableError('database', error);
+    throw error;
+  }
+}
+
+const deadLetterCursor = z.tuple([z.string(), z.string()]);
+
+/** Indexes of the dead-letter collection; call from the service's prepare step. */
+export async function prepareDeadLetters(db: Db): Promise<void> {
+  await db.collection('dead_letters').createIndex({ firstSeenAt: 1, _id: 1 });
+}
+
+/** A subscriber's dead letters in its document store (see events/dead-letters.ts), keyed by CloudEvent id. */
+export function mongoDeadLetterStore(db: Db): DeadLetterStore {
+  const letters = db.collection<DeadLetterDocument>('dead_letters');
+  const upsert = (letter: DeadLetterArrival, reason: string | null, seen: 0 | 1) => {
+    const now = new Date();
+    return reachable(() =>
+      letters.updateOne(
+        { _id: letter.id },
+        {
+          $set: {
+            topic: letter.topic,
+            type: letter.type ?? null,
+            subject: letter.subject ?? null,
+            event: letter.event,
+            ...(reason !== null ? { reason } : {}),
+            ...(seen > 0 ? { lastSeenAt: now } : {}),
+          },
+          $inc: { count: seen },
+          $setOnInsert: {
+            firstSeenAt: now,
+            lastRedriveAt: null,
+            ...(reason === null ? { reason: null } : {}),
+            ...(seen === 0 ? { lastSeenAt: now } : {}),
+          },
+        },
+        { upsert: true },
+      ),
+    );
+  };
+  return {
+    park: async (letter) => void (await upsert(letter, null, 1)),
+    noteDropped: async (letter) => void (await upsert(letter, letter.reason, 0)),
+    async list({ limit, cursor }) {
+      const after = cursor ? decodeCursor(cursor, deadLetterCursor) : null;
+      const filter = after
+        ? { $or: [{ firstSeenAt: { $gt: new Date(after[0]) } }, { firstSeenAt: new Date(after[0]), _id: { $gt: after[1] } }] }
+        : {};
+      const documents = await reachable(() =>
+        letters
+          .find(filter, { projection: { event: 0 } })
+          .sort({ firstSeenAt: 1, _id: 1 })
+          .limit(limit + 1)
+          .toArray(),
+      );
+      return toPage(documents, limit, toDeadLetter, (d) => [d.firstSeenAt.toISOString(), d._id]);
+    },
+    async get(id) {
+      const document = await reachable(() => letters.findOne({ _id: id }));
+      return document ? { ...toDeadLetter(document), event: document.event } : undefined;
+    },
+    noteRedriveFailure: async (id, reason) =>
+      void (await reachable(() => letters.updateOne({ _id: id }, { $set: { reason, lastRedriveAt: new Date() } }))),
+    remove: async (id) => void (await reachable(() => letters.deleteOne({ _id: id }))),
   };
 }

@@ -1,8 +1,10 @@
 import pg from 'pg';
+import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
+import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
+import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import type { OutboxEvent, OutboxStore } from './outbox.js';
-import { toPage } from '../pagination.js';
 
 export type { Pool, PoolClient } from 'pg';
 
@@ -224,11 +226,117 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   };
 }
 
-/** Opener for startService: pool from the secret's URL, platform + service migrations applied. */
-export function postgresDatabase(serviceMigrations: Migration[]) {
+/**
+ * Opener for startService: pool from the secret's URL, platform + service migrations applied;
+ * a subscriber (`deadLetters`) also gets the dead-letter table, after its own migrations.
+ */
+export function postgresDatabase(serviceMigrations: Migration[], options: { deadLetters?: boolean } = {}) {
   return async (url: string, logger?: Parameters<typeof migrate>[2]) => {
     const pool = createPgPool(url);
-    await migratePostgres(pool, serviceMigrations, logger);
+    await migratePostgres(pool, options.deadLetters ? [...serviceMigrations, pgDeadLetterMigration] : serviceMigrations, logger);
     return { db: pool, check: () => pool.query('SELECT 1'), close: () => pool.end(), outbox: pgOutboxStore(pool) };
+  };
+}
+
+/**
+ * The dead-letter table of a subscriber (see events/dead-letters.ts). Written to
+ * create the table or to extend an older one of the same name (billing's): it runs
+ * after the service's own migrations (`postgresDatabase(…, { deadLetters: true })`).
+ */
+export const pgDeadLetterMigration = migration(
+  'platform_002_dead_letters',
+  `CREATE TABLE IF NOT EXISTS dead_letters (event_id text PRIMARY KEY, payload jsonb NOT NULL);
+   ALTER TABLE dead_letters
+     ADD COLUMN IF NOT EXISTS topic text NOT NULL DEFAULT 'unknown',
+     ADD COLUMN IF NOT EXISTS event_type text,
+     ADD COLUMN IF NOT EXISTS subject text,
+     ADD COLUMN IF NOT EXISTS reason text,
+     ADD COLUMN IF NOT EXISTS first_seen_at timestamptz NOT NULL DEFAULT now(),
+     ADD COLUMN IF NOT EXISTS last_seen_at timestamptz NOT NULL DEFAULT now(),
+     ADD COLUMN IF NOT EXISTS seen_count integer NOT NULL DEFAULT 0,
+     ADD COLUMN IF NOT EXISTS last_redrive_at timestamptz;
+   CREATE INDEX IF NOT EXISTS dead_letters_by_age ON dead_letters (first_seen_at, event_id);`,
+);
+
+type DeadLetterRow = {
+  event_id: string;
+  topic: string;
+  event_type: string | null;
+  subject: string | null;
+  reason: string | null;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  seen_count: number;
+  last_redrive_at: Date | null;
+  payload?: unknown;
+};
+
+const toDeadLetter = (r: DeadLetterRow): DeadLetterSummary => ({
+  id: r.event_id,
+  topic: r.topic,
+  type: r.event_type,
+  subject: r.subject,
+  reason: r.reason,
+  firstSeenAt: r.first_seen_at.toISOString(),
+  lastSeenAt: r.last_seen_at.toISOString(),
+  count: r.seen_count,
+  lastRedriveAt: r.last_redrive_at?.toISOString() ?? null,
+});
+
+const deadLetterCursor = z.tuple([z.string(), z.string()]);
+const SUMMARY_COLUMNS = 'event_id, topic, event_type, subject, reason, first_seen_at, last_seen_at, seen_count, last_redrive_at';
+
+/** Queries outside a transaction, with the same mapping: the database being unreachable is a 503, not a 500. */
+async function query<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new DependencyUnavailableError('database', error);
+  }
+  try {
+    return await client.query<R>(text, values);
+  } catch (error) {
+    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
+  const upsert = (letter: DeadLetterArrival, reason: string | null, seen: 0 | 1) =>
+    query(
+      pool,
+      `INSERT INTO dead_letters (event_id, topic, event_type, subject, payload, reason, seen_count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (event_id) DO UPDATE SET
+         payload = EXCLUDED.payload,
+         reason = COALESCE(EXCLUDED.reason, dead_letters.reason),
+         seen_count = dead_letters.seen_count + EXCLUDED.seen_count,
+         last_seen_at = CASE WHEN EXCLUDED.seen_count > 0 THEN now() ELSE dead_letters.last_seen_at END`,
+      [letter.id, letter.topic, letter.type ?? null, letter.subject ?? null, JSON.stringify(letter.event), reason, seen],
+    );
+  return {
+    park: async (letter) => void (await upsert(letter, null, 1)),
+    noteDropped: async (letter) => void (await upsert(letter, letter.reason, 0)),
+    async list({ limit, cursor }) {
+      const after = cursor ? decodeCursor(cursor, deadLetterCursor) : null;
+      const { rows } = await query<DeadLetterRow>(
+        pool,
+        `SELECT ${SUMMARY_COLUMNS} FROM dead_letters
+          WHERE $1::timestamptz IS NULL OR (first_seen_at, event_id) > ($1, $2::text)
+          ORDER BY first_seen_at, event_id LIMIT $3`,
+        [after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+      );
+      return toPage(rows, limit, toDeadLetter, (r) => [r.first_seen_at.toISOString(), r.event_id]);
+    },
+    async get(id) {
+      const { rows } = await query<DeadLetterRow>(pool, `SELECT ${SUMMARY_COLUMNS}, payload FROM dead_letters WHERE event_id = $1`, [id]);
+      return rows[0] ? { ...toDeadLetter(rows[0]), event: rows[0].payload } : undefined;
+    },
+    noteRedriveFailure: async (id, reason) =>
+      void (await query(pool, 'UPDATE dead_letters SET reason = $2, last_redrive_at = now() WHERE event_id = $1', [id, reason])),
+    remove: async (id) => void (await query(pool, 'DELETE FROM dead_letters WHERE event_id = $1', [id])),
   };
 }

@@ -8,13 +8,38 @@ import type { Logger } from '../logger.js';
 export type DeliveryStatus = 'SUCCESS' | 'RETRY' | 'DROP';
 export const DELIVERY_RESPONSES = { 200: { description: 'Processed: { status: SUCCESS | RETRY | DROP }' } };
 
-export type MalformedEvent = { id: string; type?: string; payload: unknown; reason: string };
+/**
+ * What a subscriber does with one delivered event, apart from HTTP: the live
+ * subscription route and a re-drive of a dead letter call the same function.
+ */
+export type EventHandler = (event: unknown) => Promise<DeliveryStatus>;
+
+export type MalformedEvent = { id: string; topic: string; type?: string; subject?: string; payload: unknown; reason: string };
+
+/** The route handler of a subscription: the event handler's status as Dapr expects it. */
+export function answerDelivery(handler: EventHandler) {
+  return async ({ body, res }: { body: unknown; res: Response }): Promise<void> => {
+    res.json({ status: await handler(body) });
+  };
+}
+
+/** Events a subscription receives but does not act on (e.g. other types of its topic). */
+export const ignoreEvent: EventHandler = async () => 'SUCCESS';
+
+/** One handler per CloudEvent type, as the subscription's routing rules pick them; `otherwise` for the rest. */
+export function byEventType(handlers: Record<string, EventHandler>, otherwise: EventHandler = ignoreEvent): EventHandler {
+  return (event) => {
+    const type = (event as { type?: unknown } | null)?.type;
+    const handler = typeof type === 'string' && Object.hasOwn(handlers, type) ? handlers[type]! : otherwise;
+    return handler(event);
+  };
+}
 
 /**
- * The handler of a subscription route: the delivered CloudEvent parsed by its
+ * The handler of a subscription: the delivered CloudEvent parsed by its
  * contract, then handled. A malformed event can never succeed, so it is
  * logged and dropped to the dead-letter topic (after `onMalformed`, e.g. to
- * record it); a dependency that is down asks Dapr to redeliver.
+ * note why); a dependency that is down asks Dapr to redeliver.
  */
 export function deliveryOf<S extends z.ZodType>(
   contract: EventContract<S>,
@@ -23,9 +48,8 @@ export function deliveryOf<S extends z.ZodType>(
     handle: (event: CloudEvent<z.output<S>>) => Promise<void>;
     onMalformed?: (event: MalformedEvent) => Promise<void>;
   },
-) {
-  const answer = (res: Response, status: DeliveryStatus) => res.json({ status });
-  return async ({ body, res }: { body: unknown; res: Response }): Promise<void> => {
+): EventHandler {
+  return async (body) => {
     let event: CloudEvent<z.output<S>>;
     try {
       event = contract.parse(body);
@@ -34,18 +58,23 @@ export function deliveryOf<S extends z.ZodType>(
       const envelope = cloudEventSchema.safeParse(body);
       const id = envelope.success ? envelope.data.id : `unidentified-${Date.now()}`;
       options.logger.warn({ eventId: id, reason: error.message }, `dropping a malformed ${contract.type} to the dead-letter topic`);
-      await options.onMalformed?.({ id, type: envelope.success ? envelope.data.type : undefined, payload: body, reason: error.message });
-      answer(res, 'DROP');
-      return;
+      await options.onMalformed?.({
+        id,
+        topic: envelope.success ? (envelope.data.topic ?? contract.topic) : contract.topic,
+        type: envelope.success ? envelope.data.type : undefined,
+        subject: envelope.success ? envelope.data.subject : undefined,
+        payload: body,
+        reason: error.message,
+      });
+      return 'DROP';
     }
     try {
       await options.handle(event);
     } catch (error) {
       if (!(error instanceof DependencyUnavailableError)) throw error;
       options.logger.warn({ err: error, eventId: event.id }, `${contract.type} not processed yet; asking for redelivery`);
-      answer(res, 'RETRY');
-      return;
+      return 'RETRY';
     }
-    answer(res, 'SUCCESS');
+    return 'SUCCESS';
   };
 }

@@ -9,7 +9,7 @@ import {
   doctorUpdated,
   patientCreated,
 } from '@caregrid/contracts';
-import type { Db } from '@caregrid/platform/mongo';
+import { prepareDeadLetters, type Db } from '@caregrid/platform/mongo';
 
 /**
  * Events and read models in a MongoDB-wire store. Queries keep to what
@@ -55,6 +55,7 @@ export async function prepareAnalytics(db: Db): Promise<void> {
   // Events are keyed by CloudEvent id (_id): a redelivered event is a duplicate key, stored once.
   await db.collection('events').createIndex({ type: 1, time: 1 });
   await db.collection('doctor_stats').createIndex({ appointments: -1 });
+  await prepareDeadLetters(db);
 }
 
 export class AnalyticsStore {

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { auditPage, auditRecorded } from '@caregrid/contracts';
-import { ApiRouter, DELIVERY_RESPONSES, deliveryOf, pageQuerySchema, timestamp, type Logger } from '@caregrid/platform';
+import {
+  answerDelivery,
+  ApiRouter,
+  DELIVERY_RESPONSES,
+  deliveryOf,
+  pageQuerySchema,
+  timestamp,
+  type EventHandler,
+  type Logger,
+} from '@caregrid/platform';
 import type { AuditStore } from '../data/audit-store.js';
 
 export const auditQuery = z.strictObject({
@@ -11,8 +20,18 @@ export const auditQuery = z.strictObject({
   ...pageQuerySchema,
 });
 
+/** An audit entry as delivered (live, or re-driven from the dead letters): kept once, never changed. */
+export function auditRecorder(store: AuditStore, logger: Logger): EventHandler {
+  return deliveryOf(auditRecorded, {
+    logger,
+    handle: async (event) => {
+      if (!(await store.append(event.data))) logger.info({ eventId: event.id }, 'audit entry already kept; redelivery ignored');
+    },
+  });
+}
+
 /** The audit trail: read by admins (and by patient-service for a patient's access log), appended only by events. */
-export function auditRoutes(store: AuditStore, settings: { retentionDays: number }, logger: Logger): ApiRouter {
+export function auditRoutes(store: AuditStore, recordEntry: EventHandler, settings: { retentionDays: number }, logger: Logger): ApiRouter {
   return ApiRouter.forService('analytics-service')
     .add({
       method: 'get',
@@ -42,12 +61,7 @@ export function auditRoutes(store: AuditStore, settings: { retentionDays: number
       tags: ['events'],
       body: z.unknown(),
       responses: DELIVERY_RESPONSES,
-      handler: deliveryOf(auditRecorded, {
-        logger,
-        handle: async (event) => {
-          if (!(await store.append(event.data))) logger.info({ eventId: event.id }, 'audit entry already kept; redelivery ignored');
-        },
-      }),
+      handler: answerDelivery(recordEntry),
     })
     .add({
       method: 'post',

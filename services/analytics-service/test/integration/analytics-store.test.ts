@@ -7,8 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { appointmentBooked, appointmentPaid } from '@caregrid/contracts';
 import { freshDatabase } from '@caregrid/devkit';
+import { deadLetterArrival, NotFoundError, redriveDeadLetter } from '@caregrid/platform';
+import { mongoDeadLetterStore } from '@caregrid/platform/mongo';
 import { MongoClient, type Db } from 'mongodb';
+import { pino } from 'pino';
 import { AnalyticsStore, prepareAnalytics } from '../../src/data/analytics-store.js';
+import { eventRecorder } from '../../src/http/routes.js';
 
 let client: MongoClient;
 let db: Db;
@@ -74,4 +78,49 @@ it('the reports never show the bookkeeping of applied events', async () => {
   await store.record(event(appointmentBooked.type, doctorId));
   const [doctor] = (await store.topDoctors('appointments', 'EUR', 100)).filter((d) => d._id === doctorId);
   expect(doctor).not.toHaveProperty('applied');
+});
+
+describe('dead letters (dead_letters collection)', () => {
+  const quiet = pino({ level: 'silent' });
+  const envelope = (doctorId: string) => ({
+    specversion: '1.0',
+    source: 'test',
+    topic: 'appointments',
+    ...event(appointmentBooked.type, doctorId),
+  });
+
+  it('parks an event once, counting arrivals; pages without payloads; a re-drive records it once and unparks it', async () => {
+    const letters = mongoDeadLetterStore(db);
+    const doctorId = randomUUID();
+    const parked = [envelope(doctorId), envelope(randomUUID()), envelope(randomUUID())];
+    for (const e of parked) await letters.park(deadLetterArrival(e));
+    await letters.park(deadLetterArrival(parked[0]));
+    await letters.noteDropped({ ...deadLetterArrival(parked[1]), reason: 'why' });
+
+    const seen: { id: string; count: number; reason: string | null }[] = [];
+    for (let cursor: string | undefined; ;) {
+      const page = await letters.list({ limit: 2, cursor });
+      for (const item of page.items) expect(item).not.toHaveProperty('event');
+      seen.push(...page.items);
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    const mine = seen.filter((l) => parked.some((e) => e.id === l.id));
+    expect(mine.map((l) => [l.id, l.count, l.reason])).toEqual([
+      [parked[0]!.id, 2, null],
+      [parked[1]!.id, 1, 'why'],
+      [parked[2]!.id, 1, null],
+    ]);
+
+    const handle = eventRecorder(store, quiet);
+    expect(await redriveDeadLetter(parked[0]!.id, { store: letters, handle, logger: quiet })).toEqual({
+      id: parked[0]!.id,
+      outcome: 'redriven',
+    });
+    await expect(redriveDeadLetter(parked[0]!.id, { store: letters, handle, logger: quiet })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
+    // The live delivery arriving after all: still counted once.
+    expect(await handle(parked[0])).toBe('SUCCESS');
+    expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
+  });
 });

@@ -155,20 +155,4 @@ export class InvoiceRepository {
     );
     return toPage(rows, filter.limit, toInvoice, (r) => [r.issued_at.toISOString(), r.id]);
   }
-
-  async recordDropped(event: { id: string; type?: string; payload: unknown; reason: string }): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO dead_letters (event_id, event_type, reason, payload, dropped_at) VALUES ($1, $2, $3, $4, now())
-       ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, dropped_at = now()`,
-      [event.id, event.type ?? null, event.reason, JSON.stringify(event.payload)],
-    );
-  }
-
-  async recordDrained(event: { id: string; type?: string; payload: unknown }): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO dead_letters (event_id, event_type, payload, drained_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (event_id) DO UPDATE SET drained_at = now()`,
-      [event.id, event.type ?? null, JSON.stringify(event.payload)],
-    );
-  }
 }

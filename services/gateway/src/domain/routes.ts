@@ -19,6 +19,7 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/ops/doctor-service', appId: 'doctor-service', targetPrefix: '/ops' },
   { publicPrefix: '/api/ops/appointment-service', appId: 'appointment-service', targetPrefix: '/ops' },
   { publicPrefix: '/api/ops/billing-service', appId: 'billing-service', targetPrefix: '/ops' },
+  { publicPrefix: '/api/ops/analytics-service', appId: 'analytics-service', targetPrefix: '/ops' },
 ];
 
 export type Resolved = { appId: string; path: string };
@@ -65,11 +66,10 @@ export function resolveRoute(publicPath: string, routes: readonly GatewayRoute[]
 
 /** The public path of a service path, for the merged OpenAPI document. */
 export function publicPathOf(appId: string, servicePath: string, routes: readonly GatewayRoute[] = ROUTES): string | undefined {
-  for (const route of routes) {
-    if (route.appId !== appId) continue;
-    if (route.targetPrefix === '' || servicePath === route.targetPrefix || servicePath.startsWith(`${route.targetPrefix}/`)) {
-      return `${route.publicPrefix}${servicePath.slice(route.targetPrefix.length)}`;
-    }
-  }
-  return undefined;
+  // The most specific route wins: billing's `/ops` routes are `/api/ops/billing-service/…`, not `/api/billing/ops/…`.
+  const route = routes
+    .filter((r) => r.appId === appId)
+    .filter((r) => r.targetPrefix === '' || servicePath === r.targetPrefix || servicePath.startsWith(`${r.targetPrefix}/`))
+    .sort((a, b) => b.targetPrefix.length - a.targetPrefix.length)[0];
+  return route ? `${route.publicPrefix}${servicePath.slice(route.targetPrefix.length)}` : undefined;
 }

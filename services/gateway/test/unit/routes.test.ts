@@ -11,6 +11,10 @@ describe('route table', () => {
 
   it("rewrites billing's paths", () => {
     expect(resolveRoute('/api/billing/invoices/7/pdf')).toEqual({ appId: 'billing-service', path: '/invoices/7/pdf' });
+    expect(resolveRoute('/api/ops/billing-service/dead-letters/e1/redrive')).toEqual({
+      appId: 'billing-service',
+      path: '/ops/dead-letters/e1/redrive',
+    });
   });
 
   it('matches whole segments only, and nothing outside the table', () => {
@@ -68,6 +72,10 @@ describe('route table', () => {
   it('maps service paths back to public ones for the merged document', () => {
     expect(publicPathOf('patient-service', '/patients/{id}')).toBe('/api/patients/{id}');
     expect(publicPathOf('billing-service', '/invoices/{id}')).toBe('/api/billing/invoices/{id}');
+    expect(publicPathOf('billing-service', '/ops/dead-letters')).toBe('/api/ops/billing-service/dead-letters');
+    expect(publicPathOf('analytics-service', '/ops/dead-letters/{id}/redrive')).toBe(
+      '/api/ops/analytics-service/dead-letters/{id}/redrive',
+    );
     expect(publicPathOf('auth-service', '/.well-known/jwks.json')).toBe('/.well-known/jwks.json');
     expect(publicPathOf('patient-service', '/internal')).toBeUndefined();
   });

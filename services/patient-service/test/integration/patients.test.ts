@@ -43,7 +43,12 @@ const create = async (overrides: Record<string, unknown> = {}) => {
 const countRows = async () => Number((await pool.query('SELECT count(*) FROM patients')).rows[0].count);
 
 beforeAll(async () => {
-  service = await serviceUnderTest({ label: 'patient-service', engine: 'postgres', open: postgresDatabase(migrations), createApp });
+  service = await serviceUnderTest({
+    label: 'patient-service',
+    engine: 'postgres',
+    open: postgresDatabase(migrations, { deadLetters: true }),
+    createApp,
+  });
   ({ db: pool, send } = service);
 });
 
@@ -220,8 +225,11 @@ describe('OpenAPI', () => {
     const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     expect(Object.keys(document.paths).sort()).toEqual([
       '/events/appointment-booked',
+      '/events/dead-letter',
       '/events/ignored',
-      // The platform's admin routes for parked outbox events.
+      // The platform's admin routes for parked outbox events and dead letters.
+      '/ops/dead-letters',
+      '/ops/dead-letters/{id}/redrive',
       '/ops/outbox',
       '/ops/outbox/{id}/redrive',
       '/patients',
@@ -295,5 +303,54 @@ describe('care teams from booking events', () => {
     const patient = await create();
     const forged = booked(patient.id, randomUUID());
     expect((await send('POST', '/events/appointment-booked', forged, { 'dapr-caller-app-id': 'doctor-service' })).status).toBe(403);
+  });
+
+  describe('dead letters', () => {
+    type Listed = { items: { id: string; topic: string; type: string; count: number; reason: string | null }[]; nextCursor: string | null };
+    const park = (event: unknown) => send('POST', '/events/dead-letter', event, { 'dapr-caller-app-id': '' });
+    const parked = async () => {
+      const items: Listed['items'] = [];
+      for (let cursor: string | null = null; ;) {
+        const page = (await send('GET', `/ops/dead-letters?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).body as Listed;
+        items.push(...page.items);
+        if (!(cursor = page.nextCursor)) return items;
+      }
+    };
+
+    it('parks each event once and counts arrivals; a re-drive applies it through the care-team handler and unparks it', async () => {
+      const patient = await create();
+      const doctorId = randomUUID();
+      const event = { ...booked(patient.id, doctorId), topic: 'appointments' };
+      expect((await park(event)).body).toEqual({ status: 'SUCCESS' });
+      expect((await park(event)).body).toEqual({ status: 'SUCCESS' });
+      const letter = (await parked()).find((l) => l.id === event.id);
+      expect(letter).toMatchObject({ topic: 'appointments', type: 'caregrid.appointment.booked.v1', count: 2, reason: null });
+      // The list leaves the payload out: patient data stays behind the re-drive.
+      expect(letter).not.toHaveProperty('event');
+      expect((await send('GET', `/patients/${patient.id}`, undefined, asDoctor(doctorId))).status).toBe(404);
+
+      expect(await send('POST', `/ops/dead-letters/${event.id}/redrive`)).toMatchObject({
+        status: 200,
+        body: { id: event.id, outcome: 'redriven' },
+      });
+      expect((await send('GET', `/patients/${patient.id}`, undefined, asDoctor(doctorId))).status).toBe(200);
+      expect((await parked()).some((l) => l.id === event.id)).toBe(false);
+      expect(await send('POST', `/ops/dead-letters/${event.id}/redrive`)).toMatchObject({ status: 404 });
+    });
+
+    it('a malformed letter stays parked (409, with the reason); staff other than admins get 403; only the sidecar parks', async () => {
+      const malformed = { specversion: '1.0', id: `bad-${randomUUID()}`, source: 's', type: 'caregrid.appointment.booked.v1', data: {} };
+      await park(malformed);
+      const refused = await send('POST', `/ops/dead-letters/${malformed.id}/redrive`);
+      expect(refused).toMatchObject({ status: 409, body: { status: 409 } });
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect((await parked()).find((l) => l.id === malformed.id)).toMatchObject({ reason: expect.stringMatching(/refused/) });
+
+      const receptionist = viaGatewayAs({ roles: ['receptionist'] });
+      expect((await send('GET', '/ops/dead-letters', undefined, receptionist)).status).toBe(403);
+      expect((await send('POST', `/ops/dead-letters/${malformed.id}/redrive`, undefined, receptionist)).status).toBe(403);
+      expect((await send('POST', '/events/dead-letter', malformed, { 'dapr-caller-app-id': 'doctor-service' })).status).toBe(403);
+      expect((await send('GET', '/ops/dead-letters?limit=0')).status).toBe(400);
+    });
   });
 });
