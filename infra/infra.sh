@@ -8,6 +8,7 @@
 #   infra/infra.sh status              table of components
 #   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka jars)
 #   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/)
+#   infra/infra.sh kafka-classpath     print the classpath of the Kafka jars (admin tools included)
 #
 # Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
 # (git-ignored); built binaries are cached in ~/.cache/caregrid keyed by their inputs.
@@ -407,7 +408,12 @@ main() {
       ;;
     tools) build_tools ;;
     status) status ;;
-    *) fail "usage: infra.sh up|down|status|build|tools [component…]" ;;
+    # The Kafka jars' classpath, for its admin tools (test stacks place new consumer groups with them).
+    kafka-classpath)
+      fetch_kafka >&2
+      echo "$KAFKA_LIBS/*"
+      ;;
+    *) fail "usage: infra.sh up|down|status|build|tools|kafka-classpath [component…]" ;;
   esac
 }
 

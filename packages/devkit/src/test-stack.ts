@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { defaultRunFile, logsDir, repoRoot } from './paths.js';
+import { placeGroupsAtEnd } from './kafka-groups.js';
+import { defaultRunFile, localInfra, logsDir, repoRoot } from './paths.js';
 import { writeGeneratedResources } from './policy.js';
 import {
   dropDatabase,
@@ -63,21 +64,29 @@ export async function startTestStack(options: {
   // Real resources. Each stack has consumer groups of its own, starting at the end of the
   // topics: isolated from `npm run dev`, from earlier runs and from stacks running at the same
   // time (a shared group would hand a partition, and so this stack's events, to another stack).
+  // The groups' offsets are placed at the end before any sidecar starts, so a subscriber that
+  // joins late still gets every event published after this point.
+  const resources: { file: string; index: number; resource: Resource }[] = [];
   for (const file of [...yamlFiles(path.join(repoRoot, 'components')), ...yamlFiles(path.join(repoRoot, 'dapr', 'resources'))]) {
-    parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) => {
-      const resource = doc.toJS() as Resource;
-      if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
-        for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
-          if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
-          if (item.name === 'initialOffset') item.value = 'newest';
-        }
+    parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) =>
+      resources.push({ file, index, resource: doc.toJS() as Resource }),
+    );
+  }
+  const topics = resources.flatMap(({ resource }) => (resource.kind === 'Subscription' ? [String(resource.spec?.topic)] : []));
+  const groups = options.apps.map((appId) => `${appId}-${runId}`);
+  const placed = placeGroupsAtEnd(localInfra().kafka.brokers, groups, topics);
+  for (const { file, index, resource } of resources) {
+    if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
+      for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
+        if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
+        if (item.name === 'initialOffset') item.value = placed ? 'oldest' : 'newest';
       }
-      const overrides = resource.kind === 'Component' ? options.componentMetadata?.[resource.metadata?.name ?? ''] : undefined;
-      for (const item of overrides ? (resource.spec!.metadata as { name: string; value?: string }[]) : []) {
-        if (overrides![item.name] !== undefined) item.value = overrides![item.name];
-      }
-      writeFileSync(path.join(resourcesDir, `${path.basename(file, '.yaml')}-${index}.yaml`), stringify(resource));
-    });
+    }
+    const overrides = resource.kind === 'Component' ? options.componentMetadata?.[resource.metadata?.name ?? ''] : undefined;
+    for (const item of overrides ? (resource.spec!.metadata as { name: string; value?: string }[]) : []) {
+      if (overrides![item.name] !== undefined) item.value = overrides![item.name];
+    }
+    writeFileSync(path.join(resourcesDir, `${path.basename(file, '.yaml')}-${index}.yaml`), stringify(resource));
   }
   renderConfigurations(configDir, path.join(dir, 'nameresolution.db'));
 
