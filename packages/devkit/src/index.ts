@@ -14,3 +14,4 @@ export * from './stack.js';
 export * from './test-stack.js';
 export * from './fixtures.js';
 export * from './sentry.js';
+export * from './rotation.js';
