@@ -70,21 +70,29 @@ async function underLoad(fault: () => void): Promise<{ answers: Answer[]; faultA
     }
   };
   const clients = Array.from({ length: CLIENTS }, client);
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  faultAt = Date.now();
-  fault();
-  // Bounded: stop once reads have been fine for a second after the first 503, or at the recovery deadline.
-  while (Date.now() - faultAt < RECOVERY_MS) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const after = answers.filter((a) => a.sentAt > faultAt);
-    const firstFailure = after.find((a) => a.status !== 200);
-    const recent = after.filter((a) => a.sentAt > Date.now() - 1_000);
-    if (firstFailure && recent.length > 0 && recent.every((a) => a.status === 200) && after.at(-1)!.sentAt > firstFailure.sentAt + 1_000) {
-      break;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    faultAt = Date.now();
+    fault();
+    // Bounded: stop once reads have been fine for a second after the first failure, or at the recovery deadline.
+    while (Date.now() - faultAt < RECOVERY_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const after = answers.filter((a) => a.sentAt > faultAt);
+      const firstFailure = after.find((a) => a.status !== 200);
+      const recent = after.filter((a) => a.sentAt > Date.now() - 1_000);
+      if (
+        firstFailure &&
+        recent.length > 0 &&
+        recent.every((a) => a.status === 200) &&
+        after.at(-1)!.sentAt > firstFailure.sentAt + 1_000
+      ) {
+        break;
+      }
     }
+  } finally {
+    done = true;
+    await Promise.all(clients);
   }
-  done = true;
-  await Promise.all(clients);
   return { answers, faultAt };
 }
 
