@@ -155,10 +155,14 @@ export async function startStack(options: {
     const port = app.daprInternalGrpcPort;
     const registry = registries.get(app.configFile);
     if (!registry || port === undefined || stopping) return;
-    const ready = await fetch(`http://127.0.0.1:${app.appPort}/readyz`, { signal: AbortSignal.timeout(READINESS_PERIOD_MS * 2) }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
+    // Ready for callers: the app says so, and its own sidecar's health check agrees (until its next
+    // probe, up to 3 s after the app is back, daprd refuses to invoke an app it saw down).
+    const ready =
+      member.sidecar.appHealthy() === true &&
+      (await fetch(`http://127.0.0.1:${app.appPort}/readyz`, { signal: AbortSignal.timeout(READINESS_PERIOD_MS * 2) }).then(
+        (r) => r.status === 200,
+        () => false,
+      ));
     // Out is re-asserted on every failed probe: a restarted sidecar registers itself as routable.
     if (!stopping && (!ready || member.inRotation !== true)) {
       try {
