@@ -31,6 +31,8 @@ export type StackMember = {
   process: ManagedProcess;
   sidecar: RunningSidecar;
   status: string;
+  /** The token the sidecar presents to the app (dapr-api-token); undefined for public apps. */
+  appApiToken?: string;
   /** Whether callers' sidecars resolve the app-id to this instance (undefined: not known yet, or no SQLite registry). */
   inRotation?: boolean;
   /** Stops the app gracefully (not its sidecar) and starts it again; resolves when it is healthy and routed to again (or says why not in `status`). */
@@ -134,6 +136,7 @@ export async function startStack(options: {
       process: launchApp(app, appToken),
       sidecar: launchSidecar(app, appToken),
       status: 'starting',
+      appApiToken: appToken.APP_API_TOKEN,
       restartApp: async () => {
         intended.add(member.process);
         await member.process.stop();
