@@ -86,6 +86,8 @@ ensure_packages() {
   command -v mariadbd >/dev/null || missing+=(mariadb-server)
   command -v kcat >/dev/null || missing+=(kcat)
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  # The launcher takes a draining or dead app's sidecar out of the SQLite name resolution.
+  command -v sqlite3 >/dev/null || missing+=(sqlite3)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
   if [ ${#missing[@]} -gt 0 ]; then

@@ -77,6 +77,8 @@ export type RunningSidecar = ManagedProcess & {
   waitReady: (timeoutMs?: number) => Promise<void>;
   /** What daprd logged about its mTLS identity: `on` once Sentry issued its certificate. */
   mtlsState: () => 'on' | 'off' | 'pending';
+  /** Whether daprd's own app health check passes (it refuses to invoke an app it holds unhealthy); undefined before its first probe. */
+  appHealthy: () => boolean | undefined;
 };
 
 /**
@@ -88,6 +90,7 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
   mkdirSync(path.join(stateDir, 'dapr'), { recursive: true });
   const mtls = spec.mtls ?? localMtls();
   let mtlsState: 'on' | 'off' | 'pending' = 'pending';
+  let appHealthy: boolean | undefined;
   const processHandle = startProcess({
     name: `${spec.appId}-dapr`,
     command: daprdBinary,
@@ -107,12 +110,15 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
       // daprd 1.18's own words: the first once a certificate from Sentry is in hand, the second without mTLS.
       if (line.includes('Starting workload identity expiry watcher')) mtlsState = 'on';
       else if (line.includes('mTLS is disabled')) mtlsState = 'off';
+      else if (line.includes('App entered healthy status')) appHealthy = true;
+      else if (line.includes('App entered un-healthy status')) appHealthy = false;
     },
   });
   return {
     ...processHandle,
     httpPort: spec.daprHttpPort,
     mtlsState: () => mtlsState,
+    appHealthy: () => appHealthy,
     // /healthz/outbound: components loaded; enough to invoke and publish even before the app is up.
     waitReady: (timeoutMs = 60_000) =>
       waitForHttp(`http://127.0.0.1:${spec.daprHttpPort}/v1.0/healthz/outbound`, { timeoutMs, abortIf: processHandle.exited }),

@@ -15,3 +15,4 @@ export * from './test-stack.js';
 export * from './fixtures.js';
 export * from './sentry.js';
 export * from './kafka-groups.js';
+export * from './rotation.js';

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -28,6 +28,8 @@ export type TestStack = {
   /** Where the generated components live and the key files (key rotation rewrites them). */
   resourcesDir: string;
   keyFilesDir: string;
+  /** The apps', sidecars' and supervisor's logs (supervisor.log: restarts, routing changes). */
+  logDir: string;
   stop: () => Promise<void>;
 };
 
@@ -129,7 +131,15 @@ export async function startTestStack(options: {
   );
   writeGeneratedResources(readSecrets(secretsFile), resourcesDir, keyFilesDir);
 
-  const stack = await startStack({ apps, logDir: path.join(logsDir, 'tests', runId), sidecarEnv: { CAREGRID_SECRETS_FILE: secretsFile } });
+  const logDir = path.join(logsDir, 'tests', runId);
+  mkdirSync(logDir, { recursive: true });
+  const stack = await startStack({
+    apps,
+    logDir,
+    sidecarEnv: { CAREGRID_SECRETS_FILE: secretsFile },
+    // The launcher's supervision (restarts, routing by readiness) runs here too; its account goes to a file.
+    log: (message) => appendFileSync(path.join(logDir, 'supervisor.log'), `${new Date().toISOString()} ${message}\n`),
+  });
   const stop = async () => {
     await stack.stop();
     await Promise.all(databases.map((db) => dropDatabase(db.engine, db.name).catch(() => undefined)));
@@ -151,6 +161,7 @@ export async function startTestStack(options: {
     secrets: () => readSecrets(secretsFile),
     resourcesDir,
     keyFilesDir,
+    logDir,
     stop,
   };
 }

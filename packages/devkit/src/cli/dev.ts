@@ -3,7 +3,9 @@
  * the Dapr CLI: infrastructure first (daprd exits if Kafka is unreachable),
  * databases, secrets and the gateway policy, then each app with its daprd, a
  * status table, and prefixed logs until Ctrl-C stops everything (apps first,
- * then sidecars).
+ * then sidecars). Meanwhile it supervises them: a crashed app or sidecar is
+ * started again (0.5 s backoff doubling to 10 s), and an app receives
+ * invocations only while its /readyz says ready.
  *
  *   --file <run file>   another run file (default dapr/dapr.yaml)
  *   --smoke             start, check health, print the table, stop (exit 1 if unhealthy)
@@ -56,6 +58,8 @@ async function main(): Promise<number> {
       say(
         `\u001b[31m${member.app.appId} ${what} exited (${code}); see ${logsDir}/${member.app.appId}${what === 'sidecar' ? '-daprd' : ''}.log\u001b[0m`,
       ),
+    // Restarts of crashed processes (with backoff) and routing changes by readiness.
+    log: say,
   });
   printTable(stack.members);
   if (apps.some((a) => a.env.CAREGRID_GENERATED_SECRETS?.includes('bootstrapAdmin'))) {

@@ -77,6 +77,9 @@ function sendProblem(
     .send(JSON.stringify({ type: problemType(slug), title, status, detail, instance: res.req.originalUrl }));
 }
 
+/** A crashed service is restarted within seconds (launcher backoff, kubelet): worth a retry soon. */
+const RETRY_SOON = { 'retry-after': '1' };
+
 /** Dapr's own invocation failures (its ERR_* body), told apart from the callee's answers. */
 function daprFailure(status: number, body: string): { status: number; detail: string } | undefined {
   let parsed: { errorCode?: string; message?: string };
@@ -88,7 +91,13 @@ function daprFailure(status: number, body: string): { status: number; detail: st
   if (!parsed.errorCode?.startsWith('ERR_')) return undefined;
   const message = parsed.message ?? '';
   if (/deadline exceeded|timeout|timed out/i.test(message)) return { status: 504, detail: 'The service did not answer in time' };
-  if (/no host found|connection refused|circuit breaker|unavailable|no such host/i.test(message)) {
+  // The callee is down, restarting or out of rotation (its sidecar says its app is unhealthy, or its
+  // app's connection was refused or dropped): temporary, so 503 with a Retry-After, never a 502.
+  if (
+    /no host found|connection refused|connection reset|broken pipe|\bEOF\b|not in a healthy state|circuit breaker|unavailable|no such host/i.test(
+      message,
+    )
+  ) {
     return { status: 503, detail: 'The service is unavailable' };
   }
   return { status: status >= 500 ? 502 : status, detail: 'The service could not be reached' };
@@ -167,6 +176,7 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
               'upstream',
               failure.status === 504 ? 'Gateway timeout' : 'Service unavailable',
               failure.detail,
+              failure.status === 503 ? RETRY_SOON : {},
             );
           } else {
             res.status(status).set('content-type', contentType).send(body);
@@ -192,6 +202,7 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
       'upstream',
       timedOut ? 'Gateway timeout' : 'Service unavailable',
       timedOut ? 'The service did not answer in time' : 'The gateway sidecar is unreachable',
+      timedOut ? {} : RETRY_SOON,
     );
   });
 

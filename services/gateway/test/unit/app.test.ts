@@ -61,6 +61,7 @@ it('refuses a body over the limit with 413, an unreachable sidecar with 503, the
   expect(big.status).toBe(413);
   const unreachable = await fetch(`${base}/api/patients`);
   expect(unreachable.status).toBe(503);
+  expect(unreachable.headers.get('retry-after')).toBe('1');
   expect(unreachable.headers.get('content-type')).toContain('application/problem+json');
   await fetch(`${base}/api/patients`); // third request of the minute's three
   const limited = await fetch(`${base}/api/patients`);
