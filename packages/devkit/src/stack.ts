@@ -19,6 +19,8 @@ export type StackMember = {
   process: ManagedProcess;
   sidecar: RunningSidecar;
   status: string;
+  /** The token this instance's sidecar presents to its app (dapr-api-token); undefined for a public app. Lets a test deliver as the sidecar would. */
+  appApiToken: string | undefined;
   /** Stops the app (not its sidecar) and starts it again as before; resolves when it is healthy again (or says why not in `status`). */
   restartApp: () => Promise<void>;
 };
@@ -73,6 +75,7 @@ export async function startStack(options: {
       process: launchApp(app, appToken),
       sidecar,
       status: 'starting',
+      appApiToken: appToken.APP_API_TOKEN,
       restartApp: async () => {
         await member.process.stop();
         member.process = launchApp(app, appToken);

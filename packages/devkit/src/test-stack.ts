@@ -51,6 +51,8 @@ export async function startTestStack(options: {
   componentMetadata?: Record<string, Record<string, string>>;
   /** Extra instances of an app-id (same database and resources, own ports and sidecar). */
   replicas?: Record<string, number>;
+  /** The sidecars' Kafka (`host:port`) instead of the shared one, e.g. a startPrivateKafka() broker a test stops as a fault. */
+  kafkaBrokers?: string;
 }): Promise<TestStack> {
   const runId = uniqueName('stack');
   const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-stack-'));
@@ -120,7 +122,15 @@ export async function startTestStack(options: {
   );
   writeGeneratedResources(readSecrets(secretsFile), resourcesDir, keyFilesDir);
 
-  const stack = await startStack({ apps, logDir: path.join(logsDir, 'tests', runId), sidecarEnv: { CAREGRID_SECRETS_FILE: secretsFile } });
+  const stack = await startStack({
+    apps,
+    logDir: path.join(logsDir, 'tests', runId),
+    sidecarEnv: {
+      CAREGRID_SECRETS_FILE: secretsFile,
+      // The `events` component reads its brokers from the sidecar's environment (envRef: KAFKA_BROKERS).
+      ...(options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : {}),
+    },
+  });
   const stop = async () => {
     await stack.stop();
     await Promise.all(databases.map((db) => dropDatabase(db.engine, db.name).catch(() => undefined)));
