@@ -75,3 +75,11 @@ it('the reports never show the bookkeeping of applied events', async () => {
   const [doctor] = (await store.topDoctors('appointments', 'EUR', 100)).filter((d) => d._id === doctorId);
   expect(doctor).not.toHaveProperty('applied');
 });
+
+it('different events of one doctor applied at the same time all count (no lost update; FerretDB updates are read-modify-write)', async () => {
+  const doctorId = randomUUID();
+  const events = Array.from({ length: 20 }, (_, i) => event(i % 2 ? appointmentPaid.type : appointmentBooked.type, doctorId));
+  // Each delivered twice, all at once: as from two partitions, two replicas, or a redelivery racing the first.
+  await Promise.all([...events, ...events].map((e) => store.record(e)));
+  expect(await statsOf(doctorId)).toEqual({ appointments: 10, revenue: 10 * 5_000 });
+});
