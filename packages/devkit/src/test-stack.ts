@@ -51,7 +51,10 @@ export async function startTestStack(options: {
   componentMetadata?: Record<string, Record<string, string>>;
   /** Extra instances of an app-id (same database and resources, own ports and sidecar). */
   replicas?: Record<string, number>;
-  /** The sidecars' Kafka (`host:port`) instead of the shared one, e.g. a startPrivateKafka() broker a test stops as a fault. */
+  /**
+   * The sidecars' Kafka (`host:port`) instead of the shared one: a broker of this stack's own
+   * (startPrivateKafka), e.g. to stop as a fault. Its consumer groups then start at the oldest offset.
+   */
   kafkaBrokers?: string;
 }): Promise<TestStack> {
   const runId = uniqueName('stack');
@@ -71,7 +74,9 @@ export async function startTestStack(options: {
       if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
         for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
           if (item.name === 'consumerGroup') item.value = `{appID}-${runId}`;
-          if (item.name === 'initialOffset') item.value = 'newest';
+          // A broker of the stack's own holds nothing older than the stack: read it all, so an event
+          // published before a consumer group's first assignment is not skipped.
+          if (item.name === 'initialOffset') item.value = options.kafkaBrokers ? 'oldest' : 'newest';
         }
       }
       const overrides = resource.kind === 'Component' ? options.componentMetadata?.[resource.metadata?.name ?? ''] : undefined;
