@@ -36,6 +36,8 @@ type DoctorStats = {
 };
 type DoctorModel = { _id: string; name: string; specialization: string; deleted: boolean };
 
+const DOCTOR_EVENTS: ReadonlySet<string> = new Set([doctorCreated.type, doctorUpdated.type, doctorDeleted.type]);
+
 export const APPOINTMENT_COUNTS = {
   booked: appointmentBooked.type,
   cancelled: appointmentCancelled.type,
@@ -74,7 +76,8 @@ export class AnalyticsStore {
         time,
         day: time.toISOString().slice(0, 10),
         data: event.data,
-        applied: false,
+        // Only doctor events change a model besides the events themselves; the rest are done once stored.
+        applied: !DOCTOR_EVENTS.has(event.type),
         receivedAt: new Date(),
       });
     } catch (error) {
@@ -84,18 +87,21 @@ export class AnalyticsStore {
       if (existing && !existing.applied) await this.apply(existing);
       return false;
     }
-    await this.apply({ _id: event.id, type: event.type, data: event.data });
+    if (DOCTOR_EVENTS.has(event.type)) await this.apply({ _id: event.id, type: event.type, data: event.data });
     return true;
   }
 
   private async apply(event: Pick<StoredEvent, '_id' | 'type' | 'data'>): Promise<void> {
     const data = event.data;
     if (event.type === doctorCreated.type || event.type === doctorUpdated.type) {
-      await this.doctors.updateOne(
-        { _id: String(data.doctorId) },
-        { $set: { name: String(data.name), specialization: String(data.specialization), deleted: false } },
-        { upsert: true },
-      );
+      const update = { $set: { name: String(data.name), specialization: String(data.specialization), deleted: false } };
+      try {
+        await this.doctors.updateOne({ _id: String(data.doctorId) }, update, { upsert: true });
+      } catch (error) {
+        // A racing delivery inserted the doctor between this upsert's find and insert: update it now.
+        if ((error as { code?: number }).code !== 11000) throw error;
+        await this.doctors.updateOne({ _id: String(data.doctorId) }, update);
+      }
     } else if (event.type === doctorDeleted.type) {
       await this.doctors.updateOne({ _id: String(data.doctorId) }, { $set: { deleted: true } });
     }

@@ -5,7 +5,7 @@
  * and marking it applied.
  */
 import { randomUUID } from 'node:crypto';
-import { appointmentBooked, appointmentPaid } from '@caregrid/contracts';
+import { appointmentBooked, appointmentPaid, doctorCreated } from '@caregrid/contracts';
 import { freshDatabase } from '@caregrid/devkit';
 import { MongoClient, type Db } from 'mongodb';
 import { AnalyticsStore, prepareAnalytics } from '../../src/data/analytics-store.js';
@@ -82,4 +82,11 @@ it('different events of one doctor applied at the same time all count (no lost u
   // Each delivered twice, all at once: as from two partitions, two replicas, or a redelivery racing the first.
   await Promise.all([...events, ...events].map((e) => store.record(e)));
   expect(await statsOf(doctorId)).toEqual({ appointments: 10, revenue: 10 * 5_000 });
+});
+
+it('racing deliveries of a new doctor store it once, and none of them fails', async () => {
+  const doctorId = randomUUID();
+  const created = { id: randomUUID(), type: doctorCreated.type, data: { doctorId, name: 'Dr Race', specialization: 'urology' } };
+  await Promise.all(Array.from({ length: 6 }, () => store.record(created)));
+  expect((await store.specializations()).find((s) => s.specialization === 'urology')?.doctors).toBe(1);
 });
