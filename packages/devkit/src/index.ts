@@ -12,6 +12,7 @@ export * from './deploy-secrets.js';
 export * from './smoke.js';
 export * from './stack.js';
 export * from './test-stack.js';
+export * from './private-kafka.js';
 export * from './fixtures.js';
 export * from './sentry.js';
 export * from './kafka-groups.js';

@@ -54,6 +54,11 @@ export async function startTestStack(options: {
   componentMetadata?: Record<string, Record<string, string>>;
   /** Extra instances of an app-id (same database and resources, own ports and sidecar). */
   replicas?: Record<string, number>;
+  /**
+   * The sidecars' Kafka (`host:port`) instead of the shared one: a broker of this stack's own
+   * (startPrivateKafka), e.g. to stop as a fault. Its consumer groups then start at the oldest offset.
+   */
+  kafkaBrokers?: string;
 }): Promise<TestStack> {
   const runId = uniqueName('stack');
   const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-stack-'));
@@ -76,7 +81,8 @@ export async function startTestStack(options: {
   }
   const topics = resources.flatMap(({ resource }) => (resource.kind === 'Subscription' ? [String(resource.spec?.topic)] : []));
   const groups = options.apps.map((appId) => `${appId}-${runId}`);
-  const placed = placeGroupsAtEnd(localInfra().kafka.brokers, groups, topics);
+  // A broker of the stack's own holds nothing older than the stack: read it all from the start.
+  const placed = options.kafkaBrokers ? true : placeGroupsAtEnd(localInfra().kafka.brokers, groups, topics);
   for (const { file, index, resource } of resources) {
     if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
       for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
@@ -136,7 +142,11 @@ export async function startTestStack(options: {
   const stack = await startStack({
     apps,
     logDir,
-    sidecarEnv: { CAREGRID_SECRETS_FILE: secretsFile },
+    sidecarEnv: {
+      CAREGRID_SECRETS_FILE: secretsFile,
+      // The `events` component reads its brokers from the sidecar's environment (envRef: KAFKA_BROKERS).
+      ...(options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : {}),
+    },
     // The launcher's supervision (restarts, routing by readiness) runs here too; its account goes to a file.
     log: (message) => appendFileSync(path.join(logDir, 'supervisor.log'), `${new Date().toISOString()} ${message}\n`),
   });

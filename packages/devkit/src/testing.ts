@@ -184,14 +184,14 @@ const TOPIC_READ_FROM_MS = Math.floor(performance.timeOrigin) - 60_000;
 /**
  * The messages of a Kafka topic since this test process started, read straight
  * from the broker (kcat), parsed as JSON when they are. Not the whole history:
- * local topics keep every earlier run's messages.
+ * local topics keep every earlier run's messages. `brokers`: another broker
+ * than the shared one (startPrivateKafka).
  */
-export function readTopic(topic: string): unknown[] {
-  const output = execFileSync(
-    'kcat',
-    ['-b', localInfra().kafka.brokers, '-C', '-t', topic, '-o', `s@${TOPIC_READ_FROM_MS}`, '-e', '-q', '-D', '\u001e'],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-  );
+export function readTopic(topic: string, brokers = localInfra().kafka.brokers): unknown[] {
+  const output = execFileSync('kcat', ['-b', brokers, '-C', '-t', topic, '-o', `s@${TOPIC_READ_FROM_MS}`, '-e', '-q', '-D', '\u001e'], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return output
     .split('\u001e')
     .filter((message) => message.trim() !== '')

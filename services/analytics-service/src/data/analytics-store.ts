@@ -26,23 +26,17 @@ type StoredEvent = {
   applied: boolean;
   receivedAt: Date;
 };
+/** A doctor's totals, computed from the stored events when asked (see record). */
 type DoctorStats = {
   _id: string;
   name: string;
   specialization: string;
   appointments: number;
   revenue: Record<string, number>;
-  /** The latest events this document took in (see applyOnce). */
-  applied?: string[];
 };
-
-/**
- * How many recent event ids a read-model document remembers. A redelivery
- * comes after a crash or a timeout, seconds later, not after a thousand newer
- * events of the same doctor.
- */
-const APPLIED_MEMORY = 1_000;
 type DoctorModel = { _id: string; name: string; specialization: string; deleted: boolean };
+
+const DOCTOR_EVENTS: ReadonlySet<string> = new Set([doctorCreated.type, doctorUpdated.type, doctorDeleted.type]);
 
 export const APPOINTMENT_COUNTS = {
   booked: appointmentBooked.type,
@@ -54,22 +48,26 @@ export const APPOINTMENT_COUNTS = {
 export async function prepareAnalytics(db: Db): Promise<void> {
   // Events are keyed by CloudEvent id (_id): a redelivered event is a duplicate key, stored once.
   await db.collection('events').createIndex({ type: 1, time: 1 });
-  await db.collection('doctor_stats').createIndex({ appointments: -1 });
   await prepareDeadLetters(db);
 }
 
 export class AnalyticsStore {
   private readonly events;
-  private readonly doctorStats;
   private readonly doctors;
 
   constructor(db: Db) {
     this.events = db.collection<StoredEvent>('events');
-    this.doctorStats = db.collection<DoctorStats>('doctor_stats');
     this.doctors = db.collection<DoctorModel>('doctors');
   }
 
-  /** Stores the event once and applies it to the read models once; false when it was already there. */
+  /**
+   * Stores the event once (its CloudEvent id is the key) and applies it to the doctors' model;
+   * false when it was already there. Counts and sums — per doctor too — are computed from the
+   * stored events when asked, never kept as counters: an insert under a unique key is the one
+   * write every MongoDB-wire store makes atomic, so racing deliveries can neither count an event
+   * twice nor lose another's increment (FerretDB runs an update as read, modify, write back, and
+   * two concurrent increments of one document keep only one).
+   */
   async record(event: { id: string; type: string; time?: string; data: Record<string, unknown> }): Promise<boolean> {
     const time = event.time ? new Date(event.time) : new Date();
     try {
@@ -79,7 +77,8 @@ export class AnalyticsStore {
         time,
         day: time.toISOString().slice(0, 10),
         data: event.data,
-        applied: false,
+        // Only doctor events change a model besides the events themselves; the rest are done once stored.
+        applied: !DOCTOR_EVENTS.has(event.type),
         receivedAt: new Date(),
       });
     } catch (error) {
@@ -89,49 +88,25 @@ export class AnalyticsStore {
       if (existing && !existing.applied) await this.apply(existing);
       return false;
     }
-    await this.apply({ _id: event.id, type: event.type, data: event.data });
+    if (DOCTOR_EVENTS.has(event.type)) await this.apply({ _id: event.id, type: event.type, data: event.data });
     return true;
   }
 
   private async apply(event: Pick<StoredEvent, '_id' | 'type' | 'data'>): Promise<void> {
     const data = event.data;
-    if (event.type === appointmentBooked.type) {
-      await this.applyOnce(String(data.doctorId), event._id, {
-        $inc: { appointments: 1 },
-        $set: { name: String(data.doctorName), specialization: String(data.specialization) },
-      });
-    } else if (event.type === appointmentPaid.type) {
-      await this.applyOnce(String(data.doctorId), event._id, { $inc: { [`revenue.${String(data.currency)}`]: Number(data.amount) } });
-    } else if (event.type === doctorCreated.type || event.type === doctorUpdated.type) {
-      await this.doctors.updateOne(
-        { _id: String(data.doctorId) },
-        { $set: { name: String(data.name), specialization: String(data.specialization), deleted: false } },
-        { upsert: true },
-      );
+    if (event.type === doctorCreated.type || event.type === doctorUpdated.type) {
+      const update = { $set: { name: String(data.name), specialization: String(data.specialization), deleted: false } };
+      try {
+        await this.doctors.updateOne({ _id: String(data.doctorId) }, update, { upsert: true });
+      } catch (error) {
+        // A racing delivery inserted the doctor between this upsert's find and insert: update it now.
+        if ((error as { code?: number }).code !== 11000) throw error;
+        await this.doctors.updateOne({ _id: String(data.doctorId) }, update);
+      }
     } else if (event.type === doctorDeleted.type) {
       await this.doctors.updateOne({ _id: String(data.doctorId) }, { $set: { deleted: true } });
     }
     await this.events.updateOne({ _id: event._id }, { $set: { applied: true } });
-  }
-
-  /**
-   * An increment of a doctor's statistics, once per event even when two
-   * deliveries race or a crash left the event stored but not marked applied:
-   * one atomic update that matches only while the document has not taken this
-   * event in, and records that it has. A second attempt matches nothing, so
-   * its upsert would insert a second document of the same id: the duplicate
-   * key says "already applied".
-   */
-  private async applyOnce(doctorId: string, eventId: string, update: Record<string, unknown>): Promise<void> {
-    try {
-      await this.doctorStats.updateOne(
-        { _id: doctorId, applied: { $ne: eventId } },
-        { ...update, $push: { applied: { $each: [eventId], $slice: -APPLIED_MEMORY } } },
-        { upsert: true },
-      );
-    } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
-    }
   }
 
   async countByType(from: Date, to: Date, types: string[]): Promise<Map<string, number>> {
@@ -167,12 +142,41 @@ export class AnalyticsStore {
   }
 
   async topDoctors(by: 'appointments' | 'revenue', currency: string, limit: number): Promise<DoctorStats[]> {
-    const field = by === 'appointments' ? 'appointments' : `revenue.${currency}`;
-    return this.doctorStats
-      .find({ [field]: { $gt: 0 } }, { projection: { applied: 0 } })
-      .sort({ [field]: -1, _id: 1 })
-      .limit(limit)
-      .toArray();
+    type Group = { _id: { doctorId: string; name: string; specialization: string }; total: number };
+    // One accumulator per $group: with two, FerretDB 1.24 answers 0 for a $sum of a field.
+    const perDoctor = (match: Record<string, unknown>, total: 1 | '$data.amount') =>
+      this.events
+        .aggregate<Group>([
+          { $match: match },
+          {
+            $group: {
+              _id: { doctorId: '$data.doctorId', name: '$data.doctorName', specialization: '$data.specialization' },
+              total: { $sum: total },
+            },
+          },
+        ])
+        .toArray();
+    const [booked, paid] = await Promise.all([
+      perDoctor({ type: appointmentBooked.type }, 1),
+      perDoctor({ type: appointmentPaid.type, 'data.currency': currency }, '$data.amount'),
+    ]);
+    const doctors = new Map<string, DoctorStats>();
+    // A doctor renamed between events appears under each name: the totals add up, one name is shown.
+    const doctor = (g: Group) =>
+      doctors.get(g._id.doctorId) ??
+      doctors
+        .set(g._id.doctorId, { _id: g._id.doctorId, name: g._id.name, specialization: g._id.specialization, appointments: 0, revenue: {} })
+        .get(g._id.doctorId)!;
+    for (const g of booked) doctor(g).appointments += g.total;
+    for (const g of paid) {
+      const stats = doctor(g);
+      stats.revenue[currency] = (stats.revenue[currency] ?? 0) + g.total;
+    }
+    const value = (d: DoctorStats) => (by === 'appointments' ? d.appointments : (d.revenue[currency] ?? 0));
+    return [...doctors.values()]
+      .filter((d) => value(d) > 0)
+      .sort((a, b) => value(b) - value(a) || (a._id < b._id ? -1 : 1))
+      .slice(0, limit);
   }
 
   async specializations(): Promise<{ specialization: string; doctors: number; appointments: number }[]> {
@@ -183,8 +187,11 @@ export class AnalyticsStore {
           { $group: { _id: '$specialization', count: { $sum: 1 } } },
         ])
         .toArray(),
-      this.doctorStats
-        .aggregate<{ _id: string; count: number }>([{ $group: { _id: '$specialization', count: { $sum: '$appointments' } } }])
+      this.events
+        .aggregate<{ _id: string; count: number }>([
+          { $match: { type: appointmentBooked.type } },
+          { $group: { _id: '$data.specialization', count: { $sum: 1 } } },
+        ])
         .toArray(),
     ]);
     const names = new Set([...doctors.map((d) => d._id), ...appointments.map((a) => a._id)].filter(Boolean));

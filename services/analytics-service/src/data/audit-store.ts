@@ -55,12 +55,19 @@ export class AuditStore {
   /** Keeps the entry unless one with its id is there already: a redelivery or a replay never changes history. */
   async append(entry: AuditEntry): Promise<boolean> {
     const { id, at, ...rest } = entry;
-    const result = await this.entries.updateOne(
-      { _id: id },
-      { $setOnInsert: { ...rest, at: new Date(at), actorId: actorIdOf(entry) } },
-      { upsert: true },
-    );
-    return result.upsertedCount === 1;
+    try {
+      const result = await this.entries.updateOne(
+        { _id: id },
+        { $setOnInsert: { ...rest, at: new Date(at), actorId: actorIdOf(entry) } },
+        { upsert: true },
+      );
+      return result.upsertedCount === 1;
+    } catch (error) {
+      // Two deliveries racing: both upserts found nothing and the later insert hit the first one's
+      // key (FerretDB does not retry such an upsert as MongoDB does). The entry is kept: done.
+      if ((error as { code?: number }).code === 11000) return false;
+      throw error;
+    }
   }
 
   /** Newest first; keyset pagination on (at, id). */

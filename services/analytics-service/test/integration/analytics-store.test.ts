@@ -5,7 +5,7 @@
  * and marking it applied.
  */
 import { randomUUID } from 'node:crypto';
-import { appointmentBooked, appointmentPaid } from '@caregrid/contracts';
+import { appointmentBooked, appointmentPaid, doctorCreated } from '@caregrid/contracts';
 import { freshDatabase } from '@caregrid/devkit';
 import { deadLetterArrival, NotFoundError, redriveDeadLetter } from '@caregrid/platform';
 import { mongoDeadLetterStore } from '@caregrid/platform/mongo';
@@ -123,4 +123,19 @@ describe('dead letters (dead_letters collection)', () => {
     expect(await handle(parked[0])).toBe('SUCCESS');
     expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
   });
+});
+
+it('different events of one doctor applied at the same time all count (no lost update; FerretDB updates are read-modify-write)', async () => {
+  const doctorId = randomUUID();
+  const events = Array.from({ length: 20 }, (_, i) => event(i % 2 ? appointmentPaid.type : appointmentBooked.type, doctorId));
+  // Each delivered twice, all at once: as from two partitions, two replicas, or a redelivery racing the first.
+  await Promise.all([...events, ...events].map((e) => store.record(e)));
+  expect(await statsOf(doctorId)).toEqual({ appointments: 10, revenue: 10 * 5_000 });
+});
+
+it('racing deliveries of a new doctor store it once, and none of them fails', async () => {
+  const doctorId = randomUUID();
+  const created = { id: randomUUID(), type: doctorCreated.type, data: { doctorId, name: 'Dr Race', specialization: 'urology' } };
+  await Promise.all(Array.from({ length: 6 }, () => store.record(created)));
+  expect((await store.specializations()).find((s) => s.specialization === 'urology')?.doctors).toBe(1);
 });

@@ -53,6 +53,13 @@ it('keeps the first version of an entry: a replay with the same id and other con
   expect(page.items).toEqual([original]);
 });
 
+it('racing deliveries of an entry keep it once, and none of them fails', async () => {
+  const entries = Array.from({ length: 20 }, () => entry());
+  const kept = await Promise.all(entries.flatMap((e) => [e, e, e, e]).map((e) => store.append(e)));
+  expect(kept.filter(Boolean)).toHaveLength(entries.length);
+  expect((await store.find({ patientId: entries[0]!.patientIds[0], limit: 10 })).items).toEqual([entries[0]]);
+});
+
 it('finds by patient and by actor, newest first, page by page, within a time window', async () => {
   const patientId = randomUUID();
   const actor = { kind: 'user' as const, userId: randomUUID(), roles: ['receptionist' as const] };
