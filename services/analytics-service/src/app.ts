@@ -3,7 +3,7 @@ import { byEventType, createServiceApp, deadLetterRoutes, type ServiceAppDepende
 import { mongoDeadLetterStore, type Db } from '@caregrid/platform/mongo';
 import { AnalyticsStore } from './data/analytics-store.js';
 import { AuditStore } from './data/audit-store.js';
-import { auditRecorder, auditRoutes } from './http/audit-routes.js';
+import { auditBatchRecorder, auditRecorder, auditRoutes } from './http/audit-routes.js';
 import { analyticsRoutes, eventRecorder } from './http/routes.js';
 
 export type AuditSettings = { retentionDays: number };
@@ -21,7 +21,12 @@ export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: Audi
     logger: deps.logger,
     routers: [
       analyticsRoutes(store, recordEvent),
-      auditRoutes(audit, recordEntry, deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }, deps.logger),
+      auditRoutes(
+        audit,
+        auditBatchRecorder(audit, deps.logger),
+        deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS },
+        deps.logger,
+      ),
       // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
       deadLetterRoutes('analytics-service', {
         store: mongoDeadLetterStore(deps.db),

@@ -1,6 +1,6 @@
 import { cloudEventSchema, ContractViolation, type CloudEvent, type EventContract } from '@caregrid/contracts';
 import type { Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -20,6 +20,41 @@ export type MalformedEvent = { id: string; topic: string; type?: string; subject
 export function answerDelivery(handler: EventHandler) {
   return async ({ body, res }: { body: unknown; res: Response }): Promise<void> => {
     res.json({ status: await handler(body) });
+  };
+}
+
+/** What a subscriber does with a batch of delivered events: one status per event, in order. */
+export type BatchHandler = (events: unknown[]) => Promise<DeliveryStatus[]>;
+
+const bulkEnvelope = z.object({
+  entries: z.array(z.object({ entryId: z.string().min(1), event: z.unknown() })).max(10_000),
+});
+
+/**
+ * The route handler of a bulk subscription (`bulkSubscribe` in its
+ * Subscription): Dapr posts up to `maxMessagesCount` events at once and wants
+ * a status per entry — a DROP goes to the dead-letter topic, a RETRY comes
+ * again, alone or in a later batch.
+ */
+export function answerBulkDelivery(handler: BatchHandler) {
+  return async ({ body, res }: { body: unknown; res: Response }): Promise<void> => {
+    const envelope = bulkEnvelope.safeParse(body);
+    if (!envelope.success) {
+      res.status(400).json({ statuses: [] });
+      return;
+    }
+    const { entries } = envelope.data;
+    // A CloudEvent arrives as an object; other content types as the raw string.
+    const events = entries.map(({ event }) => {
+      if (typeof event !== 'string') return event;
+      try {
+        return JSON.parse(event) as unknown;
+      } catch {
+        return event;
+      }
+    });
+    const statuses = await handler(events);
+    res.json({ statuses: entries.map(({ entryId }, i) => ({ entryId, status: statuses[i] ?? 'RETRY' })) });
   };
 }
 

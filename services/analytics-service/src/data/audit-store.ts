@@ -70,6 +70,26 @@ export class AuditStore {
     }
   }
 
+  /**
+   * Keeps each entry unless one with its id is there already, in one round
+   * trip (FerretDB stores a batch of inserts many times faster than one by
+   * one); false for each entry that was there. Other failures throw.
+   */
+  async appendMany(entries: AuditEntry[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const docs = entries.map(({ id, at, ...rest }, i) => ({ ...rest, _id: id, at: new Date(at), actorId: actorIdOf(entries[i]!) }));
+    try {
+      await this.entries.insertMany(docs, { ordered: false });
+      return entries.map(() => true);
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: { index: number; code: number }[] | { index: number; code: number } }).writeErrors;
+      const failed = writeErrors === undefined ? undefined : Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+      if (!failed || failed.some((e) => e.code !== 11000)) throw error;
+      const already = new Set(failed.map((e) => e.index));
+      return entries.map((_, i) => !already.has(i));
+    }
+  }
+
   /** Newest first; keyset pagination on (at, id). */
   async find(query: AuditQuery): Promise<AuditPage> {
     const filter: Record<string, unknown> = {};

@@ -101,3 +101,13 @@ it('retention removes entries older than the cutoff, and only those', async () =
   expect(await store.purgeOlderThan(new Date('2021-01-01T00:00:00Z'))).toBeGreaterThanOrEqual(1);
   expect((await store.find({ patientId, limit: 10 })).items.map((e) => e.id)).toEqual([recent.id]);
 });
+
+it('keeps a batch in one write: new entries stored, entries already there left as they were', async () => {
+  const kept = entry({ outcome: 'denied', status: 404 });
+  await store.append(kept);
+  const fresh = [entry(), entry()];
+  expect(await store.appendMany([fresh[0]!, { ...kept, outcome: 'allowed', status: 200 }, fresh[1]!])).toEqual([true, false, true]);
+  for (const e of [kept, ...fresh]) expect((await store.find({ patientId: e.patientIds[0], limit: 5 })).items).toEqual([e]);
+  // The same batch again (a redelivery): nothing new, nothing changed.
+  expect(await store.appendMany(fresh)).toEqual([false, false]);
+});
