@@ -7,7 +7,8 @@
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
 #   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka jars)
-#   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/)
+#   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/),
+#                                      and the Dapr CLI from ../shared/dapr-cli when that folder exists
 #   infra/infra.sh kafka-classpath     print the classpath of the Kafka jars (admin tools included)
 #
 # Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
@@ -22,7 +23,7 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/caregrid
 RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
-ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry)
+ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -139,7 +140,12 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
   ln -sfn "$out" "$BIN/$name"
 }
 
-build_daprd() { build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"; }
+build_daprd() {
+  build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
+  # The layout the Dapr CLI looks for (<DAPR_RUNTIME_PATH>/.dapr/bin/daprd): `dapr run -f` runs this build.
+  mkdir -p "$STATE/.dapr/bin"
+  ln -sfn "$BIN/daprd" "$STATE/.dapr/bin/daprd"
+}
 build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
 # Sentry from the same dapr module (and go.sum) as daprd: the wrapper module pins it.
 build_sentry() {
@@ -171,6 +177,27 @@ build_tools() {
     fi
     ln -sfn "$venv" "$STATE/venv"
   fi
+}
+
+# The real Dapr CLI, built from the source archive in ../shared/dapr-cli (beside the clone) by its
+# own build.sh, cached by the archive's hash and linked as .caregrid/bin/dapr. Machines without
+# that folder skip it (the CLI test then says why it did not run).
+build_dapr_cli() {
+  local shared="$ROOT/../shared/dapr-cli" archive hash out
+  archive=$(ls "$shared"/dapr-cli-*-src.tar.gz 2>/dev/null | head -n 1 || true)
+  if [ ! -x "$shared/build.sh" ] || [ -z "$archive" ]; then
+    say "dapr CLI: $shared not found, not built (the real-CLI test is skipped)"
+    return 0
+  fi
+  hash=$(sha256sum "$archive" | cut -c1-16)
+  out="$CACHE/bin/dapr-cli-$hash"
+  mkdir -p "$CACHE/bin" "$BIN"
+  if [ ! -x "$out" ]; then
+    say "dapr CLI: building from $(basename "$archive") (cold: a few minutes)"
+    bash "$shared/build.sh" "$out.tmp" >"$LOGS/dapr-cli-build.log" 2>&1 || fail "dapr CLI build failed (see $LOGS/dapr-cli-build.log)"
+    mv "$out.tmp" "$out"
+  fi
+  ln -sfn "$out" "$BIN/dapr"
 }
 
 # ---------------------------------------------------------------- Kafka jars
@@ -355,6 +382,25 @@ up_sentry() {
 
 down_sentry() { stop_pidfile sentry "$(sentry_pidfile)"; }
 
+# The Dapr CLI's Sentry (see CAREGRID_SENTRY_CLI_PORT): the same binary and trust bundle.
+sentry_cli_pidfile() { echo "$RUN/sentry-cli.pid"; }
+up_sentry-cli() {
+  up_sentry
+  if pid_alive "$(sentry_cli_pidfile)" && port_open "$CAREGRID_SENTRY_CLI_PORT"; then
+    say "sentry-cli: already running on $CAREGRID_SENTRY_CLI_PORT"
+    return
+  fi
+  ensure_port_free sentry-cli "$CAREGRID_SENTRY_CLI_PORT"
+  say "sentry-cli: starting on 127.0.0.1:$CAREGRID_SENTRY_CLI_PORT (for dapr run -f; same trust bundle)"
+  start_detached "$(sentry_cli_pidfile)" "$LOGS/sentry-cli.log" "$BIN/sentry" \
+    --config="$ROOT/infra/sentry/config.yaml" --issuer-credentials="$(sentry_dir)" \
+    --listen-address=127.0.0.1 --port="$CAREGRID_SENTRY_CLI_PORT" \
+    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SENTRY_CLI_HEALTHZ_PORT" \
+    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SENTRY_CLI_METRICS_PORT"
+  wait_for sentry-cli 30 port_open "$CAREGRID_SENTRY_CLI_PORT"
+}
+down_sentry-cli() { stop_pidfile sentry-cli "$(sentry_cli_pidfile)"; }
+
 # ---------------------------------------------------------------- status
 status() {
   find_pg_bin
@@ -380,6 +426,12 @@ status() {
   s=down; sentry_ready && s=up
   # shellcheck disable=SC2059
   printf "$fmt" sentry "127.0.0.1:$CAREGRID_SENTRY_PORT" "$s" "Dapr Sentry $DAPR_VERSION (mTLS CA), trust bundle $(sentry_dir)"
+  s=down; port_open "$CAREGRID_SENTRY_CLI_PORT" && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" sentry-cli "127.0.0.1:$CAREGRID_SENTRY_CLI_PORT" "$s" "the same CA where the Dapr CLI's sidecars look for it"
+  s=missing; [ -x "$BIN/dapr" ] && s=built
+  # shellcheck disable=SC2059
+  printf "$fmt" dapr-cli "-" "$s" "Dapr CLI at $BIN/dapr (infra/infra.sh tools)"
 }
 
 main() {
@@ -408,7 +460,10 @@ main() {
       build_ferretdb
       fetch_kafka
       ;;
-    tools) build_tools ;;
+    tools)
+      build_tools
+      build_dapr_cli
+      ;;
     status) status ;;
     # The Kafka jars' classpath, for its admin tools (test stacks place new consumer groups with them).
     kafka-classpath)

@@ -220,17 +220,19 @@ describe('docker-compose.yml', () => {
   });
 
   it('lets all sidecars share one name-resolution registry', () => {
-    const sidecars = apps.map((app) => project.services[`${app.appId}-dapr`]!);
-    const workingDirs = new Set(sidecars.map((s) => s.working_dir));
-    expect(workingDirs.size).toBe(1);
-    const [workingDir] = [...workingDirs];
     for (const app of apps) {
+      const sidecar = project.services[`${app.appId}-dapr`]!;
       const config = parse(readFileSync(app.configFile, 'utf8')) as {
         spec: { nameResolution: { component: string; configuration: { connectionString: string } } };
       };
       expect(config.spec.nameResolution.component).toBe('sqlite');
-      const dbFile = path.posix.join(workingDir!, config.spec.nameResolution.configuration.connectionString);
-      expect(hostPathOf(project.services[`${app.appId}-dapr`]!, dbFile)).toBe('volume:dapr-registry/nameresolution.db');
+      // daprd expands ${VAR} in a self-hosted Configuration: the path comes from the sidecar's environment.
+      const dbFile = config.spec.nameResolution.configuration.connectionString.replace(
+        /\$\{([A-Z_]+)\}/g,
+        (_m, name: string) => sidecar.environment?.[name] ?? '',
+      );
+      expect(path.posix.isAbsolute(dbFile)).toBe(true);
+      expect(hostPathOf(sidecar, dbFile)).toBe('volume:dapr-registry/nameresolution.db');
     }
   });
 

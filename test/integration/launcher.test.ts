@@ -26,7 +26,13 @@ it('starts an app and its sidecar from a run file, provisions its database, repo
     runFile,
     stringify({
       version: 1,
-      common: { resourcesPaths: [resources.dir], configFilePath: path.join(repoRoot, 'dapr/config/caregrid.yaml') },
+      common: {
+        resourcesPaths: [resources.dir],
+        configFilePath: path.join(repoRoot, 'dapr/config/caregrid.yaml'),
+        // As dapr/dapr.yaml: no actors, so no placement or scheduler.
+        placementHostAddress: '',
+        schedulerHostAddress: ' ',
+      },
       apps: [
         {
           appID: appId,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DAPR_NAMESPACE } from '@caregrid/platform';
-import { daprdBinary, logsDir, readInfraEnv, repoRoot, sentryDir, sidecarEnvironment, stateDir } from './paths.js';
+import { daprdBinary, logsDir, nameResolutionDb, readInfraEnv, repoRoot, sentryDir, sidecarEnvironment } from './paths.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
 
 export type SidecarSpec = {
@@ -18,6 +18,11 @@ export type SidecarSpec = {
    */
   daprInternalGrpcPort?: number;
   metricsPort: number;
+  /** The app's folder: daprd's working directory, as `dapr run -f` starts it (default: the repository root). */
+  appDir?: string;
+  /** Actor placement and scheduler: passed only when set (daprd's own default is none). */
+  placementHostAddress?: string;
+  schedulerHostAddress?: string;
   resourcesPaths: string[];
   configFile: string;
   logLevel?: string;
@@ -68,6 +73,8 @@ export function daprdArgs(spec: SidecarSpec, mtls: MtlsSettings | false = false)
     spec.appHealthCheckPath ?? '/healthz',
     '--app-health-probe-interval',
     '3',
+    ...(spec.placementHostAddress ? ['--placement-host-address', spec.placementHostAddress] : []),
+    ...(spec.schedulerHostAddress ? ['--scheduler-host-address', spec.schedulerHostAddress] : []),
     ...(mtls ? ['--enable-mtls', '--sentry-address', mtls.sentryAddress] : []),
   ];
 }
@@ -82,12 +89,12 @@ export type RunningSidecar = ManagedProcess & {
 };
 
 /**
- * Starts a real daprd. Its working directory is the repository root because
- * the Configuration's sqlite name-resolution path is relative to it.
+ * Starts a real daprd, in its app's folder as the Dapr CLI does (nothing it reads depends on
+ * the working directory: the name-resolution registry comes from CAREGRID_NAME_RESOLUTION_DB).
  */
 export function startSidecar(spec: SidecarSpec): RunningSidecar {
   // The sqlite name-resolution database lives here; sqlite does not create directories.
-  mkdirSync(path.join(stateDir, 'dapr'), { recursive: true });
+  mkdirSync(path.dirname(nameResolutionDb), { recursive: true });
   const mtls = spec.mtls ?? localMtls();
   let mtlsState: 'on' | 'off' | 'pending' = 'pending';
   let appHealthy: boolean | undefined;
@@ -95,7 +102,7 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
     name: `${spec.appId}-dapr`,
     command: daprdBinary,
     args: daprdArgs(spec, mtls),
-    cwd: repoRoot,
+    cwd: spec.appDir ?? repoRoot,
     env: {
       ...process.env,
       ...sidecarEnvironment(),

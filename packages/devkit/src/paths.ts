@@ -7,6 +7,8 @@ export const stateDir = process.env.CAREGRID_HOME ?? path.join(repoRoot, '.careg
 export const logsDir = path.join(stateDir, 'logs');
 export const daprdBinary = path.join(stateDir, 'bin', 'daprd');
 export const secretsFile = path.join(stateDir, 'secrets.json');
+/** The sidecars' shared sqlite name-resolution registry (the Configurations read CAREGRID_NAME_RESOLUTION_DB). */
+export const nameResolutionDb = path.join(stateDir, 'dapr', 'nameresolution.db');
 /** Dapr Sentry's trust bundle (root ca.crt, issuer certificate and key), generated on its first start. */
 export const sentryDir = path.join(stateDir, 'sentry');
 export const defaultRunFile = path.join(repoRoot, 'dapr', 'dapr.yaml');
@@ -92,5 +94,6 @@ export function sidecarEnvironment(): Record<string, string> {
     KAFKA_BROKERS: infra.kafka.brokers,
     CAREGRID_SECRETS_FILE: secretsFile,
     INVOICE_STORAGE_DIR: path.join(stateDir, 'invoices'),
+    CAREGRID_NAME_RESOLUTION_DB: nameResolutionDb,
   };
 }

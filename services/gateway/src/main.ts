@@ -3,6 +3,7 @@ import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
 import { parseTrustedProxies } from './domain/client-address.js';
 import { assertPolicyInForce } from './http/policy-check.js';
+import { upstreamCheck, waitFor } from './http/upstreams.js';
 
 const settings = loadConfig({
   CORS_ALLOWED_ORIGINS: z.string().default(''),
@@ -14,6 +15,9 @@ const settings = loadConfig({
     .default(5 * 1024 * 1024),
   // Above the Resiliency invoke timeout (3 s + retries): the sidecar answers first.
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  // At start, how long to wait for a routed service to answer through the sidecar before
+  // serving anyway (then /readyz stays 503 until one does): services start alongside the gateway.
+  UPSTREAM_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
   // Comma-separated IPs / CIDRs of the proxies in front (the ingress controller); empty: the peer is the client.
   // A typo fails the start instead of trusting the wrong hops.
   TRUSTED_PROXIES: z
@@ -35,9 +39,13 @@ await startService({
     // daprd runs a pipeline whose middleware failed to load (missing or out of scope) without it:
     // fail open. A gateway whose sidecar does not enforce the JWT policy must not serve at all.
     await policyCheck.check();
+    const upstreams = { name: 'upstreams', check: upstreamCheck({ sidecarHttpPort: config.DAPR_HTTP_PORT }) };
+    if (!(await waitFor(upstreams.check, settings.UPSTREAM_WAIT_MS))) {
+      logger.warn('no routed service answers through the sidecar yet: serving, not ready (see /readyz)');
+    }
     return createApp({
       logger,
-      readiness: [...(readiness ?? []), policyCheck],
+      readiness: [...(readiness ?? []), policyCheck, upstreams],
       isShuttingDown,
       settings: {
         sidecarHttpPort: config.DAPR_HTTP_PORT,
