@@ -14,6 +14,7 @@ import {
   infraUp,
   loadRunFile,
   localInfra,
+  placeGroupsAtEnd,
   provisionServiceSecrets,
   readInfraEnv,
   readSecrets,
@@ -55,7 +56,7 @@ function leftovers(): string[] {
 }
 
 /**
- * The run uses the development consumer groups (`{appID}`) of the shared broker: moved to the
+ * The run uses the development consumer groups (`{appID}`) of the shared broker: placed at the
  * end of their topics first, so the smoke's events are not queued behind every earlier run's.
  */
 function skipBacklog(): void {
@@ -63,17 +64,16 @@ function skipBacklog(): void {
     spec: { metadata: { name: string; value?: string }[] };
   };
   const scopes = pubsub.spec.metadata.find((m) => m.name === 'subscriptionScopes')!.value!;
-  for (const scope of scopes.split(';')) {
-    const [group, topics] = scope.split('=') as [string, string];
-    if (!topics) continue;
-    // kcat as a member of the group: reads to the end (into nothing), commits, leaves.
-    const result = spawnSync(
-      'kcat',
-      ['-b', localInfra().kafka.brokers, '-G', group, '-X', 'auto.offset.reset=latest', '-e', '-q', '-o', 'end', ...topics.split(',')],
-      { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 60_000 },
-    );
-    if (result.status !== 0) throw new Error(`moving consumer group ${group} to the end: ${result.stderr}`);
-  }
+  const subscribers = scopes
+    .split(';')
+    .map((scope) => scope.split('=') as [string, string])
+    .filter(([, topics]) => topics);
+  const placed = placeGroupsAtEnd(
+    localInfra().kafka.brokers,
+    subscribers.map(([group]) => group),
+    subscribers.flatMap(([, topics]) => topics.split(',')),
+  );
+  if (!placed) throw new Error('the Kafka admin tools are not to be had (infra/infra.sh kafka-classpath)');
 }
 
 async function waitForReady(url: string, cliRun: ChildProcess, timeoutMs: number): Promise<void> {

@@ -119,6 +119,8 @@ export async function startStack(options: {
         member.status = `${what} exited (${code}), restarting`;
         log(`${name} ${what} exited (${code}); restarting it in ${delay} ms`);
         later(delay, () => {
+          // Replaced meanwhile (a test's restartApp after killing it): one process per instance.
+          if ((what === 'app' ? member.process : member.sidecar) !== handle) return;
           if (what === 'app') {
             member.process = launchApp(app, appToken);
             supervise('app', member.process);
