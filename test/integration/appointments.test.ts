@@ -8,7 +8,16 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
-import { eventually, jsonClient, readTopic, startKafka, startTestStack, stopKafka, type TestStack, doctorProfile } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readTopic as readSharedTopic,
+  startPrivateKafka,
+  startTestStack,
+  type PrivateKafka,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -72,8 +81,14 @@ async function patientAccount(): Promise<{ patientId: string; auth: Record<strin
   return { patientId, auth: { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` } };
 }
 
+// A broker of this file's own: the outage test stops it, and no other run is there to notice.
+let kafka: PrivateKafka;
+const readTopic = (topic: string) => readSharedTopic(topic, kafka.brokers);
+
 beforeAll(async () => {
+  kafka = await startPrivateKafka();
   stack = await startTestStack({
+    kafkaBrokers: kafka.brokers,
     apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service'],
     replicas: { 'appointment-service': 2 },
     env: { 'appointment-service': { RETENTION_DAYS: '30', CLEANUP_MIN_INTERVAL_SECONDS: '5' } },
@@ -89,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.end();
   await stack?.stop();
+  await kafka?.remove();
 });
 
 describe('booking', () => {
@@ -309,7 +325,7 @@ describe('cleanup by the cron binding, two replicas firing', () => {
 describe('failures', () => {
   it('an event written while Kafka is down is published once it is back', async () => {
     const [patientId, doctorId] = [await createPatient(), await createDoctor()];
-    stopKafka();
+    await kafka.stop();
     let appointmentId: string;
     try {
       const booked = await book(patientId, doctorId, berlin(nextMonday(6), '09:00'));
@@ -318,7 +334,7 @@ describe('failures', () => {
       const { rows } = await db.query('SELECT count(*)::int AS n FROM outbox WHERE subject = $1 AND published_at IS NULL', [appointmentId]);
       expect(rows[0].n).toBe(1);
     } finally {
-      await startKafka();
+      await kafka.start();
     }
     const event = await eventually(
       () => readTopic(Topics.appointments).find((e) => (e as { subject?: string }).subject === appointmentId),
