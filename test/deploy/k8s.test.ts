@@ -9,21 +9,12 @@
  * JWT policy.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
-import { loadDaprSchemas, loadRunFile, renderDeploySecrets, repoRoot } from '@caregrid/devkit';
+import { parseAllDocuments } from 'yaml';
+import { loadDaprSchemas, loadRunFile, repoRoot } from '@caregrid/devkit';
+import { copyDeployment, decode, type KubeObject, kubernetesValidate, type Metadata, renderOverlay } from './k8s-render.js';
 
-type Metadata = { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-type KubeObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: Metadata;
-  spec?: unknown;
-  data?: Record<string, string>;
-  scopes?: string[];
-};
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
 type Container = {
   name: string;
@@ -41,49 +32,16 @@ type Configuration = KubeObject & {
 };
 type Role = KubeObject & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
 
-// kubectl here is 1.32; kubernetes-validate 1.33.1 ships schemas up to 1.33.
-const KUBERNETES_VERSION = '1.32.0';
-const kubernetesValidateBin = path.join(repoRoot, '.caregrid', 'venv', 'bin', 'kubernetes-validate');
 const NAMESPACE = 'caregrid';
 const apps = loadRunFile(path.join(repoRoot, 'dapr', 'dapr.yaml'));
 const daprSchemas = loadDaprSchemas();
 
-/** Runs kubernetes-validate --strict on the objects; returns its complaints (empty: all valid, all known). */
-function kubernetesValidate(objects: KubeObject[], dir: string): string {
-  const file = path.join(dir, `objects-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
-  try {
-    // --quiet prints only failures and warnings ("Couldn't find schema" for an unknown kind is a warning).
-    return execFileSync(kubernetesValidateBin, ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], { encoding: 'utf8' }).trim();
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    return `${stdout ?? ''}${stderr ?? ''}`.trim() || String(error);
-  }
-}
-
 const isDapr = (o: KubeObject) => o.apiVersion.startsWith('dapr.io/');
-const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
 
 /** A copy of the repository's deployment files, rendered per overlay as the README says. */
-const work = mkdtempSync(path.join(tmpdir(), 'caregrid-k8s-'));
-for (const dir of ['k8s', 'components', 'dapr']) {
-  cpSync(path.join(repoRoot, dir), path.join(work, dir), {
-    recursive: true,
-    // Rendered secrets of a local deployment stay out of the copy: the test renders its own.
-    filter: (source) => !/[/\\](generated|secrets[/\\][^/\\]+\.env)$/.test(source),
-  });
-}
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function render(overlay: string): Promise<KubeObject[]> {
-  await renderDeploySecrets(`k8s/overlays/${overlay}`, { root: work });
-  const output = execFileSync('kubectl', ['kustomize', path.join(work, 'k8s', 'overlays', overlay)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return parseAllDocuments(output).map((doc) => doc.toJS() as KubeObject);
-}
+const { dir: work, dispose } = copyDeployment();
+afterAll(dispose);
+const render = (overlay: string) => renderOverlay(work, overlay);
 
 describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
   let objects: KubeObject[] = [];
@@ -145,7 +103,9 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
         config: path.basename(app.configFile, '.yaml'),
         containerPort: app.appPort,
         env: { APP_ID: app.appId, APP_PORT: String(app.appPort), APP_BIND_ADDRESS: '0.0.0.0' },
-        image: `ghcr.io/caregrid/${app.appId}`,
+        image: execFileSync('bash', [path.join(repoRoot, 'k8s', 'image-registry', 'image-name.sh'), app.appId], {
+          encoding: 'utf8',
+        }).trim(),
         serviceAccount: app.appId,
       });
       expect(container.image).toMatch(overlay === 'dev' ? /:dev$/ : /:\d+\.\d+\.\d+$/);
