@@ -39,18 +39,43 @@ export function kubernetesValidate(objects: KubeObject[], dir: string): string {
 
 export const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
 
+/** A self-signed CA certificate (PEM), standing for a database provider's. */
+export const testCa = (name = 'provider CA') =>
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      '/dev/null',
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '1',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+
 /**
  * A fresh copy of k8s/, components/, dapr/ (and what a check asks for besides), without the
- * rendered secrets of a local deployment: the checks render their own. Removed by `dispose`.
+ * rendered secrets of a local deployment or a local database CA: the checks render their own.
+ * The prod overlay's database CA (which its operator provides) is a test CA unless
+ * `databaseCa: false`. Removed by `dispose`.
  */
-export function copyDeployment(extra: string[] = []): { dir: string; dispose: () => void } {
+export function copyDeployment(extra: string[] = [], options: { databaseCa?: boolean } = {}): { dir: string; dispose: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-k8s-'));
   for (const sub of ['k8s', 'components', 'dapr', ...extra]) {
     cpSync(path.join(repoRoot, sub), path.join(dir, sub), {
       recursive: true,
-      filter: (source) => !/[/\\](generated|secrets[/\\][^/\\]+\.env)$/.test(source),
+      filter: (source) => !/[/\\](generated|secrets[/\\][^/\\]+\.env|database-ca[/\\][^/\\]+\.crt)$/.test(source),
     });
   }
+  if (options.databaseCa ?? true) writeFileSync(path.join(dir, 'k8s', 'overlays', 'prod', 'database-ca', 'ca.crt'), testCa());
   return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
