@@ -239,6 +239,44 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     for (const hpa of hpas) expect(one<Workload>('Deployment', hpa.spec.scaleTargetRef.name).spec.replicas).toBeUndefined();
   });
 
+  it('every Deployment that runs more than one replica spreads them over nodes (hard) and zones (soft)', () => {
+    type Spread = {
+      topologyKey: string;
+      whenUnsatisfiable: string;
+      maxSkew: number;
+      labelSelector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+      matchLabelKeys?: string[];
+    };
+    const hpaTargets = all<KubeObject & { spec: { scaleTargetRef: { name: string } } }>('HorizontalPodAutoscaler').map(
+      (h) => h.spec.scaleTargetRef.name,
+    );
+    const multi = all<Workload>('Deployment').filter((d) => (d.spec.replicas ?? 1) > 1 || hpaTargets.includes(d.metadata.name));
+    expect(multi.length).toBeGreaterThanOrEqual(overlay === 'dev' ? 2 : 6);
+    for (const d of multi) {
+      const { metadata, spec } = d.spec.template as PodTemplate & { spec: { topologySpreadConstraints?: Spread[] } };
+      const constraints = spec.topologySpreadConstraints ?? [];
+      const byKey = Object.fromEntries(constraints.map((c) => [c.topologyKey, c.whenUnsatisfiable]));
+      expect([d.metadata.name, byKey]).toEqual([
+        d.metadata.name,
+        { 'kubernetes.io/hostname': 'DoNotSchedule', 'topology.kubernetes.io/zone': 'ScheduleAnyway' },
+      ]);
+      for (const c of constraints) {
+        // The selector counts this app's pods and no other app's: its own pods match it, and the
+        // app's name is one of the keys taken from the pod (or fixed in matchLabels).
+        const labels = metadata.labels ?? {};
+        const matches =
+          Object.entries(c.labelSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+          (c.labelSelector.matchExpressions ?? []).every((e) =>
+            e.operator === 'Exists' ? e.key in labels : e.operator === 'In' ? e.values!.includes(labels[e.key]!) : false,
+          );
+        const ownApp =
+          c.matchLabelKeys?.includes('app.kubernetes.io/name') ||
+          c.labelSelector.matchLabels?.['app.kubernetes.io/name'] === d.metadata.name;
+        expect([d.metadata.name, c.topologyKey, matches, ownApp, c.maxSkew]).toEqual([d.metadata.name, c.topologyKey, true, true, 1]);
+      }
+    }
+  });
+
   if (overlay === 'dev') {
     it('dev runs its datastores in-cluster, with the passwords the services connect with', () => {
       expect(
