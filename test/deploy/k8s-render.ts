@@ -80,9 +80,9 @@ export function copyDeployment(extra: string[] = [], options: { databaseCa?: boo
 }
 
 export const kustomize = (dir: string): KubeObject[] =>
-  parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })).map(
-    (doc) => doc.toJS() as KubeObject,
-  );
+  parseAllDocuments(
+    execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] }),
+  ).map((doc) => doc.toJS() as KubeObject);
 
 /** Renders `k8s/overlays/<overlay>` in the copy at `root` as the README says. */
 export async function renderOverlay(root: string, overlay: string): Promise<KubeObject[]> {
