@@ -100,6 +100,21 @@ describe('GitHub workflows', () => {
     expect(e2e.on.pull_request.paths).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'Dockerfile', 'k8s/**']));
   });
 
+  it('the Kubernetes e2e installs the Gateway API CRDs of the version the manifests are validated against', () => {
+    const e2e = workflow('k8s-e2e.yml');
+    const crds = readdirSync(path.join(repoRoot, 'test', 'deploy', 'crds', 'gateway-api')).map(
+      (file) =>
+        (
+          parse(readFileSync(path.join(repoRoot, 'test', 'deploy', 'crds', 'gateway-api', file), 'utf8')) as {
+            metadata: { annotations: Record<string, string> };
+          }
+        ).metadata.annotations['gateway.networking.k8s.io/bundle-version'],
+    );
+    expect(new Set(crds)).toEqual(new Set([e2e.env.GATEWAY_API_VERSION]));
+    const scripts = (e2e.jobs.e2e.steps as { run?: string }[]).map((s) => s.run ?? '').join('\n');
+    expect(scripts).toContain('gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml');
+  });
+
   it('the Kubernetes e2e applies an overlay of this repository and runs the smoke script', () => {
     const e2e = workflow('k8s-e2e.yml');
     expect(existsSync(path.join(repoRoot, e2e.env.OVERLAY, 'kustomization.yaml'))).toBe(true);
