@@ -27,6 +27,9 @@ describe('PostgreSQL URL → node-postgres TLS options', () => {
 
   it('no TLS parameter: the URL as it was, no TLS (the local databases)', () => {
     expect(pgConnectionConfig(base, read)).toEqual({ connectionString: base });
+    // Untouched, byte for byte, when there is nothing to take out (no re-encoding of other parameters).
+    const withOptions = `${base}?options=-c%20search_path%3Dcare`;
+    expect(pgConnectionConfig(withOptions, read).connectionString).toBe(withOptions);
     expect(pgConnectionConfig(`${base}?sslmode=disable`, read)).toEqual({ connectionString: base, ssl: false });
   });
 

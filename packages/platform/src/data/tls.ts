@@ -15,6 +15,10 @@ import { ConfigError } from '../config.js';
 export type ReadCa = (file: string) => string;
 const readCa: ReadCa = (file) => readFileSync(file, 'utf8');
 
+/** The URL as given when it held no TLS parameter (nothing re-encoded), else without them. */
+const rest = (original: string, url: URL, taken: Record<string, string | undefined>[]) =>
+  taken.some((t) => Object.values(t).some((v) => v !== undefined)) ? url.toString() : original;
+
 function take(url: URL, ...names: string[]): Record<string, string | undefined> {
   const found = Object.fromEntries(names.map((n) => [n, url.searchParams.get(n) ?? undefined]));
   for (const n of names) url.searchParams.delete(n);
@@ -34,9 +38,10 @@ export function pgConnectionConfig(
   read: ReadCa = readCa,
 ): { connectionString: string; ssl?: false | ConnectionOptions } {
   const url = new URL(connectionString);
-  const { sslmode, sslrootcert, sslcert, sslkey, ssl: sslFlag } = take(url, 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl');
+  const params = take(url, 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl');
+  const { sslmode, sslrootcert, sslcert, sslkey, ssl: sslFlag } = params;
   // node-postgres' own switch between its semantics and libpq's: ours are libpq's either way.
-  take(url, 'uselibpqcompat');
+  const compat = take(url, 'uselibpqcompat');
   const files = {
     ...(sslrootcert && sslrootcert !== 'system' ? { ca: read(sslrootcert) } : {}),
     ...(sslcert ? { cert: read(sslcert) } : {}),
@@ -66,7 +71,7 @@ export function pgConnectionConfig(
     default:
       throw new ConfigError([`databaseUrl: sslmode "${mode}" is not one of disable, require, verify-ca, verify-full`]);
   }
-  return { connectionString: url.toString(), ...(ssl === undefined ? {} : { ssl }) };
+  return { connectionString: rest(connectionString, url, [params, compat]), ...(ssl === undefined ? {} : { ssl }) };
 }
 
 /** mysql2's `ssl` (its own type, not node:tls's; `verifyIdentity` is the host name check). */
@@ -80,20 +85,21 @@ export type MysqlTls = { ca?: string; rejectUnauthorized: boolean; verifyIdentit
  */
 export function mysqlConnectionConfig(uri: string, read: ReadCa = readCa): { uri: string; ssl?: MysqlTls } {
   const url = new URL(uri);
-  const { 'ssl-mode': sslMode, 'ssl-ca': sslCa } = take(url, 'ssl-mode', 'ssl-ca');
+  const params = take(url, 'ssl-mode', 'ssl-ca');
+  const { 'ssl-mode': sslMode, 'ssl-ca': sslCa } = params;
   const mode = (sslMode ?? (sslCa ? 'VERIFY_CA' : undefined))?.toUpperCase();
   const ca = sslCa ? { ca: read(sslCa) } : {};
-  const rest = { uri: url.toString() };
+  const target = { uri: rest(uri, url, [params]) };
   switch (mode) {
     case undefined:
     case 'DISABLED':
-      return rest;
+      return target;
     case 'REQUIRED':
-      return { ...rest, ssl: { rejectUnauthorized: false } };
+      return { ...target, ssl: { rejectUnauthorized: false } };
     case 'VERIFY_CA':
-      return { ...rest, ssl: { ...ca, rejectUnauthorized: true, verifyIdentity: false } };
+      return { ...target, ssl: { ...ca, rejectUnauthorized: true, verifyIdentity: false } };
     case 'VERIFY_IDENTITY':
-      return { ...rest, ssl: { ...ca, rejectUnauthorized: true, verifyIdentity: true } };
+      return { ...target, ssl: { ...ca, rejectUnauthorized: true, verifyIdentity: true } };
     default:
       throw new ConfigError([`databaseUrl: ssl-mode "${sslMode}" is not one of DISABLED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY`]);
   }
