@@ -9,21 +9,12 @@
  * JWT policy.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
-import { loadDaprSchemas, loadRunFile, renderDeploySecrets, repoRoot } from '@caregrid/devkit';
+import { parseAllDocuments } from 'yaml';
+import { loadDaprSchemas, loadRunFile, repoRoot } from '@caregrid/devkit';
+import { copyDeployment, decode, type KubeObject, kubernetesValidate, type Metadata, renderOverlay } from './k8s-render.js';
 
-type Metadata = { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-type KubeObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: Metadata;
-  spec?: unknown;
-  data?: Record<string, string>;
-  scopes?: string[];
-};
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
 type Container = {
   name: string;
@@ -41,49 +32,16 @@ type Configuration = KubeObject & {
 };
 type Role = KubeObject & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
 
-// kubectl here is 1.32; kubernetes-validate 1.33.1 ships schemas up to 1.33.
-const KUBERNETES_VERSION = '1.32.0';
-const kubernetesValidateBin = path.join(repoRoot, '.caregrid', 'venv', 'bin', 'kubernetes-validate');
 const NAMESPACE = 'caregrid';
 const apps = loadRunFile(path.join(repoRoot, 'dapr', 'dapr.yaml'));
 const daprSchemas = loadDaprSchemas();
 
-/** Runs kubernetes-validate --strict on the objects; returns its complaints (empty: all valid, all known). */
-function kubernetesValidate(objects: KubeObject[], dir: string): string {
-  const file = path.join(dir, `objects-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
-  try {
-    // --quiet prints only failures and warnings ("Couldn't find schema" for an unknown kind is a warning).
-    return execFileSync(kubernetesValidateBin, ['--strict', '--quiet', '-k', KUBERNETES_VERSION, file], { encoding: 'utf8' }).trim();
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    return `${stdout ?? ''}${stderr ?? ''}`.trim() || String(error);
-  }
-}
-
 const isDapr = (o: KubeObject) => o.apiVersion.startsWith('dapr.io/');
-const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
 
 /** A copy of the repository's deployment files, rendered per overlay as the README says. */
-const work = mkdtempSync(path.join(tmpdir(), 'caregrid-k8s-'));
-for (const dir of ['k8s', 'components', 'dapr']) {
-  cpSync(path.join(repoRoot, dir), path.join(work, dir), {
-    recursive: true,
-    // Rendered secrets of a local deployment stay out of the copy: the test renders its own.
-    filter: (source) => !/[/\\](generated|secrets[/\\][^/\\]+\.env)$/.test(source),
-  });
-}
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function render(overlay: string): Promise<KubeObject[]> {
-  await renderDeploySecrets(`k8s/overlays/${overlay}`, { root: work });
-  const output = execFileSync('kubectl', ['kustomize', path.join(work, 'k8s', 'overlays', overlay)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return parseAllDocuments(output).map((doc) => doc.toJS() as KubeObject);
-}
+const { dir: work, dispose } = copyDeployment();
+afterAll(dispose);
+const render = (overlay: string) => renderOverlay(work, overlay);
 
 describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
   let objects: KubeObject[] = [];
@@ -112,7 +70,8 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
   });
 
   it('every Kubernetes object is valid against the Kubernetes schemas (strict)', () => {
-    const core = objects.filter((o) => !isDapr(o));
+    // Dapr and Gateway API objects are checked against their CRDs (here and in k8s-gateway-route.test.ts).
+    const core = objects.filter((o) => !isDapr(o) && !o.apiVersion.startsWith('gateway.networking.k8s.io/'));
     expect(core.length).toBeGreaterThan(30);
     expect(kubernetesValidate(core, work)).toBe('');
   });
@@ -145,7 +104,9 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
         config: path.basename(app.configFile, '.yaml'),
         containerPort: app.appPort,
         env: { APP_ID: app.appId, APP_PORT: String(app.appPort), APP_BIND_ADDRESS: '0.0.0.0' },
-        image: `ghcr.io/caregrid/${app.appId}`,
+        image: execFileSync('bash', [path.join(repoRoot, 'k8s', 'image-registry', 'image-name.sh'), app.appId], {
+          encoding: 'utf8',
+        }).trim(),
         serviceAccount: app.appId,
       });
       expect(container.image).toMatch(overlay === 'dev' ? /:dev$/ : /:\d+\.\d+\.\d+$/);
@@ -267,17 +228,6 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     }
   });
 
-  it('ingress: only the gateway is exposed, and only the ingress controller may reach its port', () => {
-    const ingresses = all<
-      KubeObject & { spec: { ingressClassName: string; rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] } }
-    >('Ingress');
-    expect(ingresses.flatMap((i) => i.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name)))).toEqual(['gateway']);
-    expect(ingresses.map((i) => i.spec.ingressClassName)).toEqual(['nginx']);
-    const policies = all<KubeObject & { spec: { podSelector: object; policyTypes: string[]; ingress?: unknown[] } }>('NetworkPolicy');
-    expect(policies.find((p) => p.metadata.name === 'default-deny-ingress')?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
-    expect(JSON.stringify(one('NetworkPolicy', 'gateway-from-ingress').spec)).toContain('ingress-nginx');
-  });
-
   it('availability: a disruption budget per app, appointment-service never below two replicas', () => {
     for (const app of apps)
       expect(one<KubeObject & { spec: object }>('PodDisruptionBudget', app.appId).spec).toMatchObject({ maxUnavailable: 1 });
@@ -287,6 +237,44 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     expect(hpas.find((h) => h.metadata.name === 'appointment-service')?.spec.minReplicas).toBeGreaterThanOrEqual(2);
     // Deployments under an HPA leave the count to it (an apply would otherwise reset it).
     for (const hpa of hpas) expect(one<Workload>('Deployment', hpa.spec.scaleTargetRef.name).spec.replicas).toBeUndefined();
+  });
+
+  it('every Deployment that runs more than one replica spreads them over nodes (hard) and zones (soft)', () => {
+    type Spread = {
+      topologyKey: string;
+      whenUnsatisfiable: string;
+      maxSkew: number;
+      labelSelector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+      matchLabelKeys?: string[];
+    };
+    const hpaTargets = all<KubeObject & { spec: { scaleTargetRef: { name: string } } }>('HorizontalPodAutoscaler').map(
+      (h) => h.spec.scaleTargetRef.name,
+    );
+    const multi = all<Workload>('Deployment').filter((d) => (d.spec.replicas ?? 1) > 1 || hpaTargets.includes(d.metadata.name));
+    expect(multi.length).toBeGreaterThanOrEqual(overlay === 'dev' ? 2 : 6);
+    for (const d of multi) {
+      const { metadata, spec } = d.spec.template as PodTemplate & { spec: { topologySpreadConstraints?: Spread[] } };
+      const constraints = spec.topologySpreadConstraints ?? [];
+      const byKey = Object.fromEntries(constraints.map((c) => [c.topologyKey, c.whenUnsatisfiable]));
+      expect([d.metadata.name, byKey]).toEqual([
+        d.metadata.name,
+        { 'kubernetes.io/hostname': 'DoNotSchedule', 'topology.kubernetes.io/zone': 'ScheduleAnyway' },
+      ]);
+      for (const c of constraints) {
+        // The selector counts this app's pods and no other app's: its own pods match it, and the
+        // app's name is one of the keys taken from the pod (or fixed in matchLabels).
+        const labels = metadata.labels ?? {};
+        const matches =
+          Object.entries(c.labelSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+          (c.labelSelector.matchExpressions ?? []).every((e) =>
+            e.operator === 'Exists' ? e.key in labels : e.operator === 'In' ? e.values!.includes(labels[e.key]!) : false,
+          );
+        const ownApp =
+          c.matchLabelKeys?.includes('app.kubernetes.io/name') ||
+          c.labelSelector.matchLabels?.['app.kubernetes.io/name'] === d.metadata.name;
+        expect([d.metadata.name, c.topologyKey, matches, ownApp, c.maxSkew]).toEqual([d.metadata.name, c.topologyKey, true, true, 1]);
+      }
+    }
   });
 
   if (overlay === 'dev') {

@@ -70,6 +70,51 @@ describe('GitHub workflows', () => {
     expect(existsSync(path.join(repoRoot, 'Dockerfile'))).toBe(true);
   });
 
+  it('images are published only from a push whose CI checks and tests passed on that commit', () => {
+    // The image workflow has no trigger of its own: only CI calls it, after its checks and tests.
+    expect(Object.keys(workflow('images.yml').on)).toEqual(['workflow_call']);
+    const ci = workflow('ci.yml');
+    const publishers = Object.entries(ci.jobs as Record<string, { uses?: string; needs?: string[]; if?: string }>).filter(
+      ([, job]) => job.uses === './.github/workflows/images.yml',
+    );
+    expect(publishers).toHaveLength(1);
+    const [, images] = publishers[0]!;
+    expect([...(images.needs ?? [])].sort()).toEqual(
+      Object.keys(ci.jobs)
+        .filter((id) => id !== publishers[0]![0])
+        .sort(),
+    );
+    expect(images.if).toBe("github.event_name == 'push'");
+    // Version tags are built by CI too (and so published after it passed).
+    expect(ci.on.push).toEqual({ branches: ['main'], tags: ['v*'] });
+  });
+
+  it('the Kubernetes e2e: Dapr CLI 1.18.x, and it runs when the dependencies change', () => {
+    const e2e = workflow('k8s-e2e.yml');
+    const setup = (e2e.jobs.e2e.steps as { uses?: string; with?: Record<string, string> }[]).find((s) =>
+      s.uses?.startsWith('dapr/setup-dapr'),
+    );
+    const cliVersion = String(setup?.with?.version).replace('${{ env.DAPR_CLI_VERSION }}', e2e.env.DAPR_CLI_VERSION);
+    expect(cliVersion).toMatch(/^1\.18\.\d+$/);
+    expect(e2e.env.DAPR_RUNTIME_VERSION).toMatch(/^1\.18\.\d+$/);
+    expect(e2e.on.pull_request.paths).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'Dockerfile', 'k8s/**']));
+  });
+
+  it('the Kubernetes e2e installs the Gateway API CRDs of the version the manifests are validated against', () => {
+    const e2e = workflow('k8s-e2e.yml');
+    const crds = readdirSync(path.join(repoRoot, 'test', 'deploy', 'crds', 'gateway-api')).map(
+      (file) =>
+        (
+          parse(readFileSync(path.join(repoRoot, 'test', 'deploy', 'crds', 'gateway-api', file), 'utf8')) as {
+            metadata: { annotations: Record<string, string> };
+          }
+        ).metadata.annotations['gateway.networking.k8s.io/bundle-version'],
+    );
+    expect(new Set(crds)).toEqual(new Set([e2e.env.GATEWAY_API_VERSION]));
+    const scripts = (e2e.jobs.e2e.steps as { run?: string }[]).map((s) => s.run ?? '').join('\n');
+    expect(scripts).toContain('gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml');
+  });
+
   it('the Kubernetes e2e applies an overlay of this repository and runs the smoke script', () => {
     const e2e = workflow('k8s-e2e.yml');
     expect(existsSync(path.join(repoRoot, e2e.env.OVERLAY, 'kustomization.yaml'))).toBe(true);

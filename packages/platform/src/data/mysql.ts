@@ -3,12 +3,15 @@ import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import type { OutboxEvent, OutboxStore } from './outbox.js';
 import { toPage } from '../pagination.js';
+import { mysqlConnectionConfig } from './tls.js';
 
 export type { Pool, PoolConnection } from 'mysql2/promise';
+export { mysqlConnectionConfig } from './tls.js';
 
+/** A pool for the URL; TLS (`ssl-mode`, `ssl-ca`: a CA file) as in tls.ts. */
 export function createMysqlPool(connectionString: string, options: { max?: number } = {}): mysql.Pool {
   return mysql.createPool({
-    uri: connectionString,
+    ...mysqlConnectionConfig(connectionString),
     connectionLimit: options.max ?? 10,
     connectTimeout: 5_000,
     // Timestamps are stored and read as UTC whatever the server's zone.

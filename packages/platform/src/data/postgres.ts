@@ -4,15 +4,23 @@ import { DependencyUnavailableError } from '../errors.js';
 import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
+import { pgConnectionConfig } from './tls.js';
 import type { OutboxEvent, OutboxStore } from './outbox.js';
 
 export type { Pool, PoolClient } from 'pg';
+export { pgConnectionConfig } from './tls.js';
 
 // Dates come back as ISO strings in the API anyway; DATE columns stay 'YYYY-MM-DD' instead of local midnight.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
+/** A pool for the URL; TLS (`sslmode`, `sslrootcert`: a CA file) as in tls.ts. */
 export function createPgPool(connectionString: string, options: { max?: number } = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    ...pgConnectionConfig(connectionString),
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   return pool;
