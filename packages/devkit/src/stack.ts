@@ -187,6 +187,10 @@ export async function startStack(options: {
 
   await Promise.all(members.map(checkHealth));
   for (const member of members) void watchReadiness(member);
+  // Started means routed to: the first readiness round may take a sidecar out until its own app
+  // health check has seen the app (callers would meet 503s meanwhile).
+  const routable = (m: StackMember) => !registries.get(m.app.configFile) || m.status !== 'healthy' || m.inRotation === true;
+  await until(() => members.every(routable), 30_000);
   return {
     members,
     healthy: members.every((m) => m.status === 'healthy'),
