@@ -16,13 +16,15 @@ import { loadRunFile, readInfraEnv, renderDeploySecrets, repoRoot } from '@careg
 type Mount = { type: 'bind' | 'volume'; source: string; target: string; read_only?: boolean };
 type Service = {
   image?: string;
+  restart?: string;
+  init?: boolean;
   build?: { context: string; dockerfile: string; args?: Record<string, string> };
   command?: string[] | null;
   environment?: Record<string, string | null>;
   network_mode?: string;
   working_dir?: string;
   depends_on?: Record<string, { condition: string; required?: boolean }>;
-  ports?: { target: number; published?: string }[];
+  ports?: { target: number; published?: string; host_ip?: string }[];
   volumes?: Mount[];
   configs?: { source: string; target: string }[];
   healthcheck?: { test: string[] };
@@ -135,11 +137,11 @@ describe('docker-compose.yml', () => {
     expect(service!.image).toBe(`ghcr.io/caregrid/${appId}:latest`);
     expect(service!.environment).toMatchObject({ APP_ID: appId, APP_PORT: String(app.appPort), DAPR_HTTP_PORT: SIDECAR_HTTP_PORT });
 
-    // The sidecar: same app-id and port, in the app's network namespace.
+    // The sidecar: same app-id and port, in the app's network namespace (owned by a third service, below).
     const command = sidecar!.command ?? [];
     expect(sidecar!.image).toBe(`daprio/daprd:${readInfraEnv().DAPR_VERSION}`);
     expect(command[0]).toBe('/daprd');
-    expect(sidecar!.network_mode).toBe(`service:${appId}`);
+    expect(sidecar!.network_mode).toBe(service!.network_mode);
     expect(flagValues(command, 'app-id')).toEqual([appId]);
     expect(flagValues(command, 'app-port')).toEqual([String(app.appPort)]);
     expect(flagValues(command, 'app-protocol')).toEqual([app.appProtocol]);
@@ -188,11 +190,48 @@ describe('docker-compose.yml', () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 
-  it('publishes only the gateway, on its dapr.yaml port', () => {
+  it('publishes only the gateway, on its dapr.yaml port, on loopback unless CAREGRID_GATEWAY_HOST_IP says otherwise', () => {
     const published = Object.entries(project.services).filter(([, s]) => (s.ports ?? []).length > 0);
     const gateway = apps.find((a) => a.appId === 'gateway')!;
-    expect(published.map(([name]) => name)).toEqual(['gateway']);
-    expect(published[0]![1].ports).toEqual([expect.objectContaining({ target: gateway.appPort, published: String(gateway.appPort) })]);
+    // Ports belong to the owner of the gateway's network namespace.
+    expect(published.map(([name]) => `service:${name}`)).toEqual([project.services.gateway!.network_mode]);
+    const port = { target: gateway.appPort, published: String(gateway.appPort) };
+    expect(published[0]![1].ports).toEqual([expect.objectContaining({ ...port, host_ip: '127.0.0.1' })]);
+
+    const open = path.join(root, 'open.env');
+    writeFileSync(open, `${readFileSync(envFile, 'utf8')}\nCAREGRID_GATEWAY_HOST_IP=0.0.0.0\n`);
+    const reopened = load(composeFile, open).project!;
+    const ports = Object.values(reopened.services).flatMap((s) => s.ports ?? []);
+    expect(ports).toEqual([expect.objectContaining({ ...port, host_ip: '0.0.0.0' })]);
+  });
+
+  it('gives each app and its sidecar a network namespace owned by an idle third service, so either can restart', () => {
+    const owners = new Set<string>();
+    for (const app of apps) {
+      const service = project.services[app.appId]!;
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      const owner = /^service:(.+)$/.exec(service.network_mode ?? '')?.[1];
+      expect([app.appId, sidecar.network_mode]).toEqual([app.appId, `service:${owner}`]);
+      expect(owner).toBeDefined();
+      expect([app.appId, `${app.appId}-dapr`]).not.toContain(owner);
+      owners.add(owner!);
+      const netns = project.services[owner!]!;
+      expect(netns.network_mode).toBeUndefined();
+      // Nothing that would restart it: it comes back with Docker (restart policy), depends on
+      // nothing, has no healthcheck, and sleeps forever (under init, so a stop is prompt).
+      expect({ owner, restart: netns.restart, init: netns.init, command: netns.command }).toEqual({
+        owner,
+        restart: 'unless-stopped',
+        init: true,
+        command: ['sleep', 'infinity'],
+      });
+      expect(netns.depends_on ?? {}).toEqual({});
+      expect(netns.healthcheck).toBeUndefined();
+      expect(netns.volumes ?? []).toEqual([]);
+      // An image the file already pulls (dapr-init's).
+      expect(netns.image).toBe(project.services['dapr-init']!.image);
+    }
+    expect(owners.size).toBe(apps.length);
   });
 
   it('runs every sidecar with mTLS: Sentry of the same Dapr version, its trust bundle, the root in each daprd', () => {
