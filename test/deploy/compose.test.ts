@@ -379,6 +379,76 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('signing-key rotation (npm run deploy:secrets -- compose --rotate-signing-key, then docker compose up -d)', () => {
+  type Jwk = { kid: string; d?: string };
+  type Rendered = { project: Project; kid: string; sidecarFile: string; keys: Jwk[]; published: string[] };
+  const rotationRoot = mkdtempSync(path.join(tmpdir(), 'caregrid-compose-rotation-'));
+  const rendered = path.join(rotationRoot, '.caregrid', 'compose');
+  copyFileSync(path.join(repoRoot, '.env.example'), path.join(rotationRoot, '.env.example'));
+
+  /** Renders (rotating or not), loads the project and follows auth-service's key store to the file dapr-init copies. */
+  async function render(rotateSigningKey: boolean): Promise<Rendered> {
+    await renderDeploySecrets('compose', { root: rotationRoot, rotateSigningKey });
+    const result = load(composeFile, path.join(rotationRoot, '.env'));
+    if (!result.project) throw new Error(result.error);
+    const project = result.project;
+    const sidecar = project.services['auth-service-dapr']!;
+    const store = parse(readFileSync(path.join(rendered, 'auth-keys.yaml'), 'utf8')) as {
+      spec: { metadata: { name: string; value?: string; envRef?: string }[] };
+    };
+    const item = store.spec.metadata.find((m) => m.name === 'secretsFile')!;
+    const sidecarFile = (item.envRef ? sidecar.environment?.[item.envRef] : item.value)!;
+    // In the sidecar: the auth-generated volume, which dapr-init (mounting it at /auth) fills from the rendered folder.
+    const inVolume = hostPathOf(sidecar, sidecarFile);
+    expect(inVolume).toMatch(/^volume:auth-generated\//);
+    const rest = inVolume!.slice('volume:auth-generated/'.length);
+    const init = project.services['dapr-init']!;
+    expect(init.volumes).toContainEqual(expect.objectContaining({ type: 'volume', source: 'auth-generated', target: '/auth' }));
+    const script = (init.command ?? []).join('\n').replaceAll('$AUTH_SIGNING_KEY_ID', init.environment?.AUTH_SIGNING_KEY_ID ?? '');
+    expect(script).toContain(`install -m 0400 -o 65532 -g 65532 "${rest}"`);
+    expect(script).toContain(`"/auth/${rest}"`);
+    const stored = JSON.parse(readFileSync(path.join(rendered, rest), 'utf8')) as Record<string, Record<string, string>>;
+    const keys = JSON.parse(stored['signing-keys']!.keys!) as Jwk[];
+    const policy = parse(readFileSync(path.join(rendered, 'jwt-auth.yaml'), 'utf8')) as {
+      spec: { metadata: { name: string; value: string }[] };
+    };
+    const rego = policy.spec.metadata.find((m) => m.name === 'rego')!.value;
+    const jwks = JSON.parse(/jwks := `([^`]*)`/.exec(rego)![1]!) as { keys: Jwk[] };
+    expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+    return { project, kid: keys[0]!.kid, sidecarFile, keys, published: jwks.keys.map((k) => k.kid) };
+  }
+
+  it('gives every rotation a new keys file, so Compose recreates auth-service-dapr (and reruns dapr-init) only', async () => {
+    const first = await render(false);
+    const second = await render(true);
+    const third = await render(true);
+    expect(first.keys.map((k) => k.kid)).toEqual([first.kid]);
+    // The new key signs; the previous one stays, in auth's store and in the gateway's policy.
+    expect(second.keys.map((k) => k.kid)).toEqual([second.kid, first.kid]);
+    expect(second.published).toEqual([second.kid, first.kid]);
+    expect(third.keys.map((k) => k.kid)).toEqual([third.kid, second.kid]);
+    expect(third.published).toEqual([third.kid, second.kid]);
+    expect([first, second, third].every((r) => r.keys.every((k) => k.d !== undefined))).toBe(true);
+
+    // A local file secret store reads its file once: the path must change, in the sidecar's own
+    // definition, which is what makes `docker compose up -d` recreate it. Nothing else restarts.
+    for (const [before, after] of [
+      [first, second],
+      [second, third],
+    ] as const) {
+      expect(after.sidecarFile).not.toBe(before.sidecarFile);
+      expect(after.sidecarFile).toContain(after.kid);
+      const changed = Object.keys(after.project.services).filter(
+        (name) => JSON.stringify(before.project.services[name]) !== JSON.stringify(after.project.services[name]),
+      );
+      expect(changed.sort()).toEqual(['auth-service-dapr', 'dapr-init']);
+    }
+    // Only the current file is left for dapr-init to copy.
+    expect(readdirSync(path.join(rendered, 'keys'))).toEqual([`${third.kid}.json`]);
+    expect(readFileSync(path.join(rotationRoot, '.env'), 'utf8')).toContain(`\nAUTH_SIGNING_KEY_ID=${third.kid}\n`);
+  });
+});
+
 describe('the validator', () => {
   it('rejects a misspelt depends_on condition', () => {
     const bad = path.join(root, 'docker-compose.yml');
