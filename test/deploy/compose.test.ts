@@ -16,13 +16,15 @@ import { loadRunFile, readInfraEnv, renderDeploySecrets, repoRoot } from '@careg
 type Mount = { type: 'bind' | 'volume'; source: string; target: string; read_only?: boolean };
 type Service = {
   image?: string;
+  restart?: string;
+  init?: boolean;
   build?: { context: string; dockerfile: string; args?: Record<string, string> };
   command?: string[] | null;
   environment?: Record<string, string | null>;
   network_mode?: string;
   working_dir?: string;
   depends_on?: Record<string, { condition: string; required?: boolean }>;
-  ports?: { target: number; published?: string }[];
+  ports?: { target: number; published?: string; host_ip?: string }[];
   volumes?: Mount[];
   configs?: { source: string; target: string }[];
   healthcheck?: { test: string[] };
@@ -135,11 +137,11 @@ describe('docker-compose.yml', () => {
     expect(service!.image).toBe(`ghcr.io/caregrid/${appId}:latest`);
     expect(service!.environment).toMatchObject({ APP_ID: appId, APP_PORT: String(app.appPort), DAPR_HTTP_PORT: SIDECAR_HTTP_PORT });
 
-    // The sidecar: same app-id and port, in the app's network namespace.
+    // The sidecar: same app-id and port, in the app's network namespace (owned by a third service, below).
     const command = sidecar!.command ?? [];
     expect(sidecar!.image).toBe(`daprio/daprd:${readInfraEnv().DAPR_VERSION}`);
     expect(command[0]).toBe('/daprd');
-    expect(sidecar!.network_mode).toBe(`service:${appId}`);
+    expect(sidecar!.network_mode).toBe(service!.network_mode);
     expect(flagValues(command, 'app-id')).toEqual([appId]);
     expect(flagValues(command, 'app-port')).toEqual([String(app.appPort)]);
     expect(flagValues(command, 'app-protocol')).toEqual([app.appProtocol]);
@@ -188,11 +190,48 @@ describe('docker-compose.yml', () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 
-  it('publishes only the gateway, on its dapr.yaml port', () => {
+  it('publishes only the gateway, on its dapr.yaml port, on loopback unless CAREGRID_GATEWAY_HOST_IP says otherwise', () => {
     const published = Object.entries(project.services).filter(([, s]) => (s.ports ?? []).length > 0);
     const gateway = apps.find((a) => a.appId === 'gateway')!;
-    expect(published.map(([name]) => name)).toEqual(['gateway']);
-    expect(published[0]![1].ports).toEqual([expect.objectContaining({ target: gateway.appPort, published: String(gateway.appPort) })]);
+    // Ports belong to the owner of the gateway's network namespace.
+    expect(published.map(([name]) => `service:${name}`)).toEqual([project.services.gateway!.network_mode]);
+    const port = { target: gateway.appPort, published: String(gateway.appPort) };
+    expect(published[0]![1].ports).toEqual([expect.objectContaining({ ...port, host_ip: '127.0.0.1' })]);
+
+    const open = path.join(root, 'open.env');
+    writeFileSync(open, `${readFileSync(envFile, 'utf8')}\nCAREGRID_GATEWAY_HOST_IP=0.0.0.0\n`);
+    const reopened = load(composeFile, open).project!;
+    const ports = Object.values(reopened.services).flatMap((s) => s.ports ?? []);
+    expect(ports).toEqual([expect.objectContaining({ ...port, host_ip: '0.0.0.0' })]);
+  });
+
+  it('gives each app and its sidecar a network namespace owned by an idle third service, so either can restart', () => {
+    const owners = new Set<string>();
+    for (const app of apps) {
+      const service = project.services[app.appId]!;
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      const owner = /^service:(.+)$/.exec(service.network_mode ?? '')?.[1];
+      expect([app.appId, sidecar.network_mode]).toEqual([app.appId, `service:${owner}`]);
+      expect(owner).toBeDefined();
+      expect([app.appId, `${app.appId}-dapr`]).not.toContain(owner);
+      owners.add(owner!);
+      const netns = project.services[owner!]!;
+      expect(netns.network_mode).toBeUndefined();
+      // Nothing that would restart it: it comes back with Docker (restart policy), depends on
+      // nothing, has no healthcheck, and sleeps forever (under init, so a stop is prompt).
+      expect({ owner, restart: netns.restart, init: netns.init, command: netns.command }).toEqual({
+        owner,
+        restart: 'unless-stopped',
+        init: true,
+        command: ['sleep', 'infinity'],
+      });
+      expect(netns.depends_on ?? {}).toEqual({});
+      expect(netns.healthcheck).toBeUndefined();
+      expect(netns.volumes ?? []).toEqual([]);
+      // An image the file already pulls (dapr-init's).
+      expect(netns.image).toBe(project.services['dapr-init']!.image);
+    }
+    expect(owners.size).toBe(apps.length);
   });
 
   it('runs every sidecar with mTLS: Sentry of the same Dapr version, its trust bundle, the root in each daprd', () => {
@@ -337,6 +376,76 @@ describe('docker-compose.yml', () => {
     expect(copied.filter((line) => /devkit|\btest\b|\.caregrid/.test(line))).toEqual([]);
     const ignored = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n');
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/test', '.caregrid', '.git', '.env']));
+  });
+});
+
+describe('signing-key rotation (npm run deploy:secrets -- compose --rotate-signing-key, then docker compose up -d)', () => {
+  type Jwk = { kid: string; d?: string };
+  type Rendered = { project: Project; kid: string; sidecarFile: string; keys: Jwk[]; published: string[] };
+  const rotationRoot = mkdtempSync(path.join(tmpdir(), 'caregrid-compose-rotation-'));
+  const rendered = path.join(rotationRoot, '.caregrid', 'compose');
+  copyFileSync(path.join(repoRoot, '.env.example'), path.join(rotationRoot, '.env.example'));
+
+  /** Renders (rotating or not), loads the project and follows auth-service's key store to the file dapr-init copies. */
+  async function render(rotateSigningKey: boolean): Promise<Rendered> {
+    await renderDeploySecrets('compose', { root: rotationRoot, rotateSigningKey });
+    const result = load(composeFile, path.join(rotationRoot, '.env'));
+    if (!result.project) throw new Error(result.error);
+    const project = result.project;
+    const sidecar = project.services['auth-service-dapr']!;
+    const store = parse(readFileSync(path.join(rendered, 'auth-keys.yaml'), 'utf8')) as {
+      spec: { metadata: { name: string; value?: string; envRef?: string }[] };
+    };
+    const item = store.spec.metadata.find((m) => m.name === 'secretsFile')!;
+    const sidecarFile = (item.envRef ? sidecar.environment?.[item.envRef] : item.value)!;
+    // In the sidecar: the auth-generated volume, which dapr-init (mounting it at /auth) fills from the rendered folder.
+    const inVolume = hostPathOf(sidecar, sidecarFile);
+    expect(inVolume).toMatch(/^volume:auth-generated\//);
+    const rest = inVolume!.slice('volume:auth-generated/'.length);
+    const init = project.services['dapr-init']!;
+    expect(init.volumes).toContainEqual(expect.objectContaining({ type: 'volume', source: 'auth-generated', target: '/auth' }));
+    const script = (init.command ?? []).join('\n').replaceAll('$AUTH_SIGNING_KEY_ID', init.environment?.AUTH_SIGNING_KEY_ID ?? '');
+    expect(script).toContain(`install -m 0400 -o 65532 -g 65532 "${rest}"`);
+    expect(script).toContain(`"/auth/${rest}"`);
+    const stored = JSON.parse(readFileSync(path.join(rendered, rest), 'utf8')) as Record<string, Record<string, string>>;
+    const keys = JSON.parse(stored['signing-keys']!.keys!) as Jwk[];
+    const policy = parse(readFileSync(path.join(rendered, 'jwt-auth.yaml'), 'utf8')) as {
+      spec: { metadata: { name: string; value: string }[] };
+    };
+    const rego = policy.spec.metadata.find((m) => m.name === 'rego')!.value;
+    const jwks = JSON.parse(/jwks := `([^`]*)`/.exec(rego)![1]!) as { keys: Jwk[] };
+    expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+    return { project, kid: keys[0]!.kid, sidecarFile, keys, published: jwks.keys.map((k) => k.kid) };
+  }
+
+  it('gives every rotation a new keys file, so Compose recreates auth-service-dapr (and reruns dapr-init) only', async () => {
+    const first = await render(false);
+    const second = await render(true);
+    const third = await render(true);
+    expect(first.keys.map((k) => k.kid)).toEqual([first.kid]);
+    // The new key signs; the previous one stays, in auth's store and in the gateway's policy.
+    expect(second.keys.map((k) => k.kid)).toEqual([second.kid, first.kid]);
+    expect(second.published).toEqual([second.kid, first.kid]);
+    expect(third.keys.map((k) => k.kid)).toEqual([third.kid, second.kid]);
+    expect(third.published).toEqual([third.kid, second.kid]);
+    expect([first, second, third].every((r) => r.keys.every((k) => k.d !== undefined))).toBe(true);
+
+    // A local file secret store reads its file once: the path must change, in the sidecar's own
+    // definition, which is what makes `docker compose up -d` recreate it. Nothing else restarts.
+    for (const [before, after] of [
+      [first, second],
+      [second, third],
+    ] as const) {
+      expect(after.sidecarFile).not.toBe(before.sidecarFile);
+      expect(after.sidecarFile).toContain(after.kid);
+      const changed = Object.keys(after.project.services).filter(
+        (name) => JSON.stringify(before.project.services[name]) !== JSON.stringify(after.project.services[name]),
+      );
+      expect(changed.sort()).toEqual(['auth-service-dapr', 'dapr-init']);
+    }
+    // Only the current file is left for dapr-init to copy.
+    expect(readdirSync(path.join(rendered, 'keys'))).toEqual([`${third.kid}.json`]);
+    expect(readFileSync(path.join(rotationRoot, '.env'), 'utf8')).toContain(`\nAUTH_SIGNING_KEY_ID=${third.kid}\n`);
   });
 });
 

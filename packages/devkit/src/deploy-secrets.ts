@@ -22,7 +22,10 @@ import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, ren
  * Targets:
  * - `compose`: `.env.example` → `.env`; `.caregrid/compose/` gets the policy
  *   component, auth's key store component (file path via `envRef: AUTH_KEYS_FILE`)
- *   and the keys file, and `sentry/` the mTLS trust bundle of the Sentry service
+ *   and the keys file `keys/<newest kid>.json`, whose kid `.env` holds as
+ *   `${AUTH_SIGNING_KEY_ID}` (a local file store reads its file once: a rotation
+ *   must change the path, and with it the sidecar's environment, so Compose
+ *   recreates the sidecar), and `sentry/` the mTLS trust bundle of the Sentry service
  *   (root `ca.crt`, `issuer.crt`, `issuer.key`; made once, kept across runs),
  *   whose root `.env` hands every sidecar as `${DAPR_TRUST_ANCHORS}`.
  * - a Kubernetes overlay folder (e.g. `k8s/overlays/dev`): `secrets/*.example` →
@@ -30,6 +33,7 @@ import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, ren
  */
 export const SIGNING_KEYS_PLACEHOLDER = 'SIGNING_KEYS';
 export const TRUST_ANCHORS_PLACEHOLDER = 'DAPR_TRUST_ANCHORS';
+export const SIGNING_KEY_ID_PLACEHOLDER = 'AUTH_SIGNING_KEY_ID';
 const TRUST_BUNDLE_VALUE = 'DAPR_TRUST_BUNDLE';
 
 export type TrustBundle = { caCrt: string; issuerCrt: string; issuerKey: string };
@@ -147,6 +151,7 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
   }
   // The root as one double-quoted .env value: Compose's env-file reader turns the \n back into newlines.
   const special: Record<string, string> = bundle ? { [TRUST_ANCHORS_PLACEHOLDER]: `"${bundle.caCrt.trim().replace(/\n/g, '\\n')}"` } : {};
+  if (layout.compose) special[SIGNING_KEY_ID_PLACEHOLDER] = keys[0]!.kid!;
 
   const written: string[] = [];
   for (const template of layout.templates) {
@@ -164,8 +169,12 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
   writePrivateFile(policy, renderPolicyComponent(publicJwks(keys)));
   written.push(policy);
   if (layout.compose) {
-    const keysFile = path.join(layout.generatedDir, 'signing-keys.json');
+    const keysDir = path.join(layout.generatedDir, 'keys');
+    const keysFile = path.join(keysDir, `${keys[0]!.kid}.json`);
     writePrivateFile(keysFile, JSON.stringify({ [KEY_STORE.secret]: { [KEY_STORE.key]: JSON.stringify(keys) } }));
+    // Only the current file: dapr-init copies what is there, and an older one holds a retired key.
+    for (const stale of readdirSync(keysDir).filter((name) => name !== path.basename(keysFile))) rmSync(path.join(keysDir, stale));
+    rmSync(path.join(layout.generatedDir, 'signing-keys.json'), { force: true });
     const keyStore = path.join(layout.generatedDir, `${KEY_STORE.component}.yaml`);
     // The path inside the sidecar's container, where compose puts this folder's copy.
     writePrivateFile(keyStore, renderKeyStoreComponent({ name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' }));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -76,18 +76,31 @@ describe('renderDeploySecrets', () => {
 
   it('compose: .env from .env.example, plus the key store the auth sidecar reads through AUTH_KEYS_FILE', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'deploy-secrets-compose-'));
-    writeFileSync(path.join(root, '.env.example'), 'POSTGRES_PASSWORD=${POSTGRES_PASSWORD}\n');
+    writeFileSync(path.join(root, '.env.example'), 'POSTGRES_PASSWORD=${POSTGRES_PASSWORD}\nAUTH_SIGNING_KEY_ID=${AUTH_SIGNING_KEY_ID}\n');
     await renderDeploySecrets('compose', { root });
-    expect(envFile(path.join(root, '.env')).POSTGRES_PASSWORD).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const env = envFile(path.join(root, '.env'));
+    expect(env.POSTGRES_PASSWORD).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const store = parse(readFileSync(path.join(root, '.caregrid/compose/auth-keys.yaml'), 'utf8')) as {
       spec: { metadata: { name: string; envRef?: string }[] };
     };
     expect(store.spec.metadata).toContainEqual({ name: 'secretsFile', envRef: 'AUTH_KEYS_FILE' });
-    const keysFile = JSON.parse(readFileSync(path.join(root, '.caregrid/compose/signing-keys.json'), 'utf8')) as Record<
-      string,
-      Record<string, string>
-    >;
-    expect((JSON.parse(keysFile['signing-keys']!.keys!) as unknown[]).length).toBe(1);
+    const keysOf = (kid: string) => {
+      const file = JSON.parse(readFileSync(path.join(root, `.caregrid/compose/keys/${kid}.json`), 'utf8')) as Record<
+        string,
+        Record<string, string>
+      >;
+      return (JSON.parse(file['signing-keys']!.keys!) as { kid: string }[]).map((k) => k.kid);
+    };
+    // The keys file is named after the newest key, whose id .env carries (compose interpolates it into AUTH_KEYS_FILE).
+    expect(keysOf(env.AUTH_SIGNING_KEY_ID!)).toEqual([env.AUTH_SIGNING_KEY_ID]);
+    await renderDeploySecrets('compose', { root });
+    expect(envFile(path.join(root, '.env'))).toEqual(env);
+
+    await renderDeploySecrets('compose', { root, rotateSigningKey: true });
+    const rotated = envFile(path.join(root, '.env')).AUTH_SIGNING_KEY_ID!;
+    expect(rotated).not.toBe(env.AUTH_SIGNING_KEY_ID);
+    expect(keysOf(rotated)).toEqual([rotated, env.AUTH_SIGNING_KEY_ID]);
+    expect(readdirSync(path.join(root, '.caregrid/compose/keys'))).toEqual([`${rotated}.json`]);
   });
 
   it('compose: a trust bundle for Sentry (issuer signed by the root), kept across runs, its root in .env', async () => {
