@@ -159,7 +159,7 @@ it('R1: Kafka killed for 30 s in the middle of 1,000 patient creations → every
 }, 240_000);
 
 /** Where each subscriber's sidecar delivers an event of a topic: dapr/resources/subscriptions.yaml, read as daprd does. */
-function deliveryRoutes(): { appId: string; topic: string; route: (type: string) => string }[] {
+function deliveryRoutes(): { appId: string; topic: string; bulk: boolean; route: (type: string) => string }[] {
   const file = path.join(repoRoot, 'dapr', 'resources', 'subscriptions.yaml');
   return parseAllDocuments(readFileSync(file, 'utf8'))
     .map(
@@ -167,7 +167,11 @@ function deliveryRoutes(): { appId: string; topic: string; route: (type: string)
         doc.toJS() as {
           kind: string;
           scopes: string[];
-          spec: { topic: string; routes: { rules?: { match: string; path: string }[]; default: string } };
+          spec: {
+            topic: string;
+            routes: { rules?: { match: string; path: string }[]; default: string };
+            bulkSubscribe?: { enabled?: boolean };
+          };
         },
     )
     .filter((s) => s.kind === 'Subscription')
@@ -175,6 +179,8 @@ function deliveryRoutes(): { appId: string; topic: string; route: (type: string)
       s.scopes.map((appId) => ({
         appId,
         topic: s.spec.topic,
+        // A bulk subscription's route takes a batch and answers a status per entry.
+        bulk: s.spec.bulkSubscribe?.enabled === true,
         route: (type: string) =>
           s.spec.routes.rules?.find((rule) => rule.match === `event.type == "${type}"`)?.path ?? s.spec.routes.default,
       })),
@@ -216,6 +222,11 @@ function nextMonday(weeksAhead: number): string {
 }
 
 it('R2: every event delivered again while its first delivery runs, and twice more from Kafka → one invoice per paid appointment, no gap in numbering, analytics as for one delivery', async () => {
+  // After R1's outage and load: the whole stack answers again before this flow starts (a sidecar
+  // R1's cancelled calls crashed — upstream dapr/dapr#10371 — is back by the launcher's restart).
+  for (const path of ['/api/patients?limit=1', '/api/doctors?limit=1', '/api/appointments?limit=1', '/api/billing/invoices?limit=1']) {
+    await eventually(async () => ((await api('GET', path, undefined, auth)).status === 200 ? true : undefined), 60_000);
+  }
   const topics = [Topics.patients, Topics.doctors, Topics.appointments, Topics.invoices, Topics.audit];
   // The topic's owner publishes it again (pub/sub scopes let no one else); audit entries come from several services.
   const owners: Record<string, string> = {
@@ -245,14 +256,18 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
       );
     }
     // …and one straight to each subscriber, racing the delivery its sidecar is making right now.
-    for (const { appId, route } of routes.filter((r) => r.topic === topic && subscribers.includes(r.appId))) {
+    for (const { appId, route, bulk } of routes.filter((r) => r.topic === topic && subscribers.includes(r.appId))) {
       const member = stack.member(appId);
+      const body = bulk ? { entries: [{ entryId: '1', event, contentType: 'application/cloudevents+json' }] } : event;
       answers.push(
         fetch(`http://127.0.0.1:${member.app.appPort}${route(event.type)}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/cloudevents+json', 'dapr-api-token': member.appApiToken! },
-          body: JSON.stringify(event),
-        }).then(async (r) => `deliver ${r.status} ${((await r.json()) as { status: string }).status}`),
+          headers: { 'content-type': bulk ? 'application/json' : 'application/cloudevents+json', 'dapr-api-token': member.appApiToken! },
+          body: JSON.stringify(body),
+        }).then(async (r) => {
+          const answer = (await r.json()) as { status?: string; statuses?: { status: string }[] };
+          return `deliver ${r.status} ${answer.status ?? answer.statuses?.[0]?.status}`;
+        }),
       );
     }
   };
