@@ -24,13 +24,17 @@ export function createMysqlPool(connectionString: string, options: { max?: numbe
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR']);
 
-export async function inMysqlTransaction<T>(pool: mysql.Pool, fn: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
-  let connection: mysql.PoolConnection;
+/** A pooled connection; the database being unreachable is a 503, not a 500. */
+async function connect(pool: mysql.Pool): Promise<mysql.PoolConnection> {
   try {
-    connection = await pool.getConnection();
+    return await pool.getConnection();
   } catch (error) {
     throw new DependencyUnavailableError('database', error);
   }
+}
+
+export async function inMysqlTransaction<T>(pool: mysql.Pool, fn: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  const connection = await connect(pool);
   try {
     await connection.beginTransaction();
     const result = await fn(connection);
@@ -128,12 +132,7 @@ export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
   return {
     append: (event) => enqueueMysqlEvent(pool, event),
     async claim(relayId, limit, leaseMs) {
-      let connection: mysql.PoolConnection;
-      try {
-        connection = await pool.getConnection();
-      } catch (error) {
-        throw new DependencyUnavailableError('database', error);
-      }
+      const connection = await connect(pool);
       try {
         // One claimer at a time: two relays must not both see a subject's head as free. The lock
         // is held for these two statements only; publishing happens after, without it.

@@ -28,14 +28,18 @@ export function createPgPool(connectionString: string, options: { max?: number }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '08006', '08001']);
 
-/** Runs `fn` in a transaction; connection-level failures surface as 503, not 500. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient;
+/** A pooled connection; the database being unreachable is a 503, not a 500. */
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
   try {
-    client = await pool.connect();
+    return await pool.connect();
   } catch (error) {
     throw new DependencyUnavailableError('database', error);
   }
+}
+
+/** Runs `fn` in a transaction; connection-level failures surface as 503, not 500. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await connect(pool);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -296,12 +300,7 @@ const SUMMARY_COLUMNS = 'event_id, topic, event_type, subject, reason, first_see
 
 /** Queries outside a transaction, with the same mapping: the database being unreachable is a 503, not a 500. */
 async function query<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw new DependencyUnavailableError('database', error);
-  }
+  const client = await connect(pool);
   try {
     return await client.query<R>(text, values);
   } catch (error) {
