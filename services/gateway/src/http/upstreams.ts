@@ -5,7 +5,7 @@ import { ROUTES } from '../domain/routes.js';
  * would say ready while every call answers 502 (a sidecar whose name resolution or mTLS failed
  * still serves its own health endpoints). Probe: each routed service's /openapi.json by
  * invocation (public in the JWT policy, allowed for the gateway by every ACL), in parallel,
- * short timeout. Ready when at least one answers: one service down is a degraded gateway that
+ * a short wait. Ready when at least one answers: one service down is a degraded gateway that
  * still serves the others, not a reason to take the entry point out of rotation. A success is
  * cached briefly so frequent probes cost one round trip every few seconds.
  */
@@ -21,15 +21,21 @@ export function upstreamCheck(options: {
     if (Date.now() - reachedAt < (options.cacheMs ?? 5_000)) return;
     const outcomes = await Promise.all(
       appIds.map(async (appId) => {
-        try {
-          const response = await fetch(`http://127.0.0.1:${options.sidecarHttpPort}/v1.0/invoke/${appId}/method/openapi.json`, {
-            signal: AbortSignal.timeout(options.timeoutMs ?? 1_500),
-          });
-          await response.body?.cancel();
-          return response.ok ? undefined : `${appId}: ${response.status}`;
-        } catch (error) {
-          return `${appId}: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`;
-        }
+        // Never cut a probe short (no abort, the body read to its end): daprd 1.18 crashes when a
+        // caller goes away while it streams an answer (dapr/dapr#10371). Its own invocation timeout
+        // ends a stuck call; the probe only stops waiting for it.
+        const probe = fetch(`http://127.0.0.1:${options.sidecarHttpPort}/v1.0/invoke/${appId}/method/openapi.json`).then(
+          async (response) => {
+            await response.arrayBuffer();
+            return response.ok ? undefined : `${appId}: ${response.status}`;
+          },
+          (error: Error) => `${appId}: ${error.message}`,
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve(`${appId}: timeout`), options.timeoutMs ?? 1_500);
+        });
+        return Promise.race([probe, late]).finally(() => clearTimeout(timer));
       }),
     );
     if (outcomes.some((outcome) => outcome === undefined)) {
