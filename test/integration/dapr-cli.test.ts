@@ -140,7 +140,9 @@ maybe('the real Dapr CLI: dapr run -f dapr', () => {
     cliRun.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 
     try {
-      await waitForReady(`http://127.0.0.1:${gateway.appPort}/readyz`, cliRun, 120_000);
+      // Every app ready, as the CLI's "You're up and running!" lines would say (the gateway is
+      // ready once one of its services answers; the smoke needs them all).
+      for (const app of apps) await waitForReady(`http://127.0.0.1:${app.appPort}/readyz`, cliRun, 120_000);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- dapr run -f output ---\n${output.slice(-6_000)}`);
     }
