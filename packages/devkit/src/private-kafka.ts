@@ -97,14 +97,13 @@ async function startKafkaProcess(): Promise<PrivateKafka> {
       .replaceAll('@DATA_DIR@', path.join(dir, 'data')),
   );
   const java = ['-Xms128m', HEAP, `-Dlog4j2.configurationFile=${path.join(repoRoot, 'infra', 'kafka', 'log4j2.xml')}`, '-cp', `${libs}/*`];
-  // A KRaft cluster id is 16 random bytes, base64url: what StorageTool random-uuid prints, without a JVM start.
-  const format = spawnSync(
-    'java',
-    [...java, 'kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', props],
-    {
-      encoding: 'utf8',
-    },
-  );
+  // A KRaft cluster id is 16 random bytes, base64url: what StorageTool random-uuid prints, without a
+  // JVM start. Like Kafka's own, never one that starts with '-' (the tool would read it as an option).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  const format = spawnSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], {
+    encoding: 'utf8',
+  });
   if (format.status !== 0) throw new Error(`private Kafka: storage format failed: ${format.stderr || format.stdout}`);
   const brokers = `127.0.0.1:${port}`;
   const name = uniqueName('kafka');
