@@ -54,20 +54,8 @@ export class AuditStore {
 
   /** Keeps the entry unless one with its id is there already: a redelivery or a replay never changes history. */
   async append(entry: AuditEntry): Promise<boolean> {
-    const { id, at, ...rest } = entry;
-    try {
-      const result = await this.entries.updateOne(
-        { _id: id },
-        { $setOnInsert: { ...rest, at: new Date(at), actorId: actorIdOf(entry) } },
-        { upsert: true },
-      );
-      return result.upsertedCount === 1;
-    } catch (error) {
-      // Two deliveries racing: both upserts found nothing and the later insert hit the first one's
-      // key (FerretDB does not retry such an upsert as MongoDB does). The entry is kept: done.
-      if ((error as { code?: number }).code === 11000) return false;
-      throw error;
-    }
+    const [kept] = await this.appendMany([entry]);
+    return kept!;
   }
 
   /**
@@ -82,8 +70,13 @@ export class AuditStore {
       await this.entries.insertMany(docs, { ordered: false });
       return entries.map(() => true);
     } catch (error) {
-      const writeErrors = (error as { writeErrors?: { index: number; code: number }[] | { index: number; code: number } }).writeErrors;
-      const failed = writeErrors === undefined ? undefined : Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+      // Entries already there (a redelivery, or one racing it): duplicate keys, each by its index.
+      const { writeErrors, code } = error as {
+        writeErrors?: { index: number; code: number }[] | { index: number; code: number };
+        code?: number;
+      };
+      const failed =
+        writeErrors === undefined ? (code === 11000 && entries.length === 1 ? [{ index: 0, code }] : undefined) : [writeErrors].flat();
       if (!failed || failed.some((e) => e.code !== 11000)) throw error;
       const already = new Set(failed.map((e) => e.index));
       return entries.map((_, i) => !already.has(i));
