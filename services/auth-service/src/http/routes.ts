@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { ROLES } from '@caregrid/contracts';
-import { ApiRouter, UnauthenticatedError, type Caller } from '@caregrid/platform';
+import { ApiRouter, clientAddressOf, UnauthenticatedError, type Caller } from '@caregrid/platform';
 import type { Accounts, KeyRing } from '../accounts.js';
 import { loginSchema, registrationSchema, staffUserSchema, userChangeSchema } from '../domain/users.js';
 
@@ -48,7 +48,7 @@ const problems = {
 function clientAddress(caller: Caller, req: Request): string {
   if (caller.kind === 'service') return `app:${caller.appId}`;
   if (caller.kind === 'sidecar') return 'sidecar';
-  return req.header('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown';
+  return clientAddressOf(caller, req) ?? 'unknown';
 }
 
 /** The signed-in user behind a route the access model admits only users to. */
