@@ -4,8 +4,8 @@ import { repoRoot } from './paths.js';
 
 let classpath: string | undefined | null;
 
-/** The Kafka jars (admin tools included) that infra/infra.sh resolves; null where it cannot. */
-function kafkaClasspath(): string | null {
+/** The Kafka jars (admin tools included) as a classpath, from infra/infra.sh (which fetches them when missing); null where it cannot. */
+export function kafkaClasspath(): string | null {
   if (classpath !== undefined) return classpath;
   const result = spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'kafka-classpath'], { encoding: 'utf8' });
   classpath = result.status === 0 ? result.stdout.trim().split('\n').pop() || null : null;

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { parse } from 'yaml';
 import { infraMode, logsDir, repoRoot } from './paths.js';
+import { kafkaClasspath } from './kafka-groups.js';
 import { startProcess, type ManagedProcess } from './processes.js';
 import { eventually, freePort, uniqueName } from './testing.js';
 
@@ -70,21 +71,9 @@ const waitAnswering = (brokers: string) =>
     throw new Error(`private Kafka at ${brokers} did not answer within 90 s`);
   });
 
-/** Where infra/infra.sh keeps the Kafka jars (fetch_kafka): keyed by infra/kafka/pom.xml. */
-function kafkaLibs(): string {
-  const hash = createHash('sha256')
-    .update(readFileSync(path.join(repoRoot, 'infra', 'kafka', 'pom.xml')))
-    .digest('hex')
-    .slice(0, 16);
-  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'caregrid');
-  const libs = path.join(cache, `kafka-${hash}`, 'libs');
-  if (!existsSync(path.join(libs, '.complete')))
-    throw new Error(`${libs} is incomplete: fetch the Kafka jars first (bash infra/infra.sh up kafka)`);
-  return libs;
-}
-
 async function startKafkaProcess(): Promise<PrivateKafka> {
-  const libs = kafkaLibs();
+  const classpath = kafkaClasspath();
+  if (!classpath) throw new Error('private Kafka: no Kafka jars (bash infra/infra.sh kafka-classpath failed)');
   const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-kafka-'));
   const port = await freePort();
   const controllerPort = await freePort();
@@ -96,7 +85,7 @@ async function startKafkaProcess(): Promise<PrivateKafka> {
       .replaceAll('@CONTROLLER_PORT@', String(controllerPort))
       .replaceAll('@DATA_DIR@', path.join(dir, 'data')),
   );
-  const java = ['-Xms128m', HEAP, `-Dlog4j2.configurationFile=${path.join(repoRoot, 'infra', 'kafka', 'log4j2.xml')}`, '-cp', `${libs}/*`];
+  const java = ['-Xms128m', HEAP, `-Dlog4j2.configurationFile=${path.join(repoRoot, 'infra', 'kafka', 'log4j2.xml')}`, '-cp', classpath];
   // A KRaft cluster id is 16 random bytes, base64url: what StorageTool random-uuid prints, without a
   // JVM start. Like Kafka's own, never one that starts with '-' (the tool would read it as an option).
   let clusterId = randomBytes(16).toString('base64url');
