@@ -122,51 +122,26 @@ describe('the options on a real TLS handshake', () => {
 
   beforeAll(async () => {
     const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-subj',
-      '/CN=test database CA',
-    );
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'other.key',
-      '-out',
-      'other.crt',
-      '-subj',
-      '/CN=another CA',
-    );
-    openssl(
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'db.key',
-      '-out',
-      'db.csr',
-      '-subj',
-      '/CN=db',
-    );
+    // A P-256 key and a certificate (-x509) or a signing request for it.
+    const keyAnd = (kind: '-x509' | '-new', name: string, subject: string) =>
+      openssl(
+        'req',
+        kind,
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        kind === '-new' ? `${name}.csr` : `${name}.crt`,
+        '-subj',
+        subject,
+      );
+    keyAnd('-x509', 'ca', '/CN=test database CA');
+    keyAnd('-x509', 'other', '/CN=another CA');
+    keyAnd('-new', 'db', '/CN=db');
     writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:db.caregrid.test\n');
     openssl(
       'x509',
