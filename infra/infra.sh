@@ -89,6 +89,8 @@ ensure_packages() {
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
   # The launcher takes a draining or dead app's sidecar out of the SQLite name resolution.
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
+  # daprd is built with infra/daprd/patches applied.
+  command -v patch >/dev/null || missing+=(patch)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
   if [ ${#missing[@]} -gt 0 ]; then
@@ -109,9 +111,35 @@ ensure_packages() {
 }
 
 # ---------------------------------------------------------------- Go binaries
-input_hash() { # hash of a Go module's inputs and build flags: rebuild only when they change
+input_hash() { # hash of a Go module's inputs (its patches too) and build flags: rebuild only when they change
   local dir=$1; shift
-  { (cd "$dir" && cat go.mod go.sum ./*.go); echo "$@"; } | sha256sum | cut -c1-16
+  { (cd "$dir" && cat go.mod go.sum ./*.go && if [ -d patches ]; then cat patches/*.patch; fi); echo "$@"; } | sha256sum | cut -c1-16
+}
+
+# patched_modfile <module dir> <dependency module> <version>: when <module dir>/patches holds
+# patches for the dependency (paths relative to its root), copies the dependency out of the
+# module cache once, applies them, and prints a go.mod (beside its go.sum) that replaces the
+# dependency with that copy; the module's own go.mod stays untouched. Prints nothing otherwise.
+patched_modfile() {
+  local dir=$1 dep=$2 version=$3 hash src work
+  compgen -G "$dir/patches/*.patch" >/dev/null || return 0
+  hash=$(cat "$dir"/patches/*.patch | sha256sum | cut -c1-16)
+  work="$CACHE/patched/$(basename "$dep")-$version-$hash"
+  if [ ! -f "$work/ready" ]; then
+    (cd "$dir" && go mod download "$dep@$version") >/dev/null
+    src=$(cd "$dir" && go list -m -f '{{.Dir}}' "$dep")
+    rm -rf "$work" && mkdir -p "$work"
+    cp -R "$src" "$work/module" && chmod -R u+w "$work/module"
+    local patch_file
+    for patch_file in "$dir"/patches/*.patch; do
+      say "applying $(basename "$patch_file") to $dep $version" >&2
+      patch --quiet --forward -p1 -d "$work/module" <"$patch_file" >&2 || fail "$(basename "$patch_file") does not apply to $dep $version"
+    done
+    touch "$work/ready"
+  fi
+  cp "$dir/go.mod" "$work/go.mod" && cp "$dir/go.sum" "$work/go.sum"
+  printf '\nreplace %s %s => %s\n' "$dep" "$version" "$work/module" >>"$work/go.mod"
+  echo "$work/go.mod"
 }
 
 build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PACKAGE: another package than the module's own
@@ -127,7 +155,7 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
     say "$name: downloading Go modules (cold: up to a few minutes)"
     (cd "$dir" && go mod download)
     say "$name: compiling (cold: daprd ~5 min on 2 cores, FerretDB ~1.5 min; warm: seconds)"
-    (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") &
+    (cd "$dir" && CGO_ENABLED=0 go build ${GO_MODFILE:+-modfile "$GO_MODFILE"} -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
       sleep 15
@@ -140,8 +168,11 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
   ln -sfn "$out" "$BIN/$name"
 }
 
+# daprd carries infra/daprd/patches (fixes not yet released upstream; each patch says why).
 build_daprd() {
-  build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
+  local modfile
+  modfile=$(patched_modfile "$ROOT/infra/daprd" github.com/dapr/dapr "v$DAPR_VERSION") || fail "patching daprd failed"
+  GO_MODFILE=$modfile build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
   # The layout the Dapr CLI looks for (<DAPR_RUNTIME_PATH>/.dapr/bin/daprd): `dapr run -f` runs this build.
   mkdir -p "$STATE/.dapr/bin"
   ln -sfn "$BIN/daprd" "$STATE/.dapr/bin/daprd"

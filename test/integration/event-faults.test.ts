@@ -222,8 +222,7 @@ function nextMonday(weeksAhead: number): string {
 }
 
 it('R2: every event delivered again while its first delivery runs, and twice more from Kafka → one invoice per paid appointment, no gap in numbering, analytics as for one delivery', async () => {
-  // After R1's outage and load: the whole stack answers again before this flow starts (a sidecar
-  // R1's cancelled calls crashed — upstream dapr/dapr#10371 — is back by the launcher's restart).
+  // After R1's outage and load: the whole stack answers again before this flow starts.
   for (const path of ['/api/patients?limit=1', '/api/doctors?limit=1', '/api/appointments?limit=1', '/api/billing/invoices?limit=1']) {
     await eventually(async () => ((await api('GET', path, undefined, auth)).status === 200 ? true : undefined), 60_000);
   }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { pipeline } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import { currentContext, IDENTITY_HEADERS, PROBLEM_CONTENT_TYPE, problemType, type Logger } from '@caregrid/platform';
 import { requestTargetProblem, resolveRoute } from '../domain/routes.js';
@@ -189,7 +190,11 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
       if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined) res.setHeader(name, value);
     }
     res.status(status);
-    answer.pipe(res);
+    // An answer cut short upstream (daprd aborts one whose stream broke or timed out) is cut
+    // short here too: the client must not receive a truncated PDF as if it were whole.
+    pipeline(answer, res, (error) => {
+      if (error && !res.destroyed) res.destroy();
+    });
   });
 
   upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));

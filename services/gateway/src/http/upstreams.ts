@@ -21,9 +21,10 @@ export function upstreamCheck(options: {
     if (Date.now() - reachedAt < (options.cacheMs ?? 5_000)) return;
     const outcomes = await Promise.all(
       appIds.map(async (appId) => {
-        // Never cut a probe short (no abort, the body read to its end): daprd 1.18 crashes when a
-        // caller goes away while it streams an answer (dapr/dapr#10371). Its own invocation timeout
-        // ends a stuck call; the probe only stops waiting for it.
+        // Never cut a probe short (no abort, the body read to its end): upstream daprd 1.18, as in
+        // the Compose and Kubernetes images, crashes when a caller goes away while it streams an
+        // answer (dapr/dapr#10371; our own build is patched). Its own invocation timeout ends a
+        // stuck call; the probe only stops waiting for it.
         const probe = fetch(`http://127.0.0.1:${options.sidecarHttpPort}/v1.0/invoke/${appId}/method/openapi.json`).then(
           async (response) => {
             await response.arrayBuffer();
