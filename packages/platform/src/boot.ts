@@ -7,6 +7,7 @@ import type { ReadinessCheck } from './http/app.js';
 import { guardWithAppApiToken } from './http/app-token.js';
 import { serve, type Closer, type RunningServer } from './http/serve.js';
 import { createLogger, type Logger } from './logger.js';
+import { startTracing } from './tracing.js';
 
 /** A service's database, opened from the URL in its secret and migrated. */
 export type OpenedDatabase<Db> = { db: Db; check: () => Promise<unknown>; close: () => Promise<unknown>; outbox?: OutboxStore };
@@ -50,6 +51,8 @@ export async function startService<Db = undefined>(spec: {
     throw error;
   }
   const logger = createLogger(config.APP_ID, config.LOG_LEVEL);
+  const tracing = startTracing(config.APP_ID);
+  if (tracing.enabled) logger.info('exporting spans to Zipkin (OTEL_EXPORTER_ZIPKIN_ENDPOINT)');
   try {
     const sidecar = new Sidecar({
       appId: config.APP_ID,
@@ -97,6 +100,8 @@ export async function startService<Db = undefined>(spec: {
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [
+      // Closed last (closers run in reverse): the spans of everything below are sent before the process ends.
+      { name: 'tracing', close: tracing.shutdown },
       { name: 'sidecar client', close: () => sidecar.stop() },
       { name: 'database', close: database.close },
       ...(relay ? [{ name: 'outbox relay', close: () => relay.stop() }] : []),

@@ -22,3 +22,4 @@ export * from './events/delivery.js';
 export * from './events/dead-letters.js';
 export * from './http/stream.js';
 export * from './audit/trail.js';
+export * from './tracing.js';

@@ -2,6 +2,7 @@ import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel } from '@da
 import { randomUUID } from 'node:crypto';
 import { propagationHeaders } from '../context.js';
 import { DependencyUnavailableError } from '../errors.js';
+import { inSpan, SpanKind } from '../tracing.js';
 
 /**
  * The service's only door to the outside world: its own Dapr sidecar.
@@ -91,6 +92,20 @@ export class Sidecar {
     path: string,
     body?: unknown,
   ): Promise<InvokeResult<T>> {
+    const attributes = { 'rpc.system': 'dapr', 'rpc.service': appId, 'http.request.method': method };
+    return inSpan(`invoke ${appId} ${method}`, SpanKind.CLIENT, attributes, async (span) => {
+      const result = await this.invokeOnce<T>(appId, method, path, body);
+      span.setAttribute('http.response.status_code', result.ok ? 200 : result.status);
+      return result;
+    });
+  }
+
+  private async invokeOnce<T>(
+    appId: string,
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<InvokeResult<T>> {
     const headers = propagationHeaders();
     // A read whose connection to our own sidecar broke (e.g. a reused keep-alive socket the
     // sidecar had just closed) is safe to send once more; a write is not.
@@ -114,7 +129,15 @@ export class Sidecar {
 
   /** Publishes a CloudEvent we build ourselves, so its id and type are ours. */
   async publish<T>(event: PublishedEvent<T>): Promise<string> {
+    const attributes = { 'messaging.system': 'dapr', 'messaging.destination.name': event.topic, 'cloudevents.event_type': event.type };
+    return inSpan(`publish ${event.topic}`, SpanKind.PRODUCER, attributes, () => this.publishOnce(event));
+  }
+
+  private async publishOnce<T>(event: PublishedEvent<T>): Promise<string> {
     const id = event.id ?? randomUUID();
+    // With traceid present daprd keeps our traceparent (the producer span) instead of its own;
+    // the subscriber's sidecar continues it when it delivers.
+    const { traceparent } = propagationHeaders();
     const cloudEvent = {
       specversion: '1.0',
       id,
@@ -123,7 +146,8 @@ export class Sidecar {
       subject: event.subject,
       time: (event.time ?? new Date()).toISOString(),
       datacontenttype: 'application/json',
-      traceparent: propagationHeaders().traceparent,
+      traceparent,
+      traceid: traceparent,
       data: event.data,
     };
     const result = await this.client.pubsub.publish(this.options.pubsubName, event.topic, cloudEvent, {
@@ -144,11 +168,13 @@ export class Sidecar {
   }
 
   async invokeBinding<T = unknown>(name: string, operation: string, data: unknown, metadata: Record<string, string> = {}): Promise<T> {
-    try {
-      return (await this.client.binding.send(name, operation, data, metadata)) as T;
-    } catch (error) {
-      throw new DependencyUnavailableError(`binding ${name}`, error);
-    }
+    return inSpan(`binding ${name} ${operation}`, SpanKind.CLIENT, { 'rpc.system': 'dapr', 'rpc.service': name }, async () => {
+      try {
+        return (await this.client.binding.send(name, operation, data, metadata)) as T;
+      } catch (error) {
+        throw new DependencyUnavailableError(`binding ${name}`, error);
+      }
+    });
   }
 
   /**
@@ -158,6 +184,13 @@ export class Sidecar {
    * error (e.g. no such file).
    */
   async bindingStream(name: string, operation: string, metadata: Record<string, string>): Promise<Response | undefined> {
+    // The span covers the wait for the answer to begin, not the stream's transfer.
+    return inSpan(`binding ${name} ${operation}`, SpanKind.CLIENT, { 'rpc.system': 'dapr', 'rpc.service': name }, () =>
+      this.bindingStreamOnce(name, operation, metadata),
+    );
+  }
+
+  private async bindingStreamOnce(name: string, operation: string, metadata: Record<string, string>): Promise<Response | undefined> {
     // A bound wait for the answer to begin; the body then streams for as long as it takes.
     const answered = new AbortController();
     const timer = setTimeout(

@@ -2,6 +2,8 @@ import { MongoClient, MongoNetworkError, MongoServerSelectionError, type Db } fr
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
+import { currentContext } from '../context.js';
+import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
 import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
 import { decodeCursor, toPage } from '../pagination.js';
 
@@ -14,13 +16,43 @@ export type { Db } from 'mongodb';
  */
 export function mongoDatabase(prepare: (db: Db) => Promise<unknown>) {
   return async (url: string, logger?: Logger) => {
-    const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, monitorCommands: tracingEnabled() });
+    if (tracingEnabled()) traceCommands(client);
     await client.connect();
     const db = client.db();
     await prepare(db);
     logger?.info({ database: db.databaseName }, 'document store ready');
     return { db, check: () => db.command({ ping: 1 }), close: () => client.close() };
   };
+}
+
+const UNTRACED_COMMANDS = new Set(['ping', 'hello', 'ismaster', 'isMaster', 'endSessions', 'saslStart', 'saslContinue']);
+
+/**
+ * A span per command sent while serving a request, from the driver's command monitoring (its
+ * events fire in the caller's async context). Command documents are not kept: they hold values.
+ */
+function traceCommands(client: MongoClient): void {
+  const open = new Map<number, ReturnType<typeof startSpan>['span']>();
+  client.on('commandStarted', (event) => {
+    if (!currentContext() || UNTRACED_COMMANDS.has(event.commandName)) return;
+    const collection = event.command[event.commandName];
+    const { span } = startSpan(`mongodb ${event.commandName}`, SpanKind.CLIENT, {
+      'db.system.name': 'mongodb',
+      'db.operation.name': event.commandName,
+      'db.namespace': event.databaseName,
+      ...(typeof collection === 'string' ? { 'db.collection.name': collection } : {}),
+    });
+    open.set(event.requestId, span);
+  });
+  const finish = (requestId: number, error?: unknown) => {
+    const span = open.get(requestId);
+    if (!span) return;
+    open.delete(requestId);
+    endSpan(span, error);
+  };
+  client.on('commandSucceeded', (event) => finish(event.requestId));
+  client.on('commandFailed', (event) => finish(event.requestId, event.failure));
 }
 
 type DeadLetterDocument = {

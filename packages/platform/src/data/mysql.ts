@@ -1,4 +1,6 @@
 import mysql from 'mysql2/promise';
+import { currentContext } from '../context.js';
+import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import type { OutboxEvent, OutboxStore } from './outbox.js';
@@ -10,7 +12,7 @@ export { mysqlConnectionConfig } from './tls.js';
 
 /** A pool for the URL; TLS (`ssl-mode`, `ssl-ca`: a CA file) as in tls.ts. */
 export function createMysqlPool(connectionString: string, options: { max?: number } = {}): mysql.Pool {
-  return mysql.createPool({
+  const pool = mysql.createPool({
     ...mysqlConnectionConfig(connectionString),
     connectionLimit: options.max ?? 10,
     connectTimeout: 5_000,
@@ -20,6 +22,41 @@ export function createMysqlPool(connectionString: string, options: { max?: numbe
     // Migrations are multi-statement SQL files.
     multipleStatements: true,
   });
+  if (tracingEnabled())
+    (pool as unknown as { pool: { on(event: 'connection', fn: (c: CoreConnection) => void): void } }).pool.on('connection', traceQueries);
+  return pool;
+}
+
+type CoreConnection = Record<'query' | 'execute', (...args: unknown[]) => unknown>;
+const TRANSACTION_CONTROL = /^\s*(BEGIN|START|COMMIT|ROLLBACK|SELECT (GET|RELEASE)_LOCK)\b/i;
+
+/**
+ * A span per statement made while serving a request (as for PostgreSQL: background polling is
+ * not traced; statements are parameterised, values never in the text). The promise API runs on
+ * the core connection's callback API, patched here once per connection.
+ */
+function traceQueries(connection: CoreConnection): void {
+  for (const method of ['query', 'execute'] as const) {
+    const original = connection[method].bind(connection);
+    connection[method] = (...args: unknown[]) => {
+      const first = args[0] as string | { sql?: string } | undefined;
+      const text = typeof first === 'string' ? first : first?.sql;
+      const callbackAt = args.findIndex((arg) => typeof arg === 'function');
+      if (!currentContext() || !text || callbackAt < 0 || TRANSACTION_CONTROL.test(text)) return original(...args);
+      const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+      const { span } = startSpan(`mysql ${operation}`, SpanKind.CLIENT, {
+        'db.system.name': 'mysql',
+        'db.operation.name': operation,
+        'db.query.text': text.slice(0, 1_000),
+      });
+      const callback = args[callbackAt] as (error: unknown, ...rest: unknown[]) => void;
+      args[callbackAt] = (error: unknown, ...rest: unknown[]) => {
+        endSpan(span, error ?? undefined);
+        callback(error, ...rest);
+      };
+      return original(...args);
+    };
+  }
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR']);
@@ -111,17 +148,28 @@ export const mysqlOutboxClaimsMigration = migration(
      ADD KEY outbox_parked (parked_at, published_at)`,
 );
 
+// The trace of the request that wrote the event: the relay publishes it, later, inside that trace.
+export const mysqlOutboxTraceMigration = migration(
+  'platform_003_outbox_trace',
+  'ALTER TABLE outbox ADD COLUMN traceparent VARCHAR(55) NULL',
+);
+
 export function migrateMysql(pool: mysql.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
-  return migrate(mysqlMigrationTarget(pool), [mysqlOutboxMigration, mysqlOutboxClaimsMigration, ...serviceMigrations], logger);
+  return migrate(
+    mysqlMigrationTarget(pool),
+    [mysqlOutboxMigration, mysqlOutboxClaimsMigration, mysqlOutboxTraceMigration, ...serviceMigrations],
+    logger,
+  );
 }
 
 export async function enqueueMysqlEvent(connection: mysql.PoolConnection | mysql.Pool, event: Omit<OutboxEvent, 'time'>): Promise<void> {
-  await connection.execute('INSERT INTO outbox (id, topic, type, subject, data) VALUES (?, ?, ?, ?, ?)', [
+  await connection.execute('INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES (?, ?, ?, ?, ?, ?)', [
     event.id,
     event.topic,
     event.type,
     event.subject,
     JSON.stringify(event.data),
+    event.traceparent ?? currentContext()?.traceparent ?? null,
   ]);
 }
 
@@ -141,7 +189,7 @@ export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
         try {
           return await inConnectionTransaction(connection, async () => {
             const [rows] = await connection.query<mysql.RowDataPacket[]>(
-              `SELECT o.id, o.topic, o.type, o.subject, o.data, o.created_at, o.attempts FROM outbox o
+              `SELECT o.id, o.topic, o.type, o.subject, o.data, o.created_at, o.attempts, o.traceparent FROM outbox o
                 WHERE o.published_at IS NULL AND o.parked_at IS NULL
                   AND (o.claimed_until IS NULL OR o.claimed_until < CURRENT_TIMESTAMP(3) OR o.claimed_by = ?)
                   AND NOT EXISTS (
@@ -165,6 +213,7 @@ export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
               data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
               time: r.created_at as Date,
               attempts: Number(r.attempts),
+              traceparent: r.traceparent ? String(r.traceparent) : undefined,
             }));
           });
         } finally {

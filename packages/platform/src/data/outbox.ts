@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { runWithContext } from '../context.js';
 import { uuidv7 } from '../ids.js';
 import type { Page } from '../pagination.js';
 import type { PublishedEvent } from '../dapr/sidecar.js';
@@ -40,7 +41,16 @@ import type { PublishedEvent } from '../dapr/sidecar.js';
  *   behind it (order is a promise) until an admin re-drives it
  *   (GET /ops/outbox shows parked rows with the count they hold).
  */
-export type OutboxEvent = { id: string; topic: string; type: string; subject: string; data: unknown; time: Date };
+export type OutboxEvent = {
+  id: string;
+  topic: string;
+  type: string;
+  subject: string;
+  data: unknown;
+  time: Date;
+  /** The trace of the request that wrote it (the request context's when omitted): published inside that trace. */
+  traceparent?: string;
+};
 export type ClaimedEvent = OutboxEvent & { attempts: number };
 
 /** What an admin sees of a parked row: never the payload, which can hold personal data. */
@@ -171,7 +181,7 @@ export class OutboxRelay {
         if (performance.now() - claimedAt > (claimMs * 2) / 3) break;
         if (published.length === 0 && failures.length >= OUTAGE_AFTER_FAILURES) break;
         try {
-          await this.sidecar.publish({ ...event, partitionKey: event.subject });
+          await this.publishInItsTrace(event);
           published.push(event.id);
         } catch (error) {
           failures.push({ event, error });
@@ -201,6 +211,13 @@ export class OutboxRelay {
     }
     await this.store.release(relayId);
     return result;
+  }
+
+  /** Publishes under the traceparent the row kept: the producer span joins the trace of the request that wrote it. */
+  private publishInItsTrace(event: ClaimedEvent): Promise<string> {
+    const { traceparent, attempts: _attempts, ...published } = event;
+    const publish = () => this.sidecar.publish({ ...published, partitionKey: event.subject });
+    return traceparent ? runWithContext({ requestId: event.id, traceparent, identity: {} }, publish) : publish();
   }
 
   /**

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
+import { currentContext } from '../context.js';
+import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import { pgConnectionConfig } from './tls.js';
@@ -23,7 +25,37 @@ export function createPgPool(connectionString: string, options: { max?: number }
   });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  if (tracingEnabled()) pool.on('connect', traceQueries);
   return pool;
+}
+
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i;
+
+/**
+ * A span per query made while serving a request (pool.query runs on a client too). Background
+ * work (the relay's polling) is not traced: one span a second per service would bury the rest.
+ * The statement text is kept: CareGrid's queries are parameterised, values never in the text.
+ */
+function traceQueries(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : first?.text;
+    const callback = args.some((arg) => typeof arg === 'function');
+    if (!currentContext() || !text || callback || TRANSACTION_CONTROL.test(text)) return query(...args);
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+    const { span } = startSpan(`pg ${operation}`, SpanKind.CLIENT, {
+      'db.system.name': 'postgresql',
+      'db.operation.name': operation,
+      'db.query.text': text.slice(0, 1_000),
+    });
+    const result = query(...args) as Promise<unknown>;
+    result.then(
+      () => endSpan(span),
+      (error: unknown) => endSpan(span, error),
+    );
+    return result;
+  };
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '08006', '08001']);
@@ -111,23 +143,40 @@ export const pgOutboxClaimsMigration = migration(
    CREATE INDEX outbox_parked ON outbox (id) WHERE parked_at IS NOT NULL AND published_at IS NULL;`,
 );
 
+// The trace of the request that wrote the event: the relay publishes it, later, inside that trace.
+export const pgOutboxTraceMigration = migration('platform_003_outbox_trace', 'ALTER TABLE outbox ADD COLUMN traceparent text;');
+
 /** Platform tables first (outbox), then the service's own migrations. */
 export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
-  return migrate(pgMigrationTarget(pool), [pgOutboxMigration, pgOutboxClaimsMigration, ...serviceMigrations], logger);
+  return migrate(
+    pgMigrationTarget(pool),
+    [pgOutboxMigration, pgOutboxClaimsMigration, pgOutboxTraceMigration, ...serviceMigrations],
+    logger,
+  );
 }
 
 /** Adds an event to the outbox inside the caller's transaction. */
 export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<OutboxEvent, 'time'>): Promise<void> {
-  await client.query('INSERT INTO outbox (id, topic, type, subject, data) VALUES ($1, $2, $3, $4, $5)', [
+  await client.query('INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES ($1, $2, $3, $4, $5, $6)', [
     event.id,
     event.topic,
     event.type,
     event.subject,
     JSON.stringify(event.data),
+    event.traceparent ?? currentContext()?.traceparent ?? null,
   ]);
 }
 
-type PgOutboxRow = { id: string; topic: string; type: string; subject: string; data: unknown; created_at: Date; attempts: number };
+type PgOutboxRow = {
+  id: string;
+  topic: string;
+  type: string;
+  subject: string;
+  data: unknown;
+  created_at: Date;
+  attempts: number;
+  traceparent: string | null;
+};
 
 export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   return {
@@ -151,7 +200,7 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
            claimed AS (
              UPDATE outbox SET claimed_by = $1, claimed_until = now() + $3 * interval '1 millisecond'
               WHERE id IN (SELECT id FROM candidates)
-              RETURNING id, topic, type, subject, data, created_at, attempts)
+              RETURNING id, topic, type, subject, data, created_at, attempts, traceparent)
            SELECT * FROM claimed ORDER BY created_at, id`,
           [relayId, limit, leaseMs],
         );
@@ -163,6 +212,7 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
           data: r.data,
           time: r.created_at,
           attempts: r.attempts,
+          traceparent: r.traceparent ?? undefined,
         }));
       }),
     async markPublished(ids) {

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { inSpan, SpanKind } from '../tracing.js';
 
 /** Dapr's subscriber contract: 200 with SUCCESS, RETRY (redeliver per Resiliency) or DROP (→ dead-letter topic). */
 export type DeliveryStatus = 'SUCCESS' | 'RETRY' | 'DROP';
@@ -19,7 +20,19 @@ export type MalformedEvent = { id: string; topic: string; type?: string; subject
 /** The route handler of a subscription: the event handler's status as Dapr expects it. */
 export function answerDelivery(handler: EventHandler) {
   return async ({ body, res }: { body: unknown; res: Response }): Promise<void> => {
-    res.json({ status: await handler(body) });
+    const event = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown; type?: unknown; topic?: unknown };
+    const attributes = {
+      'messaging.system': 'dapr',
+      'messaging.destination.name': String(event.topic ?? ''),
+      'messaging.message.id': String(event.id ?? ''),
+      'cloudevents.event_type': String(event.type ?? ''),
+    };
+    const status = await inSpan(`consume ${String(event.topic ?? 'event')}`, SpanKind.CONSUMER, attributes, async (span) => {
+      const outcome = await handler(body);
+      span.setAttribute('caregrid.delivery_status', outcome);
+      return outcome;
+    });
+    res.json({ status });
   };
 }
 

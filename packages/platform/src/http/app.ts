@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { newRequestContext, runWithContext } from '../context.js';
+import { isValidTraceparent, newRequestContext, runWithContext } from '../context.js';
+import { endSpan, SpanKind, startSpan } from '../tracing.js';
 import { NotFoundError } from '../errors.js';
 import { refuseNul } from './nul-guard.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -48,10 +49,39 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/** The request's context, and its server span (continuing the caller's traceparent) as the context's traceparent. */
 const requestContext: RequestHandler = (req, res, next) => {
   const context = newRequestContext(req.headers);
   res.setHeader('x-request-id', context.requestId);
-  runWithContext(context, next);
+  if (PROBES.has(req.path)) {
+    runWithContext(context, next);
+    return;
+  }
+  const incoming = isValidTraceparent(req.header('traceparent')) ? context.traceparent : undefined;
+  const { span, traceparent } = startSpan(
+    req.method,
+    SpanKind.SERVER,
+    { 'http.request.method': req.method, 'url.path': req.path, 'caregrid.request_id': context.requestId },
+    incoming,
+  );
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    // The route is known only now: name the span by it (a template, never ids).
+    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
+    if (route) span.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
+    span.setAttribute('http.response.status_code', res.statusCode);
+    endSpan(
+      span,
+      res.statusCode >= 500 ? `HTTP ${res.statusCode}` : res.writableFinished ? undefined : 'connection closed before the answer was sent',
+    );
+  };
+  res.on('finish', end);
+  res.on('close', end);
+  runWithContext({ ...context, traceparent }, next);
 };
 
 const accessLog =

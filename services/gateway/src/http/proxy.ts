@@ -1,7 +1,16 @@
 import http from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
-import { currentContext, IDENTITY_HEADERS, PROBLEM_CONTENT_TYPE, problemType, type Logger } from '@caregrid/platform';
+import {
+  currentContext,
+  endSpan,
+  IDENTITY_HEADERS,
+  PROBLEM_CONTENT_TYPE,
+  problemType,
+  SpanKind,
+  startSpan,
+  type Logger,
+} from '@caregrid/platform';
 import { requestTargetProblem, resolveRoute } from '../domain/routes.js';
 
 // Never forwarded: hop-by-hop headers, identity claims (only the sidecar's
@@ -134,10 +143,20 @@ export function proxyToServices(options: ProxyOptions): RequestHandler {
 
 function forward(req: Request, res: Response, target: { appId: string; path: string }, options: ProxyOptions, agent: http.Agent): void {
   const context = currentContext();
+  // Ends when the answer has gone to the client (or the client left).
+  const { span, traceparent } = startSpan(`invoke ${target.appId} ${req.method}`, SpanKind.CLIENT, {
+    'rpc.system': 'dapr',
+    'rpc.service': target.appId,
+    'http.request.method': req.method,
+  });
+  res.on('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    endSpan(span, res.statusCode >= 500 ? `HTTP ${res.statusCode}` : undefined);
+  });
   const headers = upstreamHeaders(req.headers, {
     clientAddress: options.clientOf(req),
     proto: req.protocol,
-    traceparent: context?.traceparent,
+    traceparent,
     requestId: context?.requestId,
   });
 
