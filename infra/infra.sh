@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft),
-# FerretDB and Dapr Sentry (the sidecars' mTLS certificate authority) as plain processes
-# on 127.0.0.1, plus the daprd build.
+# FerretDB, Dapr Sentry (the sidecars' mTLS certificate authority) and Zipkin (the traces of
+# apps and sidecars) as plain processes on 127.0.0.1, plus the daprd build.
 #
 #   infra/infra.sh up [component…]     install/build what is missing, start, wait ready
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
-#   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka jars)
+#   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka and zipkin jars)
 #   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/),
 #                                      and the Dapr CLI from ../shared/dapr-cli when that folder exists
 #   infra/infra.sh kafka-classpath     print the classpath of the Kafka jars (admin tools included)
@@ -23,7 +23,7 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/caregrid
 RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
-ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli)
+ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli zipkin)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -93,6 +93,8 @@ ensure_packages() {
   command -v patch >/dev/null || missing+=(patch)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
+  # Zipkin's readiness is its /health answer.
+  command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]} (~20 s)"
     local sudo=""
@@ -244,6 +246,41 @@ fetch_kafka() {
       -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
     touch "$KAFKA_LIBS/.complete"
   fi
+}
+
+# ---------------------------------------------------------------- Zipkin jar
+# Zipkin's runnable server jar (~131 MB) stays where Maven puts it, the local Maven repository
+# (~/.m2, which CI caches as for Kafka's jars); $CACHE keeps only its path, keyed by the pom and
+# version, and is re-resolved when the jar is gone.
+ZIPKIN_JAR=""
+fetch_zipkin() {
+  local hash where pid start repo_dir mb
+  hash=$({ cat "$ROOT/infra/zipkin/pom.xml"; echo "$ZIPKIN_VERSION"; } | sha256sum | cut -c1-16)
+  where="$CACHE/zipkin-$hash.path"
+  if [ -f "$where" ] && [ -f "$(cat "$where")" ]; then
+    ZIPKIN_JAR=$(cat "$where")
+    return 0
+  fi
+  mkdir -p "$CACHE" "$LOGS"
+  say "zipkin: fetching Zipkin $ZIPKIN_VERSION (io.zipkin:zipkin-server, classifier exec, ~131 MB) from Maven Central"
+  start=$SECONDS
+  mvn -B -Dstyle.color=never -f "$ROOT/infra/zipkin/pom.xml" dependency:build-classpath \
+    -Dzipkin.version="$ZIPKIN_VERSION" -Dmdep.outputFile="$where.tmp" >"$LOGS/zipkin-fetch.log" 2>&1 &
+  pid=$!
+  # Progress: what has arrived in the default local repository so far (Maven's batch mode
+  # prints nothing while one file downloads).
+  repo_dir="$HOME/.m2/repository/io/zipkin/zipkin-server/$ZIPKIN_VERSION"
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    kill -0 "$pid" 2>/dev/null || break
+    mb=$(du -sm "$repo_dir" 2>/dev/null | cut -f1 || true)
+    say "zipkin: still downloading ($((SECONDS - start)) s${mb:+, $mb of ~131 MB})"
+  done
+  wait "$pid" || fail "zipkin: Maven could not fetch io.zipkin:zipkin-server:$ZIPKIN_VERSION:exec (see $LOGS/zipkin-fetch.log)"
+  [ -f "$(cat "$where.tmp")" ] || fail "zipkin: Maven named no jar (see $LOGS/zipkin-fetch.log)"
+  mv "$where.tmp" "$where"
+  ZIPKIN_JAR=$(cat "$where")
+  say "zipkin: fetched in $((SECONDS - start)) s ($ZIPKIN_JAR)"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -432,6 +469,35 @@ up_sentry-cli() {
 }
 down_sentry-cli() { stop_pidfile sentry-cli "$(sentry_cli_pidfile)"; }
 
+# ---------------------------------------------------------------- Zipkin
+# The trace backend of the local run and the tests: daprd (dapr/config, tracing.zipkin) and the
+# apps (OTEL_EXPORTER_ZIPKIN_ENDPOINT) send their spans to /api/v2/spans; the UI is /zipkin/.
+# In memory only, and at most ZIPKIN_MAX_SPANS spans (the oldest traces go first), so a long
+# test run cannot outgrow the heap; a restart forgets everything.
+ZIPKIN_MAX_SPANS=50000
+zipkin_pidfile() { echo "$RUN/zipkin.pid"; }
+zipkin_url() { echo "http://127.0.0.1:$CAREGRID_ZIPKIN_PORT"; }
+zipkin_ready() { curl -fsS --max-time 2 "$(zipkin_url)/health" >/dev/null 2>&1; }
+
+up_zipkin() {
+  fetch_zipkin
+  mkdir -p "$RUN" "$LOGS"
+  if pid_alive "$(zipkin_pidfile)"; then
+    wait_for zipkin 90 zipkin_ready
+    say "zipkin: already running on $CAREGRID_ZIPKIN_PORT"
+    return
+  fi
+  ensure_port_free zipkin "$CAREGRID_ZIPKIN_PORT"
+  say "zipkin: starting on 127.0.0.1:$CAREGRID_ZIPKIN_PORT (in memory, the last $ZIPKIN_MAX_SPANS spans)"
+  # Armeria's port list is replaced, not merged, by a setting: address, port and protocol together.
+  start_detached "$(zipkin_pidfile)" "$LOGS/zipkin.log" env STORAGE_TYPE=mem MEM_MAX_SPANS="$ZIPKIN_MAX_SPANS" \
+    java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -jar "$ZIPKIN_JAR" \
+    "--armeria.ports[0].ip=127.0.0.1" "--armeria.ports[0].port=$CAREGRID_ZIPKIN_PORT" "--armeria.ports[0].protocols[0]=http"
+  wait_for zipkin 90 zipkin_ready
+}
+
+down_zipkin() { stop_pidfile zipkin "$(zipkin_pidfile)"; }
+
 # ---------------------------------------------------------------- status
 status() {
   find_pg_bin
@@ -460,6 +526,9 @@ status() {
   s=down; port_open "$CAREGRID_SENTRY_CLI_PORT" && s=up
   # shellcheck disable=SC2059
   printf "$fmt" sentry-cli "127.0.0.1:$CAREGRID_SENTRY_CLI_PORT" "$s" "the same CA where the Dapr CLI's sidecars look for it"
+  s=down; zipkin_ready && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" zipkin "127.0.0.1:$CAREGRID_ZIPKIN_PORT" "$s" "Zipkin $ZIPKIN_VERSION (in memory): UI $(zipkin_url)/zipkin/"
   s=missing; [ -x "$BIN/dapr" ] && s=built
   # shellcheck disable=SC2059
   printf "$fmt" dapr-cli "-" "$s" "Dapr CLI at $BIN/dapr (infra/infra.sh tools)"
@@ -490,6 +559,7 @@ main() {
       build_sentry
       build_ferretdb
       fetch_kafka
+      fetch_zipkin
       ;;
     tools)
       build_tools

@@ -190,19 +190,47 @@ describe('docker-compose.yml', () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 
-  it('publishes only the gateway, on its dapr.yaml port, on loopback unless CAREGRID_GATEWAY_HOST_IP says otherwise', () => {
-    const published = Object.entries(project.services).filter(([, s]) => (s.ports ?? []).length > 0);
+  it('publishes only the gateway, on its dapr.yaml port, on loopback unless CAREGRID_GATEWAY_HOST_IP says otherwise; and Zipkin on loopback', () => {
+    const published = (p: Project) =>
+      Object.fromEntries(
+        Object.entries(p.services)
+          .filter(([, s]) => (s.ports ?? []).length > 0)
+          .map(([name, s]) => [name, s.ports]),
+      );
     const gateway = apps.find((a) => a.appId === 'gateway')!;
-    // Ports belong to the owner of the gateway's network namespace.
-    expect(published.map(([name]) => `service:${name}`)).toEqual([project.services.gateway!.network_mode]);
+    // The gateway's port belongs to the owner of its network namespace.
+    const gatewayOwner = /^service:(.+)$/.exec(project.services.gateway!.network_mode ?? '')![1]!;
     const port = { target: gateway.appPort, published: String(gateway.appPort) };
-    expect(published[0]![1].ports).toEqual([expect.objectContaining({ ...port, host_ip: '127.0.0.1' })]);
+    // Zipkin's UI: this machine only, whatever the gateway's setting.
+    const zipkin = [expect.objectContaining({ target: 9411, published: '9411', host_ip: '127.0.0.1' })];
+    expect(published(project)).toEqual({ [gatewayOwner]: [expect.objectContaining({ ...port, host_ip: '127.0.0.1' })], zipkin });
 
     const open = path.join(root, 'open.env');
     writeFileSync(open, `${readFileSync(envFile, 'utf8')}\nCAREGRID_GATEWAY_HOST_IP=0.0.0.0\n`);
     const reopened = load(composeFile, open).project!;
-    const ports = Object.values(reopened.services).flatMap((s) => s.ports ?? []);
-    expect(ports).toEqual([expect.objectContaining({ ...port, host_ip: '0.0.0.0' })]);
+    expect(published(reopened)).toEqual({ [gatewayOwner]: [expect.objectContaining({ ...port, host_ip: '0.0.0.0' })], zipkin });
+  });
+
+  it("sends every app's and every sidecar's spans to the zipkin service, which keeps a bounded number in memory", () => {
+    const zipkin = project.services.zipkin!;
+    expect(zipkin.image).toBe('openzipkin/zipkin:3.5.1');
+    expect(zipkin.environment).toMatchObject({ STORAGE_TYPE: 'mem', MEM_MAX_SPANS: expect.stringMatching(/^\d+$/) });
+    // Tracing never holds anything up: nothing waits for Zipkin.
+    for (const [name, service] of Object.entries(project.services)) expect([name, service.depends_on?.zipkin]).toEqual([name, undefined]);
+    const endpoint = 'http://zipkin:9411/api/v2/spans';
+    for (const app of apps) {
+      expect([app.appId, project.services[app.appId]!.environment?.OTEL_EXPORTER_ZIPKIN_ENDPOINT]).toEqual([app.appId, endpoint]);
+      // daprd expands ${VAR} in a self-hosted Configuration: the address comes from the sidecar's environment.
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      const config = parse(readFileSync(app.configFile, 'utf8')) as {
+        spec: { tracing: { samplingRate: string; zipkin: { endpointAddress: string } } };
+      };
+      const address = config.spec.tracing.zipkin.endpointAddress.replace(
+        /\$\{([A-Z_]+)\}/g,
+        (_m, name: string) => sidecar.environment?.[name] ?? '',
+      );
+      expect([app.appId, address, config.spec.tracing.samplingRate]).toEqual([app.appId, endpoint, '1']);
+    }
   });
 
   it('gives each app and its sidecar a network namespace owned by an idle third service, so either can restart', () => {

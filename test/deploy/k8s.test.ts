@@ -15,7 +15,11 @@ import { parseAllDocuments } from 'yaml';
 import { loadDaprSchemas, loadRunFile, repoRoot } from '@caregrid/devkit';
 import { copyDeployment, decode, type KubeObject, kubernetesValidate, type Metadata, renderOverlay } from './k8s-render.js';
 
-type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+type EnvVar = {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
+};
 type Container = {
   name: string;
   image: string;
@@ -28,8 +32,15 @@ type Workload = KubeObject & { spec: { replicas?: number; template: PodTemplate 
 type ComponentSpec = { type: string; metadata: { name: string; value?: string; envRef?: string }[] };
 type Component = KubeObject & { spec: ComponentSpec };
 type Configuration = KubeObject & {
-  spec: { nameResolution?: { component: string }; httpPipeline?: { handlers: { name: string; type: string }[] } };
+  spec: {
+    nameResolution?: { component: string };
+    httpPipeline?: { handlers: { name: string; type: string }[] };
+    tracing?: { samplingRate?: string; stdout?: boolean; zipkin?: { endpointAddress?: string } };
+  };
 };
+type Service = KubeObject & { spec: { selector: Record<string, string>; ports: { port: number; targetPort?: string | number }[] } };
+type IngressRule = { from: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] };
+type NetworkPolicy = KubeObject & { spec: { podSelector: { matchLabels?: Record<string, string> }; ingress?: IngressRule[] } };
 type Role = KubeObject & { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
 
 const NAMESPACE = 'caregrid';
@@ -275,6 +286,73 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
         expect([d.metadata.name, c.topologyKey, matches, ownApp, c.maxSkew]).toEqual([d.metadata.name, c.topologyKey, true, true, 1]);
       }
     }
+  });
+
+  it('tracing: one endpoint and sampling rate (ConfigMap `tracing`) for every Configuration and every app', () => {
+    const tracing = one('ConfigMap', 'tracing').data ?? {};
+    const { zipkinEndpoint, samplingRate } = tracing;
+    expect(zipkinEndpoint).toEqual(
+      overlay === 'dev' ? 'http://zipkin:9411/api/v2/spans' : expect.stringMatching(/^https?:\/\/[\w.-]+(:\d+)?\/api\/v2\/spans$/),
+    );
+    // Everything in dev; a share in prod.
+    if (overlay === 'dev') expect(samplingRate).toBe('1');
+    else expect([Number(samplingRate) > 0, Number(samplingRate) < 1]).toEqual([true, true]);
+
+    // daprd: the overlay's values, filled in (daprd on Kubernetes expands no ${…}).
+    const configurations = all<Configuration>('Configuration');
+    expect(configurations.map((c) => c.metadata.name).sort()).toEqual(['caregrid', 'gateway']);
+    for (const configuration of configurations) {
+      expect([configuration.metadata.name, configuration.spec.tracing]).toEqual([
+        configuration.metadata.name,
+        { samplingRate, stdout: false, zipkin: { endpointAddress: zipkinEndpoint } },
+      ]);
+      expect([configuration.metadata.name, JSON.stringify(configuration).includes('${')]).toEqual([configuration.metadata.name, false]);
+    }
+
+    // The apps: the same two values from the same ConfigMap, the sampler the OpenTelemetry SDK reads.
+    for (const app of apps) {
+      const env = one<Workload>('Deployment', app.appId).spec.template.spec.containers.find((c) => c.name === 'app')!.env ?? [];
+      const byName = Object.fromEntries(env.map((e) => [e.name, e.value ?? e.valueFrom]));
+      expect([app.appId, byName.OTEL_EXPORTER_ZIPKIN_ENDPOINT, byName.OTEL_TRACES_SAMPLER, byName.OTEL_TRACES_SAMPLER_ARG]).toEqual([
+        app.appId,
+        { configMapKeyRef: { name: 'tracing', key: 'zipkinEndpoint' } },
+        'parentbased_traceidratio',
+        { configMapKeyRef: { name: 'tracing', key: 'samplingRate' } },
+      ]);
+    }
+
+    const zipkinWorkloads = [...all<Workload>('Deployment'), ...all<Workload>('StatefulSet')].filter((w) =>
+      w.spec.template.spec.containers.some((c) => c.image.includes('zipkin')),
+    );
+    if (overlay === 'prod') {
+      // The operator's collector, outside this overlay.
+      expect(zipkinWorkloads).toEqual([]);
+      expect(all('Service').filter((s) => s.metadata.name === 'zipkin')).toEqual([]);
+      return;
+    }
+    // dev: its own Zipkin behind the Service the endpoint names, reachable from the app pods.
+    expect(zipkinWorkloads.map((w) => w.metadata.name)).toEqual(['zipkin']);
+    const zipkin = zipkinWorkloads[0]!.spec.template;
+    const container = zipkin.spec.containers[0]!;
+    expect(container.image).toBe('openzipkin/zipkin:3.5.1');
+    const containerEnv = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    expect(containerEnv).toMatchObject({ STORAGE_TYPE: 'mem', MEM_MAX_SPANS: expect.stringMatching(/^\d+$/) });
+    const url = new URL(zipkinEndpoint!);
+    const service = one<Service>('Service', url.hostname);
+    expect(Object.entries(service.spec.selector).every(([k, v]) => zipkin.metadata.labels?.[k] === v)).toBe(true);
+    const port = service.spec.ports.find((p) => p.port === Number(url.port));
+    expect(container.ports?.find((p) => p.name === port?.targetPort)?.containerPort).toBe(9411);
+    const admitted = all<NetworkPolicy>('NetworkPolicy').filter((policy) =>
+      Object.entries(policy.spec.podSelector.matchLabels ?? {}).every(([k, v]) => zipkin.metadata.labels?.[k] === v),
+    );
+    const fromApps = admitted.some((policy) =>
+      (policy.spec.ingress ?? []).some(
+        (rule) =>
+          rule.from.some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'service') &&
+          rule.ports.some((p) => p.port === 9411),
+      ),
+    );
+    expect(fromApps).toBe(true);
   });
 
   if (overlay === 'dev') {

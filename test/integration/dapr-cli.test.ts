@@ -14,6 +14,7 @@ import {
   infraUp,
   loadRunFile,
   localInfra,
+  localZipkin,
   placeGroupsAtEnd,
   provisionServiceSecrets,
   readInfraEnv,
@@ -130,6 +131,8 @@ maybe('the real Dapr CLI: dapr run -f dapr', () => {
       INVOICE_STORAGE_DIR: path.join(stateDir, 'invoices'),
       CAREGRID_NAME_RESOLUTION_DB: path.join(mkdtempSync(path.join(tmpdir(), 'caregrid-cli-')), 'nameresolution.db'),
       DAPR_TRUST_ANCHORS: readFileSync(path.join(sentryDir, 'ca.crt'), 'utf8'),
+      // The sidecars' spans, to infra/infra.sh's Zipkin (the apps have it from the run file).
+      OTEL_EXPORTER_ZIPKIN_ENDPOINT: localZipkin().spansEndpoint,
       // The namespace in each sidecar's SPIFFE id, as the ACLs name it. (The CLI hands the run
       // file's env to the apps only: daprd sees just the exported environment.)
       NAMESPACE: 'caregrid',

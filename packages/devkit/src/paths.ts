@@ -83,9 +83,17 @@ export function localInfra(): LocalInfra {
   };
 }
 
+/** infra/infra.sh's Zipkin: its base URL (the UI is `/zipkin/`) and where spans are sent to it. */
+export function localZipkin(): { url: string; spansEndpoint: string } {
+  const url = `http://127.0.0.1:${readInfraEnv().CAREGRID_ZIPKIN_PORT}`;
+  return { url, spansEndpoint: `${url}/api/v2/spans` };
+}
+
 /**
  * Environment every local sidecar gets: the values that components/ reads
- * through `envRef`, differing between local, compose and Kubernetes.
+ * through `envRef` (and the Configurations through `${…}`), differing between
+ * local, compose and Kubernetes. A run file's env, given to the launcher's
+ * sidecars after these, takes precedence.
  */
 export function sidecarEnvironment(): Record<string, string> {
   const infra = localInfra();
@@ -95,5 +103,7 @@ export function sidecarEnvironment(): Record<string, string> {
     CAREGRID_SECRETS_FILE: secretsFile,
     INVOICE_STORAGE_DIR: path.join(stateDir, 'invoices'),
     CAREGRID_NAME_RESOLUTION_DB: nameResolutionDb,
+    // The Configurations' tracing.zipkin.endpointAddress.
+    OTEL_EXPORTER_ZIPKIN_ENDPOINT: localZipkin().spansEndpoint,
   };
 }

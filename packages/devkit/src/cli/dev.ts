@@ -2,7 +2,7 @@
  * `npm run dev`: runs dapr/dapr.yaml the way `dapr run -f dapr` would, without
  * the Dapr CLI: infrastructure first (daprd exits if Kafka is unreachable),
  * databases, secrets and the gateway policy, then each app with its daprd, a
- * status table, and prefixed logs until Ctrl-C stops everything (apps first,
+ * status table (with where the traces are), and prefixed logs until Ctrl-C stops everything (apps first,
  * then sidecars). Meanwhile it supervises them: a crashed app or sidecar is
  * started again (0.5 s backoff doubling to 10 s), and an app receives
  * invocations only while its /readyz says ready.
@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraUp } from '../infra.js';
-import { defaultRunFile, logsDir, secretsFile, sentryDir } from '../paths.js';
+import { defaultRunFile, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
 import { writeGeneratedResources } from '../policy.js';
 import { provisionServiceSecrets } from '../provision.js';
 import { loadRunFile } from '../runfile.js';
@@ -22,6 +22,15 @@ import { startStack, type StackMember } from '../stack.js';
 const { values } = parseArgs({ options: { file: { type: 'string' }, smoke: { type: 'boolean', default: false } } });
 const runFile = path.resolve(values.file ?? defaultRunFile);
 const say = (message: string) => console.log(`\u001b[1;34m[dev]\u001b[0m ${message}`);
+
+/** Where the apps' (and their sidecars') spans go: the Zipkin UI when it is infra/infra.sh's. */
+function tracesLine(members: StackMember[]): string {
+  const endpoints = new Set(members.map((m) => m.app.env.OTEL_EXPORTER_ZIPKIN_ENDPOINT ?? ''));
+  if (endpoints.size === 1 && endpoints.has('')) return 'not exported (no OTEL_EXPORTER_ZIPKIN_ENDPOINT in the run file)';
+  const zipkin = localZipkin();
+  if (endpoints.size === 1 && endpoints.has(zipkin.spansEndpoint)) return `Zipkin UI ${zipkin.url}/zipkin/`;
+  return `sent to ${[...endpoints].map((e) => e || '(none)').join(', ')}`;
+}
 
 function printTable(members: StackMember[]): void {
   const rows = [
@@ -40,6 +49,7 @@ function printTable(members: StackMember[]): void {
   console.log(
     `\nmTLS between sidecars, certificates from Dapr Sentry (trust bundle ${sentryDir}); ACLs: the Configurations' accessControl`,
   );
+  console.log(`traces: ${tracesLine(members)}`);
   console.log(`logs: ${logsDir}${values.smoke ? '' : '  ·  Ctrl-C stops everything'}\n`);
 }
 

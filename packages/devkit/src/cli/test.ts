@@ -42,8 +42,8 @@ say('static checks (typecheck, lint, format)');
 const checks = run('typecheck') || run('lint');
 let containers: ContainerInfra | undefined;
 if (infraMode() === 'containers') {
-  say('infrastructure: daprd and Dapr Sentry, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)');
-  infraUp(['daprd', 'sentry']);
+  say('infrastructure: daprd, Dapr Sentry and Zipkin, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)');
+  infraUp(['daprd', 'sentry', 'zipkin']);
   containers = await startContainerInfra((line) => say(line));
 } else {
   say('infrastructure');
