@@ -54,6 +54,11 @@ export function runWithContext<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
+/** Runs `fn` outside any request, e.g. background work a request merely woke (its timers inherit the request otherwise). */
+export function outsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 export function currentContext(): RequestContext | undefined {
   return storage.getStore();
 }

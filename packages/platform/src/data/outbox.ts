@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { runWithContext } from '../context.js';
+import { outsideRequest, runWithContext } from '../context.js';
 import { uuidv7 } from '../ids.js';
 import type { Page } from '../pagination.js';
 import type { PublishedEvent } from '../dapr/sidecar.js';
@@ -233,8 +233,9 @@ export class OutboxRelay {
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
+    // A request's kick() must not make the relay part of that request (its trace, its queries' spans).
     this.timer = setTimeout(() => {
-      this.running ??= this.tick().finally(() => (this.running = undefined));
+      this.running ??= outsideRequest(() => this.tick()).finally(() => (this.running = undefined));
     }, delayMs);
     this.timer.unref();
   }
