@@ -109,7 +109,7 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s: the kafka-topics Job', (overlay
       // Each call on one line; the client properties it was given copied beside it.
       writeFileSync(
         path.join(bin, tool),
-        `#!/usr/bin/env bash\necho "${tool} $*" >> "${log}"\nwhile [ $# -gt 0 ]; do [ "$1" = --command-config ] && cp "$2" "${dir}/client.properties"; shift; done\n`,
+        `#!/usr/bin/env bash\necho "${tool} $*" >> "${log}"\nwhile [ $# -gt 0 ]; do [ "$1" = --command-config ] && { [ "$2" -ef "${dir}/client.properties" ] || cp "$2" "${dir}/client.properties"; }; shift; done\n`,
       );
       chmodSync(path.join(bin, tool), 0o755);
     }
