@@ -142,6 +142,36 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
     expect(await relay.pass()).toMatchObject({ claimed: 0 });
   });
 
+  it('an event committed while a pass is publishing goes out right after that pass, not at the next idle tick', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    const slowFirst: EventPublisher = {
+      publish: async (event) => {
+        if (!held) {
+          held = true;
+          await gate;
+        }
+        return sidecar.sidecar.publish(event);
+      },
+    };
+    // Idle passes a minute apart: only kicks can publish within this test.
+    const relay = new OutboxRelay(engine.store, slowFirst, logger, { relayId: 'kicked', idleIntervalMs: 60_000 });
+    const first = await append('k-1', 1);
+    relay.start();
+    await eventually(() => (held ? true : undefined));
+    // Committed (and kicked, as a repository does) while the pass that claimed `first` is still publishing.
+    const second = await append('k-2', 2);
+    relay.kick();
+    release();
+    try {
+      await eventually(() => (received(topic).length === 2 ? true : undefined), 10_000);
+      expect(received(topic).map((m) => m.id)).toEqual([first, second]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("leaves a live claim's subject alone, takes over a dead relay's claim once its lease runs out, and keeps each subject's order", async () => {
     const [s1, s2] = [await append('s', 1), await append('s', 2)];
     // A relay claims the head of subject s for 1.5 s and dies without publishing.

@@ -113,6 +113,7 @@ export class OutboxRelay {
   private lastPurge = 0;
   /** Events that failed in an earlier pass of this relay, even when not counted as an attempt (an outage). */
   private readonly suspects = new Set<string>();
+  private kickedWhileRunning = false;
   private readonly options: Required<OutboxRelayOptions>;
 
   constructor(
@@ -144,7 +145,11 @@ export class OutboxRelay {
 
   /** Called after a commit that wrote to the outbox: publish now instead of at the next tick. */
   kick(): void {
-    if (!this.stopped && this.backoffMs === 0) this.schedule(0);
+    if (this.stopped || this.backoffMs > 0) return;
+    // A pass already running may have claimed before this commit: one more pass right after it,
+    // or the event would wait for the idle interval.
+    if (this.running) this.kickedWhileRunning = true;
+    else this.schedule(0);
   }
 
   async stop(): Promise<void> {
@@ -253,7 +258,9 @@ export class OutboxRelay {
       this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 500), this.options.maxBackoffMs);
       this.logger.warn({ err: error, retryInMs: this.backoffMs }, 'outbox relay: pass failed; will retry');
     }
-    if (!this.stopped) this.schedule(this.backoffMs || this.options.idleIntervalMs);
+    const kicked = this.kickedWhileRunning;
+    this.kickedWhileRunning = false;
+    if (!this.stopped) this.schedule(this.backoffMs || (kicked ? 0 : this.options.idleIntervalMs));
   }
 }
 
