@@ -272,7 +272,8 @@ function rawValues(query: unknown, table: Table, ctx: z.RefinementCtx): Values<T
 function searchSchema<T extends Table, Out>(table: T, build: (values: Values<T>, ctx: z.RefinementCtx) => Out) {
   return z.unknown().transform((query, ctx): Out & Paging => {
     const values = rawValues(query, { ...COMMON_PARAMS, ...table }, ctx) as Values<T & typeof COMMON_PARAMS> | undefined;
-    if (!values) return z.NEVER;
+    // Combining rules (one practitioner, a span) only judge values that parsed.
+    if (!values || ctx.issues.length > 0) return z.NEVER;
     const built = build(values, ctx);
     if (ctx.issues.length > 0) return z.NEVER;
     const count = (values._count?.[0] as number | undefined) ?? 20;
