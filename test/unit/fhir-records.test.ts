@@ -6,8 +6,15 @@
  * the booking route.
  */
 import type { z } from 'zod';
-import type { ApiRouter } from '@caregrid/platform';
-import { bookingFromFhir, toFhirAppointment, type BookingCommand } from '@caregrid/fhir';
+import { ConflictError, toProblem, YEAR_RANGE, type ApiRouter } from '@caregrid/platform';
+import {
+  bookingFromFhir,
+  parseSearch,
+  toFhirAppointment,
+  toOperationOutcome,
+  YEAR_RANGE as FHIR_YEAR_RANGE,
+  type BookingCommand,
+} from '@caregrid/fhir';
 import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
 import { invoiceRoutes } from '../../services/billing-service/src/http/routes.js';
 import { doctorRoutes } from '../../services/doctor-service/src/http/routes.js';
@@ -46,5 +53,43 @@ describe('the records @caregrid/fhir maps are the ones the services answer', () 
     const { minutesDuration: _m, end: _e, ...withDuration } = toFhirAppointment(appointment);
     const byDuration = bookingFromFhir({ ...withDuration, minutesDuration: 30 });
     expect(bookingBody.parse(byDuration)).toEqual(byDuration);
+  });
+});
+
+describe('what the platform answers becomes an OperationOutcome', () => {
+  it('a refused FHIR booking: the platform’s 400 problem, each field error at its FHIRPath', () => {
+    const { participant: _p, ...resource } = toFhirAppointment(appointment);
+    let thrown: unknown;
+    try {
+      bookingFromFhir({ ...resource, participant: [{ actor: { reference: 'Device/1' } }], status: 'noshow' });
+    } catch (error) {
+      thrown = error;
+    }
+    const { problem } = toProblem(thrown);
+    const { status, outcome } = toOperationOutcome(problem, { resourceType: 'Appointment' });
+    expect(status).toBe(400);
+    expect(outcome.issue.map((issue) => [issue.code, issue.expression?.[0]])).toEqual([
+      ['invalid', 'Appointment.status'],
+      ['invalid', 'Appointment.participant[0].actor.reference'],
+      ['invalid', 'Appointment.participant'],
+      ['invalid', 'Appointment.participant'],
+    ]);
+  });
+
+  it('a refused search names the parameter; a double booking is a conflict', () => {
+    let thrown: unknown;
+    try {
+      parseSearch('Appointment', { date: 'ne2026-03-01' });
+    } catch (error) {
+      thrown = error;
+    }
+    const searched = toOperationOutcome(toProblem(thrown).problem);
+    expect(searched.outcome.issue[0]!.diagnostics).toMatch(/^search parameter date: prefix ne/);
+    const conflict = toOperationOutcome(toProblem(new ConflictError('the doctor is already booked then')).problem);
+    expect([conflict.status, conflict.outcome.issue[0]!.code]).toEqual([409, 'conflict']);
+  });
+
+  it('dates parse within the same years as the platform’s', () => {
+    expect(FHIR_YEAR_RANGE).toEqual(YEAR_RANGE);
   });
 });
