@@ -24,8 +24,9 @@ export default tseslint.config(
     },
   },
   {
-    // The one test that holds every service's route declarations against the shared access model.
-    files: ['test/unit/access-endpoints.test.ts'],
+    // The tests that hold the services against shared packages: every route declaration against the
+    // access model; the records @caregrid/fhir maps against the services' own response and body schemas.
+    files: ['test/unit/access-endpoints.test.ts', 'test/unit/fhir-records.test.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
 );

@@ -1,0 +1,284 @@
+import { z } from 'zod';
+import { APPOINTMENT_STATUSES, SERVICE_TYPES } from '@caregrid/contracts';
+import { instant } from './dates.js';
+import { specialtyConcept } from './practitioner.js';
+import type { AppointmentRecord, AppointmentStatus, ServiceType } from './records.js';
+import { compact, parseReference, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
+
+export type FhirAppointment = Resource & { resourceType: 'Appointment'; id: string; status: AppointmentStatus };
+
+/** Our lifecycle is FHIR's, code for code (booked → checked-in → fulfilled; booked → cancelled | noshow). */
+export const toFhirStatus = (status: AppointmentStatus): AppointmentStatus => status;
+
+/** The FHIR R4 appointment statuses we have no state for. */
+export const UNSUPPORTED_FHIR_STATUSES = ['proposed', 'pending', 'arrived', 'entered-in-error', 'waitlist'] as const;
+
+export function serviceTypeConcept(serviceType: ServiceType): CodeableConcept {
+  return { coding: [{ system: Systems.serviceType, code: serviceType }], text: serviceType };
+}
+
+const minutesBetween = (start: string, end: string) => Math.round((Date.parse(end) - Date.parse(start)) / 60_000);
+
+/**
+ * Appointment ← appointment-service's record. The price is not an Appointment
+ * element (the Invoice has it); the payment is billing's (Invoice status).
+ */
+export function toFhirAppointment(appointment: AppointmentRecord): FhirAppointment {
+  return compact({
+    resourceType: 'Appointment' as const,
+    id: appointment.id,
+    meta: { lastUpdated: appointment.updatedAt },
+    status: toFhirStatus(appointment.status),
+    cancelationReason:
+      appointment.status === 'cancelled' && appointment.cancellationReason !== null ? { text: appointment.cancellationReason } : undefined,
+    serviceType: [serviceTypeConcept(appointment.serviceType)],
+    specialty: [specialtyConcept(appointment.specialization)],
+    reasonCode: appointment.reason === null ? undefined : [{ text: appointment.reason }],
+    start: appointment.start,
+    end: appointment.end,
+    minutesDuration: minutesBetween(appointment.start, appointment.end),
+    created: appointment.createdAt,
+    participant: [
+      { actor: reference('Patient', appointment.patientId, appointment.patientName), required: 'required', status: 'accepted' },
+      { actor: reference('Practitioner', appointment.doctorId, appointment.doctorName), required: 'required', status: 'accepted' },
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Inbound: what the API accepts as FHIR, mapped to the commands of the JSON API.
+// Errors are zod errors at `body.<FHIR path>`, which the platform answers as a
+// 400 problem (and operation-outcome.ts as an OperationOutcome).
+
+/** appointment-service's `POST /appointments` body, as a FHIR booking becomes it. */
+export type BookingCommand = {
+  patientId: string;
+  doctorId: string;
+  start: string;
+  end?: string;
+  durationMinutes?: number;
+  serviceType: ServiceType;
+  reason?: string;
+};
+
+/** appointment-service's `POST /appointments/{id}/status` body. */
+export type StatusCommand = { status: AppointmentStatus; reason?: string };
+
+const coding = z.looseObject({ system: z.string().optional(), code: z.string().optional(), display: z.string().optional() });
+const codeableConcept = z.looseObject({ coding: z.array(coding).optional(), text: z.string().optional() });
+
+const participant = z.looseObject({
+  actor: z.looseObject({ reference: z.string({ error: 'a participant needs actor.reference (Patient/<id> or Practitioner/<id>)' }) }),
+  status: z.string().optional(),
+});
+
+const fhirStatus = z.string().superRefine((status, ctx) => {
+  if ((UNSUPPORTED_FHIR_STATUSES as readonly string[]).includes(status)) {
+    ctx.addIssue({ code: 'custom', message: `status ${status} is not supported here; ours are ${APPOINTMENT_STATUSES.join(', ')}` });
+  } else if (!(APPOINTMENT_STATUSES as readonly string[]).includes(status)) {
+    ctx.addIssue({ code: 'custom', message: `${status} is not an appointment status (${APPOINTMENT_STATUSES.join(', ')})` });
+  }
+});
+
+/** Elements a client may send and we read, and those we accept but ignore (derived by us or informational). */
+const READ = ['resourceType', 'status', 'participant', 'start', 'end', 'minutesDuration', 'serviceType', 'reasonCode', 'cancelationReason'];
+const IGNORED = ['id', 'meta', 'text', 'extension', 'created', 'specialty'];
+
+function refuseUnmapped(resource: Record<string, unknown>, ctx: z.RefinementCtx) {
+  for (const element of Object.keys(resource)) {
+    if (READ.includes(element) || IGNORED.includes(element)) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: [element],
+      message:
+        element === 'modifierExtension'
+          ? 'modifier extensions are not understood here (and may not be ignored)'
+          : `Appointment.${element} cannot be mapped to a CareGrid appointment (supported: ${READ.slice(1).join(', ')})`,
+    });
+  }
+}
+
+const appointmentShape = z
+  .looseObject({
+    resourceType: z.literal('Appointment', { error: 'resourceType must be Appointment' }),
+    status: fhirStatus,
+    participant: z.array(participant).min(1, 'participant needs the patient and the practitioner'),
+    start: instant,
+    end: instant.optional(),
+    minutesDuration: z.number().int().min(5).max(720).optional(),
+    serviceType: z.array(codeableConcept).length(1, 'exactly one serviceType').optional(),
+    reasonCode: z.array(codeableConcept).max(1, 'at most one reasonCode').optional(),
+    cancelationReason: codeableConcept.optional(),
+  })
+  .superRefine((resource, ctx) => refuseUnmapped(resource, ctx));
+
+type ParsedAppointment = z.output<typeof appointmentShape>;
+
+const conceptText = (concept: z.output<typeof codeableConcept> | undefined) =>
+  (concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? concept?.coding?.find((c) => c.code)?.code)?.trim() || undefined;
+
+/** The patient and the practitioner among the participants: exactly one of each (a PractitionerRole has its doctor's id). */
+function participants(resource: ParsedAppointment, ctx: z.RefinementCtx): { patientId?: string; doctorId?: string } {
+  const found: { patientId?: string; doctorId?: string } = {};
+  resource.participant.forEach((p, index) => {
+    const path = ['participant', index, 'actor', 'reference'];
+    const ref = parseReference(p.actor.reference);
+    if (!ref || !['Patient', 'Practitioner', 'PractitionerRole'].includes(ref.type)) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: 'must be Patient/<id>, Practitioner/<id> or PractitionerRole/<id> with a CareGrid id',
+      });
+      return;
+    }
+    if (p.status === 'declined') {
+      ctx.addIssue({ code: 'custom', path: ['participant', index, 'status'], message: 'a declined participant cannot be booked' });
+    }
+    const key = ref.type === 'Patient' ? 'patientId' : 'doctorId';
+    if (found[key] !== undefined) {
+      ctx.addIssue({ code: 'custom', path, message: `only one ${key === 'patientId' ? 'patient' : 'practitioner'} per appointment` });
+    }
+    found[key] = ref.id;
+  });
+  if (found.patientId === undefined) ctx.addIssue({ code: 'custom', path: ['participant'], message: 'no Patient participant' });
+  if (found.doctorId === undefined) ctx.addIssue({ code: 'custom', path: ['participant'], message: 'no Practitioner participant' });
+  return found;
+}
+
+function serviceTypeOf(resource: ParsedAppointment, ctx: z.RefinementCtx): ServiceType | undefined {
+  const codings = resource.serviceType?.[0]?.coding ?? [];
+  const ours = codings.find((c) => c.system === Systems.serviceType);
+  if (ours && (SERVICE_TYPES as readonly string[]).includes(ours.code ?? '')) return ours.code as ServiceType;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['serviceType'],
+    message: `needs a coding of ${Systems.serviceType}: one of ${SERVICE_TYPES.join(', ')}`,
+  });
+  return undefined;
+}
+
+const bookingShape = appointmentShape.transform((body, ctx): BookingCommand => {
+  if (body.status !== 'booked') {
+    ctx.addIssue({ code: 'custom', path: ['status'], message: 'a new appointment must have status booked' });
+  }
+  if (body.cancelationReason !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['cancelationReason'], message: 'a new appointment has no cancelationReason' });
+  }
+  const { patientId, doctorId } = participants(body, ctx);
+  const serviceType = serviceTypeOf(body, ctx);
+  if (body.end === undefined && body.minutesDuration === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'give end or minutesDuration' });
+  }
+  if (body.end !== undefined && body.minutesDuration !== undefined && minutesBetween(body.start, body.end) !== body.minutesDuration) {
+    ctx.addIssue({ code: 'custom', path: ['minutesDuration'], message: 'does not agree with start and end' });
+  }
+  if (!patientId || !doctorId || !serviceType) return z.NEVER;
+  return compact({
+    patientId,
+    doctorId,
+    start: body.start,
+    end: body.end,
+    durationMinutes: body.end === undefined ? body.minutesDuration : undefined,
+    serviceType,
+    reason: conceptText(body.reasonCode?.[0]),
+  });
+});
+
+/** Parses a request body; failures are a ZodError at `body.<element>` (a 400 problem, an OperationOutcome). */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  return (z.object({ body: schema }).parse({ body }) as { body: z.output<T> }).body;
+}
+
+/**
+ * `POST Appointment` → our booking command. Status must be `booked` (we book,
+ * we do not take proposals); one Patient and one Practitioner participant;
+ * start, and end or minutesDuration (both: they must agree); exactly one
+ * serviceType of ours; at most one reasonCode (its text is the reason). The
+ * price is not the client's: nothing in the resource can set it.
+ */
+export function bookingFromFhir(resource: unknown): BookingCommand {
+  return parseBody(bookingShape, resource);
+}
+
+/**
+ * `PUT Appointment/<id>` → our lifecycle command: the client sends the whole
+ * resource; only `status` (and with cancelled, `cancelationReason`) may differ
+ * from what we hold — participants, times and service type are fixed once
+ * booked (cancel and book again). Returns null when the status is unchanged.
+ * Whether the transition is allowed is the domain's (checkTransition), as for
+ * the JSON API.
+ */
+export function statusChangeFromFhir(current: AppointmentRecord, resource: unknown): StatusCommand | null {
+  const body = parseBody(appointmentShape, resource);
+  const issues: z.core.$ZodIssue[] = [];
+  const fixed = (path: string, ours: unknown, theirs: unknown) => {
+    if (JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      issues.push({
+        code: 'custom',
+        path: ['body', path],
+        message: `${path} cannot change (only status and cancelationReason can)`,
+        input: theirs,
+      });
+    }
+  };
+  if (body.id !== undefined && body.id !== current.id) fixed('id', current.id, body.id);
+  const actors = body.participant
+    .map((p) => parseReference(p.actor.reference))
+    .map((ref) => (ref ? `${ref.type === 'PractitionerRole' ? 'Practitioner' : ref.type}/${ref.id}` : 'unknown'))
+    .sort();
+  fixed('participant', [`Patient/${current.patientId}`, `Practitioner/${current.doctorId}`].sort(), actors);
+  fixed('start', current.start, body.start);
+  if (body.end !== undefined) fixed('end', current.end, body.end);
+  if (body.serviceType !== undefined) {
+    fixed('serviceType', current.serviceType, body.serviceType[0]?.coding?.find((c) => c.system === Systems.serviceType)?.code);
+  }
+  if (issues.length > 0) throw new z.ZodError(issues);
+  return commandFor(current, body.status as AppointmentStatus, conceptText(body.cancelationReason));
+}
+
+function commandFor(current: AppointmentRecord, status: AppointmentStatus, reason: string | undefined): StatusCommand | null {
+  if (status === current.status) return null;
+  return status === 'cancelled' && reason !== undefined ? { status, reason } : { status };
+}
+
+const patchOperation = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.enum(['replace', 'add']), path: z.string(), value: z.unknown() }),
+  z.strictObject({ op: z.literal('test'), path: z.string(), value: z.unknown() }),
+]);
+
+/**
+ * `PATCH Appointment/<id>` (JSON Patch, RFC 6902) → our lifecycle command:
+ * `replace /status`, and `add`/`replace` of `/cancelationReason` (or its
+ * `/text`). `test` operations are checked against the current resource. Any
+ * other operation or path is refused.
+ */
+export function statusChangeFromJsonPatch(current: AppointmentRecord, patch: unknown): StatusCommand | null {
+  const operations = parseBody(z.array(patchOperation).min(1, 'an empty patch changes nothing'), patch);
+  const issues: z.core.$ZodIssue[] = [];
+  const issue = (index: number, message: string) =>
+    issues.push({ code: 'custom', path: ['body', index], message, input: operations[index] });
+  const currentResource = toFhirAppointment(current) as Record<string, unknown>;
+  let status: string | undefined;
+  let reason: string | undefined;
+  operations.forEach((operation, index) => {
+    if (operation.op === 'test') {
+      const member = operation.path.replace(/^\//, '');
+      if (JSON.stringify(currentResource[member]) !== JSON.stringify(operation.value)) issue(index, `test failed: ${operation.path}`);
+    } else if (operation.path === '/status') {
+      const parsed = fhirStatus.safeParse(operation.value);
+      if (parsed.success) status = parsed.data;
+      else issue(index, parsed.error.issues[0]?.message ?? 'not a status');
+    } else if (operation.path === '/cancelationReason' || operation.path === '/cancelationReason/text') {
+      const value = operation.path.endsWith('/text') ? { text: operation.value } : operation.value;
+      const parsed = codeableConcept.safeParse(value);
+      if (parsed.success) reason = conceptText(parsed.data);
+      else issue(index, 'must be a CodeableConcept (its text is the reason)');
+    } else {
+      issue(index, `${operation.op} ${operation.path} is not supported: only /status and /cancelationReason can change`);
+    }
+  });
+  if (status === undefined && issues.length === 0)
+    issues.push({ code: 'custom', path: ['body'], message: 'the patch must set /status', input: patch });
+  if (issues.length > 0) throw new z.ZodError(issues);
+  return commandFor(current, status as AppointmentStatus, reason);
+}

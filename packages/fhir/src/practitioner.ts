@@ -1,0 +1,104 @@
+import { SPECIALIZATIONS, WEEKDAYS } from '@caregrid/contracts';
+import type { DoctorRecord, Specialization } from './records.js';
+import { compact, Extensions, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
+
+export type FhirPractitioner = Resource & { resourceType: 'Practitioner'; id: string };
+export type FhirPractitionerRole = Resource & { resourceType: 'PractitionerRole'; id: string };
+
+/** SNOMED CT practice-setting codes (FHIR's c80-practice-codes, plus "Pediatric specialty"). */
+const SNOMED_SPECIALTY: Record<Specialization, { code: string; display: string }> = {
+  cardiology: { code: '394579002', display: 'Cardiology' },
+  dermatology: { code: '394582007', display: 'Dermatology' },
+  neurology: { code: '394591006', display: 'Neurology' },
+  orthopedics: { code: '394801008', display: 'Trauma and orthopedics' },
+  pediatrics: { code: '394537008', display: 'Pediatric specialty' },
+  psychiatry: { code: '394587001', display: 'Psychiatry' },
+  radiology: { code: '394914008', display: 'Radiology' },
+  surgery: { code: '394609007', display: 'General surgery' },
+  urology: { code: '394612005', display: 'Urology' },
+  'general-practice': { code: '394814009', display: 'General practice' },
+};
+
+const isSpecialization = (value: string): value is Specialization => (SPECIALIZATIONS as readonly string[]).includes(value);
+
+/** Our code first (exact, what `specialty=` searches), SNOMED CT beside it for other systems. */
+export function specialtyConcept(specialization: string): CodeableConcept {
+  if (!isSpecialization(specialization)) return { text: specialization };
+  const snomed = SNOMED_SPECIALTY[specialization];
+  return {
+    coding: [
+      { system: Systems.specialization, code: specialization },
+      { system: Systems.snomed, code: snomed.code, display: snomed.display },
+    ],
+    text: snomed.display,
+  };
+}
+
+/** Practitioner ← doctor-service's record: who the doctor is (what they do and when is the PractitionerRole). */
+export function toFhirPractitioner(doctor: DoctorRecord): FhirPractitioner {
+  return compact({
+    resourceType: 'Practitioner' as const,
+    id: doctor.id,
+    meta: { versionId: String(doctor.version), lastUpdated: doctor.updatedAt },
+    identifier: [
+      {
+        use: 'official',
+        type: { coding: [{ system: Systems.v2IdentifierType, code: 'MD', display: 'Medical License number' }] },
+        system: Systems.licenseNumber,
+        value: doctor.licenseNumber,
+      },
+    ],
+    active: true,
+    name: [{ use: 'official', text: doctor.name }],
+    telecom: [
+      { system: 'email', value: doctor.email, use: 'work' },
+      doctor.phone === null ? undefined : { system: 'phone', value: doctor.phone, use: 'work' },
+    ].filter((contact) => !!contact),
+  });
+}
+
+/** FHIR `time` is hh:mm:ss. */
+const fhirTime = (clock: string) => `${clock}:00`;
+
+/**
+ * Working hours → `availableTime`: one entry per distinct interval, with every
+ * weekday that has it (Mon–Fri 09:00–12:00 is one entry, not five). The times
+ * are wall-clock in the doctor's zone, which R4 cannot say: our time-zone
+ * extension carries it.
+ */
+export function availableTime(workingHours: DoctorRecord['workingHours']) {
+  const byInterval = new Map<string, { daysOfWeek: string[]; availableStartTime: string; availableEndTime: string }>();
+  for (const day of WEEKDAYS) {
+    for (const { start, end } of workingHours[day] ?? []) {
+      const key = `${start}-${end}`;
+      const entry = byInterval.get(key) ?? { daysOfWeek: [], availableStartTime: fhirTime(start), availableEndTime: fhirTime(end) };
+      entry.daysOfWeek.push(day);
+      byInterval.set(key, entry);
+    }
+  }
+  return [...byInterval.values()].sort((a, b) => a.availableStartTime.localeCompare(b.availableStartTime));
+}
+
+/**
+ * PractitionerRole ← the same record: the specialization (`specialty`), the
+ * working hours (`availableTime`), where (hospital as organization display,
+ * department as location display: we serve neither resource). One role per
+ * doctor, with the doctor's id. `active` is whether the doctor accepts
+ * appointments now: the role is bookable or not.
+ */
+export function toFhirPractitionerRole(doctor: DoctorRecord): FhirPractitionerRole {
+  return compact({
+    resourceType: 'PractitionerRole' as const,
+    id: doctor.id,
+    meta: { versionId: String(doctor.version), lastUpdated: doctor.updatedAt },
+    extension: [{ url: Extensions.timeZone, valueCode: doctor.timeZone }],
+    active: doctor.accepting,
+    practitioner: reference('Practitioner', doctor.id, doctor.name),
+    organization: { display: doctor.hospitalName },
+    specialty: [specialtyConcept(doctor.specialization)],
+    location: [{ display: doctor.department }],
+    telecom: doctor.phone === null ? undefined : [{ system: 'phone', value: doctor.phone, use: 'work' }],
+    availableTime: availableTime(doctor.workingHours),
+    availabilityExceptions: doctor.accepting ? undefined : 'Not accepting appointments at present.',
+  });
+}

@@ -1,0 +1,361 @@
+import { z } from 'zod';
+import { APPOINTMENT_STATUSES, INVOICE_STATUSES, SPECIALIZATIONS } from '@caregrid/contracts';
+import { boundsOf, DATE_PREFIXES, intersect, intervalOf, type Bounds, type DatePrefix } from './dates.js';
+import type { AppointmentStatus, Specialization } from './records.js';
+import { FHIR_JSON, isUuid, parseReference, Systems } from './systems.js';
+
+/**
+ * The search parameters we support, one table per resource: each entry parses
+ * one raw value and says what the CapabilityStatement states about it, so the
+ * parsers and the CapabilityStatement cannot disagree. Unknown parameters
+ * (modifiers such as `name:exact` included) and bad values are refused: a zod
+ * error at `query.<parameter>`, a 400 OperationOutcome.
+ */
+export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference';
+
+class Invalid {
+  constructor(readonly message: string) {}
+}
+
+export type SearchParam<T> = {
+  type: SearchParamType;
+  /** The canonical SearchParameter it implements (absent for our own and chained ones). */
+  definition?: string;
+  documentation: string;
+  /** May the parameter appear more than once (ANDed)? */
+  repeatable?: boolean;
+  parse: (value: string) => T | Invalid;
+};
+
+/** How far a Slot search reaches: the free-slot computation runs per day (the default window is the routes'). */
+export const SLOT_SEARCH = { maxDays: 31, defaultDays: 7 } as const;
+
+const spec = <T>(param: SearchParam<T>) => param;
+const sp = (name: string) => `http://hl7.org/fhir/SearchParameter/${name}`;
+
+// ---------------------------------------------------------------------------
+// Value parsers by search type.
+
+/** `[prefix]value` of a date parameter → bounds on the target (dates.ts). */
+function dateBounds(time: boolean) {
+  return (raw: string): Bounds | Invalid => {
+    const prefixed = /^([a-z]{2})(.*)$/.exec(raw);
+    const prefix = (prefixed ? prefixed[1] : 'eq') as DatePrefix;
+    if (!(DATE_PREFIXES as readonly string[]).includes(prefix)) {
+      return new Invalid(`prefix ${prefix} is not supported (${DATE_PREFIXES.join(', ')})`);
+    }
+    const interval = intervalOf(prefixed ? prefixed[2]! : raw, { time });
+    return typeof interval === 'string' ? new Invalid(interval) : boundsOf(prefix, interval);
+  };
+}
+
+/** `Type/<id>`, a bare id or an absolute URL ending in `Type/<id>`, of the expected types; our ids are UUIDs. */
+function referenceTo(types: string[]) {
+  return (raw: string): string | Invalid => {
+    if (isUuid(raw)) return raw.toLowerCase();
+    const ref = parseReference(raw);
+    if (ref && types.includes(ref.type)) return ref.id;
+    return new Invalid(`must be ${types.map((t) => `${t}/<id>`).join(' or ')} (or the bare id) with a CareGrid id`);
+  };
+}
+
+/** `[system|]code` of a token parameter, the system (if given) ours; one code (we filter on one value). */
+function tokenOf<C extends string>(codes: readonly C[], system?: string) {
+  return (raw: string): C | Invalid => {
+    const bar = raw.indexOf('|');
+    const [given, code] = bar < 0 ? [undefined, raw] : [raw.slice(0, bar), raw.slice(bar + 1)];
+    if (given !== undefined && given !== '' && given !== system)
+      return new Invalid(`unknown system ${given}${system ? ` (ours: ${system})` : ''}`);
+    if (code.includes(',')) return new Invalid('one value only (several, comma-separated, are not supported)');
+    if (!(codes as readonly string[]).includes(code)) return new Invalid(`must be one of ${codes.join(', ')}`);
+    return code as C;
+  };
+}
+
+function text(max: number) {
+  return (raw: string): string | Invalid =>
+    raw.trim().length === 0 || raw.length > max ? new Invalid(`must be 1–${max} characters`) : raw.trim();
+}
+
+// ---------------------------------------------------------------------------
+// The tables.
+
+/** Result parameters every search takes: the page size and the cursor of our keyset pagination. */
+export const COMMON_PARAMS = {
+  _count: spec({
+    type: 'number',
+    documentation: 'Page size, 1–100 (default 20).',
+    parse: (raw) =>
+      /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 100 ? Number(raw) : new Invalid('must be an integer from 1 to 100'),
+  }),
+  _cursor: spec({
+    type: 'string',
+    documentation: "Where the next page starts: opaque, taken from a searchset's next link as it is.",
+    parse: (raw) =>
+      raw.length > 0 && raw.length <= 512 && /^[A-Za-z0-9_-]+$/.test(raw) ? raw : new Invalid('not a cursor from a next link'),
+  }),
+  _format: spec({
+    type: 'token',
+    documentation: `Response format: json, application/json or ${FHIR_JSON} (all the same JSON).`,
+    parse: tokenOf(['json', 'application/json', FHIR_JSON] as const),
+  }),
+};
+
+export const SEARCH_PARAMS = {
+  Patient: {
+    name: spec({
+      type: 'string',
+      definition: sp('Patient-name'),
+      documentation: 'The start of the name (or the e-mail address), case-insensitive.',
+      parse: text(100),
+    }),
+    identifier: spec({
+      type: 'token',
+      definition: sp('Patient-identifier'),
+      documentation: `[system|]value; systems: ${Systems.patientId} (our id), ${Systems.insurancePolicy}.`,
+      parse: (raw): { system?: string; value: string } | Invalid => {
+        const bar = raw.indexOf('|');
+        const system = bar < 0 ? undefined : raw.slice(0, bar) || undefined;
+        const value = bar < 0 ? raw : raw.slice(bar + 1);
+        if (value.length === 0 || value.length > 200) return new Invalid('needs a value (system|value or value)');
+        if (system !== undefined && system !== Systems.patientId && system !== Systems.insurancePolicy) {
+          return new Invalid(`unknown identifier system ${system} (${Systems.patientId}, ${Systems.insurancePolicy})`);
+        }
+        if (system === Systems.patientId && !isUuid(value)) return new Invalid('a CareGrid patient id is a UUID');
+        return system === undefined ? { value } : { system, value };
+      },
+    }),
+    birthdate: spec({
+      type: 'date',
+      definition: sp('individual-birthdate'),
+      documentation: 'YYYY, YYYY-MM or YYYY-MM-DD with eq (default), ge, gt, le or lt; repeatable (ANDed).',
+      repeatable: true,
+      parse: dateBounds(false),
+    }),
+  },
+  Practitioner: {
+    name: spec({
+      type: 'string',
+      definition: sp('Practitioner-name'),
+      documentation: 'The start of the name (or the e-mail address), case-insensitive.',
+      parse: text(100),
+    }),
+  },
+  PractitionerRole: {
+    specialty: spec({
+      type: 'token',
+      definition: sp('PractitionerRole-specialty'),
+      documentation: `[${Systems.specialization}|]code: ${SPECIALIZATIONS.join(', ')}.`,
+      parse: tokenOf<Specialization>(SPECIALIZATIONS, Systems.specialization),
+    }),
+    active: spec({
+      type: 'token',
+      definition: sp('PractitionerRole-active'),
+      documentation: 'true: accepting appointments; false: not.',
+      parse: (raw) => (raw === 'true' ? true : raw === 'false' ? false : new Invalid('must be true or false')),
+    }),
+  },
+  Appointment: {
+    patient: spec({
+      type: 'reference',
+      definition: sp('Appointment-patient'),
+      documentation: 'Patient/<id> (or the id).',
+      parse: referenceTo(['Patient']),
+    }),
+    practitioner: spec({
+      type: 'reference',
+      definition: sp('Appointment-practitioner'),
+      documentation: 'Practitioner/<id> (or the id).',
+      parse: referenceTo(['Practitioner']),
+    }),
+    date: spec({
+      type: 'date',
+      definition: sp('Appointment-date'),
+      documentation:
+        'The start: a date (UTC) or a date-time with zone, with eq (default), ge, gt, le or lt; repeatable (ANDed), e.g. date=ge2026-03-01&date=lt2026-04-01.',
+      repeatable: true,
+      parse: dateBounds(true),
+    }),
+    status: spec({
+      type: 'token',
+      definition: sp('Appointment-status'),
+      documentation: `One of ${APPOINTMENT_STATUSES.join(', ')}.`,
+      parse: tokenOf<AppointmentStatus>(APPOINTMENT_STATUSES, Systems.appointmentStatus),
+    }),
+  },
+  Slot: {
+    'schedule.actor': spec({
+      type: 'reference',
+      documentation:
+        'Chained: the practitioner whose schedule it is, Practitioner/<id> (each practitioner has one schedule). Required, or practitioner.',
+      parse: referenceTo(['Practitioner']),
+    }),
+    practitioner: spec({
+      type: 'reference',
+      documentation: 'Practitioner/<id>: the same as schedule.actor.',
+      parse: referenceTo(['Practitioner']),
+    }),
+    start: spec({
+      type: 'date',
+      definition: sp('Slot-start'),
+      documentation: `Bounds on the start with eq, ge, gt, le or lt; repeatable (ANDed). At most ${SLOT_SEARCH.maxDays} days are searched (default: the next ${SLOT_SEARCH.defaultDays}).`,
+      repeatable: true,
+      parse: dateBounds(true),
+    }),
+  },
+  Invoice: {
+    patient: spec({
+      type: 'reference',
+      definition: sp('Invoice-patient'),
+      documentation: 'Patient/<id> (or the id).',
+      parse: referenceTo(['Patient']),
+    }),
+    status: spec({
+      type: 'token',
+      definition: sp('Invoice-status'),
+      documentation: `One of ${INVOICE_STATUSES.join(', ')}.`,
+      parse: tokenOf(INVOICE_STATUSES, Systems.invoiceStatus),
+    }),
+  },
+} satisfies Record<string, Record<string, SearchParam<unknown>>>;
+
+export type SearchableType = keyof typeof SEARCH_PARAMS;
+export const SEARCHABLE_TYPES = Object.keys(SEARCH_PARAMS) as SearchableType[];
+
+// ---------------------------------------------------------------------------
+// Parsing a query object (Express's req.query: strings, arrays of strings).
+
+type Table = Record<string, SearchParam<unknown>>;
+type Values<T extends Table> = { [K in keyof T]?: T[K] extends SearchParam<infer V> ? V[] : never };
+
+export type Paging = { count: number; cursor?: string };
+
+function rawValues(query: unknown, table: Table, ctx: z.RefinementCtx): Values<Table> | undefined {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    ctx.addIssue({ code: 'custom', message: 'not a query', input: query });
+    return undefined;
+  }
+  const values: Values<Table> = {};
+  for (const [name, given] of Object.entries(query as Record<string, unknown>)) {
+    const param = table[name];
+    if (!param) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `unknown search parameter (supported: ${Object.keys(table).join(', ')})`,
+        input: given,
+      });
+      continue;
+    }
+    const list = Array.isArray(given) ? given : [given];
+    if (!list.every((value): value is string => typeof value === 'string')) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'must be a plain value', input: given });
+      continue;
+    }
+    if (list.length > 1 && !param.repeatable) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'may be given only once', input: given });
+      continue;
+    }
+    const parsed: unknown[] = [];
+    list.forEach((value, index) => {
+      const result = value === '' ? new Invalid('must not be empty') : param.parse(value);
+      if (result instanceof Invalid)
+        ctx.addIssue({ code: 'custom', path: list.length > 1 ? [name, index] : [name], message: result.message, input: value });
+      else parsed.push(result);
+    });
+    values[name] = parsed;
+  }
+  return values;
+}
+
+/** A zod schema for one resource's search: the table's parameters and the common ones, combined by `build`. */
+function searchSchema<T extends Table, Out>(table: T, build: (values: Values<T>, ctx: z.RefinementCtx) => Out) {
+  return z.unknown().transform((query, ctx): Out & Paging => {
+    const values = rawValues(query, { ...COMMON_PARAMS, ...table }, ctx) as Values<T & typeof COMMON_PARAMS> | undefined;
+    // Combining rules (one practitioner, a span) only judge values that parsed.
+    if (!values || ctx.issues.length > 0) return z.NEVER;
+    const built = build(values, ctx);
+    if (ctx.issues.length > 0) return z.NEVER;
+    const count = (values._count?.[0] as number | undefined) ?? 20;
+    const cursor = values._cursor?.[0] as string | undefined;
+    return { ...built, count, ...(cursor === undefined ? {} : { cursor }) };
+  });
+}
+
+const one = <V>(values: V[] | undefined): V | undefined => values?.[0];
+const isoBounds = (bounds: Bounds[] | undefined) => {
+  if (!bounds) return undefined;
+  const { from, to } = intersect(bounds);
+  return { ...(from ? { from: from.toISOString() } : {}), ...(to ? { to: to.toISOString() } : {}) };
+};
+const dateBoundsOf = (bounds: Bounds[] | undefined) => {
+  const iso = isoBounds(bounds);
+  return iso && { ...(iso.from ? { from: iso.from.slice(0, 10) } : {}), ...(iso.to ? { to: iso.to.slice(0, 10) } : {}) };
+};
+
+export const searchSchemas = {
+  Patient: searchSchema(SEARCH_PARAMS.Patient, (v) => ({
+    name: one(v.name),
+    identifier: one(v.identifier),
+    /** Birth dates: `from` inclusive, `to` exclusive (YYYY-MM-DD). */
+    birthdate: dateBoundsOf(v.birthdate),
+  })),
+  Practitioner: searchSchema(SEARCH_PARAMS.Practitioner, (v) => ({ name: one(v.name) })),
+  PractitionerRole: searchSchema(SEARCH_PARAMS.PractitionerRole, (v) => ({ specialty: one(v.specialty), active: one(v.active) })),
+  Appointment: searchSchema(SEARCH_PARAMS.Appointment, (v) => ({
+    patientId: one(v.patient),
+    practitionerId: one(v.practitioner),
+    status: one(v.status),
+    /** Start instants: `from` inclusive, `to` exclusive (UTC ISO): the JSON API's from/to. */
+    date: isoBounds(v.date),
+  })),
+  Slot: searchSchema(SEARCH_PARAMS.Slot, (v, ctx) => {
+    const actors = [...(v['schedule.actor'] ?? []), ...(v.practitioner ?? [])];
+    if (actors.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule.actor'],
+        message: 'give the practitioner: schedule.actor=Practitioner/<id> or practitioner=<id>, once',
+        input: actors,
+      });
+    }
+    const start = isoBounds(v.start) ?? {};
+    if (start.from && start.to && Date.parse(start.to) - Date.parse(start.from) > SLOT_SEARCH.maxDays * 86_400_000) {
+      ctx.addIssue({ code: 'custom', path: ['start'], message: `at most ${SLOT_SEARCH.maxDays} days per search`, input: v.start });
+    }
+    return { practitionerId: actors[0] ?? '', start };
+  }),
+  Invoice: searchSchema(SEARCH_PARAMS.Invoice, (v) => ({ patientId: one(v.patient), status: one(v.status) })),
+};
+
+export type SearchOf<T extends SearchableType> = z.output<(typeof searchSchemas)[T]>;
+
+/** Parses `req.query` for a search of `type`; failures are a ZodError at `query.<parameter>` (a 400 OperationOutcome). */
+export function parseSearch<T extends SearchableType>(type: T, query: unknown): SearchOf<T> {
+  return (z.object({ query: searchSchemas[type] }).parse({ query }) as { query: SearchOf<T> }).query;
+}
+
+/** appointment-service's `GET /appointments` query for an Appointment search: it supports every parameter. */
+export function appointmentListQuery(search: SearchOf<'Appointment'>) {
+  return {
+    patientId: search.patientId,
+    doctorId: search.practitionerId,
+    status: search.status,
+    from: search.date?.from,
+    to: search.date?.to,
+    limit: search.count,
+    cursor: search.cursor,
+  };
+}
+
+/**
+ * The links of a searchset page: self is the request as made; next is the same
+ * search with our cursor for the next page in `_cursor` (stateless: the cursor
+ * is the keyset of the last item, as the JSON API's nextCursor).
+ */
+export function pageLinks(requestUrl: string, nextCursor: string | null): { selfUrl: string; nextUrl?: string } {
+  if (nextCursor === null) return { selfUrl: requestUrl };
+  const next = new URL(requestUrl);
+  next.searchParams.set('_cursor', nextCursor);
+  return { selfUrl: requestUrl, nextUrl: next.toString() };
+}

@@ -1,0 +1,218 @@
+import {
+  Extensions,
+  parseSlotId,
+  slotId,
+  Systems,
+  toFhirAppointment,
+  toFhirInvoice,
+  toFhirPatient,
+  toFhirPractitioner,
+  toFhirPractitionerRole,
+  toFhirSchedule,
+  toFhirSlots,
+} from '../src/index.js';
+import { expectValidFhir, fhirSchemaErrors } from './fhir-schema.js';
+import { appointment, doctor, freeSlots, ids, invoice, minimalPatient, patient } from './fixtures.js';
+
+describe('the schema check itself', () => {
+  it('refuses what R4 refuses: unknown elements, bad codes, malformed dates, unknown types', () => {
+    expect(fhirSchemaErrors({ ...toFhirPatient(patient), nickname: 'Annie' })).not.toEqual([]);
+    expect(fhirSchemaErrors({ ...toFhirPatient(patient), gender: 'f' })).not.toEqual([]);
+    expect(fhirSchemaErrors({ ...toFhirPatient(patient), birthDate: '1984-02-30T00:00' })).not.toEqual([]);
+    expect(fhirSchemaErrors({ resourceType: 'Doctor', id: 'x' })).toEqual(['no FHIR R4 resource type: Doctor']);
+  });
+});
+
+describe('Patient', () => {
+  it('validates against the R4 schema, full and minimal', () => {
+    expectValidFhir(toFhirPatient(patient));
+    expectValidFhir(toFhirPatient(minimalPatient));
+  });
+
+  it('maps identity, contact and the emergency contact; leaves allergies and the account link out', () => {
+    const resource = toFhirPatient(patient);
+    expect(resource).toMatchObject({
+      id: ids.patient,
+      meta: { lastUpdated: patient.updatedAt },
+      name: [{ use: 'official', text: 'Ann van der Berg' }],
+      gender: 'female',
+      birthDate: '1984-02-29',
+      address: [{ text: patient.address }],
+      telecom: [
+        { system: 'email', value: 'ann@example.org' },
+        { system: 'phone', value: '+49 30 1234567' },
+      ],
+      contact: [{ relationship: [{ text: 'spouse' }], name: { text: 'Bo Berg' }, telecom: [{ system: 'phone', value: '+49 30 7654321' }] }],
+    });
+    expect(resource.identifier).toEqual([
+      { use: 'usual', system: Systems.patientId, value: ids.patient },
+      {
+        use: 'secondary',
+        type: { text: 'Insurance policy number' },
+        system: Systems.insurancePolicy,
+        value: 'A123456789',
+        assigner: { display: 'TK' },
+      },
+    ]);
+    expect(JSON.stringify(resource)).not.toMatch(/penicillin|userId|c1"/);
+  });
+
+  it('emits no empty elements for absent data', () => {
+    const resource = toFhirPatient(minimalPatient);
+    expect(resource).not.toHaveProperty('address');
+    expect(resource).not.toHaveProperty('contact');
+    expect(resource.telecom).toEqual([{ system: 'email', value: 'ann@example.org' }]);
+    expect(resource.identifier).toHaveLength(1);
+  });
+});
+
+describe('Practitioner and PractitionerRole', () => {
+  it('validate against the R4 schema, accepting or not', () => {
+    expectValidFhir(toFhirPractitioner(doctor));
+    expectValidFhir(toFhirPractitionerRole(doctor));
+    expectValidFhir(toFhirPractitioner({ ...doctor, phone: '+1 555 0100' }));
+    expectValidFhir(toFhirPractitionerRole({ ...doctor, accepting: false, workingHours: {}, phone: '+1 555 0100' }));
+  });
+
+  it('the practitioner: licence as an MD identifier, version as meta.versionId', () => {
+    expect(toFhirPractitioner(doctor)).toMatchObject({
+      id: ids.doctor,
+      meta: { versionId: '3', lastUpdated: doctor.updatedAt },
+      identifier: [{ system: Systems.licenseNumber, value: 'L-4711', type: { coding: [{ code: 'MD' }] } }],
+      name: [{ text: 'Dr. Quinn' }],
+      telecom: [{ system: 'email', value: 'quinn@example.org', use: 'work' }],
+    });
+  });
+
+  it('the role: specialization as our code and SNOMED CT, working hours grouped by interval in the doctor’s zone', () => {
+    const role = toFhirPractitionerRole(doctor);
+    expect(role).toMatchObject({
+      id: ids.doctor,
+      active: true,
+      practitioner: { reference: `Practitioner/${ids.doctor}`, display: 'Dr. Quinn' },
+      organization: { display: 'St. Mary' },
+      location: [{ display: 'Outpatients' }],
+      extension: [{ url: Extensions.timeZone, valueCode: 'Europe/Berlin' }],
+      specialty: [
+        {
+          coding: [
+            { system: Systems.specialization, code: 'general-practice' },
+            { system: Systems.snomed, code: '394814009', display: 'General practice' },
+          ],
+        },
+      ],
+    });
+    expect(role.availableTime).toEqual([
+      { daysOfWeek: ['fri'], availableStartTime: '08:30:00', availableEndTime: '12:00:00' },
+      { daysOfWeek: ['mon', 'tue'], availableStartTime: '09:00:00', availableEndTime: '12:00:00' },
+      { daysOfWeek: ['mon'], availableStartTime: '13:00:00', availableEndTime: '17:00:00' },
+    ]);
+    expect(role).not.toHaveProperty('availabilityExceptions');
+  });
+
+  it('a doctor not accepting appointments is an inactive role, and says so', () => {
+    const role = toFhirPractitionerRole({ ...doctor, accepting: false });
+    expect(role.active).toBe(false);
+    expect(role.availabilityExceptions).toMatch(/not accepting/i);
+  });
+});
+
+describe('Appointment', () => {
+  it('validates against the R4 schema in every status', () => {
+    for (const status of ['booked', 'checked-in', 'fulfilled', 'noshow'] as const)
+      expectValidFhir(toFhirAppointment({ ...appointment, status }));
+    expectValidFhir(toFhirAppointment({ ...appointment, status: 'cancelled', cancellationReason: 'feeling better', reason: null }));
+  });
+
+  it('references our ids, carries times, service type, specialty and the reason', () => {
+    expect(toFhirAppointment(appointment)).toEqual({
+      resourceType: 'Appointment',
+      id: ids.appointment,
+      meta: { lastUpdated: appointment.updatedAt },
+      status: 'booked',
+      serviceType: [{ coding: [{ system: Systems.serviceType, code: 'consultation' }], text: 'consultation' }],
+      specialty: [
+        expect.objectContaining({ coding: expect.arrayContaining([{ system: Systems.specialization, code: 'general-practice' }]) }),
+      ],
+      reasonCode: [{ text: 'persistent cough' }],
+      start: '2026-03-02T08:00:00.000Z',
+      end: '2026-03-02T08:30:00.000Z',
+      minutesDuration: 30,
+      created: appointment.createdAt,
+      participant: [
+        { actor: { reference: `Patient/${ids.patient}`, display: patient.name }, required: 'required', status: 'accepted' },
+        { actor: { reference: `Practitioner/${ids.doctor}`, display: doctor.name }, required: 'required', status: 'accepted' },
+      ],
+    });
+  });
+
+  it('a cancelled one carries the reason as cancelationReason', () => {
+    expect(toFhirAppointment({ ...appointment, status: 'cancelled', cancellationReason: 'feeling better' })).toMatchObject({
+      status: 'cancelled',
+      cancelationReason: { text: 'feeling better' },
+    });
+  });
+});
+
+describe('Slot (and the Schedule it names)', () => {
+  it('validates against the R4 schema', () => {
+    for (const slot of toFhirSlots(freeSlots, { name: doctor.name, specialization: doctor.specialization })) expectValidFhir(slot);
+    for (const slot of toFhirSlots(freeSlots)) expectValidFhir(slot);
+    expectValidFhir(toFhirSchedule(doctor));
+  });
+
+  it('one free Slot per free slot, on the practitioner’s schedule, with an id that names doctor and start', () => {
+    const slots = toFhirSlots(freeSlots, { name: doctor.name });
+    expect(slots).toEqual([
+      {
+        resourceType: 'Slot',
+        id: `${ids.doctor}.202603020830`,
+        schedule: { reference: `Schedule/${ids.doctor}`, display: 'Schedule of Dr. Quinn' },
+        status: 'free',
+        start: '2026-03-02T08:30:00.000Z',
+        end: '2026-03-02T09:00:00.000Z',
+      },
+      expect.objectContaining({ id: `${ids.doctor}.202603020900` }),
+    ]);
+    expect(toFhirSchedule(doctor).actor).toEqual([{ reference: `Practitioner/${ids.doctor}`, display: 'Dr. Quinn' }]);
+  });
+
+  it('slot ids round-trip, fit FHIR’s id rule, and nonsense is not one', () => {
+    const id = slotId(ids.doctor, '2026-03-02T09:00:00+01:00');
+    expect(id).toMatch(/^[A-Za-z0-9\-.]{1,64}$/);
+    expect(parseSlotId(id)).toEqual({ doctorId: ids.doctor, start: '2026-03-02T08:00:00.000Z' });
+    expect(parseSlotId(`${ids.doctor}.202602300900`)).toBeUndefined();
+    expect(parseSlotId('not-a-slot')).toBeUndefined();
+  });
+});
+
+describe('Invoice', () => {
+  it('validates against the R4 schema in every status', () => {
+    for (const status of ['draft', 'issued', 'balanced'] as const) expectValidFhir(toFhirInvoice({ ...invoice, status }));
+    expectValidFhir(toFhirInvoice({ ...invoice, status: 'cancelled', cancellationReason: 'duplicate', cancelledAt: invoice.issuedAt }));
+    expectValidFhir(toFhirInvoice({ ...invoice, taxRateBasisPoints: 0, net: 12_345, tax: 0 }));
+  });
+
+  it('amounts are exact decimals of the minor units; number, parties, appointment and terms mapped', () => {
+    const resource = toFhirInvoice(invoice);
+    expect(resource).toMatchObject({
+      identifier: [{ system: Systems.invoiceNumber, value: 'INV-2026-000123' }],
+      status: 'issued',
+      subject: { reference: `Patient/${ids.patient}` },
+      participant: [{ actor: { reference: `Practitioner/${ids.doctor}` } }],
+      extension: [{ url: Extensions.invoiceAppointment, valueReference: { reference: `Appointment/${ids.appointment}` } }],
+      date: invoice.issuedAt,
+      paymentTerms: 'Due 2026-03-16.',
+    });
+    // The JSON text is what a client reads: exactly these decimals.
+    const json = JSON.stringify(resource);
+    expect(json).toContain('"totalGross":{"value":123.45,"currency":"EUR"}');
+    expect(json).toContain('"totalNet":{"value":103.74,"currency":"EUR"}');
+    expect(json).toContain('{"type":"tax","factor":0.19,"amount":{"value":19.71,"currency":"EUR"}}');
+    expect(json).toContain('"priceComponent":[{"type":"base","factor":1,"amount":{"value":123.45,"currency":"EUR"}}]');
+  });
+
+  it('a cancelled invoice gives its reason', () => {
+    expect(toFhirInvoice({ ...invoice, status: 'cancelled', cancellationReason: 'duplicate' }).cancelledReason).toBe('duplicate');
+  });
+});
