@@ -28,4 +28,9 @@ export default tseslint.config(
     files: ['test/unit/access-endpoints.test.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  {
+    // The benchmark of billing-service's own PDF renderer, called in-process (not a service).
+    files: ['bench/pdf.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
 );
