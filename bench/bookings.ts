@@ -5,8 +5,7 @@
  */
 import { doctorProfile } from '@caregrid/devkit';
 import { createPatients } from './gateway.js';
-import { p99Note } from './floors.js';
-import { measure, type LoadResult, type LoadSettings, type LoadTarget } from './load.js';
+import { loadNote, measure, type LoadResult, type LoadSettings, type LoadTarget } from './load.js';
 import type { Figure } from './report.js';
 import type { System } from './system.js';
 
@@ -130,7 +129,7 @@ export function bookingFigures(id: string, label: string, result: LoadResult): F
       value: result.rps,
       unit: '/s',
       reference: { label: 'goal', value: 300 },
-      note: p99Note(result),
+      note: loadNote(result),
     },
     { id: `${id}.p50`, label: `${label}: p50`, value: result.p50, unit: 'ms' },
     { id: `${id}.p99`, label: `${label}: p99`, value: result.p99, unit: 'ms', reference: { label: 'goal <', value: 100 } },

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import { freePort, renderPolicyComponent } from '@caregrid/devkit';
-import { measure, failureNote, type LoadSettings } from './load.js';
+import { loadNote, measure, type LoadSettings } from './load.js';
 import type { Figure } from './report.js';
 import { benchSigningKey, invokeDoctorsPath, sidecarLab } from './sidecars.js';
 
@@ -40,14 +40,14 @@ export async function measureFloors(load: LoadSettings, progress: (line: string)
 
     const floors = { direct: direct.rps, sidecars: sidecars.rps, sidecarsJwt: sidecarsJwt.rps };
     const figures: Figure[] = [
-      { id: 'floor.direct', label: 'floor: trivial app direct', value: direct.rps, unit: 'req/s', note: p99Note(direct) },
+      { id: 'floor.direct', label: 'floor: trivial app direct', value: direct.rps, unit: 'req/s', note: loadNote(direct) },
       {
         id: 'floor.sidecars',
         label: 'floor: trivial app behind 2 sidecars',
         value: sidecars.rps,
         unit: 'req/s',
         reference: { label: 'app direct', value: direct.rps },
-        note: p99Note(sidecars),
+        note: loadNote(sidecars),
       },
       {
         id: 'floor.sidecarsJwt',
@@ -55,7 +55,7 @@ export async function measureFloors(load: LoadSettings, progress: (line: string)
         value: sidecarsJwt.rps,
         unit: 'req/s',
         reference: { label: '2 sidecars (goal ≥ 0.85)', value: sidecars.rps },
-        note: p99Note(sidecarsJwt),
+        note: loadNote(sidecarsJwt),
       },
     ];
     return { floors, figures };
@@ -63,15 +63,4 @@ export async function measureFloors(load: LoadSettings, progress: (line: string)
     await lab.stop();
     app.close();
   }
-}
-
-export function p99Note(result: {
-  p50: number;
-  p99: number;
-  failed: number;
-  statuses: Record<string, number>;
-  ok: number;
-  rps: number;
-}): string {
-  return [`p50 ${result.p50} ms, p99 ${result.p99} ms`, failureNote(result)].filter(Boolean).join('; ');
 }

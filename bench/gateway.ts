@@ -5,8 +5,7 @@
  */
 import { viaGatewayAs } from '@caregrid/devkit';
 import type { Floors } from './floors.js';
-import { p99Note } from './floors.js';
-import { measure, type LoadSettings } from './load.js';
+import { loadNote, measure, type LoadSettings } from './load.js';
 import type { Figure } from './report.js';
 import type { System } from './system.js';
 
@@ -46,7 +45,7 @@ export async function measureGateway(
     value: byId.rps,
     unit: 'req/s',
     reference: jwtFloor,
-    note: p99Note(byId),
+    note: loadNote(byId),
   });
 
   progress('gateway: GET /api/patients?limit=20');
@@ -57,7 +56,7 @@ export async function measureGateway(
     value: list.rps,
     unit: 'req/s',
     reference: jwtFloor,
-    note: p99Note(list),
+    note: loadNote(list),
   });
 
   progress('gateway: POST /api/patients (a new patient each)');
@@ -81,7 +80,7 @@ export async function measureGateway(
     value: create.rps,
     unit: 'req/s',
     reference: jwtFloor,
-    note: p99Note(create),
+    note: loadNote(create),
   });
 
   if (system.stack) {
@@ -100,7 +99,7 @@ export async function measureGateway(
       value: direct.rps,
       unit: 'req/s',
       reference: floors && { label: 'floor trivial app direct (goal ≥ 5,000 req/s)', value: floors.direct },
-      note: p99Note(direct),
+      note: loadNote(direct),
     });
   } else {
     figures.push({

@@ -48,3 +48,8 @@ export function failureNote(result: LoadResult): string {
     .map(([code, count]) => `${count}×${code}`);
   return `${result.failed} failed${codes.length ? ` (${codes.join(', ')})` : ''}`;
 }
+
+/** Latency and failures of a load, for the table's note column. */
+export function loadNote(result: LoadResult): string {
+  return [`p50 ${result.p50} ms, p99 ${result.p99} ms`, failureNote(result)].filter(Boolean).join('; ');
+}

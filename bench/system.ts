@@ -38,8 +38,9 @@ export async function ownSystem(): Promise<System> {
   const startupMs = Date.now() - started;
   try {
     const secret = stack.secrets()['auth-service']!;
+    // Extended in place, not copied: `renew` replaces the admin headers on this very object.
     const system = await signIn(stack.url('gateway'), secret.bootstrapAdminEmail!, secret.bootstrapAdminPassword!);
-    return { ...system, stack, startupMs, stop: () => stack.stop() };
+    return Object.assign(system, { stack, startupMs, stop: () => stack.stop() });
   } catch (error) {
     await stack.stop();
     throw error;
@@ -47,7 +48,7 @@ export async function ownSystem(): Promise<System> {
 }
 
 export async function runningSystem(gateway: string, email: string, password: string): Promise<System> {
-  return { ...(await signIn(gateway, email, password)), stop: async () => undefined };
+  return Object.assign(await signIn(gateway, email, password), { stop: async () => undefined });
 }
 
 async function signIn(gateway: string, email: string, password: string): Promise<Omit<System, 'stop'>> {
