@@ -69,7 +69,7 @@ export async function measureCleanup(
       await new Promise((resolve) => setTimeout(resolve, 200));
       const { rows } = await db.query<{ seconds: number; archived: number; finished: boolean }>(
         `SELECT extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds, archived, finished_at IS NOT NULL AS finished
-           FROM cleanup_runs WHERE started_at >= $1 - interval '1 second' ORDER BY started_at LIMIT 1`,
+           FROM cleanup_runs WHERE started_at >= $1::timestamptz - interval '1 second' ORDER BY started_at LIMIT 1`,
         [triggeredAt],
       );
       if (rows[0]?.finished) run = rows[0];

@@ -31,13 +31,21 @@ export async function patientToAnalytics(system: System, samples: number, progre
     if (summary.status !== 200) throw new Error(`GET /api/analytics/summary answered ${summary.status}`);
     return (summary.body as { patientsRegistered: number }).patientsRegistered;
   };
+  // Patients created just before (the bench's own set-up) may still be on their way: start from a
+  // count that held still for two seconds, then wait for exactly one more per sample.
+  let baseline = await count();
+  let stillSince = Date.now();
+  while (Date.now() - stillSince < 2_000) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await count();
+    if (now !== baseline) [baseline, stillSince] = [now, Date.now()];
+  }
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
-    const before = await count();
     const created = await system.api('POST', '/api/patients', newPatient());
     if (created.status !== 201) throw new Error(`POST /api/patients answered ${created.status}`);
     const began = performance.now();
-    await until('patient in analytics', async () => ((await count()) > before ? true : undefined));
+    await until('patient in analytics', async () => ((await count()) >= baseline + i + 1 ? true : undefined));
     latencies.push(performance.now() - began);
     if ((i + 1) % 10 === 0) progress(`events: patient → analytics, ${i + 1}/${samples}`);
   }

@@ -23,7 +23,7 @@ export async function measureFloors(load: LoadSettings, progress: (line: string)
   try {
     progress('floors: starting the trivial app, its sidecar and two caller sidecars (plain, JWT policy)');
     const key = await benchSigningKey();
-    await lab.sidecar('doctor-service', lab.config('callee', false), lab.resources('callee'), appPort);
+    await lab.sidecar('doctor-service', lab.calleeConfig('callee', ['gateway', 'gateway-plain']), lab.resources('callee'), appPort);
     const callerPort = await freePort(); // nothing listens: the caller sidecars are called directly
     const plain = await lab.sidecar('gateway-plain', lab.config('plain', false), lab.resources('plain'), callerPort);
     const jwt = await lab.sidecar('gateway', lab.config('jwt', true), lab.resources('jwt', renderPolicyComponent(key.jwks)), callerPort);

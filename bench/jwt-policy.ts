@@ -37,7 +37,12 @@ const fetching = inlined
   )
   .replace(/- gateway$/m, '- gateway-fetch'); // the component's scope: this variant's app-id
 
-await lab.sidecar('doctor-service', lab.config('callee', false), lab.resources('callee'), calleePort);
+await lab.sidecar(
+  'doctor-service',
+  lab.calleeConfig('callee', ['gateway', 'gateway-fetch', 'gateway-plain']),
+  lab.resources('callee'),
+  calleePort,
+);
 const gatewayPort = await freePort(); // nothing listens: the gateway sidecars are called directly
 const variants = {
   'JWKS inlined in the policy (CareGrid)': await lab.sidecar(

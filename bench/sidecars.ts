@@ -14,6 +14,11 @@ export type SidecarLab = {
   dir: string;
   /** dapr/config/gateway.yaml with this lab's name-resolution registry; without the JWT pipeline unless asked. */
   config: (name: string, withPipeline: boolean) => string;
+  /**
+   * dapr/config/caregrid.yaml, the services' real Configuration (its access control list too), for the
+   * callee: each of `callers` may call what the gateway may (the list names the real app-ids only).
+   */
+  calleeConfig: (name: string, callers: string[]) => string;
   /** A resources directory holding only `policy` (a rendered component), or nothing. */
   resources: (name: string, policy?: string) => string;
   /** Starts a daprd for `appId` in front of `appPort` and waits until it can invoke. */
@@ -24,16 +29,26 @@ export type SidecarLab = {
 export function sidecarLab(label: string): SidecarLab {
   const dir = mkdtempSync(path.join(tmpdir(), `bench-${label}-`));
   const started: RunningSidecar[] = [];
+  const configuration = (source: string, name: string, change: (spec: Record<string, unknown>) => void) => {
+    const base = parse(readFileSync(path.join(repoRoot, 'dapr/config', source), 'utf8')) as { spec: Record<string, unknown> };
+    (base.spec.nameResolution as { configuration: Record<string, string> }).configuration.connectionString = path.join(dir, 'nr.db');
+    change(base.spec);
+    const file = path.join(dir, `${name}.yaml`);
+    writeFileSync(file, stringify(base));
+    return file;
+  };
   return {
     dir,
-    config: (name, withPipeline) => {
-      const base = parse(readFileSync(path.join(repoRoot, 'dapr/config/gateway.yaml'), 'utf8')) as { spec: Record<string, unknown> };
-      (base.spec.nameResolution as { configuration: Record<string, string> }).configuration.connectionString = path.join(dir, 'nr.db');
-      if (!withPipeline) delete base.spec.httpPipeline;
-      const file = path.join(dir, `${name}.yaml`);
-      writeFileSync(file, stringify(base));
-      return file;
-    },
+    config: (name, withPipeline) =>
+      configuration('gateway.yaml', name, (spec) => {
+        if (!withPipeline) delete spec.httpPipeline;
+      }),
+    calleeConfig: (name, callers) =>
+      configuration('caregrid.yaml', name, (spec) => {
+        const acl = spec.accessControl as { policies: { appId: string }[] };
+        const gateway = acl.policies.find((p) => p.appId === 'gateway')!;
+        acl.policies.push(...callers.filter((id) => id !== 'gateway').map((appId) => ({ ...gateway, appId })));
+      }),
     resources: (name, policy) => {
       const resourcesDir = path.join(dir, name);
       mkdirSync(resourcesDir);
