@@ -9,7 +9,7 @@
 import pg from 'pg';
 import type { Bookings } from './bookings.js';
 import { bookingFigures } from './bookings.js';
-import { startLoad } from './load.js';
+import { startLoad, type LoadResult } from './load.js';
 import type { Figure } from './report.js';
 import type { System } from './system.js';
 
@@ -58,24 +58,31 @@ export async function measureCleanup(
     const seedMs = await seedOutdated(db, settings.rows, progress);
     progress(`cleanup: bookings running; POST /api/appointments/cleanup`);
     const load = startLoad(bookings.target(), settings.connections, 3_600);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const triggeredAt = new Date();
-    const answer = system.api('POST', '/api/appointments/cleanup').then(
-      (r) => `${r.status}`,
-      (error: Error) => error.message,
-    );
     let run: { seconds: number; archived: number } | undefined;
-    while (!run) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const { rows } = await db.query<{ seconds: number; archived: number; finished: boolean }>(
-        `SELECT extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds, archived, finished_at IS NOT NULL AS finished
-           FROM cleanup_runs WHERE started_at >= $1::timestamptz - interval '1 second' ORDER BY started_at LIMIT 1`,
-        [triggeredAt],
+    let answer: Promise<string> = Promise.resolve('nothing (not asked)');
+    let during: LoadResult | undefined;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const triggeredAt = new Date();
+      answer = system.api('POST', '/api/appointments/cleanup').then(
+        (r) => `${r.status}`,
+        (error: Error) => error.message,
       );
-      if (rows[0]?.finished) run = rows[0];
-      else if (Date.now() - triggeredAt.getTime() > 30 * 60_000) throw new Error('the cleanup did not finish within 30 minutes');
+      while (!run) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const { rows } = await db.query<{ seconds: number; archived: number; finished: boolean }>(
+          `SELECT extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds, archived, finished_at IS NOT NULL AS finished
+             FROM cleanup_runs WHERE started_at >= $1::timestamptz - interval '1 second' ORDER BY started_at LIMIT 1`,
+          [triggeredAt],
+        );
+        if (rows[0]?.finished) run = rows[0];
+        else if (Date.now() - triggeredAt.getTime() > 30 * 60_000) throw new Error('the cleanup did not finish within 30 minutes');
+      }
+    } finally {
+      // Stopped whatever happened: a load left running would skew every later figure (and never end).
+      during = await load.stop();
     }
-    const during = await load.stop();
+    if (!run || !during) throw new Error('unreachable: the cleanup loop ends with a run');
     const note = `${run.archived.toLocaleString('en-US')} archived of ${settings.rows.toLocaleString('en-US')} seeded (seeding took ${(seedMs / 1000).toFixed(1)} s); gateway answered ${await answer}`;
     return [
       {

@@ -21,7 +21,7 @@ export type Figure = {
 export type BenchRecord = {
   commit: string;
   startedAt: string;
-  machine: { cores: number; model: string; memoryMiB: number };
+  machine: { cores: number; model: string; memoryMiB: number; loadAverage: { atStart: number[]; atEnd: number[] } };
   settings: Record<string, unknown>;
   figures: Figure[];
 };

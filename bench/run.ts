@@ -10,7 +10,7 @@
  *   npm run bench -- --compare bench/results/<earlier>.json
  */
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '@caregrid/devkit';
@@ -55,6 +55,8 @@ const settings = {
 };
 
 const began = Date.now();
+// Other work on the same cores skews every figure: the record says how busy the machine was.
+const loadAtStart = loadavg();
 const progress = (line: string) => console.error(`[bench +${((Date.now() - began) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const figures: Figure[] = [];
 
@@ -116,13 +118,18 @@ const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: repoRoot, en
 const record: BenchRecord = {
   commit: dirty ? `${commit}-dirty` : commit,
   startedAt: new Date(began).toISOString(),
-  machine: { cores: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / 1024 / 1024) },
+  machine: {
+    cores: cpus().length,
+    model: cpus()[0]?.model ?? 'unknown',
+    memoryMiB: Math.round(totalmem() / 1024 / 1024),
+    loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
+  },
   settings,
   figures,
 };
 const file = writeRecord(record, path.join(repoRoot, 'bench', 'results'));
 console.log(
-  `\nCareGrid bench, ${record.commit}, ${record.machine.cores} × ${record.machine.model}, ${load.connections} connections × ${load.seconds} s per load, ${settings.gateway}\n`,
+  `\nCareGrid bench, ${record.commit}, ${record.machine.cores} × ${record.machine.model}, ${load.connections} connections × ${load.seconds} s per load, ${settings.gateway}; load average ${loadAtStart[0]!.toFixed(2)} at the start, ${record.machine.loadAverage.atEnd[0]!.toFixed(2)} at the end\n`,
 );
 console.log(figuresTable(figures));
 console.log(`\nRatio = figure / floor (or goal). JSON: ${path.relative(process.cwd(), file)}`);
@@ -130,3 +137,6 @@ if (flags.compare) {
   console.log(`\nCompared with ${flags.compare}:\n`);
   console.log(comparisonTable(readRecord(flags.compare), record));
 }
+
+// Done: whatever a phase left open (keep-alive sockets, a pool) must not keep the bench alive.
+process.exit(0);

@@ -70,7 +70,7 @@ describe('comparison', () => {
   const record = (commit: string, figures: Figure[]): BenchRecord => ({
     commit,
     startedAt: '2026-11-30T02:30:00.000Z',
-    machine: { cores: 2, model: 'x', memoryMiB: 1 },
+    machine: { cores: 2, model: 'x', memoryMiB: 1, loadAverage: { atStart: [0, 0, 0], atEnd: [0, 0, 0] } },
     settings: {},
     figures,
   });
