@@ -82,11 +82,13 @@ export async function measureBookings(
   bookings: Bookings,
   load: LoadSettings,
   progress: (line: string) => void,
+  quiet: () => Promise<void>,
 ): Promise<Figure[]> {
   progress(`bookings: ${load.connections} connections, distinct slots`);
   const result = await measure(bookings.target(), load);
   const figures = bookingFigures('bookings', 'bookings through the gateway', result);
 
+  await quiet();
   progress(`bookings: a burst of ${load.connections} concurrent bookings of one slot`);
   const doctorId = await createDoctor(system);
   const patients = await createPatients(system, load.connections);

@@ -31,6 +31,7 @@ export async function measureGateway(
   floors: Floors | undefined,
   load: LoadSettings,
   progress: (line: string) => void,
+  quiet: () => Promise<void>,
 ): Promise<Figure[]> {
   progress('gateway: seeding 20 patients');
   const [patientId] = await createPatients(system, 20);
@@ -48,6 +49,7 @@ export async function measureGateway(
     note: loadNote(byId),
   });
 
+  await quiet();
   progress('gateway: GET /api/patients?limit=20');
   const list = await measure({ url: `${system.gateway}/api/patients?limit=20`, headers: system.admin }, load);
   figures.push({
@@ -59,6 +61,7 @@ export async function measureGateway(
     note: loadNote(list),
   });
 
+  await quiet();
   progress('gateway: POST /api/patients (a new patient each)');
   const create = await measure(
     {
@@ -84,6 +87,7 @@ export async function measureGateway(
   });
 
   if (system.stack) {
+    await quiet();
     progress('patient-service direct: GET /patients/{id} with the app token');
     const member = system.stack.member('patient-service');
     const direct = await measure(

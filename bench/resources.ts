@@ -84,3 +84,39 @@ export function startupFigures(system: System): Figure[] {
   }
   return figures;
 }
+
+/** CPU time (user + system) a process has used so far, in seconds; 0 when it is gone. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until the stack is quiet — its 14 processes together below 0.15 of a core over a second —
+ * so a measurement does not pay for the tail of the one before (consumers still working off its
+ * events). Returns how long that took; with --gateway (no processes to watch) it waits 2 s.
+ */
+export async function settle(system: System, maxMs = 120_000): Promise<number> {
+  const began = Date.now();
+  const stack = system.stack;
+  if (!stack) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    return Date.now() - began;
+  }
+  const pids = ALL_APPS.flatMap((appId) => [stack.member(appId).process.child.pid, stack.member(appId).sidecar.child.pid]);
+  const total = () => pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0);
+  let before = total();
+  while (Date.now() - began < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = total();
+    if (now - before < 0.15) break;
+    before = now;
+  }
+  return Date.now() - began;
+}

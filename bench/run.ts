@@ -22,7 +22,7 @@ import { measureGateway } from './gateway.js';
 import type { LoadSettings } from './load.js';
 import { measurePdf } from './pdf.js';
 import { comparisonTable, figuresTable, readRecord, writeRecord, type BenchRecord, type Figure } from './report.js';
-import { memoryFigures, startupFigures } from './resources.js';
+import { memoryFigures, settle, startupFigures } from './resources.js';
 import { ownSystem, runningSystem, type System } from './system.js';
 
 const { values: flags } = parseArgs({
@@ -70,6 +70,13 @@ async function phase(id: string, label: string, measure: () => Promise<Figure[]>
   }
 }
 
+/** Before a phase on the stack: a fresh admin token, and a quiet stack. */
+async function ready(system: System): Promise<void> {
+  await system.renew();
+  const waited = await settle(system);
+  progress(`stack quiet after ${(waited / 1000).toFixed(1)} s`);
+}
+
 progress(`settings: ${JSON.stringify(settings)}`);
 let floors: Floors | undefined;
 await phase('floors', 'floors', async () => {
@@ -97,14 +104,14 @@ try {
     bookings = await prepareBookings(system, load.connections);
     return [];
   });
-  await system.renew();
+  await ready(system);
   await phase('events', 'event latency', () => measureEvents(system, bookings!, settings.eventSamples, progress));
-  await system.renew();
-  await phase('gateway', 'gateway', () => measureGateway(system, floors, load, progress));
-  await system.renew();
-  await phase('bookings', 'bookings', () => measureBookings(system, bookings!, load, progress));
+  await ready(system);
+  await phase('gateway', 'gateway', () => measureGateway(system, floors, load, progress, () => ready(system)));
+  await ready(system);
+  await phase('bookings', 'bookings', () => measureBookings(system, bookings!, load, progress, () => ready(system)));
   figures.push(...memoryFigures(system, 'after load'));
-  await system.renew();
+  await ready(system);
   await phase('cleanup', 'cleanup', () =>
     measureCleanup(system, bookings!, { rows: settings.cleanupRows, connections: load.connections }, progress),
   );
