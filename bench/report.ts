@@ -41,11 +41,11 @@ export function formatNumber(value: number | null | undefined): string {
 
 const formatRatio = (value: number | undefined) => (value === undefined ? '' : `${value.toFixed(2)}×`);
 
-/** A Markdown table (readable as plain text too), columns padded to their widest cell. */
+/** A Markdown table (readable as plain text too), columns padded to their widest cell, as prettier writes it. */
 export function markdownTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 export function figuresTable(figures: Figure[]): string {

@@ -56,7 +56,7 @@ describe('table', () => {
   });
   it('pads every column to its widest cell', () => {
     const lines = markdownTable(['A', 'B'], [['long cell', 'x']]).split('\n');
-    expect(lines).toEqual(['| A         | B |', '|-----------|---|', '| long cell | x |']);
+    expect(lines).toEqual(['| A         | B |', '| --------- | - |', '| long cell | x |']);
   });
   it('shows value, reference and ratio of each figure', () => {
     const table = figuresTable([figure('gateway read', 300, 1_200), figure('skipped', null)]);
