@@ -29,4 +29,9 @@ export default tseslint.config(
     files: ['test/unit/access-endpoints.test.ts', 'test/unit/fhir-records.test.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  {
+    // The benchmark of billing-service's own PDF renderer, called in-process (not a service).
+    files: ['bench/pdf.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
 );

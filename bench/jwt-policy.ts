@@ -8,58 +8,28 @@
  *
  *   npm run bench:jwt        (infrastructure must be up: npm run infra:up)
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import express from 'express';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { parse, stringify } from 'yaml';
-import {
-  freePort,
-  freeSidecarPorts,
-  publicJwks,
-  renderPolicyComponent,
-  repoRoot,
-  startSidecar,
-  type RunningSidecar,
-} from '@caregrid/devkit';
+import { freePort, renderPolicyComponent } from '@caregrid/devkit';
+import { benchSigningKey, invokeDoctorsPath, sidecarLab } from './sidecars.js';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const dir = mkdtempSync(path.join(tmpdir(), 'bench-jwt-'));
+const lab = sidecarLab('jwt');
 
 // A stub callee registered as doctor-service (a route every role may GET), serving the JWKS too.
-const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-const jwk = { ...(await exportJWK(privateKey)), kid: 'bench' };
-const jwks = publicJwks([jwk]);
+const key = await benchSigningKey();
 const calleePort = await freePort();
 let jwksFetches = 0;
 const callee = express()
   .get('/doctors', (_req, res) => res.json({ items: [], nextCursor: null }))
   .get('/jwks', (_req, res) => {
     jwksFetches++;
-    res.json(jwks);
+    res.json(key.jwks);
   })
   .get('/healthz', (_req, res) => res.json({ status: 'ok' }))
   .listen(calleePort, '127.0.0.1');
 
-function config(name: string, withPipeline: boolean): string {
-  const base = parse(readFileSync(path.join(repoRoot, 'dapr/config/gateway.yaml'), 'utf8')) as { spec: Record<string, unknown> };
-  (base.spec.nameResolution as { configuration: Record<string, string> }).configuration.connectionString = path.join(dir, 'nr.db');
-  if (!withPipeline) delete base.spec.httpPipeline;
-  const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify(base));
-  return file;
-}
-
-function resources(name: string, policy: string | undefined): string {
-  const resourcesDir = path.join(dir, name);
-  mkdirSync(resourcesDir);
-  if (policy) writeFileSync(path.join(resourcesDir, 'jwt-auth.yaml'), policy);
-  return resourcesDir;
-}
-
-const inlined = renderPolicyComponent(jwks);
+const inlined = renderPolicyComponent(key.jwks);
 const fetching = inlined
   .replace(
     /jwks := `[^`]*`/,
@@ -67,39 +37,33 @@ const fetching = inlined
   )
   .replace(/- gateway$/m, '- gateway-fetch'); // the component's scope: this variant's app-id
 
-async function sidecar(appId: string, configFile: string, resourcesDir: string, appPort: number): Promise<RunningSidecar> {
-  const started = startSidecar({
-    appId,
-    appPort,
-    ...(await freeSidecarPorts()),
-    resourcesPaths: [resourcesDir],
-    configFile,
-    logLevel: 'warn',
-    logFile: path.join(dir, `${appId}.log`),
-  });
-  await started.waitReady();
-  return started;
-}
-
-const sidecars = [await sidecar('doctor-service', config('callee', false), resources('callee', undefined), calleePort)];
+await lab.sidecar(
+  'doctor-service',
+  lab.calleeConfig('callee', ['gateway', 'gateway-fetch', 'gateway-plain']),
+  lab.resources('callee'),
+  calleePort,
+);
 const gatewayPort = await freePort(); // nothing listens: the gateway sidecars are called directly
 const variants = {
-  'JWKS inlined in the policy (CareGrid)': await sidecar('gateway', config('inline', true), resources('inline', inlined), gatewayPort),
-  'JWKS fetched per request (http.send)': await sidecar('gateway-fetch', config('fetch', true), resources('fetch', fetching), gatewayPort),
-  'no JWT middleware (baseline)': await sidecar('gateway-plain', config('plain', false), resources('plain', undefined), gatewayPort),
+  'JWKS inlined in the policy (CareGrid)': await lab.sidecar(
+    'gateway',
+    lab.config('inline', true),
+    lab.resources('inline', inlined),
+    gatewayPort,
+  ),
+  'JWKS fetched per request (http.send)': await lab.sidecar(
+    'gateway-fetch',
+    lab.config('fetch', true),
+    lab.resources('fetch', fetching),
+    gatewayPort,
+  ),
+  'no JWT middleware (baseline)': await lab.sidecar('gateway-plain', lab.config('plain', false), lab.resources('plain'), gatewayPort),
 };
-sidecars.push(...Object.values(variants));
 
-const token = await new SignJWT({ roles: ['admin'] })
-  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
-  .setIssuer('caregrid-auth')
-  .setAudience('caregrid')
-  .setSubject('bench-user')
-  .setExpirationTime('1h')
-  .sign(privateKey);
+const token = await key.token(['admin']);
 
 async function load(port: number): Promise<{ rps: number; failures: number; requests: number }> {
-  const url = `http://127.0.0.1:${port}/v1.0/invoke/doctor-service/method/doctors`;
+  const url = `http://127.0.0.1:${port}${invokeDoctorsPath}`;
   const headers = { authorization: `Bearer ${token}` };
   let done = 0;
   let failures = 0;
@@ -120,7 +84,7 @@ async function load(port: number): Promise<{ rps: number; failures: number; requ
 
 // A request without a token must be refused by both JWT variants, or the comparison means nothing.
 for (const [name, variant] of Object.entries(variants).slice(0, 2)) {
-  const status = (await fetch(`http://127.0.0.1:${variant.httpPort}/v1.0/invoke/doctor-service/method/doctors`)).status;
+  const status = (await fetch(`http://127.0.0.1:${variant.httpPort}${invokeDoctorsPath}`)).status;
   if (status !== 401) throw new Error(`${name}: a request without a token got ${status}, not 401 — the policy is not in force`);
 }
 
@@ -158,6 +122,6 @@ try {
     );
   }
 } finally {
-  await Promise.all(sidecars.map((s) => s.stop()));
+  await lab.stop();
   callee.close();
 }

@@ -86,6 +86,8 @@ export type RunningSidecar = ManagedProcess & {
   mtlsState: () => 'on' | 'off' | 'pending';
   /** Whether daprd's own app health check passes (it refuses to invoke an app it holds unhealthy); undefined before its first probe. */
   appHealthy: () => boolean | undefined;
+  /** When daprd had started all but the app channel and began waiting for the app's port (epoch ms): its own start-up time. */
+  waitingForAppAt: () => number | undefined;
 };
 
 /**
@@ -98,6 +100,7 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
   const mtls = spec.mtls ?? localMtls();
   let mtlsState: 'on' | 'off' | 'pending' = 'pending';
   let appHealthy: boolean | undefined;
+  let waitingForAppAt: number | undefined;
   const processHandle = startProcess({
     name: `${spec.appId}-dapr`,
     command: daprdBinary,
@@ -119,6 +122,7 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
       else if (line.includes('mTLS is disabled')) mtlsState = 'off';
       else if (line.includes('App entered healthy status')) appHealthy = true;
       else if (line.includes('App entered un-healthy status')) appHealthy = false;
+      else if (line.includes('This will block until the app is listening')) waitingForAppAt ??= Date.now();
     },
   });
   return {
@@ -126,6 +130,7 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
     httpPort: spec.daprHttpPort,
     mtlsState: () => mtlsState,
     appHealthy: () => appHealthy,
+    waitingForAppAt: () => waitingForAppAt,
     // /healthz/outbound: components loaded; enough to invoke and publish even before the app is up.
     waitReady: (timeoutMs = 60_000) =>
       waitForHttp(`http://127.0.0.1:${spec.daprHttpPort}/v1.0/healthz/outbound`, { timeoutMs, abortIf: processHandle.exited }),

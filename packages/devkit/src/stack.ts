@@ -33,6 +33,11 @@ export type StackMember = {
   status: string;
   /** The token the sidecar presents to the app (dapr-api-token); undefined for public apps. */
   appApiToken?: string;
+  /**
+   * When the app and its sidecar were (last) started and first answered their health checks (epoch ms).
+   * daprd reports healthy only once the app listens: its own start is `sidecar.waitingForAppAt()`.
+   */
+  timings: { appStartedAt: number; appReadyAt?: number; sidecarStartedAt: number; sidecarReadyAt?: number };
   /** Whether callers' sidecars resolve the app-id to this instance (undefined: not known yet, or no SQLite registry). */
   inRotation?: boolean;
   /** Stops the app gracefully (not its sidecar) and starts it again; resolves when it is healthy and routed to again (or says why not in `status`). */
@@ -123,9 +128,11 @@ export async function startStack(options: {
           if ((what === 'app' ? member.process : member.sidecar) !== handle) return;
           if (what === 'app') {
             member.process = launchApp(app, appToken);
+            member.timings = { ...member.timings, appStartedAt: Date.now(), appReadyAt: undefined };
             supervise('app', member.process);
           } else {
             member.sidecar = launchSidecar(app, appToken);
+            member.timings = { ...member.timings, sidecarStartedAt: Date.now(), sidecarReadyAt: undefined };
             supervise('sidecar', member.sidecar);
           }
           void checkHealth(member).then(() => log(`${name} ${what} restarted: ${member.status}`));
@@ -138,11 +145,13 @@ export async function startStack(options: {
       process: launchApp(app, appToken),
       sidecar: launchSidecar(app, appToken),
       status: 'starting',
+      timings: { appStartedAt: Date.now(), sidecarStartedAt: Date.now() },
       appApiToken: appToken.APP_API_TOKEN,
       restartApp: async () => {
         intended.add(member.process);
         await member.process.stop();
         member.process = launchApp(app, appToken);
+        member.timings = { ...member.timings, appStartedAt: Date.now(), appReadyAt: undefined };
         supervise('app', member.process);
         member.status = 'restarting';
         await checkHealth(member);
@@ -212,7 +221,9 @@ async function checkHealth(member: StackMember): Promise<void> {
   const { app } = member;
   try {
     await waitForHttp(`http://127.0.0.1:${app.appPort}${app.appHealthCheckPath}`, { timeoutMs: 90_000, abortIf: member.process.exited });
+    member.timings.appReadyAt ??= Date.now();
     await waitForHttp(`http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`, { timeoutMs: 60_000, abortIf: member.sidecar.exited });
+    member.timings.sidecarReadyAt ??= Date.now();
     const ready = await fetch(`http://127.0.0.1:${app.appPort}/readyz`).then(
       (r) => r.status,
       () => 0,
