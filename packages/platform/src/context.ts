@@ -18,11 +18,17 @@ export const IDENTITY_HEADERS = ['x-caregrid-user-id', 'x-caregrid-roles', 'x-ca
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+/** The parts of a W3C traceparent (version 00), or undefined when it is not one. */
+export function parseTraceparent(value: string | undefined): { traceId: string; spanId: string; flags: string } | undefined {
+  const match = value ? TRACEPARENT.exec(value) : null;
+  return match ? { traceId: match[1]!, spanId: match[2]!, flags: match[3]! } : undefined;
+}
+
 /** A new W3C traceparent; when a parent is given, same trace id and a new span id. */
 export function childTraceparent(parent?: string): string {
-  const match = parent ? TRACEPARENT.exec(parent) : null;
-  const traceId = match?.[1] ?? randomBytes(16).toString('hex');
-  const flags = match?.[3] ?? '01';
+  const parsed = parseTraceparent(parent);
+  const traceId = parsed?.traceId ?? randomBytes(16).toString('hex');
+  const flags = parsed?.flags ?? '01';
   return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
 }
 

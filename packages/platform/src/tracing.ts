@@ -12,7 +12,7 @@ import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { randomUUID } from 'node:crypto';
-import { currentContext, runWithContext, type RequestContext } from './context.js';
+import { currentContext, parseTraceparent, runWithContext, type RequestContext } from './context.js';
 
 /**
  * The service's own spans (HTTP server, invocations, database queries, publish and consume),
@@ -32,7 +32,6 @@ export type Tracing = { enabled: boolean; shutdown: () => Promise<void> };
 
 export { SpanKind };
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const TRACER = 'caregrid';
 
 let provider: TracerProvider | undefined;
@@ -68,9 +67,9 @@ export async function flushSpans(): Promise<void> {
 }
 
 export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
-  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
-  if (!match) return undefined;
-  return { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+  const parsed = parseTraceparent(traceparent);
+  if (!parsed) return undefined;
+  return { traceId: parsed.traceId, spanId: parsed.spanId, traceFlags: parseInt(parsed.flags, 16) & TraceFlags.SAMPLED, isRemote: true };
 }
 
 export function traceparentOf(span: Span): string {
@@ -93,6 +92,22 @@ export function startSpan(
     .startSpan(name, { kind, attributes }, parentContext ? trace.setSpanContext(ROOT_CONTEXT, parentContext) : ROOT_CONTEXT);
   // Without a provider the span is the parent's context itself: pass the parent on unchanged.
   return { span, traceparent: span.isRecording() || !parent ? traceparentOf(span) : parent };
+}
+
+/**
+ * The span of one SQL statement made while serving a request, or undefined when it is not traced:
+ * background work (the relay's polling: one span a second per service would bury the rest) and
+ * the statements `untraced` matches (transaction control, locks). The statement text is kept:
+ * CareGrid's queries are parameterised, values never in the text.
+ */
+export function startStatementSpan(system: 'postgresql' | 'mysql', text: string, untraced: RegExp): Span | undefined {
+  if (!currentContext() || untraced.test(text)) return undefined;
+  const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+  return startSpan(`${system === 'postgresql' ? 'pg' : 'mysql'} ${operation}`, SpanKind.CLIENT, {
+    'db.system.name': system,
+    'db.operation.name': operation,
+    'db.query.text': text.slice(0, 1_000),
+  }).span;
 }
 
 /** Ends a span, an error (or a 5xx) marking it failed. */

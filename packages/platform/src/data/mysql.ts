@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import { currentContext } from '../context.js';
-import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
+import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import type { OutboxEvent, OutboxStore } from './outbox.js';
@@ -31,8 +31,7 @@ type CoreConnection = Record<'query' | 'execute', (...args: unknown[]) => unknow
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START|COMMIT|ROLLBACK|SELECT (GET|RELEASE)_LOCK)\b/i;
 
 /**
- * A span per statement made while serving a request (as for PostgreSQL: background polling is
- * not traced; statements are parameterised, values never in the text). The promise API runs on
+ * A span per statement made while serving a request (startStatementSpan). The promise API runs on
  * the core connection's callback API, patched here once per connection.
  */
 function traceQueries(connection: CoreConnection): void {
@@ -42,13 +41,8 @@ function traceQueries(connection: CoreConnection): void {
       const first = args[0] as string | { sql?: string } | undefined;
       const text = typeof first === 'string' ? first : first?.sql;
       const callbackAt = args.findIndex((arg) => typeof arg === 'function');
-      if (!currentContext() || !text || callbackAt < 0 || TRANSACTION_CONTROL.test(text)) return original(...args);
-      const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
-      const { span } = startSpan(`mysql ${operation}`, SpanKind.CLIENT, {
-        'db.system.name': 'mysql',
-        'db.operation.name': operation,
-        'db.query.text': text.slice(0, 1_000),
-      });
+      const span = text && callbackAt >= 0 ? startStatementSpan('mysql', text, TRANSACTION_CONTROL) : undefined;
+      if (!span) return original(...args);
       const callback = args[callbackAt] as (error: unknown, ...rest: unknown[]) => void;
       args[callbackAt] = (error: unknown, ...rest: unknown[]) => {
         endSpan(span, error ?? undefined);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
 import { currentContext } from '../context.js';
-import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
+import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import { pgConnectionConfig } from './tls.js';
@@ -31,24 +31,15 @@ export function createPgPool(connectionString: string, options: { max?: number }
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i;
 
-/**
- * A span per query made while serving a request (pool.query runs on a client too). Background
- * work (the relay's polling) is not traced: one span a second per service would bury the rest.
- * The statement text is kept: CareGrid's queries are parameterised, values never in the text.
- */
+/** A span per query made while serving a request (startStatementSpan; pool.query runs on a client too). */
 function traceQueries(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
     const first = args[0] as string | { text?: string } | undefined;
     const text = typeof first === 'string' ? first : first?.text;
     const callback = args.some((arg) => typeof arg === 'function');
-    if (!currentContext() || !text || callback || TRANSACTION_CONTROL.test(text)) return query(...args);
-    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
-    const { span } = startSpan(`pg ${operation}`, SpanKind.CLIENT, {
-      'db.system.name': 'postgresql',
-      'db.operation.name': operation,
-      'db.query.text': text.slice(0, 1_000),
-    });
+    const span = text && !callback ? startStatementSpan('postgresql', text, TRANSACTION_CONTROL) : undefined;
+    if (!span) return query(...args);
     const result = query(...args) as Promise<unknown>;
     result.then(
       () => endSpan(span),
