@@ -17,3 +17,4 @@ export * from './fixtures.js';
 export * from './sentry.js';
 export * from './kafka-groups.js';
 export * from './rotation.js';
+export * from './build-app.js';

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { createServiceApp, PROBLEM_CONTENT_TYPE, problemType, type ReadinessCheck, type Logger } from '@caregrid/platform';
 import { clientAddress, type TrustedProxies } from './domain/client-address.js';
 import { TokenBuckets } from './domain/token-bucket.js';
+import { clinicAppRouter } from './http/clinic-app.js';
 import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
 import { proxyToServices } from './http/proxy.js';
@@ -14,6 +15,8 @@ export type GatewaySettings = {
   upstreamTimeoutMs: number;
   /** Hops whose X-Forwarded-For is believed (the ingress controller); none by default. */
   trustedProxies: TrustedProxies;
+  /** The built clinic app (index.html and assets/), served at /app. */
+  clinicAppDir: string;
 };
 
 function rateLimit(perMinute: number, clientOf: (req: Request) => string): RequestHandler {
@@ -56,6 +59,7 @@ export function createApp(deps: {
     isShuttingDown: deps.isShuttingDown,
     mount: (express) => {
       express.use(docsRouter({ sidecarHttpPort: settings.sidecarHttpPort, logger }));
+      express.use(clinicAppRouter({ dir: settings.clinicAppDir }));
       express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute, clientOf));
       express.use(
         proxyToServices({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
 import { parseTrustedProxies } from './domain/client-address.js';
+import { DEFAULT_CLINIC_APP_DIR } from './http/clinic-app.js';
 import { assertPolicyInForce } from './http/policy-check.js';
 import { upstreamCheck, waitFor } from './http/upstreams.js';
 
@@ -18,6 +19,8 @@ const settings = loadConfig({
   // At start, how long to wait for a routed service to answer through the sidecar before
   // serving anyway (then /readyz stays 503 until one does): services start alongside the gateway.
   UPSTREAM_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
+  // The built clinic app (npm run build:app), served at /app.
+  CLINIC_APP_DIR: z.string().min(1).default(DEFAULT_CLINIC_APP_DIR),
   // Comma-separated IPs / CIDRs of the proxies in front (the ingress controller); empty: the peer is the client.
   // A typo fails the start instead of trusting the wrong hops.
   TRUSTED_PROXIES: z
@@ -56,6 +59,7 @@ await startService({
         bodyLimitBytes: settings.GATEWAY_BODY_LIMIT_BYTES,
         upstreamTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
         trustedProxies: settings.TRUSTED_PROXIES,
+        clinicAppDir: settings.CLINIC_APP_DIR,
       },
     });
   },

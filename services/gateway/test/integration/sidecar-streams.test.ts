@@ -183,6 +183,7 @@ describe('through the gateway', () => {
         bodyLimitBytes: 1024,
         upstreamTimeoutMs: 10_000,
         trustedProxies: parseTrustedProxies(''),
+        clinicAppDir: '/nonexistent',
       },
     });
     const server = app.listen(0, '127.0.0.1');

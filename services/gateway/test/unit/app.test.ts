@@ -23,6 +23,7 @@ async function startGateway(overrides: { rateLimitPerMinute?: number; trustedPro
       bodyLimitBytes: 64,
       upstreamTimeoutMs: 2_000,
       trustedProxies: parseTrustedProxies(overrides.trustedProxies ?? ''),
+      clinicAppDir: '/nonexistent',
     },
   });
   const server = app.listen(0, '127.0.0.1');

@@ -1,0 +1,221 @@
+/** Building blocks the screens share: loading and error states, messages, appointment rows, booking. */
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, ApiError } from './api.js';
+import { calendarDay, formatDay, formatMoney, formatTime } from './format.js';
+
+export type Appointment = {
+  id: string;
+  patientId: string;
+  doctorId: string;
+  patientName: string;
+  doctorName: string;
+  specialization: string;
+  start: string;
+  end: string;
+  serviceType: string;
+  reason: string | null;
+  amount: number;
+  currency: string;
+  status: 'booked' | 'checked-in' | 'fulfilled' | 'cancelled' | 'noshow';
+  payment: { method: string; amount: number; paidAt: string } | null;
+};
+export type Doctor = {
+  id: string;
+  name: string;
+  specialization: string;
+  accepting: boolean;
+  fees: Record<string, number>;
+  currency: string;
+};
+export type Page<T> = { items: T[]; nextCursor: string | null };
+
+export const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Loads on mount and whenever a dependency changes; `reload` runs it again. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (error: unknown) => live && setState({ error: message(error), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, round]);
+  return { ...state, reload: useCallback(() => setRound((r) => r + 1), []) };
+}
+
+/** A message announced to screen readers; errors interrupt (alert), successes wait (status). */
+export function Notice({ kind, children }: { kind: 'error' | 'ok'; children: ComponentChildren }) {
+  return (
+    <p class={`notice notice-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {children}
+    </p>
+  );
+}
+
+export function Loading({ loading, error }: { loading: boolean; error?: string }) {
+  if (error) return <Notice kind="error">{error}</Notice>;
+  return loading ? (
+    <p class="muted" aria-live="polite">
+      Loading…
+    </p>
+  ) : null;
+}
+
+/** Runs an action, keeps its outcome in words, and disables its button while it runs. */
+export function useAction(): {
+  busy: boolean;
+  outcome?: { kind: 'error' | 'ok'; text: string };
+  run: (action: () => Promise<string | void>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ kind: 'error' | 'ok'; text: string }>();
+  const run = useCallback(async (action: () => Promise<string | void>) => {
+    setBusy(true);
+    setOutcome(undefined);
+    try {
+      const text = await action();
+      if (text) setOutcome({ kind: 'ok', text });
+    } catch (error) {
+      setOutcome({ kind: 'error', text: error instanceof ApiError || error instanceof Error ? error.message : String(error) });
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, outcome, run };
+}
+
+export function Outcome({ outcome }: { outcome?: { kind: 'error' | 'ok'; text: string } }) {
+  return outcome ? <Notice kind={outcome.kind}>{outcome.text}</Notice> : null;
+}
+
+const STATUS_LABEL: Record<Appointment['status'], string> = {
+  booked: 'Booked',
+  'checked-in': 'Checked in',
+  fulfilled: 'Fulfilled',
+  cancelled: 'Cancelled',
+  noshow: 'No-show',
+};
+
+export function StatusBadge({ status }: { status: Appointment['status'] }) {
+  return <span class={`badge badge-${status}`}>{STATUS_LABEL[status]}</span>;
+}
+
+/** Appointments as a list of cards (reads well at phone width), each with the actions the screen offers. */
+export function AppointmentList({
+  items,
+  show,
+  actions,
+  empty = 'No appointments.',
+}: {
+  items: Appointment[];
+  show: 'patient' | 'doctor' | 'both';
+  actions?: (appointment: Appointment) => ComponentChildren;
+  empty?: string;
+}) {
+  if (!items.length) return <p class="muted">{empty}</p>;
+  return (
+    <ul class="cards">
+      {items.map((a) => (
+        <li key={a.id} class="card" data-appointment={a.id}>
+          <div class="card-head">
+            <strong>
+              <time dateTime={a.start}>
+                {formatDay(calendarDay(new Date(a.start)))} {formatTime(a.start)}–{formatTime(a.end)}
+              </time>
+            </strong>
+            <StatusBadge status={a.status} />
+          </div>
+          <div>
+            {show !== 'doctor' && <span>{a.patientName}</span>}
+            {show === 'both' && <span> with </span>}
+            {show !== 'patient' && (
+              <span>
+                {a.doctorName} <span class="muted">({a.specialization})</span>
+              </span>
+            )}
+          </div>
+          <div class="muted">
+            {a.serviceType} · {formatMoney(a.amount, a.currency)}
+            {a.payment ? ` · paid (${a.payment.method})` : ''}
+          </div>
+          {actions && <div class="actions">{actions(a)}</div>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+type Slot = { start: string; end: string };
+
+/**
+ * Choose a doctor's free slot on a day and book it: the slots come from the
+ * API (working hours minus bookings); the price is the doctor's tariff.
+ */
+export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; doctor: Doctor; onBooked: (a: Appointment) => void }) {
+  const services = Object.keys(doctor.fees);
+  const [day, setDay] = useState(calendarDay(new Date()));
+  const [serviceType, setServiceType] = useState(services[0] ?? '');
+  const slots = useLoad(() => api<{ slots: Slot[] }>('GET', `/appointments/slots?doctorId=${doctor.id}&date=${day}`), [doctor.id, day]);
+  const booking = useAction();
+  const book = (slot: Slot) =>
+    booking.run(async () => {
+      const booked = await api<Appointment>('POST', '/appointments', {
+        patientId,
+        doctorId: doctor.id,
+        start: slot.start,
+        end: slot.end,
+        serviceType,
+      });
+      slots.reload();
+      onBooked(booked);
+      return `Booked ${formatDay(day)} ${formatTime(booked.start)} with ${booked.doctorName} (${formatMoney(booked.amount, booked.currency)}).`;
+    });
+  return (
+    <section aria-labelledby="book-heading" class="panel">
+      <h3 id="book-heading">Book with {doctor.name}</h3>
+      {!services.length ? (
+        <Notice kind="error">This doctor offers no bookable service.</Notice>
+      ) : (
+        <div class="row">
+          <label>
+            Day
+            <input type="date" value={day} min={calendarDay(new Date())} onInput={(e) => setDay(e.currentTarget.value)} />
+          </label>
+          <label>
+            Service
+            <select value={serviceType} onChange={(e) => setServiceType(e.currentTarget.value)}>
+              {services.map((s) => (
+                <option key={s} value={s}>
+                  {s} ({formatMoney(doctor.fees[s]!, doctor.currency)})
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
+      <Loading loading={slots.loading} error={slots.error} />
+      {slots.data && (
+        <fieldset class="slots">
+          <legend>Free slots on {formatDay(day)}</legend>
+          {slots.data.slots.length ? (
+            slots.data.slots.map((slot) => (
+              <button type="button" key={slot.start} disabled={booking.busy} onClick={() => void book(slot)}>
+                {formatTime(slot.start)}
+              </button>
+            ))
+          ) : (
+            <p class="muted">No free slot on this day.</p>
+          )}
+        </fieldset>
+      )}
+      <Outcome outcome={booking.outcome} />
+    </section>
+  );
+}
