@@ -133,45 +133,48 @@ export function MyInvoices() {
       <Loading loading={list.loading} error={list.error} />
       {list.data && !list.data.items.length && <p class="muted">No invoices yet.</p>}
       {list.data && list.data.items.length > 0 && (
-        <table>
-          <caption class="sr-only">Your invoices</caption>
-          <thead>
-            <tr>
-              <th scope="col">Number</th>
-              <th scope="col">Issued</th>
-              <th scope="col">Doctor</th>
-              <th scope="col">Amount</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span class="sr-only">Download</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((invoice) => (
-              <tr key={invoice.id}>
-                <td>{invoice.number}</td>
-                <td>{invoice.issuedAt.slice(0, 10)}</td>
-                <td>{invoice.doctor.name}</td>
-                <td>{formatMoney(invoice.gross, invoice.currency)}</td>
-                <td>{invoice.status}</td>
-                <td>
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    onClick={() =>
-                      void action.run(
-                        async () => `Downloaded ${await download(`/billing/invoices/${invoice.id}/pdf`, `${invoice.number}.pdf`)}.`,
-                      )
-                    }
-                  >
-                    PDF <span class="sr-only">of {invoice.number}</span>
-                  </button>
-                </td>
+        // Scrolls on its own at phone width (focusable, so the keyboard scrolls it too); the page does not.
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Your invoices">
+          <table>
+            <caption class="sr-only">Your invoices</caption>
+            <thead>
+              <tr>
+                <th scope="col">Number</th>
+                <th scope="col">Issued</th>
+                <th scope="col">Doctor</th>
+                <th scope="col">Amount</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span class="sr-only">Download</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.data.items.map((invoice) => (
+                <tr key={invoice.id}>
+                  <td>{invoice.number}</td>
+                  <td>{invoice.issuedAt.slice(0, 10)}</td>
+                  <td>{invoice.doctor.name}</td>
+                  <td>{formatMoney(invoice.gross, invoice.currency)}</td>
+                  <td>{invoice.status}</td>
+                  <td>
+                    <button
+                      type="button"
+                      disabled={action.busy}
+                      onClick={() =>
+                        void action.run(
+                          async () => `Downloaded ${await download(`/billing/invoices/${invoice.id}/pdf`, `${invoice.number}.pdf`)}.`,
+                        )
+                      }
+                    >
+                      PDF <span class="sr-only">of {invoice.number}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <Outcome outcome={action.outcome} />
     </section>

@@ -1,0 +1,340 @@
+/**
+ * The clinic app in a real browser (Debian's chromium driven by playwright-core)
+ * against the real system: gateway with its JWT policy, every service and
+ * sidecar, Kafka and the databases. Each role's main journey end to end, with
+ * screenshots of the main screens (desktop and phone width) written to
+ * .caregrid/artifacts/screenshots/. Skips, saying so, where chromium is absent.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { buildClinicApp, doctorProfile, jsonClient, repoRoot, startTestStack, type TestStack } from '@caregrid/devkit';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium)
+  console.warn(`clinic app browser tests SKIPPED: no Chromium at ${CHROMIUM} (bash infra/infra.sh up installs Debian's chromium)`);
+const describeInBrowser = haveChromium ? describe : describe.skip;
+
+const SCREENSHOTS = path.join(repoRoot, '.caregrid', 'artifacts', 'screenshots');
+const PASSWORD = 'correct horse battery';
+const PHONE = { width: 375, height: 812 };
+const DESKTOP = { width: 1280, height: 900 };
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let admin: Record<string, string>;
+let browser: Browser;
+let base: string;
+const run = Date.now().toString(36);
+const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+const problems: string[] = [];
+
+type Ids = { doctorId: string; doctorName: string; patientId: string; patientName: string };
+let ids: Ids;
+const users: Record<'admin' | 'receptionist' | 'doctor' | 'patient', string> = { admin: '', receptionist: '', doctor: '', patient: '' };
+
+const created = async (method: string, url: string, body: unknown) => {
+  const response = await api(method, url, body, admin);
+  if (response.status >= 300) throw new Error(`${method} ${url}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body as { id: string; name: string };
+};
+
+async function account(role: 'receptionist' | 'doctor' | 'patient', link: Record<string, string> = {}): Promise<string> {
+  const email = `${role}.${run}@example.org`;
+  await created('POST', '/api/auth/users', {
+    name: `${role[0]!.toUpperCase()}${role.slice(1)} ${run}`,
+    email,
+    password: PASSWORD,
+    roles: [role],
+    ...link,
+  });
+  return email;
+}
+
+/** A booking made through the API (the fixtures the journeys act on). */
+async function book(hour: string, serviceType = 'consultation'): Promise<string> {
+  const booked = await created('POST', '/api/appointments', {
+    patientId: ids.patientId,
+    doctorId: ids.doctorId,
+    start: `${tomorrow}T${hour}:00Z`,
+    durationMinutes: 30,
+    serviceType,
+  });
+  return booked.id;
+}
+
+async function signedIn(email: string, viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
+  // UTC in the browser, as the doctor's schedule: slot times read the same in the test and on screen.
+  const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-GB', acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/status of (401|404|409|422)/.test(message.text())) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${base}/app`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(users.admin === email ? adminPassword : PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  return { context, page };
+}
+let adminPassword = '';
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
+  // At phone width nothing may scroll sideways.
+  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+  await page.setViewportSize(DESKTOP);
+}
+
+const go = (page: Page, link: string) =>
+  page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).click();
+const card = (page: Page, text: string) => page.locator('li.card', { hasText: text });
+const status = (page: Page, text: string | RegExp) => page.getByRole('status').filter({ hasText: text }).first().waitFor();
+
+/** Clicks until the page downloads (the invoice appears once billing has consumed appointment.paid). */
+async function downloadVia(page: Page, button: Locator) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const download = page.waitForEvent('download', { timeout: 3_000 }).catch(() => undefined);
+    await button.click();
+    const done = await download;
+    if (done) return done;
+    if (Date.now() > deadline) throw new Error('no PDF downloaded within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+/** Reloads until the text shows (read models fed by events catch up within seconds). */
+async function eventuallyShows(page: Page, text: string, timeoutMs = 45_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.getByText(text).first().isVisible()) return;
+    if (Date.now() > deadline) throw new Error(`"${text}" not shown within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  }
+}
+
+async function expectPdf(download: Awaited<ReturnType<typeof downloadVia>>): Promise<void> {
+  expect(download.suggestedFilename()).toMatch(/^INV-\d{4}-\d{6}\.pdf$/);
+  expect(
+    readFileSync(await download.path())
+      .subarray(0, 5)
+      .toString(),
+  ).toBe('%PDF-');
+}
+
+describeInBrowser('the clinic app in Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    // The app as the sources are now (npm test builds it too; this keeps a lone run of this file honest).
+    await buildClinicApp();
+    stack = await startTestStack({
+      apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
+    });
+    base = stack.url('gateway');
+    api = jsonClient(base);
+    const secret = stack.secrets()['auth-service']!;
+    users.admin = secret.bootstrapAdminEmail!;
+    adminPassword = secret.bootstrapAdminPassword!;
+    const login = await api('POST', '/api/auth/login', { email: users.admin, password: adminPassword });
+    admin = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+    const every = { start: '08:00', end: '18:00' };
+    const doctor = await created(
+      'POST',
+      '/api/doctors',
+      doctorProfile({
+        name: `Dr Ada Browser ${run}`,
+        specialization: 'dermatology',
+        workingHours: { mon: [every], tue: [every], wed: [every], thu: [every], fri: [every], sat: [every], sun: [every] },
+        fees: { consultation: 6_000, checkup: 4_500 },
+      }),
+    );
+    const patient = await created('POST', '/api/patients', {
+      name: `Pat Browser ${run}`,
+      email: `pat.${run}@example.org`,
+      dateOfBirth: '1984-05-06',
+      gender: 'female',
+      details: { allergies: ['penicillin'] },
+    });
+    ids = { doctorId: doctor.id, doctorName: doctor.name, patientId: patient.id, patientName: patient.name };
+    users.receptionist = await account('receptionist');
+    users.doctor = await account('doctor', { doctorId: doctor.id });
+    users.patient = await account('patient', { patientId: patient.id });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  afterEach(() => {
+    // No script error and no CSP refusal on any screen.
+    expect(problems).toEqual([]);
+    problems.length = 0;
+  });
+
+  it('refuses a wrong password in words, and keeps the session across a reload (refresh token)', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const response = await page.goto(`${base}/app`);
+    expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.getByLabel('Email').fill(users.patient);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/\w+ \w+/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sign-in-error-desktop.png') });
+    await context.close();
+
+    const { context: signed, page: again } = await signedIn(users.patient);
+    await again.reload();
+    await again.getByRole('heading', { name: 'My appointments' }).waitFor();
+    await signed.close();
+  }, 60_000);
+
+  it('receptionist: registers a patient, books a free slot, checks in, records payment, downloads the invoice PDF', async () => {
+    const { context, page } = await signedIn(users.receptionist);
+    await page.getByRole('heading', { name: /^Schedule for/ }).waitFor();
+    await go(page, 'Patients');
+    const newName = `Reg Walk-in ${run}`;
+    await page.getByLabel('Full name').fill(newName);
+    await page.getByLabel('Email', { exact: true }).fill(`walkin.${run}@example.org`);
+    await page.getByLabel('Date of birth').fill('1990-02-03');
+    await page.getByLabel('Gender').selectOption('male');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await status(page, `${newName} is registered.`);
+    await page.getByRole('heading', { name: `Booking for ${newName}` }).waitFor();
+    await page.getByLabel('Doctor').selectOption({ label: `${ids.doctorName} (dermatology)` });
+    await page.getByLabel('Day', { exact: true }).fill(tomorrow);
+    await page.getByLabel('Service').selectOption('consultation');
+    await page.getByRole('button', { name: '08:00', exact: true }).click();
+    await status(page, /^Booked .* 08:00 with/);
+    // The slot is gone from the free ones.
+    await page.getByRole('button', { name: '08:00', exact: true }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: '08:30', exact: true }).waitFor();
+    await screenshot(page, 'receptionist-booking');
+
+    await go(page, 'Schedule');
+    await page.getByLabel('Day', { exact: true }).fill(tomorrow);
+    await page.getByRole('heading', { name: ids.doctorName }).waitFor();
+    const visit = card(page, newName);
+    await visit.getByRole('button', { name: /^Check in/ }).click();
+    await status(page, `${newName} is checked in.`);
+    await visit.getByText('Checked in', { exact: true }).waitFor();
+    await visit.getByLabel(/^Method/).selectOption('cash');
+    await visit.getByRole('button', { name: /^Record payment/ }).click();
+    await status(page, 'Payment of €60.00 recorded.');
+    const pdf = await downloadVia(page, visit.getByRole('button', { name: /^Invoice PDF/ }));
+    await expectPdf(pdf);
+    await screenshot(page, 'receptionist-schedule');
+    await context.close();
+  }, 150_000);
+
+  it('doctor: own day and week, marks fulfilled and no-show, opens an own patient’s record', async () => {
+    const checkedIn = await book('13:00');
+    expect((await api('POST', `/api/appointments/${checkedIn}/status`, { status: 'checked-in' }, admin)).status).toBe(200);
+    await book('14:00');
+    const { context, page } = await signedIn(users.doctor);
+    await page.getByRole('heading', { name: /^My day/ }).waitFor();
+    await page.getByRole('button', { name: 'Next day' }).click();
+    const first = page.locator('li.card', { hasText: '13:00' });
+    await first.getByRole('button', { name: /^Mark fulfilled/ }).click();
+    await first.getByText('Fulfilled', { exact: true }).waitFor();
+    const second = page.locator('li.card', { hasText: '14:00' });
+    await second.getByRole('button', { name: /^Mark no-show/ }).click();
+    await second.getByText('No-show', { exact: true }).waitFor();
+    await screenshot(page, 'doctor-day');
+
+    await go(page, 'My week');
+    await page.getByRole('heading', { name: /^My week from/ }).waitFor();
+    // Tomorrow is next week when today is Sunday.
+    if (new Date().getUTCDay() === 0) await page.getByRole('button', { name: 'Next week' }).click();
+    await page.getByText(ids.patientName).first().waitFor();
+    await screenshot(page, 'doctor-week');
+
+    await go(page, 'My patients');
+    // The care team is learnt from appointment.booked events: within seconds.
+    await eventuallyShows(page, ids.patientName);
+    await card(page, ids.patientName)
+      .getByRole('button', { name: /^Open record/ })
+      .click();
+    await page.getByRole('heading', { name: ids.patientName, exact: true }).waitFor();
+    await page.getByText('penicillin').waitFor();
+    await screenshot(page, 'doctor-patient-record');
+    await context.close();
+  }, 150_000);
+
+  it('patient: books a free slot with a doctor of a chosen specialization, cancels one, downloads an own invoice', async () => {
+    const paid = await book('15:00', 'checkup');
+    expect((await api('POST', `/api/appointments/${paid}/payment`, { method: 'insurance', amount: 4_500 }, admin)).status).toBe(200);
+    const { context, page } = await signedIn(users.patient);
+    await page.getByRole('heading', { name: 'My appointments' }).waitFor();
+    await go(page, 'Book');
+    await page.getByLabel('Specialization').selectOption('dermatology');
+    await page.getByLabel('Doctor').selectOption({ label: ids.doctorName });
+    await page.getByLabel('Day', { exact: true }).fill(tomorrow);
+    await page.getByLabel('Service').selectOption('checkup');
+    await page.getByRole('button', { name: '16:30', exact: true }).click();
+    await status(page, /^Booked .* 16:30 with/);
+    await screenshot(page, 'patient-book');
+
+    await go(page, 'My appointments');
+    const mine = page.locator('li.card', { hasText: '16:30' });
+    await mine.getByRole('button', { name: 'Cancel appointment' }).click();
+    await mine.getByLabel('Reason for cancelling').fill('travelling');
+    await mine.getByRole('button', { name: 'Confirm cancellation' }).click();
+    await mine.getByText('Cancelled', { exact: true }).waitFor();
+    await screenshot(page, 'patient-appointments');
+
+    await go(page, 'My invoices');
+    await eventuallyShows(page, '€45.00');
+    const pdf = await downloadVia(page, page.getByRole('button', { name: /^PDF/ }).first());
+    await expectPdf(pdf);
+    await screenshot(page, 'patient-invoices');
+    await context.close();
+  }, 150_000);
+
+  it('admin: the analytics reports as charts, each with its data as a table', async () => {
+    const { context, page } = await signedIn(users.admin);
+    await page.getByRole('heading', { name: 'Reports' }).waitFor();
+    // The analytics read model counts this run's doctor once its events are in.
+    await eventuallyShows(page, 'Top doctors by appointments');
+    for (const title of ['Appointments per day', 'Revenue by doctor', 'Top doctors by appointments', 'Specializations']) {
+      await page.getByRole('heading', { name: title, exact: true }).waitFor();
+    }
+    await page.locator('canvas[role="img"]').nth(3).waitFor();
+    expect(await page.locator('canvas[role="img"]').count()).toBe(4);
+    const deadline = Date.now() + 45_000;
+    while (!(await page.locator('table', { hasText: ids.doctorName }).first().count())) {
+      if (Date.now() > deadline) throw new Error('this run’s doctor never reached the reports');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await page.reload();
+      await page.getByRole('heading', { name: 'Reports' }).waitFor();
+    }
+    await page.getByText('Show the data as a table').nth(2).click();
+    await page.getByRole('table', { name: 'Top doctors by appointments' }).getByText(ids.doctorName).waitFor();
+    await screenshot(page, 'admin-reports');
+    await context.close();
+  }, 120_000);
+});
