@@ -1,8 +1,20 @@
 # One image per service: docker build --build-arg SERVICE=<app-id> -t caregrid/<app-id> .
-# (docker-compose.yml builds all seven). Only production dependencies and the sources of
-# packages/platform, packages/contracts and services/<SERVICE> end up in the image; tests and
-# packages/devkit never do. TypeScript runs through tsx, as in development.
+# (docker-compose.yml builds all seven). Only production dependencies, the sources of
+# packages/platform, packages/contracts and services/<SERVICE>, and the built clinic app end up in
+# the image; tests and packages/devkit never do. TypeScript runs through tsx, as in development.
 ARG NODE_IMAGE=node:22-slim
+
+# The clinic app, which the gateway serves at /app: built once (no SERVICE here, so every image
+# shares this cached stage); only its dist/ (hashed bundles and index.html) reaches an image.
+FROM ${NODE_IMAGE} AS clinic-app
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/clinic-app/package.json packages/clinic-app/
+RUN npm ci --workspace packages/clinic-app --no-audit --no-fund --ignore-scripts
+COPY packages/clinic-app/build.ts packages/clinic-app/
+COPY packages/clinic-app/src packages/clinic-app/src
+COPY packages/devkit/src/build-app.ts packages/devkit/src/
+RUN npm run build --workspace packages/clinic-app
 
 FROM ${NODE_IMAGE} AS deps
 ARG SERVICE
@@ -29,6 +41,8 @@ COPY --from=deps /app ./
 COPY packages/platform/src packages/platform/src
 COPY packages/contracts/src packages/contracts/src
 COPY services/${SERVICE}/src services/${SERVICE}/src
+# Served by the gateway (CLINIC_APP_DIR's default); inert in the other images.
+COPY --from=clinic-app /app/packages/clinic-app/dist packages/clinic-app/dist
 # Files stay root-owned: the service can read its code, not change it.
 USER 10001:10001
 WORKDIR /app/services/${SERVICE}

@@ -95,6 +95,8 @@ ensure_packages() {
   command -v mvn >/dev/null || missing+=(maven)
   # Zipkin's readiness is its /health answer.
   command -v curl >/dev/null || missing+=(curl)
+  # The clinic app's browser tests drive Debian's Chromium (playwright-core cannot download a browser here).
+  command -v chromium >/dev/null || missing+=(chromium fonts-dejavu-core)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]} (~20 s)"
     local sudo=""

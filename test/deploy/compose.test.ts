@@ -400,8 +400,17 @@ describe('docker-compose.yml', () => {
     for (const app of apps) expect(JSON.parse(cmd!)).toEqual(app.command);
     expect(dockerfile).toMatch(/^ARG SERVICE$/m);
     expect(dockerfile).toMatch(/^USER 10001:10001$/m);
-    const copied = dockerfile.split('\n').filter((line) => line.startsWith('COPY '));
+    // The image's own stages (deps, runtime) take nothing of devkit, tests or local state; the
+    // clinic-app build stage runs devkit's one build file, and only its dist/ reaches the image.
+    const [buildStage, imageStages] = dockerfile.split(/^FROM \S+ AS deps$/m) as [string, string];
+    const copied = imageStages.split('\n').filter((line) => line.startsWith('COPY '));
     expect(copied.filter((line) => /devkit|\btest\b|\.caregrid/.test(line))).toEqual([]);
+    expect(copied.filter((line) => line.startsWith('COPY --from=clinic-app'))).toEqual([
+      'COPY --from=clinic-app /app/packages/clinic-app/dist packages/clinic-app/dist',
+    ]);
+    expect(buildStage.split('\n').filter((line) => /^COPY .*devkit/.test(line))).toEqual([
+      'COPY packages/devkit/src/build-app.ts packages/devkit/src/',
+    ]);
     const ignored = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n');
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/test', '.caregrid', '.git', '.env']));
   });

@@ -83,6 +83,28 @@ function startUntilWaitingForSidecar(cwd: string, cmd: string[], appId: string):
   });
 }
 
+/**
+ * The clinic-app stage (its copies, `npm ci` and build) in a folder of its own, then its dist/
+ * where the runtime stage's COPY --from puts it: the gateway finds index.html at its default path.
+ */
+function replayClinicAppStage(stage: Stage, app: string): void {
+  const build = mkdtempSync(path.join(tmpdir(), 'image-clinic-app-'));
+  try {
+    replayCopies(stage, build);
+    for (const command of stage.runs) {
+      const result = spawnSync('sh', ['-c', command.startsWith('npm ci') ? `${command} --prefer-offline --loglevel=error` : command], {
+        cwd: build,
+        encoding: 'utf8',
+      });
+      expect(result.status).toBe(0);
+    }
+    cpSync(path.join(build, 'packages/clinic-app/dist'), path.join(app, 'packages/clinic-app/dist'), { recursive: true });
+  } finally {
+    rmSync(build, { recursive: true, force: true });
+  }
+  expect(readFileSync(path.join(app, 'packages/clinic-app/dist/index.html'), 'utf8')).toMatch(/\/app\/assets\/main-\w+\.js/);
+}
+
 const services = loadRunFile(defaultRunFile).map((app) => app.appId);
 
 describe('service images (Dockerfile replayed without Docker)', () => {
@@ -90,7 +112,7 @@ describe('service images (Dockerfile replayed without Docker)', () => {
     '%s: production dependencies and copied sources are all it needs to start',
     async (service) => {
       const stages = readDockerfile(service);
-      expect(Object.keys(stages)).toEqual(['deps', 'runtime']);
+      expect(Object.keys(stages)).toEqual(['clinic-app', 'deps', 'runtime']);
       const app = mkdtempSync(path.join(tmpdir(), `image-${service}-`));
       try {
         replayCopies(stages.deps!, app);
@@ -100,6 +122,7 @@ describe('service images (Dockerfile replayed without Docker)', () => {
           expect(result.status).toBe(0);
         }
         replayCopies(stages.runtime!, app);
+        if (service === 'gateway') replayClinicAppStage(stages['clinic-app']!, app);
         // Development-only packages stay out.
         for (const devOnly of ['@caregrid/devkit', 'jest', 'typescript', 'eslint']) {
           expect(existsSync(path.join(app, 'node_modules', devOnly))).toBe(false);

@@ -1,8 +1,8 @@
 /**
  * `npm run dev`: runs dapr/dapr.yaml the way `dapr run -f dapr` would, without
  * the Dapr CLI: infrastructure first (daprd exits if Kafka is unreachable),
- * databases, secrets and the gateway policy, then each app with its daprd, a
- * status table (with where the traces are), and prefixed logs until Ctrl-C stops everything (apps first,
+ * the clinic app's build (the gateway serves it at /app), databases, secrets
+ * and the gateway policy, then each app with its daprd, a status table (with where the traces are), and prefixed logs until Ctrl-C stops everything (apps first,
  * then sidecars). Meanwhile it supervises them: a crashed app or sidecar is
  * started again (0.5 s backoff doubling to 10 s), and an app receives
  * invocations only while its /readyz says ready.
@@ -12,6 +12,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildClinicApp } from '../build-app.js';
 import { infraUp } from '../infra.js';
 import { defaultRunFile, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
 import { writeGeneratedResources } from '../policy.js';
@@ -57,6 +58,8 @@ async function main(): Promise<number> {
   const apps = loadRunFile(runFile);
   say(`${apps.length} app(s) in ${path.relative(process.cwd(), runFile) || runFile}`);
   infraUp();
+  const app = await buildClinicApp();
+  say(`clinic app built (${(app.gzipBytes / 1024).toFixed(1)} KB gzipped): http://127.0.0.1:4004/app once the gateway is up`);
   say('provisioning databases, secrets and the gateway policy');
   const secrets = await provisionServiceSecrets(apps);
   writeGeneratedResources(secrets);

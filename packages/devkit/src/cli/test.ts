@@ -52,6 +52,9 @@ if (infraMode() === 'containers') {
 // Before the integration tests: the fuzzing test runs schemathesis from the tools' venv.
 say('tools (validators and schemathesis, infra/infra.sh tools)');
 const tools = spawnSync('bash', ['infra/infra.sh', 'tools'], { cwd: repoRoot, stdio: 'inherit' }).status ?? 1;
+// Before the integration tests: the gateway of every test stack serves the built clinic app at /app.
+say('clinic app (npm run build:app)');
+const app = run('build:app');
 say('unit tests');
 const unit = jest('test:unit');
 say(`integration tests (real daprd, Kafka, PostgreSQL, ${containers ? 'MySQL, MongoDB' : 'MariaDB, FerretDB'})`);
@@ -61,8 +64,8 @@ const deploy = jest('test:deploy');
 await containers?.stop();
 const verdict = (code: number) => (code === 0 ? 'passed' : 'FAILED');
 say(
-  `static checks: ${verdict(checks)} · tools: ${verdict(tools)} · unit: ${verdict(unit)} · integration: ${verdict(integration)} · deployment: ${verdict(deploy)}`,
+  `static checks: ${verdict(checks)} · tools: ${verdict(tools)} · clinic app build: ${verdict(app)} · unit: ${verdict(unit)} · integration: ${verdict(integration)} · deployment: ${verdict(deploy)}`,
 );
 // The plain closing line CI reads: every test of every Jest project, summed.
 console.log(`tests: ${counted.passed} passed, ${counted.failed} failed, ${counted.skipped} skipped`);
-process.exit(checks || tools || unit || integration || deploy);
+process.exit(checks || tools || app || unit || integration || deploy);
