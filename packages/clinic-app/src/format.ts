@@ -53,8 +53,11 @@ export function formatDay(day: string): string {
   );
 }
 
-/** Integer minor units → "€50.00" (the API never sends floats for money). */
-export function formatMoney(amount: number, currency: string): string {
+export const isCurrency = (code: unknown): code is string => typeof code === 'string' && /^[A-Z]{3}$/.test(code);
+
+/** Integer minor units → "€50.00" (the API never sends floats for money); no valid currency code: the bare number, said so. */
+export function formatMoney(amount: number, currency: string | null): string {
+  if (!isCurrency(currency)) return `${amount} (minor units, currency unknown)`;
   const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
   return new Intl.NumberFormat('en-GB', { style: 'currency', currency }).format(amount / 10 ** digits);
 }

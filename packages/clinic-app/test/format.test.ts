@@ -37,6 +37,11 @@ describe('money', () => {
     expect(formatMoney(5, 'EUR')).toBe('€0.05');
     expect(formatMoney(1_500, 'JPY')).toBe('JP¥1,500');
   });
+
+  it('does not throw on a missing or malformed currency code (a report row may lack one)', () => {
+    expect(formatMoney(6_000, null)).toBe('6000 (minor units, currency unknown)');
+    expect(formatMoney(6_000, 'euro')).toBe('6000 (minor units, currency unknown)');
+  });
 });
 
 describe('problems in words', () => {

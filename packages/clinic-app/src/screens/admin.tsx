@@ -8,7 +8,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { formatMoney } from '../format.js';
+import { formatMoney, isCurrency } from '../format.js';
 import { Loading, useLoad } from '../ui.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
@@ -18,7 +18,7 @@ Chart.defaults.color = '#1f2933';
 // Distinguishable for the common colour-vision deficiencies (Okabe–Ito).
 const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00'];
 
-type Summary = { patientsRegistered: number; appointments: Record<string, number>; revenue: { currency: string; amount: number }[] };
+type Summary = { patientsRegistered: number; appointments: Record<string, number>; revenue: { currency: string | null; amount: number }[] };
 type Daily = { days: { day: string; booked: number; cancelled: number; fulfilled: number; noshow: number }[] };
 type Top = { doctors: { doctorId: string; name: string; specialization: string; appointments: number; revenue: number }[] };
 type Specializations = { specializations: { specialization: string; doctors: number; appointments: number }[] };
@@ -118,7 +118,7 @@ export function Reports() {
   const topByCount = useLoad(() => api<Top>('GET', '/analytics/doctors/top?by=appointments&limit=10'), []);
   const topByRevenue = useLoad(() => api<Top>('GET', `/analytics/doctors/top?by=revenue&currency=${currency}&limit=10`), [currency]);
   const specializations = useLoad(() => api<Specializations>('GET', '/analytics/specializations'), []);
-  const currencies = [...new Set(['EUR', ...(summary.data?.revenue.map((r) => r.currency) ?? [])])];
+  const currencies = [...new Set(['EUR', ...(summary.data?.revenue.map((r) => r.currency).filter(isCurrency) ?? [])])];
   const kinds = ['booked', 'fulfilled', 'cancelled', 'noshow'] as const;
   return (
     <section aria-labelledby="reports-heading">
@@ -145,8 +145,8 @@ export function Reports() {
             </div>
           ))}
           {summary.data.revenue.map((r) => (
-            <div key={r.currency}>
-              <dt>Revenue ({r.currency})</dt>
+            <div key={String(r.currency)}>
+              <dt>Revenue ({isCurrency(r.currency) ? r.currency : 'currency unknown'})</dt>
               <dd>{formatMoney(r.amount, r.currency)}</dd>
             </div>
           ))}
