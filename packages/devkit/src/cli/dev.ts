@@ -58,8 +58,11 @@ async function main(): Promise<number> {
   const apps = loadRunFile(runFile);
   say(`${apps.length} app(s) in ${path.relative(process.cwd(), runFile) || runFile}`);
   infraUp();
-  const app = await buildClinicApp();
-  say(`clinic app built (${(app.gzipBytes / 1024).toFixed(1)} KB gzipped): http://127.0.0.1:4004/app once the gateway is up`);
+  // A failed build is no reason not to run the API: /app then answers 503 saying to build it.
+  await buildClinicApp().then(
+    (app) => say(`clinic app built (${(app.gzipBytes / 1024).toFixed(1)} KB gzipped): http://127.0.0.1:4004/app once the gateway is up`),
+    (error: Error) => say(`\u001b[31mclinic app not built: ${error.message}\u001b[0m`),
+  );
   say('provisioning databases, secrets and the gateway policy');
   const secrets = await provisionServiceSecrets(apps);
   writeGeneratedResources(secrets);
