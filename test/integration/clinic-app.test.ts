@@ -209,7 +209,7 @@ describeInBrowser('the clinic app in Chromium', () => {
     problems.length = 0;
   });
 
-  it('refuses a wrong password in words, and keeps the session across a reload (refresh token)', async () => {
+  it('refuses a wrong password in words; keeps the session across a reload and a refused token (refresh token); signs out', async () => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     const response = await page.goto(`${base}/app`);
@@ -230,6 +230,30 @@ describeInBrowser('the clinic app in Chromium', () => {
     const { context: signed, page: again } = await signedIn(users.patient);
     await again.reload();
     await again.getByRole('heading', { name: 'My appointments' }).waitFor();
+
+    // An access token the gateway's sidecar refuses (as an expired one is): the app refreshes once and
+    // retries, and the person sees their data, not the sign-in form. The request still reaches the real system.
+    let tampered = false;
+    await again.route('**/api/billing/invoices?*', (route) => {
+      if (tampered) return route.continue();
+      tampered = true;
+      return route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer not.a.token' } });
+    });
+    const refreshed = again.waitForResponse((response) => response.url().endsWith('/api/auth/refresh') && response.status() === 200);
+    await go(again, 'My invoices');
+    await refreshed;
+    await again.getByRole('heading', { name: 'My invoices' }).waitFor();
+    await again
+      .getByText(/No invoices yet|INV-/)
+      .first()
+      .waitFor();
+    expect(tampered).toBe(true);
+
+    // Signing out revokes the refresh token: a reload finds no session.
+    await again.getByRole('button', { name: 'Sign out' }).click();
+    await status(again, 'You are signed out.');
+    await again.reload();
+    await again.getByRole('button', { name: 'Sign in' }).waitFor();
     await signed.close();
   }, 60_000);
 
