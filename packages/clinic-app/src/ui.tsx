@@ -172,6 +172,10 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
         start: slot.start,
         end: slot.end,
         serviceType,
+      }).catch((error: unknown) => {
+        // Taken meanwhile (409) or otherwise refused: show the slots as they are now.
+        slots.reload();
+        throw error;
       });
       slots.reload();
       onBooked(booked);
