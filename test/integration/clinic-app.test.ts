@@ -225,7 +225,9 @@ describeInBrowser('the clinic app in Chromium', () => {
     await page.keyboard.press('Enter');
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.textContent()).toMatch(/\w+ \w+/);
+    expect(await alert.textContent()).toBe('Invalid email or password.');
+    // Focus stays where the person was (the password), not thrown back to the first field.
+    expect(await page.evaluate('document.activeElement.name')).toBe('password');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sign-in-error-desktop.png') });
     await context.close();
 

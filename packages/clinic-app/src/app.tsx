@@ -11,6 +11,9 @@ import { message, Notice } from './ui.js';
 function SignIn({ onSignedIn, notice }: { onSignedIn: (me: Me) => void; notice?: string }) {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const email = useRef<HTMLInputElement>(null);
+  // Focus the first field once on arrival (not on every render: a failed attempt leaves focus where it was).
+  useEffect(() => email.current?.focus(), []);
   const submit = async (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
@@ -32,7 +35,7 @@ function SignIn({ onSignedIn, notice }: { onSignedIn: (me: Me) => void; notice?:
         {notice && <Notice kind="ok">{notice}</Notice>}
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required ref={(el) => el?.focus()} />
+          <input name="email" type="email" autoComplete="username" required ref={email} />
         </label>
         <label>
           Password

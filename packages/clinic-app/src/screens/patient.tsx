@@ -1,5 +1,5 @@
 /** Patient: own appointments (cancel), booking a free slot by specialization, own invoices. */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download } from '../api.js';
 import { formatMoney } from '../format.js';
 import { AppointmentList, BookSlot, Loading, Outcome, useAction, useLoad, type Appointment, type Doctor, type Page } from '../ui.js';
@@ -21,6 +21,11 @@ function Cancel({ appointment, changed }: { appointment: Appointment; changed: (
   const [asking, setAsking] = useState(false);
   const [reason, setReason] = useState('');
   const action = useAction();
+  const reasonField = useRef<HTMLInputElement>(null);
+  // Opening the form moves focus into it; closing it is the person's own Tab away.
+  useEffect(() => {
+    if (asking) reasonField.current?.focus();
+  }, [asking]);
   if (appointment.status !== 'booked') return null;
   const confirm = (event: Event) => {
     event.preventDefault();
@@ -34,7 +39,7 @@ function Cancel({ appointment, changed }: { appointment: Appointment; changed: (
     <form class="inline" onSubmit={confirm}>
       <label>
         Reason for cancelling
-        <input value={reason} required maxLength={1000} onInput={(e) => setReason(e.currentTarget.value)} ref={(el) => el?.focus()} />
+        <input value={reason} required maxLength={1000} onInput={(e) => setReason(e.currentTarget.value)} ref={reasonField} />
       </label>
       <button type="submit" disabled={action.busy}>
         Confirm cancellation
