@@ -1,6 +1,6 @@
 # One image per service: docker build --build-arg SERVICE=<app-id> -t caregrid/<app-id> .
 # (docker-compose.yml builds all seven). Only production dependencies and the sources of
-# packages/platform, packages/contracts and services/<SERVICE> end up in the image; tests and
+# packages/platform, packages/contracts, packages/fhir and services/<SERVICE> end up in the image; tests and
 # packages/devkit never do. TypeScript runs through tsx, as in development.
 ARG NODE_IMAGE=node:22-slim
 
@@ -12,6 +12,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/platform/package.json packages/platform/
 COPY packages/contracts/package.json packages/contracts/
+COPY packages/fhir/package.json packages/fhir/
 COPY services/${SERVICE}/package.json services/${SERVICE}/
 # --ignore-scripts: every dependency works without its install script (as npm 11 installs them
 # locally, where scripts need approval), so none runs at build time either.
@@ -28,6 +29,7 @@ WORKDIR /app
 COPY --from=deps /app ./
 COPY packages/platform/src packages/platform/src
 COPY packages/contracts/src packages/contracts/src
+COPY packages/fhir/src packages/fhir/src
 COPY services/${SERVICE}/src services/${SERVICE}/src
 # Files stay root-owned: the service can read its code, not change it.
 USER 10001:10001

@@ -1,10 +1,12 @@
 import type { Request, RequestHandler } from 'express';
+import { sendOutcome } from '@caregrid/fhir/http';
 import { createServiceApp, PROBLEM_CONTENT_TYPE, problemType, type ReadinessCheck, type Logger } from '@caregrid/platform';
 import { clientAddress, type TrustedProxies } from './domain/client-address.js';
 import { TokenBuckets } from './domain/token-bucket.js';
 import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
-import { proxyToServices } from './http/proxy.js';
+import { fhirMetadata, fhirNotFound } from './http/fhir.js';
+import { isFhirPath, proxyToServices } from './http/proxy.js';
 
 export type GatewaySettings = {
   sidecarHttpPort: number;
@@ -24,6 +26,15 @@ function rateLimit(perMinute: number, clientOf: (req: Request) => string): Reque
       next();
       return;
     }
+    const detail = `Rate limit: ${perMinute} requests a minute`;
+    if (isFhirPath(req.path)) {
+      sendOutcome(
+        res,
+        { type: problemType('throttled'), title: 'Too many requests', status: 429, detail },
+        { 'retry-after': String(wait) },
+      );
+      return;
+    }
     res
       .status(429)
       .set('retry-after', String(wait))
@@ -33,7 +44,7 @@ function rateLimit(perMinute: number, clientOf: (req: Request) => string): Reque
           type: problemType('throttled'),
           title: 'Too many requests',
           status: 429,
-          detail: `Rate limit: ${perMinute} requests a minute`,
+          detail,
         }),
       );
   };
@@ -57,6 +68,7 @@ export function createApp(deps: {
     mount: (express) => {
       express.use(docsRouter({ sidecarHttpPort: settings.sidecarHttpPort, logger }));
       express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute, clientOf));
+      express.use(fhirMetadata({}));
       express.use(
         proxyToServices({
           sidecarHttpPort: settings.sidecarHttpPort,
@@ -66,6 +78,7 @@ export function createApp(deps: {
           clientOf,
         }),
       );
+      express.use('/api/fhir', fhirNotFound);
     },
   });
   return app;

@@ -27,7 +27,7 @@ const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) }
 const invoiceResponse = invoiceRecord;
 
 /** What the access model decides an invoice on: the patient billed and the doctor of the appointment. */
-const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
+export const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
 
 export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing; logger: Logger }): ApiRouter {
   const { invoices, pdfs, billing, logger } = deps;

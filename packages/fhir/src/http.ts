@@ -1,0 +1,59 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { NotFoundError, toProblem, type Logger } from '@caregrid/platform';
+import { toOperationOutcome, type ProblemLike } from './operation-outcome.js';
+import { FHIR_JSON, type Resource } from './systems.js';
+
+/**
+ * The HTTP side of the FHIR routes, once for every service (and the gateway):
+ * the content type, the public URLs of a searchset, and errors as
+ * OperationOutcomes. The pure mappings (`@caregrid/fhir`) know nothing of
+ * Express; this entry point (`@caregrid/fhir/http`) does.
+ */
+export const FHIR_CONTENT_TYPE = `${FHIR_JSON}; charset=utf-8`;
+
+export function sendResource(res: Response, resource: Resource, status = 200): void {
+  res.status(status).type(FHIR_CONTENT_TYPE).send(JSON.stringify(resource));
+}
+
+/** `/fhir/Appointment/…` or `/api/fhir/Appointment?…` → `Appointment` (for the FHIRPath of body errors). */
+function resourceTypeOf(path: string): string | undefined {
+  return /\/fhir\/([A-Z][A-Za-z]+)/.exec(path)?.[1];
+}
+
+export function sendOutcome(res: Response, problem: ProblemLike, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, outcome } = toOperationOutcome(problem, { resourceType: resourceTypeOf(res.req.path) });
+  res.status(status).set(headers).type(FHIR_CONTENT_TYPE).send(JSON.stringify(outcome));
+}
+
+/**
+ * The public URL of a request a service received from the gateway: the
+ * gateway strips `/api` and vouches for the scheme and host the client used
+ * (x-forwarded-proto, x-forwarded-host), so searchset links are the ones a
+ * client follows (`https://host/api/fhir/Patient?…`).
+ */
+export function publicRequestUrl(req: Request): string {
+  const proto = req.header('x-forwarded-proto') ?? req.protocol;
+  const host = req.header('x-forwarded-host') ?? req.header('host') ?? 'localhost';
+  return `${proto}://${host}/api${req.originalUrl}`;
+}
+
+/**
+ * Mounted at `/fhir` after a service's routers (createServiceApp's `mount`):
+ * a FHIR path no route serves is a 404 OperationOutcome, and whatever a FHIR
+ * route throws (validation, access, domain rules, malformed JSON) is answered
+ * as an OperationOutcome with the status the platform gives it — never
+ * problem+json, never a stack.
+ */
+export function fhirErrors(logger: Logger): [RequestHandler, ErrorRequestHandler] {
+  const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError('route', `${req.method} ${req.originalUrl.split('?')[0]}`));
+  const handler: ErrorRequestHandler = (error, req, res, _next) => {
+    const { problem, headers, unexpected } = toProblem(error, req.originalUrl);
+    if (unexpected) logger.error({ err: error }, 'unhandled error');
+    sendOutcome(res, problem, headers);
+  };
+  return [notFound, handler];
+}
