@@ -15,7 +15,7 @@ export function sendResource(res: Response, resource: Resource, status = 200): v
   res.status(status).type(FHIR_CONTENT_TYPE).send(JSON.stringify(resource));
 }
 
-/** `/fhir/Appointment/…` or `/api/fhir/Appointment?…` → `Appointment` (for the FHIRPath of body errors). */
+/** `/fhir/Appointment/…` or `/api/fhir/Appointment?…` (the URL as received: a mounted handler's path is relative) → `Appointment`. */
 function resourceTypeOf(path: string): string | undefined {
   return /\/fhir\/([A-Z][A-Za-z]+)/.exec(path)?.[1];
 }
@@ -25,7 +25,7 @@ export function sendOutcome(res: Response, problem: ProblemLike, headers: Record
     res.destroy();
     return;
   }
-  const { status, outcome } = toOperationOutcome(problem, { resourceType: resourceTypeOf(res.req.path) });
+  const { status, outcome } = toOperationOutcome(problem, { resourceType: resourceTypeOf(res.req.originalUrl) });
   res.status(status).set(headers).type(FHIR_CONTENT_TYPE).send(JSON.stringify(outcome));
 }
 
@@ -33,11 +33,14 @@ export function sendOutcome(res: Response, problem: ProblemLike, headers: Record
  * The public URL of a request a service received from the gateway: the
  * gateway strips `/api` and vouches for the scheme and host the client used
  * (x-forwarded-proto, x-forwarded-host), so searchset links are the ones a
- * client follows (`https://host/api/fhir/Patient?…`).
+ * client follows (`https://host/api/fhir/Patient?…`). Sidecars on the way
+ * append their own values (`host, daprd-host`): the first is the gateway's.
  */
 export function publicRequestUrl(req: Request): string {
-  const proto = req.header('x-forwarded-proto') ?? req.protocol;
-  const host = req.header('x-forwarded-host') ?? req.header('host') ?? 'localhost';
+  const first = (name: string) => req.header(name)?.split(',')[0]?.trim() || undefined;
+  const proto = first('x-forwarded-proto') === 'https' ? 'https' : 'http';
+  const given = first('x-forwarded-host') ?? req.header('host');
+  const host = given && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(given) ? given : 'localhost';
   return `${proto}://${host}/api${req.originalUrl}`;
 }
 
