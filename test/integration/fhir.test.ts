@@ -190,6 +190,8 @@ describe('Patient', () => {
     const bad = await expectOutcome('GET', '/api/fhir/Patient?birthdate=ne1990', admin, 400);
     expect(bad.issue[0]!.diagnostics).toMatch(/^search parameter birthdate: prefix ne/);
     await expectOutcome('GET', '/api/fhir/Patient?_count=1000', admin, 400);
+    const cursor = await expectOutcome('GET', '/api/fhir/Patient?_cursor=bm90LWEtY3Vyc29y', admin, 400);
+    expect(cursor.issue[0]!.diagnostics).toMatch(/^search parameter _cursor:/);
     await expectOutcome('GET', '/api/fhir/Patient/00000000-0000-7000-8000-000000000000', admin, 404);
     await expectOutcome('GET', '/api/fhir/Observation', admin, 404);
     const anonymous = await expectOutcome('GET', `/api/fhir/Patient?name=${RUN}`, {}, 401);
@@ -285,6 +287,9 @@ describe('Appointment', () => {
     const cancellation = { ...other, status: 'cancelled', cancelationReason: { text: 'Clinic closed' } };
     const put = await fhir('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, cancellation);
     expect([put.status, put.body.status]).toEqual([200, 'cancelled']);
+    // A resource is fhir+json (or JSON), a patch JSON Patch: anything else is a 415.
+    await expectOutcome('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, 415, cancellation, 'text/plain');
+    await expectOutcome('PATCH', `/api/fhir/Appointment/${other.id}`, w.asReception, 415, patch, 'application/json');
     // Times are fixed once booked.
     const moved = await expectOutcome('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, 400, { ...other, start: at(3, 1, 9) });
     expect(moved.issue[0]!.diagnostics).toMatch(/start cannot change/);

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { NotFoundError, toProblem, type Logger } from '@caregrid/platform';
+import { PATCH_FORMATS } from './capability-statement.js';
 import { toOperationOutcome, type ProblemLike } from './operation-outcome.js';
 import { FHIR_JSON, type Resource } from './systems.js';
 
@@ -25,6 +26,10 @@ export function sendOutcome(res: Response, problem: ProblemLike, headers: Record
     res.destroy();
     return;
   }
+  // The repositories' keyset pagination knows the JSON API's names of the paging parameters.
+  const named = { 'query.cursor': 'query._cursor', 'query.limit': 'query._count' } as Record<string, string>;
+  if (problem.errors)
+    problem = { ...problem, errors: problem.errors.map((error) => ({ ...error, path: named[error.path] ?? error.path })) };
   const { status, outcome } = toOperationOutcome(problem, { resourceType: resourceTypeOf(res.req.originalUrl) });
   res.status(status).set(headers).type(FHIR_CONTENT_TYPE).send(JSON.stringify(outcome));
 }
@@ -43,6 +48,31 @@ export function publicRequestUrl(req: Request): string {
   const host = given && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(given) ? given : 'localhost';
   return `${proto}://${host}/api${req.originalUrl}`;
 }
+
+const BODY_TYPES = [FHIR_JSON, 'application/json'];
+
+/**
+ * Before a service's routers (createServiceApp's `before`): a FHIR write
+ * carries a resource as `application/fhir+json` (or plain JSON), a patch as
+ * JSON Patch; anything else is a 415 OperationOutcome naming what is taken.
+ */
+export const fhirBodyTypes: RequestHandler = (req, res, next) => {
+  if (!req.path.startsWith('/fhir/') || !['POST', 'PUT', 'PATCH'].includes(req.method)) {
+    next();
+    return;
+  }
+  const accepted = req.method === 'PATCH' ? PATCH_FORMATS : BODY_TYPES;
+  if (req.is(accepted)) {
+    next();
+    return;
+  }
+  sendOutcome(res, {
+    type: 'urn:caregrid:problem:unsupported-media-type',
+    title: 'Unsupported media type',
+    status: 415,
+    detail: `${req.method} takes ${accepted.join(' or ')}`,
+  });
+};
 
 /**
  * Mounted at `/fhir` after a service's routers (createServiceApp's `mount`):

@@ -1,4 +1,4 @@
-import { fhirErrors } from '@caregrid/fhir/http';
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/postgres';
 import { AppointmentRepository } from './data/appointment-repository.js';
@@ -20,6 +20,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
     mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

@@ -1,5 +1,5 @@
 import { createServiceApp, deadLetterRoutes, startDeadLetterRedrive, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
-import { fhirErrors } from '@caregrid/fhir/http';
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { Billing, type BillingSettings } from './billing.js';
 import { InvoiceRepository } from './data/invoice-repository.js';
@@ -38,6 +38,7 @@ export function createApp(
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
     mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

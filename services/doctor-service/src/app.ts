@@ -1,4 +1,4 @@
-import { fhirErrors } from '@caregrid/fhir/http';
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/mysql';
 import { DoctorRepository } from './data/doctor-repository.js';
@@ -15,6 +15,7 @@ export function createApp(deps: ServiceAppDependencies<Pool>) {
     isShuttingDown: deps.isShuttingDown,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
     mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

@@ -1,5 +1,5 @@
 import { createServiceApp, deadLetterRoutes, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
-import { fhirErrors } from '@caregrid/fhir/http';
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { PatientRepository } from './data/patient-repository.js';
 import { subscriptions } from './events/subscriptions.js';
@@ -24,6 +24,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
     mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }
