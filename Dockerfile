@@ -1,7 +1,7 @@
 # One image per service: docker build --build-arg SERVICE=<app-id> -t caregrid/<app-id> .
 # (docker-compose.yml builds all seven). Only production dependencies, the sources of
-# packages/platform, packages/contracts and services/<SERVICE>, and the built clinic app end up in
-# the image; tests and packages/devkit never do. TypeScript runs through tsx, as in development.
+# packages/platform, packages/contracts, packages/fhir and services/<SERVICE>, and the built clinic
+# app end up in the image; tests and packages/devkit never do. TypeScript runs through tsx, as in development.
 ARG NODE_IMAGE=node:22-slim
 
 # The clinic app, which the gateway serves at /app: built once (no SERVICE here, so every image
@@ -24,6 +24,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/platform/package.json packages/platform/
 COPY packages/contracts/package.json packages/contracts/
+COPY packages/fhir/package.json packages/fhir/
 COPY services/${SERVICE}/package.json services/${SERVICE}/
 # --ignore-scripts: every dependency works without its install script (as npm 11 installs them
 # locally, where scripts need approval), so none runs at build time either.
@@ -40,6 +41,7 @@ WORKDIR /app
 COPY --from=deps /app ./
 COPY packages/platform/src packages/platform/src
 COPY packages/contracts/src packages/contracts/src
+COPY packages/fhir/src packages/fhir/src
 COPY services/${SERVICE}/src services/${SERVICE}/src
 # Served by the gateway (CLINIC_APP_DIR's default); inert in the other images.
 COPY --from=clinic-app /app/packages/clinic-app/dist packages/clinic-app/dist

@@ -7,12 +7,16 @@
 import { deadLetterRoutes, ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
 import { auditRoutes } from '../../services/analytics-service/src/http/audit-routes.js';
 import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
+import { appointmentFhirRoutes } from '../../services/appointment-service/src/http/fhir-routes.js';
 import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
 import { authRoutes } from '../../services/auth-service/src/http/routes.js';
 import { subscriptions as billingSubscriptions } from '../../services/billing-service/src/events/subscriptions.js';
+import { invoiceFhirRoutes } from '../../services/billing-service/src/http/fhir-routes.js';
 import { invoiceRoutes } from '../../services/billing-service/src/http/routes.js';
+import { doctorFhirRoutes } from '../../services/doctor-service/src/http/fhir-routes.js';
 import { doctorRoutes } from '../../services/doctor-service/src/http/routes.js';
 import { subscriptions as patientSubscriptions } from '../../services/patient-service/src/events/subscriptions.js';
+import { patientFhirRoutes } from '../../services/patient-service/src/http/fhir-routes.js';
 import { patientRoutes } from '../../services/patient-service/src/http/routes.js';
 
 // Routers are only declared here, never called: their dependencies are not needed.
@@ -22,13 +26,15 @@ const routersByApp: Record<string, ApiRouter[]> = {
   'auth-service': [authRoutes(unused, unused)],
   'patient-service': [
     patientRoutes(unused, unused),
+    patientFhirRoutes(unused),
     patientSubscriptions({ patients: unused, logger: unused }).routes,
     deadLetterRoutes('patient-service', unused),
   ],
-  'doctor-service': [doctorRoutes(unused)],
-  'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused })],
+  'doctor-service': [doctorRoutes(unused), doctorFhirRoutes(unused)],
+  'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused }), appointmentFhirRoutes(unused)],
   'billing-service': [
     invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused, logger: unused }),
+    invoiceFhirRoutes(unused),
     billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
     deadLetterRoutes('billing-service', unused),
   ],

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENDPOINTS, SIDECAR, TRUST_DOMAIN, aclOperations, invocationGrants, sidecarAccessControl } from '@caregrid/platform';
+import { ENDPOINTS, SIDECAR, TRUST_DOMAIN, aclGroupOf, aclOperations, invocationGrants, sidecarAccessControl } from '@caregrid/platform';
 import { parse, stringify } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -43,11 +43,11 @@ describe('Dapr access control lists', () => {
     expect(operations.filter((o) => o.includes('/auth') && !o.startsWith('gateway '))).toEqual([]);
   });
 
-  it("is right for every callee at once: a first segment is one service's, or renders alike for every service that has it", () => {
+  it("is right for every callee at once: a first segment (under /fhir, a resource type) is one service's, or renders alike for every service that has it", () => {
     const bySegment = new Map<string, Map<string, string[]>>();
     for (const [service, table] of Object.entries(ENDPOINTS)) {
       for (const key of Object.keys(table).filter((k) => table[k] !== SIDECAR && !k.includes(' /ops/'))) {
-        const segment = key.split(' ')[1]!.split('/')[1]!;
+        const segment = aclGroupOf(key.split(' ')[1]!);
         const services = bySegment.get(segment) ?? new Map<string, string[]>();
         services.set(service, [...(services.get(service) ?? []), key]);
         bySegment.set(segment, services);

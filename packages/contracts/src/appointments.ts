@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, Topics } from './core.js';
+import { timestamp } from './fields.js';
 
 export const SERVICE_TYPES = ['consultation', 'surgery', 'vaccination', 'checkup', 'follow-up'] as const;
 export const APPOINTMENT_STATUSES = ['booked', 'checked-in', 'fulfilled', 'cancelled', 'noshow'] as const;
@@ -44,3 +45,68 @@ export const appointmentsPurged = defineEvent({
 });
 
 export type AppointmentSnapshot = z.infer<typeof appointmentSnapshot>;
+
+// Named (not just left out of a strict object) so the 400 points at the field and the OpenAPI document says why.
+const refused = (field: string) =>
+  z
+    .never({ error: `refused: the ${field} comes from the doctor's tariff, not from the client` })
+    .optional()
+    .describe(`Refused (400): the ${field} is set from the doctor's tariff for the service type.`);
+
+/** appointment-service's booking request (`POST /appointments`); a FHIR booking becomes one. */
+export const bookingRequest = z
+  .strictObject({
+    patientId: z.uuid(),
+    doctorId: z.uuid(),
+    start: timestamp,
+    end: timestamp.optional(),
+    durationMinutes: z.number().int().min(5).max(720).optional(),
+    serviceType: z.enum(SERVICE_TYPES),
+    reason: z.string().trim().min(1).max(1000).optional(),
+    amount: refused('amount'),
+    currency: refused('currency'),
+  })
+  .refine((b) => (b.end === undefined) !== (b.durationMinutes === undefined), {
+    message: 'give either end or durationMinutes',
+    path: ['end'],
+  })
+  .describe(
+    "A booking request. The price is the clinic's: amount and currency are taken from the doctor's tariff (fees[serviceType]); a client that sends them is refused (400).",
+  );
+export type BookingRequest = z.input<typeof bookingRequest>;
+
+/** appointment-service's lifecycle request (`POST /appointments/{id}/status`). */
+export const statusChangeRequest = z.strictObject({
+  status: z.enum(APPOINTMENT_STATUSES),
+  reason: z.string().trim().max(1000).optional(),
+});
+export type StatusChangeRequest = z.input<typeof statusChangeRequest>;
+
+/** appointment-service's answer for one appointment (`GET /appointments/{id}`, items of its searches). */
+export const appointmentRecord = z.object({
+  id: z.uuid(),
+  patientId: z.uuid(),
+  doctorId: z.uuid(),
+  patientName: z.string(),
+  doctorName: z.string(),
+  specialization: z.string(),
+  start: z.iso.datetime(),
+  end: z.iso.datetime(),
+  serviceType: z.enum(SERVICE_TYPES),
+  reason: z.string().nullable(),
+  ...money,
+  status: z.enum(APPOINTMENT_STATUSES),
+  cancellationReason: z.string().nullable(),
+  payment: z.object({ method: z.enum(PAYMENT_METHODS), amount: z.number().int(), paidAt: z.iso.datetime() }).nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type AppointmentRecord = z.output<typeof appointmentRecord>;
+
+/** appointment-service's `GET /appointments/slots?doctorId&date`: a doctor's free slots on a day. */
+export const freeSlots = z.object({
+  doctorId: z.uuid(),
+  date: z.iso.date(),
+  slots: z.array(z.object({ start: z.iso.datetime(), end: z.iso.datetime() })),
+});
+export type FreeSlots = z.output<typeof freeSlots>;

@@ -25,7 +25,33 @@ export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 export const feesSchema = z.partialRecord(z.enum(SERVICE_TYPES), money.amount);
 export type Fees = z.infer<typeof feesSchema>;
 
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (00:00–23:59)');
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
+const clock = z.string().regex(CLOCK, 'must be HH:MM (00:00–23:59)');
+
+const interval = z
+  .strictObject({ start: clock, end: clock })
+  .refine((i) => !CLOCK.test(i.start) || !CLOCK.test(i.end) || i.start < i.end, { message: 'start must be before end', path: ['end'] });
+
+/** Opening intervals of one day, sorted; touching is fine, overlapping is not. */
+export const dayHoursSchema = z
+  .array(interval)
+  .max(12)
+  .superRefine((intervals, ctx) => {
+    const sorted = intervals.map((value, index) => ({ ...value, index })).sort((a, b) => a.start.localeCompare(b.start));
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.start < sorted[i - 1]!.end) {
+        ctx.addIssue({ code: 'custom', path: [sorted[i]!.index], message: `overlaps ${sorted[i - 1]!.start}–${sorted[i - 1]!.end}` });
+      }
+    }
+  })
+  .transform((intervals) => [...intervals].sort((a, b) => a.start.localeCompare(b.start)));
+
+export const workingHoursSchema = z.strictObject(
+  Object.fromEntries(WEEKDAYS.map((day) => [day, dayHoursSchema.optional()])) as Record<
+    (typeof WEEKDAYS)[number],
+    z.ZodOptional<typeof dayHoursSchema>
+  >,
+);
 
 /**
  * What appointment-service reads of doctor-service's `GET /doctors/{id}` to
@@ -71,3 +97,26 @@ export const doctorDeleted = defineEvent({
 });
 
 export type DoctorSnapshot = z.infer<typeof doctorSnapshot>;
+
+/** doctor-service's answer for one doctor (`GET /doctors/{id}`, items of its searches); @caregrid/fhir maps it. */
+export const doctorRecord = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  email: z.string(),
+  phone: z.string().nullable(),
+  specialization: z.enum(SPECIALIZATIONS),
+  licenseNumber: z.string(),
+  yearsOfExperience: z.number().int(),
+  hospitalName: z.string(),
+  department: z.string(),
+  accepting: z.boolean(),
+  workingHours: workingHoursSchema,
+  slotMinutes: z.number().int(),
+  timeZone: z.string(),
+  fees: feesSchema.describe('Price per service type in integer minor units of currency; a type left out is not bookable'),
+  currency: money.currency,
+  version: z.number().int(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type DoctorRecord = z.output<typeof doctorRecord>;

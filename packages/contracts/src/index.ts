@@ -1,4 +1,5 @@
 export * from './core.js';
+export * from './fields.js';
 export * from './patients.js';
 export * from './doctors.js';
 export * from './auth.js';

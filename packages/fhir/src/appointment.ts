@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import { APPOINTMENT_STATUSES, SERVICE_TYPES } from '@caregrid/contracts';
+import {
+  APPOINTMENT_STATUSES,
+  SERVICE_TYPES,
+  type AppointmentRecord,
+  type BookingRequest,
+  type StatusChangeRequest,
+} from '@caregrid/contracts';
 import { instant } from './dates.js';
 import { specialtyConcept } from './practitioner.js';
-import type { AppointmentRecord, AppointmentStatus, ServiceType } from './records.js';
+import type { AppointmentStatus, ServiceType } from './records.js';
 import { compact, parseReference, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
 
 export type FhirAppointment = Resource & { resourceType: 'Appointment'; id: string; status: AppointmentStatus };
@@ -51,18 +57,10 @@ export function toFhirAppointment(appointment: AppointmentRecord): FhirAppointme
 // 400 problem (and operation-outcome.ts as an OperationOutcome).
 
 /** appointment-service's `POST /appointments` body, as a FHIR booking becomes it. */
-export type BookingCommand = {
-  patientId: string;
-  doctorId: string;
-  start: string;
-  end?: string;
-  durationMinutes?: number;
-  serviceType: ServiceType;
-  reason?: string;
-};
+export type BookingCommand = BookingRequest;
 
 /** appointment-service's `POST /appointments/{id}/status` body. */
-export type StatusCommand = { status: AppointmentStatus; reason?: string };
+export type StatusCommand = StatusChangeRequest;
 
 const coding = z.looseObject({ system: z.string().optional(), code: z.string().optional(), display: z.string().optional() });
 const codeableConcept = z.looseObject({ coding: z.array(coding).optional(), text: z.string().optional() });

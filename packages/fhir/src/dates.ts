@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { YEAR_RANGE } from '@caregrid/contracts';
 
-/** The years our stores keep (as @caregrid/platform's YEAR_RANGE; a test pins that they agree). */
-export const YEAR_RANGE = { min: 1900, max: 2999 } as const;
 const inYearRange = (year: number) => year >= YEAR_RANGE.min && year <= YEAR_RANGE.max;
 const yearMessage = `year must be between ${YEAR_RANGE.min} and ${YEAR_RANGE.max}`;
 

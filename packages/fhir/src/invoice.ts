@@ -1,5 +1,5 @@
+import type { InvoiceRecord } from '@caregrid/contracts';
 import { decimalOf, toFhirMoney } from './money.js';
-import type { InvoiceRecord } from './records.js';
 import { compact, Extensions, reference, Systems, type Resource } from './systems.js';
 
 export type FhirInvoice = Resource & { resourceType: 'Invoice'; id: string };

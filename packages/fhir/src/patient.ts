@@ -1,4 +1,4 @@
-import type { PatientRecord } from './records.js';
+import type { PatientRecord } from '@caregrid/contracts';
 import { compact, Systems, type Resource } from './systems.js';
 
 export type FhirPatient = Resource & { resourceType: 'Patient'; id: string };

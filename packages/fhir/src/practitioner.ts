@@ -1,5 +1,5 @@
-import { SPECIALIZATIONS, WEEKDAYS } from '@caregrid/contracts';
-import type { DoctorRecord, Specialization } from './records.js';
+import { SPECIALIZATIONS, WEEKDAYS, type DoctorRecord } from '@caregrid/contracts';
+import type { Specialization } from './records.js';
 import { compact, Extensions, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
 
 export type FhirPractitioner = Resource & { resourceType: 'Practitioner'; id: string };

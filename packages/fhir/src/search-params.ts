@@ -142,6 +142,12 @@ export const SEARCH_PARAMS = {
     }),
   },
   PractitionerRole: {
+    practitioner: spec({
+      type: 'reference',
+      definition: sp('PractitionerRole-practitioner'),
+      documentation: 'Practitioner/<id> (or the id): the role of that practitioner (each has one).',
+      parse: referenceTo(['Practitioner']),
+    }),
     specialty: spec({
       type: 'token',
       definition: sp('PractitionerRole-specialty'),
@@ -301,7 +307,11 @@ export const searchSchemas = {
     birthdate: dateBoundsOf(v.birthdate),
   })),
   Practitioner: searchSchema(SEARCH_PARAMS.Practitioner, (v) => ({ name: one(v.name) })),
-  PractitionerRole: searchSchema(SEARCH_PARAMS.PractitionerRole, (v) => ({ specialty: one(v.specialty), active: one(v.active) })),
+  PractitionerRole: searchSchema(SEARCH_PARAMS.PractitionerRole, (v) => ({
+    practitionerId: one(v.practitioner),
+    specialty: one(v.specialty),
+    active: one(v.active),
+  })),
   Appointment: searchSchema(SEARCH_PARAMS.Appointment, (v) => ({
     patientId: one(v.patient),
     practitionerId: one(v.practitioner),

@@ -1,13 +1,6 @@
 import { z } from 'zod';
-import { APPOINTMENT_STATUSES } from '@caregrid/contracts';
-import {
-  bookingFromFhir,
-  statusChangeFromFhir,
-  statusChangeFromJsonPatch,
-  Systems,
-  toFhirAppointment,
-  type AppointmentRecord,
-} from '../src/index.js';
+import { APPOINTMENT_STATUSES, type AppointmentRecord } from '@caregrid/contracts';
+import { bookingFromFhir, statusChangeFromFhir, statusChangeFromJsonPatch, Systems, toFhirAppointment } from '../src/index.js';
 import { appointment, ids } from './fixtures.js';
 
 /** The field paths (as the platform's problem `errors` will show them) and messages of a refused input. */

@@ -1,4 +1,4 @@
-import type { AppointmentRecord, DoctorRecord, FreeSlots, InvoiceRecord, PatientRecord } from '../src/index.js';
+import type { AppointmentRecord, DoctorRecord, FreeSlots, InvoiceRecord, PatientRecord } from '@caregrid/contracts';
 
 export const ids = {
   patient: '0190f0a0-0000-7000-8000-00000000000a',
@@ -8,7 +8,7 @@ export const ids = {
   user: '0190f0a0-0000-7000-8000-0000000000c1',
 };
 
-/** Records as the services answer them (the tests parse them with the services' response schemas). */
+/** Records as the services answer them (records.test.ts parses them with the contracts' schemas the services answer by). */
 export const patient: PatientRecord = {
   id: ids.patient,
   name: 'Ann van der Berg',

@@ -1,23 +1,26 @@
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/postgres';
 import { AppointmentRepository } from './data/appointment-repository.js';
+import { appointmentFhirRoutes } from './http/fhir-routes.js';
 import { appointmentRoutes, type CleanupSettings } from './http/routes.js';
+import { appointmentUseCases } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; cleanup: CleanupSettings }) {
+  const appointments = new AppointmentRepository(deps.db, deps.onEventsQueued);
   return createServiceApp({
     service: 'appointment-service',
     logger: deps.logger,
     routers: [
-      appointmentRoutes({
-        appointments: new AppointmentRepository(deps.db, deps.onEventsQueued),
-        sidecar: deps.sidecar,
-        cleanup: deps.cleanup,
-      }),
+      appointmentRoutes({ appointments, sidecar: deps.sidecar, cleanup: deps.cleanup }),
+      appointmentFhirRoutes(appointmentUseCases({ appointments, sidecar: deps.sidecar })),
     ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
+    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

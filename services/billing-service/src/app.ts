@@ -1,9 +1,11 @@
 import { createServiceApp, deadLetterRoutes, startDeadLetterRedrive, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { Billing, type BillingSettings } from './billing.js';
 import { InvoiceRepository } from './data/invoice-repository.js';
 import { PdfStore } from './data/pdf-store.js';
 import { subscriptions } from './events/subscriptions.js';
+import { invoiceFhirRoutes } from './http/fhir-routes.js';
 import { invoiceRoutes } from './http/routes.js';
 
 export function createApp(
@@ -25,11 +27,18 @@ export function createApp(
   return createServiceApp({
     service: 'billing-service',
     logger: deps.logger,
-    routers: [invoiceRoutes({ invoices, pdfs, billing, logger: deps.logger }), events.routes, deadLetterRoutes('billing-service', parked)],
+    routers: [
+      invoiceRoutes({ invoices, pdfs, billing, logger: deps.logger }),
+      invoiceFhirRoutes(invoices),
+      events.routes,
+      deadLetterRoutes('billing-service', parked),
+    ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
+    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

@@ -1,16 +1,21 @@
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/mysql';
 import { DoctorRepository } from './data/doctor-repository.js';
+import { doctorFhirRoutes } from './http/fhir-routes.js';
 import { doctorRoutes } from './http/routes.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool>) {
+  const doctors = new DoctorRepository(deps.db, deps.onEventsQueued);
   return createServiceApp({
     service: 'doctor-service',
     logger: deps.logger,
-    routers: [doctorRoutes(new DoctorRepository(deps.db, deps.onEventsQueued))],
+    routers: [doctorRoutes(doctors), doctorFhirRoutes(doctors)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
+    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

@@ -1,11 +1,13 @@
 import type { Request, RequestHandler } from 'express';
+import { sendOutcome } from '@caregrid/fhir/http';
 import { createServiceApp, PROBLEM_CONTENT_TYPE, problemType, type ReadinessCheck, type Logger } from '@caregrid/platform';
 import { clientAddress, type TrustedProxies } from './domain/client-address.js';
 import { TokenBuckets } from './domain/token-bucket.js';
 import { clinicAppRouter } from './http/clinic-app.js';
 import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
-import { proxyToServices } from './http/proxy.js';
+import { fhirMetadata, fhirNotFound } from './http/fhir.js';
+import { isFhirPath, proxyToServices } from './http/proxy.js';
 
 export type GatewaySettings = {
   sidecarHttpPort: number;
@@ -27,6 +29,15 @@ function rateLimit(perMinute: number, clientOf: (req: Request) => string): Reque
       next();
       return;
     }
+    const detail = `Rate limit: ${perMinute} requests a minute`;
+    if (isFhirPath(req.path)) {
+      sendOutcome(
+        res,
+        { type: problemType('throttled'), title: 'Too many requests', status: 429, detail },
+        { 'retry-after': String(wait) },
+      );
+      return;
+    }
     res
       .status(429)
       .set('retry-after', String(wait))
@@ -36,7 +47,7 @@ function rateLimit(perMinute: number, clientOf: (req: Request) => string): Reque
           type: problemType('throttled'),
           title: 'Too many requests',
           status: 429,
-          detail: `Rate limit: ${perMinute} requests a minute`,
+          detail,
         }),
       );
   };
@@ -61,6 +72,7 @@ export function createApp(deps: {
       express.use(docsRouter({ sidecarHttpPort: settings.sidecarHttpPort, logger }));
       express.use(clinicAppRouter({ dir: settings.clinicAppDir }));
       express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute, clientOf));
+      express.use(fhirMetadata({}));
       express.use(
         proxyToServices({
           sidecarHttpPort: settings.sidecarHttpPort,
@@ -70,6 +82,7 @@ export function createApp(deps: {
           clientOf,
         }),
       );
+      express.use('/api/fhir', fhirNotFound);
     },
   });
   return app;

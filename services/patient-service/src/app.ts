@@ -1,7 +1,9 @@
 import { createServiceApp, deadLetterRoutes, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { PatientRepository } from './data/patient-repository.js';
 import { subscriptions } from './events/subscriptions.js';
+import { patientFhirRoutes } from './http/fhir-routes.js';
 import { patientRoutes } from './http/routes.js';
 import { fetchAuditEntries } from './peers.js';
 
@@ -13,6 +15,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     logger: deps.logger,
     routers: [
       patientRoutes(patients, (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page)),
+      patientFhirRoutes(patients),
       events.routes,
       deadLetterRoutes('patient-service', { store: pgDeadLetterStore(deps.db), handle: events.handle, logger: deps.logger }),
     ],
@@ -21,5 +24,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    before: [fhirBodyTypes],
+    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

@@ -107,7 +107,8 @@ export type AccessControlSpec = { defaultAction: 'deny'; trustDomain: string; po
 /**
  * Which service routes each app-id may invoke, callee by callee: the gateway
  * every client route (not SIDECAR) plus GATEWAY_PLATFORM_ROUTES; a peer
- * service the routes the matrix lets it attempt; nobody else anything.
+ * service the routes the matrix lets it attempt (not the FHIR ones, which are
+ * for clients); nobody else anything.
  */
 export function invocationGrants(
   matrix: Matrix = ACCESS_MATRIX,
@@ -120,7 +121,8 @@ export function invocationGrants(
       if (peer === callee) continue; // calls to its own app stay inside its sidecar, no ACL applies
       const keys = Object.keys(table).filter((key) => {
         const access = table[key]!;
-        return isPermission(access) && mayAttempt({ kind: 'service', appId: peer }, access, matrix);
+        // Peers read each other's JSON contracts; the FHIR face is for clients through the gateway.
+        return isPermission(access) && !isFhirRoute(key) && mayAttempt({ kind: 'service', appId: peer }, access, matrix);
       });
       if (keys.length > 0) (grants[peer] ??= {})[callee] = keys;
     }
@@ -129,10 +131,27 @@ export function invocationGrants(
 }
 
 /**
+ * Route trees every service that serves them shares (the FHIR base `/fhir`):
+ * below them the next segment (the resource type) is one service's, so they
+ * are grouped by both.
+ */
+export const SHARED_ROUTE_ROOTS = ['fhir'] as const;
+
+const isFhirRoute = (key: string) => splitKey(key).path.startsWith('/fhir/');
+
+/** The group of a service path in the ACL: its first segment, or its first two under a shared root. */
+export function aclGroupOf(path: string): string {
+  const segments = path.split('/').slice(1);
+  return (SHARED_ROUTE_ROOTS as readonly string[]).includes(segments[0]!) && segments.length > 1
+    ? `${segments[0]}/${segments[1]}`
+    : segments[0]!;
+}
+
+/**
  * A caller's routes on one callee as Dapr ACL operations. Dapr matches an
  * operation as a path prefix (an operation also governs the paths below it)
  * and a single `*` only in the last segment, so routes are grouped by their
- * first segment: a group of one path is rendered exactly (`:id` → `*`, or
+ * first segment (aclGroupOf): a group of one path is rendered exactly (`:id` → `*`, or
  * `**` in the middle), a group of several becomes `/<segment>/**` with the
  * union of their verbs. A trailing `*` also matches the bare collection
  * (`/patients/*` admits `GET /patients`). The service's own access checks then
@@ -145,10 +164,11 @@ export function aclOperations(routeKeys: readonly string[]): AclOperation[] {
     const { method, path } = splitKey(key);
     const segments = path.split('/').slice(1);
     const daprPath = `/${segments.map((s, i) => (s.startsWith(':') ? (i === segments.length - 1 ? '*' : '**') : s)).join('/')}`;
-    const group = groups.get(segments[0]!) ?? { paths: new Set(), verbs: new Set() };
+    const root = aclGroupOf(path);
+    const group = groups.get(root) ?? { paths: new Set(), verbs: new Set() };
     group.paths.add(daprPath);
     group.verbs.add(method);
-    groups.set(segments[0]!, group);
+    groups.set(root, group);
   }
   return [...groups.entries()]
     .sort(([a], [b]) => a.localeCompare(b))

@@ -58,6 +58,27 @@ export type AppointmentFilter = {
 };
 
 const cursorSchema = z.tuple([timestamp, z.uuid()]);
+
+/** The WHERE of a search within a scope (the filters narrow it, never widen it); parameters numbered after `offset`. */
+function whereOf(filter: Omit<AppointmentFilter, 'limit' | 'cursor'>, scope: Scope, offset: number) {
+  const $ = (n: number) => `$${offset + n}`;
+  return {
+    sql: `(${$(1)}::boolean OR patient_id = ANY(${$(2)}::uuid[]) OR doctor_id = ANY(${$(3)}::uuid[]))
+      AND (${$(4)}::uuid IS NULL OR patient_id = ${$(4)}) AND (${$(5)}::uuid IS NULL OR doctor_id = ${$(5)})
+      AND (${$(6)}::text IS NULL OR status = ${$(6)})
+      AND (${$(7)}::timestamptz IS NULL OR start_at >= ${$(7)}) AND (${$(8)}::timestamptz IS NULL OR start_at < ${$(8)})`,
+    params: [
+      scope.all,
+      scopeIds(scope, 'patientId'),
+      scopeIds(scope, 'doctorId'),
+      filter.patientId ?? null,
+      filter.doctorId ?? null,
+      filter.status ?? null,
+      filter.from ?? null,
+      filter.to ?? null,
+    ],
+  };
+}
 const OVERLAP_CONSTRAINTS: Record<string, 'doctor' | 'patient'> = {
   appointments_doctor_no_overlap: 'doctor',
   appointments_patient_no_overlap: 'patient',
@@ -148,28 +169,21 @@ export class AppointmentRepository {
    */
   async list(filter: AppointmentFilter, scope: Scope): Promise<Page<Appointment>> {
     const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
+    const where = whereOf(filter, scope, 3);
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM appointments
-        WHERE ($9::boolean OR patient_id = ANY($10::uuid[]) OR doctor_id = ANY($11::uuid[]))
-          AND ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR doctor_id = $2) AND ($3::text IS NULL OR status = $3)
-          AND ($4::timestamptz IS NULL OR start_at >= $4) AND ($5::timestamptz IS NULL OR start_at < $5)
-          AND ($6::timestamptz IS NULL OR (start_at, id) > ($6, $7::uuid))
-        ORDER BY start_at, id LIMIT $8`,
-      [
-        filter.patientId ?? null,
-        filter.doctorId ?? null,
-        filter.status ?? null,
-        filter.from ?? null,
-        filter.to ?? null,
-        after?.[0] ?? null,
-        after?.[1] ?? null,
-        filter.limit + 1,
-        scope.all,
-        scopeIds(scope, 'patientId'),
-        scopeIds(scope, 'doctorId'),
-      ],
+        WHERE ${where.sql} AND ($1::timestamptz IS NULL OR (start_at, id) > ($1, $2::uuid))
+        ORDER BY start_at, id LIMIT $3`,
+      [after?.[0] ?? null, after?.[1] ?? null, filter.limit + 1, ...where.params],
     );
     return toPage(rows, filter.limit, toAppointment, (row) => [row.start_at.toISOString(), row.id]);
+  }
+
+  /** How many appointments `list` finds under the same filters and scope, over all its pages. */
+  async count(filter: Omit<AppointmentFilter, 'limit' | 'cursor'>, scope: Scope): Promise<number> {
+    const where = whereOf(filter, scope, 0);
+    const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM appointments WHERE ${where.sql}`, where.params);
+    return Number(rows[0]!.n);
   }
 
   /** Time a doctor is taken between two instants (appointments that still occupy their slot). */

@@ -1,10 +1,7 @@
-import { ApiRouter, authorize, ForbiddenError, may, narrow, noteAccess, seesNothing, type Caller } from '@caregrid/platform';
+import { ApiRouter, authorize, type Sidecar } from '@caregrid/platform';
 import type { AppointmentRepository } from '../data/appointment-repository.js';
-import { checkPayment, checkTransition, freeSlots } from '../domain/appointment.js';
-import { bookAppointment, type BookingPorts } from '../domain/book-appointment.js';
-import { instantOf } from '../domain/zoned-time.js';
-import { fetchDoctor, fetchPatient } from '../peers.js';
-import type { Sidecar } from '@caregrid/platform';
+import { checkPayment } from '../domain/appointment.js';
+import { appointmentUseCases } from '../use-cases.js';
 import {
   appointmentPage,
   appointmentResponse,
@@ -34,19 +31,8 @@ const problems = {
 export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
 
 export function appointmentRoutes(deps: { appointments: AppointmentRepository; sidecar: Sidecar; cleanup: CleanupSettings }): ApiRouter {
-  const { appointments, sidecar } = deps;
-  const booking: BookingPorts = {
-    fetchPatient: (id) => fetchPatient(sidecar, id),
-    fetchDoctor: (id) => fetchDoctor(sidecar, id),
-    create: (appointment) => appointments.create(appointment),
-    now: () => new Date(),
-  };
-
-  const visible = async (caller: Caller, id: string) => {
-    const appointment = await appointments.get(id);
-    authorize(caller, 'appointment', 'read', appointment);
-    return appointment;
-  };
+  const { appointments } = deps;
+  const useCases = appointmentUseCases(deps);
 
   const cleanup = () => {
     const cutoff = new Date(Date.now() - deps.cleanup.retentionDays * 86_400_000);
@@ -63,12 +49,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       body: bookingBody,
       responses: { 201: { description: 'Booked', schema: appointmentResponse }, ...problems },
       handler: async ({ body, caller, res }) => {
-        noteAccess({ patientIds: [body.patientId] });
-        if (!may(caller, 'appointment', 'book', { patientId: body.patientId })) {
-          throw new ForbiddenError('You may only book for your own patient record');
-        }
-        const appointment = await bookAppointment(body, booking);
-        noteAccess({ resourceId: appointment.id });
+        const appointment = await useCases.book(caller, body);
         res.status(201).location(`/appointments/${appointment.id}`).json(appointment);
       },
     })
@@ -81,10 +62,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       query: listQuery,
       responses: { 200: { description: 'A page', schema: appointmentPage }, 400: problems[400] },
       handler: async ({ query, caller, res }) => {
-        const scope = narrow(caller, 'appointment');
-        const page = seesNothing(scope) ? { items: [], nextCursor: null } : await appointments.list(query, scope);
-        noteAccess({ patientIds: page.items.map((appointment) => appointment.patientId) });
-        res.json(page);
+        res.json(await useCases.list(caller, query));
       },
     })
     .add({
@@ -95,11 +73,8 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       query: slotsQuery,
       responses: { 200: { description: 'Free slots', schema: slotsResponse }, 400: problems[400], 422: problems[422], 503: problems[503] },
       handler: async ({ query, res }) => {
-        const doctor = await fetchDoctor(sidecar, query.doctorId);
-        const dayStart = instantOf(query.date, 0, doctor.timeZone);
-        const dayEnd = instantOf(query.date, 24 * 60, doctor.timeZone);
-        const busy = await appointments.busy(doctor.id, dayStart, dayEnd);
-        res.json({ doctorId: doctor.id, date: query.date, slots: freeSlots(doctor, query.date, busy, new Date()) });
+        const { doctor, slots } = await useCases.freeSlotsOn(query.doctorId, query.date);
+        res.json({ doctorId: doctor.id, date: query.date, slots });
       },
     })
     .add({
@@ -122,7 +97,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       params: idParams,
       responses: { 200: { description: 'The appointment', schema: appointmentResponse }, 400: problems[400], 404: problems[404] },
       handler: async ({ params, caller, res }) => {
-        res.json(await visible(caller, params.id));
+        res.json(await useCases.read(caller, params.id));
       },
     })
     .add({
@@ -135,13 +110,7 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       body: statusBody,
       responses: { 200: { description: 'Updated', schema: appointmentResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
-        res.json(
-          await appointments.change(params.id, (current) => {
-            authorize(caller, 'appointment', body.status === 'cancelled' ? 'cancel' : 'progress', current);
-            checkTransition(current.status, body.status, body.reason);
-            return { status: body.status, cancellationReason: body.status === 'cancelled' ? body.reason : undefined };
-          }),
-        );
+        res.json(await useCases.changeStatus(caller, params.id, body));
       },
     })
     .add({

@@ -53,6 +53,24 @@ export type InvoiceFilter = { patientId?: string; appointmentId?: string; status
 
 const cursorSchema = z.tuple([timestamp, z.uuid()]);
 
+/** The WHERE of a search within a scope; parameters numbered after `offset`. */
+function whereOf(filter: Omit<InvoiceFilter, 'limit' | 'cursor'>, scope: Scope, offset: number) {
+  const $ = (n: number) => `$${offset + n}`;
+  return {
+    sql: `(${$(1)}::boolean OR patient_id = ANY(${$(2)}::uuid[]) OR doctor_id = ANY(${$(3)}::uuid[]))
+      AND (${$(4)}::uuid IS NULL OR patient_id = ${$(4)}) AND (${$(5)}::uuid IS NULL OR appointment_id = ${$(5)})
+      AND (${$(6)}::text IS NULL OR status = ${$(6)})`,
+    params: [
+      scope.all,
+      scopeIds(scope, 'patientId'),
+      scopeIds(scope, 'doctorId'),
+      filter.patientId ?? null,
+      filter.appointmentId ?? null,
+      filter.status ?? null,
+    ],
+  };
+}
+
 export class InvoiceRepository {
   constructor(
     private readonly pool: Pool,
@@ -135,24 +153,20 @@ export class InvoiceRepository {
   /** Keyset pagination in issue order, within what `scope` lets the caller see (filters narrow it further). */
   async list(filter: InvoiceFilter, scope: Scope): Promise<Page<Invoice>> {
     const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
+    const where = whereOf(filter, scope, 3);
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM invoices
-        WHERE ($7::boolean OR patient_id = ANY($8::uuid[]) OR doctor_id = ANY($9::uuid[]))
-          AND ($1::uuid IS NULL OR patient_id = $1) AND ($2::uuid IS NULL OR appointment_id = $2) AND ($3::text IS NULL OR status = $3)
-          AND ($4::timestamptz IS NULL OR (issued_at, id) > ($4, $5::uuid))
-        ORDER BY issued_at, id LIMIT $6`,
-      [
-        filter.patientId ?? null,
-        filter.appointmentId ?? null,
-        filter.status ?? null,
-        after?.[0] ?? null,
-        after?.[1] ?? null,
-        filter.limit + 1,
-        scope.all,
-        scopeIds(scope, 'patientId'),
-        scopeIds(scope, 'doctorId'),
-      ],
+        WHERE ${where.sql} AND ($1::timestamptz IS NULL OR (issued_at, id) > ($1, $2::uuid))
+        ORDER BY issued_at, id LIMIT $3`,
+      [after?.[0] ?? null, after?.[1] ?? null, filter.limit + 1, ...where.params],
     );
     return toPage(rows, filter.limit, toInvoice, (r) => [r.issued_at.toISOString(), r.id]);
+  }
+
+  /** How many invoices `list` finds under the same filters and scope, over all its pages. */
+  async count(filter: Omit<InvoiceFilter, 'limit' | 'cursor'>, scope: Scope): Promise<number> {
+    const where = whereOf(filter, scope, 0);
+    const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM invoices WHERE ${where.sql}`, where.params);
+    return Number(rows[0]!.n);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INVOICE_STATUSES } from '@caregrid/contracts';
+import { INVOICE_STATUSES, invoiceRecord } from '@caregrid/contracts';
 import {
   ApiRouter,
   authorize,
@@ -24,29 +24,10 @@ const listQuery = z.strictObject({
   ...pageQuerySchema,
 });
 const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
-const money = z.number().int();
-const invoiceResponse = z.object({
-  id: z.uuid(),
-  number: z.string(),
-  appointmentId: z.uuid(),
-  patient: z.object({ id: z.uuid(), name: z.string() }),
-  doctor: z.object({ id: z.uuid(), name: z.string(), specialization: z.string() }),
-  items: z.array(z.object({ description: z.string(), quantity: z.number().int(), unitAmount: money, amount: money })),
-  currency: z.string(),
-  net: money,
-  tax: money,
-  gross: money,
-  taxRateBasisPoints: z.number().int(),
-  status: z.enum(INVOICE_STATUSES),
-  issuedAt: z.iso.datetime(),
-  dueDate: z.iso.date(),
-  balancedAt: z.iso.datetime().nullable(),
-  cancelledAt: z.iso.datetime().nullable(),
-  cancellationReason: z.string().nullable(),
-});
+const invoiceResponse = invoiceRecord;
 
 /** What the access model decides an invoice on: the patient billed and the doctor of the appointment. */
-const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
+export const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
 
 export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing; logger: Logger }): ApiRouter {
   const { invoices, pdfs, billing, logger } = deps;

@@ -45,6 +45,8 @@ function uniqueViolation(error: unknown): never {
 }
 
 export type DoctorFilter = {
+  /** One doctor (a PractitionerRole search by practitioner). */
+  id?: string;
   q?: string;
   specialization?: (typeof SPECIALIZATIONS)[number];
   accepting?: boolean;
@@ -53,6 +55,29 @@ export type DoctorFilter = {
 };
 
 /** Doctors in MySQL; each change and its event commit together (outbox). */
+/** The WHERE of a doctor search (without the keyset). */
+function conditionsOf(filter: Omit<DoctorFilter, 'limit' | 'cursor'>): { conditions: string[]; params: unknown[] } {
+  const conditions = ['deleted_at IS NULL'];
+  const params: unknown[] = [];
+  if (filter.id) {
+    conditions.push('id = ?');
+    params.push(filter.id);
+  }
+  if (filter.q) {
+    conditions.push('(name LIKE ? OR email LIKE ?)');
+    params.push(likePrefix(filter.q), likePrefix(filter.q));
+  }
+  if (filter.specialization) {
+    conditions.push('specialization = ?');
+    params.push(filter.specialization);
+  }
+  if (filter.accepting !== undefined) {
+    conditions.push('accepting = ?');
+    params.push(filter.accepting);
+  }
+  return { conditions, params };
+}
+
 export class DoctorRepository {
   constructor(
     private readonly pool: Pool,
@@ -115,20 +140,7 @@ export class DoctorRepository {
 
   /** Filters plus name/email prefix search, name order, keyset pagination. */
   async list(filter: DoctorFilter): Promise<Page<Doctor>> {
-    const conditions = ['deleted_at IS NULL'];
-    const params: unknown[] = [];
-    if (filter.q) {
-      conditions.push('(name LIKE ? OR email LIKE ?)');
-      params.push(likePrefix(filter.q), likePrefix(filter.q));
-    }
-    if (filter.specialization) {
-      conditions.push('specialization = ?');
-      params.push(filter.specialization);
-    }
-    if (filter.accepting !== undefined) {
-      conditions.push('accepting = ?');
-      params.push(filter.accepting);
-    }
+    const { conditions, params } = conditionsOf(filter);
     if (filter.cursor) {
       const [name, id] = decodeCursor(filter.cursor, cursorSchema);
       conditions.push('(name > ? OR (name = ? AND id > ?))');
@@ -139,6 +151,13 @@ export class DoctorRepository {
       [...params, filter.limit + 1],
     );
     return toPage(rows, filter.limit, toDoctor, (row) => [row.name, row.id]);
+  }
+
+  /** How many doctors `list` finds under the same filters, over all its pages. */
+  async count(filter: Omit<DoctorFilter, 'limit' | 'cursor'>): Promise<number> {
+    const { conditions, params } = conditionsOf(filter);
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT count(*) AS n FROM doctors WHERE ${conditions.join(' AND ')}`, params);
+    return Number(rows[0]!.n);
   }
 
   private async read(connection: PoolConnection, id: string, forUpdate = false): Promise<Doctor> {

@@ -1,38 +1,10 @@
 import { z } from 'zod';
-import { feesSchema, SPECIALIZATIONS, WEEKDAYS } from '@caregrid/contracts';
+import { dayHoursSchema, feesSchema, SPECIALIZATIONS, WEEKDAYS, workingHoursSchema } from '@caregrid/contracts';
 import { applyMergePatch, ConflictError, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
 export { WEEKDAYS };
 
 const text = (max: number) => z.string().trim().min(1).max(max);
-const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
-const clock = z.string().regex(CLOCK, 'must be HH:MM (00:00–23:59)');
-
-const interval = z
-  .strictObject({ start: clock, end: clock })
-  .refine((i) => !CLOCK.test(i.start) || !CLOCK.test(i.end) || i.start < i.end, { message: 'start must be before end', path: ['end'] });
-
-/** Opening intervals of one day, sorted; touching is fine, overlapping is not. */
-const dayHours = z
-  .array(interval)
-  .max(12)
-  .superRefine((intervals, ctx) => {
-    const sorted = intervals.map((value, index) => ({ ...value, index })).sort((a, b) => a.start.localeCompare(b.start));
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.start < sorted[i - 1]!.end) {
-        ctx.addIssue({ code: 'custom', path: [sorted[i]!.index], message: `overlaps ${sorted[i - 1]!.start}–${sorted[i - 1]!.end}` });
-      }
-    }
-  })
-  .transform((intervals) => [...intervals].sort((a, b) => a.start.localeCompare(b.start)));
-
-export const workingHoursSchema = z.strictObject(
-  Object.fromEntries(WEEKDAYS.map((day) => [day, dayHours.optional()])) as Record<
-    (typeof WEEKDAYS)[number],
-    z.ZodOptional<typeof dayHours>
-  >,
-);
-
 /** IANA zone names the runtime knows (Intl rejects unknown ones). */
 export const isTimeZone = (zone: string) => {
   try {
@@ -108,9 +80,9 @@ export const doctorSelfPatchSchema = z.strictObject({
   phone: text(40).nullable().optional(),
   workingHours: z
     .strictObject(
-      Object.fromEntries(WEEKDAYS.map((day) => [day, dayHours.nullable().optional()])) as Record<
+      Object.fromEntries(WEEKDAYS.map((day) => [day, dayHoursSchema.nullable().optional()])) as Record<
         (typeof WEEKDAYS)[number],
-        z.ZodOptional<z.ZodNullable<typeof dayHours>>
+        z.ZodOptional<z.ZodNullable<typeof dayHoursSchema>>
       >,
     )
     .nullable()

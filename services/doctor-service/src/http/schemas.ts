@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { feesSchema, money, SPECIALIZATIONS } from '@caregrid/contracts';
+import { doctorRecord, SPECIALIZATIONS } from '@caregrid/contracts';
 import { pageQuerySchema } from '@caregrid/platform';
-import { doctorInputSchema, workingHoursSchema } from '../domain/doctor.js';
+import { doctorInputSchema } from '../domain/doctor.js';
 
 export const doctorBody = doctorInputSchema;
 /** RFC 7396 merge patch; may carry `version` for optimistic locking. */
@@ -22,25 +22,6 @@ export const doctorListQuery = z.strictObject({
   ...pageQuerySchema,
 });
 
-export const doctorResponse = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  email: z.string(),
-  phone: z.string().nullable(),
-  specialization: z.enum(SPECIALIZATIONS),
-  licenseNumber: z.string(),
-  yearsOfExperience: z.number().int(),
-  hospitalName: z.string(),
-  department: z.string(),
-  accepting: z.boolean(),
-  workingHours: workingHoursSchema,
-  slotMinutes: z.number().int(),
-  timeZone: z.string(),
-  fees: feesSchema.describe('Price per service type in integer minor units of currency; a type left out is not bookable'),
-  currency: money.currency,
-  version: z.number().int(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
+export const doctorResponse = doctorRecord;
 
 export const doctorPage = z.object({ items: z.array(doctorResponse), nextCursor: z.string().nullable() });

@@ -5,6 +5,19 @@
  */
 export type GatewayRoute = { publicPrefix: string; appId: string; targetPrefix: string };
 
+/** The public FHIR base; `${FHIR_BASE}/metadata` (the CapabilityStatement) the gateway answers itself. */
+export const FHIR_BASE = '/api/fhir';
+
+/** Which service serves each FHIR resource type (the one that owns the records). */
+export const FHIR_TYPES: readonly (readonly [string, string])[] = [
+  ['Patient', 'patient-service'],
+  ['Practitioner', 'doctor-service'],
+  ['PractitionerRole', 'doctor-service'],
+  ['Appointment', 'appointment-service'],
+  ['Slot', 'appointment-service'],
+  ['Invoice', 'billing-service'],
+];
+
 export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/auth', appId: 'auth-service', targetPrefix: '/auth' },
   { publicPrefix: '/.well-known/jwks.json', appId: 'auth-service', targetPrefix: '/.well-known/jwks.json' },
@@ -14,6 +27,8 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/billing', appId: 'billing-service', targetPrefix: '' },
   { publicPrefix: '/api/analytics', appId: 'analytics-service', targetPrefix: '/analytics' },
   { publicPrefix: '/api/audit', appId: 'analytics-service', targetPrefix: '/audit' },
+  // FHIR R4: each resource type at the service that owns it (`/api/fhir/Patient` → `/fhir/Patient`); metadata is the gateway's.
+  ...FHIR_TYPES.map(([type, appId]) => ({ publicPrefix: `${FHIR_BASE}/${type}`, appId, targetPrefix: `/fhir/${type}` })),
   { publicPrefix: '/api/ops/auth-service', appId: 'auth-service', targetPrefix: '/ops' },
   { publicPrefix: '/api/ops/patient-service', appId: 'patient-service', targetPrefix: '/ops' },
   { publicPrefix: '/api/ops/doctor-service', appId: 'doctor-service', targetPrefix: '/ops' },

@@ -11,7 +11,11 @@ import {
   startSpan,
   type Logger,
 } from '@caregrid/platform';
-import { requestTargetProblem, resolveRoute } from '../domain/routes.js';
+import { sendOutcome } from '@caregrid/fhir/http';
+import { FHIR_BASE, requestTargetProblem, resolveRoute } from '../domain/routes.js';
+
+/** FHIR clients get every answer the gateway makes up itself as an OperationOutcome, never problem+json. */
+export const isFhirPath = (path: string) => path === FHIR_BASE || path.startsWith(`${FHIR_BASE}/`);
 
 // Never forwarded: hop-by-hop headers, identity claims (only the sidecar's
 // policy may set those), Dapr's own control and caller headers, and any
@@ -54,7 +58,7 @@ export type ProxyOptions = {
  */
 export function upstreamHeaders(
   incoming: http.IncomingHttpHeaders,
-  vouched: { clientAddress: string; proto: string; traceparent?: string; requestId?: string },
+  vouched: { clientAddress: string; proto: string; host?: string; traceparent?: string; requestId?: string },
 ): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -64,6 +68,8 @@ export function upstreamHeaders(
   if (vouched.requestId) headers['x-request-id'] = vouched.requestId;
   headers['x-forwarded-for'] = vouched.clientAddress;
   headers['x-forwarded-proto'] = vouched.proto;
+  // The host the client addressed, for links a service writes into its answer (FHIR searchset next links).
+  if (vouched.host) headers['x-forwarded-host'] = vouched.host;
   return headers;
 }
 
@@ -78,6 +84,10 @@ function sendProblem(
   if (res.writableEnded) return; // already answered (e.g. 413 while the upload was still arriving)
   if (res.headersSent) {
     res.destroy();
+    return;
+  }
+  if (isFhirPath(res.req.path)) {
+    sendOutcome(res, { type: problemType(slug), title, status, detail }, headers);
     return;
   }
   res
@@ -156,6 +166,7 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
   const headers = upstreamHeaders(req.headers, {
     clientAddress: options.clientOf(req),
     proto: req.protocol,
+    host: req.header('host'),
     traceparent,
     requestId: context?.requestId,
   });

@@ -31,3 +31,14 @@ describe('headers forwarded to the sidecar', () => {
     });
   });
 });
+
+describe('the host the client addressed', () => {
+  it('is vouched as x-forwarded-host (a client-written one is dropped), for links a service writes', () => {
+    const headers = upstreamHeaders(
+      { host: 'api.caregrid.example', 'x-forwarded-host': 'evil.example' },
+      { clientAddress: '203.0.113.7', proto: 'https', host: 'api.caregrid.example' },
+    );
+    expect(headers['x-forwarded-host']).toBe('api.caregrid.example');
+    expect(headers.host).toBeUndefined();
+  });
+});

@@ -91,3 +91,22 @@ describe('token buckets', () => {
     expect(buckets.take('a', t0 + 1_000)).toBe(0); // one token a second at 60/min
   });
 });
+
+describe('FHIR routes', () => {
+  it('send each resource type to the service that owns it, as /fhir/<Type>', () => {
+    expect(resolveRoute('/api/fhir/Patient')).toEqual({ appId: 'patient-service', path: '/fhir/Patient' });
+    expect(resolveRoute('/api/fhir/PractitionerRole/1')).toEqual({ appId: 'doctor-service', path: '/fhir/PractitionerRole/1' });
+    expect(resolveRoute('/api/fhir/Practitioner')).toEqual({ appId: 'doctor-service', path: '/fhir/Practitioner' });
+    expect(resolveRoute('/api/fhir/Slot')).toEqual({ appId: 'appointment-service', path: '/fhir/Slot' });
+    expect(resolveRoute('/api/fhir/Invoice/1')).toEqual({ appId: 'billing-service', path: '/fhir/Invoice/1' });
+    // The CapabilityStatement is the gateway's; unknown types are no service's.
+    expect(resolveRoute('/api/fhir/metadata')).toBeUndefined();
+    expect(resolveRoute('/api/fhir/Observation')).toBeUndefined();
+    expect(resolveRoute('/api/fhir/Patients')).toBeUndefined();
+  });
+
+  it("name billing's FHIR routes under /api/fhir in the merged API document, not /api/billing", () => {
+    expect(publicPathOf('billing-service', '/fhir/Invoice/{id}')).toBe('/api/fhir/Invoice/{id}');
+    expect(publicPathOf('patient-service', '/fhir/Patient')).toBe('/api/fhir/Patient');
+  });
+});

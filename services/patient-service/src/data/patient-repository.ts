@@ -59,6 +59,48 @@ function uniqueViolation(error: unknown): never {
 }
 
 /**
+ * What a patient search filters on: a name/email prefix, an identifier (our
+ * id, or the insurance policy number; either when no system is named) and
+ * birth dates (`bornFrom` inclusive, `bornBefore` exclusive, YYYY-MM-DD).
+ */
+export type PatientFilter = {
+  q?: string;
+  identifier?: { system?: 'id' | 'insurance-policy'; value: string };
+  bornFrom?: string;
+  bornBefore?: string;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The WHERE of a search within a scope; its parameters are numbered after the `offset` the caller uses. */
+function whereOf(filter: PatientFilter, scope: Scope, offset: number): { sql: string; params: unknown[] } {
+  const { identifier } = filter;
+  const byId = identifier && identifier.system !== 'insurance-policy' && UUID.test(identifier.value) ? identifier.value : null;
+  const byPolicy = identifier && identifier.system !== 'id' ? identifier.value : null;
+  const $ = (n: number) => `$${offset + n}`;
+  return {
+    sql: `deleted_at IS NULL
+      AND (${$(1)}::boolean OR id = ANY(${$(2)}::uuid[])
+           OR id IN (SELECT patient_id FROM care_relations WHERE doctor_id = ANY(${$(3)}::uuid[])))
+      AND (${$(4)}::text IS NULL OR lower(name) COLLATE "C" LIKE ${$(4)} OR lower(email) COLLATE "C" LIKE ${$(4)})
+      AND (NOT ${$(5)}::boolean OR id = ${$(6)}::uuid OR details->'insurance'->>'policyNumber' = ${$(7)}::text)
+      AND (${$(8)}::date IS NULL OR date_of_birth >= ${$(8)}::date)
+      AND (${$(9)}::date IS NULL OR date_of_birth < ${$(9)}::date)`,
+    params: [
+      scope.all,
+      scopeIds(scope, 'patientId'),
+      scopeIds(scope, 'careTeamOf'),
+      filter.q ? likePrefix(filter.q) : null,
+      identifier !== undefined,
+      byId,
+      byPolicy,
+      filter.bornFrom ?? null,
+      filter.bornBefore ?? null,
+    ],
+  };
+}
+
+/**
  * Patients in PostgreSQL. Every change and its event are written in one
  * transaction (outbox), so the record and what consumers hear never diverge.
  */
@@ -145,28 +187,25 @@ export class PatientRepository {
    * see (their own record, their care team, or all); keyset pagination, so
    * inserts never shift later pages.
    */
-  async list(options: { q?: string; limit: number; cursor?: string }, scope: Scope): Promise<Page<Patient>> {
+  async list(options: PatientFilter & { limit: number; cursor?: string }, scope: Scope): Promise<Page<Patient>> {
     const after = options.cursor ? decodeCursor(options.cursor, cursorSchema) : null;
+    const where = whereOf(options, scope, 3);
     const { rows } = await this.pool.query<Row>(
       `SELECT ${COLUMNS} FROM patients
-        WHERE deleted_at IS NULL
-          AND ($5::boolean OR id = ANY($6::uuid[])
-               OR id IN (SELECT patient_id FROM care_relations WHERE doctor_id = ANY($7::uuid[])))
-          AND ($1::text IS NULL OR lower(name) COLLATE "C" LIKE $1 OR lower(email) COLLATE "C" LIKE $1)
-          AND ($2::text IS NULL OR (lower(name) COLLATE "C", id) > ($2::text COLLATE "C", $3::uuid))
+        WHERE ${where.sql}
+          AND ($1::text IS NULL OR (lower(name) COLLATE "C", id) > ($1::text COLLATE "C", $2::uuid))
         ORDER BY lower(name) COLLATE "C", id
-        LIMIT $4`,
-      [
-        options.q ? likePrefix(options.q) : null,
-        after?.[0] ?? null,
-        after?.[1] ?? null,
-        options.limit + 1,
-        scope.all,
-        scopeIds(scope, 'patientId'),
-        scopeIds(scope, 'careTeamOf'),
-      ],
+        LIMIT $3`,
+      [after?.[0] ?? null, after?.[1] ?? null, options.limit + 1, ...where.params],
     );
     return toPage(rows, options.limit, toPatient, (row) => [row.sort_name, row.id]);
+  }
+
+  /** How many patients `list` finds under the same filter and scope, over all its pages. */
+  async count(filter: PatientFilter, scope: Scope): Promise<number> {
+    const where = whereOf(filter, scope, 0);
+    const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM patients WHERE ${where.sql}`, where.params);
+    return Number(rows[0]!.n);
   }
 
   private values(record: PatientRecord) {

@@ -1,15 +1,8 @@
 import { z } from 'zod';
+import { GENDERS, patientDetailsSchema } from '@caregrid/contracts';
 import { applyMergePatch, calendarDate, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
-export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;
-
 const text = (max: number) => z.string().trim().min(1).max(max);
-
-export const patientDetailsSchema = z.strictObject({
-  allergies: z.array(text(100)).max(100).optional(),
-  emergencyContact: z.strictObject({ name: text(200), phone: text(40), relation: text(60) }).optional(),
-  insurance: z.strictObject({ provider: text(200), policyNumber: text(100) }).optional(),
-});
 
 /** A complete patient record as a client writes it (POST, PUT, and a PATCH's result). */
 export const patientInputSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDITED_RESOURCES } from '@caregrid/contracts';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDITED_RESOURCES, patientRecord } from '@caregrid/contracts';
 import { pageQuerySchema } from '@caregrid/platform';
-import { GENDERS, patientDetailsSchema, patientInputSchema } from '../domain/patient.js';
+import { patientInputSchema } from '../domain/patient.js';
 
 export const patientBody = patientInputSchema;
 
@@ -19,19 +19,7 @@ export const patientListQuery = z.strictObject({
   ...pageQuerySchema,
 });
 
-export const patientResponse = z.object({
-  id: z.uuid(),
-  name: z.string(),
-  email: z.string(),
-  phone: z.string().nullable(),
-  address: z.string().nullable(),
-  dateOfBirth: z.iso.date(),
-  gender: z.enum(GENDERS),
-  details: patientDetailsSchema,
-  userId: z.uuid().nullable(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
+export const patientResponse = patientRecord;
 
 export const patientPage = z.object({ items: z.array(patientResponse), nextCursor: z.string().nullable() });
 

@@ -227,6 +227,9 @@ describe('OpenAPI', () => {
       '/events/appointment-booked',
       '/events/dead-letter',
       '/events/ignored',
+      // FHIR R4 Patient over the same repository.
+      '/fhir/Patient',
+      '/fhir/Patient/{id}',
       // The platform's admin routes for parked outbox events and dead letters.
       '/ops/dead-letters',
       '/ops/dead-letters/{id}/redrive',

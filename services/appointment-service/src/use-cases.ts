@@ -1,0 +1,92 @@
+import { authorize, ForbiddenError, may, narrow, noteAccess, seesNothing, type Caller, type Page, type Sidecar } from '@caregrid/platform';
+import type { AppointmentFilter, AppointmentRepository } from './data/appointment-repository.js';
+import { checkTransition, freeSlots, type Appointment, type AppointmentStatus } from './domain/appointment.js';
+import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
+import { instantOf } from './domain/zoned-time.js';
+import { fetchDoctor, fetchPatient } from './peers.js';
+
+export type StatusChange = { status: AppointmentStatus; reason?: string };
+
+/**
+ * The appointment use cases, one each, for every way in: the JSON routes and
+ * the FHIR routes call these, so both answer under the same rules and the
+ * same access checks.
+ */
+export function appointmentUseCases(deps: { appointments: AppointmentRepository; sidecar: Sidecar; now?: () => Date }) {
+  const { appointments, sidecar } = deps;
+  const now = deps.now ?? (() => new Date());
+  const booking: BookingPorts = {
+    fetchPatient: (id) => fetchPatient(sidecar, id),
+    fetchDoctor: (id) => fetchDoctor(sidecar, id),
+    create: (appointment) => appointments.create(appointment),
+    now,
+  };
+
+  return {
+    /** Patient and doctor verified with their services, priced from the tariff; a patient books only for themselves. */
+    async book(caller: Caller, request: BookingRequest): Promise<Appointment> {
+      noteAccess({ patientIds: [request.patientId] });
+      if (!may(caller, 'appointment', 'book', { patientId: request.patientId })) {
+        throw new ForbiddenError('You may only book for your own patient record');
+      }
+      const appointment = await bookAppointment(request, booking);
+      noteAccess({ resourceId: appointment.id });
+      return appointment;
+    },
+
+    async read(caller: Caller, id: string): Promise<Appointment> {
+      const appointment = await appointments.get(id);
+      authorize(caller, 'appointment', 'read', appointment);
+      return appointment;
+    },
+
+    /** A page within what the caller may see, and (when asked) how many there are in all under the same filters. */
+    async list(
+      caller: Caller,
+      filter: AppointmentFilter,
+      options: { total?: boolean } = {},
+    ): Promise<Page<Appointment> & { total?: number }> {
+      const scope = narrow(caller, 'appointment');
+      if (seesNothing(scope)) return { items: [], nextCursor: null, ...(options.total ? { total: 0 } : {}) };
+      const [page, total] = await Promise.all([
+        appointments.list(filter, scope),
+        options.total ? appointments.count(filter, scope) : undefined,
+      ]);
+      noteAccess({ patientIds: page.items.map((appointment) => appointment.patientId) });
+      return total === undefined ? page : { ...page, total };
+    },
+
+    /** Along the lifecycle, under the row lock: cancel (patient, doctor, staff) or progress (doctor, staff). */
+    changeStatus(caller: Caller, id: string, change: StatusChange): Promise<Appointment> {
+      return appointments.change(id, (current) => {
+        authorize(caller, 'appointment', change.status === 'cancelled' ? 'cancel' : 'progress', current);
+        checkTransition(current.status, change.status, change.reason);
+        return { status: change.status, cancellationReason: change.status === 'cancelled' ? change.reason : undefined };
+      });
+    },
+
+    /** A doctor's free slots on one date of their zone. */
+    async freeSlotsOn(doctorId: string, date: string) {
+      const doctor = await fetchDoctor(sidecar, doctorId);
+      const busy = await appointments.busy(doctor.id, instantOf(date, 0, doctor.timeZone), instantOf(date, 24 * 60, doctor.timeZone));
+      return { doctor, slots: freeSlots(doctor, date, busy, now()) };
+    },
+
+    /** A doctor's free slots starting in [from, to): every date of their zone the span touches. */
+    async freeSlotsBetween(doctorId: string, from: Date, to: Date) {
+      const doctor = await fetchDoctor(sidecar, doctorId);
+      // Whatever the zone, its dates that touch the span lie within a day either side of the UTC ones.
+      const busy = await appointments.busy(doctor.id, new Date(from.getTime() - 86_400_000), new Date(to.getTime() + 86_400_000));
+      const slots: { start: string; end: string }[] = [];
+      for (let day = from.getTime() - 86_400_000; day < to.getTime() + 86_400_000; day += 86_400_000) {
+        for (const slot of freeSlots(doctor, new Date(day).toISOString().slice(0, 10), busy, now())) {
+          const start = Date.parse(slot.start);
+          if (start >= from.getTime() && start < to.getTime() && !slots.some((s) => s.start === slot.start)) slots.push(slot);
+        }
+      }
+      return { doctor, slots: slots.sort((a, b) => a.start.localeCompare(b.start)) };
+    },
+  };
+}
+
+export type AppointmentUseCases = ReturnType<typeof appointmentUseCases>;

@@ -1,0 +1,372 @@
+/**
+ * The FHIR R4 API as a client meets it: through the real gateway (JWT policy
+ * in its daprd) to each service over its own sidecar and database. Every
+ * resource and Bundle answered is validated against the official R4 JSON
+ * schema; searches page by their next links; errors are OperationOutcomes;
+ * the access model holds as for the JSON API.
+ */
+import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
+
+let stack: TestStack;
+let api: ReturnType<typeof jsonClient>;
+let admin: Record<string, string>;
+
+type Json = Record<string, unknown>;
+type Bundle = {
+  resourceType: 'Bundle';
+  total: number;
+  link: { relation: string; url: string }[];
+  entry?: { fullUrl: string; resource: Json & { id: string } }[];
+};
+type Outcome = { resourceType: 'OperationOutcome'; issue: { code: string; diagnostics?: string; expression?: string[] }[] };
+
+const PASSWORD = 'correct horse battery';
+const RUN = `Fhir${Date.now().toString(36)}`;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+let seq = 0;
+const unique = (label: string) => `${label}.${++seq}.${Date.now()}`;
+const NEXT_YEAR = new Date().getUTCFullYear() + 1;
+
+/** A FHIR request: fhir+json (or the given type) in, and the answer checked to be fhir+json. */
+async function fhir(method: string, url: string, as: Record<string, string>, body?: unknown, contentType = 'application/fhir+json') {
+  const response = await fetch(`${stack.url('gateway')}${url}`, {
+    method,
+    headers: { accept: 'application/fhir+json', ...as, ...(body === undefined ? {} : { 'content-type': contentType }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  expect([url, response.headers.get('content-type')]).toEqual([url, 'application/fhir+json; charset=utf-8']);
+  const parsed = JSON.parse(text) as Json;
+  // Whatever it is (a resource, a Bundle, an OperationOutcome), it is valid FHIR R4.
+  expect(fhirSchemaErrors(parsed)).toEqual([]);
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+async function search(url: string, as: Record<string, string>): Promise<Bundle> {
+  const answer = await fhir('GET', url, as);
+  expect([url, answer.status]).toEqual([url, 200]);
+  return answer.body as Bundle;
+}
+
+const nextOf = (bundle: Bundle) => {
+  const next = bundle.link.find((link) => link.relation === 'next')?.url;
+  return next === undefined ? undefined : new URL(next);
+};
+
+/** Every entry of a search, following its next links to the end; checks each page's total. */
+async function searchAll(url: string, as: Record<string, string>): Promise<{ total: number; ids: string[]; pages: number }> {
+  let bundle = await search(url, as);
+  const total = bundle.total;
+  const ids: string[] = [];
+  let pages = 1;
+  for (;;) {
+    ids.push(...(bundle.entry ?? []).map((entry) => entry.resource.id));
+    expect(bundle.total).toBe(total);
+    const next = nextOf(bundle);
+    if (!next) break;
+    // Next links are public gateway URLs under /api/fhir.
+    expect(next.pathname.startsWith('/api/fhir/')).toBe(true);
+    bundle = await search(`${next.pathname}${next.search}`, as);
+    pages++;
+  }
+  return { total, ids, pages };
+}
+
+async function expectOutcome(method: string, url: string, as: Record<string, string>, status: number, body?: unknown, type?: string) {
+  const answer = await fhir(method, url, as, body, type);
+  expect([url, answer.status, answer.body.resourceType]).toEqual([url, status, 'OperationOutcome']);
+  return answer.body as Outcome;
+}
+
+function expectStatus(response: HttpResult, status: number): HttpResult {
+  expect({ status: response.status, body: response.body }).toMatchObject({ status });
+  return response;
+}
+
+async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {
+  const email = `${unique(roles.join('-'))}@example.org`;
+  expectStatus(await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles, ...links }, admin), 201);
+  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
+  return bearer((login.body as { accessToken: string }).accessToken);
+}
+
+async function createPatient(name: string, dateOfBirth: string, policyNumber: string): Promise<string> {
+  const body = {
+    name,
+    email: `${unique('p')}@example.org`,
+    dateOfBirth,
+    gender: 'female',
+    details: { insurance: { provider: 'Acme Health', policyNumber } },
+  };
+  return (expectStatus(await api('POST', '/api/patients', body, admin), 201).body as { id: string }).id;
+}
+
+async function createDoctor(hours: { start: string; end: string }): Promise<string> {
+  const workingHours = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [hours]]));
+  const body = doctorProfile({ workingHours, fees: { consultation: 8000, checkup: 4500 } });
+  return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
+}
+
+/** A FHIR booking of a 30-minute consultation. */
+const booking = (patientId: string, doctorId: string, start: string) => ({
+  resourceType: 'Appointment',
+  status: 'booked',
+  serviceType: [{ coding: [{ system: 'urn:caregrid:service-type', code: 'consultation' }] }],
+  reasonCode: [{ text: 'Chest pain' }],
+  start,
+  end: new Date(Date.parse(start) + 30 * 60_000).toISOString(),
+  participant: [{ actor: { reference: `Patient/${patientId}` } }, { actor: { reference: `Practitioner/${doctorId}` } }],
+});
+
+const at = (month: number, day: number, hour: number, minute = 0) =>
+  new Date(Date.UTC(NEXT_YEAR, month - 1, day, hour, minute)).toISOString();
+
+const w = {} as {
+  doctor1: string; // open all day
+  doctor2: string; // 09:00–11:00 UTC: four slots a day
+  patient1: string;
+  patient2: string;
+  patient3: string;
+  asPatient1: Record<string, string>;
+  asDoctor1: Record<string, string>;
+  asReception: Record<string, string>;
+};
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'],
+    env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
+  });
+  api = jsonClient(stack.url('gateway'));
+  const secret = stack.secrets()['auth-service']!;
+  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
+  admin = bearer((login.body as { accessToken: string }).accessToken);
+
+  w.doctor1 = await createDoctor({ start: '00:00', end: '23:30' });
+  w.doctor2 = await createDoctor({ start: '09:00', end: '11:00' });
+  w.patient1 = await createPatient(`${RUN} Ann`, '1984-02-29', `${RUN}-P1`);
+  w.patient2 = await createPatient(`${RUN} Bea`, '1992-07-01', `${RUN}-P2`);
+  w.patient3 = await createPatient(`${RUN} Cid`, '2001-12-31', `${RUN}-P3`);
+  w.asPatient1 = await account(['patient'], { patientId: w.patient1 });
+  w.asDoctor1 = await account(['doctor'], { doctorId: w.doctor1 });
+  w.asReception = await account(['receptionist']);
+}, 240_000);
+
+afterAll(() => stack?.stop());
+
+describe('the CapabilityStatement', () => {
+  it('is public at /api/fhir/metadata and states every type with its search parameters', async () => {
+    const answer = await fhir('GET', '/api/fhir/metadata', {});
+    expect(answer.status).toBe(200);
+    const rest = (answer.body as { rest: { resource: { type: string; searchParam: { name: string }[] }[] }[] }).rest[0]!;
+    expect(rest.resource.map((r) => r.type)).toEqual(['Patient', 'Practitioner', 'PractitionerRole', 'Appointment', 'Slot', 'Invoice']);
+    expect(rest.resource.find((r) => r.type === 'Slot')!.searchParam.map((p) => p.name)).toContain('schedule.actor');
+  });
+});
+
+describe('Patient', () => {
+  it('searches by name with total and a followed next link, by identifier (id, insurance policy) and birthdate', async () => {
+    const byName = await searchAll(`/api/fhir/Patient?name=${RUN}&_count=2`, admin);
+    expect(byName).toEqual({ total: 3, ids: [w.patient1, w.patient2, w.patient3], pages: 2 });
+
+    const policy = await search(`/api/fhir/Patient?identifier=${encodeURIComponent(`urn:caregrid:insurance-policy|${RUN}-P2`)}`, admin);
+    expect([policy.total, policy.entry?.map((e) => e.resource.id)]).toEqual([1, [w.patient2]]);
+    const byId = await search(`/api/fhir/Patient?identifier=${w.patient3}`, admin);
+    expect([byId.total, byId.entry?.map((e) => e.resource.id)]).toEqual([1, [w.patient3]]);
+
+    const born = await search(`/api/fhir/Patient?name=${RUN}&birthdate=ge1990&birthdate=lt2001-12-31`, admin);
+    expect([born.total, born.entry?.map((e) => e.resource.id)]).toEqual([1, [w.patient2]]);
+    const leapDay = await search(`/api/fhir/Patient?name=${RUN}&birthdate=1984-02`, admin);
+    expect(leapDay.entry?.map((e) => e.resource.id)).toEqual([w.patient1]);
+  });
+
+  it('reads one; unknown parameters and bad values are 400 OperationOutcomes', async () => {
+    const read = await fhir('GET', `/api/fhir/Patient/${w.patient1}`, admin);
+    expect([read.status, read.body.resourceType, read.body.id, read.body.birthDate]).toEqual([200, 'Patient', w.patient1, '1984-02-29']);
+
+    const unknown = await expectOutcome('GET', '/api/fhir/Patient?family=x', admin, 400);
+    expect(unknown.issue[0]!.diagnostics).toMatch(/^search parameter family: unknown search parameter/);
+    const bad = await expectOutcome('GET', '/api/fhir/Patient?birthdate=ne1990', admin, 400);
+    expect(bad.issue[0]!.diagnostics).toMatch(/^search parameter birthdate: prefix ne/);
+    await expectOutcome('GET', '/api/fhir/Patient?_count=1000', admin, 400);
+    const cursor = await expectOutcome('GET', '/api/fhir/Patient?_cursor=bm90LWEtY3Vyc29y', admin, 400);
+    expect(cursor.issue[0]!.diagnostics).toMatch(/^search parameter _cursor:/);
+    await expectOutcome('GET', '/api/fhir/Patient/00000000-0000-7000-8000-000000000000', admin, 404);
+    await expectOutcome('GET', '/api/fhir/Observation', admin, 404);
+    const anonymous = await expectOutcome('GET', `/api/fhir/Patient?name=${RUN}`, {}, 401);
+    expect(anonymous.issue[0]!.code).toBe('login');
+  });
+});
+
+describe('Appointment', () => {
+  let booked: Json & { id: string };
+
+  it('books through FHIR as the native API does: verified, priced from the tariff; the same slot again is a 409', async () => {
+    const created = await fhir('POST', '/api/fhir/Appointment', w.asPatient1, booking(w.patient1, w.doctor1, at(2, 3, 10)));
+    expect([created.status, created.body.status]).toEqual([201, 'booked']);
+    booked = created.body as typeof booked;
+    expect(created.headers.get('location')).toMatch(new RegExp(`/api/fhir/Appointment/${booked.id}$`));
+    const native = expectStatus(await api('GET', `/api/appointments/${booked.id}`, undefined, admin), 200).body as Json;
+    expect(native).toMatchObject({ patientId: w.patient1, doctorId: w.doctor1, amount: 8000, currency: 'EUR', reason: 'Chest pain' });
+
+    const again = await expectOutcome('POST', '/api/fhir/Appointment', w.asReception, 409, booking(w.patient2, w.doctor1, at(2, 3, 10)));
+    expect(again.issue[0]!.code).toBe('conflict');
+    // A patient books only for themselves, as natively.
+    await expectOutcome('POST', '/api/fhir/Appointment', w.asPatient1, 403, booking(w.patient2, w.doctor1, at(2, 3, 11)));
+    // Plain application/json bodies are taken too; a price is no element of a booking.
+    const invalid = await expectOutcome(
+      'POST',
+      '/api/fhir/Appointment',
+      w.asReception,
+      400,
+      { ...booking(w.patient2, w.doctor1, at(2, 3, 12)), status: 'proposed', priceComponent: [] },
+      'application/json',
+    );
+    expect(invalid.issue.flatMap((issue) => issue.expression ?? [])).toEqual(['Appointment.status', 'Appointment.priceComponent']);
+  });
+
+  it('searches by patient, practitioner, date range and status, with totals and next links, in the caller’s scope', async () => {
+    for (const hour of [9, 13, 15]) {
+      const made = await fhir('POST', '/api/fhir/Appointment', w.asReception, booking(w.patient2, w.doctor1, at(2, 4, hour)));
+      expect(made.status).toBe(201);
+    }
+    const byPractitioner = await searchAll(
+      `/api/fhir/Appointment?practitioner=Practitioner/${w.doctor1}&date=ge${NEXT_YEAR}-02-03&date=lt${NEXT_YEAR}-02-05&_count=2`,
+      admin,
+    );
+    expect([byPractitioner.total, byPractitioner.ids.length, byPractitioner.pages]).toEqual([4, 4, 2]);
+    const oneDay = await search(`/api/fhir/Appointment?patient=${w.patient2}&date=${NEXT_YEAR}-02-04&status=booked`, admin);
+    expect(oneDay.total).toBe(3);
+    const afternoon = await search(
+      `/api/fhir/Appointment?patient=Patient/${w.patient2}&date=ge${at(2, 4, 12)}&date=lt${at(2, 4, 16)}`,
+      admin,
+    );
+    expect(afternoon.total).toBe(2);
+
+    // A patient's search: only their own, whatever they ask for.
+    const own = await search(`/api/fhir/Appointment?practitioner=${w.doctor1}`, w.asPatient1);
+    expect([own.total, own.entry?.map((e) => e.resource.id)]).toEqual([1, [booked.id]]);
+    const others = await search(`/api/fhir/Appointment?patient=${w.patient2}`, w.asPatient1);
+    expect([others.total, others.entry]).toEqual([0, undefined]);
+  });
+
+  it('cancels by JSON Patch and by PUT of the status, under the native rules', async () => {
+    const patch = [
+      { op: 'test', path: '/status', value: 'booked' },
+      { op: 'replace', path: '/status', value: 'cancelled' },
+      { op: 'add', path: '/cancelationReason', value: { text: 'Feeling better' } },
+    ];
+    const patched = await fhir('PATCH', `/api/fhir/Appointment/${booked.id}`, w.asPatient1, patch, 'application/json-patch+json');
+    expect([patched.status, patched.body.status, (patched.body.cancelationReason as Json).text]).toEqual([
+      200,
+      'cancelled',
+      'Feeling better',
+    ]);
+    expect(expectStatus(await api('GET', `/api/appointments/${booked.id}`, undefined, admin), 200).body).toMatchObject({
+      status: 'cancelled',
+      cancellationReason: 'Feeling better',
+    });
+    // Cancelled is final: the lifecycle says 422, as natively.
+    await expectOutcome(
+      'PATCH',
+      `/api/fhir/Appointment/${booked.id}`,
+      admin,
+      422,
+      [{ op: 'replace', path: '/status', value: 'booked' }],
+      'application/json-patch+json',
+    );
+
+    const other = (await search(`/api/fhir/Appointment?patient=${w.patient2}&date=${NEXT_YEAR}-02-04&_count=1`, admin)).entry![0]!.resource;
+    // Cancelling needs a reason (the native rule): the resource's cancelationReason.
+    const unreasoned = await expectOutcome('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, 422, {
+      ...other,
+      status: 'cancelled',
+    });
+    expect(unreasoned.issue[0]!.code).toBe('business-rule');
+    const cancellation = { ...other, status: 'cancelled', cancelationReason: { text: 'Clinic closed' } };
+    const put = await fhir('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, cancellation);
+    expect([put.status, put.body.status]).toEqual([200, 'cancelled']);
+    // A resource is fhir+json (or JSON), a patch JSON Patch: anything else is a 415.
+    await expectOutcome('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, 415, cancellation, 'text/plain');
+    await expectOutcome('PATCH', `/api/fhir/Appointment/${other.id}`, w.asReception, 415, patch, 'application/json');
+    // Times are fixed once booked.
+    const moved = await expectOutcome('PUT', `/api/fhir/Appointment/${other.id}`, w.asReception, 400, { ...other, start: at(3, 1, 9) });
+    expect(moved.issue[0]!.diagnostics).toMatch(/start cannot change/);
+    // A patient may not touch another's appointment: as natively (403 or 404), never a change.
+    const foreign = await fhir('PUT', `/api/fhir/Appointment/${other.id}`, w.asPatient1, cancellation);
+    const nativeRead = await api('GET', `/api/appointments/${other.id}`, undefined, w.asPatient1);
+    expect([foreign.status, foreign.body.resourceType]).toEqual([nativeRead.status, 'OperationOutcome']);
+  });
+});
+
+describe('Patient in the caller’s scope', () => {
+  it('a patient finds only their own record; another patient’s read is refused as natively', async () => {
+    const own = await search(`/api/fhir/Patient?name=${RUN}`, w.asPatient1);
+    expect([own.total, own.entry?.map((e) => e.resource.id)]).toEqual([1, [w.patient1]]);
+    const foreign = await fhir('GET', `/api/fhir/Patient/${w.patient2}`, w.asPatient1);
+    const nativeRead = await api('GET', `/api/patients/${w.patient2}`, undefined, w.asPatient1);
+    expect([foreign.status, foreign.body.resourceType]).toEqual([nativeRead.status, 'OperationOutcome']);
+    expect([403, 404]).toContain(foreign.status);
+  });
+
+  it('a doctor finds only their care team', async () => {
+    // doctor1 has (had) appointments with patient1 and patient2, never with patient3.
+    const careTeam = await eventually(async () => {
+      const found = await search(`/api/fhir/Patient?name=${RUN}`, w.asDoctor1);
+      return found.total === 2 ? found : undefined;
+    });
+    expect(careTeam.entry?.map((e) => e.resource.id)).toEqual([w.patient1, w.patient2]);
+  });
+});
+
+describe('Slot, Practitioner, PractitionerRole, Invoice', () => {
+  it('free slots of a practitioner by schedule.actor or practitioner, paged; a booked one is gone', async () => {
+    const day = `start=ge${NEXT_YEAR}-03-02&start=lt${NEXT_YEAR}-03-03`;
+    const free = await searchAll(`/api/fhir/Slot?schedule.actor=Practitioner/${w.doctor2}&${day}&_count=3`, admin);
+    expect([free.total, free.ids.length, free.pages]).toEqual([4, 4, 2]);
+    expect(free.ids[0]).toBe(`${w.doctor2}.${NEXT_YEAR}03020900`);
+    const slot = await fhir('GET', `/api/fhir/Slot/${free.ids[1]}`, w.asPatient1);
+    expect([slot.status, slot.body.start, slot.body.status]).toEqual([200, at(3, 2, 9, 30), 'free']);
+
+    expect((await fhir('POST', '/api/fhir/Appointment', w.asReception, booking(w.patient3, w.doctor2, at(3, 2, 9, 30)))).status).toBe(201);
+    const left = await search(`/api/fhir/Slot?practitioner=${w.doctor2}&${day}`, w.asPatient1);
+    expect([left.total, left.entry?.map((e) => e.resource.start)]).toEqual([3, [at(3, 2, 9), at(3, 2, 10), at(3, 2, 10, 30)]]);
+    await expectOutcome('GET', `/api/fhir/Slot/${free.ids[1]}`, admin, 404);
+    await expectOutcome('GET', `/api/fhir/Slot?${day}`, admin, 400);
+    await expectOutcome(
+      'GET',
+      `/api/fhir/Slot?practitioner=${w.doctor2}&start=ge${NEXT_YEAR}-03-01&start=lt${NEXT_YEAR}-05-01`,
+      admin,
+      400,
+    );
+  });
+
+  it('practitioners and their roles', async () => {
+    const practitioner = await fhir('GET', `/api/fhir/Practitioner/${w.doctor2}`, w.asPatient1);
+    expect([practitioner.status, practitioner.body.resourceType]).toEqual([200, 'Practitioner']);
+    const roles = await search(`/api/fhir/PractitionerRole?practitioner=Practitioner/${w.doctor2}`, w.asPatient1);
+    expect([roles.total, roles.entry?.[0]?.resource.id]).toEqual([1, w.doctor2]);
+    const named = await search(`/api/fhir/Practitioner?name=${encodeURIComponent('Dr ')}&_count=1`, admin);
+    expect(named.total).toBeGreaterThanOrEqual(2);
+    expect(nextOf(named)).toBeDefined();
+  });
+
+  it('a paid appointment’s Invoice, found by patient in the caller’s scope', async () => {
+    const made = await fhir('POST', '/api/fhir/Appointment', w.asReception, booking(w.patient1, w.doctor1, at(4, 1, 9)));
+    expectStatus(
+      await api('POST', `/api/appointments/${made.body.id as string}/payment`, { method: 'cash', amount: 8000 }, w.asReception),
+      200,
+    );
+    const own = await eventually(async () => {
+      const found = await search(`/api/fhir/Invoice?patient=Patient/${w.patient1}`, w.asPatient1);
+      // The page and the total are two reads: while billing is issuing the invoice, one may see it before the other.
+      return found.total === 1 && found.entry?.length === 1 ? found : undefined;
+    });
+    const invoice = own.entry![0]!.resource;
+    expect((invoice.totalGross as { value: number; currency: string }).currency).toBe('EUR');
+    expect((await fhir('GET', `/api/fhir/Invoice/${invoice.id}`, w.asPatient1)).status).toBe(200);
+    const others = await search(`/api/fhir/Invoice?patient=${w.patient2}`, w.asPatient1);
+    expect(others.total).toBe(0);
+  });
+});
