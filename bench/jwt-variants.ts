@@ -24,6 +24,7 @@ import {
   startProcess,
   waitForHttp,
 } from '@caregrid/devkit';
+import { cpuMs } from './cpu-time.js';
 import { measure } from './load.js';
 import { benchSigningKey, invokeDoctorsPath, sidecarLab } from './sidecars.js';
 
@@ -56,7 +57,10 @@ const stops: (() => Promise<unknown>)[] = [];
 
 /** A JWT sidecar: lab.sidecar, or with BENCH_PROFILE_DIR one started here with daprd's profiling endpoint on. */
 async function start(appId: string, configFile: string, resourcesDir: string, appPort: number) {
-  if (!profileDir) return { ...(await lab.sidecar(appId, configFile, resourcesDir, appPort)), profilePort: undefined };
+  if (!profileDir) {
+    const sidecar = await lab.sidecar(appId, configFile, resourcesDir, appPort);
+    return { httpPort: sidecar.httpPort, pid: sidecar.child.pid!, profilePort: undefined };
+  }
   const ports = await freeSidecarPorts();
   const profilePort = await freePort();
   const mtls = localMtls();
@@ -71,7 +75,7 @@ async function start(appId: string, configFile: string, resourcesDir: string, ap
   });
   stops.push(() => child.stop());
   await waitForHttp(`http://127.0.0.1:${ports.daprHttpPort}/v1.0/healthz/outbound`, { timeoutMs: 60_000, abortIf: child.exited });
-  return { httpPort: ports.daprHttpPort, profilePort };
+  return { httpPort: ports.daprHttpPort, pid: child.child.pid!, profilePort };
 }
 
 const appPort = await freePort();
@@ -81,11 +85,9 @@ const ids = files.map((_, i) => (i === 0 ? 'gateway' : `gateway-v${i}`));
 try {
   await lab.sidecar('doctor-service', lab.calleeConfig('callee', [...ids, 'gateway-plain']), lab.resources('callee'), appPort);
   const callerPort = await freePort();
-  const variants: { name: string; port: number; profilePort?: number }[] = [
-    {
-      name: 'no JWT middleware',
-      port: (await lab.sidecar('gateway-plain', lab.config('plain', false), lab.resources('plain'), callerPort)).httpPort,
-    },
+  const plainSidecar = await lab.sidecar('gateway-plain', lab.config('plain', false), lab.resources('plain'), callerPort);
+  const variants: { name: string; port: number; pid: number; profilePort?: number }[] = [
+    { name: 'no JWT middleware', port: plainSidecar.httpPort, pid: plainSidecar.child.pid! },
   ];
   for (const [i, file] of files.entries()) {
     const sidecar = await start(
@@ -96,18 +98,22 @@ try {
     );
     const status = (await fetch(`http://127.0.0.1:${sidecar.httpPort}${invokeDoctorsPath}`)).status;
     if (status !== 401) throw new Error(`${file}: no token got ${status}, not 401`);
-    variants.push({ name: path.basename(file), port: sidecar.httpPort, profilePort: sidecar.profilePort });
+    variants.push({ name: path.basename(file), port: sidecar.httpPort, pid: sidecar.pid, profilePort: sidecar.profilePort });
   }
   const headers = { authorization: `Bearer ${await key.token(['admin'])}` };
   const totals = new Map<string, number[]>();
+  // CPU of the caller sidecar (where the policy runs) per request: steadier than throughput on a shared machine.
+  const cpu = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
-    for (const { name, port } of variants) {
+    for (const { name, port, pid } of variants) {
+      const cpuBefore = cpuMs(pid);
       const result = await measure(
         { url: `http://127.0.0.1:${port}${invokeDoctorsPath}`, headers },
         { seconds, connections, warmupSeconds: round === 0 ? 1 : 0 },
       );
       if (result.failed) throw new Error(`${name}: ${result.failed} failed`);
       totals.set(name, [...(totals.get(name) ?? []), result.rps]);
+      cpu.set(name, [...(cpu.get(name) ?? []), (cpuMs(pid) - cpuBefore) / result.ok]);
     }
   }
   if (profileDir) {
@@ -126,9 +132,12 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
+  const plainCpu = mean(cpu.get(variants[0]!.name)!);
   for (const [name, values] of totals) {
+    const ms = mean(cpu.get(name)!);
     console.log(
-      `${name.padEnd(28)} ${mean(values).toFixed(0).padStart(6)} req/s  ${(mean(values) / plain).toFixed(2)}× plain  (${values.map((v) => v.toFixed(0)).join(', ')})`,
+      `${name.padEnd(28)} ${mean(values).toFixed(0).padStart(6)} req/s  ${(mean(values) / plain).toFixed(2)}× plain  (${values.map((v) => v.toFixed(0)).join(', ')})` +
+        `   caller daprd ${ms.toFixed(3)} ms CPU per request (+${(ms - plainCpu).toFixed(3)} over plain)`,
     );
   }
 } finally {

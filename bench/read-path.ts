@@ -11,6 +11,7 @@
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { startTestStack, viaGatewayAs } from '@caregrid/devkit';
+import { cpuMs } from './cpu-time.js';
 import { measure } from './load.js';
 import { newPatient } from './gateway.js';
 
@@ -38,18 +39,25 @@ try {
   if (created.status !== 201) throw new Error(`POST /patients answered ${created.status}: ${await created.text()}`);
   const { id } = (await created.json()) as { id: string };
   const results: number[] = [];
+  const costs: number[] = [];
   const pid = stack.member('patient-service').process.child.pid!;
   for (let round = 0; round < rounds; round++) {
     // The profile written at the start of the last round is discarded (start-up, warm-up); the one at its end is the round's.
     if (profileDir && round === rounds - 1) process.kill(pid, 'SIGUSR2');
-    const result = await measure({ url: `${base}/patients/${id}`, headers }, { seconds, connections, warmupSeconds: round === 0 ? 2 : 0 });
+    if (round === 0) await measure({ url: `${base}/patients/${id}`, headers }, { seconds: 2, connections, warmupSeconds: 0 });
+    const cpuBefore = cpuMs(pid);
+    const result = await measure({ url: `${base}/patients/${id}`, headers }, { seconds, connections, warmupSeconds: 0 });
+    costs.push((cpuMs(pid) - cpuBefore) / (result.ok + result.failed));
     if (result.failed) throw new Error(`${result.failed} failed: ${JSON.stringify(result.statuses)}`);
     results.push(result.rps);
     if (profileDir && round === rounds - 1) process.kill(pid, 'SIGUSR2');
-    console.log(`round ${round + 1}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+    console.log(
+      `round ${round + 1}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, app CPU ${costs.at(-1)!.toFixed(3)} ms per request`,
+    );
   }
   console.log(
-    `patient-service GET /patients/{id} direct: ${(results.reduce((a, b) => a + b, 0) / results.length).toFixed(0)} req/s ` +
+    `patient-service GET /patients/{id} direct: ${(results.reduce((a, b) => a + b, 0) / results.length).toFixed(0)} req/s, ` +
+      `app CPU ${Math.min(...costs).toFixed(3)}–${Math.max(...costs).toFixed(3)} ms per request ` +
       `(${connections} connections; load average ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')})`,
