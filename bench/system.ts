@@ -51,7 +51,7 @@ export async function runningSystem(gateway: string, email: string, password: st
   return Object.assign(await signIn(gateway, email, password), { stop: async () => undefined });
 }
 
-async function signIn(gateway: string, email: string, password: string): Promise<Omit<System, 'stop'>> {
+export async function signIn(gateway: string, email: string, password: string): Promise<Omit<System, 'stop'>> {
   const login = async () => {
     const response = await jsonClient(gateway)('POST', '/api/auth/login', { email, password });
     if (response.status !== 200)

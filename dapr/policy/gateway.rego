@@ -7,6 +7,10 @@
 # .caregrid/generated/jwt-auth.yaml:
 # the OPA middleware keeps no cache between requests, so fetching the JWKS
 # with http.send would cost one fetch per request.
+#
+# It is evaluated on every request (README "Performance"): tables are keyed by
+# app-id and method so a request looks at its own few routes only, the token is
+# decoded and verified once, and `allow` stops at the first branch that holds.
 package http
 
 import rego.v1
@@ -16,11 +20,13 @@ jwks := `__JWKS__`
 default allow := {"allow": false, "status_code": 401}
 
 # The role table, generated from the access model (packages/platform/src/access):
-# method + path of the callee (after /method), per app-id → roles that may attempt it.
+# app-id → method → path patterns of the callee (after /method), each with the
+# roles that may attempt it (as an object: role → true).
 # Which records (own, care team, all) is the service's check, from the same model.
 routes := __ROUTES__
 
-# Routes anyone may call (sign-up, sign-in, refresh, sign-out, the JWKS), from the same model.
+# Routes anyone may call (sign-up, sign-in, refresh, sign-out, the JWKS), from the
+# same model: app-id → method → path patterns.
 public_routes := __PUBLIC_ROUTES__
 
 # Reachable without a token: sidecar health, the public routes above (they carry
@@ -35,10 +41,8 @@ public if {
 }
 
 public if {
-	some route in public_routes
-	route.app == invocation.app
-	input.request.method in route.methods
-	regex.match(route.path, invocation.path)
+	some pattern in public_routes[invocation.app][input.request.method]
+	regex.match(pattern, invocation.path)
 }
 
 public if {
@@ -56,10 +60,8 @@ token := substring(header, 7, -1) if {
 }
 
 # Only ES256 from our issuer for our audience, signed by a published key, not expired.
-# `alg: none` and HS* tokens fail the header check before any verification.
+# `alg: none` and HS* tokens fail decode_verify's `alg` constraint before any verification.
 claims := payload if {
-	[header, _, _] := io.jwt.decode(token)
-	header.alg == "ES256"
 	[valid, _, payload] := io.jwt.decode_verify(token, {
 		"cert": jwks,
 		"alg": "ES256",
@@ -71,12 +73,10 @@ claims := payload if {
 }
 
 permitted if {
-	some route in routes
-	route.app == invocation.app
-	input.request.method in route.methods
+	some route in routes[invocation.app][input.request.method]
 	regex.match(route.path, invocation.path)
 	some role in claims.roles
-	role in route.roles
+	route.roles[role]
 }
 
 identity := {
@@ -86,15 +86,11 @@ identity := {
 	"x-caregrid-doctor-id": object.get(claims, "doctorId", ""),
 }
 
-allow := {"allow": true} if public
-
-allow := {"allow": true, "additional_headers": identity} if {
-	not public
+allow := {"allow": true} if {
+	public
+} else := {"allow": true, "additional_headers": identity} if {
 	permitted
-}
-
-allow := {"allow": false, "status_code": 403} if {
-	not public
+} else := {"allow": false, "status_code": 403} if {
+	# a valid token, but none of its roles may call this route
 	claims.sub
-	not permitted
 }

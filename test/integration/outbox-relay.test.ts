@@ -142,6 +142,24 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
     expect(await relay.pass()).toMatchObject({ claimed: 0 });
   });
 
+  it('appendMany (the audit trail’s group commit) adds every event in one statement, published in order with its payload and trace', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const events = [1, 2, 3].map((n) => ({
+      id: uuidv7(),
+      topic,
+      type: 'caregrid.test.happened.v1',
+      subject: `m-${n}`,
+      data: { n, text: `quote " and backslash \\ ${n}` },
+      traceparent,
+    }));
+    await engine.store.appendMany(events);
+    await engine.store.appendMany([]);
+    const relay = new OutboxRelay(engine.store, sidecar.sidecar, logger, { relayId: 'many' });
+    expect(await relay.pass()).toMatchObject({ claimed: 3, published: 3, failed: 0 });
+    await eventually(() => (received(topic).length === 3 ? true : undefined));
+    expect(received(topic).map((m) => [m.id, m.subject, m.data])).toEqual(events.map((e) => [e.id, e.subject, e.data]));
+  });
+
   it('an event committed while a pass is publishing goes out right after that pass, not at the next idle tick', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { stringify } from 'yaml';
-import { gatewayPolicyTables } from '@caregrid/platform';
+import { gatewayPolicyIndex, gatewayPolicyTables } from '@caregrid/platform';
 import { repoRoot, stateDir } from './paths.js';
 import { readSecrets, writeSecrets, type SecretsDocument } from './provision.js';
 
@@ -25,10 +25,11 @@ export function publicJwks(privateKeys: JWK[]): { keys: JWK[] } {
 
 /** The gateway's Rego policy: the public keys and the access model's route tables in place of their markers. */
 export function renderPolicy(source: string, jwks: { keys: JWK[] }, tables = gatewayPolicyTables()): string {
+  const index = gatewayPolicyIndex(tables);
   return source
     .replace('__JWKS__', JSON.stringify(jwks))
-    .replace('__ROUTES__', JSON.stringify(tables.routes, null, 1))
-    .replace('__PUBLIC_ROUTES__', JSON.stringify(tables.publicRoutes, null, 1));
+    .replace('__ROUTES__', JSON.stringify(index.routes, null, 1))
+    .replace('__PUBLIC_ROUTES__', JSON.stringify(index.publicRoutes, null, 1));
 }
 
 /** The gateway's OPA middleware component, with the public keys inlined into the policy. */

@@ -302,7 +302,7 @@ export async function serviceUnderTest<Db>(options: {
     createApp: (sidecar) => {
       relay = opened.outbox ? new OutboxRelay(opened.outbox, sidecar, logger, { idleIntervalMs: 200 }) : undefined;
       relay?.start();
-      const audit = opened.outbox ? outboxAuditSink((event) => opened.outbox!.append(event)) : undefined;
+      const audit = opened.outbox ? outboxAuditSink((events) => opened.outbox!.appendMany(events)) : undefined;
       return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick(), audit, sidecar, outbox: opened.outbox });
     },
   });

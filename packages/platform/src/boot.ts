@@ -95,7 +95,7 @@ export async function startService<Db = undefined>(spec: {
       readiness,
       onEventsQueued: () => relay?.kick(),
       // No kick: entries ride the relay's next pass (within a second), batched, off the request's path.
-      audit: database.outbox ? outboxAuditSink((event) => database.outbox!.append(event)) : undefined,
+      audit: database.outbox ? outboxAuditSink((events) => database.outbox!.appendMany(events)) : undefined,
       outbox: database.outbox,
       isShuttingDown: () => shuttingDown,
     });

@@ -3,7 +3,14 @@ import type { Role } from '@caregrid/contracts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, widestPermitted, type Caller } from '../src/access/check.js';
 import { ACCESS_MATRIX, ENDPOINTS, PUBLIC, SIDECAR, type Matrix, type Permission } from '../src/access/model.js';
-import { accessMatrixMarkdown, gatewayPolicyTables, isClientRoute, pathPattern, rolesFor } from '../src/access/policy.js';
+import {
+  accessMatrixMarkdown,
+  gatewayPolicyIndex,
+  gatewayPolicyTables,
+  isClientRoute,
+  pathPattern,
+  rolesFor,
+} from '../src/access/policy.js';
 import { admit } from '../src/http/routes.js';
 
 const headers = (values: Record<string, string>) => ({ header: (name: string) => values[name.toLowerCase()] });
@@ -165,6 +172,27 @@ describe('the gateway policy is derived from the same model', () => {
     expect(isClientRoute('billing-service', 'post', '/events/appointment-paid')).toBe(false);
     expect(isClientRoute('billing-service', 'get', '/invoices/:id/pdf')).toBe(true);
     expect(publicRoutes.map((r) => r.path)).toContain('^/\\.well-known/jwks\\.json$');
+  });
+
+  it('the rendered index (app-id → method → routes) holds exactly the tables, roles as keys', () => {
+    const index = gatewayPolicyIndex();
+    const fromIndex = Object.entries(index.routes).flatMap(([app, byMethod]) =>
+      Object.entries(byMethod).flatMap(([method, list]) =>
+        list.map((r) => ({ app, methods: [method], path: r.path, roles: Object.keys(r.roles) })),
+      ),
+    );
+    const sortKey = (r: { app: string; methods: string[]; path: string }) => `${r.app} ${r.methods.join()} ${r.path}`;
+    expect(fromIndex.sort((a, b) => sortKey(a).localeCompare(sortKey(b)))).toEqual(
+      [...routes].sort((a, b) => sortKey(a).localeCompare(sortKey(b))),
+    );
+    expect(
+      Object.values(index.publicRoutes)
+        .flatMap((byMethod) => Object.values(byMethod).flat())
+        .sort(),
+    ).toEqual(publicRoutes.map((r) => r.path).sort());
+    expect(
+      index.routes['appointment-service']?.POST?.find((r) => r.path === pathPattern('/appointments/:id/payment'))?.roles,
+    ).not.toHaveProperty('patient');
   });
 
   it('path patterns match exactly one segment per parameter', () => {

@@ -59,6 +59,30 @@ export function gatewayPolicyTables(
   return { routes, publicRoutes };
 }
 
+/**
+ * The gateway policy's tables as the Rego looks them up: app-id → method → the
+ * routes (path pattern, roles as an object) or public path patterns. The policy
+ * runs on every request in the gateway sidecar; keyed lookups there replace a
+ * scan of every route of every service (and a role list scan per route).
+ */
+export type GatewayPolicyIndex = {
+  routes: Record<string, Record<string, { path: string; roles: Record<string, true> }[]>>;
+  publicRoutes: Record<string, Record<string, string[]>>;
+};
+
+export function gatewayPolicyIndex(tables: ReturnType<typeof gatewayPolicyTables> = gatewayPolicyTables()): GatewayPolicyIndex {
+  const index: GatewayPolicyIndex = { routes: {}, publicRoutes: {} };
+  for (const { app, methods, path, roles } of tables.routes) {
+    for (const method of methods) {
+      ((index.routes[app] ??= {})[method] ??= []).push({ path, roles: Object.fromEntries(roles.map((role) => [role, true])) });
+    }
+  }
+  for (const { app, methods, path } of tables.publicRoutes) {
+    for (const method of methods) ((index.publicRoutes[app] ??= {})[method] ??= []).push(path);
+  }
+  return index;
+}
+
 /** Whether a service route is one a client may call through the gateway (for the merged OpenAPI document). */
 export function isClientRoute(app: string, method: string, expressPath: string, endpoints: typeof ENDPOINTS = ENDPOINTS): boolean {
   const access = endpoints[app]?.[`${method.toUpperCase()} ${expressPath}`];

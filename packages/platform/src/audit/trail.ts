@@ -12,15 +12,20 @@ import type { Caller } from '../access/check.js';
 import { currentContext } from '../context.js';
 import type { OutboxEvent } from '../data/outbox.js';
 import { uuidv7 } from '../ids.js';
+import { groupCommit } from '../data/group-commit.js';
 import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
 
 /** Where a service's audit entries go: its outbox, so an entry survives a crash once the answer is on its way. */
 export type AuditSink = (entry: AuditEntry) => Promise<void>;
 
-/** The sink that appends each entry to the service's own outbox (published by its relay at the next pass). */
-export const outboxAuditSink =
-  (append: (event: Omit<OutboxEvent, 'time'>) => Promise<void>): AuditSink =>
-  (entry) =>
+/**
+ * The sink that appends each entry to the service's own outbox (published by its relay at the next
+ * pass). Entries of concurrent requests share one INSERT (groupCommit): each request still answers
+ * only once its own entry is committed, so a crash loses no entry of an answered request.
+ */
+export function outboxAuditSink(appendMany: (events: Omit<OutboxEvent, 'time'>[]) => Promise<void>): AuditSink {
+  const append = groupCommit(appendMany);
+  return (entry) =>
     append({
       id: entry.id,
       topic: auditRecorded.topic,
@@ -28,7 +33,10 @@ export const outboxAuditSink =
       // Spreads entries over partitions; their order does not matter, their time is in them.
       subject: entry.patientIds[0] ?? entry.id,
       data: auditEntry.parse(entry),
+      // Taken now: the batch is written outside this request's context.
+      traceparent: currentContext()?.traceparent,
     });
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESOURCE_ID = /^[\w.:-]{1,100}$/;

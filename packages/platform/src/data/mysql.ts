@@ -167,12 +167,25 @@ export async function enqueueMysqlEvent(connection: mysql.PoolConnection | mysql
   ]);
 }
 
+/** Several outbox rows in one statement (one round trip, one commit). */
+export async function enqueueMysqlEvents(
+  connection: mysql.PoolConnection | mysql.Pool,
+  events: Omit<OutboxEvent, 'time'>[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const traceparent = currentContext()?.traceparent ?? null;
+  await connection.query('INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES ?', [
+    events.map((e) => [e.id, e.topic, e.type, e.subject, JSON.stringify(e.data), e.traceparent ?? traceparent]),
+  ]);
+}
+
 // GET_LOCK names are server-wide: the database's name keeps services (and test databases) apart.
 const CLAIM_LOCK = "LEFT(CONCAT('outbox_claim.', DATABASE()), 64)";
 
 export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
   return {
     append: (event) => enqueueMysqlEvent(pool, event),
+    appendMany: (events) => enqueueMysqlEvents(pool, events),
     async claim(relayId, limit, leaseMs) {
       const connection = await connect(pool);
       try {

@@ -70,6 +70,8 @@ export type ParkedEvent = {
 export interface OutboxStore {
   /** Adds one event on its own (no surrounding state change), e.g. an audit entry written before a read is answered. */
   append(event: Omit<OutboxEvent, 'time'>): Promise<void>;
+  /** Adds several events in one statement (audit entries of concurrent requests, see groupCommit). */
+  appendMany(events: Omit<OutboxEvent, 'time'>[]): Promise<void>;
   /** Claims up to `limit` publishable rows for `relayId` for `leaseMs`, oldest first (see the ordering rule above). */
   claim(relayId: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]>;
   markPublished(ids: string[]): Promise<void>;

@@ -158,6 +158,24 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
   ]);
 }
 
+/** Several outbox rows in one statement (one round trip, one commit). */
+export async function enqueueEvents(client: pg.PoolClient | pg.Pool, events: Omit<OutboxEvent, 'time'>[]): Promise<void> {
+  if (events.length === 0) return;
+  const traceparent = currentContext()?.traceparent ?? null;
+  await client.query(
+    `INSERT INTO outbox (id, topic, type, subject, data, traceparent)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])`,
+    [
+      events.map((e) => e.id),
+      events.map((e) => e.topic),
+      events.map((e) => e.type),
+      events.map((e) => e.subject),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => e.traceparent ?? traceparent),
+    ],
+  );
+}
+
 type PgOutboxRow = {
   id: string;
   topic: string;
@@ -172,6 +190,7 @@ type PgOutboxRow = {
 export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   return {
     append: (event) => enqueueEvent(pool, event),
+    appendMany: (events) => enqueueEvents(pool, events),
     claim: (relayId, limit, leaseMs) =>
       inTransaction(pool, async (client) => {
         // One claimer at a time (released at commit): two relays must not both see a subject's
