@@ -114,7 +114,7 @@ export async function buildService(id: string): Promise<void> {
   for (const file of sources) writeAtomically(path.join(copied, file), readFileSync(path.join(migrationsOf(id), file)));
   for (const file of existsSync(copied) ? readdirSync(copied) : []) if (!sources.includes(file)) rmSync(path.join(copied, file));
   const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('node_modules/'));
-  writeAtomically(path.join(dist, 'build.json'), `${JSON.stringify({ key: keyOf(id, inputs), inputs } satisfies Stamp, null, 2)}\n`);
+  writeAtomically(path.join(dist, 'build.json'), `${JSON.stringify({ key: keyOf(id, inputs) ?? '', inputs } satisfies Stamp, null, 2)}\n`);
 }
 
 /** Holds the build lock while `run` runs; waits for another holder, and takes over a dead one's lock. */
