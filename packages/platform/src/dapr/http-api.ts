@@ -15,9 +15,12 @@ export type DaprHttpApiOptions = { host: string; port: number; apiToken?: string
 
 type Request = { method: string; headers?: Record<string, string>; body?: unknown; contentType?: string };
 
-/** How often, and how many times, start() asks whether the sidecar is up (the SDK's 500 ms × 60). */
-const STARTED_POLL_MS = 500;
-const STARTED_MAX_POLLS = 60;
+/**
+ * How often, and how many times, start() asks whether the sidecar is up: 30 s in all, as the SDK,
+ * but every 100 ms, not 500 (a start waited ~250 ms on average after its sidecar was up).
+ */
+const STARTED_POLL_MS = 100;
+const STARTED_MAX_POLLS = 300;
 
 export class DaprHttpApi {
   private readonly agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
