@@ -6,14 +6,25 @@
  * start→ready with all fourteen processes starting at once on the machine's cores, RSS idle, and
  * start→ready of the app alone (restarted with its sidecar up and the rest of the stack idle).
  *
- *   --rounds N   start and stop the stack N times (default 1); figures of every round
+ *   --rounds N             start and stop the stack N times (default 1); figures of every round
+ *   --load S               then S seconds of patient-service's own GET /patients/{id} (32 connections, its
+ *                          app token, as bench/gateway.ts): req/s, p99 and its RSS after, to weigh a memory
+ *                          setting against throughput
+ *   --node-options FLAGS   NODE_OPTIONS of the apps (e.g. V8 heap flags), not of this process
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { viaGatewayAs } from '@caregrid/devkit';
+import { newPatient } from './gateway.js';
+import { measure } from './load.js';
 import { residentMiB, settle } from './resources.js';
 import { ALL_APPS, ownSystem } from './system.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '1' }, load: { type: 'string' }, 'node-options': { type: 'string' } },
+});
+// The stack hands this process's environment to the apps (not to daprd, which ignores it anyway).
+if (values['node-options'] !== undefined) process.env.NODE_OPTIONS = values['node-options'];
 
 for (let round = 1; round <= Number(values.rounds); round++) {
   const load = loadavg().map((l) => l.toFixed(2));
@@ -36,6 +47,17 @@ for (let round = 1; round <= Number(values.rounds); round++) {
       );
     }
     console.log(`  ${'all apps'.padEnd(20)} ${''.padStart(49)}   RSS idle ${total.toFixed(1).padStart(6)} MiB`);
+    if (values.load) {
+      const created = await system.api('POST', '/api/patients', newPatient());
+      const member = stack.member('patient-service');
+      const headers = { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': member.appApiToken! };
+      const url = `${stack.url('patient-service')}/patients/${(created.body as { id: string }).id}`;
+      const result = await measure({ url, headers }, { seconds: Number(values.load), connections: 32, warmupSeconds: 2 });
+      const rss = residentMiB(member.process.child.pid) ?? 0;
+      console.log(
+        `  patient-service GET /patients/{id} direct: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed; RSS after ${rss.toFixed(1)} MiB`,
+      );
+    }
   } finally {
     await system.stop();
   }
