@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { viaGatewayAs } from '@caregrid/devkit';
 import { newPatient } from './gateway.js';
 import { measure } from './load.js';
-import { residentMiB, settle } from './resources.js';
+import { cpuSeconds, residentMiB, settle } from './resources.js';
 import { ALL_APPS, ownSystem } from './system.js';
 
 const { values } = parseArgs({
@@ -52,10 +52,14 @@ for (let round = 1; round <= Number(values.rounds); round++) {
       const member = stack.member('patient-service');
       const headers = { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': member.appApiToken! };
       const url = `${stack.url('patient-service')}/patients/${(created.body as { id: string }).id}`;
-      const result = await measure({ url, headers }, { seconds: Number(values.load), connections: 32, warmupSeconds: 2 });
+      await measure({ url, headers }, { seconds: 2, connections: 32, warmupSeconds: 0 });
+      // CPU time per answer as well: req/s swings with the machine's load, the service's own cost less so.
+      const cpuBefore = cpuSeconds(member.process.child.pid);
+      const result = await measure({ url, headers }, { seconds: Number(values.load), connections: 32, warmupSeconds: 0 });
+      const cpuMsPerRequest = ((cpuSeconds(member.process.child.pid) - cpuBefore) * 1000) / (result.ok + result.failed);
       const rss = residentMiB(member.process.child.pid) ?? 0;
       console.log(
-        `  patient-service GET /patients/{id} direct: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed; RSS after ${rss.toFixed(1)} MiB`,
+        `  patient-service GET /patients/{id} direct: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.failed} failed, ${cpuMsPerRequest.toFixed(3)} ms CPU each; RSS after ${rss.toFixed(1)} MiB`,
       );
     }
   } finally {
