@@ -98,6 +98,9 @@ export async function buildService(id: string): Promise<void> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // The compiler options of the repository (not whichever tsconfig.json is nearest), so a build
+    // stage with only tsconfig.base.json compiles exactly as a checkout does.
+    tsconfig: path.join(repoRoot, 'tsconfig.base.json'),
     // Error classes name themselves from new.target.name: no renaming of classes and functions.
     keepNames: true,
     sourcemap: 'linked',
