@@ -1,18 +1,19 @@
 /**
  * What each service image holds, without a Docker engine: the Dockerfile's own
- * COPY and `npm ci` steps (read from the Dockerfile, so this cannot drift from
- * it) replayed into a temporary /app, then the image's CMD started there until
- * it has loaded its whole module graph and waits for its sidecar. Catches a
- * runtime import that is only a devDependency, a shared package missing from
- * the image, or a source folder not copied.
+ * COPY, `npm ci` and build steps (read from the Dockerfile, so this cannot drift
+ * from it) replayed into temporary folders, then the image's CMD started there
+ * until it has loaded its whole module graph and waits for its sidecar. Catches
+ * a runtime import that is only a devDependency, a shared package missing from
+ * the build, or a source folder not copied.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultRunFile, loadRunFile, repoRoot } from '@caregrid/devkit';
 
-type Stage = { copies: { from: string; to: string }[]; runs: string[]; workdir?: string; cmd?: string[] };
+type Copy = { from: string; to: string; stage?: string };
+type Stage = { copies: Copy[]; runs: string[]; workdir?: string; cmd?: string[] };
 
 /** The Dockerfile's stages: COPY sources (from the build context), RUN commands, WORKDIR, CMD. */
 function readDockerfile(service: string): Record<string, Stage> {
@@ -26,11 +27,10 @@ function readDockerfile(service: string): Record<string, Stage> {
     if (!current) continue;
     if (line.startsWith('COPY ')) {
       const args = line.split(/\s+/).slice(1);
-      // COPY --from=<stage> copies between stages: replayed by building both stages in one folder.
-      if (!args[0]!.startsWith('--')) {
-        const to = args.pop()!;
-        for (const from of args) current.copies.push({ from, to });
-      }
+      const stage = /^--from=(\S+)$/.exec(args[0]!)?.[1];
+      if (stage) args.shift();
+      const to = args.pop()!;
+      for (const from of args) current.copies.push({ from, to, stage });
     }
     if (line.startsWith('RUN '))
       current.runs.push(
@@ -45,10 +45,20 @@ function readDockerfile(service: string): Record<string, Stage> {
   return stages;
 }
 
-function replayCopies(stage: Stage, app: string): void {
-  for (const { from, to } of stage.copies) {
-    const source = path.join(repoRoot, from);
-    const target = to.endsWith('/') ? path.join(app, to, path.basename(from)) : path.join(app, to === './' ? path.basename(from) : to);
+/**
+ * A stage's COPY lines into its folder (`to` relative to /app): from the build context, or
+ * `--from=<stage>` from that stage's folder. `COPY --from=deps /app ./` is replayed by building
+ * deps and runtime in one folder.
+ */
+function replayCopies(stage: Stage, app: string, stageDirs: Record<string, string> = {}): void {
+  for (const { from, to, stage: other } of stage.copies) {
+    if (other === 'deps') continue;
+    const source = other ? path.join(stageDirs[other]!, path.relative('/app', from)) : path.join(repoRoot, from);
+    const target = other
+      ? path.join(app, to)
+      : to.endsWith('/')
+        ? path.join(app, to, path.basename(from))
+        : path.join(app, to === './' ? path.basename(from) : to);
     mkdirSync(path.dirname(target), { recursive: true });
     cpSync(source, target, { recursive: true });
   }
@@ -84,55 +94,84 @@ function startUntilWaitingForSidecar(cwd: string, cmd: string[], appId: string):
 }
 
 /**
- * The clinic-app stage (its copies, `npm ci` and build) in a folder of its own, then its dist/
- * where the runtime stage's COPY --from puts it: the gateway finds index.html at its default path.
+ * The build stage: its COPY lines, then its RUN lines but the install. Its `npm ci` (the service's
+ * dependencies plus the root's dev tools) would take a minute per service here: the repository's own
+ * node_modules stands in for it, except our workspace packages, which resolve to the stage's copies
+ * only, so a source folder the stage does not copy fails the build.
  */
-function replayClinicAppStage(stage: Stage, app: string): void {
-  const build = mkdtempSync(path.join(tmpdir(), 'image-clinic-app-'));
-  try {
-    replayCopies(stage, build);
-    for (const command of stage.runs) {
-      const result = spawnSync('sh', ['-c', command.startsWith('npm ci') ? `${command} --prefer-offline --loglevel=error` : command], {
-        cwd: build,
-        encoding: 'utf8',
-      });
-      expect(result.status).toBe(0);
-    }
-    cpSync(path.join(build, 'packages/clinic-app/dist'), path.join(app, 'packages/clinic-app/dist'), { recursive: true });
-  } finally {
-    rmSync(build, { recursive: true, force: true });
+function replayBuildStage(stage: Stage, dir: string): void {
+  replayCopies(stage, dir);
+  const [install, ...runs] = stage.runs;
+  expect(install).toMatch(/^npm ci .*--include-workspace-root/);
+  mkdirSync(path.join(dir, 'node_modules', '@caregrid'), { recursive: true });
+  for (const entry of readdirSync(path.join(repoRoot, 'node_modules')).filter((e) => e !== '@caregrid' && e !== '.cache'))
+    symlinkSync(path.join(repoRoot, 'node_modules', entry), path.join(dir, 'node_modules', entry));
+  for (const parent of ['packages', 'services'])
+    for (const name of existsSync(path.join(dir, parent)) ? readdirSync(path.join(dir, parent)) : [])
+      symlinkSync(path.join(dir, parent, name), path.join(dir, 'node_modules', '@caregrid', name));
+  for (const command of runs) {
+    const result = spawnSync('sh', ['-c', command], { cwd: dir, encoding: 'utf8' });
+    expect({ command, status: result.status, stderr: result.stderr }).toEqual({ command, status: 0, stderr: '' });
   }
-  expect(readFileSync(path.join(app, 'packages/clinic-app/dist/index.html'), 'utf8')).toMatch(/\/app\/assets\/main-\w+\.js/);
+}
+
+/**
+ * The clinic-app stage (its copies, `npm ci` and build) in a folder of its own, once for every
+ * image: the runtime stage's `COPY --from=clinic-app` takes its dist/ from there.
+ */
+let clinicAppStageDir: string | undefined;
+function replayClinicAppStage(stage: Stage): string {
+  if (clinicAppStageDir) return clinicAppStageDir;
+  const dir = mkdtempSync(path.join(tmpdir(), 'image-clinic-app-'));
+  replayCopies(stage, dir);
+  for (const command of stage.runs) {
+    const result = spawnSync('sh', ['-c', command.startsWith('npm ci') ? `${command} --prefer-offline --loglevel=error` : command], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+  }
+  expect(readFileSync(path.join(dir, 'packages/clinic-app/dist/index.html'), 'utf8')).toMatch(/\/app\/assets\/main-\w+\.js/);
+  return (clinicAppStageDir = dir);
 }
 
 const services = loadRunFile(defaultRunFile).map((app) => app.appId);
 
 describe('service images (Dockerfile replayed without Docker)', () => {
+  afterAll(() => {
+    if (clinicAppStageDir) rmSync(clinicAppStageDir, { recursive: true, force: true });
+  });
   it.each(services)(
     '%s: production dependencies and copied sources are all it needs to start',
     async (service) => {
       const stages = readDockerfile(service);
-      expect(Object.keys(stages)).toEqual(['clinic-app', 'deps', 'runtime']);
+      expect(Object.keys(stages)).toEqual(['clinic-app', 'deps', 'build', 'runtime']);
       const app = mkdtempSync(path.join(tmpdir(), `image-${service}-`));
+      const build = mkdtempSync(path.join(tmpdir(), `image-build-${service}-`));
       try {
+        replayBuildStage(stages.build!, build);
         replayCopies(stages.deps!, app);
         for (const command of stages.deps!.runs.filter((r) => r.startsWith('npm ci'))) {
           const result = spawnSync('sh', ['-c', `${command} --prefer-offline --loglevel=error`], { cwd: app, encoding: 'utf8' });
           expect(result.stderr).toBe('');
           expect(result.status).toBe(0);
         }
-        replayCopies(stages.runtime!, app);
-        if (service === 'gateway') replayClinicAppStage(stages['clinic-app']!, app);
-        // Development-only packages stay out.
-        for (const devOnly of ['@caregrid/devkit', 'jest', 'typescript', 'eslint']) {
+        replayCopies(stages.runtime!, app, { build, 'clinic-app': replayClinicAppStage(stages['clinic-app']!) });
+        // Development-only packages stay out, the TypeScript loader and compiler too: the image runs the build.
+        for (const devOnly of ['@caregrid/devkit', 'jest', 'typescript', 'eslint', 'tsx', 'esbuild']) {
           expect(existsSync(path.join(app, 'node_modules', devOnly))).toBe(false);
         }
         expect(existsSync(path.join(app, 'services', service, 'test'))).toBe(false);
+        expect(existsSync(path.join(app, 'services', service, 'src'))).toBe(false);
+        expect(existsSync(path.join(app, 'services', service, 'dist', 'main.js'))).toBe(true);
+        // Where the gateway looks for the app by default (CLINIC_APP_DIR unset).
+        expect(existsSync(path.join(app, 'packages', 'clinic-app', 'dist', 'index.html'))).toBe(true);
         const workdir = path.join(app, path.relative('/app', stages.runtime!.workdir!));
         const output = await startUntilWaitingForSidecar(workdir, stages.runtime!.cmd!, service);
         expect(output).toContain(`"service":"${service}"`);
       } finally {
         rmSync(app, { recursive: true, force: true });
+        rmSync(build, { recursive: true, force: true });
       }
     },
     120_000,

@@ -52,7 +52,7 @@ function leftovers(): string[] {
   return ps.filter((line) => {
     const pid = line.trim().split(' ')[0]!;
     if (line.includes('daprd') && line.includes(`${path.join(repoRoot, 'dapr', 'config')}/`)) return true;
-    return line.includes('src/main.ts') && appDirs.has(cwdOf(pid));
+    return line.includes('dist/main.js') && appDirs.has(cwdOf(pid));
   });
 }
 
@@ -119,6 +119,9 @@ maybe('the real Dapr CLI: dapr run -f dapr', () => {
     const secrets = await provisionServiceSecrets(apps);
     writeGeneratedResources(secrets, path.join(repoRoot, '.caregrid', 'generated'));
     skipBacklog();
+    // The run file runs the compiled services: `npm run build` first, as the README says.
+    const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`npm run build failed (${build.status}):\n${build.stdout}${build.stderr}`);
 
     // The README's exports (with this machine's state folder for $PWD/.caregrid), plus a
     // registry of this run's own so it cannot meet another run's sidecars.

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { ensureBuilt } from '../../../scripts/build.js';
 import { startSidecar, type RunningSidecar } from './daprd.js';
+import { repoRoot } from './paths.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
 import { registryOf, setInRotation, type Registry } from './rotation.js';
 import type { ResolvedApp } from './runfile.js';
@@ -66,6 +68,8 @@ export async function startStack(options: {
   /** What the supervisor does and why (restarts, routing changes), one line each. */
   log?: (message: string) => void;
 }): Promise<Stack> {
+  // Our services run compiled (dist/main.js): built first when their sources changed, never stale.
+  await ensureBuilt(servicesOf(options.apps));
   let stopping = false;
   const log = options.log ?? (() => undefined);
   const timers = new Set<NodeJS.Timeout>();
@@ -210,6 +214,14 @@ export async function startStack(options: {
       await Promise.all(members.map((m) => m.sidecar.stop()));
     },
   };
+}
+
+/** The apps that are services of this repository (services/<app-id>), whose command runs their build. */
+export function servicesOf(apps: ResolvedApp[]): string[] {
+  const built = apps.filter(
+    (a) => a.appDir === path.join(repoRoot, 'services', a.appId) && a.command.some((arg) => arg.startsWith('dist/')),
+  );
+  return [...new Set(built.map((a) => a.appId))];
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {

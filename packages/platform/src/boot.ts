@@ -51,7 +51,7 @@ export async function startService<Db = undefined>(spec: {
     throw error;
   }
   const logger = createLogger(config.APP_ID, config.LOG_LEVEL);
-  const tracing = startTracing(config.APP_ID);
+  const tracing = await startTracing(config.APP_ID);
   if (tracing.enabled) logger.info('exporting spans to Zipkin (OTEL_EXPORTER_ZIPKIN_ENDPOINT)');
   try {
     const sidecar = new Sidecar({
