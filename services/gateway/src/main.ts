@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
 import { parseTrustedProxies } from './domain/client-address.js';
-import { DEFAULT_CLINIC_APP_DIR } from './http/clinic-app.js';
+import { defaultClinicAppDir } from './http/clinic-app.js';
 import { assertPolicyInForce } from './http/policy-check.js';
 import { upstreamCheck, waitFor } from './http/upstreams.js';
 
@@ -20,7 +20,7 @@ const settings = loadConfig({
   // serving anyway (then /readyz stays 503 until one does): services start alongside the gateway.
   UPSTREAM_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
   // The built clinic app (npm run build:app), served at /app.
-  CLINIC_APP_DIR: z.string().min(1).default(DEFAULT_CLINIC_APP_DIR),
+  CLINIC_APP_DIR: z.string().min(1).default(defaultClinicAppDir()),
   // Comma-separated IPs / CIDRs of the proxies in front (the ingress controller); empty: the peer is the client.
   // A typo fails the start instead of trusting the wrong hops.
   TRUSTED_PROXIES: z

@@ -1,15 +1,14 @@
+import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel } from '@dapr/dapr';
 import { randomUUID } from 'node:crypto';
 import { propagationHeaders } from '../context.js';
 import { DependencyUnavailableError } from '../errors.js';
 import { inSpan, SpanKind } from '../tracing.js';
-import { DaprHttpApi } from './http-api.js';
 
 /**
  * The service's only door to the outside world: its own Dapr sidecar.
  *
- * Built on daprd's HTTP API (invoke, publish, secrets, bindings) through
- * DaprHttpApi, which keeps the contract of @dapr/dapr's DaprClient without
- * loading the SDK (see http-api.ts). The client hides the status of a successful invocation and throws a
+ * Built on @dapr/dapr's DaprClient over HTTP (invoke, publish, secrets,
+ * bindings). The SDK hides the status of a successful invocation and throws a
  * JSON-encoded Error for any other, so `invoke` decodes that error into a
  * plain result: a peer's 404 is an answer, not an exception. Only failures of
  * Dapr itself (peer unreachable, resiliency timeout, open circuit) become
@@ -67,10 +66,15 @@ function isDaprFailure(body: unknown): boolean {
 }
 
 export class Sidecar {
-  readonly client: DaprHttpApi;
+  readonly client: DaprClient;
 
   constructor(readonly options: SidecarOptions) {
-    this.client = new DaprHttpApi({ host: SIDECAR_HOST, port: options.httpPort, apiToken: process.env.DAPR_API_TOKEN });
+    this.client = new DaprClient({
+      daprHost: SIDECAR_HOST,
+      daprPort: String(options.httpPort),
+      communicationProtocol: CommunicationProtocolEnum.HTTP,
+      logger: { level: LogLevel.Error },
+    });
   }
 
   /** Resolves once the sidecar reports healthy (components loaded). */
@@ -108,7 +112,7 @@ export class Sidecar {
     const attempts = method === 'GET' ? 2 : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.client.invoker.invoke(appId, path.replace(/^\//, ''), method, body, { headers });
+        const result = await this.client.invoker.invoke(appId, path.replace(/^\//, ''), method as HttpMethod, body as object, { headers });
         return { ok: true, body: result as T };
       } catch (error) {
         const decoded = decodeSdkError(error);

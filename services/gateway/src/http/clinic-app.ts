@@ -4,8 +4,16 @@ import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
 import { DomainError, NotFoundError } from '@caregrid/platform';
 
-/** Where `npm run build:app` writes the clinic app (the same place in the gateway's image). */
-export const DEFAULT_CLINIC_APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../packages/clinic-app/dist');
+/**
+ * Where `npm run build:app` writes the clinic app (the same place in the gateway's image):
+ * `packages/clinic-app/dist` of the nearest folder above this module that has `packages/` — the
+ * module runs from src/http/ under tsx and from dist/main.js once bundled.
+ */
+export function defaultClinicAppDir(from = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  while (!existsSync(path.join(dir, 'packages')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, 'packages', 'clinic-app', 'dist');
+}
 
 /**
  * Same origin as /api, so the app needs no CORS and its calls stay under

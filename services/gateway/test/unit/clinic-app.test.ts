@@ -9,8 +9,9 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { freePort } from '@caregrid/devkit';
+import { freePort, repoRoot } from '@caregrid/devkit';
 import { createApp } from '../../src/app.js';
+import { defaultClinicAppDir } from '../../src/http/clinic-app.js';
 import { parseTrustedProxies } from '../../src/domain/client-address.js';
 
 const servers: Server[] = [];
@@ -85,4 +86,10 @@ it('answers 503 problem+json saying how to build the app when it is not built, a
   expect(response.headers.get('content-type')).toContain('application/problem+json');
   expect(((await response.json()) as { detail: string }).detail).toContain('npm run build:app');
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
+});
+
+it('finds the built app from the sources (src/http) and from the bundle (dist/main.js) alike', () => {
+  const expected = path.join(repoRoot, 'packages', 'clinic-app', 'dist');
+  expect(defaultClinicAppDir(path.join(repoRoot, 'services', 'gateway', 'src', 'http'))).toBe(expected);
+  expect(defaultClinicAppDir(path.join(repoRoot, 'services', 'gateway', 'dist'))).toBe(expected);
 });
