@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from './paths.js';
+import { repoRoot, sidecarEnvironment } from './paths.js';
 
 /**
  * Readiness-aware routing for local sidecars, the part of Kubernetes' endpoints
@@ -17,14 +17,22 @@ import { repoRoot } from './paths.js';
  */
 export type Registry = { file: string; table: string };
 
-/** The SQLite registry a daprd Configuration names, if it uses one. */
-export function registryOf(configFile: string): Registry | undefined {
+/**
+ * The SQLite registry a daprd Configuration names, if it uses one. `${VAR}` in
+ * the connection string is expanded from `env` as daprd expands it from its own
+ * environment (the launcher's sidecars get sidecarEnvironment()).
+ */
+export function registryOf(
+  configFile: string,
+  env: Record<string, string | undefined> = { ...process.env, ...sidecarEnvironment() },
+): Registry | undefined {
   const config = parseAllDocuments(readFileSync(configFile, 'utf8'))[0]?.toJS() as
     { spec?: { nameResolution?: { component?: string; configuration?: Record<string, string> } } } | undefined;
   const nameResolution = config?.spec?.nameResolution;
   if (nameResolution?.component !== 'sqlite' || !nameResolution.configuration?.connectionString) return undefined;
   // Relative paths are daprd's: it runs in the repository root (daprd.ts).
-  const file = path.resolve(repoRoot, nameResolution.configuration.connectionString.replace(/^file:/, '').split('?')[0]!);
+  const connection = nameResolution.configuration.connectionString.replace(/\$\{(\w+)\}/g, (_, name: string) => env[name] ?? '');
+  const file = path.resolve(repoRoot, connection.replace(/^file:/, '').split('?')[0]!);
   const table = nameResolution.configuration.tableName ?? 'hosts';
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(table) ? { file, table } : undefined;
 }

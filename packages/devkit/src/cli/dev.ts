@@ -55,6 +55,15 @@ function printTable(members: StackMember[]): void {
 }
 
 async function main(): Promise<number> {
+  // Listening from the first moment: Ctrl-C while the stack starts must stop what has started (the
+  // apps and sidecars run in process groups of their own, so the terminal's SIGINT never reaches them).
+  let stopRequested = false;
+  const stopSignal = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  }).then(() => {
+    stopRequested = true;
+  });
   const apps = loadRunFile(runFile);
   say(`${apps.length} app(s) in ${path.relative(process.cwd(), runFile) || runFile}`);
   infraUp();
@@ -66,6 +75,7 @@ async function main(): Promise<number> {
   say('provisioning databases, secrets and the gateway policy');
   const secrets = await provisionServiceSecrets(apps);
   writeGeneratedResources(secrets);
+  if (stopRequested) return 130;
   const stack = await startStack({
     apps,
     logDir: logsDir,
@@ -81,12 +91,7 @@ async function main(): Promise<number> {
   if (apps.some((a) => a.env.CAREGRID_GENERATED_SECRETS?.includes('bootstrapAdmin'))) {
     say(`first admin: see bootstrapAdminEmail / bootstrapAdminPassword in ${secretsFile}`);
   }
-  if (!values.smoke) {
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-  }
+  if (!values.smoke) await stopSignal;
   say('stopping apps, then sidecars');
   await stack.stop();
   return values.smoke && !stack.healthy ? 1 : 0;
