@@ -11,7 +11,7 @@
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { startTestStack } from '@caregrid/devkit';
-import { cpuMs } from './cpu-time.js';
+import { cpuMs, stackProcesses } from './cpu-time.js';
 import { newPatient } from './gateway.js';
 import { measure } from './load.js';
 import { signIn } from './system.js';
@@ -38,15 +38,7 @@ try {
   const created = await system.api('POST', '/api/patients', newPatient());
   if (created.status !== 201) throw new Error(`POST /api/patients answered ${created.status}: ${JSON.stringify(created.body)}`);
   const url = `${system.gateway}/api/patients/${(created.body as { id: string }).id}`;
-  const processes = Object.fromEntries(
-    ['gateway', 'patient-service', 'auth-service'].flatMap((app) => {
-      const member = stack.member(app);
-      return [
-        [`${app} app`, member.process.child.pid!],
-        [`${app} daprd`, member.sidecar.child.pid!],
-      ];
-    }),
-  );
+  const processes = stackProcesses(stack, ['gateway', 'patient-service', 'auth-service']);
   const gatewayPid = processes['gateway app']!;
   const totals: Record<string, number[]> = {};
   const throughput: number[] = [];
