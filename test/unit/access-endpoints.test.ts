@@ -33,7 +33,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
   'doctor-service': [doctorRoutes(unused), doctorFhirRoutes(unused)],
   'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused }), appointmentFhirRoutes(unused)],
   'billing-service': [
-    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused, logger: unused }),
+    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
     invoiceFhirRoutes(unused),
     billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
     deadLetterRoutes('billing-service', unused),

@@ -28,7 +28,7 @@ export function createApp(
     service: 'billing-service',
     logger: deps.logger,
     routers: [
-      invoiceRoutes({ invoices, pdfs, billing, logger: deps.logger }),
+      invoiceRoutes({ invoices, pdfs, billing }),
       invoiceFhirRoutes(invoices),
       events.routes,
       deadLetterRoutes('billing-service', parked),

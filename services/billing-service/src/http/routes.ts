@@ -1,16 +1,6 @@
 import { z } from 'zod';
 import { INVOICE_STATUSES, invoiceRecord } from '@caregrid/contracts';
-import {
-  ApiRouter,
-  authorize,
-  narrow,
-  noteAccess,
-  pageQuerySchema,
-  seesNothing,
-  sendStream,
-  type Caller,
-  type Logger,
-} from '@caregrid/platform';
+import { ApiRouter, authorize, narrow, noteAccess, pageQuerySchema, seesNothing, type Caller } from '@caregrid/platform';
 import { pdfFileName, type Billing } from '../billing.js';
 import type { InvoiceRepository } from '../data/invoice-repository.js';
 import type { PdfStore } from '../data/pdf-store.js';
@@ -29,8 +19,8 @@ const invoiceResponse = invoiceRecord;
 /** What the access model decides an invoice on: the patient billed and the doctor of the appointment. */
 export const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
 
-export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing; logger: Logger }): ApiRouter {
-  const { invoices, pdfs, billing, logger } = deps;
+export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing }): ApiRouter {
+  const { invoices, pdfs, billing } = deps;
   const visible = async (caller: Caller, id: string) => {
     const invoice = await invoices.get(id);
     authorize(caller, 'invoice', 'read', invoiceFacts(invoice));
@@ -71,19 +61,14 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
       method: 'get',
       path: '/invoices/:id/pdf',
       audit: 'download',
-      summary: 'The invoice as PDF (streamed; rendered again if the stored file is missing)',
+      summary: 'The invoice as PDF (rendered again if the stored file is missing or not whole yet)',
       tags: ['billing'],
       params: idParams,
       responses: { 200: { description: 'PDF', contentType: 'application/pdf' }, 404: { description: 'No such invoice' } },
       handler: async ({ params, caller, res }) => {
         const invoice = await visible(caller, params.id);
         res.type('application/pdf').set('content-disposition', `attachment; filename="${pdfFileName(invoice)}"`);
-        const stored = await pdfs.open(pdfFileName(invoice));
-        if (stored?.body) {
-          await sendStream(res, stored.body as import('node:stream/web').ReadableStream<Uint8Array>, logger, pdfFileName(invoice));
-          return;
-        }
-        res.send(await billing.storePdf(invoice));
+        res.send((await pdfs.readComplete(pdfFileName(invoice))) ?? (await billing.storePdf(invoice)));
       },
     })
     .add({
