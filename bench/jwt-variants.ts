@@ -12,7 +12,6 @@ import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { stringify } from 'yaml';
 import { DAPR_NAMESPACE } from '@caregrid/platform';
 import {
   daprdArgs,
@@ -22,6 +21,7 @@ import {
   localMtls,
   sidecarEnvironment,
   startProcess,
+  opaComponent,
   waitForHttp,
 } from '@caregrid/devkit';
 import { cpuMs } from './cpu-time.js';
@@ -35,22 +35,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const lab = sidecarLab('jwt-variants');
 const key = await benchSigningKey();
 
-const component = (rego: string, appId: string) =>
-  stringify({
-    apiVersion: 'dapr.io/v1alpha1',
-    kind: 'Component',
-    metadata: { name: 'jwt-auth' },
-    spec: {
-      type: 'middleware.http.opa',
-      version: 'v1',
-      metadata: [
-        { name: 'defaultStatus', value: '401' },
-        { name: 'includedHeaders', value: 'Authorization' },
-        { name: 'rego', value: rego.replace('__JWKS__', JSON.stringify(key.jwks)) },
-      ],
-    },
-    scopes: [appId],
-  });
+const component = (rego: string, appId: string) => opaComponent(rego.replace('__JWKS__', JSON.stringify(key.jwks)), [appId]);
 
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const stops: (() => Promise<unknown>)[] = [];

@@ -34,7 +34,11 @@ export function renderPolicy(source: string, jwks: { keys: JWK[] }, tables = gat
 
 /** The gateway's OPA middleware component, with the public keys inlined into the policy. */
 export function renderPolicyComponent(jwks: { keys: JWK[] }): string {
-  const rego = renderPolicy(readFileSync(POLICY_SOURCE, 'utf8'), jwks);
+  return opaComponent(renderPolicy(readFileSync(POLICY_SOURCE, 'utf8'), jwks));
+}
+
+/** The OPA middleware component (`jwt-auth`) around a rendered Rego policy, for the sidecars of `scopes`. */
+export function opaComponent(rego: string, scopes: string[] = ['gateway']): string {
   return stringify({
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Component',
@@ -48,7 +52,7 @@ export function renderPolicyComponent(jwks: { keys: JWK[] }): string {
         { name: 'rego', value: rego },
       ],
     },
-    scopes: ['gateway'],
+    scopes,
   });
 }
 
