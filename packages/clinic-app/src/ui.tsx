@@ -1,33 +1,13 @@
 /** Building blocks the screens share: loading and error states, messages, appointment rows, booking. */
+import { SERVICE_TYPES } from '@caregrid/contracts/vocabulary';
+import type { AppointmentRecord as Appointment, DoctorRecord as Doctor } from '@caregrid/contracts';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api.js';
 import { calendarDay, formatDay, formatMoney, formatTime } from './format.js';
 
-export type Appointment = {
-  id: string;
-  patientId: string;
-  doctorId: string;
-  patientName: string;
-  doctorName: string;
-  specialization: string;
-  start: string;
-  end: string;
-  serviceType: string;
-  reason: string | null;
-  amount: number;
-  currency: string;
-  status: 'booked' | 'checked-in' | 'fulfilled' | 'cancelled' | 'noshow';
-  payment: { method: string; amount: number; paidAt: string } | null;
-};
-export type Doctor = {
-  id: string;
-  name: string;
-  specialization: string;
-  accepting: boolean;
-  fees: Record<string, number>;
-  currency: string;
-};
+// The services' answers as their contracts declare them (type-only: nothing of zod reaches the bundle).
+export type { Appointment, Doctor };
 export type Page<T> = { items: T[]; nextCursor: string | null };
 
 export const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -159,7 +139,7 @@ type Slot = { start: string; end: string };
  * API (working hours minus bookings); the price is the doctor's tariff.
  */
 export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; doctor: Doctor; onBooked: (a: Appointment) => void }) {
-  const services = Object.keys(doctor.fees);
+  const services = SERVICE_TYPES.filter((s) => doctor.fees[s] !== undefined);
   const [day, setDay] = useState(calendarDay(new Date()));
   const [serviceType, setServiceType] = useState(services[0] ?? '');
   const slots = useLoad(() => api<{ slots: Slot[] }>('GET', `/appointments/slots?doctorId=${doctor.id}&date=${day}`), [doctor.id, day]);

@@ -1,10 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, Topics } from './core.js';
 import { timestamp } from './fields.js';
-
-export const SERVICE_TYPES = ['consultation', 'surgery', 'vaccination', 'checkup', 'follow-up'] as const;
-export const APPOINTMENT_STATUSES = ['booked', 'checked-in', 'fulfilled', 'cancelled', 'noshow'] as const;
-export const PAYMENT_METHODS = ['credit', 'debit', 'cash', 'insurance'] as const;
+import { APPOINTMENT_STATUSES, PAYMENT_METHODS, SERVICE_TYPES } from './vocabulary.js';
 
 /** Money everywhere: integer minor units plus an ISO 4217 code. */
 export const money = { amount: z.number().int().nonnegative(), currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code, e.g. EUR') };

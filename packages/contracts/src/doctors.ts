@@ -1,21 +1,7 @@
 import { z } from 'zod';
-import { money, SERVICE_TYPES } from './appointments.js';
+import { money } from './appointments.js';
 import { defineEvent, Topics } from './core.js';
-
-export const SPECIALIZATIONS = [
-  'cardiology',
-  'dermatology',
-  'neurology',
-  'orthopedics',
-  'pediatrics',
-  'psychiatry',
-  'radiology',
-  'surgery',
-  'urology',
-  'general-practice',
-] as const;
-
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+import { SERVICE_TYPES, SPECIALIZATIONS, WEEKDAYS } from './vocabulary.js';
 
 /**
  * A doctor's tariff: the price of each service type they offer, in integer

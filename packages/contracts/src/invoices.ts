@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, Topics } from './core.js';
-
-export const INVOICE_STATUSES = ['draft', 'issued', 'balanced', 'cancelled'] as const;
+import { INVOICE_STATUSES } from './vocabulary.js';
 
 const invoiceSnapshot = z.object({
   invoiceId: z.uuid(),

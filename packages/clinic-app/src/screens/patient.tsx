@@ -1,21 +1,9 @@
 /** Patient: own appointments (cancel), booking a free slot by specialization, own invoices. */
+import { SPECIALIZATIONS } from '@caregrid/contracts/vocabulary';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download } from '../api.js';
 import { formatMoney } from '../format.js';
 import { AppointmentList, BookSlot, Loading, Outcome, useAction, useLoad, type Appointment, type Doctor, type Page } from '../ui.js';
-
-const SPECIALIZATIONS = [
-  'cardiology',
-  'dermatology',
-  'neurology',
-  'orthopedics',
-  'pediatrics',
-  'psychiatry',
-  'radiology',
-  'surgery',
-  'urology',
-  'general-practice',
-];
 
 function Cancel({ appointment, changed }: { appointment: Appointment; changed: () => void }) {
   const [asking, setAsking] = useState(false);

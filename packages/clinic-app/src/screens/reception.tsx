@@ -1,10 +1,9 @@
 /** Receptionist (and admin): the day's schedule per doctor, finding or registering patients, booking. */
+import { PAYMENT_METHODS } from '@caregrid/contracts/vocabulary';
 import { useState } from 'preact/hooks';
 import { api, download } from '../api.js';
 import { calendarDay, formatDay, formatMoney, groupBy, localWindow } from '../format.js';
 import { AppointmentList, BookSlot, Loading, Outcome, useAction, useLoad, type Appointment, type Doctor, type Page } from '../ui.js';
-
-const PAYMENT_METHODS = ['debit', 'credit', 'cash', 'insurance'] as const;
 
 type Invoice = { id: string; number: string };
 
