@@ -7,7 +7,7 @@
  * topic and billing parks it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -98,6 +98,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The PDF's text as poppler reads it: it fails on a file that is not a whole PDF. */
+function pdfText(pdf: Buffer): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'invoice-')), 'invoice.pdf');
+  writeFileSync(file, pdf);
+  return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+}
+
 type Summary = { patientsRegistered: number; appointments: Record<string, number>; revenue: { currency: string; amount: number }[] };
 const summarySince = async (from: Date) =>
   (await api('GET', `/api/analytics/summary?from=${from.toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`, undefined, auth))
@@ -116,9 +123,7 @@ it('book → pay → one invoice, numbered for the year, whose PDF downloads thr
   expect(response.headers.get('content-disposition')).toContain(`${invoice!.number}.pdf`);
   const pdf = Buffer.from(await response.arrayBuffer());
   expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'invoice-')), 'invoice.pdf');
-  writeFileSync(file, pdf);
-  const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+  const text = pdfText(pdf);
   expect(text).toContain(invoice!.number);
   expect(text).toContain('123.45 EUR');
 
@@ -145,6 +150,25 @@ it('book → pay → one invoice, numbered for the year, whose PDF downloads thr
     specializations: { specialization: string; doctors: number }[];
   };
   expect(specializations.specializations.find((s) => s.specialization === 'dermatology')?.doctors).toBeGreaterThanOrEqual(1);
+});
+
+it('a stored PDF that is empty or cut short (still being written, or a crash mid-write) is never served: the download renders it again and stores it whole', async () => {
+  const appointmentId = await paidAppointment(7_777);
+  const [invoice] = await invoiceOf(appointmentId);
+  const stored = path.join(stack.invoiceStorageDir, `${invoice!.number}.pdf`);
+  const whole = await eventually(() => {
+    const bytes = existsSync(stored) ? readFileSync(stored) : Buffer.alloc(0);
+    return bytes.subarray(-32).toString('latin1').includes('%%EOF') ? bytes : undefined;
+  }, 45_000);
+  for (const broken of [Buffer.alloc(0), whole.subarray(0, Math.floor(whole.length / 2))]) {
+    writeFileSync(stored, broken);
+    const response = await fetch(`${stack.url('gateway')}/api/billing/invoices/${invoice!.id}/pdf`, { headers: auth });
+    expect(response.status).toBe(200);
+    const pdf = Buffer.from(await response.arrayBuffer());
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(pdfText(pdf)).toContain('77.77 EUR');
+    expect(pdfText(readFileSync(stored))).toContain(invoice!.number);
+  }
 });
 
 it('the same appointment.paid delivered again yields no second invoice, no gap in numbering, and one count', async () => {

@@ -28,6 +28,8 @@ export type TestStack = {
   /** Where the generated components live and the key files (key rotation rewrites them). */
   resourcesDir: string;
   keyFilesDir: string;
+  /** billing-service's invoice-storage binding's folder: the stack's own, as its invoice numbers are. */
+  invoiceStorageDir: string;
   /** The apps', sidecars' and supervisor's logs (supervisor.log: restarts, routing changes). */
   logDir: string;
   stop: () => Promise<void>;
@@ -65,8 +67,12 @@ export async function startTestStack(options: {
   const resourcesDir = path.join(dir, 'resources');
   const configDir = path.join(dir, 'config');
   const keyFilesDir = path.join(dir, 'keys');
+  // Own folder for invoice PDFs: every stack numbers its invoices from INV-<year>-000001, so a
+  // shared folder would let one stack overwrite (and serve) another's files of the same name.
+  const invoiceStorageDir = path.join(dir, 'invoices');
   mkdirSync(resourcesDir);
   mkdirSync(configDir);
+  mkdirSync(invoiceStorageDir);
 
   // Real resources. Each stack has consumer groups of its own, starting at the end of the
   // topics: isolated from `npm run dev`, from earlier runs and from stacks running at the same
@@ -144,6 +150,7 @@ export async function startTestStack(options: {
     logDir,
     sidecarEnv: {
       CAREGRID_SECRETS_FILE: secretsFile,
+      INVOICE_STORAGE_DIR: invoiceStorageDir,
       // The `events` component reads its brokers from the sidecar's environment (envRef: KAFKA_BROKERS).
       ...(options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : {}),
     },
@@ -171,6 +178,7 @@ export async function startTestStack(options: {
     secrets: () => readSecrets(secretsFile),
     resourcesDir,
     keyFilesDir,
+    invoiceStorageDir,
     logDir,
     stop,
   };
