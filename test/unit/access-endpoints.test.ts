@@ -6,6 +6,7 @@
  */
 import { deadLetterRoutes, ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
 import { auditRoutes } from '../../services/analytics-service/src/http/audit-routes.js';
+import { subscriptions as analyticsSubscriptions } from '../../services/analytics-service/src/events/subscriptions.js';
 import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
 import { appointmentFhirRoutes } from '../../services/appointment-service/src/http/fhir-routes.js';
 import { appointmentRoutes } from '../../services/appointment-service/src/http/routes.js';
@@ -39,7 +40,8 @@ const routersByApp: Record<string, ApiRouter[]> = {
     deadLetterRoutes('billing-service', unused),
   ],
   'analytics-service': [
-    analyticsRoutes(unused, unused),
+    analyticsRoutes(unused),
+    analyticsSubscriptions({ store: unused, deadLetters: unused, logger: unused }).routes,
     auditRoutes(unused, unused, unused, unused),
     deadLetterRoutes('analytics-service', unused),
   ],

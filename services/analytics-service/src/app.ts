@@ -4,7 +4,8 @@ import { mongoDeadLetterStore, type Db } from '@caregrid/platform/mongo';
 import { AnalyticsStore } from './data/analytics-store.js';
 import { AuditStore } from './data/audit-store.js';
 import { auditBatchRecorder, auditRecorder, auditRoutes } from './http/audit-routes.js';
-import { analyticsRoutes, eventRecorder } from './http/routes.js';
+import { subscriptions } from './events/subscriptions.js';
+import { analyticsRoutes } from './http/routes.js';
 
 export type AuditSettings = { retentionDays: number };
 
@@ -14,13 +15,15 @@ export const DEFAULT_AUDIT_RETENTION_DAYS = 2_190;
 export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: AuditSettings }) {
   const store = new AnalyticsStore(deps.db);
   const audit = new AuditStore(deps.db);
-  const recordEvent = eventRecorder(store, deps.logger);
+  const deadLetters = mongoDeadLetterStore(deps.db);
+  const events = subscriptions({ store, deadLetters, logger: deps.logger });
   const recordEntry = auditRecorder(audit, deps.logger);
   return createServiceApp({
     service: 'analytics-service',
     logger: deps.logger,
     routers: [
-      analyticsRoutes(store, recordEvent),
+      analyticsRoutes(store),
+      events.routes,
       auditRoutes(
         audit,
         auditBatchRecorder(audit, deps.logger),
@@ -29,8 +32,8 @@ export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: Audi
       ),
       // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
       deadLetterRoutes('analytics-service', {
-        store: mongoDeadLetterStore(deps.db),
-        handle: byEventType({ [auditRecorded.type]: recordEntry }, recordEvent),
+        store: deadLetters,
+        handle: byEventType({ [auditRecorded.type]: recordEntry }, events.handle),
         logger: deps.logger,
       }),
     ],

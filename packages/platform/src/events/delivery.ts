@@ -83,38 +83,26 @@ export function byEventType(handlers: Record<string, EventHandler>, otherwise: E
   };
 }
 
+type DeliveryOptions<T> = {
+  logger: Logger;
+  handle: (event: CloudEvent<T>) => Promise<void>;
+  onMalformed?: (event: MalformedEvent) => Promise<void>;
+};
+
 /**
  * The handler of a subscription: the delivered CloudEvent parsed by its
  * contract, then handled. A malformed event can never succeed, so it is
  * logged and dropped to the dead-letter topic (after `onMalformed`, e.g. to
  * note why); a dependency that is down asks Dapr to redeliver.
  */
-export function deliveryOf<S extends z.ZodType>(
-  contract: EventContract<S>,
-  options: {
-    logger: Logger;
-    handle: (event: CloudEvent<z.output<S>>) => Promise<void>;
-    onMalformed?: (event: MalformedEvent) => Promise<void>;
-  },
-): EventHandler {
+export function deliveryOf<S extends z.ZodType>(contract: EventContract<S>, options: DeliveryOptions<z.output<S>>): EventHandler {
   return async (body) => {
     let event: CloudEvent<z.output<S>>;
     try {
       event = contract.parse(body);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
-      const envelope = cloudEventSchema.safeParse(body);
-      const id = envelope.success ? envelope.data.id : `unidentified-${Date.now()}`;
-      options.logger.warn({ eventId: id, reason: error.message }, `dropping a malformed ${contract.type} to the dead-letter topic`);
-      await options.onMalformed?.({
-        id,
-        topic: envelope.success ? (envelope.data.topic ?? contract.topic) : contract.topic,
-        type: envelope.success ? envelope.data.type : undefined,
-        subject: envelope.success ? envelope.data.subject : undefined,
-        payload: body,
-        reason: error.message,
-      });
-      return 'DROP';
+      return dropMalformed(body, error.message, contract, options);
     }
     try {
       await options.handle(event);
@@ -125,4 +113,35 @@ export function deliveryOf<S extends z.ZodType>(
     }
     return 'SUCCESS';
   };
+}
+
+/**
+ * The handler of a subscription to whole topics: each event parsed by the contract of its type
+ * and handled as `deliveryOf` does; an event of a type none of `contracts` defines is malformed too.
+ */
+export function deliveryByContract(contracts: EventContract<z.ZodType>[], options: DeliveryOptions<unknown>): EventHandler {
+  return byEventType(Object.fromEntries(contracts.map((contract) => [contract.type, deliveryOf(contract, options)])), async (body) => {
+    const type = (body as { type?: unknown } | null)?.type;
+    return dropMalformed(body, `no contract for event type ${String(type)}`, undefined, options);
+  });
+}
+
+async function dropMalformed(
+  body: unknown,
+  reason: string,
+  contract: EventContract<z.ZodType> | undefined,
+  options: Pick<DeliveryOptions<unknown>, 'logger' | 'onMalformed'>,
+): Promise<DeliveryStatus> {
+  const envelope = cloudEventSchema.safeParse(body);
+  const id = envelope.success ? envelope.data.id : `unidentified-${Date.now()}`;
+  options.logger.warn({ eventId: id, reason }, `dropping a malformed ${contract?.type ?? 'event'} to the dead-letter topic`);
+  await options.onMalformed?.({
+    id,
+    topic: (envelope.success ? envelope.data.topic : undefined) ?? contract?.topic ?? '',
+    type: envelope.success ? envelope.data.type : undefined,
+    subject: envelope.success ? envelope.data.subject : undefined,
+    payload: body,
+    reason,
+  });
+  return 'DROP';
 }

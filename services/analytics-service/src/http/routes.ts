@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { cloudEventSchema } from '@caregrid/contracts';
-import { answerDelivery, ApiRouter, InvalidInputError, timestamp, type EventHandler, type Logger } from '@caregrid/platform';
+import { ApiRouter, InvalidInputError, timestamp } from '@caregrid/platform';
 import { APPOINTMENT_COUNTS, type AnalyticsStore } from '../data/analytics-store.js';
 
 const window = z
@@ -15,7 +14,7 @@ const window = z
     return { from: start, to: end };
   });
 
-export function analyticsRoutes(store: AnalyticsStore, recordEvent: EventHandler): ApiRouter {
+export function analyticsRoutes(store: AnalyticsStore): ApiRouter {
   return ApiRouter.forService('analytics-service')
     .add({
       method: 'get',
@@ -100,36 +99,5 @@ export function analyticsRoutes(store: AnalyticsStore, recordEvent: EventHandler
       handler: async ({ res }) => {
         res.json({ specializations: await store.specializations() });
       },
-    })
-    .add({
-      method: 'post',
-      path: '/events/record',
-      summary: 'Every subscribed topic: the event stored once, read models updated',
-      tags: ['events'],
-      body: z.unknown(),
-      responses: { 200: { description: '{ status: SUCCESS | DROP }' } },
-      handler: answerDelivery(recordEvent),
     });
-}
-
-/**
- * What a delivery of any subscribed topic does: the event stored once by its
- * id and applied to the read models. The live route and a dead letter's
- * re-drive both call it.
- */
-export function eventRecorder(store: AnalyticsStore, logger: Logger): EventHandler {
-  return async (body) => {
-    const event = cloudEventSchema.safeParse(body);
-    if (!event.success || typeof event.data.data !== 'object' || event.data.data === null) {
-      logger.warn(
-        { issues: event.success ? 'data is not an object' : event.error.issues },
-        'dropping a malformed event to the dead-letter topic',
-      );
-      return 'DROP';
-    }
-    const { id, type, time, data } = event.data;
-    const fresh = await store.record({ id, type, time, data: data as Record<string, unknown> });
-    if (!fresh) logger.info({ eventId: id }, 'duplicate delivery ignored');
-    return 'SUCCESS';
-  };
 }

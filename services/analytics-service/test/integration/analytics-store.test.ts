@@ -12,7 +12,7 @@ import { mongoDeadLetterStore } from '@caregrid/platform/mongo';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { AnalyticsStore, prepareAnalytics } from '../../src/data/analytics-store.js';
-import { eventRecorder } from '../../src/http/routes.js';
+import { subscriptions } from '../../src/events/subscriptions.js';
 
 let client: MongoClient;
 let db: Db;
@@ -39,6 +39,33 @@ const event = (type: string, doctorId: string, extra: Record<string, unknown> = 
   type,
   time: new Date().toISOString(),
   data: { doctorId, doctorName: 'Dr Once', specialization: 'cardiology', amount: 5_000, currency: 'EUR', ...extra },
+});
+
+const quiet = pino({ level: 'silent' });
+
+/** An appointment.booked as appointment-service publishes it: whole, valid for its contract. */
+const bookedEnvelope = (doctorId: string, data: Record<string, unknown> = {}) => ({
+  specversion: '1.0',
+  id: randomUUID(),
+  source: 'appointment-service',
+  topic: 'appointments',
+  type: appointmentBooked.type,
+  time: new Date().toISOString(),
+  data: {
+    appointmentId: randomUUID(),
+    patientId: randomUUID(),
+    patientName: 'Pat Once',
+    doctorId,
+    doctorName: 'Dr Once',
+    specialization: 'cardiology',
+    serviceType: 'checkup',
+    start: '2030-01-07T09:00:00.000Z',
+    end: '2030-01-07T09:30:00.000Z',
+    status: 'booked',
+    amount: 5_000,
+    currency: 'EUR',
+    ...data,
+  },
 });
 
 const statsOf = async (doctorId: string) => {
@@ -81,13 +108,7 @@ it('the reports never show the bookkeeping of applied events', async () => {
 });
 
 describe('dead letters (dead_letters collection)', () => {
-  const quiet = pino({ level: 'silent' });
-  const envelope = (doctorId: string) => ({
-    specversion: '1.0',
-    source: 'test',
-    topic: 'appointments',
-    ...event(appointmentBooked.type, doctorId),
-  });
+  const envelope = (doctorId: string) => bookedEnvelope(doctorId);
 
   it('parks an event once, counting arrivals; pages without payloads; a re-drive records it once and unparks it', async () => {
     const letters = mongoDeadLetterStore(db);
@@ -112,7 +133,7 @@ describe('dead letters (dead_letters collection)', () => {
       [parked[2]!.id, 1, null],
     ]);
 
-    const handle = eventRecorder(store, quiet);
+    const { handle } = subscriptions({ store, deadLetters: letters, logger: quiet });
     expect(await redriveDeadLetter(parked[0]!.id, { store: letters, handle, logger: quiet })).toEqual({
       id: parked[0]!.id,
       outcome: 'redriven',
@@ -123,6 +144,29 @@ describe('dead letters (dead_letters collection)', () => {
     expect(await handle(parked[0])).toBe('SUCCESS');
     expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
   });
+});
+
+it('an event that breaks its contract, or of a type no contract defines, never reaches the reports: it is noted with the reason and dropped', async () => {
+  const letters = mongoDeadLetterStore(db);
+  const { handle } = subscriptions({ store, deadLetters: letters, logger: quiet });
+  const doctorId = randomUUID();
+  const since = new Date(Date.now() - 1_000);
+  const poisonPaid = { ...bookedEnvelope(doctorId), type: appointmentPaid.type, data: { amount: 'lots' } };
+  const unknown = { ...bookedEnvelope(doctorId), type: 'caregrid.appointment.teleported.v1' };
+  const wrongField = bookedEnvelope(doctorId, { currency: null });
+  for (const bad of [poisonPaid, unknown, wrongField]) expect(await handle(bad)).toBe('DROP');
+  expect(await handle(bookedEnvelope(doctorId))).toBe('SUCCESS');
+
+  expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
+  const revenue = await store.revenue(since, new Date(Date.now() + 60_000));
+  expect(revenue.filter((r) => r.currency !== 'EUR' && r.currency !== 'USD')).toEqual([]);
+  for (const [bad, reason] of [
+    [poisonPaid, /amount/],
+    [unknown, /no contract for event type caregrid\.appointment\.teleported\.v1/],
+    [wrongField, /currency/],
+  ] as const) {
+    expect(await letters.get(bad.id)).toMatchObject({ reason: expect.stringMatching(reason) });
+  }
 });
 
 it('different events of one doctor applied at the same time all count (no lost update; FerretDB updates are read-modify-write)', async () => {

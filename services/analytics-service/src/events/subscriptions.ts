@@ -1,0 +1,78 @@
+import {
+  appointmentBooked,
+  appointmentCancelled,
+  appointmentFulfilled,
+  appointmentNoShow,
+  appointmentPaid,
+  appointmentsPurged,
+  doctorCreated,
+  doctorDeleted,
+  doctorUpdated,
+  invoiceCancelled,
+  invoiceIssued,
+  patientCreated,
+  patientDeleted,
+  patientUpdated,
+  type EventContract,
+} from '@caregrid/contracts';
+import {
+  answerDelivery,
+  ApiRouter,
+  DELIVERY_RESPONSES,
+  deliveryByContract,
+  type DeadLetterStore,
+  type EventHandler,
+  type Logger,
+} from '@caregrid/platform';
+import { z } from 'zod';
+import type { AnalyticsStore } from '../data/analytics-store.js';
+
+/** Every event of the topics analytics subscribes to (patients, doctors, appointments, invoices). */
+const CONTRACTS: EventContract<z.ZodType>[] = [
+  patientCreated,
+  patientUpdated,
+  patientDeleted,
+  doctorCreated,
+  doctorUpdated,
+  doctorDeleted,
+  appointmentBooked,
+  appointmentCancelled,
+  appointmentFulfilled,
+  appointmentNoShow,
+  appointmentPaid,
+  appointmentsPurged,
+  invoiceIssued,
+  invoiceCancelled,
+];
+
+/**
+ * What a delivery of any subscribed topic does: the event checked against its contract on
+ * arrival, then stored once by its id and applied to the read models. A malformed event, or one
+ * of a type no contract defines, never reaches the reports (their sums and counts trust `data`):
+ * it is noted and dropped to the dead-letter topic. The live route and a dead letter's re-drive
+ * both call `handle`.
+ */
+export function subscriptions(deps: { store: AnalyticsStore; deadLetters: DeadLetterStore; logger: Logger }): {
+  routes: ApiRouter;
+  handle: EventHandler;
+} {
+  const { store, deadLetters, logger } = deps;
+  const handle = deliveryByContract(CONTRACTS, {
+    logger,
+    handle: async ({ id, type, time, data }) => {
+      const fresh = await store.record({ id, type, time, data: data as Record<string, unknown> });
+      if (!fresh) logger.info({ eventId: id }, 'duplicate delivery ignored');
+    },
+    onMalformed: ({ payload, ...dropped }) => deadLetters.noteDropped({ ...dropped, event: payload }),
+  });
+  const routes = ApiRouter.forService('analytics-service').add({
+    method: 'post',
+    path: '/events/record',
+    summary: 'Every subscribed topic: the event checked against its contract, stored once, read models updated',
+    tags: ['events'],
+    body: z.unknown(),
+    responses: DELIVERY_RESPONSES,
+    handler: answerDelivery(handle),
+  });
+  return { routes, handle };
+}
