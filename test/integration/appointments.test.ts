@@ -7,7 +7,7 @@
  */
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
+import { appointmentBooked, appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
 import {
   doctorProfile,
   eventually,
@@ -129,6 +129,27 @@ describe('booking', () => {
     };
     expect(after.slots.map((s) => s.start)).not.toContain(berlin(date, '09:30'));
     expect(after.slots).toHaveLength(5);
+    // Its event, written in the same statement as the row, tells what was stored.
+    const record = booked.body as Appointment & { patientId: string; patientName: string; doctorName: string; specialization: string };
+    const event = await eventually(() =>
+      readTopic(Topics.appointments).find(
+        (e) => (e as { subject?: string; type?: string }).subject === record.id && (e as { type: string }).type === appointmentBooked.type,
+      ),
+    );
+    expect(appointmentBooked.parse(event).data).toEqual({
+      appointmentId: record.id,
+      patientId,
+      patientName: record.patientName,
+      doctorId,
+      doctorName: record.doctorName,
+      specialization: record.specialization,
+      serviceType: 'consultation',
+      start: record.start,
+      end: record.end,
+      status: 'booked',
+      amount: 5000,
+      currency: 'EUR',
+    });
   });
 
   it('names the unknown record with 422', async () => {
@@ -171,6 +192,13 @@ describe('booking', () => {
     expect(statuses).toEqual([201, ...Array(19).fill(409)]);
     const conflict = results.find((r) => r.status === 409)!.body as { conflictWith: string; conflictingSlot: { start: string } };
     expect(conflict).toMatchObject({ conflictWith: 'doctor', conflictingSlot: { start } });
+    // A refused booking leaves no trace: one appointment, one event queued for it.
+    const { rows } = await db.query(
+      `SELECT (SELECT count(*)::int FROM appointments WHERE doctor_id = $1) AS appointments,
+              (SELECT count(*)::int FROM outbox WHERE type = $2 AND data->>'doctorId' = $1::text) AS events`,
+      [doctorId, appointmentBooked.type],
+    );
+    expect(rows[0]).toEqual({ appointments: 1, events: 1 });
   });
 
   it('a patient cannot be in two places: overlapping bookings with other doctors get 409', async () => {

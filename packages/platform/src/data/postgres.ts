@@ -158,6 +158,43 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
   ]);
 }
 
+/**
+ * A single-row write and its outbox event as one statement: `statement` (an INSERT or UPDATE …
+ * RETURNING *) runs in a CTE, and the event is queued only for a row it wrote. One statement is
+ * atomic on its own, so the pair needs no BEGIN/COMMIT: one round trip instead of four. The
+ * event must be known before the write (built from the values written). As with inTransaction,
+ * the database being unreachable is a 503, not a 500.
+ */
+export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  statement: string,
+  values: unknown[],
+  event: Omit<OutboxEvent, 'time'>,
+): Promise<R[]> {
+  const n = values.length;
+  const query = {
+    text: `WITH written AS (${statement}),
+           queued AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
+                      SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6} FROM written)
+           SELECT * FROM written`,
+    values: [
+      ...values,
+      event.id,
+      event.topic,
+      event.type,
+      event.subject,
+      JSON.stringify(event.data),
+      event.traceparent ?? currentContext()?.traceparent ?? null,
+    ],
+  };
+  try {
+    return (await pool.query<R>(query)).rows;
+  } catch (error) {
+    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
+    throw error;
+  }
+}
+
 /** Several outbox rows in one statement (one round trip, one commit). */
 export async function enqueueEvents(client: pg.PoolClient | pg.Pool, events: Omit<OutboxEvent, 'time'>[]): Promise<void> {
   if (events.length === 0) return;

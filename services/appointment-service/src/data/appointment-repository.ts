@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
-import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import { enqueueEvent, inTransaction, writeWithOutboxEvent, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
 
@@ -92,34 +92,40 @@ export class AppointmentRepository {
   ) {}
 
   async create(booking: NewAppointment): Promise<Appointment> {
-    const appointment = await inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<Row>(
-        `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
-                                   service_type, reason, amount, currency)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-        [
-          uuidv7(),
-          booking.patientId,
-          booking.doctorId,
-          booking.patientName,
-          booking.doctorName,
-          booking.specialization,
-          booking.start,
-          booking.end,
-          booking.serviceType,
-          booking.reason,
-          booking.amount,
-          booking.currency,
-        ],
-      );
-      const created = toAppointment(rows[0]!);
-      await enqueueEvent(client, appointmentEvent('booked', created));
-      return created;
-    }).catch((error: unknown) =>
-      // Looked up after the failed transaction has released its connection: asking for a
-      // second one while holding the first starves the pool when many bookings collide.
-      this.overlap(error, booking),
-    );
+    const id = uuidv7();
+    // The event is the row as it will be stored, so both go in one statement.
+    const event = appointmentEvent('booked', {
+      ...booking,
+      id,
+      start: new Date(booking.start).toISOString(),
+      end: new Date(booking.end).toISOString(),
+      status: 'booked',
+      cancellationReason: null,
+      payment: null,
+    });
+    const appointment = await writeWithOutboxEvent<Row>(
+      this.pool,
+      `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
+                                 service_type, reason, amount, currency)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+      [
+        id,
+        booking.patientId,
+        booking.doctorId,
+        booking.patientName,
+        booking.doctorName,
+        booking.specialization,
+        booking.start,
+        booking.end,
+        booking.serviceType,
+        booking.reason,
+        booking.amount,
+        booking.currency,
+      ],
+      event,
+    )
+      .then((rows) => toAppointment(rows[0]!))
+      .catch((error: unknown) => this.overlap(error, booking));
     this.onEventsQueued();
     return appointment;
   }

@@ -11,7 +11,8 @@ import type { Appointment } from '../domain/appointment.js';
 
 type Kind = 'booked' | 'cancelled' | 'fulfilled' | 'noshow' | 'paid';
 
-export function appointmentEvent(kind: Kind, a: Appointment) {
+/** `a` is the appointment as stored (its timestamps of record keeping are not part of any event). */
+export function appointmentEvent(kind: Kind, a: Omit<Appointment, 'createdAt' | 'updatedAt'>) {
   const snapshot = {
     appointmentId: a.id,
     patientId: a.patientId,
