@@ -162,8 +162,7 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
  * A single-row write and its outbox event as one statement: `statement` (an INSERT or UPDATE …
  * RETURNING *) runs in a CTE, and the event is queued only for a row it wrote. One statement is
  * atomic on its own, so the pair needs no BEGIN/COMMIT: one round trip instead of four. The
- * event must be known before the write (built from the values written). As with inTransaction,
- * the database being unreachable is a 503, not a 500.
+ * event must be known before the write (built from the values written).
  */
 export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -187,8 +186,16 @@ export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
       event.traceparent ?? currentContext()?.traceparent ?? null,
     ],
   };
+  return (await atomicStatement<R>(pool, query)).rows;
+}
+
+/**
+ * One statement, atomic on its own (no BEGIN/COMMIT round trips); as with inTransaction, the
+ * database being unreachable is a 503, not a 500.
+ */
+export async function atomicStatement<R extends pg.QueryResultRow>(pool: pg.Pool, query: pg.QueryConfig): Promise<pg.QueryResult<R>> {
   try {
-    return (await pool.query<R>(query)).rows;
+    return await pool.query<R>(query);
   } catch (error) {
     if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
     throw error;

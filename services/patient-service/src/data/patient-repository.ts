@@ -10,7 +10,7 @@ import {
   type Page,
   type Scope,
 } from '@caregrid/platform';
-import { enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import { atomicStatement, enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Patient, PatientRecord } from '../domain/patient.js';
 import { patientEvent, type PatientEventKind } from '../events/patient-events.js';
 
@@ -139,14 +139,12 @@ export class PatientRepository {
 
   /** Records that a doctor has a patient in their care (idempotent: redeliveries change nothing). */
   async addCareRelation(relation: { patientId: string; doctorId: string; appointmentId: string; since: string }): Promise<void> {
-    // In a transaction of its own so that a database outage surfaces as unavailable (the event is redelivered).
-    await inTransaction(this.pool, (client) =>
-      client.query(
-        `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
-        [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
-      ),
-    );
+    // A database outage surfaces as unavailable: the event is redelivered.
+    await atomicStatement(this.pool, {
+      text: `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
+      values: [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
+    });
   }
 
   /** Replaces the record with what `change` computes from the current one (PUT and PATCH). */
