@@ -346,6 +346,13 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
         .collection('audit')
         .countDocuments({ _id: { $in: auditSeen } } as never);
       if (auditKept < auditSeen.length) throw new Error(`audit trail behind: ${auditKept}/${auditSeen.length}`);
+      // analytics takes the other topics in batches too: settled once it has stored every event.
+      const eventsSeen = [...firsts.values()].filter((e) => (e as { topic?: string }).topic !== Topics.audit).map((e) => e.id);
+      const eventsKept = await mongo
+        .db()
+        .collection('events')
+        .countDocuments({ _id: { $in: eventsSeen } } as never);
+      if (eventsKept < eventsSeen.length) throw new Error(`analytics behind: ${eventsKept}/${eventsSeen.length}`);
       return settled.every(Boolean) ? true : undefined;
     }, 120_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));

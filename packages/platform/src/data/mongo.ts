@@ -1,4 +1,12 @@
-import { MongoClient, MongoNetworkError, MongoServerSelectionError, type Db } from 'mongodb';
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoServerSelectionError,
+  type Collection,
+  type Db,
+  type Document,
+  type OptionalUnlessRequiredId,
+} from 'mongodb';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
@@ -95,6 +103,33 @@ async function reachable<T>(operation: () => Promise<T>): Promise<T> {
 const deadLetterCursor = z.tuple([z.string(), z.string()]);
 
 /** Indexes of the dead-letter collection; call from the service's prepare step. */
+/**
+ * Inserts each document unless one with its _id is there already, in one round trip (FerretDB
+ * stores a batch many times faster than one by one): true for each document inserted, false for
+ * each that was there (a redelivery, or one racing it). Other failures throw.
+ */
+export async function insertManyNew<T extends Document>(
+  collection: Collection<T>,
+  docs: OptionalUnlessRequiredId<T>[],
+): Promise<boolean[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs, { ordered: false });
+    return docs.map(() => true);
+  } catch (error) {
+    // Duplicate keys, each by its index (one document alone: the error itself).
+    const { writeErrors, code } = error as {
+      writeErrors?: { index: number; code: number }[] | { index: number; code: number };
+      code?: number;
+    };
+    const failed =
+      writeErrors === undefined ? (code === 11000 && docs.length === 1 ? [{ index: 0, code }] : undefined) : [writeErrors].flat();
+    if (!failed || failed.some((e) => e.code !== 11000)) throw error;
+    const already = new Set(failed.map((e) => e.index));
+    return docs.map((_, i) => !already.has(i));
+  }
+}
+
 export async function prepareDeadLetters(db: Db): Promise<void> {
   await db.collection('dead_letters').createIndex({ firstSeenAt: 1, _id: 1 });
 }

@@ -116,14 +116,43 @@ export function deliveryOf<S extends z.ZodType>(contract: EventContract<S>, opti
 }
 
 /**
- * The handler of a subscription to whole topics: each event parsed by the contract of its type
- * and handled as `deliveryOf` does; an event of a type none of `contracts` defines is malformed too.
+ * The handlers of a subscription to whole topics, bulk (`bulkSubscribe`) or not: each event
+ * parsed by the contract of its type, and the valid ones of a batch handled together
+ * (`handleMany`, in delivery order). A malformed event, or one of a type none of `contracts`
+ * defines, is dropped as `deliveryOf` drops it; a dependency that is down asks for the batch's
+ * valid events again. `single` handles one event alike (a live delivery, a dead letter's re-drive).
  */
-export function deliveryByContract(contracts: EventContract<z.ZodType>[], options: DeliveryOptions<unknown>): EventHandler {
-  return byEventType(Object.fromEntries(contracts.map((contract) => [contract.type, deliveryOf(contract, options)])), async (body) => {
-    const type = (body as { type?: unknown } | null)?.type;
-    return dropMalformed(body, `no contract for event type ${String(type)}`, undefined, options);
-  });
+export function deliveryByContract(
+  contracts: EventContract<z.ZodType>[],
+  options: Omit<DeliveryOptions<unknown>, 'handle'> & { handleMany: (events: CloudEvent<unknown>[]) => Promise<void> },
+): { batch: BatchHandler; single: EventHandler } {
+  const byType = new Map(contracts.map((contract) => [contract.type, contract]));
+  const batch: BatchHandler = async (bodies) => {
+    const parsed = await Promise.all(
+      bodies.map(async (body) => {
+        const type = (body as { type?: unknown } | null)?.type;
+        const contract = typeof type === 'string' ? byType.get(type) : undefined;
+        if (!contract) return dropMalformed(body, `no contract for event type ${String(type)}`, undefined, options);
+        try {
+          return contract.parse(body);
+        } catch (error) {
+          if (!(error instanceof ContractViolation)) throw error;
+          return dropMalformed(body, error.message, contract, options);
+        }
+      }),
+    );
+    const valid = parsed.filter((p): p is CloudEvent<unknown> => typeof p === 'object');
+    let status: DeliveryStatus = 'SUCCESS';
+    try {
+      await options.handleMany(valid);
+    } catch (error) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      options.logger.warn({ err: error, events: valid.length }, 'events not processed yet; asking for redelivery');
+      status = 'RETRY';
+    }
+    return parsed.map((p) => (typeof p === 'object' ? status : p));
+  };
+  return { batch, single: async (body) => (await batch([body]))[0]! };
 }
 
 async function dropMalformed(

@@ -9,7 +9,7 @@ import {
   doctorUpdated,
   patientCreated,
 } from '@caregrid/contracts';
-import { prepareDeadLetters, type Db } from '@caregrid/platform/mongo';
+import { insertManyNew, prepareDeadLetters, type Db } from '@caregrid/platform/mongo';
 
 /**
  * Events and read models in a MongoDB-wire store. Queries keep to what
@@ -34,6 +34,7 @@ type DoctorStats = {
   appointments: number;
   revenue: Record<string, number>;
 };
+type IncomingEvent = { id: string; type: string; time?: string; data: Record<string, unknown> };
 type DoctorModel = { _id: string; name: string; specialization: string; deleted: boolean };
 
 const DOCTOR_EVENTS: ReadonlySet<string> = new Set([doctorCreated.type, doctorUpdated.type, doctorDeleted.type]);
@@ -68,10 +69,19 @@ export class AnalyticsStore {
    * twice nor lose another's increment (FerretDB runs an update as read, modify, write back, and
    * two concurrent increments of one document keep only one).
    */
-  async record(event: { id: string; type: string; time?: string; data: Record<string, unknown> }): Promise<boolean> {
-    const time = event.time ? new Date(event.time) : new Date();
-    try {
-      await this.events.insertOne({
+  async record(event: IncomingEvent): Promise<boolean> {
+    const [fresh] = await this.recordMany([event]);
+    return fresh!;
+  }
+
+  /**
+   * `record` for a batch of deliveries in one insert (true for each event stored now, false for
+   * one that was there); the doctors' model follows in the batch's order.
+   */
+  async recordMany(events: IncomingEvent[]): Promise<boolean[]> {
+    const docs = events.map((event): StoredEvent => {
+      const time = event.time ? new Date(event.time) : new Date();
+      return {
         _id: event.id,
         type: event.type,
         time,
@@ -80,16 +90,17 @@ export class AnalyticsStore {
         // Only doctor events change a model besides the events themselves; the rest are done once stored.
         applied: !DOCTOR_EVENTS.has(event.type),
         receivedAt: new Date(),
-      });
-    } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
-      const existing = await this.events.findOne({ _id: event.id });
+      };
+    });
+    const fresh = await insertManyNew(this.events, docs);
+    for (const [i, doc] of docs.entries()) if (fresh[i] && !doc.applied) await this.apply(doc);
+    for (const [i, doc] of docs.entries()) {
+      if (fresh[i]) continue;
+      const existing = await this.events.findOne({ _id: doc._id });
       // Stored by an earlier delivery that stopped before the read models: finish that work now.
       if (existing && !existing.applied) await this.apply(existing);
-      return false;
     }
-    if (DOCTOR_EVENTS.has(event.type)) await this.apply({ _id: event.id, type: event.type, data: event.data });
-    return true;
+    return fresh;
   }
 
   private async apply(event: Pick<StoredEvent, '_id' | 'type' | 'data'>): Promise<void> {

@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditPage } from '@caregrid/contracts';
 import { decodeCursor, encodeCursor } from '@caregrid/platform';
-import type { Db } from '@caregrid/platform/mongo';
+import { insertManyNew, type Db } from '@caregrid/platform/mongo';
 import { z } from 'zod';
 
 /**
@@ -58,29 +58,12 @@ export class AuditStore {
     return kept!;
   }
 
-  /**
-   * Keeps each entry unless one with its id is there already, in one round
-   * trip (FerretDB stores a batch of inserts many times faster than one by
-   * one); false for each entry that was there. Other failures throw.
-   */
+  /** Keeps each entry unless one with its id is there already (insertManyNew); false for each that was there. */
   async appendMany(entries: AuditEntry[]): Promise<boolean[]> {
-    if (entries.length === 0) return [];
-    const docs = entries.map(({ id, at, ...rest }, i) => ({ ...rest, _id: id, at: new Date(at), actorId: actorIdOf(entries[i]!) }));
-    try {
-      await this.entries.insertMany(docs, { ordered: false });
-      return entries.map(() => true);
-    } catch (error) {
-      // Entries already there (a redelivery, or one racing it): duplicate keys, each by its index.
-      const { writeErrors, code } = error as {
-        writeErrors?: { index: number; code: number }[] | { index: number; code: number };
-        code?: number;
-      };
-      const failed =
-        writeErrors === undefined ? (code === 11000 && entries.length === 1 ? [{ index: 0, code }] : undefined) : [writeErrors].flat();
-      if (!failed || failed.some((e) => e.code !== 11000)) throw error;
-      const already = new Set(failed.map((e) => e.index));
-      return entries.map((_, i) => !already.has(i));
-    }
+    return insertManyNew(
+      this.entries,
+      entries.map(({ id, at, ...rest }, i) => ({ ...rest, _id: id, at: new Date(at), actorId: actorIdOf(entries[i]!) })),
+    );
   }
 
   /** Newest first; keyset pagination on (at, id). */

@@ -16,7 +16,7 @@ import {
   type EventContract,
 } from '@caregrid/contracts';
 import {
-  answerDelivery,
+  answerBulkDelivery,
   ApiRouter,
   DELIVERY_RESPONSES,
   deliveryByContract,
@@ -57,22 +57,26 @@ export function subscriptions(deps: { store: AnalyticsStore; deadLetters: DeadLe
   handle: EventHandler;
 } {
   const { store, deadLetters, logger } = deps;
-  const handle = deliveryByContract(CONTRACTS, {
+  const deliveries = deliveryByContract(CONTRACTS, {
     logger,
-    handle: async ({ id, type, time, data }) => {
-      const fresh = await store.record({ id, type, time, data: data as Record<string, unknown> });
-      if (!fresh) logger.info({ eventId: id }, 'duplicate delivery ignored');
+    handleMany: async (events) => {
+      const fresh = await store.recordMany(
+        events.map(({ id, type, time, data }) => ({ id, type, time, data: data as Record<string, unknown> })),
+      );
+      const again = fresh.filter((f) => !f).length;
+      if (again > 0) logger.info({ again }, 'duplicate deliveries ignored');
     },
     onMalformed: ({ payload, ...dropped }) => deadLetters.noteDropped({ ...dropped, event: payload }),
   });
+  // Delivered in batches (bulkSubscribe in dapr/resources/subscriptions.yaml): one write per batch.
   const routes = ApiRouter.forService('analytics-service').add({
     method: 'post',
     path: '/events/record',
-    summary: 'Every subscribed topic: the event checked against its contract, stored once, read models updated',
+    summary: 'Every subscribed topic, in batches: each event checked against its contract, stored once, read models updated',
     tags: ['events'],
     body: z.unknown(),
     responses: DELIVERY_RESPONSES,
-    handler: answerDelivery(handle),
+    handler: answerBulkDelivery(deliveries.batch),
   });
-  return { routes, handle };
+  return { routes, handle: deliveries.single };
 }

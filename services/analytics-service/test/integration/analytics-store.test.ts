@@ -5,7 +5,7 @@
  * and marking it applied.
  */
 import { randomUUID } from 'node:crypto';
-import { appointmentBooked, appointmentPaid, doctorCreated } from '@caregrid/contracts';
+import { appointmentBooked, appointmentPaid, doctorCreated, doctorUpdated } from '@caregrid/contracts';
 import { freshDatabase } from '@caregrid/devkit';
 import { deadLetterArrival, NotFoundError, redriveDeadLetter } from '@caregrid/platform';
 import { mongoDeadLetterStore } from '@caregrid/platform/mongo';
@@ -182,4 +182,17 @@ it('racing deliveries of a new doctor store it once, and none of them fails', as
   const created = { id: randomUUID(), type: doctorCreated.type, data: { doctorId, name: 'Dr Race', specialization: 'urology' } };
   await Promise.all(Array.from({ length: 6 }, () => store.record(created)));
   expect((await store.specializations()).find((s) => s.specialization === 'urology')?.doctors).toBe(1);
+});
+
+it('a batch stores each event once — new ones, ones already stored, the same one twice — and the doctor ends as its last event says', async () => {
+  const doctorId = randomUUID();
+  const earlier = event(appointmentBooked.type, doctorId);
+  expect(await store.recordMany([earlier])).toEqual([true]);
+  const booked = event(appointmentBooked.type, doctorId);
+  const paid = event(appointmentPaid.type, doctorId);
+  const named = (name: string) => ({ id: randomUUID(), type: doctorCreated.type, data: { doctorId, name, specialization: 'radiology' } });
+  const [first, renamed] = [named('Dr First'), { ...named('Dr Renamed'), type: doctorUpdated.type }];
+  expect(await store.recordMany([earlier, booked, first, booked, paid, renamed])).toEqual([false, true, true, false, true, true]);
+  expect(await statsOf(doctorId)).toEqual({ appointments: 2, revenue: 5_000 });
+  expect(await db.collection('doctors').findOne({ _id: doctorId } as never)).toMatchObject({ name: 'Dr Renamed', deleted: false });
 });
