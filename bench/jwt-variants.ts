@@ -3,9 +3,12 @@
  * tables rendered and `__JWKS__` left in) runs in a gateway sidecar of its own
  * in front of the same stub callee, next to a sidecar without the JWT
  * middleware; interleaved rounds of autocannon load, figures as ratios to the
- * plain sidecar. For measuring a policy change before it is rendered for real.
+ * plain sidecar. For measuring a policy change before it is rendered for real, or another daprd
+ * build: a variant is `<file.rego | current>[@<daprd binary>]` (`current`: the gateway policy as
+ * rendered for real; the binary defaults to the one `infra/infra.sh` built).
  *
  *   node --import tsx bench/jwt-variants.ts a.rego b.rego   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
+ *   node --import tsx bench/jwt-variants.ts current@/path/to/old/daprd current
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -22,27 +25,35 @@ import {
   sidecarEnvironment,
   startProcess,
   opaComponent,
+  POLICY_SOURCE,
+  renderPolicy,
   waitForHttp,
 } from '@caregrid/devkit';
 import { cpuMs } from './cpu-time.js';
 import { measure } from './load.js';
 import { benchSigningKey, invokeDoctorsPath, sidecarLab } from './sidecars.js';
 
-const files = process.argv.slice(2);
+const variantArgs = process.argv.slice(2).map((arg) => {
+  const [file, binary] = arg.split('@') as [string, string | undefined];
+  return { file, binary, name: binary ? `${path.basename(file)} @${path.basename(binary)}` : path.basename(file) };
+});
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const lab = sidecarLab('jwt-variants');
 const key = await benchSigningKey();
 
-const component = (rego: string, appId: string) => opaComponent(rego.replace('__JWKS__', JSON.stringify(key.jwks)), [appId]);
+const policyOf = (file: string) =>
+  file === 'current'
+    ? renderPolicy(readFileSync(POLICY_SOURCE, 'utf8'), key.jwks)
+    : readFileSync(file, 'utf8').replace('__JWKS__', JSON.stringify(key.jwks));
 
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const stops: (() => Promise<unknown>)[] = [];
 
-/** A JWT sidecar: lab.sidecar, or with BENCH_PROFILE_DIR one started here with daprd's profiling endpoint on. */
-async function start(appId: string, configFile: string, resourcesDir: string, appPort: number) {
-  if (!profileDir) {
+/** A JWT sidecar: lab.sidecar, or one started here (another daprd binary; with BENCH_PROFILE_DIR daprd's profiling endpoint on). */
+async function start(appId: string, configFile: string, resourcesDir: string, appPort: number, binary = daprdBinary) {
+  if (!profileDir && binary === daprdBinary) {
     const sidecar = await lab.sidecar(appId, configFile, resourcesDir, appPort);
     return { httpPort: sidecar.httpPort, pid: sidecar.child.pid!, profilePort: undefined };
   }
@@ -52,21 +63,21 @@ async function start(appId: string, configFile: string, resourcesDir: string, ap
   const spec = { appId, appPort, ...ports, resourcesPaths: [resourcesDir], configFile, logLevel: 'warn' };
   const child = startProcess({
     name: `${appId}-dapr`,
-    command: daprdBinary,
-    args: [...daprdArgs(spec, mtls), '--enable-profiling', '--profile-port', String(profilePort)],
+    command: binary,
+    args: [...daprdArgs(spec, mtls), ...(profileDir ? ['--enable-profiling', '--profile-port', String(profilePort)] : [])],
     cwd: lab.dir,
     env: { ...process.env, ...sidecarEnvironment(), NAMESPACE: DAPR_NAMESPACE, DAPR_TRUST_ANCHORS: mtls.trustAnchors },
     logFile: path.join(lab.dir, `${appId}.log`),
   });
   stops.push(() => child.stop());
   await waitForHttp(`http://127.0.0.1:${ports.daprHttpPort}/v1.0/healthz/outbound`, { timeoutMs: 60_000, abortIf: child.exited });
-  return { httpPort: ports.daprHttpPort, pid: child.child.pid!, profilePort };
+  return { httpPort: ports.daprHttpPort, pid: child.child.pid!, profilePort: profileDir ? profilePort : undefined };
 }
 
 const appPort = await freePort();
 const body = JSON.stringify({ items: [], nextCursor: null });
 const app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body)).listen(appPort, '127.0.0.1');
-const ids = files.map((_, i) => (i === 0 ? 'gateway' : `gateway-v${i}`));
+const ids = variantArgs.map((_, i) => (i === 0 ? 'gateway' : `gateway-v${i}`));
 try {
   await lab.sidecar('doctor-service', lab.calleeConfig('callee', [...ids, 'gateway-plain']), lab.resources('callee'), appPort);
   const callerPort = await freePort();
@@ -74,16 +85,17 @@ try {
   const variants: { name: string; port: number; pid: number; profilePort?: number }[] = [
     { name: 'no JWT middleware', port: plainSidecar.httpPort, pid: plainSidecar.child.pid! },
   ];
-  for (const [i, file] of files.entries()) {
+  for (const [i, { file, binary, name }] of variantArgs.entries()) {
     const sidecar = await start(
       ids[i]!,
       lab.config(`v${i}`, true),
-      lab.resources(`v${i}`, component(readFileSync(file, 'utf8'), ids[i]!)),
+      lab.resources(`v${i}`, opaComponent(policyOf(file), [ids[i]!])),
       callerPort,
+      binary,
     );
     const status = (await fetch(`http://127.0.0.1:${sidecar.httpPort}${invokeDoctorsPath}`)).status;
-    if (status !== 401) throw new Error(`${file}: no token got ${status}, not 401`);
-    variants.push({ name: path.basename(file), port: sidecar.httpPort, pid: sidecar.pid, profilePort: sidecar.profilePort });
+    if (status !== 401) throw new Error(`${name}: no token got ${status}, not 401`);
+    variants.push({ name, port: sidecar.httpPort, pid: sidecar.pid, profilePort: sidecar.profilePort });
   }
   const headers = { authorization: `Bearer ${await key.token(['admin'])}` };
   const totals = new Map<string, number[]>();

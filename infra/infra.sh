@@ -117,33 +117,41 @@ ensure_packages() {
 # ---------------------------------------------------------------- Go binaries
 input_hash() { # hash of a Go module's inputs (its patches too) and build flags: rebuild only when they change
   local dir=$1; shift
-  { (cd "$dir" && cat go.mod go.sum ./*.go && if [ -d patches ]; then cat patches/*.patch; fi); echo "$@"; } | sha256sum | cut -c1-16
+  { (cd "$dir" && cat go.mod go.sum ./*.go && if [ -d patches ]; then find patches -name '*.patch' | sort | xargs cat; fi); echo "$@"; } | sha256sum | cut -c1-16
 }
 
-# patched_modfile <module dir> <dependency module> <version>: when <module dir>/patches holds
-# patches for the dependency (paths relative to its root), copies the dependency out of the
-# module cache once, applies them, and prints a go.mod (beside its go.sum) that replaces the
-# dependency with that copy; the module's own go.mod stays untouched. Prints nothing otherwise.
+# patched_modfile <module dir>: <module dir>/patches/<dependency's module path>/ (e.g.
+# patches/github.com/dapr/dapr/) holds patches for that dependency (paths relative to its root).
+# Copies each patched dependency, at the version the module requires, out of the module cache
+# once, applies its patches, and prints a go.mod (beside its go.sum) that replaces those
+# dependencies with the copies; the module's own go.mod stays untouched. Prints nothing when
+# there is no patch.
 patched_modfile() {
-  local dir=$1 dep=$2 version=$3 hash src work
-  compgen -G "$dir/patches/*.patch" >/dev/null || return 0
-  hash=$(cat "$dir"/patches/*.patch | sha256sum | cut -c1-16)
-  work="$CACHE/patched/$(basename "$dep")-$version-$hash"
-  if [ ! -f "$work/ready" ]; then
-    (cd "$dir" && go mod download "$dep@$version") >/dev/null
-    src=$(cd "$dir" && go list -m -f '{{.Dir}}' "$dep")
-    rm -rf "$work" && mkdir -p "$work"
-    cp -R "$src" "$work/module" && chmod -R u+w "$work/module"
-    local patch_file
-    for patch_file in "$dir"/patches/*.patch; do
-      say "applying $(basename "$patch_file") to $dep $version" >&2
-      patch --quiet --forward -p1 -d "$work/module" <"$patch_file" >&2 || fail "$(basename "$patch_file") does not apply to $dep $version"
-    done
-    touch "$work/ready"
-  fi
-  cp "$dir/go.mod" "$work/go.mod" && cp "$dir/go.sum" "$work/go.sum"
-  printf '\nreplace %s %s => %s\n' "$dep" "$version" "$work/module" >>"$work/go.mod"
-  echo "$work/go.mod"
+  local dir=$1 patch_dir dep version hash src work patch_file replaces="" out
+  while IFS= read -r patch_dir; do
+    dep=${patch_dir#"$dir/patches/"}
+    version=$(cd "$dir" && go list -m -f '{{.Version}}' "$dep") || fail "$dep: not a dependency of $dir/go.mod"
+    hash=$(cat "$patch_dir"/*.patch | sha256sum | cut -c1-16)
+    work="$CACHE/patched/$(basename "$dep")-$version-$hash"
+    if [ ! -f "$work/ready" ]; then
+      (cd "$dir" && go mod download "$dep@$version") >/dev/null
+      src=$(cd "$dir" && go list -m -f '{{.Dir}}' "$dep")
+      rm -rf "$work" && mkdir -p "$work"
+      cp -R "$src" "$work/module" && chmod -R u+w "$work/module"
+      for patch_file in "$patch_dir"/*.patch; do
+        say "applying $(basename "$patch_file") to $dep $version" >&2
+        patch --quiet --forward -p1 -d "$work/module" <"$patch_file" >&2 || fail "$(basename "$patch_file") does not apply to $dep $version"
+      done
+      touch "$work/ready"
+    fi
+    replaces+=$(printf '\nreplace %s %s => %s' "$dep" "$version" "$work/module")
+  done < <(find "$dir/patches" -name '*.patch' -printf '%h\n' 2>/dev/null | sort -u)
+  [ -n "$replaces" ] || return 0
+  out="$CACHE/patched/modfile-$(printf '%s' "$replaces" | cat - "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)"
+  mkdir -p "$out"
+  cp "$dir/go.mod" "$out/go.mod" && cp "$dir/go.sum" "$out/go.sum"
+  printf '%s\n' "$replaces" >>"$out/go.mod"
+  echo "$out/go.mod"
 }
 
 build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PACKAGE: another package than the module's own
@@ -172,10 +180,11 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
   ln -sfn "$out" "$BIN/$name"
 }
 
-# daprd carries infra/daprd/patches (fixes not yet released upstream; each patch says why).
+# daprd carries infra/daprd/patches (changes to dapr and components-contrib not released upstream;
+# each patch says why).
 build_daprd() {
   local modfile
-  modfile=$(patched_modfile "$ROOT/infra/daprd" github.com/dapr/dapr "v$DAPR_VERSION") || fail "patching daprd failed"
+  modfile=$(patched_modfile "$ROOT/infra/daprd") || fail "patching daprd failed"
   GO_MODFILE=$modfile build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
   # The layout the Dapr CLI looks for (<DAPR_RUNTIME_PATH>/.dapr/bin/daprd): `dapr run -f` runs this build.
   mkdir -p "$STATE/.dapr/bin"

@@ -130,6 +130,27 @@ describe('the gateway sidecar policy rejects bad tokens with 401', () => {
     }
   });
 
+  // The gateway sidecar remembers verified signatures (infra/daprd/patches: OPA's io_jwt cache),
+  // never a verdict: the claims are checked on every request.
+  it('a token accepted a moment ago is refused once it expires', async () => {
+    const user = await registerAndLogin('expiring');
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const token = await signWithRealKey({ sub: user.id, roles: ['patient'] }, { exp });
+    for (let i = 0; i < 3; i++) expect((await api('GET', protectedRoute, undefined, bearer(token))).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 + 1_100 - Date.now()));
+    expect((await api('GET', protectedRoute, undefined, bearer(token))).status).toBe(401);
+  });
+
+  it('a token accepted a moment ago, its payload changed (another role) under the same signature, is refused', async () => {
+    const user = await registerAndLogin('tamper');
+    const [header, payload, signature] = user.tokens.accessToken.split('.') as [string, string, string];
+    expect((await api('GET', protectedRoute, undefined, bearer(user.tokens.accessToken))).status).toBe(200);
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url')}.${signature}`;
+    expect((await api('GET', protectedRoute, undefined, bearer(tampered))).status).toBe(401);
+    expect((await api('GET', '/api/patients', undefined, bearer(tampered))).status).toBe(401);
+  });
+
   it('forged signature: right kid, another key', async () => {
     const [current] = JSON.parse(stack.secrets()['auth-service']!.signingKeys!) as JWK[];
     const { privateKey } = await generateKeyPair('ES256');
@@ -236,6 +257,18 @@ describe('key rotation', () => {
     const jwks = (await api('GET', '/.well-known/jwks.json')).body as { keys: { kid: string; d?: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual([added, JSON.parse(Buffer.from(oldToken.split('.')[0]!, 'base64url').toString()).kid]);
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+  });
+
+  it('a token accepted a moment ago is refused once its key has left the key set (the next rotation drops it)', async () => {
+    const user = await registerAndLogin('dropped-key');
+    const token = user.tokens.accessToken;
+    const kid = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+    expect((await api('GET', '/api/auth/me', undefined, bearer(token))).status).toBe(200);
+    await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir);
+    const { kept } = await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir);
+    expect(kept).not.toBe(kid);
+    // Sidecars hot-reload the policy with the new key set within ~1 s.
+    await eventually(async () => ((await api('GET', '/api/auth/me', undefined, bearer(token))).status === 401 ? true : undefined));
   });
 });
 

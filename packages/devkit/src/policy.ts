@@ -10,7 +10,8 @@ import { readSecrets, writeSecrets, type SecretsDocument } from './provision.js'
 /** auth-service's secret holds the signing keys (private ES256 JWKs, newest first). */
 export const SIGNING_KEYS_SECRET = { name: 'auth-service', key: 'signingKeys' } as const;
 export const generatedResourcesDir = path.join(stateDir, 'generated');
-const POLICY_SOURCE = path.join(repoRoot, 'dapr', 'policy', 'gateway.rego');
+/** The gateway's Rego policy before rendering: its markers (__JWKS__, __ROUTES__, __PUBLIC_ROUTES__) in place. */
+export const POLICY_SOURCE = path.join(repoRoot, 'dapr', 'policy', 'gateway.rego');
 
 export async function generateSigningKey(now = new Date()): Promise<JWK> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
