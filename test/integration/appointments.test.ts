@@ -91,7 +91,8 @@ beforeAll(async () => {
     kafkaBrokers: kafka.brokers,
     apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service'],
     replicas: { 'appointment-service': 2 },
-    env: { 'appointment-service': { RETENTION_DAYS: '30', CLEANUP_MIN_INTERVAL_SECONDS: '5' } },
+    // Batches of 2: the cleanup's three outdated appointments take several batches of one run.
+    env: { 'appointment-service': { RETENTION_DAYS: '30', CLEANUP_MIN_INTERVAL_SECONDS: '5', CLEANUP_BATCH_SIZE: '2' } },
     componentMetadata: { 'appointment-cleanup': { schedule: '@every 2s' } },
   });
   api = jsonClient(stack.url('gateway'));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
-import { enqueueEvent, inTransaction, writeWithOutboxEvent, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import { atomicStatement, enqueueEvent, inTransaction, writeWithOutboxEvent, type Pool } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
 
@@ -229,31 +229,18 @@ export class AppointmentRepository {
     });
     if (!claimed) return { ran: false, archived: 0 };
 
-    let archived = 0;
-    for (;;) {
-      const moved = await inTransaction(this.pool, async (client) => this.archiveBatch(client, cutoff, options.batchSize));
-      archived += moved;
-      if (moved < options.batchSize) break;
-    }
+    // Every batch in one call, each its own transaction (002_archive_procedure.sql).
+    const { rows } = await atomicStatement<{ archived: string }>(this.pool, {
+      text: 'CALL archive_ended_appointments($1, $2)',
+      values: [cutoff, options.batchSize],
+    });
+    const archived = Number(rows[0]!.archived);
     await inTransaction(this.pool, async (client) => {
       await client.query('UPDATE cleanup_runs SET finished_at = now(), archived = $2 WHERE id = $1', [runId, archived]);
       await enqueueEvent(client, purgedEvent(archived, cutoff));
     });
     this.onEventsQueued();
     return { ran: true, archived, runId };
-  }
-
-  private async archiveBatch(client: PoolClient, cutoff: Date, batchSize: number): Promise<number> {
-    const { rowCount } = await client.query(
-      `WITH moved AS (
-         DELETE FROM appointments WHERE id IN (
-           SELECT id FROM appointments WHERE end_at < $1 ORDER BY end_at LIMIT $2 FOR UPDATE SKIP LOCKED
-         ) RETURNING *
-       )
-       INSERT INTO appointments_archive SELECT moved.*, now() FROM moved`,
-      [cutoff, batchSize],
-    );
-    return rowCount ?? 0;
   }
 
   /** An exclusion-constraint violation becomes a 409 naming who is double-booked and the slot that is taken. */
