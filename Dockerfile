@@ -12,9 +12,12 @@ FROM ${NODE_IMAGE} AS clinic-app
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/clinic-app/package.json packages/clinic-app/
+COPY packages/contracts/package.json packages/contracts/
 RUN npm ci --workspace packages/clinic-app --no-audit --no-fund --ignore-scripts
 COPY packages/clinic-app/build.ts packages/clinic-app/
 COPY packages/clinic-app/src packages/clinic-app/src
+# The app takes the contracts' vocabularies (zod-free) and only their types besides.
+COPY packages/contracts/src/vocabulary.ts packages/contracts/src/
 COPY packages/devkit/src/build-app.ts packages/devkit/src/
 RUN npm run build --workspace packages/clinic-app
 
