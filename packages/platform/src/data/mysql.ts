@@ -3,7 +3,7 @@ import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
-import type { OutboxEvent, OutboxStore } from './outbox.js';
+import { outboxRowValues, type OutboxEvent, type OutboxStore } from './outbox.js';
 import { toPage } from '../pagination.js';
 import { mysqlConnectionConfig } from './tls.js';
 
@@ -157,14 +157,10 @@ export function migrateMysql(pool: mysql.Pool, serviceMigrations: Migration[], l
 }
 
 export async function enqueueMysqlEvent(connection: mysql.PoolConnection | mysql.Pool, event: Omit<OutboxEvent, 'time'>): Promise<void> {
-  await connection.execute('INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES (?, ?, ?, ?, ?, ?)', [
-    event.id,
-    event.topic,
-    event.type,
-    event.subject,
-    JSON.stringify(event.data),
-    event.traceparent ?? currentContext()?.traceparent ?? null,
-  ]);
+  await connection.execute(
+    'INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES (?, ?, ?, ?, ?, ?)',
+    outboxRowValues(event),
+  );
 }
 
 /** Several outbox rows in one statement (one round trip, one commit). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { outsideRequest, runWithContext } from '../context.js';
+import { currentContext, outsideRequest, runWithContext } from '../context.js';
 import { uuidv7 } from '../ids.js';
 import type { Page } from '../pagination.js';
 import type { PublishedEvent } from '../dapr/sidecar.js';
@@ -52,6 +52,16 @@ export type OutboxEvent = {
   traceparent?: string;
 };
 export type ClaimedEvent = OutboxEvent & { attempts: number };
+
+/** An outbox row's values in column order (id, topic, type, subject, data, traceparent), for either database. */
+export const outboxRowValues = (event: Omit<OutboxEvent, 'time'>) => [
+  event.id,
+  event.topic,
+  event.type,
+  event.subject,
+  JSON.stringify(event.data),
+  event.traceparent ?? currentContext()?.traceparent ?? null,
+];
 
 /** What an admin sees of a parked row: never the payload, which can hold personal data. */
 export type ParkedEvent = {

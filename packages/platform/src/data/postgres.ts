@@ -7,7 +7,7 @@ import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import { pgConnectionConfig } from './tls.js';
-import type { OutboxEvent, OutboxStore } from './outbox.js';
+import { outboxRowValues, type OutboxEvent, type OutboxStore } from './outbox.js';
 
 export type { Pool, PoolClient } from 'pg';
 export { pgConnectionConfig } from './tls.js';
@@ -51,6 +51,10 @@ function traceQueries(client: pg.PoolClient): void {
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '08006', '08001']);
 
+/** A connection-level failure as a 503 (DependencyUnavailableError); any other error as it is. */
+const asUnavailable = (error: unknown) =>
+  UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '') ? new DependencyUnavailableError('database', error) : error;
+
 /** A pooled connection; the database being unreachable is a 503, not a 500. */
 async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
   try {
@@ -70,8 +74,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
-    throw error;
+    throw asUnavailable(error);
   } finally {
     client.release();
   }
@@ -148,14 +151,10 @@ export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], l
 
 /** Adds an event to the outbox inside the caller's transaction. */
 export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<OutboxEvent, 'time'>): Promise<void> {
-  await client.query('INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES ($1, $2, $3, $4, $5, $6)', [
-    event.id,
-    event.topic,
-    event.type,
-    event.subject,
-    JSON.stringify(event.data),
-    event.traceparent ?? currentContext()?.traceparent ?? null,
-  ]);
+  await client.query(
+    'INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES ($1, $2, $3, $4, $5, $6)',
+    outboxRowValues(event),
+  );
 }
 
 /**
@@ -176,29 +175,27 @@ export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
            queued AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
                       SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6} FROM written)
            SELECT * FROM written`,
-    values: [
-      ...values,
-      event.id,
-      event.topic,
-      event.type,
-      event.subject,
-      JSON.stringify(event.data),
-      event.traceparent ?? currentContext()?.traceparent ?? null,
-    ],
+    values: [...values, ...outboxRowValues(event)],
   };
-  return (await atomicStatement<R>(pool, query)).rows;
+  return (await atomicStatement<R>(pool, query.text, query.values)).rows;
 }
 
 /**
- * One statement, atomic on its own (no BEGIN/COMMIT round trips); as with inTransaction, the
- * database being unreachable is a 503, not a 500.
+ * One statement outside any transaction block: atomic on its own (no BEGIN/COMMIT round trips);
+ * as with inTransaction, the database being unreachable is a 503, not a 500.
  */
-export async function atomicStatement<R extends pg.QueryResultRow>(pool: pg.Pool, query: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+export async function atomicStatement<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  const client = await connect(pool);
   try {
-    return await pool.query<R>(query);
+    return await client.query<R>(text, values);
   } catch (error) {
-    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
-    throw error;
+    throw asUnavailable(error);
+  } finally {
+    client.release();
   }
 }
 
@@ -402,22 +399,9 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetterSummary => ({
 const deadLetterCursor = z.tuple([z.string(), z.string()]);
 const SUMMARY_COLUMNS = 'event_id, topic, event_type, subject, reason, first_seen_at, last_seen_at, seen_count, last_redrive_at';
 
-/** Queries outside a transaction, with the same mapping: the database being unreachable is a 503, not a 500. */
-async function query<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-  const client = await connect(pool);
-  try {
-    return await client.query<R>(text, values);
-  } catch (error) {
-    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
   const upsert = (letter: DeadLetterArrival, reason: string | null, seen: 0 | 1) =>
-    query(
+    atomicStatement(
       pool,
       `INSERT INTO dead_letters (event_id, topic, event_type, subject, payload, reason, seen_count)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -433,7 +417,7 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
     noteDropped: async (letter) => void (await upsert(letter, letter.reason, 0)),
     async list({ limit, cursor }) {
       const after = cursor ? decodeCursor(cursor, deadLetterCursor) : null;
-      const { rows } = await query<DeadLetterRow>(
+      const { rows } = await atomicStatement<DeadLetterRow>(
         pool,
         `SELECT ${SUMMARY_COLUMNS} FROM dead_letters
           WHERE $1::timestamptz IS NULL OR (first_seen_at, event_id) > ($1, $2::text)
@@ -443,11 +427,15 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
       return toPage(rows, limit, toDeadLetter, (r) => [r.first_seen_at.toISOString(), r.event_id]);
     },
     async get(id) {
-      const { rows } = await query<DeadLetterRow>(pool, `SELECT ${SUMMARY_COLUMNS}, payload FROM dead_letters WHERE event_id = $1`, [id]);
+      const { rows } = await atomicStatement<DeadLetterRow>(
+        pool,
+        `SELECT ${SUMMARY_COLUMNS}, payload FROM dead_letters WHERE event_id = $1`,
+        [id],
+      );
       return rows[0] ? { ...toDeadLetter(rows[0]), event: rows[0].payload } : undefined;
     },
     noteRedriveFailure: async (id, reason) =>
-      void (await query(pool, 'UPDATE dead_letters SET reason = $2, last_redrive_at = now() WHERE event_id = $1', [id, reason])),
-    remove: async (id) => void (await query(pool, 'DELETE FROM dead_letters WHERE event_id = $1', [id])),
+      void (await atomicStatement(pool, 'UPDATE dead_letters SET reason = $2, last_redrive_at = now() WHERE event_id = $1', [id, reason])),
+    remove: async (id) => void (await atomicStatement(pool, 'DELETE FROM dead_letters WHERE event_id = $1', [id])),
   };
 }

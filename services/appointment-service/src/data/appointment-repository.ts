@@ -230,10 +230,10 @@ export class AppointmentRepository {
     if (!claimed) return { ran: false, archived: 0 };
 
     // Every batch in one call, each its own transaction (002_archive_procedure.sql).
-    const { rows } = await atomicStatement<{ archived: string }>(this.pool, {
-      text: 'CALL archive_ended_appointments($1, $2)',
-      values: [cutoff, options.batchSize],
-    });
+    const { rows } = await atomicStatement<{ archived: string }>(this.pool, 'CALL archive_ended_appointments($1, $2)', [
+      cutoff,
+      options.batchSize,
+    ]);
     const archived = Number(rows[0]!.archived);
     await inTransaction(this.pool, async (client) => {
       await client.query('UPDATE cleanup_runs SET finished_at = now(), archived = $2 WHERE id = $1', [runId, archived]);

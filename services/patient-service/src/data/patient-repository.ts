@@ -140,11 +140,12 @@ export class PatientRepository {
   /** Records that a doctor has a patient in their care (idempotent: redeliveries change nothing). */
   async addCareRelation(relation: { patientId: string; doctorId: string; appointmentId: string; since: string }): Promise<void> {
     // A database outage surfaces as unavailable: the event is redelivered.
-    await atomicStatement(this.pool, {
-      text: `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
-      values: [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
-    });
+    await atomicStatement(
+      this.pool,
+      `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
+      [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
+    );
   }
 
   /** Replaces the record with what `change` computes from the current one (PUT and PATCH). */
