@@ -7,3 +7,4 @@ export * from './auth.js';
 export * from './appointments.js';
 export * from './invoices.js';
 export * from './audit.js';
+export * from './registry.js';

@@ -1,20 +1,4 @@
-import {
-  appointmentBooked,
-  appointmentCancelled,
-  appointmentFulfilled,
-  appointmentNoShow,
-  appointmentPaid,
-  appointmentsPurged,
-  doctorCreated,
-  doctorDeleted,
-  doctorUpdated,
-  invoiceCancelled,
-  invoiceIssued,
-  patientCreated,
-  patientDeleted,
-  patientUpdated,
-  type EventContract,
-} from '@caregrid/contracts';
+import { eventContractsOf, Topics } from '@caregrid/contracts';
 import {
   answerBulkDelivery,
   ApiRouter,
@@ -27,23 +11,8 @@ import {
 import { z } from 'zod';
 import type { AnalyticsStore } from '../data/analytics-store.js';
 
-/** Every event of the topics analytics subscribes to (patients, doctors, appointments, invoices). */
-const CONTRACTS: EventContract<z.ZodType>[] = [
-  patientCreated,
-  patientUpdated,
-  patientDeleted,
-  doctorCreated,
-  doctorUpdated,
-  doctorDeleted,
-  appointmentBooked,
-  appointmentCancelled,
-  appointmentFulfilled,
-  appointmentNoShow,
-  appointmentPaid,
-  appointmentsPurged,
-  invoiceIssued,
-  invoiceCancelled,
-];
+/** Every event of the topics analytics subscribes to. */
+const CONTRACTS = eventContractsOf([Topics.patients, Topics.doctors, Topics.appointments, Topics.invoices]);
 
 /**
  * What a delivery of any subscribed topic does: the event checked against its contract on
