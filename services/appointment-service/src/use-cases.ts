@@ -2,7 +2,7 @@ import { authorize, ForbiddenError, may, narrow, noteAccess, seesNothing, type C
 import type { AppointmentFilter, AppointmentRepository } from './data/appointment-repository.js';
 import { checkTransition, freeSlots, type Appointment, type AppointmentStatus } from './domain/appointment.js';
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
-import { instantOf } from './domain/zoned-time.js';
+import { localDate } from './domain/zoned-time.js';
 import { fetchDoctor, fetchPatient } from './peers.js';
 
 export type StatusChange = { status: AppointmentStatus; reason?: string };
@@ -68,7 +68,8 @@ export function appointmentUseCases(deps: { appointments: AppointmentRepository;
     /** A doctor's free slots on one date of their zone. */
     async freeSlotsOn(doctorId: string, date: string) {
       const doctor = await fetchDoctor(sidecar, doctorId);
-      const busy = await appointments.busy(doctor.id, instantOf(date, 0, doctor.timeZone), instantOf(date, 24 * 60, doctor.timeZone));
+      const day = localDate(date, doctor.timeZone);
+      const busy = await appointments.busy(doctor.id, day.start, day.end);
       return { doctor, slots: freeSlots(doctor, date, busy, now()) };
     },
 

@@ -1,6 +1,6 @@
 import { APPOINTMENT_STATUSES, PAYMENT_METHODS, SERVICE_TYPES, type Fees } from '@caregrid/contracts';
 import { ConflictError, InvalidInputError, RuleViolationError } from '@caregrid/platform';
-import { instantOf, toMinutes, wallClock, type Weekday } from './zoned-time.js';
+import { localDate, toMinutes, wallClock, type LocalDate, type Span, type Weekday } from './zoned-time.js';
 
 export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
 export type ServiceType = (typeof SERVICE_TYPES)[number];
@@ -37,9 +37,11 @@ export type DoctorSchedule = {
 };
 
 /**
- * Booking rules: in the future, the doctor accepting, and the visit fits one
- * working interval of the doctor's day in the doctor's time zone, aligned to
- * their slot grid. Overlaps are the database's to refuse (exclusion constraint).
+ * Booking rules: in the future, the doctor accepting, within one working
+ * interval of the doctor's day in their time zone, and one of their slots (or
+ * several back to back) as `daySlots` lists them, so that a booking and the
+ * free slots offered agree, across DST changes too. Overlaps are the
+ * database's to refuse (exclusion constraint).
  */
 export function checkBookingTime(start: Date, end: Date, doctor: DoctorSchedule, now: Date): void {
   if (end <= start) throw new InvalidInputError('end must be after start', [{ path: 'end', message: 'must be after start' }]);
@@ -51,23 +53,53 @@ export function checkBookingTime(start: Date, end: Date, doctor: DoctorSchedule,
       rule: 'slot-aligned',
     });
   }
-  const from = wallClock(start, doctor.timeZone);
-  const to = wallClock(end, doctor.timeZone);
-  const endMinutes = to.date === from.date ? to.minutes : to.minutes + 24 * 60;
-  const interval = (doctor.workingHours[from.weekday] ?? []).find(
-    (hours) => toMinutes(hours.start) <= from.minutes && endMinutes <= toMinutes(hours.end),
+  const day = localDate(wallClock(start, doctor.timeZone).date, doctor.timeZone);
+  const interval = (doctor.workingHours[day.weekday] ?? []).find((hours) =>
+    day.spansBetween(toMinutes(hours.start), toMinutes(hours.end)).some((span) => span.start <= start && end <= span.end),
   );
   if (!interval) {
     throw new RuleViolationError(`outside the doctor's working hours (${doctor.timeZone})`, {
       rule: 'working-hours',
-      weekday: from.weekday,
+      weekday: day.weekday,
     });
   }
-  if ((from.minutes - toMinutes(interval.start)) % doctor.slotMinutes !== 0) {
-    throw new RuleViolationError(`must start on the doctor's ${doctor.slotMinutes}-minute grid from ${interval.start}`, {
-      rule: 'slot-aligned',
-    });
+  const slots = daySlots(doctor, day);
+  let i = slots.findIndex((slot) => slot.start.getTime() === start.getTime());
+  if (i >= 0) {
+    while (slots[i]!.end < end && slots[i + 1]?.start.getTime() === slots[i]!.end.getTime()) i++;
+    if (slots[i]!.end.getTime() === end.getTime()) return;
   }
+  throw new RuleViolationError(`must start on the doctor's ${doctor.slotMinutes}-minute grid from ${interval.start}`, {
+    rule: 'slot-aligned',
+  });
+}
+
+/**
+ * A doctor's slots on a date of their zone, in order: every working interval
+ * on the slot grid of the wall clock (09:00, 09:30, ...), each slot lasting
+ * `slotMinutes` of real time and lying wholly in the working time. The doctor
+ * works by the wall clock: a time a spring-forward skips has no slot, and the
+ * hour a fall-back repeats is worked twice, so its times give a slot at each
+ * of their two instants. Around a change a grid that does not divide the
+ * shift can put two slots over the same real minutes; the earlier is kept.
+ */
+export function daySlots(doctor: DoctorSchedule, day: LocalDate): Span[] {
+  const candidates: Span[] = [];
+  for (const hours of doctor.workingHours[day.weekday] ?? []) {
+    const [from, to] = [toMinutes(hours.start), toMinutes(hours.end)];
+    const working = day.spansBetween(from, to);
+    for (let m = from; m < to; m += doctor.slotMinutes) {
+      for (const start of day.instantsOf(m)) {
+        const slot = { start, end: new Date(start.getTime() + doctor.slotMinutes * 60_000) };
+        if (working.some((span) => span.start <= slot.start && slot.end <= span.end)) candidates.push(slot);
+      }
+    }
+  }
+  const slots: Span[] = [];
+  for (const slot of candidates.sort((a, b) => a.start.getTime() - b.start.getTime())) {
+    if (slot.start >= (slots[slots.length - 1]?.end ?? slot.start)) slots.push(slot);
+  }
+  return slots;
 }
 
 /** The doctor's tariff, as the clinic set it on their profile. */
@@ -90,24 +122,16 @@ export function priceFromTariff(tariff: Tariff, serviceType: ServiceType): { amo
   return { amount, currency: tariff.currency };
 }
 
-/** Free slots of a doctor on a date (their zone): working hours on the slot grid, minus busy ranges and the past. */
+/** Free slots of a doctor on a date (their zone): their slots minus busy ranges and the past. */
 export function freeSlots(
   doctor: DoctorSchedule,
   date: string,
   busy: { start: Date; end: Date }[],
   now: Date,
 ): { start: string; end: string }[] {
-  const weekday = wallClock(instantOf(date, 12 * 60, doctor.timeZone), doctor.timeZone).weekday;
-  const slots: { start: string; end: string }[] = [];
-  for (const hours of doctor.workingHours[weekday] ?? []) {
-    for (let m = toMinutes(hours.start); m + doctor.slotMinutes <= toMinutes(hours.end); m += doctor.slotMinutes) {
-      const start = instantOf(date, m, doctor.timeZone);
-      const end = instantOf(date, m + doctor.slotMinutes, doctor.timeZone);
-      if (start <= now || busy.some((b) => b.start < end && start < b.end)) continue;
-      slots.push({ start: start.toISOString(), end: end.toISOString() });
-    }
-  }
-  return slots;
+  return daySlots(doctor, localDate(date, doctor.timeZone))
+    .filter(({ start, end }) => start > now && !busy.some((b) => b.start < end && start < b.end))
+    .map(({ start, end }) => ({ start: start.toISOString(), end: end.toISOString() }));
 }
 
 /** FHIR Appointment-aligned lifecycle. */

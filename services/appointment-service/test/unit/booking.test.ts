@@ -8,7 +8,7 @@ import {
   type Appointment,
   type DoctorSchedule,
 } from '../../src/domain/appointment.js';
-import { instantOf, wallClock } from '../../src/domain/zoned-time.js';
+import { localDate, wallClock } from '../../src/domain/zoned-time.js';
 
 // Berlin, 30-minute slots; Mondays 09:00–12:00 and 13:00–17:00.
 const doctor: DoctorSchedule = {
@@ -90,10 +90,31 @@ describe('price from the tariff', () => {
 
 describe('zoned time', () => {
   it('maps wall clock and instants both ways, across DST', () => {
-    expect(instantOf('2027-01-04', 9 * 60, 'Europe/Berlin').toISOString()).toBe('2027-01-04T08:00:00.000Z');
-    expect(instantOf('2027-07-05', 9 * 60, 'Europe/Berlin').toISOString()).toBe('2027-07-05T07:00:00.000Z');
-    expect(instantOf('2027-01-04', 9 * 60, 'America/New_York').toISOString()).toBe('2027-01-04T14:00:00.000Z');
+    const instants = (date: string, minutes: number, zone: string) =>
+      localDate(date, zone)
+        .instantsOf(minutes)
+        .map((t) => t.toISOString());
+    expect(instants('2027-01-04', 9 * 60, 'Europe/Berlin')).toEqual(['2027-01-04T08:00:00.000Z']);
+    expect(instants('2027-07-05', 9 * 60, 'Europe/Berlin')).toEqual(['2027-07-05T07:00:00.000Z']);
+    expect(instants('2027-01-04', 9 * 60, 'America/New_York')).toEqual(['2027-01-04T14:00:00.000Z']);
     expect(wallClock(at('2027-01-04T23:30:00Z'), 'Europe/Berlin')).toEqual({ date: '2027-01-05', weekday: 'tue', minutes: 30 });
+  });
+
+  it('a skipped time has no instant, a repeated one two; a changeover day is 23 or 25 hours long', () => {
+    const berlinSpring = localDate('2027-03-28', 'Europe/Berlin');
+    expect(berlinSpring.instantsOf(2 * 60 + 30)).toEqual([]);
+    expect([berlinSpring.start.toISOString(), berlinSpring.end.toISOString()]).toEqual([
+      '2027-03-27T23:00:00.000Z',
+      '2027-03-28T22:00:00.000Z',
+    ]);
+    const newYorkFall = localDate('2027-11-07', 'America/New_York');
+    expect(newYorkFall.instantsOf(90).map((t) => t.toISOString())).toEqual(['2027-11-07T05:30:00.000Z', '2027-11-07T06:30:00.000Z']);
+    expect((newYorkFall.end.getTime() - newYorkFall.start.getTime()) / 3_600_000).toBe(25);
+    // 00:00–01:30 on the fall-back night: 01:30 EDT to 01:00 EST is outside it.
+    expect(newYorkFall.spansBetween(0, 90).map((span) => [span.start.toISOString(), span.end.toISOString()])).toEqual([
+      ['2027-11-07T04:00:00.000Z', '2027-11-07T05:30:00.000Z'],
+      ['2027-11-07T06:00:00.000Z', '2027-11-07T06:30:00.000Z'],
+    ]);
   });
 });
 
