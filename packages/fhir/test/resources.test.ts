@@ -184,6 +184,14 @@ describe('Slot (and the Schedule it names)', () => {
     expect(parseSlotId(`${ids.doctor}.202602300900`)).toBeUndefined();
     expect(parseSlotId('not-a-slot')).toBeUndefined();
   });
+
+  it('the two slots of an hour a fall-back repeats have distinct ids (UTC, not wall clock), each read back to its own start', () => {
+    // New York 2027-11-07: 01:30 EDT, then 01:30 EST an hour later.
+    const starts = ['2027-11-07T05:30:00.000Z', '2027-11-07T06:30:00.000Z'];
+    const slotIds = starts.map((start) => slotId(ids.doctor, start));
+    expect(slotIds).toEqual([`${ids.doctor}.202711070530`, `${ids.doctor}.202711070630`]);
+    expect(slotIds.map((id) => parseSlotId(id)?.start)).toEqual(starts);
+  });
 });
 
 describe('Invoice', () => {
