@@ -4,7 +4,7 @@
  * this test fails for a table entry no service serves (a stale rule the
  * gateway would still admit).
  */
-import { deadLetterRoutes, ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
+import { backlogRoutes, deadLetterRoutes, ENDPOINTS, outboxOpsRoutes, type ApiRouter } from '@caregrid/platform';
 import { auditRoutes } from '../../services/analytics-service/src/http/audit-routes.js';
 import { subscriptions as analyticsSubscriptions } from '../../services/analytics-service/src/events/subscriptions.js';
 import { analyticsRoutes } from '../../services/analytics-service/src/http/routes.js';
@@ -29,7 +29,6 @@ const routersByApp: Record<string, ApiRouter[]> = {
     patientRoutes(unused, unused),
     patientFhirRoutes(unused),
     patientSubscriptions({ patients: unused, logger: unused }).routes,
-    deadLetterRoutes('patient-service', unused),
   ],
   'doctor-service': [doctorRoutes(unused), doctorFhirRoutes(unused)],
   'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused }), appointmentFhirRoutes(unused)],
@@ -37,18 +36,20 @@ const routersByApp: Record<string, ApiRouter[]> = {
     invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
     invoiceFhirRoutes(unused),
     billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
-    deadLetterRoutes('billing-service', unused),
   ],
   'analytics-service': [
     analyticsRoutes(unused),
-    analyticsSubscriptions({ store: unused, deadLetters: unused, logger: unused }).routes,
-    auditRoutes(unused, unused, unused, unused),
-    deadLetterRoutes('analytics-service', unused),
+    analyticsSubscriptions({ store: unused, audit: unused, deadLetters: unused, logger: unused }).routes,
+    auditRoutes(unused, unused, unused),
   ],
 };
-// Services whose database has an outbox also get the platform's routes for parked events.
-for (const app of ['auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'])
-  routersByApp[app]!.push(outboxOpsRoutes(app, unused));
+// createServiceApp adds the platform's operations routes: parked outbox events where the database
+// has an outbox, dead letters where the service subscribes, and the backlog of either.
+const withOutbox = ['auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'];
+const withDeadLetters = ['patient-service', 'billing-service', 'analytics-service'];
+for (const app of withOutbox) routersByApp[app]!.push(outboxOpsRoutes(app, unused));
+for (const app of withDeadLetters) routersByApp[app]!.push(deadLetterRoutes(app, unused));
+for (const app of new Set([...withOutbox, ...withDeadLetters])) routersByApp[app]!.push(backlogRoutes(app, unused));
 
 describe('access model endpoints = service routes', () => {
   it.each(Object.keys(ENDPOINTS))('%s serves exactly the routes of its endpoint table', (app) => {

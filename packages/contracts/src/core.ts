@@ -16,6 +16,23 @@ export const Topics = {
 
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
+/**
+ * The most an event's `data` may weigh, serialized as JSON (bytes). Refused at the write above
+ * it (413), so whatever a bulk delivery brings fits the subscriber's body limit
+ * (`deliveryBodyLimit`): a batch that the app cannot take would be retried whole and then
+ * dead-lettered entry by entry. Kafka's own limit (1 MB per message) is far above.
+ */
+export const MAX_EVENT_DATA_BYTES = 64 * 1024;
+/** What daprd wraps around `data` in a delivery: CloudEvent attributes, trace context, a bulk entry's id and metadata. */
+export const EVENT_ENVELOPE_BYTES = 4 * 1024;
+/**
+ * The most events daprd hands a subscription route at once. Every Subscription's
+ * `bulkSubscribe.maxMessagesCount` stays at or under it (a unit test reads the YAML).
+ */
+export const MAX_DELIVERY_BATCH = 200;
+/** The body limit of a subscription route: its largest batch of the largest events a contract allows. */
+export const deliveryBodyLimit = (batchSize = MAX_DELIVERY_BATCH) => batchSize * (MAX_EVENT_DATA_BYTES + EVENT_ENVELOPE_BYTES);
+
 /** One dead-letter topic per subscription: a subscriber's failures are its own, drained by it alone. */
 export const deadLetterTopic = (topic: string, subscriber: string) => `${topic}.${subscriber}.dlq`;
 

@@ -8,3 +8,4 @@ export * from './appointments.js';
 export * from './invoices.js';
 export * from './audit.js';
 export * from './registry.js';
+export * from './operations.js';

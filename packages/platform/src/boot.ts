@@ -25,6 +25,8 @@ export type ServiceAppDependencies<Db> = {
   isShuttingDown?: () => boolean;
   /** Where audited routes record access to patient data: the service's outbox. */
   audit?: AuditSink;
+  /** How often a subscriber re-drives its due dead letters by itself (0: only an admin does). */
+  deadLetterRedriveMs?: number;
 };
 
 /** The service's secret (named after its app-id) holds more than the database URL for some services. */
@@ -97,6 +99,7 @@ export async function startService<Db = undefined>(spec: {
       // No kick: entries ride the relay's next pass (within a second), batched, off the request's path.
       audit: database.outbox ? outboxAuditSink((events) => database.outbox!.appendMany(events)) : undefined,
       outbox: database.outbox,
+      deadLetterRedriveMs: config.DEAD_LETTER_REDRIVE_MS,
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [

@@ -27,6 +27,9 @@ export const baseConfigSchema = z.object({
   // how many failed publishes (with the broker otherwise working) park an event.
   OUTBOX_CLAIM_MS: z.coerce.number().int().min(1_000).default(30_000),
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  // A subscriber looks for due dead letters this often and re-drives them (each with its own
+  // backoff, see events/dead-letters.ts); 0 leaves them to an admin.
+  DEAD_LETTER_REDRIVE_MS: z.coerce.number().int().min(0).default(5_000),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

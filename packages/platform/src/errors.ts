@@ -11,6 +11,7 @@ export type DomainErrorKind =
   | 'forbidden' // caller may not do this → 403
   | 'not-found' // the record is absent → 404
   | 'conflict' // duplicate, overlap, stale version, already done → 409
+  | 'too-large' // the write would make an event larger than a contract allows → 413
   | 'rule-violation' // well-formed but against a rule → 422
   | 'throttled' // too many attempts → 429
   | 'unavailable'; // a dependency is down → 503
@@ -80,5 +81,16 @@ export class DependencyUnavailableError extends DomainError {
   constructor(dependency: string, cause?: unknown) {
     super('unavailable', `${dependency} is unavailable`, { dependency });
     this.cause = cause;
+  }
+}
+
+/** A write whose event would outweigh what every subscriber is sized for (MAX_EVENT_DATA_BYTES): nothing is written. */
+export class EventTooLargeError extends DomainError {
+  constructor(eventType: string, bytes: number, limit: number) {
+    super('too-large', `The change would publish a ${eventType} event of ${bytes} bytes; events may carry at most ${limit}`, {
+      eventType,
+      bytes,
+      limit,
+    });
   }
 }

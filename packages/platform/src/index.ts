@@ -23,3 +23,4 @@ export * from './events/dead-letters.js';
 export * from './http/stream.js';
 export * from './audit/trail.js';
 export * from './tracing.js';
+export * from './http/backlog.js';

@@ -1,9 +1,8 @@
-import { auditRecorded } from '@caregrid/contracts';
-import { byEventType, createServiceApp, deadLetterRoutes, type ServiceAppDependencies } from '@caregrid/platform';
+import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
 import { mongoDeadLetterStore, type Db } from '@caregrid/platform/mongo';
 import { AnalyticsStore } from './data/analytics-store.js';
 import { AuditStore } from './data/audit-store.js';
-import { auditBatchRecorder, auditRecorder, auditRoutes } from './http/audit-routes.js';
+import { auditRoutes } from './http/audit-routes.js';
 import { subscriptions } from './events/subscriptions.js';
 import { analyticsRoutes } from './http/routes.js';
 
@@ -16,27 +15,17 @@ export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: Audi
   const store = new AnalyticsStore(deps.db);
   const audit = new AuditStore(deps.db);
   const deadLetters = mongoDeadLetterStore(deps.db);
-  const events = subscriptions({ store, deadLetters, logger: deps.logger });
-  const recordEntry = auditRecorder(audit, deps.logger);
+  const events = subscriptions({ store, audit, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'analytics-service',
     logger: deps.logger,
     routers: [
       analyticsRoutes(store),
       events.routes,
-      auditRoutes(
-        audit,
-        auditBatchRecorder(audit, deps.logger),
-        deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS },
-        deps.logger,
-      ),
-      // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
-      deadLetterRoutes('analytics-service', {
-        store: deadLetters,
-        handle: byEventType({ [auditRecorded.type]: recordEntry }, events.handle),
-        logger: deps.logger,
-      }),
+      auditRoutes(audit, deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }, deps.logger),
     ],
+    // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
+    deadLetters: { store: deadLetters, apply: events.apply, logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
   });

@@ -1,4 +1,4 @@
-import { createServiceApp, deadLetterRoutes, startDeadLetterRedrive, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { createServiceApp, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { Billing, type BillingSettings } from './billing.js';
@@ -11,7 +11,7 @@ import { invoiceRoutes } from './http/routes.js';
 export function createApp(
   deps: ServiceAppDependencies<Pool> & {
     sidecar: Sidecar;
-    settings: BillingSettings & { pdfBinding: string; deadLetterRedriveMs?: number };
+    settings: BillingSettings & { pdfBinding: string };
   },
 ) {
   const invoices = new InvoiceRepository(deps.db, deps.onEventsQueued);
@@ -19,11 +19,6 @@ export function createApp(
   const billing = new Billing(invoices, pdfs, deps.settings, deps.logger);
   const deadLetters = pgDeadLetterStore(deps.db);
   const events = subscriptions({ billing, deadLetters, logger: deps.logger });
-  const parked = { store: deadLetters, handle: events.handle, logger: deps.logger };
-  // A database outage longer than the delivery retries parks paid appointments here: they come back by themselves.
-  if (deps.settings.deadLetterRedriveMs) {
-    startDeadLetterRedrive({ ...parked, intervalMs: deps.settings.deadLetterRedriveMs, isShuttingDown: deps.isShuttingDown });
-  }
   return createServiceApp({
     service: 'billing-service',
     logger: deps.logger,
@@ -31,8 +26,9 @@ export function createApp(
       invoiceRoutes({ invoices, pdfs, billing }),
       invoiceFhirRoutes(invoices),
       events.routes,
-      deadLetterRoutes('billing-service', parked),
     ],
+    // A database outage longer than the delivery retries parks paid appointments here: they come back by themselves.
+    deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,

@@ -10,8 +10,6 @@ const settings = loadConfig({
   TAX_RATE_BPS: z.coerce.number().int().min(0).max(10_000).default(0),
   PAYMENT_TERM_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   INVOICE_STORAGE_BINDING: z.string().min(1).default('invoice-storage'),
-  // How often parked dead letters are re-driven by themselves (0: only by an admin).
-  DEAD_LETTER_REDRIVE_MS: z.coerce.number().int().min(0).default(60_000),
 });
 const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
@@ -25,7 +23,6 @@ await startService({
         taxRateBasisPoints: settings.TAX_RATE_BPS,
         paymentTermDays: settings.PAYMENT_TERM_DAYS,
         pdfBinding: settings.INVOICE_STORAGE_BINDING,
-        deadLetterRedriveMs: settings.DEAD_LETTER_REDRIVE_MS,
       },
     }),
 });

@@ -1,4 +1,4 @@
-import { createServiceApp, deadLetterRoutes, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { createServiceApp, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { PatientRepository } from './data/patient-repository.js';
@@ -17,8 +17,9 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
       patientRoutes(patients, (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page)),
       patientFhirRoutes(patients),
       events.routes,
-      deadLetterRoutes('patient-service', { store: pgDeadLetterStore(deps.db), handle: events.handle, logger: deps.logger }),
     ],
+    // A care relation that could not be recorded in time is parked, then re-driven by itself.
+    deadLetters: { store: pgDeadLetterStore(deps.db), apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,

@@ -107,6 +107,22 @@ export type EndpointAccess = Permission | typeof PUBLIC | typeof SIDECAR;
 
 const can = <R extends Resource>(resource: R, ...actions: Action<R>[]): Permission => ({ resource, actions });
 
+/** The operations routes of a service with an outbox (createServiceApp adds them): its backlog, its parked events. */
+const OUTBOX_OPS = {
+  'GET /ops/backlog': can('operations', 'read'),
+  'GET /ops/outbox': can('operations', 'read'),
+  'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
+};
+
+/** The dead-letter routes of a subscriber: the drain of its dead-letter topics, its parked letters and their re-drive. */
+const DEAD_LETTER_OPS = {
+  'GET /ops/backlog': can('operations', 'read'),
+  'POST /events/dead-letter': SIDECAR,
+  'GET /ops/dead-letters': can('operations', 'read'),
+  'POST /ops/dead-letters/redrive': can('operations', 'redrive'),
+  'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
+};
+
 /**
  * Every route of every service (`METHOD /express/path`, as the service
  * declares it) and who may call it. A service route missing here fails at
@@ -122,8 +138,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /auth/me': can('account', 'read'),
     'POST /auth/users': can('account', 'create'),
     'PATCH /auth/users/:id': can('account', 'update'),
-    'GET /ops/outbox': can('operations', 'read'),
-    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
+    ...OUTBOX_OPS,
   },
   'patient-service': {
     'POST /patients': can('patient', 'create'),
@@ -138,11 +153,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /fhir/Patient/:id': can('patient', 'read'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/ignored': SIDECAR,
-    'GET /ops/outbox': can('operations', 'read'),
-    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
-    'POST /events/dead-letter': SIDECAR,
-    'GET /ops/dead-letters': can('operations', 'read'),
-    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
+    ...OUTBOX_OPS,
+    ...DEAD_LETTER_OPS,
   },
   'doctor-service': {
     'POST /doctors': can('doctor', 'create'),
@@ -155,8 +167,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /fhir/Practitioner/:id': can('doctor', 'read'),
     'GET /fhir/PractitionerRole': can('doctor', 'list'),
     'GET /fhir/PractitionerRole/:id': can('doctor', 'read'),
-    'GET /ops/outbox': can('operations', 'read'),
-    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
+    ...OUTBOX_OPS,
   },
   'appointment-service': {
     'POST /appointments': can('appointment', 'book'),
@@ -175,8 +186,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /fhir/Slot': can('doctor', 'read'),
     'GET /fhir/Slot/:id': can('doctor', 'read'),
     'POST /appointment-cleanup': SIDECAR,
-    'GET /ops/outbox': can('operations', 'read'),
-    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
+    ...OUTBOX_OPS,
   },
   'billing-service': {
     'GET /invoices': can('invoice', 'list'),
@@ -187,11 +197,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /invoices/:id/cancel': can('invoice', 'cancel'),
     'POST /events/appointment-paid': SIDECAR,
     'POST /events/ignored': SIDECAR,
-    'POST /events/dead-letter': SIDECAR,
-    'GET /ops/outbox': can('operations', 'read'),
-    'POST /ops/outbox/:id/redrive': can('operations', 'redrive'),
-    'GET /ops/dead-letters': can('operations', 'read'),
-    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
+    ...OUTBOX_OPS,
+    ...DEAD_LETTER_OPS,
   },
   'analytics-service': {
     'GET /analytics/summary': can('report', 'read'),
@@ -202,9 +209,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /audit': can('audit', 'read'),
     'POST /events/audit': SIDECAR,
     'POST /audit-retention': SIDECAR,
-    'POST /events/dead-letter': SIDECAR,
-    'GET /ops/dead-letters': can('operations', 'read'),
-    'POST /ops/dead-letters/:id/redrive': can('operations', 'redrive'),
+    ...DEAD_LETTER_OPS,
   },
 };
 

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import { currentContext } from '../context.js';
 import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
-import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
+import { deadLetterBacklogOf, REDRIVE_FIRST_DELAY_MS, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
 import { decodeCursor, toPage } from '../pagination.js';
 
 export type { Db } from 'mongodb';
@@ -74,6 +74,9 @@ type DeadLetterDocument = {
   lastSeenAt: Date;
   count: number;
   lastRedriveAt: Date | null;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  poison: boolean;
 };
 
 const toDeadLetter = (d: DeadLetterDocument): DeadLetterSummary => ({
@@ -87,10 +90,13 @@ const toDeadLetter = (d: DeadLetterDocument): DeadLetterSummary => ({
   lastSeenAt: d.lastSeenAt.toISOString(),
   count: d.count,
   lastRedriveAt: d.lastRedriveAt?.toISOString() ?? null,
+  attempts: d.attempts ?? 0,
+  nextAttemptAt: d.poison ? null : (d.nextAttemptAt?.toISOString() ?? null),
+  poison: d.poison ?? false,
 });
 
 /** The store being unreachable is a 503 (and a RETRY for deliveries), not a 500. */
-async function reachable<T>(operation: () => Promise<T>): Promise<T> {
+export async function reachable<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
@@ -131,41 +137,82 @@ export async function insertManyNew<T extends Document>(
 }
 
 export async function prepareDeadLetters(db: Db): Promise<void> {
-  await db.collection('dead_letters').createIndex({ firstSeenAt: 1, _id: 1 });
+  const letters = db.collection<DeadLetterDocument>('dead_letters');
+  await letters.createIndex({ firstSeenAt: 1, _id: 1 });
+  await letters.createIndex({ poison: 1, nextAttemptAt: 1 });
+  // Letters parked before the automatic re-drive: due now.
+  await letters.updateMany(
+    { nextAttemptAt: { $exists: false } },
+    { $set: { attempts: 0, poison: false, nextAttemptAt: new Date() } },
+  );
 }
 
-/** A subscriber's dead letters in its document store (see events/dead-letters.ts), keyed by CloudEvent id. */
+/**
+ * A subscriber's dead letters in its document store (see events/dead-letters.ts), keyed by
+ * CloudEvent id. Arrivals are written a batch at a time (one insert, then one update for the ids
+ * already parked): on FerretDB a write by `_id` costs a scan of the collection, so a backlog
+ * parked one letter at a time grew slower with every letter.
+ */
 export function mongoDeadLetterStore(db: Db): DeadLetterStore {
   const letters = db.collection<DeadLetterDocument>('dead_letters');
-  const upsert = (letter: DeadLetterArrival, reason: string | null, seen: 0 | 1) => {
-    const now = new Date();
-    return reachable(() =>
-      letters.updateOne(
-        { _id: letter.id },
-        {
-          $set: {
+  return {
+    async parkMany(arrivals) {
+      if (arrivals.length === 0) return;
+      const now = new Date();
+      const unique = [...new Map(arrivals.map((letter) => [letter.id, letter])).values()];
+      const fresh = await reachable(() =>
+        insertManyNew(
+          letters,
+          unique.map((letter) => ({
+            _id: letter.id,
             topic: letter.topic,
             type: letter.type ?? null,
             subject: letter.subject ?? null,
+            reason: null,
             event: letter.event,
-            ...(reason !== null ? { reason } : {}),
-            ...(seen > 0 ? { lastSeenAt: now } : {}),
-          },
-          $inc: { count: seen },
-          $setOnInsert: {
             firstSeenAt: now,
+            lastSeenAt: now,
+            count: 1,
             lastRedriveAt: null,
-            ...(reason === null ? { reason: null } : {}),
-            ...(seen === 0 ? { lastSeenAt: now } : {}),
+            attempts: 0,
+            nextAttemptAt: new Date(now.getTime() + REDRIVE_FIRST_DELAY_MS),
+            poison: false,
+          })),
+        ),
+      );
+      // Already parked (or noted as dropped): one more arrival each; a batch's repeats counted once more each.
+      const again = unique.filter((_, i) => !fresh[i]).map((letter) => letter.id);
+      const repeats = arrivals.length - unique.length;
+      if (again.length > 0) {
+        await reachable(() => letters.updateMany({ _id: { $in: again } }, { $inc: { count: 1 }, $set: { lastSeenAt: now } }));
+      }
+      if (repeats > 0) {
+        const counts = new Map<string, number>();
+        for (const letter of arrivals) counts.set(letter.id, (counts.get(letter.id) ?? 0) + 1);
+        for (const [id, n] of counts) if (n > 1) await reachable(() => letters.updateOne({ _id: id }, { $inc: { count: n - 1 } }));
+      }
+    },
+    async noteDropped(letter) {
+      const now = new Date();
+      await reachable(() =>
+        letters.updateOne(
+          { _id: letter.id },
+          {
+            $set: {
+              topic: letter.topic,
+              type: letter.type ?? null,
+              subject: letter.subject ?? null,
+              event: letter.event,
+              reason: letter.reason,
+              poison: true,
+              nextAttemptAt: null,
+            },
+            $setOnInsert: { firstSeenAt: now, lastSeenAt: now, count: 0, lastRedriveAt: null, attempts: 0 },
           },
-        },
-        { upsert: true },
-      ),
-    );
-  };
-  return {
-    park: async (letter) => void (await upsert(letter, null, 1)),
-    noteDropped: async (letter) => void (await upsert(letter, letter.reason, 0)),
+          { upsert: true },
+        ),
+      );
+    },
     async list({ limit, cursor }) {
       const after = cursor ? decodeCursor(cursor, deadLetterCursor) : null;
       const filter = after
@@ -184,8 +231,65 @@ export function mongoDeadLetterStore(db: Db): DeadLetterStore {
       const document = await reachable(() => letters.findOne({ _id: id }));
       return document ? { ...toDeadLetter(document), event: document.event } : undefined;
     },
-    noteRedriveFailure: async (id, reason) =>
-      void (await reachable(() => letters.updateOne({ _id: id }, { $set: { reason, lastRedriveAt: new Date() } }))),
-    remove: async (id) => void (await reachable(() => letters.deleteOne({ _id: id }))),
+    async due(limit) {
+      const documents = await reachable(() =>
+        letters
+          .find({ poison: false, nextAttemptAt: { $lte: new Date() } })
+          .sort({ nextAttemptAt: 1, firstSeenAt: 1 })
+          .limit(limit)
+          .toArray(),
+      );
+      return documents.map((d) => ({ ...toDeadLetter(d), event: d.event }));
+    },
+    async settle(applied, failed) {
+      if (applied.length > 0) await reachable(() => letters.deleteMany({ _id: { $in: applied } }));
+      if (failed.length === 0) return;
+      const now = new Date();
+      await reachable(() =>
+        letters.bulkWrite(
+          failed.map((f) => ({
+            updateOne: {
+              filter: { _id: f.id },
+              update: {
+                $set: { reason: f.reason, lastRedriveAt: now, poison: f.poison, nextAttemptAt: f.nextAttemptAt },
+                $inc: { attempts: f.counted ? 1 : 0 },
+              },
+            },
+          })),
+          { ordered: false },
+        ),
+      );
+    },
+    async schedule({ topic, from, to }) {
+      const firstSeenAt = { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) };
+      const result = await reachable(() =>
+        letters.updateMany(
+          { ...(topic ? { topic } : {}), ...(from || to ? { firstSeenAt } : {}) },
+          { $set: { nextAttemptAt: new Date(), poison: false, attempts: 0 } },
+        ),
+      );
+      return result.modifiedCount;
+    },
+    async backlog() {
+      // $group by a compound key with { $sum: 1 }: what FerretDB 1.24 implements alike (infra-facts).
+      const [groups, oldest] = await reachable(() =>
+        Promise.all([
+          letters
+            .aggregate<{ _id: { topic: string; poison: boolean }; n: number }>([
+              { $group: { _id: { topic: '$topic', poison: '$poison' }, n: { $sum: 1 } } },
+            ])
+            .toArray(),
+          letters.find({}, { projection: { firstSeenAt: 1 } }).sort({ firstSeenAt: 1 }).limit(1).toArray(),
+        ]),
+      );
+      const byTopic = new Map<string, { topic: string; parked: number; poison: number; oldest: Date }>();
+      for (const { _id, n } of groups) {
+        const row = byTopic.get(_id.topic) ?? { topic: _id.topic, parked: 0, poison: 0, oldest: oldest[0]!.firstSeenAt };
+        row.parked += n;
+        if (_id.poison) row.poison += n;
+        byTopic.set(_id.topic, row);
+      }
+      return deadLetterBacklogOf([...byTopic.values()].sort((a, b) => a.topic.localeCompare(b.topic)));
+    },
   };
 }

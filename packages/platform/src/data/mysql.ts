@@ -1,9 +1,9 @@
-import mysql from 'mysql2/promise';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
-import { outboxRowValues, type OutboxEvent, type OutboxStore } from './outbox.js';
+import { outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
 import { toPage } from '../pagination.js';
 import { mysqlConnectionConfig } from './tls.js';
 
@@ -171,7 +171,7 @@ export async function enqueueMysqlEvents(
   if (events.length === 0) return;
   const traceparent = currentContext()?.traceparent ?? null;
   await connection.query('INSERT INTO outbox (id, topic, type, subject, data, traceparent) VALUES ?', [
-    events.map((e) => [e.id, e.topic, e.type, e.subject, JSON.stringify(e.data), e.traceparent ?? traceparent]),
+    events.map((e) => [e.id, e.topic, e.type, e.subject, serializedEventData(e), e.traceparent ?? traceparent]),
   ]);
 }
 
@@ -290,6 +290,22 @@ export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
     async purgePublished(olderThan) {
       const [result] = await pool.query<mysql.ResultSetHeader>('DELETE FROM outbox WHERE published_at < ?', [olderThan]);
       return result.affectedRows;
+    },
+    async backlog() {
+      const connection = await connect(pool);
+      try {
+        const [rows] = await connection.query<RowDataPacket[]>(
+          `SELECT COUNT(*) AS pending, COUNT(parked_at) AS parked, MIN(created_at) AS oldest
+             FROM outbox WHERE published_at IS NULL`,
+        );
+        const { pending, parked, oldest } = rows[0] as { pending: number; parked: number; oldest: Date | null };
+        return { pending: Number(pending), parked: Number(parked), oldestPendingAt: oldest ? new Date(oldest).toISOString() : null };
+      } catch (error) {
+        if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
+        throw error;
+      } finally {
+        connection.release();
+      }
     },
   };
 }

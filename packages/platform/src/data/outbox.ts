@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { MAX_EVENT_DATA_BYTES, type OutboxBacklog } from '@caregrid/contracts';
 import { currentContext, outsideRequest, runWithContext } from '../context.js';
+import { EventTooLargeError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Page } from '../pagination.js';
 import type { PublishedEvent } from '../dapr/sidecar.js';
@@ -53,13 +55,27 @@ export type OutboxEvent = {
 };
 export type ClaimedEvent = OutboxEvent & { attempts: number };
 
+/**
+ * An event's data as stored and published: refused here, at the write, when it is larger than
+ * any subscriber is sized for (every outbox insert of either database goes through this).
+ */
+export function serializedEventData(event: Pick<OutboxEvent, 'type' | 'data'>): string {
+  const json = JSON.stringify(event.data);
+  // Bytes only matter near the limit: a string of n UTF-16 units is at most 3n bytes.
+  if (json.length * 3 > MAX_EVENT_DATA_BYTES) {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_EVENT_DATA_BYTES) throw new EventTooLargeError(event.type, bytes, MAX_EVENT_DATA_BYTES);
+  }
+  return json;
+}
+
 /** An outbox row's values in column order (id, topic, type, subject, data, traceparent), for either database. */
 export const outboxRowValues = (event: Omit<OutboxEvent, 'time'>) => [
   event.id,
   event.topic,
   event.type,
   event.subject,
-  JSON.stringify(event.data),
+  serializedEventData(event),
   event.traceparent ?? currentContext()?.traceparent ?? null,
 ];
 
@@ -93,6 +109,8 @@ export interface OutboxStore {
   /** Un-parks a parked row (attempts reset) so the next pass publishes it; false when no such parked row. */
   redrive(id: string): Promise<boolean>;
   purgePublished(olderThan: Date): Promise<number>;
+  /** What waits to be published, and the oldest of it (an operator's alert: GET /ops/backlog, /metrics). */
+  backlog(): Promise<OutboxBacklog>;
 }
 
 /** The one thing the relay needs of a sidecar (the platform's Sidecar). */

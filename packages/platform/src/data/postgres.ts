@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
-import type { DeadLetterArrival, DeadLetterStore, DeadLetterSummary } from '../events/dead-letters.js';
+import { deadLetterBacklogOf, REDRIVE_FIRST_DELAY_MS, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import { pgConnectionConfig } from './tls.js';
-import { outboxRowValues, type OutboxEvent, type OutboxStore } from './outbox.js';
+import { outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
 
 export type { Pool, PoolClient } from 'pg';
 export { pgConnectionConfig } from './tls.js';
@@ -211,7 +211,7 @@ export async function enqueueEvents(client: pg.PoolClient | pg.Pool, events: Omi
       events.map((e) => e.topic),
       events.map((e) => e.type),
       events.map((e) => e.subject),
-      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => serializedEventData(e)),
       events.map((e) => e.traceparent ?? traceparent),
     ],
   );
@@ -336,6 +336,17 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
       const result = await pool.query('DELETE FROM outbox WHERE published_at < $1', [olderThan]);
       return result.rowCount ?? 0;
     },
+    async backlog() {
+      // The partial index outbox_pending holds exactly these rows.
+      const { rows } = await atomicStatement<{ pending: number; parked: number; oldest: Date | null }>(
+        pool,
+        `SELECT count(*)::int AS pending, count(parked_at)::int AS parked, min(created_at) AS oldest
+           FROM outbox WHERE published_at IS NULL`,
+        [],
+      );
+      const { pending, parked, oldest } = rows[0]!;
+      return { pending, parked, oldestPendingAt: oldest?.toISOString() ?? null };
+    },
   };
 }
 
@@ -346,7 +357,7 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
 export function postgresDatabase(serviceMigrations: Migration[], options: { deadLetters?: boolean } = {}) {
   return async (url: string, logger?: Parameters<typeof migrate>[2]) => {
     const pool = createPgPool(url);
-    await migratePostgres(pool, options.deadLetters ? [...serviceMigrations, pgDeadLetterMigration] : serviceMigrations, logger);
+    await migratePostgres(pool, options.deadLetters ? [...serviceMigrations, pgDeadLetterMigration, pgDeadLetterRedriveMigration] : serviceMigrations, logger);
     return { db: pool, check: () => pool.query('SELECT 1'), close: () => pool.end(), outbox: pgOutboxStore(pool) };
   };
 }
@@ -371,6 +382,16 @@ export const pgDeadLetterMigration = migration(
    CREATE INDEX IF NOT EXISTS dead_letters_by_age ON dead_letters (first_seen_at, event_id);`,
 );
 
+/** The automatic re-drive's bookkeeping: attempts of the event's own, when it is due next, poison. */
+export const pgDeadLetterRedriveMigration = migration(
+  'platform_003_dead_letter_redrive',
+  `ALTER TABLE dead_letters
+     ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0,
+     ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz DEFAULT now(),
+     ADD COLUMN IF NOT EXISTS poison boolean NOT NULL DEFAULT false;
+   CREATE INDEX IF NOT EXISTS dead_letters_due ON dead_letters (next_attempt_at) WHERE NOT poison;`,
+);
+
 type DeadLetterRow = {
   event_id: string;
   topic: string;
@@ -381,6 +402,9 @@ type DeadLetterRow = {
   last_seen_at: Date;
   seen_count: number;
   last_redrive_at: Date | null;
+  attempts: number;
+  next_attempt_at: Date | null;
+  poison: boolean;
   payload?: unknown;
 };
 
@@ -394,31 +418,54 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetterSummary => ({
   lastSeenAt: r.last_seen_at.toISOString(),
   count: r.seen_count,
   lastRedriveAt: r.last_redrive_at?.toISOString() ?? null,
+  attempts: r.attempts,
+  nextAttemptAt: r.poison ? null : (r.next_attempt_at?.toISOString() ?? null),
+  poison: r.poison,
 });
 
 const deadLetterCursor = z.tuple([z.string(), z.string()]);
-const SUMMARY_COLUMNS = 'event_id, topic, event_type, subject, reason, first_seen_at, last_seen_at, seen_count, last_redrive_at';
+const SUMMARY_COLUMNS =
+  'event_id, topic, event_type, subject, reason, first_seen_at, last_seen_at, seen_count, last_redrive_at, attempts, next_attempt_at, poison';
 
 export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
-  const upsert = (letter: DeadLetterArrival, reason: string | null, seen: 0 | 1) =>
-    atomicStatement(
-      pool,
-      `INSERT INTO dead_letters (event_id, topic, event_type, subject, payload, reason, seen_count)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (event_id) DO UPDATE SET
-         payload = EXCLUDED.payload,
-         reason = COALESCE(EXCLUDED.reason, dead_letters.reason),
-         seen_count = dead_letters.seen_count + EXCLUDED.seen_count,
-         last_seen_at = CASE WHEN EXCLUDED.seen_count > 0 THEN now() ELSE dead_letters.last_seen_at END`,
-      [letter.id, letter.topic, letter.type ?? null, letter.subject ?? null, JSON.stringify(letter.event), reason, seen],
-    );
+  const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => atomicStatement<R>(pool, text, values);
   return {
-    park: async (letter) => void (await upsert(letter, null, 1)),
-    noteDropped: async (letter) => void (await upsert(letter, letter.reason, 0)),
+    async parkMany(arrivals) {
+      // One row per id: a batch may bring the same event twice (ON CONFLICT may touch a row once).
+      const letters = [...new Map(arrivals.map((letter) => [letter.id, letter])).values()];
+      const seen = new Map<string, number>();
+      for (const letter of arrivals) seen.set(letter.id, (seen.get(letter.id) ?? 0) + 1);
+      if (letters.length === 0) return;
+      await query(
+        `INSERT INTO dead_letters (event_id, topic, event_type, subject, payload, seen_count, next_attempt_at)
+         SELECT *, now() + $7 * interval '1 millisecond'
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int[])
+         ON CONFLICT (event_id) DO UPDATE SET
+           payload = EXCLUDED.payload,
+           seen_count = dead_letters.seen_count + EXCLUDED.seen_count,
+           last_seen_at = now()`,
+        [
+          letters.map((l) => l.id),
+          letters.map((l) => l.topic),
+          letters.map((l) => l.type ?? null),
+          letters.map((l) => l.subject ?? null),
+          letters.map((l) => JSON.stringify(l.event)),
+          letters.map((l) => seen.get(l.id)!),
+          REDRIVE_FIRST_DELAY_MS,
+        ],
+      );
+    },
+    async noteDropped(letter) {
+      await query(
+        `INSERT INTO dead_letters (event_id, topic, event_type, subject, payload, reason, seen_count, poison, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, true, NULL)
+         ON CONFLICT (event_id) DO UPDATE SET payload = EXCLUDED.payload, reason = EXCLUDED.reason, poison = true`,
+        [letter.id, letter.topic, letter.type ?? null, letter.subject ?? null, JSON.stringify(letter.event), letter.reason],
+      );
+    },
     async list({ limit, cursor }) {
       const after = cursor ? decodeCursor(cursor, deadLetterCursor) : null;
-      const { rows } = await atomicStatement<DeadLetterRow>(
-        pool,
+      const { rows } = await query<DeadLetterRow>(
         `SELECT ${SUMMARY_COLUMNS} FROM dead_letters
           WHERE $1::timestamptz IS NULL OR (first_seen_at, event_id) > ($1, $2::text)
           ORDER BY first_seen_at, event_id LIMIT $3`,
@@ -427,15 +474,51 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
       return toPage(rows, limit, toDeadLetter, (r) => [r.first_seen_at.toISOString(), r.event_id]);
     },
     async get(id) {
-      const { rows } = await atomicStatement<DeadLetterRow>(
-        pool,
-        `SELECT ${SUMMARY_COLUMNS}, payload FROM dead_letters WHERE event_id = $1`,
-        [id],
-      );
+      const { rows } = await query<DeadLetterRow>(`SELECT ${SUMMARY_COLUMNS}, payload FROM dead_letters WHERE event_id = $1`, [id]);
       return rows[0] ? { ...toDeadLetter(rows[0]), event: rows[0].payload } : undefined;
     },
-    noteRedriveFailure: async (id, reason) =>
-      void (await atomicStatement(pool, 'UPDATE dead_letters SET reason = $2, last_redrive_at = now() WHERE event_id = $1', [id, reason])),
-    remove: async (id) => void (await atomicStatement(pool, 'DELETE FROM dead_letters WHERE event_id = $1', [id])),
+    async due(limit) {
+      const { rows } = await query<DeadLetterRow>(
+        `SELECT ${SUMMARY_COLUMNS}, payload FROM dead_letters
+          WHERE NOT poison AND next_attempt_at <= now() ORDER BY next_attempt_at, first_seen_at LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => ({ ...toDeadLetter(r), event: r.payload }));
+    },
+    async settle(applied, failed) {
+      if (applied.length > 0) await query('DELETE FROM dead_letters WHERE event_id = ANY($1::text[])', [applied]);
+      if (failed.length === 0) return;
+      await query(
+        `UPDATE dead_letters d SET reason = f.reason, last_redrive_at = now(),
+                attempts = d.attempts + CASE WHEN f.counted THEN 1 ELSE 0 END, poison = f.poison, next_attempt_at = f.next_attempt_at
+           FROM unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[], $5::timestamptz[])
+                AS f(event_id, reason, counted, poison, next_attempt_at)
+          WHERE d.event_id = f.event_id`,
+        [
+          failed.map((f) => f.id),
+          failed.map((f) => f.reason),
+          failed.map((f) => f.counted),
+          failed.map((f) => f.poison),
+          failed.map((f) => f.nextAttemptAt),
+        ],
+      );
+    },
+    async schedule({ topic, from, to }) {
+      const result = await query(
+        `UPDATE dead_letters SET next_attempt_at = now(), poison = false, attempts = 0
+          WHERE ($1::text IS NULL OR topic = $1) AND ($2::timestamptz IS NULL OR first_seen_at >= $2)
+            AND ($3::timestamptz IS NULL OR first_seen_at < $3)`,
+        [topic ?? null, from ?? null, to ?? null],
+      );
+      return result.rowCount ?? 0;
+    },
+    async backlog() {
+      const { rows } = await query<{ topic: string; parked: number; poison: number; oldest: Date }>(
+        `SELECT topic, count(*)::int AS parked, count(*) FILTER (WHERE poison)::int AS poison, min(first_seen_at) AS oldest
+           FROM dead_letters GROUP BY topic ORDER BY topic`,
+      );
+      return deadLetterBacklogOf(rows);
+    },
   };
 }
+

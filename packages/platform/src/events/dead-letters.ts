@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { cloudEventSchema } from '@caregrid/contracts';
+import { cloudEventSchema, type DeadLetterBacklog } from '@caregrid/contracts';
+
+export type { DeadLetterBacklog } from '@caregrid/contracts';
 import { z } from 'zod';
-import { ConflictError, DependencyUnavailableError, DomainError, NotFoundError } from '../errors.js';
+import { ConflictError, DependencyUnavailableError, NotFoundError } from '../errors.js';
 import { ApiRouter } from '../http/routes.js';
 import type { Logger } from '../logger.js';
 import { pageQuerySchema, type Page } from '../pagination.js';
-import { DELIVERY_RESPONSES, type EventHandler } from './delivery.js';
+import { answerBulkDelivery, subscriptionRoute, type EventApplier, type Outcome } from './delivery.js';
 
 /**
  * Dead letters of a subscriber: events daprd gave up on (dropped as malformed,
@@ -37,20 +39,48 @@ export type DeadLetterSummary = {
   /** How often it arrived on a dead-letter topic. */
   count: number;
   lastRedriveAt: string | null;
+  /** Re-drives that failed for a reason of the event's own (a dependency being down does not count). */
+  attempts: number;
+  /** When the automatic re-drive tries it next (null: never by itself, it is poison). */
+  nextAttemptAt: string | null;
+  /** Refused as malformed, or failed REDRIVE_MAX_ATTEMPTS times: waits for a person (a fix, then a bulk re-drive). */
+  poison: boolean;
 };
 
 export type ParkedDeadLetter = DeadLetterSummary & { event: unknown };
 
+/** Which parked letters a bulk re-drive takes: by original topic and by when they were first parked. */
+export type DeadLetterFilter = { topic?: string; from?: Date; to?: Date };
+
+/** The backlog of a store's per-topic counts (either database). */
+export function deadLetterBacklogOf(rows: { topic: string; parked: number; poison: number; oldest: Date }[]): DeadLetterBacklog {
+  const oldest = rows.reduce<Date | null>((min, r) => (min === null || r.oldest < min ? r.oldest : min), null);
+  return {
+    parked: rows.reduce((sum, r) => sum + r.parked, 0),
+    poison: rows.reduce((sum, r) => sum + r.poison, 0),
+    oldestParkedAt: oldest?.toISOString() ?? null,
+    byTopic: rows.map(({ topic, parked, poison }) => ({ topic, parked, poison })),
+  };
+}
+
+/** A failed re-drive of one letter, to record: when to try again, or that it is poison now. */
+export type RedriveFailure = { id: string; reason: string; counted: boolean; poison: boolean; nextAttemptAt: Date | null };
+
 /** Where a service parks its dead letters; failures to reach it are DependencyUnavailableError. */
 export interface DeadLetterStore {
-  /** An arrival from a dead-letter topic: parked once per event id, counted each time. */
-  park(letter: DeadLetterArrival): Promise<void>;
-  /** Why the service drops an event, noted before daprd moves it to the dead-letter topic (count unchanged). */
+  /** Arrivals from the dead-letter topics, in one write: parked once per event id (due for a re-drive), counted each time. */
+  parkMany(letters: DeadLetterArrival[]): Promise<void>;
+  /** A malformed event, noted with its reason before daprd moves it to the dead-letter topic: poison from the start. */
   noteDropped(letter: DeadLetterArrival & { reason: string }): Promise<void>;
   list(page: { limit: number; cursor?: string }): Promise<Page<DeadLetterSummary>>;
   get(id: string): Promise<ParkedDeadLetter | undefined>;
-  noteRedriveFailure(id: string, reason: string): Promise<void>;
-  remove(id: string): Promise<void>;
+  /** Up to `limit` letters whose automatic re-drive is due, oldest first, with their events. */
+  due(limit: number): Promise<ParkedDeadLetter[]>;
+  /** Unparks what was applied (`applied`), records what failed (`failed`): one write each. */
+  settle(applied: string[], failed: RedriveFailure[]): Promise<void>;
+  /** Makes the letters matching `filter` due now, poison or not (attempts reset): how many. */
+  schedule(filter: DeadLetterFilter): Promise<number>;
+  backlog(): Promise<DeadLetterBacklog>;
 }
 
 /** A delivery from a dead-letter topic: daprd moves the original envelope unchanged, so `topic` is where it was first published. */
@@ -62,6 +92,28 @@ export function deadLetterArrival(body: unknown): DeadLetterArrival {
   return { id, topic: topic ?? 'unknown', type, subject, event: body };
 }
 
+/**
+ * When the automatic re-drive tries a letter again: a first try soon after it was parked (the
+ * cause is often already gone: the delivery retries are seconds long), then doubling up to a cap.
+ * Only failures of the event's own count; after REDRIVE_MAX_ATTEMPTS of those it is poison.
+ */
+export const REDRIVE_FIRST_DELAY_MS = 5_000;
+export const REDRIVE_MAX_DELAY_MS = 300_000;
+export const REDRIVE_MAX_ATTEMPTS = 10;
+
+export function redriveFailure(letter: Pick<ParkedDeadLetter, 'id' | 'attempts'>, outcome: Outcome, now = Date.now()): RedriveFailure {
+  if (outcome.status === 'SUCCESS') throw new Error('a success is no failure');
+  if (outcome.status === 'DROP') return { id: letter.id, reason: outcome.reason, counted: true, poison: true, nextAttemptAt: null };
+  if (outcome.transient) {
+    // A dependency down is nobody's fault: tried again at the first delay, never counted.
+    return { id: letter.id, reason: outcome.reason, counted: false, poison: false, nextAttemptAt: new Date(now + REDRIVE_FIRST_DELAY_MS) };
+  }
+  const attempts = letter.attempts + 1;
+  if (attempts >= REDRIVE_MAX_ATTEMPTS) return { id: letter.id, reason: outcome.reason, counted: true, poison: true, nextAttemptAt: null };
+  const delay = Math.min(REDRIVE_FIRST_DELAY_MS * 2 ** attempts, REDRIVE_MAX_DELAY_MS);
+  return { id: letter.id, reason: outcome.reason, counted: true, poison: false, nextAttemptAt: new Date(now + delay) };
+}
+
 export type RedriveResult = { id: string; outcome: 'redriven' };
 
 /**
@@ -70,33 +122,22 @@ export type RedriveResult = { id: string; outcome: 'redriven' };
  * parked with the reason: 409 when the handler refuses it (still malformed, a
  * bug), 503 while a dependency is down.
  */
-export async function redriveDeadLetter(
-  id: string,
-  deps: { store: DeadLetterStore; handle: EventHandler; logger: Logger },
-): Promise<RedriveResult> {
+export async function redriveDeadLetter(id: string, deps: { store: DeadLetterStore; apply: EventApplier; logger: Logger }): Promise<RedriveResult> {
   const letter = await deps.store.get(id);
   if (!letter) throw new NotFoundError('dead letter', id);
-  let failure: DomainError;
-  try {
-    const status = await deps.handle(letter.event);
-    if (status === 'SUCCESS') {
-      await deps.store.remove(id);
-      deps.logger.info({ eventId: id, topic: letter.topic }, 'dead letter re-driven');
-      return { id, outcome: 'redriven' };
-    }
-    failure =
-      status === 'DROP'
-        ? new ConflictError('The event is refused again (malformed): it stays parked', { id, outcome: 'refused' })
-        : new DependencyUnavailableError('the handler’s dependency');
-  } catch (error) {
-    failure =
-      error instanceof DependencyUnavailableError
-        ? error
-        : new ConflictError('Applying the event failed: it stays parked', { id, outcome: 'failed' });
-    if (!(error instanceof DependencyUnavailableError)) deps.logger.error({ err: error, eventId: id }, 're-drive failed');
+  const [outcome] = await deps.apply([letter.event]);
+  if (outcome!.status === 'SUCCESS') {
+    await deps.store.settle([id], []);
+    deps.logger.info({ eventId: id, topic: letter.topic }, 'dead letter re-driven');
+    return { id, outcome: 'redriven' };
   }
-  await deps.store.noteRedriveFailure(id, failure.message).catch(() => undefined);
-  throw failure;
+  const failure = redriveFailure(letter, outcome!);
+  await deps.store.settle([], [failure]).catch(() => undefined);
+  if (outcome!.status === 'RETRY' && outcome!.transient) throw new DependencyUnavailableError('the handler’s dependency');
+  throw new ConflictError(
+    outcome!.status === 'DROP' ? 'The event is refused again (malformed): it stays parked' : 'Applying the event failed: it stays parked',
+    { id, outcome: outcome!.status === 'DROP' ? 'refused' : 'failed', reason: outcome!.reason },
+  );
 }
 
 const summary = z.object({
@@ -109,39 +150,53 @@ const summary = z.object({
   lastSeenAt: z.string(),
   count: z.number().int(),
   lastRedriveAt: z.string().nullable(),
+  attempts: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  poison: z.boolean(),
 });
+
+const bulkRedriveBody = z.strictObject({
+  topic: z.string().min(1).max(200).optional().describe('Only letters first published to this topic'),
+  from: z.iso.datetime({ offset: true }).optional().describe('Only letters parked at or after this instant'),
+  to: z.iso.datetime({ offset: true }).optional().describe('Only letters parked before this instant'),
+});
+
+export type DeadLetterHandling = {
+  store: DeadLetterStore;
+  /** The service's handler of its subscribed events, dispatching as its subscriptions do. */
+  apply: EventApplier;
+  logger: Logger;
+};
 
 /**
  * The dead-letter routes of a subscriber: the drain of its dead-letter topics
- * (`POST /events/dead-letter`, from its sidecar only) and the admin view and
- * re-drive (`/ops/dead-letters`). `handle` is the service's event handler,
- * dispatching as its subscriptions do.
+ * (`POST /events/dead-letter`, bulk, from its sidecar only) and the admin view and
+ * re-drives (`/ops/dead-letters`). `onScheduled` wakes the automatic re-drive.
  */
-export function deadLetterRoutes(appId: string, deps: { store: DeadLetterStore; handle: EventHandler; logger: Logger }): ApiRouter {
+export function deadLetterRoutes(appId: string, deps: DeadLetterHandling & { onScheduled?: () => void }): ApiRouter {
   const { store, logger } = deps;
   return ApiRouter.forService(appId)
-    .add({
-      method: 'post',
-      path: '/events/dead-letter',
-      summary: 'Drains this service’s dead-letter topics: each event parked once, with the original',
-      tags: ['events'],
-      body: z.unknown(),
-      responses: DELIVERY_RESPONSES,
-      handler: async ({ body, res }) => {
-        const arrival = deadLetterArrival(body);
-        try {
-          await store.park(arrival);
-        } catch (error) {
-          if (!(error instanceof DependencyUnavailableError)) throw error;
-          // No dead-letter topic behind this one: the broker client redelivers until the store is back.
-          logger.warn({ err: error, eventId: arrival.id }, 'dead letter not parked yet; asking for redelivery');
-          res.json({ status: 'RETRY' });
-          return;
-        }
-        logger.warn({ eventId: arrival.id, topic: arrival.topic, type: arrival.type }, 'dead letter parked');
-        res.json({ status: 'SUCCESS' });
-      },
-    })
+    .add(
+      subscriptionRoute(
+        '/events/dead-letter',
+        'Drains this service’s dead-letter topics, in batches: each event parked once, with the original',
+        answerBulkDelivery(async (events) => {
+          const arrivals = events.map(deadLetterArrival);
+          try {
+            await store.parkMany(arrivals);
+          } catch (error) {
+            if (!(error instanceof DependencyUnavailableError)) throw error;
+            // No dead-letter topic behind this one: the broker client redelivers until the store is back.
+            logger.warn({ err: error, events: arrivals.length }, 'dead letters not parked yet; asking for redelivery');
+            return arrivals.map(() => 'RETRY');
+          }
+          for (const [topic, count] of countBy(arrivals.map((a) => a.topic))) {
+            logger.warn({ topic, count, alert: 'dead-letters-parked' }, 'dead letters parked; the automatic re-drive will apply them');
+          }
+          return arrivals.map(() => 'SUCCESS');
+        }),
+      ),
+    )
     .add({
       method: 'get',
       path: '/ops/dead-letters',
@@ -155,6 +210,29 @@ export function deadLetterRoutes(appId: string, deps: { store: DeadLetterStore; 
       },
       handler: async ({ query, res }) => {
         res.json(await store.list(query));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/ops/dead-letters/redrive',
+      summary: 'Re-drive parked dead letters in bulk, by topic and time parked, poison ones included (admin): applied in the background',
+      tags: ['operations'],
+      body: bulkRedriveBody,
+      responses: {
+        202: { description: 'Scheduled: the automatic re-drive applies them now', schema: z.object({ scheduled: z.number().int() }) },
+        400: { description: 'Invalid filter' },
+        403: { description: 'Admins only' },
+        503: { description: 'The store is unavailable' },
+      },
+      handler: async ({ body, res }) => {
+        const scheduled = await store.schedule({
+          topic: body.topic,
+          from: body.from ? new Date(body.from) : undefined,
+          to: body.to ? new Date(body.to) : undefined,
+        });
+        logger.info({ scheduled, ...body }, 'bulk re-drive of dead letters scheduled');
+        deps.onScheduled?.();
+        res.status(202).json({ scheduled });
       },
     })
     .add({
@@ -176,65 +254,78 @@ export function deadLetterRoutes(appId: string, deps: { store: DeadLetterStore; 
     });
 }
 
+function countBy(values: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
+}
+
+export type DeadLetterRedrive = {
+  /** Starts a pass now (after a bulk re-drive was scheduled) unless one is running. */
+  kick: () => void;
+  stop: () => void;
+  /** Passes until nothing is due (or a dependency is down): how many were applied. */
+  runOnce: () => Promise<number>;
+};
+
+const REDRIVE_BATCH = 100;
+
 /**
- * Re-drives parked dead letters on a timer, so an outage longer than the retry
- * budget heals without anyone pressing a button. A letter waits one interval
- * after it was parked (`minAgeMs`), long enough for a person to look at a fresh
- * one; a pass stops at the first letter whose dependency is still down, and the
- * next tick tries again.
+ * Re-drives parked dead letters by itself, so an outage longer than the delivery retries heals
+ * without anyone pressing a button: every `intervalMs` it takes the letters that are due, a batch
+ * at a time, through the live handler. What applies is unparked; what fails is tried again later
+ * (REDRIVE_* backoff), and a letter that keeps failing for its own reasons, or is refused as
+ * malformed, is poison: said so in the log (`alert: dead-letter-poison`), on /ops/backlog and in
+ * /metrics, and left for a person. A pass stops when a dependency is down; the next tick tries again.
  */
-export function startDeadLetterRedrive(deps: {
-  store: DeadLetterStore;
-  handle: EventHandler;
-  logger: Logger;
-  intervalMs: number;
-  minAgeMs?: number;
-  isShuttingDown?: () => boolean;
-}): { stop: () => void; runOnce: () => Promise<number> } {
+export function startDeadLetterRedrive(deps: DeadLetterHandling & { intervalMs: number; isShuttingDown?: () => boolean }): DeadLetterRedrive {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const minAgeMs = deps.minAgeMs ?? deps.intervalMs;
+  let running: Promise<number> | undefined;
   const runOnce = async (): Promise<number> => {
     let redriven = 0;
-    let cursor: string | undefined;
-    const refused = new Set<string>();
-    const parkedBefore = Date.now() - minAgeMs;
-    do {
-      const page = await deps.store.list({ limit: 50, cursor });
-      for (const letter of page.items) {
-        if (stopped || deps.isShuttingDown?.()) return redriven;
-        // Oldest first: the rest of the list is younger still.
-        if (Date.parse(letter.firstSeenAt) > parkedBefore) return redriven;
-        try {
-          await redriveDeadLetter(letter.id, deps);
-          redriven++;
-        } catch (error) {
-          if (error instanceof DependencyUnavailableError) return redriven;
-          // Refused or absent: it waits for a person; the rest still go.
-          refused.add(letter.id);
-        }
+    for (;;) {
+      if (stopped || deps.isShuttingDown?.()) return redriven;
+      const letters = await deps.store.due(REDRIVE_BATCH);
+      if (letters.length === 0) return redriven;
+      const outcomes = await deps.apply(letters.map((letter) => letter.event));
+      const applied = letters.filter((_, i) => outcomes[i]!.status === 'SUCCESS').map((letter) => letter.id);
+      const failed = letters.flatMap((letter, i) => (outcomes[i]!.status === 'SUCCESS' ? [] : [redriveFailure(letter, outcomes[i]!)]));
+      await deps.store.settle(applied, failed);
+      redriven += applied.length;
+      for (const failure of failed.filter((f) => f.poison)) {
+        deps.logger.error(
+          { eventId: failure.id, reason: failure.reason, alert: 'dead-letter-poison' },
+          'dead letter is poison: it stays parked until fixed and re-driven (POST /ops/dead-letters/redrive)',
+        );
       }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    if (refused.size > 0) deps.logger.warn({ count: refused.size }, 'dead letters that a re-drive cannot apply stay parked');
-    return redriven;
+      // A dependency is down: no use trying the rest now.
+      if (failed.some((f) => !f.counted)) return redriven;
+    }
   };
   const tick = async () => {
     try {
-      const redriven = await runOnce();
+      running = runOnce();
+      const redriven = await running;
       if (redriven > 0) deps.logger.info({ redriven }, 'parked dead letters re-driven');
     } catch (error) {
       deps.logger.warn({ err: error }, 'automatic re-drive skipped: store unavailable');
+    } finally {
+      running = undefined;
     }
-    if (!stopped) schedule();
+    if (!stopped) schedule(deps.intervalMs);
   };
-  const schedule = () => {
-    timer = setTimeout(() => void tick(), deps.intervalMs);
+  const schedule = (delayMs: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void tick(), delayMs);
     // Never what keeps a process (or a test run) alive.
     timer.unref();
   };
-  if (deps.intervalMs > 0) schedule();
+  if (deps.intervalMs > 0) schedule(deps.intervalMs);
   return {
+    kick: () => {
+      if (!stopped && !running && deps.intervalMs > 0) schedule(0);
+    },
     stop: () => {
       stopped = true;
       clearTimeout(timer);

@@ -1,13 +1,58 @@
-import { cloudEventSchema, ContractViolation, type CloudEvent, type EventContract } from '@caregrid/contracts';
+import { cloudEventSchema, ContractViolation, deliveryBodyLimit, MAX_DELIVERY_BATCH, type CloudEvent, type EventContract } from '@caregrid/contracts';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RouteSpec } from '../http/routes.js';
 import { inSpan, SpanKind } from '../tracing.js';
 
 /** Dapr's subscriber contract: 200 with SUCCESS, RETRY (redeliver per Resiliency) or DROP (→ dead-letter topic). */
 export type DeliveryStatus = 'SUCCESS' | 'RETRY' | 'DROP';
-export const DELIVERY_RESPONSES = { 200: { description: 'Processed: { status: SUCCESS | RETRY | DROP }' } };
+export const DELIVERY_RESPONSES = { 200: { description: 'Processed: { status: SUCCESS | RETRY | DROP } (bulk: one per entry)' } };
+
+/**
+ * The declaration of a route daprd delivers events to (from its own sidecar only, by the
+ * access model): its body limit fits the largest batch of the largest events a contract allows,
+ * so a delivery is never refused whole for its size.
+ */
+export function subscriptionRoute(
+  path: string,
+  summary: string,
+  handler: (input: { body: unknown; res: Response }) => Promise<void>,
+  batchSize = MAX_DELIVERY_BATCH,
+): RouteSpec<z.ZodUnknown, z.ZodUnknown, z.ZodUnknown> {
+  return {
+    method: 'post',
+    path,
+    summary,
+    tags: ['events'],
+    body: z.unknown(),
+    responses: DELIVERY_RESPONSES,
+    bodyLimit: deliveryBodyLimit(batchSize),
+    handler,
+  };
+}
+
+/**
+ * One applier for several event types in a batch (a re-drive of dead letters from several
+ * topics): each type's events go to its applier, in their order; outcomes come back in place.
+ */
+export function applyByEventType(appliers: Record<string, EventApplier>, otherwise: EventApplier): EventApplier {
+  return async (events) => {
+    const groups = new Map<EventApplier, number[]>();
+    events.forEach((event, i) => {
+      const type = (event as { type?: unknown } | null)?.type;
+      const applier = typeof type === 'string' && Object.hasOwn(appliers, type) ? appliers[type]! : otherwise;
+      groups.set(applier, [...(groups.get(applier) ?? []), i]);
+    });
+    const outcomes = new Array<Outcome>(events.length);
+    for (const [applier, positions] of groups) {
+      const results = await applier(positions.map((i) => events[i]));
+      positions.forEach((position, j) => (outcomes[position] = results[j]!));
+    }
+    return outcomes;
+  };
+}
 
 /**
  * What a subscriber does with one delivered event, apart from HTTP: the live
@@ -102,7 +147,7 @@ export function deliveryOf<S extends z.ZodType>(contract: EventContract<S>, opti
       event = contract.parse(body);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
-      return dropMalformed(body, error.message, contract, options);
+      return (await dropMalformed(body, error.message, contract, options)).status;
     }
     try {
       await options.handle(event);
@@ -116,20 +161,86 @@ export function deliveryOf<S extends z.ZodType>(contract: EventContract<S>, opti
 }
 
 /**
+ * What became of one event handed to a subscriber's handler, with the why that Dapr's status
+ * leaves out: a RETRY is `transient` when a dependency is down (no fault of the event) and not
+ * when handling it failed unexpectedly. A re-drive of dead letters counts only the latter
+ * against an event, so an outage never turns good events into poison.
+ */
+export type Outcome = { status: 'SUCCESS' } | { status: 'DROP'; reason: string } | { status: 'RETRY'; reason: string; transient: boolean };
+
+/** A subscriber's events applied in a batch (delivery order kept): one outcome each, in order. */
+export type EventApplier = (events: unknown[]) => Promise<Outcome[]>;
+
+const SUCCESS: Outcome = { status: 'SUCCESS' };
+
+/** The Dapr statuses of a batch's outcomes. */
+export const statusesOf =
+  (apply: EventApplier): BatchHandler =>
+  async (events) =>
+    (await apply(events)).map((outcome) => outcome.status);
+
+/** A one-event handler (deliveryOf, byEventType) as an applier: each event on its own, a thrown error its own outcome. */
+export function eachOf(handle: EventHandler): EventApplier {
+  return async (events) => {
+    const outcomes: Outcome[] = [];
+    for (const event of events) {
+      try {
+        const status = await handle(event);
+        outcomes.push(
+          status === 'SUCCESS'
+            ? SUCCESS
+            : status === 'DROP'
+              ? { status, reason: 'refused by the handler (malformed)' }
+              : { status, reason: 'a dependency is unavailable', transient: true },
+        );
+      } catch (error) {
+        outcomes.push(failureOf(error));
+      }
+    }
+    return outcomes;
+  };
+}
+
+const failureOf = (error: unknown): Outcome =>
+  error instanceof DependencyUnavailableError
+    ? { status: 'RETRY', reason: error.message, transient: true }
+    : { status: 'RETRY', reason: error instanceof Error ? error.message : String(error), transient: false };
+
+/**
  * The handlers of a subscription to whole topics, bulk (`bulkSubscribe`) or not: each event
  * parsed by the contract of its type, and the valid ones of a batch handled together
  * (`handleMany`, in delivery order). A malformed event, or one of a type none of `contracts`
  * defines, is dropped as `deliveryOf` drops it; a dependency that is down asks for the batch's
- * valid events again. `single` handles one event alike (a live delivery, a dead letter's re-drive).
+ * valid events again. A batch that fails for another reason is split and each half tried on its
+ * own, down to single events, so one bad event never fails the 99 others with it: only that one
+ * is retried (and, failing still, dead-lettered and re-driven alone). `apply` gives each event's
+ * outcome (a live batch, a re-drive of dead letters); `batch` and `single` answer Dapr.
  */
 export function deliveryByContract(
   contracts: EventContract<z.ZodType>[],
   options: Omit<DeliveryOptions<unknown>, 'handle'> & { handleMany: (events: CloudEvent<unknown>[]) => Promise<void> },
-): { batch: BatchHandler; single: EventHandler } {
+): { apply: EventApplier; batch: BatchHandler; single: EventHandler } {
   const byType = new Map(contracts.map((contract) => [contract.type, contract]));
-  const batch: BatchHandler = async (bodies) => {
+  const handleSplitting = async (events: CloudEvent<unknown>[]): Promise<Outcome[]> => {
+    try {
+      await options.handleMany(events);
+      return events.map(() => SUCCESS);
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) {
+        options.logger.warn({ err: error, events: events.length }, 'events not processed yet; asking for redelivery');
+        return events.map(() => failureOf(error));
+      }
+      if (events.length === 1) {
+        options.logger.error({ err: error, eventId: events[0]!.id, type: events[0]!.type }, 'handling an event failed; asking for redelivery');
+        return [failureOf(error)];
+      }
+      const half = Math.ceil(events.length / 2);
+      return [...(await handleSplitting(events.slice(0, half))), ...(await handleSplitting(events.slice(half)))];
+    }
+  };
+  const apply: EventApplier = async (bodies) => {
     const parsed = await Promise.all(
-      bodies.map(async (body) => {
+      bodies.map(async (body): Promise<CloudEvent<unknown> | Outcome> => {
         const type = (body as { type?: unknown } | null)?.type;
         const contract = typeof type === 'string' ? byType.get(type) : undefined;
         if (!contract) return dropMalformed(body, `no contract for event type ${String(type)}`, undefined, options);
@@ -141,18 +252,13 @@ export function deliveryByContract(
         }
       }),
     );
-    const valid = parsed.filter((p): p is CloudEvent<unknown> => typeof p === 'object');
-    let status: DeliveryStatus = 'SUCCESS';
-    try {
-      await options.handleMany(valid);
-    } catch (error) {
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-      options.logger.warn({ err: error, events: valid.length }, 'events not processed yet; asking for redelivery');
-      status = 'RETRY';
-    }
-    return parsed.map((p) => (typeof p === 'object' ? status : p));
+    const isEvent = (p: CloudEvent<unknown> | Outcome): p is CloudEvent<unknown> => !('status' in p);
+    const handled = await handleSplitting(parsed.filter(isEvent));
+    let next = 0;
+    return parsed.map((p) => (isEvent(p) ? handled[next++]! : p));
   };
-  return { batch, single: async (body) => (await batch([body]))[0]! };
+  const batch = statusesOf(apply);
+  return { apply, batch, single: async (body) => (await batch([body]))[0]! };
 }
 
 async function dropMalformed(
@@ -160,7 +266,7 @@ async function dropMalformed(
   reason: string,
   contract: EventContract<z.ZodType> | undefined,
   options: Pick<DeliveryOptions<unknown>, 'logger' | 'onMalformed'>,
-): Promise<DeliveryStatus> {
+): Promise<{ status: 'DROP'; reason: string }> {
   const envelope = cloudEventSchema.safeParse(body);
   const id = envelope.success ? envelope.data.id : `unidentified-${Date.now()}`;
   options.logger.warn({ eventId: id, reason }, `dropping a malformed ${contract?.type ?? 'event'} to the dead-letter topic`);
@@ -172,5 +278,5 @@ async function dropMalformed(
     payload: body,
     reason,
   });
-  return 'DROP';
+  return { status: 'DROP', reason };
 }

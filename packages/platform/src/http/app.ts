@@ -10,6 +10,8 @@ import type { AuditSink } from '../audit/trail.js';
 import { AUDIT_SINK, type ApiRouter } from './routes.js';
 import type { OutboxStore } from '../data/outbox.js';
 import { outboxOpsRoutes } from './outbox-ops.js';
+import { backlogRoutes, metricsHandler, readBacklog } from './backlog.js';
+import { deadLetterRoutes, startDeadLetterRedrive, type DeadLetterHandling } from '../events/dead-letters.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
@@ -35,6 +37,11 @@ export type ServiceAppOptions = {
   outbox?: OutboxStore;
   /** Wakes the outbox relay (after a re-drive). */
   onEventsQueued?: () => void;
+  /**
+   * A subscriber's dead letters: the drain of its dead-letter topics, their admin routes, and
+   * their automatic re-drive every `redriveMs` (0 or absent: only by an admin).
+   */
+  deadLetters?: DeadLetterHandling & { redriveMs?: number };
 };
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -49,7 +56,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-const PROBES = new Set(['/healthz', '/readyz']);
+// Asked every few seconds by probes and scrapers: no span, no access-log line.
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The request's context, and its server span (continuing the caller's traceparent) as the context's traceparent. */
 const requestContext: RequestHandler = (req, res, next) => {
@@ -89,7 +97,7 @@ const accessLog =
   (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      if (req.path === '/healthz' || req.path === '/readyz') return;
+      if (PROBES.has(req.path)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info({ method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
@@ -110,6 +118,24 @@ const errorHandler =
     res.status(problem.status).set(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   };
 
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * JSON bodies up to the app's limit, or a route's own where it declares one (an event delivery
+ * carries a whole batch): chosen by method and path, before the body is read.
+ */
+function jsonBodies(routers: ApiRouter[], defaultLimit: string): RequestHandler {
+  const parse = express.json({ limit: defaultLimit, type: JSON_TYPES });
+  const byRoute = new Map(
+    routers
+      .flatMap((router) => router.routes)
+      .filter((route) => route.bodyLimit !== undefined)
+      .map((route) => [`${route.method.toUpperCase()} ${route.path}`, express.json({ limit: route.bodyLimit, type: JSON_TYPES })]),
+  );
+  if (byRoute.size === 0) return parse;
+  return (req, res, next) => (byRoute.get(`${req.method} ${req.path}`) ?? parse)(req, res, next);
+}
+
 /**
  * The Express app every service starts from: request context (request id,
  * traceparent, identity), JSON body limit, no NUL characters in body or query, health and readiness, the OpenAPI
@@ -117,9 +143,16 @@ const errorHandler =
  */
 export function createServiceApp(options: ServiceAppOptions): Express {
   const { logger, readiness = [] } = options;
+  const { outbox, deadLetters } = options;
+  const redrive = deadLetters
+    ? startDeadLetterRedrive({ ...deadLetters, intervalMs: deadLetters.redriveMs ?? 0, isShuttingDown: options.isShuttingDown })
+    : undefined;
+  const backlog = outbox || deadLetters ? readBacklog(options.service, { outbox, deadLetters: deadLetters?.store }) : undefined;
   const routers = [
     ...(options.routers ?? []),
-    ...(options.outbox ? [outboxOpsRoutes(options.service, options.outbox, options.onEventsQueued)] : []),
+    ...(outbox ? [outboxOpsRoutes(options.service, outbox, options.onEventsQueued)] : []),
+    ...(deadLetters ? [deadLetterRoutes(options.service, { ...deadLetters, onScheduled: () => redrive?.kick() })] : []),
+    ...(backlog ? [backlogRoutes(options.service, backlog)] : []),
   ];
   const app = express();
   app.disable('x-powered-by');
@@ -129,7 +162,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(requestContext);
   app.use(accessLog(logger));
   if (options.parseJsonBodies !== false) {
-    app.use(express.json({ limit: options.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+    app.use(jsonBodies(routers, options.bodyLimit ?? '100kb'));
     app.use(refuseNul);
   }
   for (const handler of options.before ?? []) app.use(handler);
@@ -137,6 +170,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: options.service });
   });
+
+  // Not an ApiRouter route: scraped on the app's own port, never reached through the gateway.
+  if (backlog) app.get('/metrics', metricsHandler(backlog));
 
   app.get('/readyz', async (_req, res) => {
     if (options.isShuttingDown?.()) {

@@ -20,6 +20,7 @@ const statusByKind: Record<DomainErrorKind, { status: number; title: string }> =
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
+  'too-large': { status: 413, title: 'Content too large' },
   'rule-violation': { status: 422, title: 'Unprocessable request' },
   throttled: { status: 429, title: 'Too many requests' },
   unavailable: { status: 503, title: 'Service unavailable' },

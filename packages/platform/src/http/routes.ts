@@ -30,6 +30,8 @@ export type RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   query?: Q;
   params?: P;
   responses: Record<number, ResponseSpec>;
+  /** Bytes of JSON body this route takes, when it is not the app's default (event deliveries: whole batches). */
+  bodyLimit?: number;
   /** What a request to this route does to patient data, for the audit trail: required on routes of audited resources. */
   audit?: AuditAction;
   handler: (input: RouteInput<B, Q, P>) => unknown;
@@ -96,6 +98,8 @@ export class ApiRouter {
     if (!access) throw new Error(`${key} is not in the access model's endpoint table (packages/platform/src/access/model.ts)`);
     const resource = auditedResource(access);
     if (resource && !spec.audit) throw new Error(`${key} touches ${resource} records: declare its audit action`);
+    // The app picks a body parser by the literal path, before routing: no parameters there.
+    if (spec.bodyLimit !== undefined && spec.path.includes(':')) throw new Error(`${key}: a route with its own body limit has a fixed path`);
     this.routes.push({ ...(record as Omit<RouteRecord, 'access'>), access });
     // Built once per route: zod compiles an object schema on its first parse, so one per request cost ~10% of a read.
     const input = z.object({ body: spec.body ?? anything, query: spec.query ?? anything, params: spec.params ?? anything });

@@ -94,11 +94,13 @@ export class AnalyticsStore {
     });
     const fresh = await insertManyNew(this.events, docs);
     for (const [i, doc] of docs.entries()) if (fresh[i] && !doc.applied) await this.apply(doc);
-    for (const [i, doc] of docs.entries()) {
-      if (fresh[i]) continue;
-      const existing = await this.events.findOne({ _id: doc._id });
-      // Stored by an earlier delivery that stopped before the read models: finish that work now.
-      if (existing && !existing.applied) await this.apply(existing);
+    // Stored by an earlier delivery that stopped before the read models: finish that work now. One
+    // query for all of a batch's repeats (FerretDB scans the collection for each `_id` lookup).
+    const repeated = docs.filter((_, i) => !fresh[i]).map((doc) => doc._id);
+    if (repeated.length > 0) {
+      const unfinished = await this.events.find({ _id: { $in: repeated }, applied: false }).toArray();
+      const byId = new Map(unfinished.map((doc) => [doc._id, doc]));
+      for (const id of new Set(repeated)) if (byId.has(id)) await this.apply(byId.get(id)!);
     }
     return fresh;
   }

@@ -1,51 +1,73 @@
-import { eventContractsOf, Topics } from '@caregrid/contracts';
+import { auditRecorded, eventContractsOf, Topics, type AuditEntry } from '@caregrid/contracts';
 import {
   answerBulkDelivery,
   ApiRouter,
-  DELIVERY_RESPONSES,
+  applyByEventType,
   deliveryByContract,
+  subscriptionRoute,
   type DeadLetterStore,
-  type EventHandler,
+  type EventApplier,
   type Logger,
 } from '@caregrid/platform';
-import { z } from 'zod';
+import { reachable } from '@caregrid/platform/mongo';
 import type { AnalyticsStore } from '../data/analytics-store.js';
+import type { AuditStore } from '../data/audit-store.js';
 
-/** Every event of the topics analytics subscribes to. */
+/** Every event of the topics analytics subscribes to for its reports. */
 const CONTRACTS = eventContractsOf([Topics.patients, Topics.doctors, Topics.appointments, Topics.invoices]);
 
 /**
- * What a delivery of any subscribed topic does: the event checked against its contract on
- * arrival, then stored once by its id and applied to the read models. A malformed event, or one
- * of a type no contract defines, never reaches the reports (their sums and counts trust `data`):
- * it is noted and dropped to the dead-letter topic. The live route and a dead letter's re-drive
- * both call `handle`.
+ * What analytics does with what it is delivered, in batches (bulkSubscribe in
+ * dapr/resources/subscriptions.yaml), each event checked against its contract on arrival:
+ * - the four domain topics: each event stored once by its id and applied to the read models;
+ * - `audit`: each entry kept once in the audit trail, never changed.
+ * A malformed event, or one of a type no contract defines, never reaches the reports or the trail
+ * (their sums and counts trust `data`): it is noted and dropped to the dead-letter topic. One
+ * failing event never fails its batch (deliveryByContract splits it). `apply` dispatches by type
+ * for the re-drive of dead letters, which comes through the same handlers.
  */
-export function subscriptions(deps: { store: AnalyticsStore; deadLetters: DeadLetterStore; logger: Logger }): {
+export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; deadLetters: DeadLetterStore; logger: Logger }): {
   routes: ApiRouter;
-  handle: EventHandler;
+  apply: EventApplier;
 } {
-  const { store, deadLetters, logger } = deps;
-  const deliveries = deliveryByContract(CONTRACTS, {
+  const { store, audit, deadLetters, logger } = deps;
+  const onMalformed = ({ payload, ...dropped }: { id: string; topic: string; type?: string; subject?: string; payload: unknown; reason: string }) =>
+    deadLetters.noteDropped({ ...dropped, event: payload });
+  const domainEvents = deliveryByContract(CONTRACTS, {
     logger,
     handleMany: async (events) => {
-      const fresh = await store.recordMany(
-        events.map(({ id, type, time, data }) => ({ id, type, time, data: data as Record<string, unknown> })),
+      // The store unreachable is a RETRY of the whole batch, never a split into 100 timeouts.
+      const fresh = await reachable(() =>
+        store.recordMany(events.map(({ id, type, time, data }) => ({ id, type, time, data: data as Record<string, unknown> }))),
       );
       const again = fresh.filter((f) => !f).length;
       if (again > 0) logger.info({ again }, 'duplicate deliveries ignored');
     },
-    onMalformed: ({ payload, ...dropped }) => deadLetters.noteDropped({ ...dropped, event: payload }),
+    onMalformed,
   });
-  // Delivered in batches (bulkSubscribe in dapr/resources/subscriptions.yaml): one write per batch.
-  const routes = ApiRouter.forService('analytics-service').add({
-    method: 'post',
-    path: '/events/record',
-    summary: 'Every subscribed topic, in batches: each event checked against its contract, stored once, read models updated',
-    tags: ['events'],
-    body: z.unknown(),
-    responses: DELIVERY_RESPONSES,
-    handler: answerBulkDelivery(deliveries.batch),
+  const auditEntries = deliveryByContract([auditRecorded], {
+    logger,
+    handleMany: async (events) => {
+      const kept = await reachable(() => audit.appendMany(events.map((event) => event.data as AuditEntry)));
+      const again = kept.filter((fresh) => !fresh).length;
+      if (again > 0) logger.info({ again }, 'audit entries already kept; redeliveries ignored');
+    },
+    onMalformed,
   });
-  return { routes, handle: deliveries.single };
+  const routes = ApiRouter.forService('analytics-service')
+    .add(
+      subscriptionRoute(
+        '/events/record',
+        'Every subscribed topic, in batches: each event checked against its contract, stored once, read models updated',
+        answerBulkDelivery(domainEvents.batch),
+      ),
+    )
+    .add(
+      subscriptionRoute(
+        '/events/audit',
+        'Audit entries from the services’ outboxes, in batches: each kept once, never changed',
+        answerBulkDelivery(auditEntries.batch),
+      ),
+    );
+  return { routes, apply: applyByEventType({ [auditRecorded.type]: auditEntries.apply }, domainEvents.apply) };
 }

@@ -7,17 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import { appointmentBooked, appointmentPaid, doctorCreated, doctorUpdated } from '@caregrid/contracts';
 import { freshDatabase } from '@caregrid/devkit';
-import { deadLetterArrival, NotFoundError, redriveDeadLetter } from '@caregrid/platform';
-import { mongoDeadLetterStore } from '@caregrid/platform/mongo';
+import { deadLetterArrival, NotFoundError, redriveDeadLetter, type EventApplier } from '@caregrid/platform';
+import { mongoDeadLetterStore, prepareDeadLetters } from '@caregrid/platform/mongo';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { AnalyticsStore, prepareAnalytics } from '../../src/data/analytics-store.js';
+import { AuditStore } from '../../src/data/audit-store.js';
 import { subscriptions } from '../../src/events/subscriptions.js';
 
 let client: MongoClient;
 let db: Db;
 let drop: () => Promise<void>;
 let store: AnalyticsStore;
+let audit: AuditStore;
 
 beforeAll(async () => {
   const database = await freshDatabase('mongodb', 'analytics');
@@ -26,7 +28,9 @@ beforeAll(async () => {
   await client.connect();
   db = client.db();
   await prepareAnalytics(db);
+  await prepareDeadLetters(db);
   store = new AnalyticsStore(db);
+  audit = new AuditStore(db);
 });
 
 afterAll(async () => {
@@ -42,6 +46,9 @@ const event = (type: string, doctorId: string, extra: Record<string, unknown> = 
 });
 
 const quiet = pino({ level: 'silent' });
+
+/** What Dapr would be answered for one event delivered on its own. */
+const handle = async (apply: EventApplier, body: unknown) => (await apply([body]))[0]!.status;
 
 /** An appointment.booked as appointment-service publishes it: whole, valid for its contract. */
 const bookedEnvelope = (doctorId: string, data: Record<string, unknown> = {}) => ({
@@ -114,11 +121,11 @@ describe('dead letters (dead_letters collection)', () => {
     const letters = mongoDeadLetterStore(db);
     const doctorId = randomUUID();
     const parked = [envelope(doctorId), envelope(randomUUID()), envelope(randomUUID())];
-    for (const e of parked) await letters.park(deadLetterArrival(e));
-    await letters.park(deadLetterArrival(parked[0]));
+    await letters.parkMany(parked.map(deadLetterArrival));
+    await letters.parkMany([deadLetterArrival(parked[0])]);
     await letters.noteDropped({ ...deadLetterArrival(parked[1]), reason: 'why' });
 
-    const seen: { id: string; count: number; reason: string | null }[] = [];
+    const seen: { id: string; count: number; reason: string | null; poison: boolean }[] = [];
     for (let cursor: string | undefined; ;) {
       const page = await letters.list({ limit: 2, cursor });
       for (const item of page.items) expect(item).not.toHaveProperty('event');
@@ -127,35 +134,36 @@ describe('dead letters (dead_letters collection)', () => {
       cursor = page.nextCursor;
     }
     const mine = seen.filter((l) => parked.some((e) => e.id === l.id));
-    expect(mine.map((l) => [l.id, l.count, l.reason])).toEqual([
-      [parked[0]!.id, 2, null],
-      [parked[1]!.id, 1, 'why'],
-      [parked[2]!.id, 1, null],
+    // Dropped as malformed: poison from the start, waiting for a person.
+    expect(mine.map((l) => [l.id, l.count, l.reason, l.poison])).toEqual([
+      [parked[0]!.id, 2, null, false],
+      [parked[1]!.id, 1, 'why', true],
+      [parked[2]!.id, 1, null, false],
     ]);
 
-    const { handle } = subscriptions({ store, deadLetters: letters, logger: quiet });
-    expect(await redriveDeadLetter(parked[0]!.id, { store: letters, handle, logger: quiet })).toEqual({
+    const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+    expect(await redriveDeadLetter(parked[0]!.id, { store: letters, apply, logger: quiet })).toEqual({
       id: parked[0]!.id,
       outcome: 'redriven',
     });
-    await expect(redriveDeadLetter(parked[0]!.id, { store: letters, handle, logger: quiet })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(redriveDeadLetter(parked[0]!.id, { store: letters, apply, logger: quiet })).rejects.toBeInstanceOf(NotFoundError);
     expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
     // The live delivery arriving after all: still counted once.
-    expect(await handle(parked[0])).toBe('SUCCESS');
+    expect(await handle(apply, parked[0])).toBe('SUCCESS');
     expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
   });
 });
 
 it('an event that breaks its contract, or of a type no contract defines, never reaches the reports: it is noted with the reason and dropped', async () => {
   const letters = mongoDeadLetterStore(db);
-  const { handle } = subscriptions({ store, deadLetters: letters, logger: quiet });
+  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
   const doctorId = randomUUID();
   const since = new Date(Date.now() - 1_000);
   const poisonPaid = { ...bookedEnvelope(doctorId), type: appointmentPaid.type, data: { amount: 'lots' } };
   const unknown = { ...bookedEnvelope(doctorId), type: 'caregrid.appointment.teleported.v1' };
   const wrongField = bookedEnvelope(doctorId, { currency: null });
-  for (const bad of [poisonPaid, unknown, wrongField]) expect(await handle(bad)).toBe('DROP');
-  expect(await handle(bookedEnvelope(doctorId))).toBe('SUCCESS');
+  for (const bad of [poisonPaid, unknown, wrongField]) expect(await handle(apply, bad)).toBe('DROP');
+  expect(await handle(apply, bookedEnvelope(doctorId))).toBe('SUCCESS');
 
   expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
   const revenue = await store.revenue(since, new Date(Date.now() + 60_000));

@@ -3,14 +3,13 @@ import {
   answerDelivery,
   ApiRouter,
   byEventType,
-  DELIVERY_RESPONSES,
   deliveryOf,
   ignoreEvent,
   type DeadLetterStore,
+  subscriptionRoute,
   type EventHandler,
   type Logger,
 } from '@caregrid/platform';
-import { z } from 'zod';
 import type { Billing } from '../billing.js';
 
 /**
@@ -33,23 +32,7 @@ export function subscriptions(deps: { billing: Billing; deadLetters: DeadLetterS
     onMalformed: ({ payload, ...dropped }) => deadLetters.noteDropped({ ...dropped, event: payload }),
   });
   const routes = ApiRouter.forService('billing-service')
-    .add({
-      method: 'post',
-      path: '/events/appointment-paid',
-      summary: 'appointment.paid → one invoice per appointment',
-      tags: ['events'],
-      body: z.unknown(),
-      responses: DELIVERY_RESPONSES,
-      handler: answerDelivery(appointmentWasPaid),
-    })
-    .add({
-      method: 'post',
-      path: '/events/ignored',
-      summary: 'Other appointment events: not billing’s business',
-      tags: ['events'],
-      body: z.unknown(),
-      responses: DELIVERY_RESPONSES,
-      handler: answerDelivery(ignoreEvent),
-    });
+    .add(subscriptionRoute('/events/appointment-paid', 'appointment.paid → one invoice per appointment', answerDelivery(appointmentWasPaid), 1))
+    .add(subscriptionRoute('/events/ignored', 'Other appointment events: not billing’s business', answerDelivery(ignoreEvent), 1));
   return { routes, handle: byEventType({ [appointmentPaid.type]: appointmentWasPaid }) };
 }

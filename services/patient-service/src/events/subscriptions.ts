@@ -3,13 +3,12 @@ import {
   answerDelivery,
   ApiRouter,
   byEventType,
-  DELIVERY_RESPONSES,
   deliveryOf,
   ignoreEvent,
+  subscriptionRoute,
   type EventHandler,
   type Logger,
 } from '@caregrid/platform';
-import { z } from 'zod';
 import type { PatientRepository } from '../data/patient-repository.js';
 
 /**
@@ -33,23 +32,7 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
     },
   });
   const routes = ApiRouter.forService('patient-service')
-    .add({
-      method: 'post',
-      path: '/events/appointment-booked',
-      summary: 'appointment.booked → the doctor may see this patient (care team)',
-      tags: ['events'],
-      body: z.unknown(),
-      responses: DELIVERY_RESPONSES,
-      handler: answerDelivery(appointmentWasBooked),
-    })
-    .add({
-      method: 'post',
-      path: '/events/ignored',
-      summary: 'Other appointment events: not patient-service’s business',
-      tags: ['events'],
-      body: z.unknown(),
-      responses: DELIVERY_RESPONSES,
-      handler: answerDelivery(ignoreEvent),
-    });
+    .add(subscriptionRoute('/events/appointment-booked', 'appointment.booked → the doctor may see this patient (care team)', answerDelivery(appointmentWasBooked), 1))
+    .add(subscriptionRoute('/events/ignored', 'Other appointment events: not patient-service’s business', answerDelivery(ignoreEvent), 1));
   return { routes, handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked }) };
 }
