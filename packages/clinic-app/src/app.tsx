@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { resume, signIn, signOut, whenSignedOut, type Me } from './api.js';
 import { SCREENS, screenAt, screensFor, type ScreenId } from './routes.js';
 import { Reports } from './screens/admin.js';
+import { Operations } from './screens/operations.js';
 import { MyDay, MyPatients, MyWeek } from './screens/doctor.js';
 import { Book, MyAppointments, MyInvoices } from './screens/patient.js';
 import { Patients, Schedule } from './screens/reception.js';
@@ -54,6 +55,8 @@ function Screen({ id, me }: { id: ScreenId; me: Me }) {
   switch (id) {
     case 'reports':
       return <Reports />;
+    case 'operations':
+      return <Operations />;
     case 'schedule':
       return <Schedule />;
     case 'patients':

@@ -1,9 +1,11 @@
 /** Which screens each role sees, in navigation order; the first is the role's home. Pure: unit-tested. */
 export type Role = 'admin' | 'receptionist' | 'doctor' | 'patient';
-export type ScreenId = 'reports' | 'schedule' | 'patients' | 'day' | 'week' | 'my-patients' | 'appointments' | 'book' | 'invoices';
+export type ScreenId =
+  'reports' | 'operations' | 'schedule' | 'patients' | 'day' | 'week' | 'my-patients' | 'appointments' | 'book' | 'invoices';
 
 export const SCREENS: Record<ScreenId, { path: string; title: string }> = {
   reports: { path: '/app/reports', title: 'Reports' },
+  operations: { path: '/app/operations', title: 'Operations' },
   schedule: { path: '/app/schedule', title: 'Schedule' },
   patients: { path: '/app/patients', title: 'Patients' },
   day: { path: '/app/day', title: 'My day' },
@@ -15,7 +17,7 @@ export const SCREENS: Record<ScreenId, { path: string; title: string }> = {
 };
 
 const BY_ROLE: Record<Role, ScreenId[]> = {
-  admin: ['reports', 'schedule', 'patients'],
+  admin: ['reports', 'schedule', 'patients', 'operations'],
   receptionist: ['schedule', 'patients'],
   doctor: ['day', 'week', 'my-patients'],
   patient: ['appointments', 'book', 'invoices'],

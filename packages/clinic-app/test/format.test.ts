@@ -79,7 +79,7 @@ describe('role-aware navigation', () => {
   it('shows each role its own screens, and the union for an account with several roles', () => {
     expect(screensFor(['patient'])).toEqual(['appointments', 'book', 'invoices']);
     expect(screensFor(['doctor'])).toEqual(['day', 'week', 'my-patients']);
-    expect(screensFor(['receptionist', 'admin'])).toEqual(['schedule', 'patients', 'reports']);
+    expect(screensFor(['receptionist', 'admin'])).toEqual(['schedule', 'patients', 'reports', 'operations']);
     expect(screensFor(['unknown-role'])).toEqual([]);
   });
 
