@@ -18,3 +18,4 @@ export * from './sentry.js';
 export * from './kafka-groups.js';
 export * from './rotation.js';
 export * from './build-app.js';
+export * from './soak.js';
