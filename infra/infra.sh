@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft),
-# FerretDB, Dapr Sentry (the sidecars' mTLS certificate authority) and Zipkin (the traces of
-# apps and sidecars) as plain processes on 127.0.0.1, plus the daprd build.
+# CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft; a second
+# broker, kafka-test, for the tests alone), FerretDB, Dapr Sentry (the sidecars' mTLS certificate
+# authority) and Zipkin (the traces of apps and sidecars) as plain processes on 127.0.0.1, plus
+# the daprd build.
 #
 #   infra/infra.sh up [component…]     install/build what is missing, start, wait ready
+#                                      (no component: all; `dev`: all but the tests' kafka-test)
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
 #   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka and zipkin jars)
@@ -23,7 +25,9 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/caregrid
 RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
-ALL_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli zipkin)
+# What `npm run dev` uses (and the Dapr CLI); `npm test` needs kafka-test besides.
+DEV_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli zipkin)
+ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb daprd sentry sentry-cli zipkin)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -52,6 +56,18 @@ wait_for() { # wait_for <what> <seconds> <command…>
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# with_lock <name> <command…>: one infra.sh at a time runs the command (test runs start the tests'
+# broker on demand, and two of them may ask at once).
+with_lock() {
+  local name=$1; shift
+  mkdir -p "$RUN"
+  (
+    exec 9>"$RUN/$name.lock"
+    flock -w 180 9 || fail "$name: another infra.sh holds $RUN/$name.lock"
+    "$@"
+  )
+}
+
 # Before starting a server: its port must be free (another checkout's servers are a common culprit).
 ensure_port_free() { # ensure_port_free <component> <port>
   if port_open "$2"; then
@@ -61,7 +77,8 @@ ensure_port_free() { # ensure_port_free <component> <port>
 
 start_detached() { # start_detached <pidfile> <logfile> <command…>
   local pidfile=$1 logfile=$2; shift 2
-  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
+  # Without fd 9 (with_lock's): a server holding it would hold the lock for as long as it runs.
+  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
 }
 
@@ -374,37 +391,55 @@ down_mariadb() {
 }
 
 # ---------------------------------------------------------------- Kafka
-kafka_pidfile() { echo "$RUN/kafka.pid"; }
-kafka_ready() { port_open "$CAREGRID_KAFKA_PORT" && kcat -b "127.0.0.1:$CAREGRID_KAFKA_PORT" -L -m 2 >/dev/null 2>&1; }
-
-up_kafka() {
-  fetch_kafka
-  local dir="$STATE/kafka" props java_cmd
-  props="$dir/server.properties"
-  mkdir -p "$dir/data" "$RUN" "$LOGS"
-  sed -e "s#@PORT@#$CAREGRID_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CAREGRID_KAFKA_CONTROLLER_PORT#g" \
-    -e "s#@DATA_DIR@#$dir/data#g" "$ROOT/infra/kafka/server.properties.in" >"$props"
-  java_cmd=(java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.xml"
-    -cp "$KAFKA_LIBS/*")
-  if [ ! -f "$dir/data/meta.properties" ]; then
-    say "kafka: formatting KRaft storage"
-    local cluster_id
-    cluster_id=$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
-    "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >"$LOGS/kafka-format.log" 2>&1 ||
-      fail "kafka storage format failed (see $LOGS/kafka-format.log)"
-  fi
-  if pid_alive "$(kafka_pidfile)"; then
-    wait_for kafka 60 kafka_ready
-    say "kafka: already running on $CAREGRID_KAFKA_PORT"
-    return
-  fi
-  ensure_port_free kafka "$CAREGRID_KAFKA_PORT"
-  say "kafka: starting on 127.0.0.1:$CAREGRID_KAFKA_PORT"
-  start_detached "$(kafka_pidfile)" "$LOGS/kafka.log" "${java_cmd[@]}" kafka.Kafka "$props"
-  wait_for kafka 90 kafka_ready
+# Two brokers from the same jars and configuration: `kafka`, the dev system's (`npm run dev`, the
+# Dapr CLI), and `kafka-test`, the tests' own (every sidecar of `npm test`). Beside a running
+# `npm run dev`, the tests' events then never reach its consumers (its analytics would count test
+# bookings, its billing invoice test payments) and its events never reach the tests'. A broker
+# rather than topic names of their own: components, Subscriptions and apps stay as deployed, only
+# the sidecars' KAFKA_BROKERS differs, as it does between Compose and Kubernetes.
+kafka_ready() { # kafka_ready [port]: the broker answers a metadata request
+  local port=${1:-$CAREGRID_KAFKA_PORT}
+  port_open "$port" && kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1
 }
 
-down_kafka() { stop_pidfile kafka "$(kafka_pidfile)"; }
+# start_kafka <name> <port> <controller port> <JVM heap flags…>: data in $STATE/<name>, log
+# $LOGS/<name>.log, pid $RUN/<name>.pid.
+start_kafka() {
+  local name=$1 port=$2 controller_port=$3
+  shift 3
+  fetch_kafka
+  local dir="$STATE/$name" props pidfile="$RUN/$name.pid" java_cmd
+  props="$dir/server.properties"
+  mkdir -p "$dir/data" "$RUN" "$LOGS"
+  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" \
+    -e "s#@DATA_DIR@#$dir/data#g" "$ROOT/infra/kafka/server.properties.in" >"$props"
+  java_cmd=(java "$@" -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.xml" -cp "$KAFKA_LIBS/*")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    say "$name: formatting KRaft storage"
+    local cluster_id
+    cluster_id=$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >"$LOGS/$name-format.log" 2>&1 ||
+      fail "$name storage format failed (see $LOGS/$name-format.log)"
+  fi
+  if pid_alive "$pidfile"; then
+    wait_for "$name" 60 kafka_ready "$port"
+    say "$name: already running on $port"
+    return
+  fi
+  ensure_port_free "$name" "$port"
+  say "$name: starting on 127.0.0.1:$port"
+  start_detached "$pidfile" "$LOGS/$name.log" "${java_cmd[@]}" kafka.Kafka "$props"
+  wait_for "$name" 90 kafka_ready "$port"
+}
+
+up_kafka() { start_kafka kafka "$CAREGRID_KAFKA_PORT" "$CAREGRID_KAFKA_CONTROLLER_PORT" -Xms256m -Xmx512m; }
+down_kafka() { stop_pidfile kafka "$RUN/kafka.pid"; }
+# A smaller heap: the tests' broker holds short-lived topics and groups, no long history. Locked:
+# test runs start it on demand (packages/devkit/src/kafka-groups.ts), maybe two at once.
+up_kafka-test() {
+  with_lock kafka-test start_kafka kafka-test "$CAREGRID_TEST_KAFKA_PORT" "$CAREGRID_TEST_KAFKA_CONTROLLER_PORT" -Xms128m -Xmx384m
+}
+down_kafka-test() { stop_pidfile kafka-test "$RUN/kafka-test.pid"; }
 
 # ---------------------------------------------------------------- FerretDB
 ferret_pidfile() { echo "$RUN/ferretdb.pid"; }
@@ -525,6 +560,9 @@ status() {
   s=down; kafka_ready && s=up
   # shellcheck disable=SC2059
   printf "$fmt" kafka "127.0.0.1:$CAREGRID_KAFKA_PORT" "$s" "Kafka $KAFKA_VERSION KRaft"
+  s=down; kafka_ready "$CAREGRID_TEST_KAFKA_PORT" && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" kafka-test "127.0.0.1:$CAREGRID_TEST_KAFKA_PORT" "$s" "the tests' own Kafka (npm run dev never uses it)"
   s=down; port_open "$CAREGRID_MONGO_PORT" && s=up
   # shellcheck disable=SC2059
   printf "$fmt" ferretdb "127.0.0.1:$CAREGRID_MONGO_PORT" "$s" "FerretDB $FERRETDB_VERSION (SQLite)"
@@ -550,6 +588,7 @@ main() {
   shift || true
   local components=("$@")
   [ ${#components[@]} -gt 0 ] || components=("${ALL_COMPONENTS[@]}")
+  [ "${components[*]}" != dev ] || components=("${DEV_COMPONENTS[@]}")
   # .caregrid/dapr holds the sidecars' shared sqlite name-resolution database.
   mkdir -p "$STATE" "$RUN" "$LOGS" "$BIN" "$STATE/dapr"
   case "$cmd" in

@@ -13,7 +13,6 @@ import { parse } from 'yaml';
 import {
   infraUp,
   loadRunFile,
-  localInfra,
   localZipkin,
   placeGroupsAtEnd,
   provisionServiceSecrets,
@@ -23,6 +22,7 @@ import {
   secretsFile,
   sentryDir,
   stateDir,
+  testKafkaBrokers,
   writeGeneratedResources,
 } from '@caregrid/devkit';
 
@@ -57,7 +57,7 @@ function leftovers(): string[] {
 }
 
 /**
- * The run uses the development consumer groups (`{appID}`) of the shared broker: placed at the
+ * The run uses the development consumer groups (`{appID}`), on the tests' broker: placed at the
  * end of their topics first, so the smoke's events are not queued behind every earlier run's.
  */
 function skipBacklog(): void {
@@ -70,7 +70,7 @@ function skipBacklog(): void {
     .map((scope) => scope.split('=') as [string, string])
     .filter(([, topics]) => topics);
   const placed = placeGroupsAtEnd(
-    localInfra().kafka.brokers,
+    testKafkaBrokers(),
     subscribers.map(([group]) => group),
     subscribers.flatMap(([, topics]) => topics.split(',')),
   );
@@ -124,12 +124,13 @@ maybe('the real Dapr CLI: dapr run -f dapr', () => {
     if (build.status !== 0) throw new Error(`npm run build failed (${build.status}):\n${build.stdout}${build.stderr}`);
 
     // The README's exports (with this machine's state folder for $PWD/.caregrid), plus a
-    // registry of this run's own so it cannot meet another run's sidecars.
+    // registry of this run's own so it cannot meet another run's sidecars, and the tests' broker
+    // rather than the dev system's (whose consumers would take the smoke's events).
     const env = {
       ...process.env,
       DAPR_RUNTIME_PATH: stateDir,
       DAPR_HOST_IP: '127.0.0.1',
-      KAFKA_BROKERS: localInfra().kafka.brokers,
+      KAFKA_BROKERS: testKafkaBrokers(),
       CAREGRID_SECRETS_FILE: secretsFile,
       INVOICE_STORAGE_DIR: path.join(stateDir, 'invoices'),
       CAREGRID_NAME_RESOLUTION_DB: path.join(mkdtempSync(path.join(tmpdir(), 'caregrid-cli-')), 'nameresolution.db'),

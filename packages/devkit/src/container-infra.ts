@@ -4,15 +4,18 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { parse } from 'yaml';
+import { kafkaAnswers } from './kafka-groups.js';
 import { containerInfraFile, localInfra, readInfraEnv, repoRoot } from './paths.js';
 import { eventually } from './testing.js';
 
 /**
  * The test infrastructure as containers, for machines with Docker (CI runners):
  * the images of docker-compose.yml — PostgreSQL, MySQL, MongoDB, Kafka — on
- * the same host ports as the local processes (infra/infra.env), so sidecars,
- * provisioning and tests need no other change. Fixed names let a test stop and
- * start one of them (Kafka) from another process.
+ * the same host ports as the local processes (infra/infra.env; Kafka on the
+ * tests' broker's port, CAREGRID_TEST_KAFKA_PORT, since it is the tests'
+ * broker: every test sidecar is pointed there), so sidecars, provisioning and
+ * tests need no other change. Fixed names let a test stop and start one of
+ * them (Kafka) from another process.
  */
 export type ContainerSpec = {
   component: 'postgres' | 'mysql' | 'mongo' | 'kafka';
@@ -36,7 +39,7 @@ export function containerSpecs(adminPassword: string): ContainerSpec[] {
   };
   const env = readInfraEnv();
   const hostPort = (name: string) => Number(env[name]);
-  const kafkaPort = hostPort('CAREGRID_KAFKA_PORT');
+  const kafkaPort = hostPort('CAREGRID_TEST_KAFKA_PORT');
   return [
     {
       component: 'postgres',
@@ -132,8 +135,7 @@ export async function startContainer(component: ContainerSpec['component']): Pro
   const result = spawnSync('docker', ['start', `caregrid-test-${component}`], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`docker start caregrid-test-${component}: ${result.stderr}`);
   if (component !== 'kafka') return;
-  const answers = () => spawnSync('kcat', ['-b', localInfra().kafka.brokers, '-L', '-m', '2'], { stdio: 'ignore' }).status === 0;
-  await eventually(() => answers() || undefined, 90_000).catch(() => {
+  await eventually(() => kafkaAnswers(localInfra().testKafka.brokers) || undefined, 90_000).catch(() => {
     throw new Error('Kafka container did not answer within 90 s of its restart');
   });
 }

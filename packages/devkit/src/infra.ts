@@ -9,14 +9,14 @@ export function infraUp(components: string[] = []): void {
   if (result.status !== 0) throw new Error(`infra/infra.sh up failed (exit ${result.status ?? result.signal})`);
 }
 
-/** Stops Kafka, wherever the tests' Kafka runs (a local process or a container), to test an outage. */
+/** Stops the tests' Kafka, wherever it runs (infra/infra.sh's kafka-test or a container), to test an outage. */
 export function stopKafka(): void {
   if (infraMode() === 'containers') stopContainer('kafka');
-  else spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'down', 'kafka'], { stdio: 'ignore' });
+  else spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'down', 'kafka-test'], { stdio: 'ignore' });
 }
 
 /** Starts it again and waits until it answers. */
 export async function startKafka(): Promise<void> {
   if (infraMode() === 'containers') await startContainer('kafka');
-  else infraUp(['kafka']);
+  else infraUp(['kafka-test']);
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from './paths.js';
+import { infraMode, localInfra, repoRoot } from './paths.js';
 
 let classpath: string | undefined | null;
 
@@ -10,6 +10,34 @@ export function kafkaClasspath(): string | null {
   const result = spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'kafka-classpath'], { encoding: 'utf8' });
   classpath = result.status === 0 ? result.stdout.trim().split('\n').pop() || null : null;
   return classpath;
+}
+
+/** Whether a broker answers a metadata request (within 2 s). */
+export const kafkaAnswers = (brokers: string) => spawnSync('kcat', ['-b', brokers, '-L', '-m', '2'], { stdio: 'ignore' }).status === 0;
+
+let testKafkaAnswered = false;
+
+/**
+ * The tests' broker (LocalInfra.testKafka): where every sidecar a test starts publishes and
+ * subscribes, never the dev system's. `npm test` starts it first; a test file or a bench run on
+ * its own after `npm run dev` (which does not start it) gets it started here, once. With
+ * CAREGRID_INFRA=containers it is the Kafka container, which must already run.
+ */
+export function testKafkaBrokers(): string {
+  const { brokers } = localInfra().testKafka;
+  if (testKafkaAnswered || kafkaAnswers(brokers)) {
+    testKafkaAnswered = true;
+    return brokers;
+  }
+  if (infraMode() === 'containers') {
+    throw new Error(`CAREGRID_INFRA=containers but no Kafka answers at ${brokers}: start the containers first (npm test does)`);
+  }
+  const result = spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'up', 'kafka-test'], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`the tests' Kafka did not start (infra/infra.sh up kafka-test): ${result.stderr || result.stdout}`);
+  }
+  testKafkaAnswered = true;
+  return brokers;
 }
 
 /** Topics that exist now (kcat's metadata listing). */

@@ -42,7 +42,13 @@ export type AdminAccess = { host: string; port: number; user: string; password?:
 export type LocalInfra = {
   postgres: { port: number; admin: { host: string; port: number; user: string; password?: string } };
   mysql: { port: number; admin: AdminAccess };
+  /** The dev system's broker: `npm run dev`'s sidecars (sidecarEnvironment) and the Dapr CLI's. */
   kafka: { brokers: string };
+  /**
+   * The tests' own broker (infra/infra.sh's kafka-test, or the Kafka container): every sidecar a
+   * test starts publishes and subscribes there, so the two systems never see each other's events.
+   */
+  testKafka: { brokers: string };
   mongo: { port: number };
 };
 
@@ -79,6 +85,7 @@ export function localInfra(): LocalInfra {
         : { socketPath: path.join(stateDir, 'run', 'mysql', 'mysqld.sock'), user: 'root' },
     },
     kafka: { brokers: `127.0.0.1:${port('CAREGRID_KAFKA_PORT')}` },
+    testKafka: { brokers: `127.0.0.1:${port('CAREGRID_TEST_KAFKA_PORT')}` },
     mongo: { port: port('CAREGRID_MONGO_PORT') },
   };
 }
@@ -93,7 +100,8 @@ export function localZipkin(): { url: string; spansEndpoint: string } {
  * Environment every local sidecar gets: the values that components/ reads
  * through `envRef` (and the Configurations through `${…}`), differing between
  * local, compose and Kubernetes. A run file's env, given to the launcher's
- * sidecars after these, takes precedence.
+ * sidecars after these, takes precedence. These are the dev system's; test
+ * sidecars get the tests' broker, secrets and registry on top (testing.ts, test-stack.ts).
  */
 export function sidecarEnvironment(): Record<string, string> {
   const infra = localInfra();

@@ -6,13 +6,14 @@ import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { parse } from 'yaml';
 import { infraMode, logsDir, repoRoot } from './paths.js';
-import { kafkaClasspath } from './kafka-groups.js';
+import { kafkaAnswers, kafkaClasspath } from './kafka-groups.js';
 import { startProcess, type ManagedProcess } from './processes.js';
 import { eventually, freePort, uniqueName } from './testing.js';
 
 /**
- * A Kafka broker of one test's own, to stop and start as a fault: the shared
- * broker serves every other test run on the machine and must never go down.
+ * A Kafka broker of one test's own, to stop and start as a fault: the tests'
+ * broker (infra/infra.sh's kafka-test) serves every other test run on the
+ * machine and must never go down.
  * Same installation and configuration as infra/infra.sh's (single-node KRaft
  * from infra/kafka/server.properties.in), or, with CAREGRID_INFRA=containers,
  * docker-compose.yml's image; free ports, data in a temporary directory (or
@@ -65,9 +66,8 @@ async function createTopic(brokers: string, topic: string): Promise<void> {
   }, 30_000);
 }
 
-const answers = (brokers: string) => spawnSync('kcat', ['-b', brokers, '-L', '-m', '2'], { stdio: 'ignore' }).status === 0;
 const waitAnswering = (brokers: string) =>
-  eventually(() => answers(brokers) || undefined, 90_000).catch(() => {
+  eventually(() => kafkaAnswers(brokers) || undefined, 90_000).catch(() => {
     throw new Error(`private Kafka at ${brokers} did not answer within 90 s`);
   });
 

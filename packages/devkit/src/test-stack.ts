@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { placeGroupsAtEnd } from './kafka-groups.js';
-import { defaultRunFile, localInfra, logsDir, repoRoot } from './paths.js';
+import { placeGroupsAtEnd, testKafkaBrokers } from './kafka-groups.js';
+import { defaultRunFile, logsDir, repoRoot } from './paths.js';
 import { writeGeneratedResources } from './policy.js';
 import {
   dropDatabase,
@@ -46,8 +46,10 @@ export function yamlFiles(dir: string): string[] {
 /**
  * The real services of dapr/dapr.yaml with their real app-ids, components and
  * policy, isolated from a running `npm run dev`: own ports, own databases,
- * own secrets and signing keys, own name-resolution registry and consumer
- * groups. For end-to-end tests through the gateway.
+ * own secrets and signing keys, own name-resolution registry, and the tests'
+ * Kafka broker instead of the dev system's (same topics, no event crosses),
+ * where consumer groups of its own keep it apart from other stacks. For
+ * end-to-end tests through the gateway.
  */
 export async function startTestStack(options: {
   apps: string[];
@@ -57,7 +59,7 @@ export async function startTestStack(options: {
   /** Extra instances of an app-id (same database and resources, own ports and sidecar). */
   replicas?: Record<string, number>;
   /**
-   * The sidecars' Kafka (`host:port`) instead of the shared one: a broker of this stack's own
+   * The sidecars' Kafka (`host:port`) instead of the tests' one: a broker of this stack's own
    * (startPrivateKafka), e.g. to stop as a fault. Its consumer groups then start at the oldest offset.
    */
   kafkaBrokers?: string;
@@ -74,11 +76,12 @@ export async function startTestStack(options: {
   mkdirSync(configDir);
   mkdirSync(invoiceStorageDir);
 
-  // Real resources. Each stack has consumer groups of its own, starting at the end of the
-  // topics: isolated from `npm run dev`, from earlier runs and from stacks running at the same
-  // time (a shared group would hand a partition, and so this stack's events, to another stack).
-  // The groups' offsets are placed at the end before any sidecar starts, so a subscriber that
-  // joins late still gets every event published after this point.
+  // Real resources, on the tests' broker: `npm run dev`'s broker never sees this stack's events,
+  // nor this stack its. There each stack has consumer groups of its own, starting at the end of
+  // the topics: isolated from earlier runs and from stacks running at the same time (a shared
+  // group would hand a partition, and so this stack's events, to another stack). The groups'
+  // offsets are placed at the end before any sidecar starts, so a subscriber that joins late
+  // still gets every event published after this point.
   const resources: { file: string; index: number; resource: Resource }[] = [];
   for (const file of [...yamlFiles(path.join(repoRoot, 'components')), ...yamlFiles(path.join(repoRoot, 'dapr', 'resources'))]) {
     parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) =>
@@ -87,8 +90,9 @@ export async function startTestStack(options: {
   }
   const topics = resources.flatMap(({ resource }) => (resource.kind === 'Subscription' ? [String(resource.spec?.topic)] : []));
   const groups = options.apps.map((appId) => `${appId}-${runId}`);
+  const brokers = options.kafkaBrokers ?? testKafkaBrokers();
   // A broker of the stack's own holds nothing older than the stack: read it all from the start.
-  const placed = options.kafkaBrokers ? true : placeGroupsAtEnd(localInfra().kafka.brokers, groups, topics);
+  const placed = options.kafkaBrokers ? true : placeGroupsAtEnd(brokers, groups, topics);
   for (const { file, index, resource } of resources) {
     if (resource.kind === 'Component' && resource.spec?.type === 'pubsub.kafka') {
       for (const item of resource.spec.metadata as { name: string; value?: string }[]) {
@@ -152,7 +156,7 @@ export async function startTestStack(options: {
       CAREGRID_SECRETS_FILE: secretsFile,
       INVOICE_STORAGE_DIR: invoiceStorageDir,
       // The `events` component reads its brokers from the sidecar's environment (envRef: KAFKA_BROKERS).
-      ...(options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : {}),
+      KAFKA_BROKERS: brokers,
     },
     // The launcher's supervision (restarts, routing by readiness) runs here too; its account goes to a file.
     log: (message) => appendFileSync(path.join(logDir, 'supervisor.log'), `${new Date().toISOString()} ${message}\n`),

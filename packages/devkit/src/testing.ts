@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startSidecar, type MtlsSettings, type RunningSidecar } from './daprd.js';
-import { localInfra, logsDir, repoRoot } from './paths.js';
+import { testKafkaBrokers } from './kafka-groups.js';
+import { logsDir, repoRoot } from './paths.js';
 import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provision.js';
 
 /** A name no other test file (or earlier run) uses: topics, app-ids, databases. */
@@ -154,7 +155,8 @@ export async function startTestSidecar(options: {
     ...(await freeSidecarPorts()),
     resourcesPaths: [options.resourcesDir],
     configFile: options.configFile ?? freshAppIdConfigFile(),
-    env: { CAREGRID_SECRETS_FILE: options.secretsFile },
+    // The tests' broker, never the dev system's (the default of sidecarEnvironment).
+    env: { CAREGRID_SECRETS_FILE: options.secretsFile, KAFKA_BROKERS: testKafkaBrokers() },
     logFile: path.join(logsDir, 'tests', `${options.appId}-daprd.log`),
     mtls: options.mtls,
   });
@@ -184,10 +186,10 @@ const TOPIC_READ_FROM_MS = Math.floor(performance.timeOrigin) - 60_000;
 /**
  * The messages of a Kafka topic since this test process started, read straight
  * from the broker (kcat), parsed as JSON when they are. Not the whole history:
- * local topics keep every earlier run's messages. `brokers`: another broker
- * than the shared one (startPrivateKafka).
+ * local topics keep every earlier run's messages. The tests' broker, unless
+ * `brokers` names another (startPrivateKafka's).
  */
-export function readTopic(topic: string, brokers = localInfra().kafka.brokers): unknown[] {
+export function readTopic(topic: string, brokers = testKafkaBrokers()): unknown[] {
   const output = execFileSync('kcat', ['-b', brokers, '-C', '-t', topic, '-o', `s@${TOPIC_READ_FROM_MS}`, '-e', '-q', '-D', '\u001e'], {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
@@ -278,7 +280,7 @@ export type ServiceUnderTest<Db> = AppUnderTest & { db: Db; send: ReturnType<typ
 /**
  * A service's app wired as in production, in the test process: a fresh
  * database of the given engine opened and migrated by the service's own
- * opener, an outbox relay, and a real daprd publishing to the real Kafka.
+ * opener, an outbox relay, and a real daprd publishing to the tests' real Kafka.
  */
 export async function serviceUnderTest<Db>(options: {
   label: string;

@@ -12,13 +12,13 @@ describe('test containers (CAREGRID_INFRA=containers)', () => {
   const specs = containerSpecs('admin-secret');
   const spec = (component: string) => specs.find((s) => s.component === component)!;
 
-  it("use docker-compose.yml's images, on the host ports of the local servers", () => {
+  it("use docker-compose.yml's images, on the host ports of the local servers (Kafka on the tests' broker's)", () => {
     const env = readInfraEnv();
     expect(specs.map((s) => [s.component, s.image, s.hostPort])).toEqual([
       ['postgres', compose.services.postgres!.image, Number(env.CAREGRID_PG_PORT)],
       ['mysql', compose.services.mysql!.image, Number(env.CAREGRID_MYSQL_PORT)],
       ['mongo', compose.services.mongo!.image, Number(env.CAREGRID_MONGO_PORT)],
-      ['kafka', compose.services.kafka!.image, Number(env.CAREGRID_KAFKA_PORT)],
+      ['kafka', compose.services.kafka!.image, Number(env.CAREGRID_TEST_KAFKA_PORT)],
     ]);
   });
 
@@ -26,7 +26,7 @@ describe('test containers (CAREGRID_INFRA=containers)', () => {
     expect(spec('postgres').environment.POSTGRES_PASSWORD).toBe('admin-secret');
     expect(spec('mysql').environment.MYSQL_ROOT_PASSWORD).toBe('admin-secret');
     const kafka = spec('kafka').environment;
-    expect(kafka.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://127.0.0.1:${readInfraEnv().CAREGRID_KAFKA_PORT}`);
+    expect(kafka.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://127.0.0.1:${readInfraEnv().CAREGRID_TEST_KAFKA_PORT}`);
     // Everything else is Compose's single-node KRaft setup.
     expect(kafka.KAFKA_PROCESS_ROLES).toBe(compose.services.kafka!.environment.KAFKA_PROCESS_ROLES);
     expect(kafka.KAFKA_LISTENERS).toBe(compose.services.kafka!.environment.KAFKA_LISTENERS);
