@@ -333,6 +333,62 @@ describe('the trail is read, never written, through the API', () => {
   });
 });
 
+describe('a write and its entry commit together', () => {
+  /** The database of one service of this stack (each stack has its own). */
+  const databaseOf = (appId: string) => new pg.Pool({ connectionString: stack.secrets()[appId]!.databaseUrl, max: 1 });
+  const booking = (day: number) => ({
+    patientId: w.patient,
+    doctorId: w.doctor,
+    start: new Date(Date.UTC(new Date().getUTCFullYear() + 1, 3, day, 9, 0)).toISOString(),
+    durationMinutes: 30,
+    serviceType: 'consultation',
+  });
+
+  it('a booking whose entry cannot be written is not made (503), nor a cancellation of an invoice', async () => {
+    const appointments = databaseOf('appointment-service');
+    const billing = databaseOf('billing-service');
+    // The outboxes of this stack's own databases refuse new audit rows, and only those.
+    const refuseAudit = "ALTER TABLE outbox ADD CONSTRAINT test_refuses_audit CHECK (topic <> 'audit') NOT VALID";
+    try {
+      await Promise.all([appointments.query(refuseAudit), billing.query(refuseAudit)]);
+      const refused = booking(7);
+      expectStatus(await api('POST', '/api/appointments', refused, w.asReception.headers), 503);
+      const cancel = await api('POST', `/api/billing/invoices/${w.invoice}/cancel`, { reason: 'audit down' }, admin);
+      expectStatus(cancel, 503);
+      const { rows } = await appointments.query('SELECT count(*)::int AS n FROM appointments WHERE patient_id = $1 AND start_at = $2', [
+        w.patient,
+        refused.start,
+      ]);
+      expect(rows[0].n).toBe(0);
+      const invoice = await billing.query('SELECT status FROM invoices WHERE id = $1', [w.invoice]);
+      expect(invoice.rows[0].status).not.toBe('cancelled');
+    } finally {
+      const allowAudit = 'ALTER TABLE outbox DROP CONSTRAINT IF EXISTS test_refuses_audit';
+      await Promise.all([appointments.query(allowAudit), billing.query(allowAudit)]);
+      await Promise.all([appointments.end(), billing.end()]);
+    }
+  });
+
+  it('a booking and its entry are one statement: same transaction, one entry, allowed 201', async () => {
+    const appointments = databaseOf('appointment-service');
+    try {
+      const booked = await traced('POST', '/api/appointments', w.asReception.headers, booking(8));
+      const { id } = expectStatus(booked.response, 201).body as { id: string };
+      const { rows } = await appointments.query(
+        `SELECT a.xmin::text AS booked_in, o.xmin::text AS entry_in, o.data AS entry
+           FROM appointments a JOIN outbox o ON o.topic = 'audit' AND o.data->>'requestId' = $2
+          WHERE a.id = $1`,
+        [id, booked.requestId],
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0].entry_in).toBe(rows[0].booked_in);
+      expect(rows[0].entry).toMatchObject({ action: 'create', resourceId: id, patientIds: [w.patient], outcome: 'allowed', status: 201 });
+    } finally {
+      await appointments.end();
+    }
+  });
+});
+
 describe('an entry survives a crash of the service right after it answered', () => {
   it('is in the outbox before the answer leaves, and reaches the trail after a restart', async () => {
     const patientDb = new pg.Pool({ connectionString: stack.secrets()['patient-service']!.databaseUrl, max: 1 });

@@ -1,14 +1,16 @@
 /**
  * The audit hook of ApiRouter, in process: an audited route's answer waits
  * for its entry, carries the access decision and the patient it concerned,
- * and is not served at all when the entry cannot be written.
+ * and is not served at all when the entry cannot be written; a write hands
+ * its entry to the write helpers (auditEntryForWrite) instead.
  */
 import type { Server } from 'node:http';
 import type { AuditEntry } from '@caregrid/contracts';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { authorize } from '../src/access/check.js';
-import { noteAccess, type AuditSink } from '../src/audit/trail.js';
+import { auditEntryForWrite, noteAccess, type AuditSink } from '../src/audit/trail.js';
+import type { OutboxEvent } from '../src/data/outbox.js';
 import { createServiceApp } from '../src/http/app.js';
 import { ApiRouter } from '../src/http/routes.js';
 
@@ -17,7 +19,12 @@ const OTHER = '0199a1b2-0000-7000-8000-000000000002';
 const endpoints = {
   'GET /patients/:id': { resource: 'patient', actions: ['read'] },
   'GET /patients': { resource: 'patient', actions: ['list'] },
+  'POST /patients': { resource: 'patient', actions: ['create'] },
 } as const;
+
+/** What the write helpers do with a request's entry (postgres.ts): the row goes with the change, or the write failed. */
+let writeOutcome: 'commits' | 'fails' = 'commits';
+const rowsWithChange: Omit<OutboxEvent, 'time'>[] = [];
 
 function router() {
   return new ApiRouter(endpoints as never, 'patient-service')
@@ -29,8 +36,29 @@ function router() {
       params: z.object({ id: z.uuid() }),
       responses: { 200: { description: 'the record' } },
       handler: ({ params, caller, res }) => {
+        if (auditEntryForWrite()) throw new Error('a read handed its entry to a write');
         authorize(caller, 'patient', 'read', { id: params.id, patientId: params.id });
         res.json({ id: params.id, diagnosis: 'confidential' });
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/patients',
+      audit: 'create',
+      summary: 'Create',
+      responses: { 201: { description: 'created' }, 409: { description: 'duplicate' } },
+      handler: ({ res }) => {
+        noteAccess({ resourceId: PATIENT, patientIds: [PATIENT] });
+        const audit = auditEntryForWrite();
+        expect(auditEntryForWrite()).toBeUndefined(); // one write holds it at a time
+        if (writeOutcome === 'fails') {
+          audit?.failed();
+          res.status(409).json({ title: 'duplicate' });
+          return;
+        }
+        rowsWithChange.push(audit!.row());
+        audit!.committed();
+        res.status(201).json({ id: PATIENT });
       },
     })
     .add({
@@ -135,4 +163,30 @@ it('does not serve the data when its entry cannot be written', async () => {
   expect(response.status).toBe(503);
   expect(response.headers.get('content-type')).toContain('application/problem+json');
   expect(text).not.toContain('confidential');
+});
+
+it("a write: its entry goes with the change (allowed, the success status) and no second one; a failed write's is written after", async () => {
+  const entries: AuditEntry[] = [];
+  const base = await serve(async (entry) => void entries.push(entry));
+  const post = () => fetch(`${base}/patients`, { method: 'POST', headers: viaGateway('admin') });
+  expect((await post()).status).toBe(201);
+  expect(entries).toEqual([]);
+  expect(rowsWithChange).toEqual([
+    expect.objectContaining({
+      topic: 'audit',
+      type: 'caregrid.audit.recorded.v1',
+      subject: PATIENT,
+      data: expect.objectContaining({ action: 'create', resourceId: PATIENT, outcome: 'allowed', status: 201, requestId: 'req-1' }),
+    }),
+  ]);
+
+  writeOutcome = 'fails';
+  expect((await post()).status).toBe(409);
+  expect(rowsWithChange).toHaveLength(1);
+  expect(entries).toEqual([expect.objectContaining({ action: 'create', outcome: 'failed', status: 409 })]);
+
+  // A read's entry is never handed to a write (its handler checks).
+  const read = await fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('admin') });
+  expect(read.status).toBe(200);
+  expect(entries).toHaveLength(2);
 });

@@ -1,4 +1,15 @@
-import { authorize, ForbiddenError, may, narrow, noteAccess, seesNothing, type Caller, type Page, type Sidecar } from '@caregrid/platform';
+import {
+  authorize,
+  ForbiddenError,
+  may,
+  narrow,
+  noteAccess,
+  seesNothing,
+  uuidv7,
+  type Caller,
+  type Page,
+  type Sidecar,
+} from '@caregrid/platform';
 import type { AppointmentFilter, AppointmentRepository } from './data/appointment-repository.js';
 import { checkTransition, freeSlots, type Appointment, type AppointmentStatus } from './domain/appointment.js';
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
@@ -18,7 +29,12 @@ export function appointmentUseCases(deps: { appointments: AppointmentRepository;
   const booking: BookingPorts = {
     fetchPatient: (id) => fetchPatient(sidecar, id),
     fetchDoctor: (id) => fetchDoctor(sidecar, id),
-    create: (appointment) => appointments.create(appointment),
+    create: (appointment) => {
+      // Noted before the write: the booking's audit entry is written in the same statement.
+      const id = uuidv7();
+      noteAccess({ resourceId: id });
+      return appointments.create(appointment, id);
+    },
     now,
   };
 
@@ -29,9 +45,7 @@ export function appointmentUseCases(deps: { appointments: AppointmentRepository;
       if (!may(caller, 'appointment', 'book', { patientId: request.patientId })) {
         throw new ForbiddenError('You may only book for your own patient record');
       }
-      const appointment = await bookAppointment(request, booking);
-      noteAccess({ resourceId: appointment.id });
-      return appointment;
+      return bookAppointment(request, booking);
     },
 
     async read(caller: Caller, id: string): Promise<Appointment> {

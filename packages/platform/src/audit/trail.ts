@@ -18,6 +18,20 @@ import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
 /** Where a service's audit entries go: its outbox, so an entry survives a crash once the answer is on its way. */
 export type AuditSink = (entry: AuditEntry) => Promise<void>;
 
+/** An entry as the outbox row that carries it to the `audit` topic. */
+export function auditOutboxRow(entry: AuditEntry): Omit<OutboxEvent, 'time'> {
+  return {
+    id: entry.id,
+    topic: auditRecorded.topic,
+    type: auditRecorded.type,
+    // Spreads entries over partitions; their order does not matter, their time is in them.
+    subject: entry.patientIds[0] ?? entry.id,
+    data: auditEntry.parse(entry),
+    // Taken now: a batch is written outside this request's context.
+    traceparent: currentContext()?.traceparent,
+  };
+}
+
 /**
  * The sink that appends each entry to the service's own outbox (published by its relay at the next
  * pass). Entries of concurrent requests share one INSERT (groupCommit): each request still answers
@@ -25,18 +39,24 @@ export type AuditSink = (entry: AuditEntry) => Promise<void>;
  */
 export function outboxAuditSink(appendMany: (events: Omit<OutboxEvent, 'time'>[]) => Promise<void>): AuditSink {
   const append = groupCommit(appendMany);
-  return (entry) =>
-    append({
-      id: entry.id,
-      topic: auditRecorded.topic,
-      type: auditRecorded.type,
-      // Spreads entries over partitions; their order does not matter, their time is in them.
-      subject: entry.patientIds[0] ?? entry.id,
-      data: auditEntry.parse(entry),
-      // Taken now: the batch is written outside this request's context.
-      traceparent: currentContext()?.traceparent,
-    });
+  return (entry) => append(auditOutboxRow(entry));
 }
+
+/**
+ * The entry of an audited write, handed to the write itself (auditEntryForWrite): its row goes
+ * into the outbox in the write's own transaction or statement. The write reports how it ended.
+ */
+export type AuditedWrite = {
+  /** The entry's outbox row as of now, allowed with the route's success status: built last, after the access checks the write ran. */
+  row(): Omit<OutboxEvent, 'time'>;
+  /** The row committed with the change: the entry is written. */
+  committed(): void;
+  /** Nothing committed (refused, failed, nothing to change): the entry is written after the handler, as a read's. */
+  failed(): void;
+};
+
+/** The actions that change state: their entry commits with the change, not after it. */
+const WRITE_ACTIONS: ReadonlySet<AuditAction> = new Set(['create', 'change', 'delete']);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESOURCE_ID = /^[\w.:-]{1,100}$/;
@@ -68,19 +88,30 @@ export function clientAddressOf(caller: Caller, req: Request): string | null {
 
 /**
  * What one request to an audited route did, filled in as it goes (the access
- * decision, the records it touched) and written once, before the answer leaves.
+ * decision, the records it touched) and written once: by a write of the
+ * request, in its transaction, or else before the answer leaves.
  */
 export class AuditNote {
   private readonly patients = new Set<string>();
   private resourceId: string | null;
   private denied = false;
   private written: Promise<void> | undefined;
+  /** A write holding the entry, until it ends: true when the entry committed with it. */
+  private inWrite: Promise<boolean> | undefined;
   private readonly at = new Date();
   private readonly id = uuidv7();
 
   constructor(
     private readonly sink: AuditSink,
-    private readonly what: { service: string; resource: AuditedResource; action: AuditAction; caller: Caller; req: Request },
+    private readonly what: {
+      service: string;
+      resource: AuditedResource;
+      action: AuditAction;
+      caller: Caller;
+      req: Request;
+      /** The status the route answers when it succeeds: a write's entry is written before the answer is known. */
+      successStatus: number;
+    },
   ) {
     const raw = what.req.params?.id;
     this.resourceId = typeof raw === 'string' && RESOURCE_ID.test(raw) ? raw : null;
@@ -95,10 +126,30 @@ export class AuditNote {
     this.denied = true;
   }
 
-  /** Writes the entry (once; later calls share the first write). */
+  /** Writes the entry (once; later calls share the first write), unless a write of this request committed it. */
   write(status: number): Promise<void> {
-    this.written ??= this.sink(this.entry(status));
+    this.written ??= this.inWrite
+      ? this.inWrite.then((committed) => (committed ? undefined : this.sink(this.entry(status))))
+      : this.sink(this.entry(status));
     return this.written;
+  }
+
+  /** The entry for a write to commit with its change: only for an action that changes state, and to one write at a time. */
+  forWrite(): AuditedWrite | undefined {
+    if (!WRITE_ACTIONS.has(this.what.action) || this.written || this.inWrite) return undefined;
+    let settle!: (committed: boolean) => void;
+    this.inWrite = new Promise((resolve) => (settle = resolve));
+    return {
+      row: () => auditOutboxRow(this.entry(this.what.successStatus)),
+      committed: () => {
+        this.written ??= Promise.resolve();
+        settle(true);
+      },
+      failed: () => {
+        this.inWrite = undefined;
+        settle(false);
+      },
+    };
   }
 
   private outcome(status: number): AuditOutcome {
@@ -129,7 +180,8 @@ export class AuditNote {
 /**
  * Starts the audit of a request: the note goes into the request context (the
  * access checks and the use case fill it in) and the answer is held until the
- * entry is in the outbox. If that write fails the data is not served: 503.
+ * entry is in the outbox (a committed write has put it there already). If that
+ * write fails the data is not served: 503.
  */
 export function beginAudit(res: Response, note: AuditNote): void {
   const context = currentContext();
@@ -171,6 +223,16 @@ export function noteDecision(patientId: string | null | undefined, allowed: bool
   if (!audit) return;
   audit.concerns({ patientIds: [patientId] });
   if (!allowed) audit.deny();
+}
+
+/**
+ * The entry of the audited write this request is making, for the write helpers (inTransaction,
+ * writeWithOutboxEvent, inMysqlTransaction) to put into the outbox with the change, so that the
+ * change and its entry commit or fail together. Undefined outside such a request, for a read, and
+ * while another write holds it or once it is written.
+ */
+export function auditEntryForWrite(): AuditedWrite | undefined {
+  return currentContext()?.audit?.forWrite();
 }
 
 /** Writes the entry now, as allowed: for an answer that streams (a PDF) and so cannot wait at its end. */

@@ -1,4 +1,5 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise';
+import { auditEntryForWrite } from '../audit/trail.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
@@ -64,15 +65,23 @@ async function connect(pool: mysql.Pool): Promise<mysql.PoolConnection> {
   }
 }
 
+/** As inTransaction (postgres.ts): in a request to an audited write, its audit entry commits with the change. */
 export async function inMysqlTransaction<T>(pool: mysql.Pool, fn: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
   const connection = await connect(pool);
+  const audit = auditEntryForWrite();
   try {
     await connection.beginTransaction();
     const result = await fn(connection);
+    if (audit)
+      await enqueueMysqlEvent(connection, audit.row()).catch((error: unknown) => {
+        throw new DependencyUnavailableError('audit trail', error);
+      });
     await connection.commit();
+    audit?.committed();
     return result;
   } catch (error) {
     await connection.rollback().catch(() => undefined);
+    audit?.failed();
     if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
     throw error;
   } finally {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import { deadLetterBacklogOf, REDRIVE_FIRST_DELAY_MS, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
+import { auditEntryForWrite } from '../audit/trail.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
@@ -64,20 +65,33 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
   }
 }
 
-/** Runs `fn` in a transaction; connection-level failures surface as 503, not 500. */
+/**
+ * Runs `fn` in a transaction; connection-level failures surface as 503, not 500. In a request to
+ * an audited write, the request's audit entry is added to the outbox last, in the same
+ * transaction (auditEntryForWrite): the change and its entry commit together, or neither does.
+ */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await connect(pool);
+  const audit = auditEntryForWrite();
   try {
     await client.query('BEGIN');
     const result = await fn(client);
+    if (audit) await enqueueEvent(client, audit.row()).catch(auditUnavailable);
     await client.query('COMMIT');
+    audit?.committed();
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    audit?.failed();
     throw asUnavailable(error);
   } finally {
     client.release();
   }
+}
+
+/** The audit entry of a write not going into the outbox: the change is not made, and the answer is a 503 (as for a read). */
+function auditUnavailable(error: unknown): never {
+  throw new DependencyUnavailableError('audit trail', error);
 }
 
 export function pgMigrationTarget(pool: pg.Pool): MigrationTarget {
@@ -161,7 +175,9 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
  * A single-row write and its outbox event as one statement: `statement` (an INSERT or UPDATE …
  * RETURNING *) runs in a CTE, and the event is queued only for a row it wrote. One statement is
  * atomic on its own, so the pair needs no BEGIN/COMMIT: one round trip instead of four. The
- * event must be known before the write (built from the values written).
+ * event must be known before the write (built from the values written). In a request to an
+ * audited write, the request's audit entry goes into the outbox in the same statement, for a
+ * row written only (auditEntryForWrite).
  */
 export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -169,15 +185,29 @@ export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
   values: unknown[],
   event: Omit<OutboxEvent, 'time'>,
 ): Promise<R[]> {
-  const n = values.length;
-  const query = {
-    text: `WITH written AS (${statement}),
-           queued AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
-                      SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6} FROM written)
-           SELECT * FROM written`,
-    values: [...values, ...outboxRowValues(event)],
-  };
-  return (await atomicStatement<R>(pool, query.text, query.values)).rows;
+  const audit = auditEntryForWrite();
+  // The event, and the request's audit entry when it has one: each queued only for a row written.
+  const outboxRows = [event, ...(audit ? [audit.row()] : [])];
+  const queued = outboxRows.map((_, i) => {
+    const $ = (n: number) => `$${values.length + i * 6 + n}`;
+    return `queued${i} AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
+                        SELECT ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)} FROM written LIMIT 1)`;
+  });
+  try {
+    const { rows: written } = await atomicStatement<R>(pool, `WITH written AS (${statement}), ${queued.join(', ')} SELECT * FROM written`, [
+      ...values,
+      ...outboxRows.flatMap(outboxRowValues),
+    ]);
+    // No row written, no entry with it: the entry is written after the handler, as for a refused write.
+    if (written.length > 0) audit?.committed();
+    else audit?.failed();
+    return written;
+  } catch (error) {
+    audit?.failed();
+    // The outbox refusing the rows that record the change: a dependency failing, not the client's input.
+    if (audit && (error as { table?: string }).table === 'outbox') auditUnavailable(error);
+    throw error;
+  }
 }
 
 /**

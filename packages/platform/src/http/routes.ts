@@ -50,6 +50,14 @@ const auditedResource = (access: EndpointAccess): AuditedResource | undefined =>
     ? (access.resource as AuditedResource)
     : undefined;
 
+/** The status a route answers when it succeeds: the first 2xx it declares (200 when none). */
+function successStatusOf(responses: Record<number, ResponseSpec>): number {
+  const successes = Object.keys(responses)
+    .map(Number)
+    .filter((status) => status >= 200 && status < 300);
+  return successes.length > 0 ? Math.min(...successes) : 200;
+}
+
 /** The first gate of every route: is this caller one the route admits at all? Record checks come after, in the use case. */
 export function admit(access: EndpointAccess, caller: Caller): void {
   if (access === PUBLIC) return;
@@ -103,13 +111,14 @@ export class ApiRouter {
     this.routes.push({ ...(record as Omit<RouteRecord, 'access'>), access });
     // Built once per route: zod compiles an object schema on its first parse, so one per request cost ~10% of a read.
     const input = z.object({ body: spec.body ?? anything, query: spec.query ?? anything, params: spec.params ?? anything });
+    const successStatus = successStatusOf(spec.responses);
     this.router[spec.method](spec.path, async (req, res) => {
       const caller = callerOf(req);
       // Before admission, so a refused attempt is recorded too.
       if (resource && spec.audit) {
         const sink = req.app.locals[AUDIT_SINK] as AuditSink | undefined;
         if (!sink) throw new Error(`${key} is audited but the app has no audit sink`);
-        beginAudit(res, new AuditNote(sink, { service: this.service, resource, action: spec.audit, caller, req }));
+        beginAudit(res, new AuditNote(sink, { service: this.service, resource, action: spec.audit, caller, req, successStatus }));
       }
       admit(access, caller);
       const result = input.parse({ body: req.body, query: req.query, params: req.params });

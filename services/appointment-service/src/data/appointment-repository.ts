@@ -91,8 +91,8 @@ export class AppointmentRepository {
     private readonly onEventsQueued: () => void = () => undefined,
   ) {}
 
-  async create(booking: NewAppointment): Promise<Appointment> {
-    const id = uuidv7();
+  /** `id`: given by a caller that notes the access before the write (the audit entry commits with it). */
+  async create(booking: NewAppointment, id = uuidv7()): Promise<Appointment> {
     // The event is the row as it will be stored, so both go in one statement.
     const event = appointmentEvent('booked', {
       ...booking,

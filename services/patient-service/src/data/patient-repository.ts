@@ -111,13 +111,14 @@ export class PatientRepository {
     private readonly onEventsQueued: () => void = () => undefined,
   ) {}
 
-  async create(record: PatientRecord): Promise<Patient> {
+  /** `id`: given by a caller that notes the access before the write (the audit entry commits with it). */
+  async create(record: PatientRecord, id = uuidv7()): Promise<Patient> {
     const patient = await inTransaction(this.pool, async (client) => {
       const { rows } = await client
         .query<Row>(
           `INSERT INTO patients (id, name, email, phone, address, date_of_birth, gender, details, user_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-          [uuidv7(), ...this.values(record)],
+          [id, ...this.values(record)],
         )
         .catch(uniqueViolation);
       return this.withEvent(client, 'created', toPatient(rows[0]!));

@@ -220,6 +220,73 @@ describe('events', () => {
   });
 });
 
+describe('a write and its audit entry commit together', () => {
+  const entriesOf = async (requestId: string) =>
+    (
+      await pool.query<{ tx: string; entry: Record<string, unknown> }>(
+        "SELECT xmin::text AS tx, data AS entry FROM outbox WHERE topic = 'audit' AND data->>'requestId' = $1",
+        [requestId],
+      )
+    ).rows;
+
+  it('a create, a change and a delete: one entry each, in the transaction of the change (allowed, its status)', async () => {
+    const created = await send('POST', '/patients', newPatient(), { 'x-request-id': 'write-create' });
+    expect(created.status).toBe(201);
+    const { id } = created.body as PatientBody;
+    const tx = async () => (await pool.query<{ tx: string }>('SELECT xmin::text AS tx FROM patients WHERE id = $1', [id])).rows[0]!.tx;
+    const createdIn = await tx();
+    expect(await entriesOf('write-create')).toEqual([
+      {
+        tx: createdIn,
+        entry: expect.objectContaining({ action: 'create', resourceId: id, patientIds: [id], outcome: 'allowed', status: 201 }),
+      },
+    ]);
+
+    expect((await send('PATCH', `/patients/${id}`, { phone: '+1 555 0100' }, { 'x-request-id': 'write-change' })).status).toBe(200);
+    expect(await entriesOf('write-change')).toEqual([
+      { tx: await tx(), entry: expect.objectContaining({ action: 'change', resourceId: id, outcome: 'allowed', status: 200 }) },
+    ]);
+
+    expect((await send('DELETE', `/patients/${id}`, undefined, { 'x-request-id': 'write-delete' })).status).toBe(204);
+    expect(await entriesOf('write-delete')).toEqual([
+      { tx: await tx(), entry: expect.objectContaining({ action: 'delete', resourceId: id, outcome: 'allowed', status: 204 }) },
+    ]);
+  });
+
+  it('a refused write changes nothing and still has its one entry', async () => {
+    const patient = await create();
+    const other = viaGatewayAs({ roles: ['patient'], patientId: randomUUID() });
+    const refused = await send('PATCH', `/patients/${patient.id}`, { phone: '+1 555 0101' }, { ...other, 'x-request-id': 'write-refused' });
+    expect(refused.status).toBe(404);
+    expect((await send('GET', `/patients/${patient.id}`)).body).toMatchObject({ phone: patient.phone });
+    expect(await entriesOf('write-refused')).toEqual([
+      { tx: expect.any(String), entry: expect.objectContaining({ action: 'change', outcome: 'denied', status: 404 }) },
+    ]);
+  });
+
+  it('a write whose entry cannot be written is not made: 503, nothing created, changed or deleted', async () => {
+    const patient = await create();
+    const body = newPatient();
+    // The outbox of this test's own database refuses new audit rows, and only those.
+    await pool.query("ALTER TABLE outbox ADD CONSTRAINT test_refuses_audit CHECK (topic <> 'audit') NOT VALID");
+    try {
+      expect(await send('POST', '/patients', body)).toMatchObject({ status: 503, body: { status: 503 } });
+      expect((await send('PATCH', `/patients/${patient.id}`, { phone: '+1 555 0102' })).status).toBe(503);
+      expect((await send('DELETE', `/patients/${patient.id}`)).status).toBe(503);
+    } finally {
+      await pool.query('ALTER TABLE outbox DROP CONSTRAINT test_refuses_audit');
+    }
+    const { rows } = await pool.query(
+      `SELECT (SELECT count(*)::int FROM patients WHERE email = $1) AS created,
+              (SELECT count(*)::int FROM outbox WHERE topic = 'patients' AND data->>'email' = $1) AS events,
+              (SELECT phone FROM patients WHERE id = $2) AS phone,
+              (SELECT deleted_at IS NULL FROM patients WHERE id = $2) AS live`,
+      [body.email, patient.id],
+    );
+    expect(rows[0]).toEqual({ created: 0, events: 0, phone: patient.phone, live: true });
+  });
+});
+
 describe('OpenAPI', () => {
   it('documents every route from the zod schemas', async () => {
     const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
