@@ -4,13 +4,20 @@ import { Sidecar } from './dapr/sidecar.js';
 import { outboxAuditSink, type AuditSink } from './audit/trail.js';
 import { OutboxRelay, type OutboxStore } from './data/outbox.js';
 import type { ReadinessCheck } from './http/app.js';
+import type { IdempotencyStore } from './http/idempotency.js';
 import { guardWithAppApiToken } from './http/app-token.js';
 import { serve, type Closer, type RunningServer } from './http/serve.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './tracing.js';
 
 /** A service's database, opened from the URL in its secret and migrated. */
-export type OpenedDatabase<Db> = { db: Db; check: () => Promise<unknown>; close: () => Promise<unknown>; outbox?: OutboxStore };
+export type OpenedDatabase<Db> = {
+  db: Db;
+  check: () => Promise<unknown>;
+  close: () => Promise<unknown>;
+  outbox?: OutboxStore;
+  idempotency?: IdempotencyStore;
+};
 export type DatabaseOpener<Db> = (url: string, logger: Logger) => Promise<OpenedDatabase<Db>>;
 
 /** What a service's createApp receives; tests build the same with a test database and sidecar. */
@@ -25,6 +32,8 @@ export type ServiceAppDependencies<Db> = {
   isShuttingDown?: () => boolean;
   /** Where audited routes record access to patient data: the service's outbox. */
   audit?: AuditSink;
+  /** Where idempotent routes keep Idempotency-Keys and their answers: the service's database (pass it on to createServiceApp). */
+  idempotency?: IdempotencyStore;
 };
 
 /** The service's secret (named after its app-id) holds more than the database URL for some services. */
@@ -97,6 +106,7 @@ export async function startService<Db = undefined>(spec: {
       // No kick: entries ride the relay's next pass (within a second), batched, off the request's path.
       audit: database.outbox ? outboxAuditSink((events) => database.outbox!.appendMany(events)) : undefined,
       outbox: database.outbox,
+      idempotency: database.idempotency,
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [
