@@ -8,6 +8,7 @@ import {
   Sidecar,
   type AuditSink,
   type DatabaseOpener,
+  type IdempotencyStore,
   type Logger,
   type OutboxStore,
 } from '@caregrid/platform';
@@ -293,6 +294,7 @@ export async function serviceUnderTest<Db>(options: {
     audit?: AuditSink;
     sidecar: Sidecar;
     outbox?: OutboxStore;
+    idempotency?: IdempotencyStore;
   }) => Express;
 }): Promise<ServiceUnderTest<Db>> {
   const logger = pino({ level: 'silent' });
@@ -305,7 +307,15 @@ export async function serviceUnderTest<Db>(options: {
       relay = opened.outbox ? new OutboxRelay(opened.outbox, sidecar, logger, { idleIntervalMs: 200 }) : undefined;
       relay?.start();
       const audit = opened.outbox ? outboxAuditSink((events) => opened.outbox!.appendMany(events)) : undefined;
-      return options.createApp({ db: opened.db, logger, onEventsQueued: () => relay?.kick(), audit, sidecar, outbox: opened.outbox });
+      return options.createApp({
+        db: opened.db,
+        logger,
+        onEventsQueued: () => relay?.kick(),
+        audit,
+        sidecar,
+        outbox: opened.outbox,
+        idempotency: opened.idempotency,
+      });
     },
   });
   return {

@@ -4,13 +4,20 @@ import { Sidecar } from './dapr/sidecar.js';
 import { outboxAuditSink, type AuditSink } from './audit/trail.js';
 import { OutboxRelay, type OutboxStore } from './data/outbox.js';
 import type { ReadinessCheck } from './http/app.js';
+import type { IdempotencyStore } from './http/idempotency.js';
 import { guardWithAppApiToken } from './http/app-token.js';
 import { serve, type Closer, type RunningServer } from './http/serve.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './tracing.js';
 
 /** A service's database, opened from the URL in its secret and migrated. */
-export type OpenedDatabase<Db> = { db: Db; check: () => Promise<unknown>; close: () => Promise<unknown>; outbox?: OutboxStore };
+export type OpenedDatabase<Db> = {
+  db: Db;
+  check: () => Promise<unknown>;
+  close: () => Promise<unknown>;
+  outbox?: OutboxStore;
+  idempotency?: IdempotencyStore;
+};
 export type DatabaseOpener<Db> = (url: string, logger: Logger) => Promise<OpenedDatabase<Db>>;
 
 /** What a service's createApp receives; tests build the same with a test database and sidecar. */
@@ -27,6 +34,8 @@ export type ServiceAppDependencies<Db> = {
   audit?: AuditSink;
   /** How often a subscriber re-drives its due dead letters by itself (0: only an admin does). */
   deadLetterRedriveMs?: number;
+  /** Where idempotent routes keep Idempotency-Keys and their answers: the service's database (pass it on to createServiceApp). */
+  idempotency?: IdempotencyStore;
 };
 
 /** The service's secret (named after its app-id) holds more than the database URL for some services. */
@@ -100,6 +109,7 @@ export async function startService<Db = undefined>(spec: {
       audit: database.outbox ? outboxAuditSink((events) => database.outbox!.appendMany(events)) : undefined,
       outbox: database.outbox,
       deadLetterRedriveMs: config.DEAD_LETTER_REDRIVE_MS,
+      idempotency: database.idempotency,
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [

@@ -10,6 +10,11 @@ export type RequestContext = {
   identity: Record<string, string>;
   /** The audit entry of this request, when its route reads or changes patient data. */
   audit?: AuditNote;
+  /**
+   * Where this request's writes wait, uncommitted, for its answer to be stored beside them: set
+   * for a request with an Idempotency-Key (http/idempotency.ts), read by the database module.
+   */
+  heldWrites?: object;
 };
 
 const storage = new AsyncLocalStorage<RequestContext>();

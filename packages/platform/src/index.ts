@@ -8,6 +8,7 @@ export * from './http/app-token.js';
 export * from './http/openapi.js';
 export * from './http/problem.js';
 export * from './http/routes.js';
+export * from './http/idempotency.js';
 export * from './http/outbox-ops.js';
 export * from './http/serve.js';
 export * from './dapr/sidecar.js';

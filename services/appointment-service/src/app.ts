@@ -18,6 +18,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,
+    idempotency: deps.idempotency,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
     before: [fhirBodyTypes],

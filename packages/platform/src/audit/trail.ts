@@ -15,6 +15,9 @@ import { uuidv7 } from '../ids.js';
 import { groupCommit } from '../data/group-commit.js';
 import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
 
+/** The records one request touched and whether it was refused one (AuditNote.touched). */
+export type AuditTouch = { patientIds: string[]; resourceId: string | null; denied: boolean };
+
 /** Where a service's audit entries go: its outbox, so an entry survives a crash once the answer is on its way. */
 export type AuditSink = (entry: AuditEntry) => Promise<void>;
 
@@ -124,6 +127,17 @@ export class AuditNote {
 
   deny(): void {
     this.denied = true;
+  }
+
+  /** What the request touched so far: kept with an idempotent answer, so that its replay is recorded alike. */
+  touched(): AuditTouch {
+    return { patientIds: [...this.patients], resourceId: this.resourceId, denied: this.denied };
+  }
+
+  /** A replayed answer's access: the records (and decision) of the request that first gave it. */
+  replay(touch: AuditTouch): void {
+    this.concerns(touch);
+    if (touch.denied) this.deny();
   }
 
   /** Writes the entry (once; later calls share the first write), unless a write of this request committed it. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
@@ -9,6 +10,13 @@ import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import { pgConnectionConfig } from './tls.js';
 import { outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
+import {
+  IDEMPOTENCY_LEASE_MS,
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  type StoredAnswer,
+} from '../http/idempotency.js';
 
 export type { Pool, PoolClient } from 'pg';
 export { pgConnectionConfig } from './tls.js';
@@ -66,11 +74,121 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
 }
 
 /**
+ * The writes of one request held in one open transaction until its answer is stored beside them
+ * (a route with `idempotent: true` and an Idempotency-Key, see http/idempotency.ts): the record,
+ * its event and the key's answer commit together or not at all, so a crash can leave neither a
+ * write without its key nor a key without its write. inTransaction and writeWithOutboxEvent run
+ * in it when the request context holds one for their pool: the first write begins it, each later
+ * one is a savepoint in it (a refused write leaves the earlier ones in place). It stays open only
+ * from the first write to the answer.
+ */
+export class HeldTransaction {
+  private client: pg.PoolClient | undefined;
+  // One write at a time: savepoints of concurrent writes on one connection would interleave.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly pool: pg.Pool) {}
+
+  /** Whether a write began it (and so something awaits commitWith or rollback). */
+  get open(): boolean {
+    return this.client !== undefined;
+  }
+
+  run<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const result = this.queue.then(() => this.runNow(fn));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const held = this.client;
+    if (!held) {
+      const client = await connect(this.pool);
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        this.client = client;
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        client.release();
+        throw asUnavailable(error);
+      }
+    }
+    try {
+      await held.query('SAVEPOINT held_write');
+      const result = await fn(held);
+      await held.query('RELEASE SAVEPOINT held_write');
+      return result;
+    } catch (error) {
+      await held.query('ROLLBACK TO SAVEPOINT held_write').catch(() => undefined);
+      throw asUnavailable(error);
+    }
+  }
+
+  /** Runs `text` (the answer's UPDATE) in the transaction and commits all when it changed a row; rolls all back when not. */
+  async commitWith(text: string, values: unknown[]): Promise<boolean> {
+    await this.queue;
+    const client = this.client;
+    this.client = undefined;
+    if (!client) throw new Error('no write is held');
+    try {
+      const { rowCount } = await client.query(text, values);
+      await client.query(rowCount ? 'COMMIT' : 'ROLLBACK');
+      return Boolean(rowCount);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw asUnavailable(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  async rollback(): Promise<void> {
+    await this.queue;
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
+}
+
+/**
+ * inTransaction's writes held for an idempotent answer: the audit entry joins them, and commits
+ * with them and the answer (a key taken over meanwhile rolls back all three).
+ */
+async function inHeldTransaction<T>(held: HeldTransaction, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const audit = auditEntryForWrite();
+  try {
+    const result = await held.run(async (client) => {
+      const written = await fn(client);
+      if (audit) await enqueueEvent(client, audit.row()).catch(auditUnavailable);
+      return written;
+    });
+    audit?.committed();
+    return result;
+  } catch (error) {
+    audit?.failed();
+    throw error;
+  }
+}
+
+/** The current request's held transaction on this pool, if it has one. */
+function heldOn(pool: pg.Pool): HeldTransaction | undefined {
+  const held = currentContext()?.heldWrites;
+  return held instanceof HeldTransaction && held.pool === pool ? held : undefined;
+}
+
+/**
  * Runs `fn` in a transaction; connection-level failures surface as 503, not 500. In a request to
  * an audited write, the request's audit entry is added to the outbox last, in the same
  * transaction (auditEntryForWrite): the change and its entry commit together, or neither does.
+ * Inside a request that holds its writes (HeldTransaction), in that transaction, entry included.
  */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const held = heldOn(pool);
+  if (held) return inHeldTransaction(held, fn);
   const client = await connect(pool);
   const audit = auditEntryForWrite();
   try {
@@ -154,11 +272,35 @@ export const pgOutboxClaimsMigration = migration(
 // The trace of the request that wrote the event: the relay publishes it, later, inside that trace.
 export const pgOutboxTraceMigration = migration('platform_003_outbox_trace', 'ALTER TABLE outbox ADD COLUMN traceparent text;');
 
-/** Platform tables first (outbox), then the service's own migrations. */
+/**
+ * The answers kept for Idempotency-Keys (see pgIdempotencyStore): one row per caller, route and
+ * key; `owner` and `locked_until` while the first request runs, `status`… once it answered.
+ */
+export const pgIdempotencyMigration = migration(
+  'platform_004_idempotency_keys',
+  `CREATE TABLE idempotency_keys (
+     caller text NOT NULL,
+     route text NOT NULL,
+     key text NOT NULL,
+     request_hash text NOT NULL,
+     owner uuid,
+     locked_until timestamptz,
+     status smallint,
+     headers jsonb,
+     body bytea,
+     audit jsonb,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     expires_at timestamptz NOT NULL,
+     PRIMARY KEY (caller, route, key)
+   );
+   CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
+);
+
+/** Platform tables first (outbox, idempotency keys), then the service's own migrations. */
 export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
   return migrate(
     pgMigrationTarget(pool),
-    [pgOutboxMigration, pgOutboxClaimsMigration, pgOutboxTraceMigration, ...serviceMigrations],
+    [pgOutboxMigration, pgOutboxClaimsMigration, pgOutboxTraceMigration, pgIdempotencyMigration, ...serviceMigrations],
     logger,
   );
 }
@@ -177,7 +319,8 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
  * atomic on its own, so the pair needs no BEGIN/COMMIT: one round trip instead of four. The
  * event must be known before the write (built from the values written). In a request to an
  * audited write, the request's audit entry goes into the outbox in the same statement, for a
- * row written only (auditEntryForWrite).
+ * row written only (auditEntryForWrite). Inside a request that holds its writes
+ * (HeldTransaction), in that transaction.
  */
 export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -193,11 +336,13 @@ export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
     return `queued${i} AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
                         SELECT ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)} FROM written LIMIT 1)`;
   });
+  const text = `WITH written AS (${statement}), ${queued.join(', ')} SELECT * FROM written`;
+  const allValues = [...values, ...outboxRows.flatMap(outboxRowValues)];
   try {
-    const { rows: written } = await atomicStatement<R>(pool, `WITH written AS (${statement}), ${queued.join(', ')} SELECT * FROM written`, [
-      ...values,
-      ...outboxRows.flatMap(outboxRowValues),
-    ]);
+    const held = heldOn(pool);
+    const { rows: written } = held
+      ? await held.run((client) => client.query<R>(text, allValues))
+      : await atomicStatement<R>(pool, text, allValues);
     // No row written, no entry with it: the entry is written after the handler, as for a refused write.
     if (written.length > 0) audit?.committed();
     else audit?.failed();
@@ -388,7 +533,13 @@ export function postgresDatabase(serviceMigrations: Migration[], options: { dead
   return async (url: string, logger?: Parameters<typeof migrate>[2]) => {
     const pool = createPgPool(url);
     await migratePostgres(pool, options.deadLetters ? [...serviceMigrations, pgDeadLetterMigration, pgDeadLetterRedriveMigration] : serviceMigrations, logger);
-    return { db: pool, check: () => pool.query('SELECT 1'), close: () => pool.end(), outbox: pgOutboxStore(pool) };
+    return {
+      db: pool,
+      check: () => pool.query('SELECT 1'),
+      close: () => pool.end(),
+      outbox: pgOutboxStore(pool),
+      idempotency: pgIdempotencyStore(pool),
+    };
   };
 }
 
@@ -552,3 +703,86 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
   };
 }
 
+type IdempotencyRow = {
+  request_hash: string;
+  status: number | null;
+  headers: Record<string, string> | null;
+  body: Buffer | null;
+  audit: StoredAnswer['audit'] | null;
+};
+
+/**
+ * Idempotency-Keys and their answers in the service's own database (see http/idempotency.ts).
+ * A claim is one statement: a new key is inserted as owned by this request for `leaseMs`; an
+ * expired key, or one whose owner died before answering (its lease ran out, and its writes,
+ * held with the answer, were never committed), is taken over; any other is left to be read.
+ *
+ * Purged as keys are claimed: each claim deletes up to 20 expired keys in the same statement
+ * (no extra round trip, no scheduler in every service that takes keys), so the table holds about
+ * one TTL's worth of keys. An expired key is never answered from, even before it is purged.
+ */
+export function pgIdempotencyStore(pool: pg.Pool, options: { ttlMs?: number; leaseMs?: number } = {}): IdempotencyStore {
+  const ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS;
+  const leaseMs = options.leaseMs ?? IDEMPOTENCY_LEASE_MS;
+  const claimOf = (scope: { caller: string; route: string; key: string }, owner: string): IdempotencyClaim => {
+    const writes = new HeldTransaction(pool);
+    const where = 'caller = $1 AND route = $2 AND key = $3 AND owner = $4';
+    const keyValues = [scope.caller, scope.route, scope.key, owner];
+    return {
+      writes,
+      async complete(answer) {
+        const text = `UPDATE idempotency_keys SET status = $5, headers = $6, body = $7, audit = $8, owner = NULL, locked_until = NULL
+                       WHERE ${where}`;
+        const values = [...keyValues, answer.status, JSON.stringify(answer.headers), answer.body, JSON.stringify(answer.audit ?? null)];
+        // Whatever the request wrote commits with its answer, or not at all (the key was taken over).
+        if (writes.open) {
+          const stored = await writes.commitWith(text, values);
+          return { stored, committedWrites: stored };
+        }
+        const { rowCount } = await atomicStatement(pool, text, values);
+        return { stored: Boolean(rowCount), committedWrites: false };
+      },
+      async abandon() {
+        await writes.rollback();
+        await atomicStatement(pool, `DELETE FROM idempotency_keys WHERE ${where}`, keyValues);
+      },
+    };
+  };
+  return {
+    async claim(scope, fingerprint) {
+      const owner = randomUUID();
+      const { rows } = await atomicStatement(
+        pool,
+        `WITH purged AS (
+           DELETE FROM idempotency_keys WHERE (caller, route, key) IN (
+             SELECT caller, route, key FROM idempotency_keys
+              WHERE expires_at < now() AND (caller, route, key) <> ($1, $2, $3)
+              ORDER BY expires_at LIMIT 20 FOR UPDATE SKIP LOCKED))
+         INSERT INTO idempotency_keys AS k (caller, route, key, request_hash, owner, locked_until, expires_at)
+         VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond', now() + $7 * interval '1 millisecond')
+         ON CONFLICT (caller, route, key) DO UPDATE
+           SET request_hash = EXCLUDED.request_hash, owner = EXCLUDED.owner, locked_until = EXCLUDED.locked_until,
+               expires_at = EXCLUDED.expires_at, created_at = now(), status = NULL, headers = NULL, body = NULL, audit = NULL
+         WHERE k.expires_at < now() OR (k.status IS NULL AND k.locked_until < now())
+         RETURNING owner`,
+        [scope.caller, scope.route, scope.key, fingerprint, owner, leaseMs, ttlMs],
+      );
+      if (rows.length > 0) return { outcome: 'claimed', claim: claimOf(scope, owner) };
+      const { rows: found } = await atomicStatement<IdempotencyRow>(
+        pool,
+        `SELECT request_hash, status, headers, body, audit FROM idempotency_keys
+          WHERE caller = $1 AND route = $2 AND key = $3 AND expires_at >= now()`,
+        [scope.caller, scope.route, scope.key],
+      );
+      const row = found[0];
+      // Gone since the claim: its request failed (5xx) and let the key go; the next claim takes it.
+      if (!row) return { outcome: 'in-flight' };
+      if (row.request_hash !== fingerprint) return { outcome: 'mismatch' };
+      if (row.status === null) return { outcome: 'in-flight' };
+      return {
+        outcome: 'answered',
+        answer: { status: row.status, headers: row.headers ?? {}, body: row.body ?? Buffer.alloc(0), audit: row.audit ?? undefined },
+      };
+    },
+  };
+}

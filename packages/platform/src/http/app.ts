@@ -12,6 +12,7 @@ import type { OutboxStore } from '../data/outbox.js';
 import { outboxOpsRoutes } from './outbox-ops.js';
 import { backlogRoutes, metricsHandler, readBacklog } from './backlog.js';
 import { deadLetterRoutes, startDeadLetterRedrive, type DeadLetterHandling } from '../events/dead-letters.js';
+import { IDEMPOTENCY, type IdempotencyDependencies, type IdempotencyStore } from './idempotency.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
@@ -33,6 +34,8 @@ export type ServiceAppOptions = {
   isShuttingDown?: () => boolean;
   /** Where audited routes record each access (the service's outbox); required when a router audits. */
   audit?: AuditSink;
+  /** Where idempotent routes keep Idempotency-Keys and their answers (the service's database); required when a router has one. */
+  idempotency?: IdempotencyStore;
   /** The service database's outbox: adds the admin routes for parked events (/ops/outbox). */
   outbox?: OutboxStore;
   /** Wakes the outbox relay (after a re-drive). */
@@ -158,6 +161,12 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   if (routers.some((router) => router.audits) && !options.audit) throw new Error(`${options.service} audits access but has no audit sink`);
   app.locals[AUDIT_SINK] = options.audit;
+  if (routers.some((router) => router.idempotent) && !options.idempotency) {
+    throw new Error(`${options.service} takes Idempotency-Keys but has no idempotency store`);
+  }
+  app.locals[IDEMPOTENCY] = options.idempotency
+    ? ({ store: options.idempotency, onCommitted: options.onEventsQueued } satisfies IdempotencyDependencies)
+    : undefined;
   app.set('query parser', 'extended');
   app.use(requestContext);
   app.use(accessLog(logger));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idempotencyParameter, REPLAYED_RESPONSE_HEADER, withIdempotencyAnswers } from './idempotency.js';
 import type { RouteRecord } from './routes.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -45,18 +46,23 @@ export function buildOpenApiDocument(info: { title: string; version: string }, r
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const responses: Record<string, unknown> = {};
-    for (const [status, response] of Object.entries(route.responses)) {
+    for (const [status, response] of Object.entries(route.idempotent ? withIdempotencyAnswers(route.responses) : route.responses)) {
       const contentType = response.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
       const schema = response.schema ? toSchema(response.schema, 'output') : Number(status) >= 400 ? problemSchema : undefined;
-      responses[status] =
-        schema || response.contentType
-          ? { description: response.description, content: { [contentType]: { schema: schema ?? {} } } }
-          : { description: response.description };
+      responses[status] = {
+        description: response.description,
+        ...(route.idempotent && Number(status) < 300 ? { headers: REPLAYED_RESPONSE_HEADER } : {}),
+        ...(schema || response.contentType ? { content: { [contentType]: { schema: schema ?? {} } } } : {}),
+      };
     }
     const operation: Record<string, unknown> = {
       summary: route.summary,
       tags: route.tags,
-      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+      parameters: [
+        ...parameters(route.params, 'path'),
+        ...parameters(route.query, 'query'),
+        ...(route.idempotent ? [idempotencyParameter()] : []),
+      ],
       responses,
       // Who may call it, from the access model (public routes need no token).
       'x-caregrid-access': route.access,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError, InvalidInputError, ThrottledError, type DomainErrorKind, type FieldIssue } from '../errors.js';
+import { DomainError, InvalidInputError, type DomainErrorKind, type FieldIssue } from '../errors.js';
 
 /** RFC 9457 problem details, plus `errors` for field-level validation issues. */
 export type Problem = {
@@ -62,7 +62,9 @@ export function toProblem(error: unknown, instance?: string): ProblemResponse {
   }
   if (error instanceof DomainError) {
     const { status, title } = statusByKind[error.kind];
-    if (error instanceof ThrottledError) headers['retry-after'] = String(error.retryAfterSeconds);
+    // Throttled, or a conflict that resolves itself (a request with the same Idempotency-Key still running).
+    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
     const problem: Problem = { ...error.details, type: problemType(error.kind), title, status, detail: error.message, instance };
     if (error instanceof InvalidInputError && error.issues.length > 0) problem.errors = error.issues;
     return { problem, headers, unexpected: false };

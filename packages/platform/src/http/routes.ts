@@ -5,6 +5,7 @@ import { callerOf, mayAttempt, type Caller } from '../access/check.js';
 import { AuditNote, beginAudit, type AuditSink } from '../audit/trail.js';
 import { ENDPOINTS, PUBLIC, SIDECAR, type EndpointAccess } from '../access/model.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+import { answeredByIdempotencyKey } from './idempotency.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -34,6 +35,12 @@ export type RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodT
   bodyLimit?: number;
   /** What a request to this route does to patient data, for the audit trail: required on routes of audited resources. */
   audit?: AuditAction;
+  /**
+   * POST only: takes an `Idempotency-Key` header, so a client's retry gets the first answer
+   * (http/idempotency.ts). The handler must write through inTransaction or writeWithOutboxEvent,
+   * which hold its writes until its answer is stored with them, and answer with one send.
+   */
+  idempotent?: boolean;
   handler: (input: RouteInput<B, Q, P>) => unknown;
 };
 
@@ -90,6 +97,11 @@ export class ApiRouter {
     return this.routes.some((route) => route.audit !== undefined);
   }
 
+  /** Whether any route of this router takes an Idempotency-Key (the app must then have a store). */
+  get idempotent(): boolean {
+    return this.routes.some((route) => route.idempotent === true);
+  }
+
   /** A router for one of CareGrid's services, admitting callers as ENDPOINTS says for that app-id. */
   static forService(appId: keyof typeof ENDPOINTS & string): ApiRouter {
     const endpoints = ENDPOINTS[appId];
@@ -108,6 +120,7 @@ export class ApiRouter {
     if (resource && !spec.audit) throw new Error(`${key} touches ${resource} records: declare its audit action`);
     // The app picks a body parser by the literal path, before routing: no parameters there.
     if (spec.bodyLimit !== undefined && spec.path.includes(':')) throw new Error(`${key}: a route with its own body limit has a fixed path`);
+    if (spec.idempotent && spec.method !== 'post') throw new Error(`${key}: only a POST takes an Idempotency-Key`);
     this.routes.push({ ...(record as Omit<RouteRecord, 'access'>), access });
     // Built once per route: zod compiles an object schema on its first parse, so one per request cost ~10% of a read.
     const input = z.object({ body: spec.body ?? anything, query: spec.query ?? anything, params: spec.params ?? anything });
@@ -122,6 +135,8 @@ export class ApiRouter {
       }
       admit(access, caller);
       const result = input.parse({ body: req.body, query: req.query, params: req.params });
+      // After admission and validation: a refused or malformed request claims no key.
+      if (spec.idempotent && (await answeredByIdempotencyKey(req, res, caller, key))) return;
       // Express 5 forwards a rejected promise to the error handler.
       await handler({ ...(result as { body: z.output<B>; query: z.output<Q>; params: z.output<P> }), caller, req, res });
     });

@@ -72,6 +72,7 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
       method: 'post',
       path: '/fhir/Appointment',
       audit: 'create',
+      idempotent: true,
       summary: "FHIR booking: status booked, a Patient and a Practitioner participant, start and end; priced from the doctor's tariff",
       tags: ['fhir'],
       responses: { 201: { description: 'Booked Appointment', contentType: FHIR_JSON }, ...answers },

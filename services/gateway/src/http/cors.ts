@@ -11,11 +11,11 @@ export function cors(allowedOrigins: string[]): RequestHandler {
     if (origin && (any || allowedOrigins.includes(origin))) {
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'Origin');
-      res.setHeader('access-control-expose-headers', 'Location, ETag, X-Request-Id, Retry-After');
+      res.setHeader('access-control-expose-headers', 'Location, ETag, X-Request-Id, Retry-After, Idempotent-Replayed');
     }
     if (req.method === 'OPTIONS' && req.header('access-control-request-method')) {
       res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE');
-      res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match, X-Request-Id');
+      res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match, X-Request-Id, Idempotency-Key');
       res.setHeader('access-control-max-age', '600');
       res.status(204).end();
       return;

@@ -46,6 +46,9 @@ it('answers CORS preflights itself, for allowed origins only', async () => {
   expect(allowed.status).toBe(204);
   expect(allowed.headers.get('access-control-allow-origin')).toBe('https://clinic.example');
   expect(allowed.headers.get('access-control-allow-headers')).toContain('Authorization');
+  // A browser client may send an Idempotency-Key and read whether the answer was a replay.
+  expect(allowed.headers.get('access-control-allow-headers')).toContain('Idempotency-Key');
+  expect(allowed.headers.get('access-control-expose-headers')).toContain('Idempotent-Replayed');
   const other = await fetch(`${base}/api/patients`, {
     method: 'OPTIONS',
     headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },

@@ -32,6 +32,13 @@ describe('headers forwarded to the sidecar', () => {
   });
 });
 
+describe("the client's Idempotency-Key", () => {
+  it('goes to the service as sent: the service keeps the first answer under it', () => {
+    const headers = upstreamHeaders({ 'idempotency-key': 'b7c1-retry-1' }, { clientAddress: '203.0.113.7', proto: 'https' });
+    expect(headers['idempotency-key']).toBe('b7c1-retry-1');
+  });
+});
+
 describe('the host the client addressed', () => {
   it('is vouched as x-forwarded-host (a client-written one is dropped), for links a service writes', () => {
     const headers = upstreamHeaders(

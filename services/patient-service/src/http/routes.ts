@@ -31,6 +31,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       method: 'post',
       path: '/patients',
       audit: 'create',
+      idempotent: true,
       summary: 'Register a patient (staff)',
       tags: ['patients'],
       body: patientBody,
