@@ -19,7 +19,12 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
       events.routes,
     ],
     // A care relation that could not be recorded in time is parked, then re-driven by itself.
-    deadLetters: { store: pgDeadLetterStore(deps.db), apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
+    deadLetters: {
+      store: pgDeadLetterStore(deps.db),
+      apply: eachOf(events.handle),
+      logger: deps.logger,
+      redriveMs: deps.deadLetterRedriveMs,
+    },
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,

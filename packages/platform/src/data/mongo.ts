@@ -141,10 +141,7 @@ export async function prepareDeadLetters(db: Db): Promise<void> {
   await letters.createIndex({ firstSeenAt: 1, _id: 1 });
   await letters.createIndex({ poison: 1, nextAttemptAt: 1 });
   // Letters parked before the automatic re-drive: due now.
-  await letters.updateMany(
-    { nextAttemptAt: { $exists: false } },
-    { $set: { attempts: 0, poison: false, nextAttemptAt: new Date() } },
-  );
+  await letters.updateMany({ nextAttemptAt: { $exists: false } }, { $set: { attempts: 0, poison: false, nextAttemptAt: new Date() } });
 }
 
 /**
@@ -279,7 +276,11 @@ export function mongoDeadLetterStore(db: Db): DeadLetterStore {
               { $group: { _id: { topic: '$topic', poison: '$poison' }, n: { $sum: 1 } } },
             ])
             .toArray(),
-          letters.find({}, { projection: { firstSeenAt: 1 } }).sort({ firstSeenAt: 1 }).limit(1).toArray(),
+          letters
+            .find({}, { projection: { firstSeenAt: 1 } })
+            .sort({ firstSeenAt: 1 })
+            .limit(1)
+            .toArray(),
         ]),
       );
       const byTopic = new Map<string, { topic: string; parked: number; poison: number; oldest: Date }>();

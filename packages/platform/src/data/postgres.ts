@@ -532,7 +532,11 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
 export function postgresDatabase(serviceMigrations: Migration[], options: { deadLetters?: boolean } = {}) {
   return async (url: string, logger?: Parameters<typeof migrate>[2]) => {
     const pool = createPgPool(url);
-    await migratePostgres(pool, options.deadLetters ? [...serviceMigrations, pgDeadLetterMigration, pgDeadLetterRedriveMigration] : serviceMigrations, logger);
+    await migratePostgres(
+      pool,
+      options.deadLetters ? [...serviceMigrations, pgDeadLetterMigration, pgDeadLetterRedriveMigration] : serviceMigrations,
+      logger,
+    );
     return {
       db: pool,
       check: () => pool.query('SELECT 1'),

@@ -122,7 +122,10 @@ export type RedriveResult = { id: string; outcome: 'redriven' };
  * parked with the reason: 409 when the handler refuses it (still malformed, a
  * bug), 503 while a dependency is down.
  */
-export async function redriveDeadLetter(id: string, deps: { store: DeadLetterStore; apply: EventApplier; logger: Logger }): Promise<RedriveResult> {
+export async function redriveDeadLetter(
+  id: string,
+  deps: { store: DeadLetterStore; apply: EventApplier; logger: Logger },
+): Promise<RedriveResult> {
   const letter = await deps.store.get(id);
   if (!letter) throw new NotFoundError('dead letter', id);
   const [outcome] = await deps.apply([letter.event]);
@@ -278,7 +281,9 @@ const REDRIVE_BATCH = 100;
  * malformed, is poison: said so in the log (`alert: dead-letter-poison`), on /ops/backlog and in
  * /metrics, and left for a person. A pass stops when a dependency is down; the next tick tries again.
  */
-export function startDeadLetterRedrive(deps: DeadLetterHandling & { intervalMs: number; isShuttingDown?: () => boolean }): DeadLetterRedrive {
+export function startDeadLetterRedrive(
+  deps: DeadLetterHandling & { intervalMs: number; isShuttingDown?: () => boolean },
+): DeadLetterRedrive {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let running: Promise<number> | undefined;

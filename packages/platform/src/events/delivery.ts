@@ -1,4 +1,11 @@
-import { cloudEventSchema, ContractViolation, deliveryBodyLimit, MAX_DELIVERY_BATCH, type CloudEvent, type EventContract } from '@caregrid/contracts';
+import {
+  cloudEventSchema,
+  ContractViolation,
+  deliveryBodyLimit,
+  MAX_DELIVERY_BATCH,
+  type CloudEvent,
+  type EventContract,
+} from '@caregrid/contracts';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
@@ -231,7 +238,10 @@ export function deliveryByContract(
         return events.map(() => failureOf(error));
       }
       if (events.length === 1) {
-        options.logger.error({ err: error, eventId: events[0]!.id, type: events[0]!.type }, 'handling an event failed; asking for redelivery');
+        options.logger.error(
+          { err: error, eventId: events[0]!.id, type: events[0]!.type },
+          'handling an event failed; asking for redelivery',
+        );
         return [failureOf(error)];
       }
       const half = Math.ceil(events.length / 2);

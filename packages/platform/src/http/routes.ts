@@ -119,7 +119,8 @@ export class ApiRouter {
     const resource = auditedResource(access);
     if (resource && !spec.audit) throw new Error(`${key} touches ${resource} records: declare its audit action`);
     // The app picks a body parser by the literal path, before routing: no parameters there.
-    if (spec.bodyLimit !== undefined && spec.path.includes(':')) throw new Error(`${key}: a route with its own body limit has a fixed path`);
+    if (spec.bodyLimit !== undefined && spec.path.includes(':'))
+      throw new Error(`${key}: a route with its own body limit has a fixed path`);
     if (spec.idempotent && spec.method !== 'post') throw new Error(`${key}: only a POST takes an Idempotency-Key`);
     this.routes.push({ ...(record as Omit<RouteRecord, 'access'>), access });
     // Built once per route: zod compiles an object schema on its first parse, so one per request cost ~10% of a read.

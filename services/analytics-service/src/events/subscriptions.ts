@@ -31,8 +31,17 @@ export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; 
   apply: EventApplier;
 } {
   const { store, audit, deadLetters, logger } = deps;
-  const onMalformed = ({ payload, ...dropped }: { id: string; topic: string; type?: string; subject?: string; payload: unknown; reason: string }) =>
-    deadLetters.noteDropped({ ...dropped, event: payload });
+  const onMalformed = ({
+    payload,
+    ...dropped
+  }: {
+    id: string;
+    topic: string;
+    type?: string;
+    subject?: string;
+    payload: unknown;
+    reason: string;
+  }) => deadLetters.noteDropped({ ...dropped, event: payload });
   const domainEvents = deliveryByContract(CONTRACTS, {
     logger,
     handleMany: async (events) => {

@@ -32,7 +32,14 @@ export function subscriptions(deps: { billing: Billing; deadLetters: DeadLetterS
     onMalformed: ({ payload, ...dropped }) => deadLetters.noteDropped({ ...dropped, event: payload }),
   });
   const routes = ApiRouter.forService('billing-service')
-    .add(subscriptionRoute('/events/appointment-paid', 'appointment.paid → one invoice per appointment', answerDelivery(appointmentWasPaid), 1))
+    .add(
+      subscriptionRoute(
+        '/events/appointment-paid',
+        'appointment.paid → one invoice per appointment',
+        answerDelivery(appointmentWasPaid),
+        1,
+      ),
+    )
     .add(subscriptionRoute('/events/ignored', 'Other appointment events: not billing’s business', answerDelivery(ignoreEvent), 1));
   return { routes, handle: byEventType({ [appointmentPaid.type]: appointmentWasPaid }) };
 }

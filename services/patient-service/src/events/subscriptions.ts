@@ -32,7 +32,14 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
     },
   });
   const routes = ApiRouter.forService('patient-service')
-    .add(subscriptionRoute('/events/appointment-booked', 'appointment.booked → the doctor may see this patient (care team)', answerDelivery(appointmentWasBooked), 1))
+    .add(
+      subscriptionRoute(
+        '/events/appointment-booked',
+        'appointment.booked → the doctor may see this patient (care team)',
+        answerDelivery(appointmentWasBooked),
+        1,
+      ),
+    )
     .add(subscriptionRoute('/events/ignored', 'Other appointment events: not patient-service’s business', answerDelivery(ignoreEvent), 1));
   return { routes, handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked }) };
 }
