@@ -4,8 +4,9 @@
  * the delivery retries while 20 appointments are paid. Their appointment.paid
  * events go to billing's own dead-letter topic; billing parks them once its
  * database is back, an admin sees them through the gateway and re-drives one,
- * the automatic re-drive brings back the rest: exactly 20 invoices, numbered
- * without a gap, none doubled.
+ * and bulk re-drives the rest by topic (the automatic re-drive would, a little
+ * later): exactly 20 invoices, numbered without a gap, none doubled, and a
+ * backlog of zero.
  */
 import pg from 'pg';
 import { appointmentPaid, deadLetterTopic, Topics } from '@caregrid/contracts';
@@ -164,9 +165,25 @@ it('billing’s database down past the retry budget while 20 appointments are pa
   expect(await invoicesOf([first.subject])).toHaveLength(1);
   expect((await api('POST', `/api/ops/billing-service/dead-letters/${first.id}/redrive`, undefined, admin)).status).toBe(404);
 
-  // The other 19 come back by themselves.
-  await eventually(async () => ((await invoicesOf(appointments)).length === PAYMENTS ? true : undefined), 4 * REDRIVE_MS);
+  // The backlog says what waits, by topic; the admin re-drives the other 19 in bulk, at once (no waiting for the next pass).
+  const backlog = await api('GET', '/api/ops/billing-service/backlog', undefined, admin);
+  expect(backlog).toMatchObject({ status: 200, body: { service: 'billing-service', deadLetters: { parked: PAYMENTS - 1, poison: 0 } } });
+  expect((backlog.body as { deadLetters: { byTopic: unknown[] } }).deadLetters.byTopic).toEqual([
+    { topic: Topics.appointments, parked: PAYMENTS - 1, poison: 0 },
+  ]);
+  expect((await api('GET', '/api/ops/billing-service/backlog', undefined, receptionist)).status).toBe(403);
+  expect((await api('POST', '/api/ops/billing-service/dead-letters/redrive', {}, receptionist)).status).toBe(403);
+  expect(await api('POST', '/api/ops/billing-service/dead-letters/redrive', { topic: 'invoices' }, admin)).toMatchObject({
+    status: 202,
+    body: { scheduled: 0 },
+  });
+  const bulk = await api('POST', '/api/ops/billing-service/dead-letters/redrive', { topic: Topics.appointments }, admin);
+  expect(bulk).toMatchObject({ status: 202, body: { scheduled: PAYMENTS - 1 } });
+  await eventually(async () => ((await invoicesOf(appointments)).length === PAYMENTS ? true : undefined), REDRIVE_MS / 2);
   await eventually(async () => ((await parked()).some((l) => appointments.includes(l.subject)) ? undefined : true), 4 * REDRIVE_MS);
+  expect(await api('GET', '/api/ops/billing-service/backlog', undefined, admin)).toMatchObject({
+    body: { deadLetters: { parked: 0, poison: 0, oldestParkedAt: null, byTopic: [] }, outbox: { pending: 0, parked: 0 } },
+  });
 
   // One invoice per appointment; this stack's numbering (whatever else its billing invoiced) has no gap and no double.
   const invoices = await invoicesOf(appointments);

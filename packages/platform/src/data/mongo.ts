@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import { currentContext } from '../context.js';
 import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
-import { deadLetterBacklogOf, REDRIVE_FIRST_DELAY_MS, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
+import { deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
 import { decodeCursor, toPage } from '../pagination.js';
 
 export type { Db } from 'mongodb';
@@ -153,7 +153,7 @@ export async function prepareDeadLetters(db: Db): Promise<void> {
 export function mongoDeadLetterStore(db: Db): DeadLetterStore {
   const letters = db.collection<DeadLetterDocument>('dead_letters');
   return {
-    async parkMany(arrivals) {
+    async parkMany(arrivals, firstDelayMs) {
       if (arrivals.length === 0) return;
       const now = new Date();
       const unique = [...new Map(arrivals.map((letter) => [letter.id, letter])).values()];
@@ -172,7 +172,7 @@ export function mongoDeadLetterStore(db: Db): DeadLetterStore {
             count: 1,
             lastRedriveAt: null,
             attempts: 0,
-            nextAttemptAt: new Date(now.getTime() + REDRIVE_FIRST_DELAY_MS),
+            nextAttemptAt: new Date(now.getTime() + firstDelayMs),
             poison: false,
           })),
         ),

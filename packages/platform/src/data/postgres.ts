@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
-import { deadLetterBacklogOf, REDRIVE_FIRST_DELAY_MS, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
+import { deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
 import { auditEntryForWrite } from '../audit/trail.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
@@ -615,7 +615,7 @@ const SUMMARY_COLUMNS =
 export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
   const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => atomicStatement<R>(pool, text, values);
   return {
-    async parkMany(arrivals) {
+    async parkMany(arrivals, firstDelayMs) {
       // One row per id: a batch may bring the same event twice (ON CONFLICT may touch a row once).
       const letters = [...new Map(arrivals.map((letter) => [letter.id, letter])).values()];
       const seen = new Map<string, number>();
@@ -636,7 +636,7 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
           letters.map((l) => l.subject ?? null),
           letters.map((l) => JSON.stringify(l.event)),
           letters.map((l) => seen.get(l.id)!),
-          REDRIVE_FIRST_DELAY_MS,
+          firstDelayMs,
         ],
       );
     },

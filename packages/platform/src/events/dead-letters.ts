@@ -68,8 +68,8 @@ export type RedriveFailure = { id: string; reason: string; counted: boolean; poi
 
 /** Where a service parks its dead letters; failures to reach it are DependencyUnavailableError. */
 export interface DeadLetterStore {
-  /** Arrivals from the dead-letter topics, in one write: parked once per event id (due for a re-drive), counted each time. */
-  parkMany(letters: DeadLetterArrival[]): Promise<void>;
+  /** Arrivals from the dead-letter topics, in one write: parked once per event id (due for a re-drive `firstDelayMs` later), counted each time. */
+  parkMany(letters: DeadLetterArrival[], firstDelayMs: number): Promise<void>;
   /** A malformed event, noted with its reason before daprd moves it to the dead-letter topic: poison from the start. */
   noteDropped(letter: DeadLetterArrival & { reason: string }): Promise<void>;
   list(page: { limit: number; cursor?: string }): Promise<Page<DeadLetterSummary>>;
@@ -176,8 +176,10 @@ export type DeadLetterHandling = {
  * (`POST /events/dead-letter`, bulk, from its sidecar only) and the admin view and
  * re-drives (`/ops/dead-letters`). `onScheduled` wakes the automatic re-drive.
  */
-export function deadLetterRoutes(appId: string, deps: DeadLetterHandling & { onScheduled?: () => void }): ApiRouter {
+export function deadLetterRoutes(appId: string, deps: DeadLetterHandling & { onScheduled?: () => void; redriveMs?: number }): ApiRouter {
   const { store, logger } = deps;
+  // A fresh letter waits at least one pass of the automatic re-drive: time for a person to look at it.
+  const firstDelayMs = Math.max(REDRIVE_FIRST_DELAY_MS, deps.redriveMs ?? 0);
   return ApiRouter.forService(appId)
     .add(
       subscriptionRoute(
@@ -186,7 +188,7 @@ export function deadLetterRoutes(appId: string, deps: DeadLetterHandling & { onS
         answerBulkDelivery(async (events) => {
           const arrivals = events.map(deadLetterArrival);
           try {
-            await store.parkMany(arrivals);
+            await store.parkMany(arrivals, firstDelayMs);
           } catch (error) {
             if (!(error instanceof DependencyUnavailableError)) throw error;
             // No dead-letter topic behind this one: the broker client redelivers until the store is back.

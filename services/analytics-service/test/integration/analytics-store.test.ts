@@ -5,9 +5,9 @@
  * and marking it applied.
  */
 import { randomUUID } from 'node:crypto';
-import { appointmentBooked, appointmentPaid, doctorCreated, doctorUpdated } from '@caregrid/contracts';
-import { freshDatabase } from '@caregrid/devkit';
-import { deadLetterArrival, NotFoundError, redriveDeadLetter, type EventApplier } from '@caregrid/platform';
+import { appointmentBooked, appointmentPaid, auditRecorded, doctorCreated, doctorUpdated } from '@caregrid/contracts';
+import { eventually, freshDatabase } from '@caregrid/devkit';
+import { deadLetterArrival, NotFoundError, redriveDeadLetter, startDeadLetterRedrive, type EventApplier } from '@caregrid/platform';
 import { mongoDeadLetterStore, prepareDeadLetters } from '@caregrid/platform/mongo';
 import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
@@ -121,8 +121,10 @@ describe('dead letters (dead_letters collection)', () => {
     const letters = mongoDeadLetterStore(db);
     const doctorId = randomUUID();
     const parked = [envelope(doctorId), envelope(randomUUID()), envelope(randomUUID())];
-    await letters.parkMany(parked.map(deadLetterArrival));
-    await letters.parkMany([deadLetterArrival(parked[0])]);
+    // One batch each, so that they are parked one after the other (the list is oldest first).
+    for (const e of parked) await letters.parkMany([deadLetterArrival(e)], 60_000);
+    // A batch bringing one of them again (daprd redelivers): counted, not parked twice.
+    await letters.parkMany([deadLetterArrival(parked[0]), deadLetterArrival(parked[0])], 60_000);
     await letters.noteDropped({ ...deadLetterArrival(parked[1]), reason: 'why' });
 
     const seen: { id: string; count: number; reason: string | null; poison: boolean }[] = [];
@@ -136,7 +138,7 @@ describe('dead letters (dead_letters collection)', () => {
     const mine = seen.filter((l) => parked.some((e) => e.id === l.id));
     // Dropped as malformed: poison from the start, waiting for a person.
     expect(mine.map((l) => [l.id, l.count, l.reason, l.poison])).toEqual([
-      [parked[0]!.id, 2, null, false],
+      [parked[0]!.id, 3, null, false],
       [parked[1]!.id, 1, 'why', true],
       [parked[2]!.id, 1, null, false],
     ]);
@@ -152,6 +154,66 @@ describe('dead letters (dead_letters collection)', () => {
     expect(await handle(apply, parked[0])).toBe('SUCCESS');
     expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
   });
+});
+
+it('parked letters of every kind come back by themselves, in a batch, audit entries to the trail; a malformed one stays, poison, until an admin re-drives it', async () => {
+  const letters = mongoDeadLetterStore(db);
+  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const doctorId = randomUUID();
+  const booked = [bookedEnvelope(doctorId), bookedEnvelope(doctorId)];
+  const entryId = randomUUID();
+  const auditEntry = {
+    specversion: '1.0',
+    id: entryId,
+    source: 'patient-service',
+    topic: 'audit',
+    type: auditRecorded.type,
+    data: {
+      id: entryId,
+      at: new Date().toISOString(),
+      actor: { kind: 'service', appId: 'appointment-service' },
+      service: 'patient-service',
+      resource: 'patient',
+      resourceId: null,
+      action: 'read',
+      patientIds: [],
+      outcome: 'allowed',
+      status: 200,
+      clientAddress: null,
+      requestId: `redrive-${entryId}`,
+      traceId: '0'.repeat(32),
+    },
+  };
+  const malformed = { ...bookedEnvelope(doctorId), data: { amount: 'lots' } };
+  // As the live delivery drops it: noted (poison), then parked when daprd moves it to the dead-letter topic.
+  expect(await handle(apply, malformed)).toBe('DROP');
+  await letters.parkMany([...booked, auditEntry, malformed].map(deadLetterArrival), 0);
+
+  const redrive = startDeadLetterRedrive({ store: letters, apply, logger: quiet, intervalMs: 100 });
+  try {
+    await eventually(async () => ((await statsOf(doctorId)).appointments === 2 ? true : undefined), 10_000);
+    await eventually(
+      async () => ((await audit.find({ limit: 10, actor: 'appointment-service' })).items.some((e) => e.id === entryId) ? true : undefined),
+      10_000,
+    );
+    // Applied ones are unparked (other tests' letters share the collection: look at these only).
+    await eventually(
+      async () => ((await Promise.all([...booked, auditEntry].map((e) => letters.get(e.id)))).every((l) => !l) ? true : undefined),
+      10_000,
+    );
+    expect(await letters.get(malformed.id)).toMatchObject({ poison: true, nextAttemptAt: null, reason: expect.stringMatching(/amount/) });
+    expect((await letters.backlog()).poison).toBeGreaterThanOrEqual(1);
+    for (const e of [...booked, auditEntry]) expect(await letters.get(e.id)).toBeUndefined();
+
+    // An admin's bulk re-drive takes poison letters too; refused again, it is poison again (counted), never applied.
+    expect(await letters.schedule({ topic: 'appointments', from: new Date(Date.now() - 60_000) })).toBeGreaterThanOrEqual(1);
+    redrive.kick();
+    await eventually(async () => ((await letters.get(malformed.id))?.attempts === 1 ? true : undefined), 10_000);
+    expect(await letters.get(malformed.id)).toMatchObject({ poison: true });
+    expect(await statsOf(doctorId)).toEqual({ appointments: 2, revenue: 0 });
+  } finally {
+    redrive.stop();
+  }
 });
 
 it('an event that breaks its contract, or of a type no contract defines, never reaches the reports: it is noted with the reason and dropped', async () => {
