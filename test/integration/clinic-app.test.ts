@@ -409,4 +409,30 @@ describeInBrowser('the clinic app in Chromium', () => {
     await screenshot(page, 'admin-reports');
     await context.close();
   }, 120_000);
+
+  it('admin: the Operations screen shows every service’s backlog, and a receptionist has no such screen', async () => {
+    const { context, page } = await signedIn(users.admin);
+    await go(page, 'Operations');
+    await page.getByRole('heading', { name: 'Operations' }).waitFor();
+    const table = page.getByRole('table', { name: 'Backlog per service' });
+    await table.locator('tbody tr').nth(5).waitFor();
+    const services = await table.locator('tbody th[scope="row"]').allTextContents();
+    expect(services).toEqual([
+      'auth-service',
+      'patient-service',
+      'doctor-service',
+      'appointment-service',
+      'billing-service',
+      'analytics-service',
+    ]);
+    // Each row as the API answers it: a quiet system waits for nothing.
+    const rows = await table.locator('tbody tr').allTextContents();
+    expect(rows.filter((row) => row.includes('not answering'))).toEqual([]);
+    await screenshot(page, 'admin-operations');
+    await context.close();
+    const reception = await signedIn(users.receptionist);
+    await reception.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Schedule' }).waitFor();
+    expect(await reception.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operations' }).count()).toBe(0);
+    await reception.context.close();
+  }, 120_000);
 });
