@@ -76,7 +76,7 @@ it('a poison event parks while the rest is published; the admin sees it without 
     JSON.stringify({ blob: 'x'.repeat(1_500_000) }),
   ]);
 
-  // Failures count only while other events get through: keep registering patients until it parks.
+  // Patients registered meanwhile: their events keep flowing while the poison fails until it parks.
   const parked = await eventually(async () => {
     await createPatient();
     const page = expectStatus(await api('GET', '/api/ops/patient-service/outbox', undefined, admin), 200).body as { items: Parked[] };

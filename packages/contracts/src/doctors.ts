@@ -79,7 +79,12 @@ export const doctorDeleted = defineEvent({
   aggregate: 'doctor',
   verb: 'deleted',
   topic: Topics.doctors,
-  data: z.object({ doctorId: z.uuid() }),
+  data: z.object({
+    doctorId: z.uuid(),
+    // The doctor's version the deletion made (one past the last update), so that readers never let an
+    // older event undo it. Absent in events published before deletions carried it.
+    version: z.number().int().optional(),
+  }),
 });
 
 export type DoctorSnapshot = z.infer<typeof doctorSnapshot>;

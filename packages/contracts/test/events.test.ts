@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContractViolation, deadLetterTopic, defineEvent, Topics } from '../src/index.js';
+import { ContractViolation, deadLetterTopic, defineEvent, doctorDeleted, Topics } from '../src/index.js';
 
 const appointmentPaid = defineEvent({
   aggregate: 'appointment',
@@ -35,5 +35,15 @@ describe('event contracts', () => {
     } catch (error) {
       expect((error as ContractViolation).issues.map((i) => i.path).sort()).toEqual(['data.amount', 'data.appointmentId', 'type']);
     }
+  });
+});
+
+describe('doctor.deleted', () => {
+  const doctorId = '0190f0a0-0000-7000-8000-000000000001';
+
+  it("carries the doctor's version the deletion made; one published before it did still parses, without a version", () => {
+    expect(doctorDeleted.parse(envelope({ doctorId, version: 3 }, doctorDeleted.type)).data).toEqual({ doctorId, version: 3 });
+    expect(doctorDeleted.parse(envelope({ doctorId }, doctorDeleted.type)).data).toEqual({ doctorId });
+    expect(() => doctorDeleted.parse(envelope({ doctorId, version: 'three' }, doctorDeleted.type))).toThrow(ContractViolation);
   });
 });

@@ -149,6 +149,8 @@ export async function startTestSidecar(options: {
   secretsFile: string;
   configFile?: string;
   mtls?: MtlsSettings | false;
+  /** Added to the sidecar's environment, e.g. KAFKA_BROKERS of a broker of the test's own (startPrivateKafka). */
+  env?: Record<string, string>;
 }): Promise<RunningSidecar> {
   const sidecar = startSidecar({
     appId: options.appId,
@@ -157,7 +159,7 @@ export async function startTestSidecar(options: {
     resourcesPaths: [options.resourcesDir],
     configFile: options.configFile ?? freshAppIdConfigFile(),
     // The tests' broker, never the dev system's (the default of sidecarEnvironment).
-    env: { CAREGRID_SECRETS_FILE: options.secretsFile, KAFKA_BROKERS: testKafkaBrokers() },
+    env: { CAREGRID_SECRETS_FILE: options.secretsFile, KAFKA_BROKERS: testKafkaBrokers(), ...options.env },
     logFile: path.join(logsDir, 'tests', `${options.appId}-daprd.log`),
     mtls: options.mtls,
   });
@@ -216,12 +218,20 @@ export type AppUnderTest = { baseUrl: string; appId: string; sidecar: Sidecar; s
 export async function startAppWithSidecar(options: {
   label: string;
   components?: string[];
+  /** Added to the sidecar's environment (startTestSidecar). */
+  env?: Record<string, string>;
   createApp: (sidecar: Sidecar) => Promise<Express> | Express;
 }): Promise<AppUnderTest> {
   const appId = uniqueName(options.label);
   const appPort = await freePort();
   const resources = renderResources({ components: options.components ?? ['components/pubsub-events.yaml'], scopes: [appId] });
-  const daprd = await startTestSidecar({ appId, appPort, resourcesDir: resources.dir, secretsFile: resources.secretsFile });
+  const daprd = await startTestSidecar({
+    appId,
+    appPort,
+    resourcesDir: resources.dir,
+    secretsFile: resources.secretsFile,
+    env: options.env,
+  });
   const sidecar = new Sidecar({ appId, httpPort: daprd.httpPort, pubsubName: PUBSUB_COMPONENT, secretStoreName: 'secretstore' });
   await sidecar.waitUntilReady();
   const server = (await options.createApp(sidecar)).listen(appPort, '127.0.0.1');

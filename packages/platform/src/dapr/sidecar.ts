@@ -37,6 +37,23 @@ export type PublishedEvent<T> = {
 
 type SdkError = { status: number; error_msg: string };
 
+/**
+ * The pub/sub refused this very event, not for want of a broker: daprd's Kafka client (sarama)
+ * found it larger than the producer may send, or the broker answered that it is too large or an
+ * invalid record. Sent again it fails the same way, whatever the broker's health. Still a pub/sub
+ * failure (a 503) to anyone who does not tell it apart.
+ */
+export class EventRefusedError extends DependencyUnavailableError {}
+
+/**
+ * sarama's words (IBM/sarama 1.48, errors.go and async_producer.go, as daprd 1.18 passes them on)
+ * for a message refused for what it is. An outage reads otherwise ("client has run out of available
+ * brokers", "circuit breaker is open", a timeout); outbox-relay.test.ts pins these against the real
+ * daprd and Kafka, so an upgrade that rewords them fails a test instead of silently never parking.
+ */
+const MESSAGE_REFUSED =
+  /larger than configured Producer\.MaxMessageBytes|kafka server: (Message was too large|The request included message batch larger than|This record has failed the validation)/;
+
 // The sidecar shares the app's network namespace (host, pod, or compose
 // `network_mode: service:`), so loopback is where it always is.
 const SIDECAR_HOST = '127.0.0.1';
@@ -154,7 +171,11 @@ export class Sidecar {
       contentType: 'application/cloudevents+json',
       metadata: event.partitionKey ? { partitionKey: event.partitionKey } : undefined,
     });
-    if (result.error) throw new DependencyUnavailableError(`pub/sub ${this.options.pubsubName}`, result.error);
+    if (result.error) {
+      const daprError = parseBody(decodeSdkError(result.error)?.error_msg ?? '') as { errorCode?: unknown; message?: unknown };
+      const refused = daprError.errorCode === 'ERR_PUBSUB_PUBLISH_MESSAGE' && MESSAGE_REFUSED.test(String(daprError.message));
+      throw new (refused ? EventRefusedError : DependencyUnavailableError)(`pub/sub ${this.options.pubsubName}`, result.error);
+    }
     return id;
   }
 

@@ -7,7 +7,7 @@ import { currentContext, outsideRequest, runWithContext } from '../context.js';
 import { EventTooLargeError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Page } from '../pagination.js';
-import type { PublishedEvent } from '../dapr/sidecar.js';
+import { EventRefusedError, type PublishedEvent } from '../dapr/sidecar.js';
 
 /**
  * Transactional outbox: a service writes its event into the `outbox` table in
@@ -36,9 +36,15 @@ import type { PublishedEvent } from '../dapr/sidecar.js';
  *   lease can at worst arrive after a newer row's, as a duplicate consumers
  *   already have by id.
  * - A failed publish holds the rest of that subject's batch back (order), the
- *   others still go out. It counts as an attempt (attempts, last_error) only
- *   when the broker was seen working in the same pass — a broker outage fails
- *   every row and must not park them all. After maxAttempts the row is PARKED:
+ *   others still go out. It counts as an attempt (attempts, last_error) when
+ *   the broker was seen working in the same pass, or when the sidecar refused
+ *   the event itself (EventRefusedError, e.g. too large for Kafka), which no
+ *   wait will change: a poison row thus parks in a quiet service too, and the
+ *   relay does not back off for it. Any other failure in a pass that published
+ *   nothing is taken for a broker outage, which fails every row and must not
+ *   park them all. (No separate broker probe: daprd's /v1.0/healthz/outbound
+ *   answers 204 with Kafka down, and a heartbeat could only go to the
+ *   service's real topics, to their consumers.) After maxAttempts the row is PARKED:
  *   it no longer blocks other subjects; later rows of ITS subject stay held
  *   behind it (order is a promise) until an admin re-drives it
  *   (GET /ops/outbox shows parked rows with the count they hold).
@@ -123,13 +129,14 @@ export type OutboxRelayOptions = {
   retentionHours?: number;
   /** How long a claim lasts: a dead relay's rows wait this long before another relay takes them. */
   claimMs?: number;
-  /** Failed attempts (with the broker otherwise working) before a row is parked. */
+  /** Failed attempts (with the broker otherwise working, or the event itself refused) before a row is parked. */
   maxAttempts?: number;
   /** This relay's name in claimed_by: unique per process, so a restarted relay never inherits a claim. */
   relayId?: string;
 };
 
-export type RelayPass = { claimed: number; published: number; failed: number; parked: number };
+/** `refused`: those of the failed the sidecar refused for what they are (EventRefusedError), no sign of an outage. */
+export type RelayPass = { claimed: number; published: number; failed: number; refused: number; parked: number };
 
 /** Consecutive failures with nothing published in the pass before it is taken for a broker outage. */
 const OUTAGE_AFTER_FAILURES = 3;
@@ -190,7 +197,7 @@ export class OutboxRelay {
 
   /** Passes until the outbox has nothing claimable or a publish fails; exposed for tests and shutdown drains. */
   async drain(): Promise<RelayPass> {
-    const total: RelayPass = { claimed: 0, published: 0, failed: 0, parked: 0 };
+    const total: RelayPass = { claimed: 0, published: 0, failed: 0, refused: 0, parked: 0 };
     for (;;) {
       const pass = await this.pass();
       for (const key of Object.keys(total) as (keyof RelayPass)[]) total[key] += pass[key];
@@ -204,7 +211,7 @@ export class OutboxRelay {
     // Taken before the claim statement, so the local deadline is never later than the claim's.
     const claimedAt = performance.now();
     const events = await this.store.claim(relayId, batchSize, claimMs);
-    const result: RelayPass = { claimed: events.length, published: 0, failed: 0, parked: 0 };
+    const result: RelayPass = { claimed: events.length, published: 0, failed: 0, refused: 0, parked: 0 };
     if (events.length === 0) return result;
     const published: string[] = [];
     const failures: { event: ClaimedEvent; error: unknown }[] = [];
@@ -214,12 +221,13 @@ export class OutboxRelay {
         const subject = `${event.topic}\u0000${event.subject}`;
         if (heldSubjects.has(subject)) continue;
         if (performance.now() - claimedAt > (claimMs * 2) / 3) break;
-        if (published.length === 0 && failures.length >= OUTAGE_AFTER_FAILURES) break;
+        if (published.length === 0 && failures.length - result.refused >= OUTAGE_AFTER_FAILURES) break;
         try {
           await this.publishInItsTrace(event);
           published.push(event.id);
         } catch (error) {
           failures.push({ event, error });
+          if (error instanceof EventRefusedError) result.refused++;
           heldSubjects.add(subject);
           this.suspects.add(event.id);
         }
@@ -230,8 +238,8 @@ export class OutboxRelay {
     for (const id of published) this.suspects.delete(id);
     result.published = published.length;
     result.failed = failures.length;
-    const outage = published.length === 0;
     for (const { event, error } of failures) {
+      const outage = published.length === 0 && !(error instanceof EventRefusedError);
       this.logger.warn({ err: error, eventId: event.id, topic: event.topic, outage }, 'outbox relay: publish failed');
       if (outage) continue;
       const { parked } = await this.store.recordFailure(event.id, describe(error), maxAttempts);
@@ -277,8 +285,8 @@ export class OutboxRelay {
 
   private async tick(): Promise<void> {
     try {
-      const { failed } = await this.drain();
-      if (failed > 0) throw new Error(`${failed} event(s) failed to publish`);
+      const { failed, refused } = await this.drain();
+      if (failed > refused) throw new Error(`${failed - refused} event(s) failed to publish`);
       this.backoffMs = 0;
       if (Date.now() - this.lastPurge > 3_600_000) {
         this.lastPurge = Date.now();

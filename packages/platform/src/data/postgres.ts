@@ -212,6 +212,22 @@ function auditUnavailable(error: unknown): never {
   throw new DependencyUnavailableError('audit trail', error);
 }
 
+/**
+ * Runs `fn` on a connection of its own for state that lives as long as a session (a session-level
+ * advisory lock, settings), and closes that connection afterwards instead of returning it to the
+ * pool, so none of that state outlives `fn`. Connection-level failures are a 503, as in inTransaction.
+ */
+export async function withSession<T>(pool: pg.Pool, fn: (session: pg.PoolClient) => Promise<T>): Promise<T> {
+  const session = await connect(pool);
+  try {
+    return await fn(session);
+  } catch (error) {
+    throw asUnavailable(error);
+  } finally {
+    session.release(true);
+  }
+}
+
 export function pgMigrationTarget(pool: pg.Pool): MigrationTarget {
   return {
     async withLock(fn) {

@@ -9,6 +9,7 @@ import {
   doctorUpdated,
   patientCreated,
 } from '@caregrid/contracts';
+import type { Filter } from 'mongodb';
 import { insertManyNew, prepareDeadLetters, type Db } from '@caregrid/platform/mongo';
 
 /**
@@ -35,7 +36,15 @@ type DoctorStats = {
   revenue: Record<string, number>;
 };
 type IncomingEvent = { id: string; type: string; time?: string; data: Record<string, unknown> };
-type DoctorModel = { _id: string; name: string; specialization: string; deleted: boolean };
+/**
+ * A doctor as its newest applied event says, at doctor-service's version of it. A deletion is kept
+ * as a tombstone (deleted, at the deletion's version) so that no older event arriving later, late
+ * or re-driven, brings the doctor back. Documents written before versions were kept have none.
+ */
+type DoctorModel = { _id: string; name?: string; specialization?: string; deleted: boolean; version?: number };
+
+/** A deletion published before deletions carried a version: deletion is final in doctor-service, so it outranks every version. */
+const FINAL_VERSION = Number.MAX_SAFE_INTEGER;
 
 const DOCTOR_EVENTS: ReadonlySet<string> = new Set([doctorCreated.type, doctorUpdated.type, doctorDeleted.type]);
 
@@ -55,6 +64,8 @@ export async function prepareAnalytics(db: Db): Promise<void> {
 export class AnalyticsStore {
   private readonly events;
   private readonly doctors;
+  /** Per doctor, the last of this process's writes to its model (see oneAtATime). */
+  private readonly doctorWrites = new Map<string, Promise<void>>();
 
   constructor(db: Db) {
     this.events = db.collection<StoredEvent>('events');
@@ -108,18 +119,64 @@ export class AnalyticsStore {
   private async apply(event: Pick<StoredEvent, '_id' | 'type' | 'data'>): Promise<void> {
     const data = event.data;
     if (event.type === doctorCreated.type || event.type === doctorUpdated.type) {
-      const update = { $set: { name: String(data.name), specialization: String(data.specialization), deleted: false } };
-      try {
-        await this.doctors.updateOne({ _id: String(data.doctorId) }, update, { upsert: true });
-      } catch (error) {
-        // A racing delivery inserted the doctor between this upsert's find and insert: update it now.
-        if ((error as { code?: number }).code !== 11000) throw error;
-        await this.doctors.updateOne({ _id: String(data.doctorId) }, update);
-      }
+      const version = Number(data.version);
+      // A document kept before versions were: any version is newer, unless it is a deletion.
+      await this.applyDoctorVersion(
+        String(data.doctorId),
+        { $or: [{ version: { $lt: version } }, { version: { $exists: false }, deleted: false }] },
+        {
+          name: String(data.name),
+          specialization: String(data.specialization),
+          deleted: false,
+          version,
+        },
+      );
     } else if (event.type === doctorDeleted.type) {
-      await this.doctors.updateOne({ _id: String(data.doctorId) }, { $set: { deleted: true } });
+      const version = typeof data.version === 'number' ? data.version : FINAL_VERSION;
+      await this.applyDoctorVersion(
+        String(data.doctorId),
+        { $or: [{ version: { $lt: version } }, { version: { $exists: false } }] },
+        {
+          deleted: true,
+          version,
+        },
+      );
     }
     await this.events.updateOne({ _id: event._id }, { $set: { applied: true } });
+  }
+
+  /**
+   * Writes a doctor's state (its version included) only over an older one (`older`): an event of an older
+   * version, arriving late or re-driven, changes nothing. A doctor not held yet is inserted, a
+   * deletion too (the tombstone). The insert failing on the key means the doctor is there at this
+   * version or a newer one, or a racing delivery just inserted it: the conditional update decides.
+   */
+  private applyDoctorVersion(doctorId: string, older: Filter<DoctorModel>, state: Partial<DoctorModel>): Promise<void> {
+    return this.oneAtATime(doctorId, async () => {
+      try {
+        await this.doctors.updateOne({ _id: doctorId, ...older }, { $set: state }, { upsert: true });
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+        await this.doctors.updateOne({ _id: doctorId, ...older }, { $set: state });
+      }
+    });
+  }
+
+  /**
+   * Runs `work` after every earlier work of the same key in this process has settled. MongoDB
+   * checks an update's filter and writes the document atomically; FerretDB checks it on a read
+   * taken before its write, so two versions of one doctor applied at once could both pass it and
+   * the older could land last. Racing deliveries of one doctor within a process (a re-drive
+   * beside the live batch) are thus taken in turn; across replicas only MongoDB decides atomically.
+   */
+  private oneAtATime(key: string, work: () => Promise<void>): Promise<void> {
+    const run = (this.doctorWrites.get(key) ?? Promise.resolve()).then(work);
+    const settled = run.catch(() => undefined);
+    this.doctorWrites.set(key, settled);
+    void settled.then(() => {
+      if (this.doctorWrites.get(key) === settled) this.doctorWrites.delete(key);
+    });
+    return run;
   }
 
   async countByType(from: Date, to: Date, types: string[]): Promise<Map<string, number>> {

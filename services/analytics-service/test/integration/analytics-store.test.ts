@@ -5,7 +5,7 @@
  * and marking it applied.
  */
 import { randomUUID } from 'node:crypto';
-import { appointmentBooked, appointmentPaid, auditRecorded, doctorCreated, doctorUpdated } from '@caregrid/contracts';
+import { appointmentBooked, appointmentPaid, auditRecorded, doctorCreated, doctorDeleted, doctorUpdated } from '@caregrid/contracts';
 import { eventually, freshDatabase } from '@caregrid/devkit';
 import { deadLetterArrival, NotFoundError, redriveDeadLetter, startDeadLetterRedrive, type EventApplier } from '@caregrid/platform';
 import { mongoDeadLetterStore, prepareDeadLetters } from '@caregrid/platform/mongo';
@@ -249,7 +249,11 @@ it('different events of one doctor applied at the same time all count (no lost u
 
 it('racing deliveries of a new doctor store it once, and none of them fails', async () => {
   const doctorId = randomUUID();
-  const created = { id: randomUUID(), type: doctorCreated.type, data: { doctorId, name: 'Dr Race', specialization: 'urology' } };
+  const created = {
+    id: randomUUID(),
+    type: doctorCreated.type,
+    data: { doctorId, name: 'Dr Race', specialization: 'urology', version: 1 },
+  };
   await Promise.all(Array.from({ length: 6 }, () => store.record(created)));
   expect((await store.specializations()).find((s) => s.specialization === 'urology')?.doctors).toBe(1);
 });
@@ -260,9 +264,93 @@ it('a batch stores each event once — new ones, ones already stored, the same o
   expect(await store.recordMany([earlier])).toEqual([true]);
   const booked = event(appointmentBooked.type, doctorId);
   const paid = event(appointmentPaid.type, doctorId);
-  const named = (name: string) => ({ id: randomUUID(), type: doctorCreated.type, data: { doctorId, name, specialization: 'radiology' } });
-  const [first, renamed] = [named('Dr First'), { ...named('Dr Renamed'), type: doctorUpdated.type }];
+  const named = (name: string, version: number) => ({
+    id: randomUUID(),
+    type: doctorCreated.type,
+    data: { doctorId, name, specialization: 'radiology', version },
+  });
+  const [first, renamed] = [named('Dr First', 1), { ...named('Dr Renamed', 2), type: doctorUpdated.type }];
   expect(await store.recordMany([earlier, booked, first, booked, paid, renamed])).toEqual([false, true, true, false, true, true]);
   expect(await statsOf(doctorId)).toEqual({ appointments: 2, revenue: 5_000 });
   expect(await db.collection('doctors').findOne({ _id: doctorId } as never)).toMatchObject({ name: 'Dr Renamed', deleted: false });
+});
+
+describe("doctor versions (doctor-service's version, carried by every doctor event)", () => {
+  /** A doctor event as doctor-service publishes it: the snapshot after the change, or the deletion with its version. */
+  const change = (type: string, doctorId: string, version: number | undefined, name = `Dr v${version}`, specialization = 'neurology') => ({
+    id: randomUUID(),
+    type,
+    data:
+      type === doctorDeleted.type
+        ? { doctorId, ...(version === undefined ? {} : { version }) }
+        : { doctorId, name, specialization, version },
+  });
+  const doctorOf = (doctorId: string) => db.collection('doctors').findOne({ _id: doctorId as never });
+  /** How many doctors the specializations report counts for a specialization of the test's own. */
+  const countedIn = async (specialization: string) =>
+    (await store.specializations()).find((s) => s.specialization === specialization)?.doctors ?? 0;
+
+  it('events of one doctor arriving out of order end at the newest version: a late update never overwrites a newer name', async () => {
+    const doctorId = randomUUID();
+    for (const e of [
+      change(doctorUpdated.type, doctorId, 3),
+      change(doctorCreated.type, doctorId, 1),
+      change(doctorUpdated.type, doctorId, 2),
+    ])
+      expect(await store.record(e)).toBe(true);
+    expect(await doctorOf(doctorId)).toMatchObject({ name: 'Dr v3', deleted: false });
+
+    // The same in one batch, newest first.
+    const other = randomUUID();
+    await store.recordMany([4, 1, 3, 2].map((v) => change(v === 1 ? doctorCreated.type : doctorUpdated.type, other, v)));
+    expect(await doctorOf(other)).toMatchObject({ name: 'Dr v4', deleted: false });
+  });
+
+  it('a late or re-driven update after the delete never resurrects the doctor, nor does a creation arriving after its delete', async () => {
+    const specialization = `deleted-${randomUUID().slice(0, 8)}`;
+    const late = randomUUID();
+    await store.record(change(doctorCreated.type, late, 1, 'Dr Late', specialization));
+    expect(await countedIn(specialization)).toBe(1);
+    await store.record(change(doctorDeleted.type, late, 3));
+    await store.record(change(doctorUpdated.type, late, 2, 'Dr Late', specialization));
+    expect(await doctorOf(late)).toMatchObject({ deleted: true });
+
+    // The deletion first: it leaves a tombstone that the creation cannot undo.
+    const early = randomUUID();
+    await store.record(change(doctorDeleted.type, early, 2));
+    await store.record(change(doctorCreated.type, early, 1, 'Dr Early', specialization));
+    expect(await doctorOf(early)).toMatchObject({ deleted: true });
+    expect(await countedIn(specialization)).toBe(0);
+  });
+
+  it('a deletion published before deletions carried a version is final: no update undoes it', async () => {
+    const doctorId = randomUUID();
+    await store.record(change(doctorCreated.type, doctorId, 1));
+    await store.record(change(doctorDeleted.type, doctorId, undefined));
+    await store.record(change(doctorUpdated.type, doctorId, 7));
+    expect(await doctorOf(doctorId)).toMatchObject({ deleted: true });
+  });
+
+  it('a doctor kept before versions were takes any version, unless it was deleted', async () => {
+    const [kept, deleted] = [randomUUID(), randomUUID()];
+    await db.collection('doctors').insertMany([
+      { _id: kept as never, name: 'Dr Kept', specialization: 'neurology', deleted: false },
+      { _id: deleted as never, name: 'Dr Gone', specialization: 'neurology', deleted: true },
+    ]);
+    await store.record(change(doctorUpdated.type, kept, 4));
+    await store.record(change(doctorUpdated.type, deleted, 4));
+    expect(await doctorOf(kept)).toMatchObject({ name: 'Dr v4', deleted: false, version: 4 });
+    expect(await doctorOf(deleted)).toMatchObject({ name: 'Dr Gone', deleted: true });
+  });
+
+  it('versions of one doctor delivered all at once in one process settle on the newest (FerretDB checks a filter before it writes)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const doctorId = randomUUID();
+      const versions = Array.from({ length: 8 }, (_, i) => change(i === 0 ? doctorCreated.type : doctorUpdated.type, doctorId, i + 1));
+      // Newest first, each twice: the older ones race to overwrite it.
+      const newestFirst = [...versions].reverse();
+      await Promise.all([...newestFirst, ...newestFirst].map((e) => store.record(e)));
+      expect(await doctorOf(doctorId)).toMatchObject({ name: 'Dr v8', deleted: false });
+    }
+  });
 });

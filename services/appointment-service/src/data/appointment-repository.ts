@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
-import { atomicStatement, enqueueEvent, inTransaction, writeWithOutboxEvent, type Pool } from '@caregrid/platform/postgres';
+import { enqueueEvent, inTransaction, withSession, writeWithOutboxEvent, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
 
@@ -206,41 +206,70 @@ export class AppointmentRepository {
    * Archives appointments that ended before `cutoff`, `batchSize` rows per
    * transaction (short locks: bookings never wait long), once per
    * `minIntervalMs` across replicas: the first replica to fire records the run,
-   * the others see it and skip. Publishes one summary event.
+   * the others see it and skip. Publishes one summary event per run.
+   *
+   * A run holds a session advisory lock from its start to its end, so a replica
+   * that does not get the lock skips: a run is in progress. A run whose app was
+   * killed, or whose connection was lost, leaves its ledger row unfinished and
+   * the lock free: the next trigger resumes that run at once instead of waiting
+   * out the interval. Resuming is safe because each batch is a transaction that
+   * moves its rows and counts them in the ledger together.
    */
   async archiveEnded(
     cutoff: Date,
     options: { batchSize: number; minIntervalMs: number },
   ): Promise<{ ran: boolean; archived: number; runId?: string }> {
-    const runId = randomUUID();
-    const claimed = await inTransaction(this.pool, async (client) => {
-      // Serialise the claim; a replica that does not get the lock is by definition not first.
-      const { rows: lock } = await client.query<{ locked: boolean }>(
-        "SELECT pg_try_advisory_xact_lock(hashtext('appointments.cleanup')) AS locked",
+    const outcome = await withSession(this.pool, async (session) => {
+      const { rows: lock } = await session.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_lock(hashtext('appointments.cleanup')) AS locked",
       );
-      if (!lock[0]!.locked) return false;
-      const { rows } = await client.query<{ recent: boolean }>(
-        'SELECT EXISTS (SELECT 1 FROM cleanup_runs WHERE started_at > now() - make_interval(secs => $1)) AS recent',
-        [options.minIntervalMs / 1000],
-      );
-      if (rows[0]!.recent) return false;
-      await client.query('INSERT INTO cleanup_runs (id, cutoff) VALUES ($1, $2)', [runId, cutoff]);
-      return true;
+      if (!lock[0]!.locked) return undefined;
+      // PostgreSQL notices a vanished client only when it next writes to it: a killed app's backend
+      // would go on with the procedure to its end, lock held. Checked every second, it stops then
+      // (its current batch rolled back) and the next trigger can resume the run.
+      await session.query("SET client_connection_check_interval = '1s'");
+      const run = await this.cleanupRunToDo(session, cutoff, options.minIntervalMs);
+      if (!run) return undefined;
+      // Every batch in one call, each its own transaction (003_resumable_cleanup.sql).
+      await session.query('CALL archive_ended_appointments($1, $2, $3)', [run.id, run.cutoff, options.batchSize]);
+      await session.query('BEGIN');
+      try {
+        // Any other unfinished row is older (a run starts only when none is unfinished): a run cut
+        // off before runs were resumed, whose rows this one's later cutoff has archived.
+        const { rows: finished } = await session.query<{ id: string; archived: number }>(
+          'UPDATE cleanup_runs SET finished_at = now() WHERE finished_at IS NULL RETURNING id, archived',
+        );
+        const archived = finished.find((r) => r.id === run.id)!.archived;
+        await enqueueEvent(session, purgedEvent(archived, run.cutoff));
+        await session.query('COMMIT');
+        return { archived, runId: run.id };
+      } catch (error) {
+        await session.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
     });
-    if (!claimed) return { ran: false, archived: 0 };
-
-    // Every batch in one call, each its own transaction (002_archive_procedure.sql).
-    const { rows } = await atomicStatement<{ archived: string }>(this.pool, 'CALL archive_ended_appointments($1, $2)', [
-      cutoff,
-      options.batchSize,
-    ]);
-    const archived = Number(rows[0]!.archived);
-    await inTransaction(this.pool, async (client) => {
-      await client.query('UPDATE cleanup_runs SET finished_at = now(), archived = $2 WHERE id = $1', [runId, archived]);
-      await enqueueEvent(client, purgedEvent(archived, cutoff));
-    });
+    if (!outcome) return { ran: false, archived: 0 };
     this.onEventsQueued();
-    return { ran: true, archived, runId };
+    return { ran: true, ...outcome };
+  }
+
+  /** The run cut off before its end, if any (resumed whenever); else a new one, unless one started within `minIntervalMs`. */
+  private async cleanupRunToDo(
+    session: PoolClient,
+    cutoff: Date,
+    minIntervalMs: number,
+  ): Promise<{ id: string; cutoff: Date } | undefined> {
+    const { rows: unfinished } = await session.query<{ id: string; cutoff: Date }>(
+      'SELECT id, cutoff FROM cleanup_runs WHERE finished_at IS NULL ORDER BY started_at DESC LIMIT 1',
+    );
+    if (unfinished[0]) return unfinished[0];
+    const { rows: started } = await session.query<{ id: string; cutoff: Date }>(
+      `INSERT INTO cleanup_runs (id, cutoff)
+       SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM cleanup_runs WHERE started_at > now() - make_interval(secs => $3))
+       RETURNING id, cutoff`,
+      [randomUUID(), cutoff, minIntervalMs / 1000],
+    );
+    return started[0];
   }
 
   /** An exclusion-constraint violation becomes a 409 naming who is double-booked and the slot that is taken. */

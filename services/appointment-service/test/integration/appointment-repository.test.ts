@@ -1,21 +1,29 @@
 /**
  * appointment-service's writes against real PostgreSQL, and against one it cannot reach: a
- * booking and its event are one statement (both or neither), and the database being down is a
- * 503 (DependencyUnavailableError) for the booking and the cleanup alike, with nothing written.
+ * booking and its event are one statement (both or neither), the database being down is a
+ * 503 (DependencyUnavailableError) for the booking and the cleanup alike, with nothing written,
+ * and a cleanup whose process is killed mid-run is resumed by the next trigger.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { freshDatabase, freePort } from '@caregrid/devkit';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { appointmentsPurged } from '@caregrid/contracts';
+import { eventually, freshDatabase, freePort, repoRoot } from '@caregrid/devkit';
 import { ConflictError, DependencyUnavailableError, loadMigrations } from '@caregrid/platform';
 import { createPgPool, migratePostgres, type Pool } from '@caregrid/platform/postgres';
+import pg from 'pg';
 import { AppointmentRepository } from '../../src/data/appointment-repository.js';
 import type { NewAppointment } from '../../src/domain/appointment.js';
 
 const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
 let pool: Pool;
+let databaseUrl: string;
 let drop: () => Promise<void>;
 
 beforeAll(async () => {
   const database = await freshDatabase('postgres', 'appointment_repository');
+  databaseUrl = database.url;
   drop = database.drop;
   pool = createPgPool(database.url, { max: 2 });
   await migratePostgres(pool, migrations);
@@ -66,3 +74,83 @@ it('the database out of reach: the booking and the cleanup are unavailable (503)
     await unreachable.end();
   }
 });
+
+it('a cleanup killed mid-run (kill -9) is resumed by the next trigger at once: every old appointment archived exactly once', async () => {
+  const rows = 20_000;
+  const batchSize = 500;
+  await pool.query(
+    `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at, service_type, amount, currency, status)
+     SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'Pat', 'Dr Old', 'cardiology',
+            now() - interval '800 days' + make_interval(mins => g) - interval '30 minutes', now() - interval '800 days' + make_interval(mins => g),
+            'checkup', 5000, 'EUR', 'fulfilled'
+       FROM generate_series(1, $1::int) AS g`,
+    [rows],
+  );
+  const recent = await new AppointmentRepository(pool).create(booking(new Date(Date.now() - 5 * 86_400_000).toISOString()));
+  await pool.query('ANALYZE appointments');
+  const archivedSoFar = async () => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM appointments_archive')).rows[0]!.n;
+  const cleanupBackends = async (waiting = false) =>
+    (
+      await pool.query(
+        `SELECT 1 FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'CALL archive_ended_appointments%' AND ($1 = false OR wait_event_type = 'Lock')`,
+        [waiting],
+      )
+    ).rowCount;
+
+  // A row halfway down the run, locked by someone else: the run stops there, mid-way, until it is free.
+  const holder = new pg.Client({ connectionString: databaseUrl });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(
+      `SELECT id FROM appointments
+        WHERE id = (SELECT id FROM appointments WHERE doctor_name = 'Dr Old' ORDER BY end_at OFFSET $1 LIMIT 1) FOR UPDATE`,
+      [rows / 2],
+    );
+    const cleanup = spawn(
+      'node',
+      ['--import', 'tsx', fileURLToPath(new URL('cleanup-process.ts', import.meta.url)), databaseUrl, String(batchSize)],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = once(cleanup, 'exit');
+    await eventually(async () => ((await cleanupBackends(true)) === 1 ? true : undefined), 60_000);
+    // Killed as kill -9 kills the app: some batches committed, the rest not done.
+    cleanup.kill('SIGKILL');
+    const [, signal] = (await exited) as [number | null, string | null];
+    expect(signal).toBe('SIGKILL');
+    // Its backend ends too, instead of waiting on, then going on unowned with the lock held.
+    await eventually(async () => ((await cleanupBackends()) === 0 ? true : undefined), 5_000);
+  } finally {
+    await holder.query('ROLLBACK');
+    await holder.end();
+  }
+  expect(await archivedSoFar()).toBeGreaterThan(0);
+  expect(await archivedSoFar()).toBeLessThan(rows);
+  const { rows: killed } = await pool.query<{ id: string }>('SELECT id FROM cleanup_runs WHERE finished_at IS NULL');
+  expect(killed).toHaveLength(1);
+
+  // The next trigger (the minimum interval is an hour) resumes that run at once instead of skipping.
+  const repository = new AppointmentRepository(pool);
+  const resumed = await repository.archiveEnded(new Date(Date.now() - 30 * 86_400_000), { batchSize, minIntervalMs: 3_600_000 });
+  expect(resumed).toEqual({ ran: true, archived: rows, runId: killed[0]!.id });
+
+  const { rows: outcome } = await pool.query<{ left: number; archived: number; distinct: number; recentKept: number }>(
+    `SELECT (SELECT count(*)::int FROM appointments WHERE doctor_name = 'Dr Old') AS left,
+            (SELECT count(*)::int FROM appointments_archive WHERE doctor_name = 'Dr Old') AS archived,
+            (SELECT count(DISTINCT id)::int FROM appointments_archive) AS distinct,
+            (SELECT count(*)::int FROM appointments WHERE id = $1) AS "recentKept"`,
+    [recent.id],
+  );
+  expect(outcome[0]).toEqual({ left: 0, archived: rows, distinct: rows, recentKept: 1 });
+  // One run in the ledger, finished, counting the batches of both processes; its one report says so.
+  const { rows: ledger } = await pool.query('SELECT id, archived, finished_at IS NOT NULL AS finished FROM cleanup_runs');
+  expect(ledger).toEqual([{ id: killed[0]!.id, archived: rows, finished: true }]);
+  const { rows: reports } = await pool.query<{ archived: number }>(
+    "SELECT (data->>'archived')::int AS archived FROM outbox WHERE type = $1",
+    [appointmentsPurged.type],
+  );
+  expect(reports).toEqual([{ archived: rows }]);
+  // A trigger right after it: the run is recent, nothing to do.
+  expect(await repository.archiveEnded(new Date(), { batchSize, minIntervalMs: 3_600_000 })).toEqual({ ran: false, archived: 0 });
+}, 120_000);

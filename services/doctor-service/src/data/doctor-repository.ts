@@ -133,7 +133,8 @@ export class DoctorRepository {
       const current = await this.read(connection, id, true);
       assertVersion(current, expectedVersion);
       await connection.execute('UPDATE doctors SET deleted_at = CURRENT_TIMESTAMP(3), version = version + 1 WHERE id = ?', [id]);
-      await this.withEvent(connection, 'deleted', current);
+      // At the version the deletion gave it (the statement above): no older event outranks it downstream.
+      await this.withEvent(connection, 'deleted', { ...current, version: current.version + 1 });
     });
     this.onEventsQueued();
   }

@@ -251,6 +251,6 @@ describe('events', () => {
       version: 1,
     });
     expect(doctorUpdated.parse(events[1]).data).toMatchObject({ accepting: false, version: 2 });
-    expect(doctorDeleted.parse(events[2]).data).toEqual({ doctorId: doctor.id });
+    expect(doctorDeleted.parse(events[2]).data).toEqual({ doctorId: doctor.id, version: 3 });
   });
 });
