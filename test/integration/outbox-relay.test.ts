@@ -110,7 +110,11 @@ const firstArrivals = (messages: Received[]) => {
 let sidecars: AppUnderTest[] = [];
 const startSidecar = (options: { components?: string[]; env?: Record<string, string> } = {}) =>
   startAppWithSidecar({ label: 'outbox-relay', createApp: () => express(), ...options }).then((app) => (sidecars.push(app), app));
-/** Larger than Kafka accepts (message.max.bytes, 1 MB): refused on every try. */
+/**
+ * Larger than Kafka accepts (message.max.bytes, 1 MB): refused on every try. A write refuses an
+ * event this large (MAX_EVENT_DATA_BYTES), so a test makes one under the store (setData): as a row
+ * from before that cap, or for a broker whose limit is smaller than the cap.
+ */
 const tooLarge = (n: number) => ({ n, blob: 'x'.repeat(1_500_000) });
 
 afterAll(async () => {
@@ -125,6 +129,11 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
   const append = (subject: string, n: number, data: unknown = { n }) => {
     const id = uuidv7();
     return engine.store.append({ id, topic, type: 'caregrid.test.happened.v1', subject, data }).then(() => id);
+  };
+  const appendPoison = async (subject: string, n: number) => {
+    const id = await append(subject, n);
+    await engine.setData(id, tooLarge(n));
+    return id;
   };
 
   beforeAll(async () => {
@@ -218,7 +227,7 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
   });
 
   it('parks a row the broker always refuses after N attempts; the others go out, its subject waits behind it; re-drive publishes it in order', async () => {
-    const poison = await append('x', 1, tooLarge(1));
+    const poison = await appendPoison('x', 1);
     const behind = await append('x', 2);
     const relay = new OutboxRelay(engine.store, sidecar.sidecar, logger, { relayId: 'parker', maxAttempts: 3 });
 
@@ -266,7 +275,7 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
   });
 
   it('parks a row the broker refuses in a quiet service too: alone in every pass, it still counts', async () => {
-    const poison = await append('q', 1, tooLarge(1));
+    const poison = await appendPoison('q', 1);
     const behind = await append('q', 2);
     const relay = new OutboxRelay(engine.store, sidecar.sidecar, logger, { relayId: 'quiet', maxAttempts: 3 });
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -291,7 +300,7 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
       idleIntervalMs: 60_000,
       maxAttempts: 100,
     });
-    const poison = await append('r', 1, tooLarge(1));
+    const poison = await appendPoison('r', 1);
     relay.start();
     try {
       // Long enough for a relay backing off after each failed pass to be waiting several seconds.
@@ -362,7 +371,8 @@ describe('outbox relay with the production resiliency (daprd retries each publis
   it('a row the broker refuses, alone in a quiet service, is still parked: the retries end in the refusal, not in an open breaker', async () => {
     const topic = uniqueName('outbox-test');
     const poison = uuidv7();
-    await engine.store.append({ id: poison, topic, type: 'caregrid.test.happened.v1', subject: 'p', data: tooLarge(1) });
+    await engine.store.append({ id: poison, topic, type: 'caregrid.test.happened.v1', subject: 'p', data: { n: 1 } });
+    await engine.setData(poison, tooLarge(1));
     const relay = new OutboxRelay(engine.store, sidecar.sidecar, logger, { relayId: 'resilient', maxAttempts: 3 });
     for (let attempt = 1; attempt <= 3; attempt++) {
       expect(await relay.pass()).toMatchObject({ published: 0, failed: 1, parked: attempt === 3 ? 1 : 0 });
