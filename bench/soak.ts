@@ -11,7 +11,7 @@
  * pause-db:<postgres|mariadb|ferretdb>[:s]; default: none), --settle s (120).
  */
 import { parseArgs } from 'node:util';
-import { describeFault, parseFault, runSoak, soakTable, startPrivateKafka, startTestStack } from '@caregrid/devkit';
+import { describeFault, parseFault, runSoak, soakTable, startSoakStack } from '@caregrid/devkit';
 
 const { values } = parseArgs({
   options: {
@@ -29,12 +29,7 @@ const say = (line: string) => console.log(`\u001b[1;35m[soak]\u001b[0m ${line}`)
 
 say(`starting a stack on a broker of its own (${seconds} s at ${values.rate} operations/s, ${values.connections} connections)`);
 say(`faults: ${faults.length ? faults.map(describeFault).join('; ') : 'none'}`);
-const kafka = await startPrivateKafka();
-const stack = await startTestStack({
-  apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
-  kafkaBrokers: kafka.brokers,
-  env: { gateway: { RATE_LIMIT_PER_MINUTE: '10000000' } },
-});
+const { stack, kafka, stop } = await startSoakStack();
 let ok = false;
 try {
   const report = await runSoak(stack, kafka, {
@@ -61,7 +56,6 @@ try {
   ok = report.ok;
   say(ok ? 'every promise reconciled' : 'MISMATCH: a promise does not hold (logs of this stack: ' + stack.logDir + ')');
 } finally {
-  await stack.stop();
-  await kafka.remove();
+  await stop();
 }
 process.exit(ok ? 0 : 1);

@@ -6,27 +6,20 @@
  * per request of patient data, and nothing parked or stuck anywhere. `npm run soak` is the long
  * version, with more faults.
  */
-import { runSoak, soakTable, startPrivateKafka, startTestStack, type PrivateKafka, type TestStack } from '@caregrid/devkit';
+import { runSoak, soakTable, startSoakStack } from '@caregrid/devkit';
 
-let kafka: PrivateKafka;
-let stack: TestStack;
+let soak: Awaited<ReturnType<typeof startSoakStack>>;
 
 beforeAll(async () => {
-  kafka = await startPrivateKafka();
-  stack = await startTestStack({
-    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
-    kafkaBrokers: kafka.brokers,
-    env: { gateway: { RATE_LIMIT_PER_MINUTE: '10000000' } },
-  });
+  soak = await startSoakStack();
 }, 240_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  await kafka?.remove();
+  await soak?.stop();
 });
 
 it('20 s of mixed load with analytics killed in the middle: every promise reconciles, nothing is parked', async () => {
-  const report = await runSoak(stack, kafka, {
+  const report = await runSoak(soak.stack, soak.kafka, {
     rate: 40,
     seconds: 20,
     connections: 32,

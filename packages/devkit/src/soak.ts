@@ -13,10 +13,12 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { serviceBacklog, type ServiceBacklog } from '@caregrid/contracts';
+import { ENDPOINTS } from '@caregrid/platform';
 import { doctorProfile } from './fixtures.js';
-import { stateDir } from './paths.js';
-import type { PrivateKafka } from './private-kafka.js';
-import type { TestStack } from './test-stack.js';
+import { defaultRunFile, stateDir } from './paths.js';
+import { startPrivateKafka, type PrivateKafka } from './private-kafka.js';
+import { loadRunFile } from './runfile.js';
+import { startTestStack, type TestStack } from './test-stack.js';
 
 /** What can go wrong while the load runs (`--fault` takes these names). */
 export type Fault =
@@ -180,6 +182,32 @@ async function inject(fault: Fault, stack: TestStack, kafka: PrivateKafka | unde
         signalServer(fault.server, 'CONT');
       }
       return 'resumed';
+  }
+}
+
+/**
+ * The stack a soak runs on: every app of dapr/dapr.yaml with its daprd, on a Kafka broker of its
+ * own (a fault may restart it; the shared ones serve other runs), the gateway's rate limit raised.
+ */
+export async function startSoakStack(): Promise<{ stack: TestStack; kafka: PrivateKafka; stop: () => Promise<void> }> {
+  const kafka = await startPrivateKafka();
+  try {
+    const stack = await startTestStack({
+      apps: loadRunFile(defaultRunFile).map((app) => app.appId),
+      kafkaBrokers: kafka.brokers,
+      env: { gateway: { RATE_LIMIT_PER_MINUTE: '10000000' } },
+    });
+    return {
+      stack,
+      kafka,
+      stop: async () => {
+        await stack.stop();
+        await kafka.remove();
+      },
+    };
+  } catch (error) {
+    await kafka.remove();
+    throw error;
   }
 }
 
@@ -409,14 +437,8 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   };
 }
 
-const SERVICES_WITH_BACKLOG = [
-  'auth-service',
-  'patient-service',
-  'doctor-service',
-  'appointment-service',
-  'billing-service',
-  'analytics-service',
-];
+/** Every service that answers GET /ops/backlog (it has an outbox or dead letters), as the access model lists them. */
+const SERVICES_WITH_BACKLOG = Object.keys(ENDPOINTS).filter((appId) => 'GET /ops/backlog' in ENDPOINTS[appId]!);
 
 /**
  * Compares what the system holds with what the load did, until every promise holds or
