@@ -181,8 +181,14 @@ it('billing’s database down past the retry budget while 20 appointments are pa
   expect(bulk).toMatchObject({ status: 202, body: { scheduled: PAYMENTS - 1 } });
   await eventually(async () => ((await invoicesOf(appointments)).length === PAYMENTS ? true : undefined), REDRIVE_MS / 2);
   await eventually(async () => ((await parked()).some((l) => appointments.includes(l.subject)) ? undefined : true), 4 * REDRIVE_MS);
-  expect(await api('GET', '/api/ops/billing-service/backlog', undefined, admin)).toMatchObject({
-    body: { deadLetters: { parked: 0, poison: 0, oldestParkedAt: null, byTopic: [] }, outbox: { pending: 0, parked: 0 } },
+  // Quiet again: nothing parked, and the invoices' own events published (the relay goes right after the commit).
+  const quiet = await eventually(async () => {
+    const { body } = await api('GET', '/api/ops/billing-service/backlog', undefined, admin);
+    return (body as { outbox: { pending: number } }).outbox.pending === 0 ? body : undefined;
+  }, 30_000);
+  expect(quiet).toMatchObject({
+    deadLetters: { parked: 0, poison: 0, oldestParkedAt: null, byTopic: [] },
+    outbox: { pending: 0, parked: 0 },
   });
 
   // One invoice per appointment; this stack's numbering (whatever else its billing invoiced) has no gap and no double.

@@ -73,6 +73,19 @@ export function upstreamHeaders(
   return headers;
 }
 
+/**
+ * The first header whose value the sidecars cannot carry: invocation turns headers into gRPC
+ * metadata, which must be valid UTF-8, and Node hands bytes above 0x7F on as Latin-1. Such a
+ * request got a 502 from daprd (schemathesis found it with an Idempotency-Key); it is the client's
+ * input, so it is answered 400 before anything is forwarded.
+ */
+export function unforwardableHeader(incoming: http.IncomingHttpHeaders): string | undefined {
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value !== undefined && [value].flat().some((v) => /[^\t\x20-\x7e]/.test(v))) return name;
+  }
+  return undefined;
+}
+
 function sendProblem(
   res: Response,
   status: number,
@@ -140,6 +153,11 @@ export function proxyToServices(options: ProxyOptions): RequestHandler {
     const target = resolveRoute(req.path);
     if (!target) {
       next();
+      return;
+    }
+    const unforwardable = unforwardableHeader(req.headers);
+    if (unforwardable) {
+      sendProblem(res, 400, 'invalid', 'Invalid request', `The ${unforwardable} header may hold printable ASCII characters only`);
       return;
     }
     const declared = Number(req.header('content-length') ?? 0);

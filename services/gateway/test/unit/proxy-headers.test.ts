@@ -1,4 +1,4 @@
-import { upstreamHeaders } from '../../src/http/proxy.js';
+import { unforwardableHeader, upstreamHeaders } from '../../src/http/proxy.js';
 
 describe('headers forwarded to the sidecar', () => {
   const client = {
@@ -47,5 +47,14 @@ describe('the host the client addressed', () => {
     );
     expect(headers['x-forwarded-host']).toBe('api.caregrid.example');
     expect(headers.host).toBeUndefined();
+  });
+});
+
+describe('headers the sidecars cannot carry', () => {
+  it('a value with bytes outside printable ASCII is named (answered 400, never a 502 from the sidecar)', () => {
+    // Node hands header bytes above 0x7F on as Latin-1 characters.
+    expect(unforwardableHeader({ 'idempotency-key': 'k\u00e9y', authorization: 'Bearer t' })).toBe('idempotency-key');
+    expect(unforwardableHeader({ 'x-note': ['fine', 'bad\u0001'] })).toBe('x-note');
+    expect(unforwardableHeader({ 'idempotency-key': 'b7c1 retry\t1', 'user-agent': 'curl/8.5.0' })).toBeUndefined();
   });
 });
