@@ -52,7 +52,7 @@ export type SoakOptions = {
   seconds: number;
   /** Requests in flight at most (a slow system is not offered more than this). */
   connections: number;
-  /** Injected one after another, the first a quarter of the way in. */
+  /** Injected one after another, 15 s apart, the first a quarter of the way in. */
   faults: Fault[];
   /** How long the promises may take to hold after the load ends. */
   settleSeconds: number;
@@ -399,6 +399,8 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
       options.progress(`fault at ${at.toFixed(1)} s: ${describeFault(fault)}`);
       const note = await inject(fault, stack, kafka).catch((error: unknown) => `failed: ${(error as Error).message}`);
       faults.push({ fault: describeFault(fault), at, note });
+      // Each fault's aftermath under load before the next one.
+      await sleep(15_000);
     }
   })();
   const inFlight = new Set<Promise<void>>();
