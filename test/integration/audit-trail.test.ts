@@ -371,6 +371,11 @@ describe('a write and its entry commit together', () => {
 
   it('a booking and its entry are one statement: same transaction, one entry, allowed 201', async () => {
     const appointments = databaseOf('appointment-service');
+    // The relay updates a row it publishes (a new xmin): held off by the lock every claim takes first.
+    const relayHeld = new pg.Client({ connectionString: stack.secrets()['appointment-service']!.databaseUrl });
+    await relayHeld.connect();
+    await relayHeld.query('BEGIN');
+    await relayHeld.query("SELECT pg_advisory_xact_lock(hashtext('caregrid.outbox.claim'))");
     try {
       const booked = await traced('POST', '/api/appointments', w.asReception.headers, booking(8));
       const { id } = expectStatus(booked.response, 201).body as { id: string };
@@ -384,6 +389,7 @@ describe('a write and its entry commit together', () => {
       expect(rows[0].entry_in).toBe(rows[0].booked_in);
       expect(rows[0].entry).toMatchObject({ action: 'create', resourceId: id, patientIds: [w.patient], outcome: 'allowed', status: 201 });
     } finally {
+      await relayHeld.end();
       await appointments.end();
     }
   });
