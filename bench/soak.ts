@@ -51,6 +51,7 @@ try {
   say(
     `offered ${report.offered} operations (${(report.offered / seconds).toFixed(1)}/s); latency p50 ${report.latencies.p50.toFixed(0)} ms, p99 ${report.latencies.p99.toFixed(0)} ms, max ${report.latencies.max.toFixed(0)} ms`,
   );
+  say(`writes sent again with their Idempotency-Key after a 503/504 or no answer: ${report.retries}`);
   for (const fault of report.faults) say(`fault at ${fault.at.toFixed(1)} s: ${fault.fault} (${fault.note})`);
   console.log(`\n${soakTable(report)}\n`);
   ok = report.ok;

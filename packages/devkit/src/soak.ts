@@ -8,6 +8,7 @@
  * per payment, an audit entry per request that read or changed patient data.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -69,6 +70,8 @@ export type PromiseCheck = {
 
 export type SoakReport = {
   offered: number;
+  /** Writes a careful client sent again (same Idempotency-Key) after a 503/504 or no answer. */
+  retries: number;
   /** Answers by operation and status. */
   answers: Record<string, Record<number, number>>;
   latencies: { p50: number; p99: number; max: number };
@@ -77,7 +80,12 @@ export type SoakReport = {
   ok: boolean;
 };
 
-type Api = (method: string, url: string, body?: unknown) => Promise<{ status: number; body: unknown; requestId: string | null }>;
+type Answer = { status: number; body: unknown; requestId: string | null };
+type Api = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<Answer>;
+
+/** What a careful client retries: the service unreachable or slow (503, 504, no answer), or its own retry still running. */
+const worthRetrying = (answer: Answer) =>
+  answer.status >= 502 || (answer.status === 409 && (answer.body as { rule?: string } | undefined)?.rule === 'idempotency-key-in-flight');
 
 /** The mix: weights of each operation among all the load starts. */
 const MIX: [Operation, number][] = [
@@ -117,6 +125,7 @@ type Booking = {
 };
 
 const SLOT_MINUTES = 30;
+const WRITE_ATTEMPTS = 8;
 const SLOTS_PER_DAY = 47;
 
 /** What the load did, as the system answered it: the source of truth the reconciliation compares with. */
@@ -129,6 +138,8 @@ class Ledger {
   readonly answers: Record<string, Record<number, number>> = {};
   readonly latencies: number[] = [];
   nextSlot = 0;
+  /** Writes sent again after a 503/504 or no answer. */
+  retries = 0;
 
   /** `ms` of a whole operation (a booking's two requests together); none for a part of one. */
   count(operation: string, status: number, ms?: number) {
@@ -225,10 +236,10 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   });
   if (login.status !== 200) throw new Error(`admin sign-in answered ${login.status}`);
   const token = ((await login.json()) as { accessToken: string }).accessToken;
-  const api: Api = async (method, url, body) => {
+  const api: Api = async (method, url, body, headers = {}) => {
     const response = await fetch(`${gateway}${url}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
@@ -266,6 +277,25 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
     if (answer.requestId && answer.status < 500) ledger.audited.set(answer.requestId, `${what} ${answer.status}`);
   };
 
+  /**
+   * A write as a careful client makes it: with an Idempotency-Key, sent again (same key, same body)
+   * while the answer is a 503/504 or none, so that its outcome is never unknown: the retry gets the
+   * first answer, never a second patient or booking. Each attempt answered is an audited request.
+   */
+  const write = async (url: string, body: unknown, what: string): Promise<Answer> => {
+    const key = randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      const answer = await api('POST', url, body, { 'idempotency-key': key }).catch((): Answer => ({
+        status: 599,
+        body: undefined,
+        requestId: null,
+      }));
+      audited(answer, what);
+      if (!worthRetrying(answer) || attempt === WRITE_ATTEMPTS) return answer;
+      ledger.retries++;
+      await sleep(1_000);
+    }
+  };
   const pick = <T>(items: T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
   const run = async (operation: Operation): Promise<void> => {
     const started = performance.now();
@@ -277,18 +307,32 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
     }
     ledger.count(operation, status, performance.now() - started);
   };
+  /** The appointment's state as appointment-service keeps it (asked until it answers). */
+  const stateOf = async (booking: Booking): Promise<Booking['state']> => {
+    for (;;) {
+      const answer = await api('GET', `/api/appointments/${booking.appointmentId}`).catch((): Answer => ({
+        status: 599,
+        body: undefined,
+        requestId: null,
+      }));
+      audited(answer, 'read-appointment');
+      if (answer.status === 200) {
+        const { status, payment } = answer.body as { status: string; payment: unknown };
+        return status === 'cancelled' ? 'cancelled' : payment ? 'paid' : 'booked';
+      }
+      await sleep(1_000);
+    }
+  };
   let registrations = 0;
   const perform = async (operation: Operation): Promise<number> => {
     switch (operation) {
       case 'book': {
         const label = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-        const patient = await api('POST', '/api/patients', {
-          name: `Soak ${label}`,
-          email: `soak.${label}@example.org`,
-          dateOfBirth: '1980-05-17',
-          gender: 'other',
-        });
-        audited(patient, 'POST /patients');
+        const patient = await write(
+          '/api/patients',
+          { name: `Soak ${label}`, email: `soak.${label}@example.org`, dateOfBirth: '1980-05-17', gender: 'other' },
+          'POST /patients',
+        );
         ledger.count('create-patient', patient.status);
         if (patient.status !== 201) return patient.status;
         const patientId = (patient.body as { id: string }).id;
@@ -299,14 +343,11 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
         const start = new Date(
           firstDay.getTime() + Math.floor(index / SLOTS_PER_DAY) * 86_400_000 + (index % SLOTS_PER_DAY) * SLOT_MINUTES * 60_000,
         );
-        const booked = await api('POST', '/api/appointments', {
-          patientId,
-          doctorId,
-          start: start.toISOString(),
-          durationMinutes: SLOT_MINUTES,
-          serviceType: 'consultation',
-        });
-        audited(booked, 'POST /appointments');
+        const booked = await write(
+          '/api/appointments',
+          { patientId, doctorId, start: start.toISOString(), durationMinutes: SLOT_MINUTES, serviceType: 'consultation' },
+          'POST /appointments',
+        );
         if (booked.status === 201) {
           const body = booked.body as { id: string; amount: number };
           ledger.bookings.push({ appointmentId: body.id, patientId, doctorId, amount: body.amount, state: 'booked' });
@@ -317,18 +358,21 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
         const booking = pick(ledger.bookings.filter((b) => b.state === 'booked'));
         if (!booking) return 204;
         booking.state = 'cancelling';
-        const answer = await api('POST', `/api/appointments/${booking.appointmentId}/status`, { status: 'cancelled', reason: 'soak' });
+        const answer = await api('POST', `/api/appointments/${booking.appointmentId}/status`, {
+          status: 'cancelled',
+          reason: 'soak',
+        }).catch((): Answer => ({ status: 599, body: undefined, requestId: null }));
         audited(answer, 'cancel');
-        booking.state = answer.status === 200 ? 'cancelled' : 'booked';
+        // A cancellation takes no key: when its answer is lost, the appointment says what happened.
+        booking.state = answer.status === 200 ? 'cancelled' : answer.status >= 500 ? await stateOf(booking) : 'booked';
         return answer.status;
       }
       case 'pay': {
         const booking = pick(ledger.bookings.filter((b) => b.state === 'booked'));
         if (!booking) return 204;
         booking.state = 'paying';
-        const answer = await api('POST', `/api/appointments/${booking.appointmentId}/payment`, { method: 'cash', amount: booking.amount });
-        audited(answer, 'pay');
-        booking.state = answer.status === 200 ? 'paid' : 'booked';
+        const answer = await write(`/api/appointments/${booking.appointmentId}/payment`, { method: 'cash', amount: booking.amount }, 'pay');
+        booking.state = answer.status === 200 ? 'paid' : answer.status >= 500 ? await stateOf(booking) : 'booked';
         return answer.status;
       }
       case 'read-patient':
@@ -431,6 +475,7 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   const sorted = [...ledger.latencies].sort((a, b) => a - b);
   return {
     offered,
+    retries: ledger.retries,
     answers: ledger.answers,
     latencies: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? 0 },
     faults,

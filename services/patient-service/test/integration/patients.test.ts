@@ -6,7 +6,7 @@ import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregri
 import { randomUUID } from 'node:crypto';
 import { eventually, readTopic, serviceUnderTest, viaGatewayAs, type ServiceUnderTest } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
-import { postgresDatabase, type Pool } from '@caregrid/platform/postgres';
+import { postgresDatabase, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
 
 const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
@@ -223,7 +223,7 @@ describe('events', () => {
 describe('a write and its audit entry commit together', () => {
   // The relay updates a row it publishes (a new xmin): held off while xmins are compared, by the
   // lock every claim takes first, on a connection of the test's own.
-  let relayHeld: Awaited<ReturnType<Pool['connect']>>;
+  let relayHeld: PoolClient;
   beforeEach(async () => {
     relayHeld = await pool.connect();
     await relayHeld.query('BEGIN');
