@@ -7,6 +7,7 @@
  * a reload of this tab but not across tabs or after the tab closes; each refresh
  * token works once (rotating), so a copied one is worth one refresh at most.
  */
+import { IntentKeys } from './intent-keys.js';
 import { describeProblem, refreshDelayMs, type Problem } from './format.js';
 
 import type { Role } from './routes.js';
@@ -43,9 +44,10 @@ async function parse(response: Response): Promise<unknown> {
   return response.text();
 }
 
-async function raw(method: string, path: string, body?: unknown, token = accessToken): Promise<Response> {
+async function raw(method: string, path: string, body?: unknown, token = accessToken, idempotencyKey?: string): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   if (token) headers.authorization = `Bearer ${token}`;
   try {
     return await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -84,10 +86,24 @@ export function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-/** A JSON call; a 401 refreshes once and retries, then signs out. Problems become ApiError. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let response = await raw(method, path, body);
-  if (response.status === 401 && (await refresh())) response = await raw(method, path, body);
+const intentKeys = new IntentKeys();
+
+/**
+ * A JSON call; a 401 refreshes once and retries, then signs out. Problems become ApiError.
+ * `idempotent`: the write carries an Idempotency-Key, the same while its answer is not definite.
+ */
+export async function api<T>(method: string, path: string, body?: unknown, options: { idempotent?: boolean } = {}): Promise<T> {
+  const keyed = options.idempotent ? intentKeys.keyFor(method, path, body) : undefined;
+  let response: Response;
+  try {
+    response = await raw(method, path, body, accessToken, keyed?.key);
+    if (response.status === 401 && (await refresh())) response = await raw(method, path, body, accessToken, keyed?.key);
+  } catch (error) {
+    // No answer: the key stays, so pressing the button again is the same request.
+    if (keyed) intentKeys.settle(keyed.intent, 0);
+    throw error;
+  }
+  if (keyed) intentKeys.settle(keyed.intent, response.status);
   if (response.status === 401) {
     forget();
     onSignedOut();

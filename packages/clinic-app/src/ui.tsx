@@ -146,13 +146,18 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
   const booking = useAction();
   const book = (slot: Slot) =>
     booking.run(async () => {
-      const booked = await api<Appointment>('POST', '/appointments', {
-        patientId,
-        doctorId: doctor.id,
-        start: slot.start,
-        end: slot.end,
-        serviceType,
-      }).catch((error: unknown) => {
+      const booked = await api<Appointment>(
+        'POST',
+        '/appointments',
+        {
+          patientId,
+          doctorId: doctor.id,
+          start: slot.start,
+          end: slot.end,
+          serviceType,
+        },
+        { idempotent: true },
+      ).catch((error: unknown) => {
         // Taken meanwhile (409) or otherwise refused: show the slots as they are now.
         slots.reload();
         throw error;

@@ -18,7 +18,7 @@ function ScheduleActions({ appointment, changed }: { appointment: Appointment; c
     });
   const pay = () =>
     action.run(async () => {
-      await api('POST', `/appointments/${appointment.id}/payment`, { method, amount: appointment.amount });
+      await api('POST', `/appointments/${appointment.id}/payment`, { method, amount: appointment.amount }, { idempotent: true });
       changed();
       return `Payment of ${formatMoney(appointment.amount, appointment.currency)} recorded.`;
     });
@@ -97,13 +97,18 @@ function RegisterPatient({ onCreated }: { onCreated: (p: Patient) => void }) {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
     void action.run(async () => {
-      const created = await api<Patient>('POST', '/patients', {
-        name: String(form.get('name')),
-        email: String(form.get('email')),
-        dateOfBirth: String(form.get('dateOfBirth')),
-        gender: String(form.get('gender')),
-        phone: String(form.get('phone') || '') || undefined,
-      });
+      const created = await api<Patient>(
+        'POST',
+        '/patients',
+        {
+          name: String(form.get('name')),
+          email: String(form.get('email')),
+          dateOfBirth: String(form.get('dateOfBirth')),
+          gender: String(form.get('gender')),
+          phone: String(form.get('phone') || '') || undefined,
+        },
+        { idempotent: true },
+      );
       onCreated(created);
       return `${created.name} is registered.`;
     });
