@@ -63,6 +63,17 @@ export function deadLetterBacklogOf(rows: { topic: string; parked: number; poiso
   };
 }
 
+/** A batch's arrivals once per event id, with how often each came: a batch may bring one event twice. */
+export function arrivalsById(arrivals: DeadLetterArrival[]): { letter: DeadLetterArrival; times: number }[] {
+  const byId = new Map<string, { letter: DeadLetterArrival; times: number }>();
+  for (const letter of arrivals) {
+    const seen = byId.get(letter.id);
+    if (seen) seen.times++;
+    else byId.set(letter.id, { letter, times: 1 });
+  }
+  return [...byId.values()];
+}
+
 /** A failed re-drive of one letter, to record: when to try again, or that it is poison now. */
 export type RedriveFailure = { id: string; reason: string; counted: boolean; poison: boolean; nextAttemptAt: Date | null };
 
@@ -266,7 +277,7 @@ function countBy(values: string[]): Map<string, number> {
 }
 
 export type DeadLetterRedrive = {
-  /** Starts a pass now (after a bulk re-drive was scheduled) unless one is running. */
+  /** Starts a pass now (after a bulk re-drive was scheduled) unless one is running: also when it makes no passes of its own. */
   kick: () => void;
   stop: () => void;
   /** Passes until nothing is due (or a dependency is down): how many were applied. */
@@ -320,7 +331,8 @@ export function startDeadLetterRedrive(
     } finally {
       running = undefined;
     }
-    if (!stopped) schedule(deps.intervalMs);
+    // intervalMs 0: no passes of its own, only those an admin's bulk re-drive asks for (kick).
+    if (!stopped && deps.intervalMs > 0) schedule(deps.intervalMs);
   };
   const schedule = (delayMs: number) => {
     clearTimeout(timer);
@@ -331,7 +343,7 @@ export function startDeadLetterRedrive(
   if (deps.intervalMs > 0) schedule(deps.intervalMs);
   return {
     kick: () => {
-      if (!stopped && !running && deps.intervalMs > 0) schedule(0);
+      if (!stopped && !running) schedule(0);
     },
     stop: () => {
       stopped = true;

@@ -216,6 +216,23 @@ it('parked letters of every kind come back by themselves, in a batch, audit entr
   }
 });
 
+it('with no passes of its own (DEAD_LETTER_REDRIVE_MS=0), an admin’s bulk re-drive still applies what it scheduled', async () => {
+  const letters = mongoDeadLetterStore(db);
+  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const doctorId = randomUUID();
+  const waiting = bookedEnvelope(doctorId);
+  await letters.parkMany([deadLetterArrival(waiting)], 3_600_000);
+  const redrive = startDeadLetterRedrive({ store: letters, apply, logger: quiet, intervalMs: 0 });
+  try {
+    expect(await letters.schedule({ topic: 'appointments', from: new Date(Date.now() - 60_000) })).toBeGreaterThanOrEqual(1);
+    redrive.kick();
+    await eventually(async () => ((await letters.get(waiting.id)) ? undefined : true), 10_000);
+    expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
+  } finally {
+    redrive.stop();
+  }
+});
+
 it('an event that breaks its contract, or of a type no contract defines, never reaches the reports: it is noted with the reason and dropped', async () => {
   const letters = mongoDeadLetterStore(db);
   const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
