@@ -236,14 +236,21 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   });
   if (login.status !== 200) throw new Error(`admin sign-in answered ${login.status}`);
   const token = ((await login.json()) as { accessToken: string }).accessToken;
+  /** A request through the gateway; no answer at all (refused, reset, 30 s without one) is status 599. */
   const api: Api = async (method, url, body, headers = {}) => {
-    const response = await fetch(`${gateway}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const buffer = await response.arrayBuffer();
+    let response: Response;
+    let buffer: ArrayBuffer;
+    try {
+      response = await fetch(`${gateway}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      buffer = await response.arrayBuffer();
+    } catch {
+      return { status: 599, body: undefined, requestId: null };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder().decode(buffer)) as unknown;
@@ -285,11 +292,7 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   const write = async (url: string, body: unknown, what: string): Promise<Answer> => {
     const key = randomUUID();
     for (let attempt = 1; ; attempt++) {
-      const answer = await api('POST', url, body, { 'idempotency-key': key }).catch((): Answer => ({
-        status: 599,
-        body: undefined,
-        requestId: null,
-      }));
+      const answer = await api('POST', url, body, { 'idempotency-key': key });
       audited(answer, what);
       if (!worthRetrying(answer) || attempt === WRITE_ATTEMPTS) return answer;
       ledger.retries++;
@@ -310,11 +313,7 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   /** The appointment's state as appointment-service keeps it (asked until it answers). */
   const stateOf = async (booking: Booking): Promise<Booking['state']> => {
     for (;;) {
-      const answer = await api('GET', `/api/appointments/${booking.appointmentId}`).catch((): Answer => ({
-        status: 599,
-        body: undefined,
-        requestId: null,
-      }));
+      const answer = await api('GET', `/api/appointments/${booking.appointmentId}`);
       audited(answer, 'read-appointment');
       if (answer.status === 200) {
         const { status, payment } = answer.body as { status: string; payment: unknown };
@@ -361,7 +360,7 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
         const answer = await api('POST', `/api/appointments/${booking.appointmentId}/status`, {
           status: 'cancelled',
           reason: 'soak',
-        }).catch((): Answer => ({ status: 599, body: undefined, requestId: null }));
+        });
         audited(answer, 'cancel');
         // A cancellation takes no key: when its answer is lost, the appointment says what happened.
         booking.state = answer.status === 200 ? 'cancelled' : answer.status >= 500 ? await stateOf(booking) : 'booked';

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import { currentContext } from '../context.js';
 import { endSpan, SpanKind, startSpan, tracingEnabled } from '../tracing.js';
-import { deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
+import { arrivalsById, deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
 import { decodeCursor, toPage } from '../pagination.js';
 
 export type { Db } from 'mongodb';
@@ -154,13 +154,13 @@ export function mongoDeadLetterStore(db: Db): DeadLetterStore {
   const letters = db.collection<DeadLetterDocument>('dead_letters');
   return {
     async parkMany(arrivals, firstDelayMs) {
-      if (arrivals.length === 0) return;
+      const arrived = arrivalsById(arrivals);
+      if (arrived.length === 0) return;
       const now = new Date();
-      const unique = [...new Map(arrivals.map((letter) => [letter.id, letter])).values()];
       const fresh = await reachable(() =>
         insertManyNew(
           letters,
-          unique.map((letter) => ({
+          arrived.map(({ letter, times }) => ({
             _id: letter.id,
             topic: letter.topic,
             type: letter.type ?? null,
@@ -169,7 +169,7 @@ export function mongoDeadLetterStore(db: Db): DeadLetterStore {
             event: letter.event,
             firstSeenAt: now,
             lastSeenAt: now,
-            count: 1,
+            count: times,
             lastRedriveAt: null,
             attempts: 0,
             nextAttemptAt: new Date(now.getTime() + firstDelayMs),
@@ -177,18 +177,14 @@ export function mongoDeadLetterStore(db: Db): DeadLetterStore {
           })),
         ),
       );
-      // Already parked (or noted as dropped): one more arrival each; a batch's repeats counted once more each.
-      const again = unique.filter((_, i) => !fresh[i]).map((letter) => letter.id);
-      const repeats = arrivals.length - unique.length;
-      if (again.length > 0) {
-        await reachable(() => letters.updateMany({ _id: { $in: again } }, { $inc: { count: 1 }, $set: { lastSeenAt: now } }));
-      }
-      if (repeats > 0) {
-        const counts = new Map<string, number>();
-        for (const letter of arrivals) counts.set(letter.id, (counts.get(letter.id) ?? 0) + 1);
-        for (const [id, n] of counts) if (n > 1) await reachable(() => letters.updateOne({ _id: id }, { $inc: { count: n - 1 } }));
+      // Already parked (or noted as dropped): counted as often as they came again, one update per count (nearly always 1).
+      const again = new Map<number, string[]>();
+      for (const [i, { letter, times }] of arrived.entries()) if (!fresh[i]) again.set(times, [...(again.get(times) ?? []), letter.id]);
+      for (const [times, ids] of again) {
+        await reachable(() => letters.updateMany({ _id: { $in: ids } }, { $inc: { count: times }, $set: { lastSeenAt: now } }));
       }
     },
+
     async noteDropped(letter) {
       const now = new Date();
       await reachable(() =>

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
-import { deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
+import { arrivalsById, deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
 import { auditEntryForWrite } from '../audit/trail.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
@@ -632,10 +632,8 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
   const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => atomicStatement<R>(pool, text, values);
   return {
     async parkMany(arrivals, firstDelayMs) {
-      // One row per id: a batch may bring the same event twice (ON CONFLICT may touch a row once).
-      const letters = [...new Map(arrivals.map((letter) => [letter.id, letter])).values()];
-      const seen = new Map<string, number>();
-      for (const letter of arrivals) seen.set(letter.id, (seen.get(letter.id) ?? 0) + 1);
+      // One row per id (ON CONFLICT may touch a row once), counted as often as it came.
+      const letters = arrivalsById(arrivals);
       if (letters.length === 0) return;
       await query(
         `INSERT INTO dead_letters (event_id, topic, event_type, subject, payload, seen_count, next_attempt_at)
@@ -646,12 +644,12 @@ export function pgDeadLetterStore(pool: pg.Pool): DeadLetterStore {
            seen_count = dead_letters.seen_count + EXCLUDED.seen_count,
            last_seen_at = now()`,
         [
-          letters.map((l) => l.id),
-          letters.map((l) => l.topic),
-          letters.map((l) => l.type ?? null),
-          letters.map((l) => l.subject ?? null),
-          letters.map((l) => JSON.stringify(l.event)),
-          letters.map((l) => seen.get(l.id)!),
+          letters.map(({ letter }) => letter.id),
+          letters.map(({ letter }) => letter.topic),
+          letters.map(({ letter }) => letter.type ?? null),
+          letters.map(({ letter }) => letter.subject ?? null),
+          letters.map(({ letter }) => JSON.stringify(letter.event)),
+          letters.map(({ times }) => times),
           firstDelayMs,
         ],
       );

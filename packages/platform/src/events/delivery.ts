@@ -180,12 +180,6 @@ export type EventApplier = (events: unknown[]) => Promise<Outcome[]>;
 
 const SUCCESS: Outcome = { status: 'SUCCESS' };
 
-/** The Dapr statuses of a batch's outcomes. */
-export const statusesOf =
-  (apply: EventApplier): BatchHandler =>
-  async (events) =>
-    (await apply(events)).map((outcome) => outcome.status);
-
 /** A one-event handler (deliveryOf, byEventType) as an applier: each event on its own, a thrown error its own outcome. */
 export function eachOf(handle: EventHandler): EventApplier {
   return async (events) => {
@@ -221,12 +215,12 @@ const failureOf = (error: unknown): Outcome =>
  * valid events again. A batch that fails for another reason is split and each half tried on its
  * own, down to single events, so one bad event never fails the 99 others with it: only that one
  * is retried (and, failing still, dead-lettered and re-driven alone). `apply` gives each event's
- * outcome (a live batch, a re-drive of dead letters); `batch` and `single` answer Dapr.
+ * outcome (a live batch, a re-drive of dead letters); `batch` answers Dapr.
  */
 export function deliveryByContract(
   contracts: EventContract<z.ZodType>[],
   options: Omit<DeliveryOptions<unknown>, 'handle'> & { handleMany: (events: CloudEvent<unknown>[]) => Promise<void> },
-): { apply: EventApplier; batch: BatchHandler; single: EventHandler } {
+): { apply: EventApplier; batch: BatchHandler } {
   const byType = new Map(contracts.map((contract) => [contract.type, contract]));
   const handleSplitting = async (events: CloudEvent<unknown>[]): Promise<Outcome[]> => {
     try {
@@ -267,8 +261,8 @@ export function deliveryByContract(
     let next = 0;
     return parsed.map((p) => (isEvent(p) ? handled[next++]! : p));
   };
-  const batch = statusesOf(apply);
-  return { apply, batch, single: async (body) => (await batch([body]))[0]! };
+  const batch: BatchHandler = async (bodies) => (await apply(bodies)).map((outcome) => outcome.status);
+  return { apply, batch };
 }
 
 async function dropMalformed(
