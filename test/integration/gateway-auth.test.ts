@@ -264,13 +264,29 @@ describe('key rotation', () => {
     const token = user.tokens.accessToken;
     const kid = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
     expect((await api('GET', '/api/auth/me', undefined, bearer(token))).status).toBe(200);
-    await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir);
-    const { kept } = await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir);
+    // One rotation at a time, each in effect before the next, as an operator does them: the
+    // gateway sidecar and auth-service's key store reload independently.
+    await keySetInEffect(user.email, (await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir)).added);
+    const { added, kept } = await rotateSigningKeys(stack.secretsFile, stack.resourcesDir, stack.keyFilesDir);
     expect(kept).not.toBe(kid);
-    // Sidecars hot-reload the policy with the new key set within ~1 s.
-    await eventually(async () => ((await api('GET', '/api/auth/me', undefined, bearer(token))).status === 401 ? true : undefined));
+    await keySetInEffect(user.email, added);
+    // Refused by the policy itself (its 401 carries the Bearer challenge), not by a service that
+    // got no identity while the sidecar swapped the policy.
+    await eventually(async () => {
+      const me = await api('GET', '/api/auth/me', undefined, bearer(token));
+      return me.status === 401 && me.headers.get('www-authenticate') === 'Bearer' ? true : undefined;
+    });
   });
 });
+
+/** Waits until auth-service signs with `kid` and the gateway accepts what it signs. */
+async function keySetInEffect(email: string, kid: string): Promise<void> {
+  await eventually(async () => {
+    const tokens = await login(email, 'correct horse battery');
+    if (JSON.parse(Buffer.from(tokens.accessToken.split('.')[0]!, 'base64url').toString()).kid !== kid) return undefined;
+    return (await api('GET', '/api/auth/me', undefined, bearer(tokens.accessToken))).status === 200 ? true : undefined;
+  });
+}
 
 describe('docs, errors and limits', () => {
   it('serves one merged OpenAPI document and Swagger UI', async () => {
