@@ -26,8 +26,8 @@ RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
 # What `npm run dev` uses (and the Dapr CLI); `npm test` needs kafka-test besides.
-DEV_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli zipkin)
-ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb daprd sentry sentry-cli zipkin)
+DEV_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli scheduler zipkin)
+ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb daprd sentry sentry-cli scheduler zipkin)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -134,44 +134,12 @@ ensure_packages() {
 # ---------------------------------------------------------------- Go binaries
 input_hash() { # hash of a Go module's inputs (its patches too) and build flags: rebuild only when they change
   local dir=$1; shift
-  { (cd "$dir" && cat go.mod go.sum ./*.go && if [ -d patches ]; then find patches -name '*.patch' | sort | xargs cat; fi); echo "$@"; } | sha256sum | cut -c1-16
+  { (cd "$dir" && cat go.mod go.sum ./*.go && if [ -f build.sh ]; then cat build.sh; fi && if [ -d patches ]; then find patches -name '*.patch' | sort | xargs cat; fi); echo "$@"; } | sha256sum | cut -c1-16
 }
 
-# patched_modfile <module dir>: <module dir>/patches/<dependency's module path>/ (e.g.
-# patches/github.com/dapr/dapr/) holds patches for that dependency (paths relative to its root).
-# Copies each patched dependency, at the version the module requires, out of the module cache
-# once, applies its patches, and prints a go.mod (beside its go.sum) that replaces those
-# dependencies with the copies; the module's own go.mod stays untouched. Prints nothing when
-# there is no patch.
-patched_modfile() {
-  local dir=$1 patch_dir dep version hash src work patch_file replaces="" out
-  while IFS= read -r patch_dir; do
-    dep=${patch_dir#"$dir/patches/"}
-    version=$(cd "$dir" && go list -m -f '{{.Version}}' "$dep") || fail "$dep: not a dependency of $dir/go.mod"
-    hash=$(cat "$patch_dir"/*.patch | sha256sum | cut -c1-16)
-    work="$CACHE/patched/$(basename "$dep")-$version-$hash"
-    if [ ! -f "$work/ready" ]; then
-      (cd "$dir" && go mod download "$dep@$version") >/dev/null
-      src=$(cd "$dir" && go list -m -f '{{.Dir}}' "$dep")
-      rm -rf "$work" && mkdir -p "$work"
-      cp -R "$src" "$work/module" && chmod -R u+w "$work/module"
-      for patch_file in "$patch_dir"/*.patch; do
-        say "applying $(basename "$patch_file") to $dep $version" >&2
-        patch --quiet --forward -p1 -d "$work/module" <"$patch_file" >&2 || fail "$(basename "$patch_file") does not apply to $dep $version"
-      done
-      touch "$work/ready"
-    fi
-    replaces+=$(printf '\nreplace %s %s => %s' "$dep" "$version" "$work/module")
-  done < <(find "$dir/patches" -name '*.patch' -printf '%h\n' 2>/dev/null | sort -u)
-  [ -n "$replaces" ] || return 0
-  out="$CACHE/patched/modfile-$(printf '%s' "$replaces" | cat - "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)"
-  mkdir -p "$out"
-  cp "$dir/go.mod" "$out/go.mod" && cp "$dir/go.sum" "$out/go.sum"
-  printf '%s\n' "$replaces" >>"$out/go.mod"
-  echo "$out/go.mod"
-}
-
-build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PACKAGE: another package than the module's own
+# build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PACKAGE: another package than the
+# module's own; BUILD_SCRIPT: the module's own recipe (called as <script> <name> <output>) instead of go build.
+build_go() {
   local name=$1 dir=$2 tags=$3 hash out start pid pkg=${BUILD_PACKAGE:-.}
   shift 3
   local ldflags="-s -w $*"
@@ -181,10 +149,18 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
   mkdir -p "$CACHE/bin" "$BIN"
   if [ ! -x "$out" ]; then
     start=$SECONDS
-    say "$name: downloading Go modules (cold: up to a few minutes)"
-    (cd "$dir" && go mod download)
+    # A scripted build lets go build fetch what it compiles: `go mod download` also asks for every
+    # module's .info, which the proxy refuses for some versions whose code it serves (etcd server 3.5.30).
+    if [ -z "${BUILD_SCRIPT:-}" ]; then
+      say "$name: downloading Go modules (cold: up to a few minutes)"
+      (cd "$dir" && go mod download)
+    fi
     say "$name: compiling (cold: daprd ~5 min on 2 cores, FerretDB ~1.5 min; warm: seconds)"
-    (cd "$dir" && CGO_ENABLED=0 go build ${GO_MODFILE:+-modfile "$GO_MODFILE"} -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") &
+    if [ -n "${BUILD_SCRIPT:-}" ]; then
+      PATCHED_DIR="$CACHE/patched" bash "$BUILD_SCRIPT" "$name" "$out.tmp" &
+    else
+      (cd "$dir" && CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") &
+    fi
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
       sleep 15
@@ -197,21 +173,19 @@ build_go() { # build_go <name> <module dir> <build tags> [ldflags…]; BUILD_PAC
   ln -sfn "$out" "$BIN/$name"
 }
 
-# daprd carries infra/daprd/patches (changes to dapr and components-contrib not released upstream;
-# each patch says why).
+# daprd, Sentry and the scheduler: infra/daprd/build.sh, the recipe the daprd image uses too,
+# applies infra/daprd/patches (changes to dapr and components-contrib not released upstream; each
+# patch says why) and stamps the version go.mod requires.
+build_dapr() { BUILD_SCRIPT="$ROOT/infra/daprd/build.sh" build_go "$1" "$ROOT/infra/daprd" "" "$1"; }
 build_daprd() {
-  local modfile
-  modfile=$(patched_modfile "$ROOT/infra/daprd") || fail "patching daprd failed"
-  GO_MODFILE=$modfile build_go daprd "$ROOT/infra/daprd" stablecomponents "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
+  build_dapr daprd
   # The layout the Dapr CLI looks for (<DAPR_RUNTIME_PATH>/.dapr/bin/daprd): `dapr run -f` runs this build.
   mkdir -p "$STATE/.dapr/bin"
   ln -sfn "$BIN/daprd" "$STATE/.dapr/bin/daprd"
 }
 build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
-# Sentry from the same dapr module (and go.sum) as daprd: the wrapper module pins it.
-build_sentry() {
-  BUILD_PACKAGE=github.com/dapr/dapr/cmd/sentry build_go sentry "$ROOT/infra/daprd" "" "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
-}
+build_sentry() { build_dapr sentry; }
+build_scheduler() { build_dapr scheduler; }
 
 # ---------------------------------------------------------------- validators
 # Each folder of infra/tools/ with a go.mod is a small Go program (e.g. the Compose
@@ -275,6 +249,43 @@ fetch_kafka() {
     touch "$KAFKA_LIBS/.complete"
   fi
 }
+
+# ---------------------------------------------------------------- Dapr scheduler
+# The Jobs API's backend (and workflows', unused here): daprd hands it jobs over mTLS, it keeps
+# them in its embedded etcd under .caregrid/scheduler and calls the sidecar back when one is due.
+# Its identity comes from our Sentry (same trust bundle, control-plane trust domain `localhost`
+# and namespace `default`, daprd's defaults); every port on loopback.
+scheduler_dir() { echo "$STATE/scheduler"; }
+scheduler_pidfile() { echo "$RUN/scheduler.pid"; }
+scheduler_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$CAREGRID_SCHEDULER_HEALTHZ_PORT/healthz" >/dev/null 2>&1; }
+
+up_scheduler() {
+  up_sentry
+  build_scheduler
+  mkdir -p "$(scheduler_dir)" "$RUN" "$LOGS"
+  chmod 700 "$(scheduler_dir)"
+  if pid_alive "$(scheduler_pidfile)"; then
+    wait_for scheduler 60 scheduler_ready
+    say "scheduler: already running on $CAREGRID_SCHEDULER_PORT"
+    return
+  fi
+  ensure_port_free scheduler "$CAREGRID_SCHEDULER_PORT"
+  ensure_port_free scheduler-etcd "$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT"
+  say "scheduler: starting on 127.0.0.1:$CAREGRID_SCHEDULER_PORT (jobs in $(scheduler_dir))"
+  start_detached "$(scheduler_pidfile)" "$LOGS/scheduler.log" env -u NAMESPACE "$BIN/scheduler" \
+    --mode=standalone --id=dapr-scheduler-server-0 \
+    --listen-address=127.0.0.1 --port="$CAREGRID_SCHEDULER_PORT" \
+    --override-broadcast-host-port="127.0.0.1:$CAREGRID_SCHEDULER_PORT" \
+    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SCHEDULER_HEALTHZ_PORT" \
+    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SCHEDULER_METRICS_PORT" \
+    --etcd-data-dir="$(scheduler_dir)/etcd" \
+    --etcd-client-listen-address=127.0.0.1 --etcd-client-port="$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT" \
+    --etcd-initial-cluster="dapr-scheduler-server-0=http://127.0.0.1:$CAREGRID_SCHEDULER_ETCD_PEER_PORT" \
+    --tls-enabled --sentry-address="127.0.0.1:$CAREGRID_SENTRY_PORT" \
+    --trust-anchors-file="$(sentry_dir)/ca.crt" --trust-domain=localhost
+  wait_for scheduler 60 scheduler_ready
+}
+down_scheduler() { stop_pidfile scheduler "$(scheduler_pidfile)"; }
 
 # ---------------------------------------------------------------- Zipkin jar
 # Zipkin's runnable server jar (~131 MB) stays where Maven puts it, the local Maven repository
@@ -515,6 +526,43 @@ up_sentry-cli() {
 }
 down_sentry-cli() { stop_pidfile sentry-cli "$(sentry_cli_pidfile)"; }
 
+# ---------------------------------------------------------------- Dapr scheduler
+# The Jobs API's backend (and workflows', unused here): daprd hands it jobs over mTLS, it keeps
+# them in its embedded etcd under .caregrid/scheduler and calls the sidecar back when one is due.
+# Its identity comes from our Sentry (same trust bundle, control-plane trust domain `localhost`
+# and namespace `default`, daprd's defaults); every port on loopback.
+scheduler_dir() { echo "$STATE/scheduler"; }
+scheduler_pidfile() { echo "$RUN/scheduler.pid"; }
+scheduler_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$CAREGRID_SCHEDULER_HEALTHZ_PORT/healthz" >/dev/null 2>&1; }
+
+up_scheduler() {
+  up_sentry
+  build_scheduler
+  mkdir -p "$(scheduler_dir)" "$RUN" "$LOGS"
+  chmod 700 "$(scheduler_dir)"
+  if pid_alive "$(scheduler_pidfile)"; then
+    wait_for scheduler 60 scheduler_ready
+    say "scheduler: already running on $CAREGRID_SCHEDULER_PORT"
+    return
+  fi
+  ensure_port_free scheduler "$CAREGRID_SCHEDULER_PORT"
+  ensure_port_free scheduler-etcd "$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT"
+  say "scheduler: starting on 127.0.0.1:$CAREGRID_SCHEDULER_PORT (jobs in $(scheduler_dir))"
+  start_detached "$(scheduler_pidfile)" "$LOGS/scheduler.log" env -u NAMESPACE "$BIN/scheduler" \
+    --mode=standalone --id=dapr-scheduler-server-0 \
+    --listen-address=127.0.0.1 --port="$CAREGRID_SCHEDULER_PORT" \
+    --override-broadcast-host-port="127.0.0.1:$CAREGRID_SCHEDULER_PORT" \
+    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SCHEDULER_HEALTHZ_PORT" \
+    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SCHEDULER_METRICS_PORT" \
+    --etcd-data-dir="$(scheduler_dir)/etcd" \
+    --etcd-client-listen-address=127.0.0.1 --etcd-client-port="$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT" \
+    --etcd-initial-cluster="dapr-scheduler-server-0=http://127.0.0.1:$CAREGRID_SCHEDULER_ETCD_PEER_PORT" \
+    --tls-enabled --sentry-address="127.0.0.1:$CAREGRID_SENTRY_PORT" \
+    --trust-anchors-file="$(sentry_dir)/ca.crt" --trust-domain=localhost
+  wait_for scheduler 60 scheduler_ready
+}
+down_scheduler() { stop_pidfile scheduler "$(scheduler_pidfile)"; }
+
 # ---------------------------------------------------------------- Zipkin
 # The trace backend of the local run and the tests: daprd (dapr/config, tracing.zipkin) and the
 # apps (OTEL_EXPORTER_ZIPKIN_ENDPOINT) send their spans to /api/v2/spans; the UI is /zipkin/.
@@ -575,6 +623,9 @@ status() {
   s=down; port_open "$CAREGRID_SENTRY_CLI_PORT" && s=up
   # shellcheck disable=SC2059
   printf "$fmt" sentry-cli "127.0.0.1:$CAREGRID_SENTRY_CLI_PORT" "$s" "the same CA where the Dapr CLI's sidecars look for it"
+  s=down; scheduler_ready && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" scheduler "127.0.0.1:$CAREGRID_SCHEDULER_PORT" "$s" "Dapr scheduler $DAPR_VERSION (Jobs API), jobs in $(scheduler_dir)"
   s=down; zipkin_ready && s=up
   # shellcheck disable=SC2059
   printf "$fmt" zipkin "127.0.0.1:$CAREGRID_ZIPKIN_PORT" "$s" "Zipkin $ZIPKIN_VERSION (in memory): UI $(zipkin_url)/zipkin/"
@@ -607,6 +658,7 @@ main() {
       ensure_packages
       build_daprd
       build_sentry
+      build_scheduler
       build_ferretdb
       fetch_kafka
       fetch_zipkin
