@@ -102,13 +102,13 @@ describe('run file', () => {
     expect(app('    placementHostAddress: placement\n')).toMatchObject({ placementHostAddress: 'placement:50005' });
   });
 
-  it('runs dapr/dapr.yaml without placement or scheduler, each daprd in its app folder', async () => {
-    const { defaultRunFile, repoRoot } = await import('../src/paths.js');
+  it('runs dapr/dapr.yaml without placement, with the local scheduler, each daprd in its app folder', async () => {
+    const { defaultRunFile, repoRoot, readInfraEnv } = await import('../src/paths.js');
     for (const app of loadRunFile(defaultRunFile)) {
       expect(app).toMatchObject({
         appDir: path.join(repoRoot, 'services', app.appId),
         placementHostAddress: undefined,
-        schedulerHostAddress: undefined,
+        schedulerHostAddress: `127.0.0.1:${readInfraEnv().CAREGRID_SCHEDULER_PORT}`,
       });
       expect(app.configFile.startsWith(path.join(repoRoot, 'dapr', 'config') + path.sep)).toBe(true);
       for (const dir of app.resourcesPaths) expect(dir.startsWith(repoRoot + path.sep)).toBe(true);

@@ -42,8 +42,10 @@ say('static checks (typecheck, lint, format)');
 const checks = run('typecheck') || run('lint');
 let containers: ContainerInfra | undefined;
 if (infraMode() === 'containers') {
-  say('infrastructure: daprd, Dapr Sentry and Zipkin, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)');
-  infraUp(['daprd', 'sentry', 'zipkin']);
+  say(
+    'infrastructure: daprd, Dapr Sentry, the scheduler and Zipkin, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)',
+  );
+  infraUp(['daprd', 'sentry', 'scheduler', 'zipkin']);
   containers = await startContainerInfra((line) => say(line));
 } else {
   say('infrastructure');
