@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { dropDatabase, freePort, readSecrets, renderResources, repoRoot, uniqueName, writeSecrets } from '@caregrid/devkit';
+import { dropDatabase, freePort, localScheduler, readSecrets, renderResources, repoRoot, uniqueName, writeSecrets } from '@caregrid/devkit';
 
 const appId = uniqueName('probe-service');
 
@@ -32,9 +32,9 @@ async function probeRunFile(): Promise<Probe> {
       common: {
         resourcesPaths: [resources.dir],
         configFilePath: path.join(repoRoot, 'dapr/config/caregrid.yaml'),
-        // As dapr/dapr.yaml: no actors, so no placement or scheduler.
+        // As dapr/dapr.yaml: no actors, so no placement; the local scheduler for jobs.
         placementHostAddress: '',
-        schedulerHostAddress: ' ',
+        schedulerHostAddress: localScheduler().address,
       },
       apps: [
         {
@@ -75,6 +75,7 @@ it('starts an app and its sidecar from a run file, provisions its database, repo
 
   // Healthy, and its sidecar holds a certificate from Dapr Sentry (mTLS on).
   expect(output).toMatch(new RegExp(`${appId}\\s+http://127.0.0.1:${appPort}\\s+${httpPort}\\s+on \\(Sentry\\)\\s+healthy`));
+  expect(output).toContain(`jobs: Dapr scheduler ${localScheduler().address}: healthy`);
   expect(code).toBe(0);
   // The secret the launcher wrote logs the app in as its own role.
   expect(readSecrets()[appId]?.databaseUrl).toMatch(new RegExp(`^postgres://${appId.replace(/-/g, '_')}:`));

@@ -91,6 +91,15 @@ export function localInfra(): LocalInfra {
 }
 
 /** infra/infra.sh's Zipkin: its base URL (the UI is `/zipkin/`) and where spans are sent to it. */
+/** infra/infra.sh's Dapr scheduler (the Jobs API): the address daprd dials, and its health check. */
+export function localScheduler(): { address: string; healthzUrl: string } {
+  const env = readInfraEnv();
+  return {
+    address: `127.0.0.1:${env.CAREGRID_SCHEDULER_PORT}`,
+    healthzUrl: `http://127.0.0.1:${env.CAREGRID_SCHEDULER_HEALTHZ_PORT}/healthz`,
+  };
+}
+
 export function localZipkin(): { url: string; spansEndpoint: string } {
   const url = `http://127.0.0.1:${readInfraEnv().CAREGRID_ZIPKIN_PORT}`;
   return { url, spansEndpoint: `${url}/api/v2/spans` };

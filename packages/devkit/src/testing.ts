@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startSidecar, type MtlsSettings, type RunningSidecar } from './daprd.js';
 import { testKafkaBrokers } from './kafka-groups.js';
-import { logsDir, readInfraEnv, repoRoot } from './paths.js';
+import { localScheduler, logsDir, repoRoot } from './paths.js';
 import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provision.js';
 
 /** A name no other test file (or earlier run) uses: topics, app-ids, databases. */
@@ -159,7 +159,7 @@ export async function startTestSidecar(options: {
     resourcesPaths: [options.resourcesDir],
     configFile: options.configFile ?? freshAppIdConfigFile(),
     // The local scheduler, as dapr/dapr.yaml gives every sidecar (the Jobs API).
-    schedulerHostAddress: `127.0.0.1:${readInfraEnv().CAREGRID_SCHEDULER_PORT}`,
+    schedulerHostAddress: localScheduler().address,
     // The tests' broker, never the dev system's (the default of sidecarEnvironment).
     env: { CAREGRID_SECRETS_FILE: options.secretsFile, KAFKA_BROKERS: testKafkaBrokers(), ...options.env },
     logFile: path.join(logsDir, 'tests', `${options.appId}-daprd.log`),

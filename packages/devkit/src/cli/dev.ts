@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildClinicApp } from '../build-app.js';
 import { infraUp } from '../infra.js';
-import { defaultRunFile, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
+import { defaultRunFile, localScheduler, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
 import { writeGeneratedResources } from '../policy.js';
 import { provisionServiceSecrets } from '../provision.js';
 import { loadRunFile } from '../runfile.js';
@@ -33,7 +33,20 @@ function tracesLine(members: StackMember[]): string {
   return `sent to ${[...endpoints].map((e) => e || '(none)').join(', ')}`;
 }
 
-function printTable(members: StackMember[]): void {
+/** Where the sidecars' jobs go, and whether infra/infra.sh's scheduler answers its health check. */
+async function schedulerLine(members: StackMember[]): Promise<string> {
+  const addresses = new Set(members.map((m) => m.app.schedulerHostAddress ?? ''));
+  const scheduler = localScheduler();
+  if (addresses.size !== 1 || !addresses.has(scheduler.address))
+    return `sidecars use ${[...addresses].map((a) => a || '(none)').join(', ')}`;
+  const healthy = await fetch(scheduler.healthzUrl, { signal: AbortSignal.timeout(2_000) }).then(
+    (response) => response.ok,
+    () => false,
+  );
+  return `Dapr scheduler ${scheduler.address}: ${healthy ? 'healthy' : '\u001b[31mNOT answering its health check\u001b[0m'}`;
+}
+
+async function printTable(members: StackMember[]): Promise<void> {
   const rows = [
     ['SERVICE', 'APP URL', 'SIDECAR HTTP', 'MTLS', 'STATUS'],
     ...members.map((m) => [
@@ -50,6 +63,7 @@ function printTable(members: StackMember[]): void {
   console.log(
     `\nmTLS between sidecars, certificates from Dapr Sentry (trust bundle ${sentryDir}); ACLs: the Configurations' accessControl`,
   );
+  console.log(`jobs: ${await schedulerLine(members)}`);
   console.log(`traces: ${tracesLine(members)}`);
   console.log(`logs: ${logsDir}${values.smoke ? '' : '  ·  Ctrl-C stops everything'}\n`);
 }
@@ -88,7 +102,7 @@ async function main(): Promise<number> {
     // Restarts of crashed processes (with backoff) and routing changes by readiness.
     log: say,
   });
-  printTable(stack.members);
+  await printTable(stack.members);
   if (apps.some((a) => a.env.CAREGRID_GENERATED_SECRETS?.includes('bootstrapAdmin'))) {
     say(`first admin: see bootstrapAdminEmail / bootstrapAdminPassword in ${secretsFile}`);
   }
