@@ -52,22 +52,38 @@ describe('GitHub workflows', () => {
     expect(readFileSync(path.join(repoRoot, 'README.md'), 'utf8')).toMatch(/^npm test\s/m);
   });
 
-  it('images are built for every app of dapr.yaml, multi-arch, with provenance', () => {
+  it('images are built for every app of dapr.yaml and the daprd sidecar, multi-arch, with provenance', () => {
     const job = workflow('images.yml').jobs.image;
-    expect([...job.strategy.matrix.service].sort()).toEqual(
-      loadRunFile(defaultRunFile)
-        .map((a) => a.appId)
-        .sort(),
-    );
-    const build = (job.steps as { uses?: string; with?: Record<string, unknown> }[]).find((s) =>
-      s.uses?.startsWith('docker/build-push-action'),
-    );
+    const appIds = loadRunFile(defaultRunFile).map((a) => a.appId);
+    expect([...job.strategy.matrix.service].sort()).toEqual([...appIds, 'daprd'].sort());
+    // The apps: the Dockerfile's default stage (no target); the sidecar: its daprd stage.
+    expect(job.strategy.matrix.include).toEqual([{ service: 'daprd', target: 'daprd' }]);
+    const steps = job.steps as { name?: string; uses?: string; with?: Record<string, unknown> }[];
+    const build = steps.find((s) => s.uses?.startsWith('docker/build-push-action') && s.with?.push === true);
     expect(build?.with).toMatchObject({
       platforms: 'linux/amd64,linux/arm64',
       provenance: 'mode=max',
+      target: '${{ matrix.target }}',
       'build-args': 'SERVICE=${{ matrix.service }}',
     });
     expect(existsSync(path.join(repoRoot, 'Dockerfile'))).toBe(true);
+  });
+
+  it('images are pushed only after their production dependencies and the image itself pass a critical-vulnerability scan', () => {
+    const images = workflow('images.yml');
+    const audit = (images.jobs.dependencies.steps as { run?: string }[]).map((s) => s.run ?? '');
+    expect(audit).toContain('npm audit --audit-level=critical --omit=dev');
+    expect(images.jobs.image.needs).toBe('dependencies');
+    const steps = images.jobs.image.steps as { id?: string; uses?: string; with?: Record<string, unknown> }[];
+    const scanAt = steps.findIndex((s) => s.uses?.startsWith('aquasecurity/trivy-action@'));
+    const pushAt = steps.findIndex((s) => s.uses?.startsWith('docker/build-push-action') && s.with?.push === true);
+    expect(scanAt).toBeGreaterThan(0);
+    expect(scanAt).toBeLessThan(pushAt);
+    const scan = steps[scanAt]!.with!;
+    expect(scan).toMatchObject({ severity: 'CRITICAL', 'exit-code': '1' });
+    // The image scanned is the one built just before it, of the same target.
+    const scanned = steps.slice(0, scanAt).find((s) => s.uses?.startsWith('docker/build-push-action'))!.with!;
+    expect(scanned).toMatchObject({ load: true, push: false, target: '${{ matrix.target }}', tags: scan['image-ref'] });
   });
 
   it('images are published only from a push whose CI checks and tests passed on that commit', () => {
