@@ -4,7 +4,33 @@
 # packages/devkit never do. The build stage compiles the service (npm run build: one ES module,
 # dist/main.js, with our workspace packages bundled in); the image runs that with plain node and
 # holds neither the TypeScript sources nor a TypeScript loader.
-ARG NODE_IMAGE=node:22-slim
+# Also the CareGrid sidecar: docker build --target daprd -t caregrid/daprd . (stages daprd-build
+# and daprd below; the apps' default build never reaches them).
+#
+# Base images by digest: the tag names the version, the digest is the image (move both together).
+ARG NODE_IMAGE=node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5
+ARG GO_IMAGE=golang:1.26.6-bookworm@sha256:116d58cbd88c1297624acc6e967a060012422bacf9930927e23fb719189c6f36
+ARG DAPRD_BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
+
+# daprd as every local run and `npm test` run it: infra/daprd/build.sh (the one recipe) applies
+# infra/daprd/patches and builds a static binary. Built on the build machine's own platform and
+# cross-compiled for the target's (CGO off), so the arm64 image needs no emulated Go compiler.
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS daprd-build
+ARG TARGETOS
+ARG TARGETARCH
+# build.sh applies the patches with patch(1), which the Go image does not ship.
+RUN apt-get update && apt-get install -y --no-install-recommends patch && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY infra/daprd infra/daprd
+RUN GOOS=${TARGETOS} GOARCH=${TARGETARCH} bash infra/daprd/build.sh daprd /out/daprd
+
+# The sidecar image: the binary alone on distroless (CA certificates, no shell), as the
+# distroless nonroot user (65532, as upstream's daprd image). /daprd is where the Dapr sidecar
+# injector runs it from (its container command); Compose passes only the flags.
+FROM ${DAPRD_BASE_IMAGE} AS daprd
+COPY --from=daprd-build /out/daprd /daprd
+USER 65532:65532
+ENTRYPOINT ["/daprd"]
 
 # The clinic app, which the gateway serves at /app: built once (no SERVICE here, so every image
 # shares this cached stage); only its dist/ (hashed bundles and index.html) reaches an image.

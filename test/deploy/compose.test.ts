@@ -6,7 +6,7 @@
  * and the resolved project must match the local run: the apps, app-ids, ports, Configurations
  * and resource folders of dapr/dapr.yaml, mounted from the repository's own folders.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ type Service = {
   image?: string;
   restart?: string;
   init?: boolean;
-  build?: { context: string; dockerfile: string; args?: Record<string, string> };
+  build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> };
   command?: string[] | null;
   environment?: Record<string, string | null>;
   network_mode?: string;
@@ -42,6 +42,9 @@ const composeFile = path.join(repoRoot, 'docker-compose.yml');
 const apps = loadRunFile(path.join(repoRoot, 'dapr', 'dapr.yaml'));
 const DATABASE_SERVICES: Record<string, string> = { postgres: 'postgres', mysql: 'mysql', mongodb: 'mongo' };
 const SIDECAR_HTTP_PORT = '3500';
+/** The registry path of a CareGrid image (k8s/image-registry/images.yaml, what the image workflow pushes). */
+const imageName = (name: string) =>
+  execFileSync('bash', [path.join(repoRoot, 'k8s', 'image-registry', 'image-name.sh'), name], { encoding: 'utf8' }).trim();
 
 /** Runs the loader; a failure comes back as its message rather than an exception. */
 function load(file: string, envFile: string): { project?: Project; error?: string } {
@@ -134,13 +137,16 @@ describe('docker-compose.yml', () => {
     expect(service!.build?.args?.SERVICE).toBe(appId);
     expect(service!.build?.context).toBe(repoRoot);
     expect(existsSync(path.join(repoRoot, 'services', appId, 'src', 'main.ts'))).toBe(true);
-    expect(service!.image).toBe(`ghcr.io/caregrid/${appId}:latest`);
+    expect(service!.image).toBe(`${imageName(appId)}:latest`);
     expect(service!.environment).toMatchObject({ APP_ID: appId, APP_PORT: String(app.appPort), DAPR_HTTP_PORT: SIDECAR_HTTP_PORT });
 
     // The sidecar: same app-id and port, in the app's network namespace (owned by a third service, below).
     const command = sidecar!.command ?? [];
-    expect(sidecar!.image).toBe(`daprio/daprd:${readInfraEnv().DAPR_VERSION}`);
-    expect(command[0]).toBe('/daprd');
+    // CareGrid's daprd (patched, built by infra/daprd/build.sh: the Dockerfile's daprd target),
+    // under the apps' registry path and tag; the image's entrypoint is daprd, the command its flags.
+    expect(sidecar!.image).toBe(`${imageName('daprd')}:latest`);
+    expect(sidecar!.build).toMatchObject({ context: repoRoot, target: 'daprd' });
+    expect(command.filter((arg) => !arg.startsWith('--'))).toEqual([]);
     expect(sidecar!.network_mode).toBe(service!.network_mode);
     expect(flagValues(command, 'app-id')).toEqual([appId]);
     expect(flagValues(command, 'app-port')).toEqual([String(app.appPort)]);
@@ -285,6 +291,62 @@ describe('docker-compose.yml', () => {
       expect(sidecar.depends_on?.sentry).toBeDefined();
     }
   });
+
+  it('runs the Dapr scheduler of the same version for every sidecar, its identity from the Compose Sentry, its data in its own volume', () => {
+    const scheduler = project.services.scheduler!;
+    expect(scheduler.image).toBe(`daprio/scheduler:${readInfraEnv().DAPR_VERSION}`);
+    expect(scheduler.ports ?? []).toEqual([]);
+    const command = scheduler.command ?? [];
+    const [port] = flagValues(command, 'port');
+    // What it tells the sidecars to connect to is what they are given: its name on the network.
+    expect(flagValues(command, 'override-broadcast-host-port')).toEqual([`scheduler:${port}`]);
+    // mTLS through the Compose Sentry, trusting the sidecars' root, and only the root reaches it.
+    expect(command).toContain('--tls-enabled');
+    expect(flagValues(command, 'sentry-address')).toEqual(flagValues(project.services['gateway-dapr']!.command ?? [], 'sentry-address'));
+    const [anchors] = flagValues(command, 'trust-anchors-file');
+    const config = scheduler.configs?.find((c) => c.target === anchors);
+    const root = readFileSync(path.join(generatedDir, 'sentry', 'ca.crt'), 'utf8').trim();
+    expect(project.configs?.[config!.source]?.content?.trim()).toBe(root);
+    expect(JSON.stringify(scheduler.volumes ?? [])).not.toContain('sentry-credentials');
+    // Its jobs outlive the container: the etcd data folder is a volume of its own, owned by the
+    // nonroot user (dapr-init chowns it).
+    const [data] = flagValues(command, 'etcd-data-dir');
+    expect(mountOf(scheduler, data!)?.mount).toMatchObject({ type: 'volume', source: 'scheduler-data' });
+    const init = project.services['dapr-init']!;
+    const initTarget = init.volumes?.find((v) => v.source === 'scheduler-data')?.target;
+    expect((init.command ?? []).join('\n')).toMatch(new RegExp(`chown -R 65532:65532 .*${initTarget}`));
+    expect(scheduler.depends_on?.['dapr-init']?.condition).toBe('service_completed_successfully');
+    for (const app of apps) {
+      const sidecar = project.services[`${app.appId}-dapr`]!;
+      expect([app.appId, flagValues(sidecar.command ?? [], 'scheduler-host-address')]).toEqual([app.appId, [`scheduler:${port}`]]);
+      expect([app.appId, sidecar.depends_on?.scheduler?.condition]).toEqual([app.appId, 'service_started']);
+    }
+  });
+
+  it(
+    "passes daprd, Sentry and the scheduler only flags their 1.18 binaries know (each binary's own --help, built by infra/daprd/build.sh)",
+    () => {
+      const binaries = mkdtempSync(path.join(tmpdir(), 'caregrid-dapr-flags-'));
+      const known = (name: string) => {
+        const binary = path.join(binaries, name);
+        execFileSync('bash', [path.join(repoRoot, 'infra', 'daprd', 'build.sh'), name, binary], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const help = spawnSync(binary, ['--help'], { encoding: 'utf8' });
+        return new Set([...`${help.stdout}${help.stderr}`.matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]!));
+      };
+      const used = (command: string[]) => command.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!);
+      const daprd = known('daprd');
+      expect(daprd.size).toBeGreaterThan(30);
+      for (const app of apps) {
+        const command = project.services[`${app.appId}-dapr`]!.command ?? [];
+        expect([app.appId, used(command).filter((flag) => !daprd.has(flag))]).toEqual([app.appId, []]);
+      }
+      for (const name of ['sentry', 'scheduler']) {
+        const flags = known(name);
+        expect([name, used(project.services[name]!.command ?? []).filter((flag) => !flags.has(flag))]).toEqual([name, []]);
+      }
+    },
+    30 * 60_000,
+  );
 
   it('lets all sidecars share one name-resolution registry', () => {
     for (const app of apps) {

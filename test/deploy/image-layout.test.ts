@@ -1,29 +1,52 @@
 /**
- * What each service image holds, without a Docker engine: the Dockerfile's own
- * COPY, `npm ci` and build steps (read from the Dockerfile, so this cannot drift
- * from it) replayed into temporary folders, then the image's CMD started there
- * until it has loaded its whole module graph and waits for its sidecar. Catches
- * a runtime import that is only a devDependency, a shared package missing from
- * the build, or a source folder not copied.
+ * What each image holds, without a Docker engine: the Dockerfile's own COPY, `npm ci` and build
+ * steps (read from the Dockerfile, so this cannot drift from it) replayed into temporary folders.
+ * A service image's CMD is started there until it has loaded its whole module graph and waits
+ * for its sidecar: catches a runtime import that is only a devDependency, a shared package
+ * missing from the build, or a source folder not copied. The sidecar image's build runs as the
+ * stage runs it, and its binary must be the one infra/daprd/build.sh builds (patched).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultRunFile, loadRunFile, repoRoot } from '@caregrid/devkit';
 
 type Copy = { from: string; to: string; stage?: string };
-type Stage = { copies: Copy[]; runs: string[]; workdir?: string; cmd?: string[] };
+type Stage = {
+  /** The base image, ARGs resolved; `platform` its --platform. */
+  image: string;
+  platform?: string;
+  copies: Copy[];
+  /** RUN commands, each `&&` link apart; `runLines` the RUN lines whole. */
+  runs: string[];
+  runLines: string[];
+  workdir?: string;
+  cmd?: string[];
+  entrypoint?: string[];
+  user?: string;
+};
 
-/** The Dockerfile's stages: COPY sources (from the build context), RUN commands, WORKDIR, CMD. */
-function readDockerfile(service: string): Record<string, Stage> {
+/** The ARGs declared before the first FROM, with their defaults. */
+function globalArgs(text: string): Record<string, string> {
+  const head = text.slice(0, text.search(/^FROM /m));
+  return Object.fromEntries([...head.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/**
+ * The Dockerfile's stages, in order: base image, COPY sources (from the build context), RUN
+ * commands, WORKDIR, CMD, ENTRYPOINT, USER. `args` stand for build arguments (`${NAME}`).
+ */
+function readDockerfile(args: Record<string, string> = {}): Record<string, Stage> {
   const text = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, '');
+  const values = { ...globalArgs(text), ...args };
   const stages: Record<string, Stage> = {};
   let current: Stage | undefined;
   for (const raw of text.split('\n')) {
-    const line = raw.trim().replace(/\$\{SERVICE\}/g, service);
-    const from = /^FROM\s+\S+\s+AS\s+(\S+)/i.exec(line);
-    if (from) stages[from[1]!] = current = { copies: [], runs: [] };
+    const line = raw.trim().replace(/\$\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+    const from = /^FROM\s+(?:--platform=(\S+)\s+)?(\S+)\s+AS\s+(\S+)/i.exec(line);
+    if (from) stages[from[3]!] = current = { image: from[2]!, platform: from[1], copies: [], runs: [], runLines: [] };
     if (!current) continue;
     if (line.startsWith('COPY ')) {
       const args = line.split(/\s+/).slice(1);
@@ -32,6 +55,7 @@ function readDockerfile(service: string): Record<string, Stage> {
       const to = args.pop()!;
       for (const from of args) current.copies.push({ from, to, stage });
     }
+    if (line.startsWith('RUN ')) current.runLines.push(line.slice(4));
     if (line.startsWith('RUN '))
       current.runs.push(
         ...line
@@ -41,6 +65,8 @@ function readDockerfile(service: string): Record<string, Stage> {
       );
     if (line.startsWith('WORKDIR ')) current.workdir = line.slice(8);
     if (line.startsWith('CMD [')) current.cmd = JSON.parse(line.slice(4)) as string[];
+    if (line.startsWith('ENTRYPOINT [')) current.entrypoint = JSON.parse(line.slice(11)) as string[];
+    if (line.startsWith('USER ')) current.user = line.slice(5);
   }
   return stages;
 }
@@ -144,8 +170,9 @@ describe('service images (Dockerfile replayed without Docker)', () => {
   it.each(services)(
     '%s: production dependencies and copied sources are all it needs to start',
     async (service) => {
-      const stages = readDockerfile(service);
-      expect(Object.keys(stages)).toEqual(['clinic-app', 'deps', 'build', 'runtime']);
+      const stages = readDockerfile({ SERVICE: service });
+      // runtime last: a build without --target (the apps' build) makes a service image.
+      expect(Object.keys(stages)).toEqual(['daprd-build', 'daprd', 'clinic-app', 'deps', 'build', 'runtime']);
       const app = mkdtempSync(path.join(tmpdir(), `image-${service}-`));
       const build = mkdtempSync(path.join(tmpdir(), `image-build-${service}-`));
       try {
@@ -175,5 +202,93 @@ describe('service images (Dockerfile replayed without Docker)', () => {
       }
     },
     120_000,
+  );
+});
+
+/** Whether .dockerignore keeps a repository file out of the build context (last matching line wins). */
+function ignoredByDockerignore(file: string): boolean {
+  const toRegExp = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '(?:.*/)?')
+        .replace(/\*\*/g, '.*')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}(?:/.*)?$`,
+    );
+  let ignored = false;
+  for (const line of readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n')) {
+    const pattern = line.trim();
+    if (!pattern || pattern.startsWith('#')) continue;
+    const negated = pattern.startsWith('!');
+    if (toRegExp(negated ? pattern.slice(1) : pattern).test(file)) ignored = !negated;
+  }
+  return ignored;
+}
+
+const goArch = process.arch === 'x64' ? 'amd64' : process.arch;
+
+describe('the CareGrid daprd image (stages daprd-build and daprd, replayed without Docker)', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'image-daprd-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('is the distroless nonroot user running /daprd alone, on digest-pinned bases', () => {
+    const stages = readDockerfile();
+    const build = stages['daprd-build']!;
+    const image = stages.daprd!;
+    // Go 1.26 (infra/daprd/go.mod's), compiling on the build machine's platform for the target's.
+    expect(build.image).toMatch(/^golang:1\.26(\.\d+)?(-[a-z]+)?@sha256:[0-9a-f]{64}$/);
+    expect(build.platform).toBe('$BUILDPLATFORM');
+    expect(image.image).toMatch(/^gcr\.io\/distroless\/static-debian12:nonroot@sha256:[0-9a-f]{64}$/);
+    // Nothing but the built binary, where the Dapr sidecar injector runs it (/daprd); no shell to run anything else.
+    expect(image.copies).toEqual([{ from: '/out/daprd', to: '/daprd', stage: 'daprd-build' }]);
+    expect(image.runs).toEqual([]);
+    expect(image.entrypoint).toEqual(['/daprd']);
+    expect(image.cmd).toBeUndefined();
+    // Non-root by number (a Kubernetes runAsNonRoot check cannot resolve a user name): distroless's nonroot.
+    expect(image.user).toBe('65532:65532');
+    // The build context holds every file of the daprd module, its patches and build.sh.
+    const files = execFileSync('git', ['ls-files', 'infra/daprd'], { cwd: repoRoot, encoding: 'utf8' }).trim().split('\n');
+    expect(files).toEqual(expect.arrayContaining(['infra/daprd/build.sh', 'infra/daprd/go.mod']));
+    expect(files.some((f) => f.endsWith('.patch'))).toBe(true);
+    expect(files.filter(ignoredByDockerignore)).toEqual([]);
+  });
+
+  it(
+    "builds the very binary infra/daprd/build.sh builds (patches applied), of go.mod's Dapr version",
+    () => {
+      const build = readDockerfile({ TARGETOS: 'linux', TARGETARCH: goArch })['daprd-build']!;
+      const dir = path.join(work, 'stage');
+      replayCopies(build, dir);
+      // The stage's output folder (/out, which the daprd stage copies from) lives in the temporary folder here.
+      const out = path.join(dir, 'out');
+      for (const command of build.runLines) {
+        // The package installs of the Go image: what they install must be here already.
+        if (command.startsWith('apt-get ')) {
+          const packages = /apt-get install (?:-\S+\s+)*([^&]+)/.exec(command)![1]!.trim().split(/\s+/);
+          for (const pkg of packages) expect([pkg, spawnSync('sh', ['-c', `command -v ${pkg}`]).status]).toEqual([pkg, 0]);
+          continue;
+        }
+        const result = spawnSync('sh', ['-ec', command.replaceAll(' /out/', ` ${out}/`)], { cwd: dir, encoding: 'utf8' });
+        expect({ command, status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
+          command,
+          status: 0,
+          stderr: '',
+        });
+      }
+      const shipped = path.join(out, path.relative('/out', readDockerfile().daprd!.copies[0]!.from));
+      const reference = path.join(work, 'build-sh-daprd');
+      execFileSync('bash', [path.join(repoRoot, 'infra', 'daprd', 'build.sh'), 'daprd', reference], {
+        env: { ...process.env, GOOS: 'linux', GOARCH: goArch },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+      expect({ "the image's daprd": sha256(shipped) }).toEqual({ "the image's daprd": sha256(reference) });
+      const daprVersion = /^\s*github\.com\/dapr\/dapr v(\S+)$/m.exec(
+        readFileSync(path.join(repoRoot, 'infra', 'daprd', 'go.mod'), 'utf8'),
+      )![1];
+      expect(execFileSync(shipped, ['--version'], { encoding: 'utf8' }).trim()).toBe(daprVersion);
+    },
+    30 * 60_000,
   );
 });

@@ -1,6 +1,7 @@
 /**
- * One registry path for the app images, set in one place (k8s/image-registry/images.yaml):
- * the overlays pull exactly the names the image workflow pushes and the Kubernetes e2e builds.
+ * One registry path for the CareGrid images (the apps and the daprd sidecar), set in one place
+ * (k8s/image-registry/images.yaml): the overlays pull exactly the names the image workflow pushes
+ * and the Kubernetes e2e builds, the sidecar under the apps' tag.
  * The workflows' own steps are run here (with `docker` and `kind` stood in by recorders), so
  * a step that computes its names elsewhere fails.
  */
@@ -10,7 +11,9 @@ import path from 'node:path';
 import { defaultRunFile, loadRunFile, repoRoot } from '@caregrid/devkit';
 import { copyDeployment, type KubeObject, readWorkflow, renderOverlay, workflowStep } from './k8s-render.js';
 
-type Deployment = KubeObject & { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
+type Deployment = KubeObject & {
+  spec: { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } };
+};
 
 const appIds = loadRunFile(defaultRunFile).map((a) => a.appId);
 const { dir: work, dispose } = copyDeployment(['.github']);
@@ -21,6 +24,14 @@ const appImages = (objects: KubeObject[]) =>
     (objects.filter((o) => o.kind === 'Deployment') as Deployment[])
       .filter((d) => appIds.includes(d.metadata.name))
       .map((d) => [d.metadata.name, d.spec.template.spec.containers.find((c) => c.name === 'app')!.image]),
+  );
+
+/** The sidecar image of every Deployment Dapr injects into: its dapr.io/sidecar-image annotation. */
+const sidecarImages = (objects: KubeObject[]) =>
+  Object.fromEntries(
+    (objects.filter((o) => o.kind === 'Deployment') as Deployment[])
+      .filter((d) => d.spec.template.metadata.annotations?.['dapr.io/enabled'] === 'true')
+      .map((d) => [d.metadata.name, d.spec.template.metadata.annotations?.['dapr.io/sidecar-image']]),
   );
 
 /** Runs the images workflow's "Image name" step for one matrix entry; returns its output or its failure. */
@@ -76,27 +87,48 @@ describe('one registry path for the app images', () => {
       expect(readFileSync(path.join(repoRoot, 'k8s', 'base', 'apps', file), 'utf8')).toMatch(
         new RegExp(`image: ${path.basename(file, '.yaml')}\\b`),
       );
+    // The sidecar image is named once, bare, for every pod of the base (both overlays take it).
+    const annotating = files.filter(
+      (f) => /\.ya?ml$/.test(f) && readFileSync(path.join(repoRoot, f), 'utf8').includes('dapr.io/sidecar-image:'),
+    );
+    expect(annotating).toEqual(['k8s/base/pod-defaults.yaml']);
+    expect(readFileSync(path.join(repoRoot, 'k8s', 'base', 'pod-defaults.yaml'), 'utf8')).toMatch(/^\s+dapr\.io\/sidecar-image: daprd$/m);
   });
 
-  it.each(['dev', 'prod'])('the %s overlay pulls what the image workflow pushes (and the e2e loads, for dev)', async (overlay) => {
-    const images = appImages(await renderOverlay(work, overlay));
-    expect(Object.keys(images).sort()).toEqual([...appIds].sort());
-    const pushed = Object.fromEntries(appIds.map((id) => [id, imagesWorkflowName(work, id, 'caregrid').image]));
-    expect(Object.fromEntries(Object.entries(images).map(([id, image]) => [id, image.replace(/:[^:/]+$/, '')]))).toEqual(pushed);
-    if (overlay === 'dev') expect(e2eLoadedImages(work).sort()).toEqual(Object.values(images).sort());
-  });
+  it.each(['dev', 'prod'])(
+    "the %s overlay pulls what the image workflow pushes (and the e2e loads, for dev), CareGrid's daprd in every pod",
+    async (overlay) => {
+      const objects = await renderOverlay(work, overlay);
+      const images = appImages(objects);
+      expect(Object.keys(images).sort()).toEqual([...appIds].sort());
+      const pushed = Object.fromEntries(appIds.map((id) => [id, imagesWorkflowName(work, id, 'caregrid').image]));
+      expect(Object.fromEntries(Object.entries(images).map(([id, image]) => [id, image.replace(/:[^:/]+$/, '')]))).toEqual(pushed);
+      // Every pod's sidecar: the daprd image the workflow pushes, under the tag of the apps.
+      const tags = new Set(Object.values(images).map((image) => /:([^:/]+)$/.exec(image)![1]));
+      expect(tags.size).toBe(1);
+      const sidecar = `${imagesWorkflowName(work, 'daprd', 'caregrid').image}:${[...tags][0]}`;
+      expect(sidecar).toBe(`ghcr.io/caregrid/daprd:${overlay === 'dev' ? 'dev' : '0.1.0'}`);
+      const sidecars = sidecarImages(objects);
+      expect(Object.keys(sidecars).sort()).toEqual([...appIds].sort());
+      expect(new Set(Object.values(sidecars))).toEqual(new Set([sidecar]));
+      if (overlay === 'dev') expect(e2eLoadedImages(work).sort()).toEqual([...Object.values(images), sidecar].sort());
+    },
+  );
 
   it('moving the registry in images.yaml moves the overlays, the push and the e2e with it', async () => {
     const { dir: fork, dispose: disposeFork } = copyDeployment(['.github']);
     try {
       const file = path.join(fork, 'k8s', 'image-registry', 'images.yaml');
       writeFileSync(file, readFileSync(file, 'utf8').replaceAll('ghcr.io/caregrid/', 'ghcr.io/a-fork/'));
-      const images = appImages(await renderOverlay(fork, 'dev'));
+      const objects = await renderOverlay(fork, 'dev');
+      const images = appImages(objects);
       for (const id of appIds) {
         expect(images[id]).toBe(`ghcr.io/a-fork/${id}:dev`);
         expect(imagesWorkflowName(fork, id, 'A-Fork')).toEqual({ image: `ghcr.io/a-fork/${id}` });
       }
-      expect(e2eLoadedImages(fork).sort()).toEqual(Object.values(images).sort());
+      expect(new Set(Object.values(sidecarImages(objects)))).toEqual(new Set(['ghcr.io/a-fork/daprd:dev']));
+      expect(imagesWorkflowName(fork, 'daprd', 'A-Fork')).toEqual({ image: 'ghcr.io/a-fork/daprd' });
+      expect(e2eLoadedImages(fork).sort()).toEqual([...Object.values(images), 'ghcr.io/a-fork/daprd:dev'].sort());
       // The fork's owner cannot push under another owner: the workflow says so before building.
       expect(imagesWorkflowName(fork, 'gateway', 'caregrid').error).toContain('k8s/image-registry/images.yaml');
     } finally {

@@ -5,7 +5,7 @@
  * covers every app of dapr.yaml, the e2e applies an overlay that exists.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -52,22 +52,85 @@ describe('GitHub workflows', () => {
     expect(readFileSync(path.join(repoRoot, 'README.md'), 'utf8')).toMatch(/^npm test\s/m);
   });
 
-  it('images are built for every app of dapr.yaml, multi-arch, with provenance', () => {
+  it('images are built for every app of dapr.yaml and the daprd sidecar, multi-arch, with provenance', () => {
     const job = workflow('images.yml').jobs.image;
-    expect([...job.strategy.matrix.service].sort()).toEqual(
-      loadRunFile(defaultRunFile)
-        .map((a) => a.appId)
-        .sort(),
-    );
-    const build = (job.steps as { uses?: string; with?: Record<string, unknown> }[]).find((s) =>
-      s.uses?.startsWith('docker/build-push-action'),
-    );
+    const appIds = loadRunFile(defaultRunFile).map((a) => a.appId);
+    expect([...job.strategy.matrix.service].sort()).toEqual([...appIds, 'daprd'].sort());
+    // The apps: the Dockerfile's default stage (no target); the sidecar: its daprd stage.
+    expect(job.strategy.matrix.include).toEqual([{ service: 'daprd', target: 'daprd' }]);
+    const steps = job.steps as { name?: string; uses?: string; with?: Record<string, unknown> }[];
+    const build = steps.find((s) => s.uses?.startsWith('docker/build-push-action') && s.with?.push === true);
     expect(build?.with).toMatchObject({
       platforms: 'linux/amd64,linux/arm64',
       provenance: 'mode=max',
+      target: '${{ matrix.target }}',
       'build-args': 'SERVICE=${{ matrix.service }}',
     });
     expect(existsSync(path.join(repoRoot, 'Dockerfile'))).toBe(true);
+  });
+
+  it('images are pushed only after their production dependencies and the image itself pass a critical-vulnerability scan', () => {
+    const images = workflow('images.yml');
+    const audit = (images.jobs.dependencies.steps as { run?: string }[]).map((s) => s.run ?? '');
+    expect(audit).toContain('npm audit --audit-level=critical --omit=dev');
+    expect(images.jobs.image.needs).toBe('dependencies');
+    const steps = images.jobs.image.steps as { id?: string; uses?: string; with?: Record<string, unknown> }[];
+    const scanAt = steps.findIndex((s) => s.uses?.startsWith('aquasecurity/trivy-action@'));
+    const pushAt = steps.findIndex((s) => s.uses?.startsWith('docker/build-push-action') && s.with?.push === true);
+    expect(scanAt).toBeGreaterThan(0);
+    expect(scanAt).toBeLessThan(pushAt);
+    const scan = steps[scanAt]!.with!;
+    expect(scan).toMatchObject({ severity: 'CRITICAL', 'exit-code': '1' });
+    // The image scanned is the one built just before it, of the same target.
+    const scanned = steps.slice(0, scanAt).find((s) => s.uses?.startsWith('docker/build-push-action'))!.with!;
+    expect(scanned).toMatchObject({ load: true, push: false, target: '${{ matrix.target }}', tags: scan['image-ref'] });
+  });
+
+  it("the containers leg runs every sidecar with the daprd image's own binary, checked against go.mod's version", () => {
+    const steps = workflow('ci.yml').jobs.test.steps as { name?: string; if?: string; run?: string }[];
+    const at = steps.findIndex((s) => s.name?.startsWith('The shipped sidecar'));
+    expect(at).toBeGreaterThan(-1);
+    expect(at).toBeLessThan(steps.findIndex((s) => s.run === 'bash .ci/run'));
+    expect(steps[at]!.if).toBe("matrix.infra == 'containers'");
+    // Replayed with `docker` recording its calls and handing out a daprd that prints `version`.
+    const runStep = (version: string) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'ci-sidecar-'));
+      const bin = path.join(dir, 'bin');
+      mkdirSync(bin);
+      const docker = path.join(bin, 'docker');
+      writeFileSync(
+        docker,
+        `#!/usr/bin/env bash\necho "$*" >> "${dir}/docker.log"\ncase "$1" in\n  create) echo c0ffee ;;\n  cp) printf '#!/bin/sh\\necho ${version}\\n' > "$3" && chmod +x "$3" ;;\nesac\n`,
+      );
+      chmodSync(docker, 0o755);
+      writeFileSync(path.join(dir, 'env'), '');
+      const result = spawnSync('bash', ['-eo', 'pipefail', '-c', steps[at]!.run!], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        env: { PATH: `${bin}:${process.env.PATH}`, RUNNER_TEMP: dir, GITHUB_ENV: path.join(dir, 'env') },
+      });
+      return {
+        dir,
+        status: result.status,
+        env: readFileSync(path.join(dir, 'env'), 'utf8'),
+        docker: readFileSync(path.join(dir, 'docker.log'), 'utf8'),
+      };
+    };
+    const goModVersion = /^\s*github\.com\/dapr\/dapr v(\S+)$/m.exec(
+      readFileSync(path.join(repoRoot, 'infra', 'daprd', 'go.mod'), 'utf8'),
+    )![1]!;
+    const shipped = runStep(goModVersion);
+    expect(shipped.status).toBe(0);
+    expect(shipped.docker).toMatch(/^build --target daprd -t (\S+) \.$/m);
+    expect(shipped.docker).toContain('cp c0ffee:/daprd ');
+    expect(shipped.env).toBe(`CAREGRID_DAPRD_BINARY=${path.join(shipped.dir, 'daprd')}\n`);
+    const stale = runStep('1.17.0');
+    expect([stale.status, stale.env]).toEqual([1, '']);
+    // packages/devkit's daprd path honours it (packages/devkit/test/paths.test.ts); the README names it.
+    expect(readFileSync(path.join(repoRoot, 'packages', 'devkit', 'src', 'paths.ts'), 'utf8')).toContain(
+      'process.env.CAREGRID_DAPRD_BINARY',
+    );
+    expect(readFileSync(path.join(repoRoot, 'README.md'), 'utf8')).toContain('CAREGRID_DAPRD_BINARY');
   });
 
   it('images are published only from a push whose CI checks and tests passed on that commit', () => {

@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const stateDir = process.env.CAREGRID_HOME ?? path.join(repoRoot, '.caregrid');
 export const logsDir = path.join(stateDir, 'logs');
-export const daprdBinary = path.join(stateDir, 'bin', 'daprd');
+/**
+ * The daprd every local sidecar runs: infra/infra.sh's build, unless CAREGRID_DAPRD_BINARY names
+ * another (CI: the binary of the CareGrid daprd image, so the sidecar that ships is the one tested).
+ */
+export const daprdBinary = process.env.CAREGRID_DAPRD_BINARY || path.join(stateDir, 'bin', 'daprd');
 export const secretsFile = path.join(stateDir, 'secrets.json');
 /** The sidecars' shared sqlite name-resolution registry (the Configurations read CAREGRID_NAME_RESOLUTION_DB). */
 export const nameResolutionDb = path.join(stateDir, 'dapr', 'nameresolution.db');
