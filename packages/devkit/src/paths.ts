@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const stateDir = process.env.CAREGRID_HOME ?? path.join(repoRoot, '.caregrid');
 export const logsDir = path.join(stateDir, 'logs');
-export const daprdBinary = path.join(stateDir, 'bin', 'daprd');
+/** The daprd every local sidecar runs; CAREGRID_DAPRD_BINARY points at another build (e.g. one under test). */
+export const daprdBinary = process.env.CAREGRID_DAPRD_BINARY ?? path.join(stateDir, 'bin', 'daprd');
 export const secretsFile = path.join(stateDir, 'secrets.json');
 /** The sidecars' shared sqlite name-resolution registry (the Configurations read CAREGRID_NAME_RESOLUTION_DB). */
 export const nameResolutionDb = path.join(stateDir, 'dapr', 'nameresolution.db');
@@ -103,6 +104,17 @@ export function localScheduler(): { address: string; healthzUrl: string } {
 export function localZipkin(): { url: string; spansEndpoint: string } {
   const url = `http://127.0.0.1:${readInfraEnv().CAREGRID_ZIPKIN_PORT}`;
   return { url, spansEndpoint: `${url}/api/v2/spans` };
+}
+
+/** infra/infra.sh's Mailpit: the SMTP address the `mail` binding sends to, its HTTP API, the local sender address. */
+export function localMailpit(): { smtpHost: string; smtpPort: string; apiUrl: string; sender: string } {
+  const env = readInfraEnv();
+  return {
+    smtpHost: '127.0.0.1',
+    smtpPort: env.CAREGRID_MAILPIT_SMTP_PORT!,
+    apiUrl: `http://127.0.0.1:${env.CAREGRID_MAILPIT_HTTP_PORT}`,
+    sender: env.CAREGRID_MAIL_FROM!,
+  };
 }
 
 /**
