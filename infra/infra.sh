@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # CareGrid's real local servers without Docker: PostgreSQL, MariaDB, Kafka (KRaft; a second
 # broker, kafka-test, for the tests alone), FerretDB, Dapr Sentry (the sidecars' mTLS certificate
-# authority) and Zipkin (the traces of apps and sidecars) as plain processes on 127.0.0.1, plus
-# the daprd build.
+# authority), Zipkin (the traces of apps and sidecars) and Mailpit (the mail the SMTP binding sends)
+# as plain processes on 127.0.0.1, plus the daprd build.
 #
 #   infra/infra.sh up [component…]     install/build what is missing, start, wait ready
 #                                      (no component: all; `dev`: all but the tests' kafka-test)
 #   infra/infra.sh down [component…]   stop
 #   infra/infra.sh status              table of components
-#   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, kafka and zipkin jars)
+#   infra/infra.sh build               only build/fetch binaries (daprd, sentry, ferretdb, mailpit, kafka and zipkin jars)
 #   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/),
 #                                      and the Dapr CLI from ../shared/dapr-cli when that folder exists
 #   infra/infra.sh kafka-classpath     print the classpath of the Kafka jars (admin tools included)
@@ -26,8 +26,8 @@ RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
 # What `npm run dev` uses (and the Dapr CLI); `npm test` needs kafka-test besides.
-DEV_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli scheduler zipkin)
-ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb daprd sentry sentry-cli scheduler zipkin)
+DEV_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli scheduler zipkin mailpit)
+ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb daprd sentry sentry-cli scheduler zipkin mailpit)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -184,6 +184,7 @@ build_daprd() {
   ln -sfn "$BIN/daprd" "$STATE/.dapr/bin/daprd"
 }
 build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
+build_mailpit() { build_go mailpit "$ROOT/infra/mailpit" ""; }
 build_sentry() { build_dapr sentry; }
 build_scheduler() { build_dapr scheduler; }
 
@@ -249,43 +250,6 @@ fetch_kafka() {
     touch "$KAFKA_LIBS/.complete"
   fi
 }
-
-# ---------------------------------------------------------------- Dapr scheduler
-# The Jobs API's backend (and workflows', unused here): daprd hands it jobs over mTLS, it keeps
-# them in its embedded etcd under .caregrid/scheduler and calls the sidecar back when one is due.
-# Its identity comes from our Sentry (same trust bundle, control-plane trust domain `localhost`
-# and namespace `default`, daprd's defaults); every port on loopback.
-scheduler_dir() { echo "$STATE/scheduler"; }
-scheduler_pidfile() { echo "$RUN/scheduler.pid"; }
-scheduler_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$CAREGRID_SCHEDULER_HEALTHZ_PORT/healthz" >/dev/null 2>&1; }
-
-up_scheduler() {
-  up_sentry
-  build_scheduler
-  mkdir -p "$(scheduler_dir)" "$RUN" "$LOGS"
-  chmod 700 "$(scheduler_dir)"
-  if pid_alive "$(scheduler_pidfile)"; then
-    wait_for scheduler 60 scheduler_ready
-    say "scheduler: already running on $CAREGRID_SCHEDULER_PORT"
-    return
-  fi
-  ensure_port_free scheduler "$CAREGRID_SCHEDULER_PORT"
-  ensure_port_free scheduler-etcd "$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT"
-  say "scheduler: starting on 127.0.0.1:$CAREGRID_SCHEDULER_PORT (jobs in $(scheduler_dir))"
-  start_detached "$(scheduler_pidfile)" "$LOGS/scheduler.log" env -u NAMESPACE "$BIN/scheduler" \
-    --mode=standalone --id=dapr-scheduler-server-0 \
-    --listen-address=127.0.0.1 --port="$CAREGRID_SCHEDULER_PORT" \
-    --override-broadcast-host-port="127.0.0.1:$CAREGRID_SCHEDULER_PORT" \
-    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SCHEDULER_HEALTHZ_PORT" \
-    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SCHEDULER_METRICS_PORT" \
-    --etcd-data-dir="$(scheduler_dir)/etcd" \
-    --etcd-client-listen-address=127.0.0.1 --etcd-client-port="$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT" \
-    --etcd-initial-cluster="dapr-scheduler-server-0=http://127.0.0.1:$CAREGRID_SCHEDULER_ETCD_PEER_PORT" \
-    --tls-enabled --sentry-address="127.0.0.1:$CAREGRID_SENTRY_PORT" \
-    --trust-anchors-file="$(sentry_dir)/ca.crt" --trust-domain=localhost
-  wait_for scheduler 60 scheduler_ready
-}
-down_scheduler() { stop_pidfile scheduler "$(scheduler_pidfile)"; }
 
 # ---------------------------------------------------------------- Zipkin jar
 # Zipkin's runnable server jar (~131 MB) stays where Maven puts it, the local Maven repository
@@ -592,6 +556,39 @@ up_zipkin() {
 
 down_zipkin() { stop_pidfile zipkin "$(zipkin_pidfile)"; }
 
+# ---------------------------------------------------------------- Mailpit
+# The mail server of the SMTP output binding `mail` (components/mail.yaml): it accepts every
+# message and keeps the last 5000 in .caregrid/mailpit for its HTTP API (/api/v1/messages); no
+# web UI (upstream builds it with npm, it is not in the Go module). Any SMTP user and password is
+# accepted, and the user becomes the message's tag: the binding's credentials come from the secret
+# store, and a test can see they arrived. Chaos is enabled: PUT /api/v1/chaos makes SMTP answer an
+# error (e.g. 451) on demand, for tests of a failing mail server; it fails nothing until set.
+mailpit_dir() { echo "$STATE/mailpit"; }
+mailpit_pidfile() { echo "$RUN/mailpit.pid"; }
+mailpit_url() { echo "http://127.0.0.1:$CAREGRID_MAILPIT_HTTP_PORT"; }
+mailpit_ready() { curl -fsS --max-time 2 "$(mailpit_url)/readyz" >/dev/null 2>&1; }
+
+up_mailpit() {
+  build_mailpit
+  mkdir -p "$(mailpit_dir)" "$RUN" "$LOGS"
+  chmod 700 "$(mailpit_dir)"
+  if pid_alive "$(mailpit_pidfile)"; then
+    wait_for mailpit 30 mailpit_ready
+    say "mailpit: already running on $CAREGRID_MAILPIT_SMTP_PORT (SMTP), $CAREGRID_MAILPIT_HTTP_PORT (API)"
+    return
+  fi
+  ensure_port_free mailpit "$CAREGRID_MAILPIT_SMTP_PORT"
+  ensure_port_free mailpit-api "$CAREGRID_MAILPIT_HTTP_PORT"
+  say "mailpit: starting on 127.0.0.1:$CAREGRID_MAILPIT_SMTP_PORT (SMTP), API $(mailpit_url)/api/v1/"
+  start_detached "$(mailpit_pidfile)" "$LOGS/mailpit.log" "$BIN/mailpit" \
+    --smtp="127.0.0.1:$CAREGRID_MAILPIT_SMTP_PORT" --listen="127.0.0.1:$CAREGRID_MAILPIT_HTTP_PORT" \
+    --database="$(mailpit_dir)/mailpit.db" --max=5000 --disable-version-check --smtp-disable-rdns \
+    --smtp-auth-accept-any --smtp-auth-allow-insecure --tags-username --enable-chaos
+  wait_for mailpit 30 mailpit_ready
+}
+
+down_mailpit() { stop_pidfile mailpit "$(mailpit_pidfile)"; }
+
 # ---------------------------------------------------------------- status
 status() {
   find_pg_bin
@@ -629,6 +626,9 @@ status() {
   s=down; zipkin_ready && s=up
   # shellcheck disable=SC2059
   printf "$fmt" zipkin "127.0.0.1:$CAREGRID_ZIPKIN_PORT" "$s" "Zipkin $ZIPKIN_VERSION (in memory): UI $(zipkin_url)/zipkin/"
+  s=down; mailpit_ready && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" mailpit "127.0.0.1:$CAREGRID_MAILPIT_SMTP_PORT" "$s" "Mailpit $MAILPIT_VERSION (SMTP), no web UI: API $(mailpit_url)/api/v1/messages"
   s=missing; [ -x "$BIN/dapr" ] && s=built
   # shellcheck disable=SC2059
   printf "$fmt" dapr-cli "-" "$s" "Dapr CLI at $BIN/dapr (infra/infra.sh tools)"
@@ -660,6 +660,7 @@ main() {
       build_sentry
       build_scheduler
       build_ferretdb
+      build_mailpit
       fetch_kafka
       fetch_zipkin
       ;;

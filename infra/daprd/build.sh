@@ -58,7 +58,7 @@ main() {
   local name=${1:-} output=${2:-} pkg tags="" version modfile
   [ -n "$name" ] && [ -n "$output" ] || fail "usage: build.sh daprd|sentry|scheduler <output file>"
   case "$name" in
-    # stablecomponents: only stable components, plus the two this module's main.go registers.
+    # stablecomponents: only stable components, plus the three this module's main.go registers.
     daprd) pkg=. tags=stablecomponents ;;
     sentry) pkg=github.com/dapr/dapr/cmd/sentry ;;
     scheduler) pkg=github.com/dapr/dapr/cmd/scheduler ;;

@@ -1,14 +1,16 @@
-// Command daprd is Dapr's sidecar built from the upstream module, plus the two
+// Command daprd is Dapr's sidecar built from the upstream module, plus the three
 // alpha components CareGrid needs that the `stablecomponents` tag leaves out.
 package main
 
 import (
 	"context"
 
+	"github.com/dapr/components-contrib/bindings/smtp"
 	contribmiddleware "github.com/dapr/components-contrib/middleware"
 	"github.com/dapr/components-contrib/middleware/http/opa"
 	"github.com/dapr/components-contrib/nameresolution/sqlite"
 	"github.com/dapr/dapr/cmd/daprd/app"
+	bindingsLoader "github.com/dapr/dapr/pkg/components/bindings"
 	httpMiddlewareLoader "github.com/dapr/dapr/pkg/components/middleware/http"
 	nrLoader "github.com/dapr/dapr/pkg/components/nameresolution"
 	"github.com/dapr/dapr/pkg/middleware"
@@ -24,6 +26,8 @@ func init() {
 	}, "opa")
 	// mDNS does not work on a loopback-only host; sqlite name resolution does.
 	nrLoader.DefaultRegistry.RegisterComponent(sqlite.NewResolver, "sqlite")
+	// notification-service sends mail through the `mail` output binding (bindings.smtp).
+	bindingsLoader.DefaultRegistry.RegisterOutputBinding(smtp.NewSMTP, "smtp")
 }
 
 func main() {

@@ -196,7 +196,7 @@ describe('docker-compose.yml', () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 
-  it('publishes only the gateway, on its dapr.yaml port, on loopback unless CAREGRID_GATEWAY_HOST_IP says otherwise; and Zipkin on loopback', () => {
+  it('publishes only the gateway, on its dapr.yaml port, on loopback unless CAREGRID_GATEWAY_HOST_IP says otherwise; Zipkin and Mailpit on loopback', () => {
     const published = (p: Project) =>
       Object.fromEntries(
         Object.entries(p.services)
@@ -209,12 +209,13 @@ describe('docker-compose.yml', () => {
     const port = { target: gateway.appPort, published: String(gateway.appPort) };
     // Zipkin's UI: this machine only, whatever the gateway's setting.
     const zipkin = [expect.objectContaining({ target: 9411, published: '9411', host_ip: '127.0.0.1' })];
-    expect(published(project)).toEqual({ [gatewayOwner]: [expect.objectContaining({ ...port, host_ip: '127.0.0.1' })], zipkin });
+    const mailpit = [expect.objectContaining({ target: 8025, published: '8025', host_ip: '127.0.0.1' })];
+    expect(published(project)).toEqual({ [gatewayOwner]: [expect.objectContaining({ ...port, host_ip: '127.0.0.1' })], zipkin, mailpit });
 
     const open = path.join(root, 'open.env');
     writeFileSync(open, `${readFileSync(envFile, 'utf8')}\nCAREGRID_GATEWAY_HOST_IP=0.0.0.0\n`);
     const reopened = load(composeFile, open).project!;
-    expect(published(reopened)).toEqual({ [gatewayOwner]: [expect.objectContaining({ ...port, host_ip: '0.0.0.0' })], zipkin });
+    expect(published(reopened)).toEqual({ [gatewayOwner]: [expect.objectContaining({ ...port, host_ip: '0.0.0.0' })], zipkin, mailpit });
   });
 
   it("sends every app's and every sidecar's spans to the zipkin service, which keeps a bounded number in memory", () => {
@@ -416,6 +417,15 @@ describe('docker-compose.yml', () => {
       bootstrapAdminEmail: env.BOOTSTRAP_ADMIN_EMAIL,
       bootstrapAdminPassword: env.BOOTSTRAP_ADMIN_PASSWORD,
     });
+  });
+
+  it("gives notification-service's secret every key of the mail binding, sending to the mailpit service", () => {
+    const mail = components(path.join(repoRoot, 'components')).find((c) => c.metadata.name === 'mail')!;
+    const keys = (mail.spec.metadata ?? []).map((m) => (m as { secretKeyRef?: { name: string; key: string } }).secretKeyRef!);
+    const secrets = JSON.parse(project.configs!['notification-service-secrets']!.content!) as Record<string, Record<string, string>>;
+    for (const { name, key } of keys) expect([name, key, typeof secrets[name]?.[key]]).toEqual([name, key, 'string']);
+    expect(secrets['notification-service']).toMatchObject({ smtpHost: 'mailpit', smtpPort: '1025' });
+    expect(project.services.mailpit!.image).toBe(`axllent/mailpit:v${readInfraEnv().MAILPIT_VERSION}`);
   });
 
   it('creates the databases and logins the services connect with', () => {

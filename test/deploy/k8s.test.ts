@@ -288,6 +288,18 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     }
   });
 
+  it("the mail binding's server, login and sender: keys of notification-service's Secret (dev: the in-cluster Mailpit)", () => {
+    const mail = one<KubeObject & { spec: { metadata: { secretKeyRef?: { name: string; key: string } }[] } }>('Component', 'mail');
+    for (const { secretKeyRef } of mail.spec.metadata) expect(() => secretValue(secretKeyRef!.name, secretKeyRef!.key)).not.toThrow();
+    if (overlay === 'dev') {
+      expect([secretValue('notification-service', 'smtpHost'), secretValue('notification-service', 'smtpPort')]).toEqual([
+        'mailpit',
+        '1025',
+      ]);
+      expect(one<Service>('Service', 'mailpit').spec.ports.map((p) => p.port)).toContain(1025);
+    } else expect(secretValue('notification-service', 'smtpPassword').length).toBeGreaterThanOrEqual(16);
+  });
+
   it('tracing: one endpoint and sampling rate (ConfigMap `tracing`) for every Configuration and every app', () => {
     const tracing = one('ConfigMap', 'tracing').data ?? {};
     const { zipkinEndpoint, samplingRate } = tracing;

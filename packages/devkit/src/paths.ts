@@ -109,6 +109,17 @@ export function localZipkin(): { url: string; spansEndpoint: string } {
   return { url, spansEndpoint: `${url}/api/v2/spans` };
 }
 
+/** infra/infra.sh's Mailpit: the SMTP address the `mail` binding sends to, its HTTP API, the local sender address. */
+export function localMailpit(): { smtpHost: string; smtpPort: string; apiUrl: string; sender: string } {
+  const env = readInfraEnv();
+  return {
+    smtpHost: '127.0.0.1',
+    smtpPort: env.CAREGRID_MAILPIT_SMTP_PORT!,
+    apiUrl: `http://127.0.0.1:${env.CAREGRID_MAILPIT_HTTP_PORT}`,
+    sender: env.CAREGRID_MAIL_FROM!,
+  };
+}
+
 /**
  * Environment every local sidecar gets: the values that components/ reads
  * through `envRef` (and the Configurations through `${…}`), differing between

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { localInfra, secretsFile } from './paths.js';
+import { localInfra, localMailpit, secretsFile } from './paths.js';
 import { GENERATOR_KEYS, secretGenerators } from './policy.js';
 
 export type DatabaseEngine = 'postgres' | 'mysql' | 'mongodb';
@@ -130,7 +130,9 @@ const passwordOf = (url: string | undefined) => {
  * For each app of the run file: `CAREGRID_DATABASE` (postgres | mysql |
  * mongodb) gets a database and `databaseUrl` in the app's secret (named after
  * its app-id); `CAREGRID_GENERATED_SECRETS` (e.g. `signingKeys,bootstrapAdmin`)
- * gets those generated. Existing values are kept: passwords and keys are made
+ * gets those generated; `CAREGRID_SENDS_MAIL=true` gets the local Mailpit as its
+ * mail server (components/mail.yaml: `smtpHost`, `smtpPort`, `smtpUser`,
+ * `smtpPassword`, `mailFrom`). Existing values are kept: passwords and keys are made
  * once. `databaseFor` lets tests give each run databases of its own.
  */
 export async function provisionServiceSecrets(
@@ -156,6 +158,17 @@ export async function provisionServiceSecrets(
       if (!generate)
         throw new Error(`${app.appId}: unknown generated secret "${name}" (known: ${Object.keys(secretGenerators).join(', ')})`);
       if (current[GENERATOR_KEYS[name]!] === undefined) Object.assign(current, await generate());
+    }
+    if (app.env.CAREGRID_SENDS_MAIL === 'true') {
+      // Mailpit accepts any login (infra/infra.sh); the binding logs in all the same, as with a real relay.
+      const server = localMailpit();
+      Object.assign(current, {
+        smtpHost: server.smtpHost,
+        smtpPort: server.smtpPort,
+        smtpUser: app.appId,
+        smtpPassword: current.smtpPassword ?? newPassword(),
+        mailFrom: server.sender,
+      });
     }
     if (Object.keys(current).length > 0) secrets[app.appId] = current;
   }

@@ -43,9 +43,9 @@ const checks = run('typecheck') || run('lint');
 let containers: ContainerInfra | undefined;
 if (infraMode() === 'containers') {
   say(
-    'infrastructure: daprd, Dapr Sentry, the scheduler and Zipkin, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)',
+    'infrastructure: daprd, Dapr Sentry, the scheduler, Zipkin and Mailpit, then PostgreSQL, MySQL, MongoDB and Kafka containers (testcontainers)',
   );
-  infraUp(['daprd', 'sentry', 'scheduler', 'zipkin']);
+  infraUp(['daprd', 'sentry', 'scheduler', 'zipkin', 'mailpit']);
   containers = await startContainerInfra((line) => say(line));
 } else {
   say('infrastructure');
