@@ -22,7 +22,7 @@ const DIGEST = /@sha256:[0-9a-f]{64}$/;
  * exact tag (no registry reachable where it was written): pin them with
  * `docker buildx imagetools inspect <image>` and remove them from here.
  */
-const PINNED_BY_TAG_ONLY = ['openzipkin/zipkin:3.5.1', 'daprio/sentry:1.18.3', 'daprio/scheduler:1.18.3'];
+const PINNED_BY_TAG_ONLY = ['openzipkin/zipkin:3.5.1', 'daprio/sentry:1.18.3', 'daprio/scheduler:1.18.3', 'axllent/mailpit:v1.33.1'];
 
 const writes = (permissions: Job['permissions']) =>
   permissions === 'write-all' ||
