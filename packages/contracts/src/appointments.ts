@@ -19,6 +19,11 @@ const appointmentSnapshot = z.object({
   end: z.iso.datetime(),
   status: z.enum(APPOINTMENT_STATUSES),
   ...money,
+  /**
+   * Starts at 1 and grows by one each time the appointment is moved: which time a notice or a
+   * reminder was for (events from before moves existed carry none: 1).
+   */
+  version: z.number().int().positive().default(1),
 });
 
 const event = <S extends z.ZodType>(verb: string, data: S) =>
@@ -26,6 +31,11 @@ const event = <S extends z.ZodType>(verb: string, data: S) =>
 
 export const appointmentBooked = event('booked', appointmentSnapshot);
 export const appointmentCancelled = event('cancelled', appointmentSnapshot.extend({ reason: z.string() }));
+/** Moved to another time (same doctor, service and duration); `version` is the new one. */
+export const appointmentRescheduled = event(
+  'rescheduled',
+  appointmentSnapshot.extend({ previousStart: z.iso.datetime(), previousEnd: z.iso.datetime() }),
+);
 export const appointmentFulfilled = event('fulfilled', appointmentSnapshot);
 export const appointmentNoShow = event('noshow', appointmentSnapshot);
 export const appointmentPaid = defineEvent({
