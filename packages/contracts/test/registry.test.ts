@@ -4,6 +4,7 @@ import {
   appointmentFulfilled,
   appointmentNoShow,
   appointmentPaid,
+  appointmentRescheduled,
   appointmentsPurged,
   auditRecorded,
   doctorCreated,
@@ -25,7 +26,15 @@ describe('eventContractsOf', () => {
         .map((c) => c.type)
         .sort();
     expect(types([Topics.appointments])).toEqual(
-      [appointmentBooked, appointmentCancelled, appointmentFulfilled, appointmentNoShow, appointmentPaid, appointmentsPurged]
+      [
+        appointmentBooked,
+        appointmentCancelled,
+        appointmentFulfilled,
+        appointmentNoShow,
+        appointmentPaid,
+        appointmentRescheduled,
+        appointmentsPurged,
+      ]
         .map((c) => c.type)
         .sort(),
     );
