@@ -89,6 +89,20 @@ export const statusChangeRequest = z.strictObject({
 });
 export type StatusChangeRequest = z.input<typeof statusChangeRequest>;
 
+/** appointment-service's move request (`POST /appointments/{id}/reschedule`): same doctor, service type and length. */
+export const rescheduleRequest = z
+  .strictObject({
+    start: timestamp,
+    expectedVersion: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('The version the client last saw: when the appointment has moved since, 409 and nothing changes.'),
+  })
+  .describe('A new start for a booked appointment; its end follows from its length. The same start again changes nothing (200, as it is).');
+export type RescheduleRequest = z.input<typeof rescheduleRequest>;
+
 /** appointment-service's answer for one appointment (`GET /appointments/{id}`, items of its searches). */
 export const appointmentRecord = z.object({
   id: z.uuid(),
@@ -105,6 +119,8 @@ export const appointmentRecord = z.object({
   status: z.enum(APPOINTMENT_STATUSES),
   cancellationReason: z.string().nullable(),
   payment: z.object({ method: z.enum(PAYMENT_METHODS), amount: z.number().int(), paidAt: z.iso.datetime() }).nullable(),
+  /** 1 at booking, one more per move: the version its events carry, and `expectedVersion` of a move. */
+  version: z.number().int().positive(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

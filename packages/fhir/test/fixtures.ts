@@ -80,6 +80,7 @@ export const appointment: AppointmentRecord = {
   status: 'booked',
   cancellationReason: null,
   payment: null,
+  version: 1,
   createdAt: '2026-02-01T09:00:00.000Z',
   updatedAt: '2026-02-01T09:00:00.000Z',
 };

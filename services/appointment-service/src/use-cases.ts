@@ -13,6 +13,7 @@ import {
 import type { AppointmentFilter, AppointmentRepository } from './data/appointment-repository.js';
 import { checkTransition, freeSlots, type Appointment, type AppointmentStatus } from './domain/appointment.js';
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
+import { planMove, type RescheduleRequest } from './domain/reschedule-appointment.js';
 import { localDate } from './domain/zoned-time.js';
 import { fetchDoctor, fetchPatient } from './peers.js';
 
@@ -76,6 +77,23 @@ export function appointmentUseCases(deps: { appointments: AppointmentRepository;
         authorize(caller, 'appointment', change.status === 'cancelled' ? 'cancel' : 'progress', current);
         checkTransition(current.status, change.status, change.reason);
         return { status: change.status, cancellationReason: change.status === 'cancelled' ? change.reason : undefined };
+      });
+    },
+
+    /**
+     * To another start, same doctor, service type, length and price, under the booking rules
+     * (the doctor's hours asked of doctor-service, as for a booking), under the row lock: only a
+     * booked appointment, only from `expectedVersion` when given. Who may cancel it may move it.
+     * The same start again changes nothing.
+     */
+    async reschedule(caller: Caller, id: string, request: RescheduleRequest): Promise<Appointment> {
+      // Checked before asking doctor-service: an appointment the caller may not see stays unseen (404).
+      const found = await appointments.get(id);
+      authorize(caller, 'appointment', 'reschedule', found);
+      const doctor = await fetchDoctor(sidecar, found.doctorId);
+      return appointments.reschedule(id, (current) => {
+        authorize(caller, 'appointment', 'reschedule', current);
+        return planMove(current, request, doctor, now());
       });
     },
 

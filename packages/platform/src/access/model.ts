@@ -25,7 +25,7 @@ export type Principal = Role | PeerService;
 export const ACTIONS = {
   patient: ['create', 'list', 'read', 'update', 'update-contact', 'delete'],
   doctor: ['create', 'list', 'read', 'update', 'update-schedule', 'delete'],
-  appointment: ['book', 'list', 'read', 'cancel', 'progress', 'pay', 'archive'],
+  appointment: ['book', 'list', 'read', 'cancel', 'reschedule', 'progress', 'pay', 'archive'],
   invoice: ['list', 'read', 'cancel'],
   account: ['read', 'create', 'update'],
   report: ['read'],
@@ -68,6 +68,8 @@ export const ACCESS_MATRIX: Matrix = {
     list: { ...staff, doctor: 'own', patient: 'own' },
     read: { ...staff, doctor: 'own', patient: 'own' },
     cancel: { ...staff, doctor: 'own', patient: 'own' },
+    // Move to another time: whoever may cancel it (the alternative would be cancelling and booking again).
+    reschedule: { ...staff, doctor: 'own', patient: 'own' },
     // check in, fulfil, no-show
     progress: { ...staff, doctor: 'own' },
     pay: { ...staff },
@@ -177,6 +179,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /appointments/cleanup': can('appointment', 'archive'),
     'GET /appointments/:id': can('appointment', 'read'),
     'POST /appointments/:id/status': can('appointment', 'cancel', 'progress'),
+    'POST /appointments/:id/reschedule': can('appointment', 'reschedule'),
     'POST /appointments/:id/payment': can('appointment', 'pay'),
     'GET /fhir/Appointment': can('appointment', 'list'),
     'GET /fhir/Appointment/:id': can('appointment', 'read'),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConflictError, decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { enqueueEvent, inTransaction, withSession, writeWithOutboxEvent, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
-import { appointmentEvent, purgedEvent } from '../events/appointment-events.js';
+import { appointmentEvent, purgedEvent, rescheduledEvent } from '../events/appointment-events.js';
 
 type Row = {
   id: string;
@@ -23,6 +23,7 @@ type Row = {
   payment_method: PaymentMethod | null;
   paid_amount: string | null;
   paid_at: Date | null;
+  version: number;
   created_at: Date;
   updated_at: Date;
 };
@@ -43,6 +44,7 @@ const toAppointment = (row: Row): Appointment => ({
   status: row.status,
   cancellationReason: row.cancellation_reason,
   payment: row.payment_method ? { method: row.payment_method, amount: Number(row.paid_amount), paidAt: row.paid_at!.toISOString() } : null,
+  version: row.version,
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });
@@ -102,6 +104,7 @@ export class AppointmentRepository {
       status: 'booked',
       cancellationReason: null,
       payment: null,
+      version: 1,
     });
     const appointment = await writeWithOutboxEvent<Row>(
       this.pool,
@@ -166,6 +169,34 @@ export class AppointmentRepository {
     });
     this.onEventsQueued();
     return appointment;
+  }
+
+  /**
+   * Moves one appointment under a row lock: `plan` checks the rules against the row as it is and
+   * says where it goes (null: nowhere, nothing written). The new times, the version one more and
+   * the `rescheduled` event commit together; the old slot is free once they do. Overlapping
+   * another appointment of the doctor or the patient is refused by the database (409), and then
+   * nothing is written.
+   */
+  async reschedule(id: string, plan: (current: Appointment) => { start: string; end: string } | null): Promise<Appointment> {
+    let target: { doctorId: string; patientId: string; start: string; end: string } | undefined;
+    const appointment = await inTransaction(this.pool, async (client) => {
+      const current = await client.query<Row>('SELECT * FROM appointments WHERE id = $1 FOR UPDATE', [id]);
+      if (!current.rows[0]) throw new NotFoundError('appointment', id);
+      const before = toAppointment(current.rows[0]);
+      const move = plan(before);
+      if (!move) return { moved: false, appointment: before };
+      target = { doctorId: before.doctorId, patientId: before.patientId, ...move };
+      const { rows } = await client.query<Row>(
+        `UPDATE appointments SET start_at = $2, end_at = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING *`,
+        [id, move.start, move.end],
+      );
+      const after = toAppointment(rows[0]!);
+      await enqueueEvent(client, rescheduledEvent(after, before));
+      return { moved: true, appointment: after };
+    }).catch((error: unknown) => (target ? this.overlap(error, target, id) : Promise.reject(error)));
+    if (appointment.moved) this.onEventsQueued();
+    return appointment.appointment;
   }
 
   /**
@@ -272,16 +303,24 @@ export class AppointmentRepository {
     return started[0];
   }
 
-  /** An exclusion-constraint violation becomes a 409 naming who is double-booked and the slot that is taken. */
-  private async overlap(error: unknown, booking: NewAppointment): Promise<never> {
+  /**
+   * An exclusion-constraint violation becomes a 409 naming who is double-booked and the slot that
+   * is taken (by another appointment than `moving`, the one being moved, if any).
+   */
+  private async overlap(
+    error: unknown,
+    booking: Pick<NewAppointment, 'doctorId' | 'patientId' | 'start' | 'end'>,
+    moving: string | null = null,
+  ): Promise<never> {
     const pgError = error as { code?: string; constraint?: string };
     const who = OVERLAP_CONSTRAINTS[pgError.constraint ?? ''];
     if (pgError.code !== '23P01' || !who) throw error;
     const column = who === 'doctor' ? 'doctor_id' : 'patient_id';
     const { rows } = await this.pool.query<{ id: string; start_at: Date; end_at: Date }>(
       `SELECT id, start_at, end_at FROM appointments
-        WHERE ${column} = $1 AND status IN ('booked', 'checked-in', 'fulfilled') AND tstzrange(start_at, end_at) && tstzrange($2, $3) LIMIT 1`,
-      [who === 'doctor' ? booking.doctorId : booking.patientId, booking.start, booking.end],
+        WHERE ${column} = $1 AND status IN ('booked', 'checked-in', 'fulfilled') AND tstzrange(start_at, end_at) && tstzrange($2, $3)
+          AND ($4::uuid IS NULL OR id <> $4) LIMIT 1`,
+      [who === 'doctor' ? booking.doctorId : booking.patientId, booking.start, booking.end, moving],
     );
     const conflict = rows[0];
     throw new ConflictError(`the ${who} already has an appointment at that time`, {

@@ -22,11 +22,13 @@ export type Appointment = {
   status: AppointmentStatus;
   cancellationReason: string | null;
   payment: { method: PaymentMethod; amount: number; paidAt: string } | null;
+  /** 1 at booking, one more per move. */
+  version: number;
   createdAt: string;
   updatedAt: string;
 };
 
-export type NewAppointment = Omit<Appointment, 'id' | 'status' | 'cancellationReason' | 'payment' | 'createdAt' | 'updatedAt'>;
+export type NewAppointment = Omit<Appointment, 'id' | 'status' | 'cancellationReason' | 'payment' | 'version' | 'createdAt' | 'updatedAt'>;
 
 /** What booking needs to know about the doctor (from doctor-service, by invocation). */
 export type DoctorSchedule = {

@@ -10,6 +10,7 @@ import {
   idParams,
   listQuery,
   paymentBody,
+  rescheduleBody,
   slotsQuery,
   slotsResponse,
   statusBody,
@@ -20,10 +21,13 @@ const problems = {
   401: { description: 'No verified caller' },
   403: { description: 'Your role may not do this (to this appointment)' },
   404: { description: 'No such appointment (or not yours to see)' },
-  409: { description: 'The doctor or the patient is already booked then (conflicting slot in the body), or already paid' },
+  409: {
+    description:
+      'The doctor or the patient is already booked then (conflicting slot in the body), already paid, or moved since expectedVersion',
+  },
   422: {
     description:
-      'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, a service type the doctor has no fee for (service-not-offered), bad transition, wrong amount',
+      'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, a service type the doctor has no fee for (service-not-offered), bad transition (a move of one not booked: move-booked-only), wrong amount',
   },
   503: { description: 'patient-service or doctor-service unavailable (or answering outside its contract)' },
 };
@@ -112,6 +116,21 @@ export function appointmentRoutes(deps: { appointments: AppointmentRepository; s
       responses: { 200: { description: 'Updated', schema: appointmentResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
         res.json(await useCases.changeStatus(caller, params.id, body));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/appointments/:id/reschedule',
+      audit: 'change',
+      idempotent: true,
+      summary:
+        "Move a booked appointment to another start (same doctor, service type, length and price; the doctor's hours and slot grid); publishes appointment.rescheduled. The same start again: 200, unchanged",
+      tags: ['appointments'],
+      params: idParams,
+      body: rescheduleBody,
+      responses: { 200: { description: 'Moved (version one more), or already there', schema: appointmentResponse }, ...problems },
+      handler: async ({ params, body, caller, res }) => {
+        res.json(await useCases.reschedule(caller, params.id, body));
       },
     })
     .add({

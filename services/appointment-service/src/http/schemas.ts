@@ -6,6 +6,7 @@ import {
   freeSlots,
   money,
   PAYMENT_METHODS,
+  rescheduleRequest,
   statusChangeRequest,
 } from '@caregrid/contracts';
 import { calendarDate, pageQuerySchema, timestamp } from '@caregrid/platform';
@@ -25,6 +26,7 @@ export const listQuery = z.strictObject({
 
 export const slotsQuery = z.strictObject({ doctorId: z.uuid(), date: calendarDate });
 export const statusBody = statusChangeRequest;
+export const rescheduleBody = rescheduleRequest;
 export const paymentBody = z.strictObject({ method: z.enum(PAYMENT_METHODS), amount: money.amount });
 
 export const appointmentResponse = appointmentRecord;
