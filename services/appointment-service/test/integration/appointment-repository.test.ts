@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { appointmentsPurged } from '@caregrid/contracts';
+import { appointmentBooked, appointmentRescheduled, appointmentsPurged } from '@caregrid/contracts';
 import { eventually, freshDatabase, freePort, repoRoot } from '@caregrid/devkit';
 import { ConflictError, DependencyUnavailableError, loadMigrations } from '@caregrid/platform';
 import { createPgPool, migratePostgres, type Pool } from '@caregrid/platform/postgres';
@@ -154,3 +154,87 @@ it('a cleanup killed mid-run (kill -9) is resumed by the next trigger at once: e
   // A trigger right after it: the run is recent, nothing to do.
   expect(await repository.archiveEnded(new Date(), { batchSize, minIntervalMs: 3_600_000 })).toEqual({ ran: false, archived: 0 });
 }, 120_000);
+
+describe('moving an appointment', () => {
+  const outboxOf = async (appointmentId: string) =>
+    (
+      await pool.query<{ type: string; data: Record<string, unknown> }>(
+        'SELECT type, data FROM outbox WHERE subject = $1 AND topic = $2 ORDER BY created_at, id',
+        [appointmentId, 'appointments'],
+      )
+    ).rows;
+  const to = (start: string) => () => ({ start, end: new Date(new Date(start).getTime() + 30 * 60_000).toISOString() });
+
+  it('the new times, version 2 and its rescheduled event (previous times in it) are written together', async () => {
+    const repository = new AppointmentRepository(pool);
+    const created = await repository.create(booking('2031-04-07T09:00:00Z'));
+    expect(created.version).toBe(1);
+    const moved = await repository.reschedule(created.id, to('2031-04-07T10:00:00.000Z'));
+    expect(moved).toMatchObject({ start: '2031-04-07T10:00:00.000Z', end: '2031-04-07T10:30:00.000Z', version: 2 });
+    expect(await repository.get(created.id)).toEqual(moved);
+    const events = await outboxOf(created.id);
+    expect(events.map((e) => [e.type, e.data.version])).toEqual([
+      [appointmentBooked.type, 1],
+      [appointmentRescheduled.type, 2],
+    ]);
+    expect(appointmentRescheduled.data.parse(events[1]!.data)).toMatchObject({
+      start: '2031-04-07T10:00:00.000Z',
+      end: '2031-04-07T10:30:00.000Z',
+      previousStart: '2031-04-07T09:00:00.000Z',
+      previousEnd: '2031-04-07T09:30:00.000Z',
+      version: 2,
+    });
+    // The old slot is free: another patient books it.
+    await expect(repository.create({ ...booking('2031-04-07T09:00:00Z'), doctorId: created.doctorId })).resolves.toMatchObject({
+      version: 1,
+    });
+  });
+
+  it('onto another appointment of the doctor or of the patient: 409 naming it, and nothing written; onto part of its own old slot it moves', async () => {
+    const repository = new AppointmentRepository(pool);
+    const mine = await repository.create({ ...booking('2031-04-08T09:00:00Z'), end: '2031-04-08T10:00:00.000Z' });
+    const doctorsOther = await repository.create({ ...booking('2031-04-08T11:00:00Z'), doctorId: mine.doctorId });
+    const patientsOther = await repository.create({ ...booking('2031-04-08T13:00:00Z'), patientId: mine.patientId });
+    for (const [start, other, who] of [
+      ['2031-04-08T10:30:00.000Z', doctorsOther, 'doctor'],
+      ['2031-04-08T12:30:00.000Z', patientsOther, 'patient'],
+    ] as const) {
+      const refusal = await repository
+        .reschedule(mine.id, () => ({ start, end: new Date(Date.parse(start) + 3_600_000).toISOString() }))
+        .catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ConflictError);
+      expect((refusal as ConflictError).details).toMatchObject({ conflictWith: who, conflictingSlot: { appointmentId: other.id } });
+    }
+    expect(await repository.get(mine.id)).toEqual(mine);
+    expect((await outboxOf(mine.id)).map((e) => e.type)).toEqual([appointmentBooked.type]);
+    // Half an hour later overlaps only its own old slot.
+    await expect(
+      repository.reschedule(mine.id, () => ({ start: '2031-04-08T09:30:00.000Z', end: '2031-04-08T10:30:00.000Z' })),
+    ).resolves.toMatchObject({ version: 2 });
+  });
+
+  it('a plan that refuses, or says "nowhere" (the same start), writes nothing', async () => {
+    const repository = new AppointmentRepository(pool);
+    const created = await repository.create(booking('2031-04-09T09:00:00Z'));
+    await expect(
+      repository.reschedule(created.id, () => {
+        throw new ConflictError('stale');
+      }),
+    ).rejects.toThrow('stale');
+    expect(await repository.reschedule(created.id, () => null)).toEqual(created);
+    expect(await repository.get(created.id)).toEqual(created);
+    expect((await outboxOf(created.id)).map((e) => e.type)).toEqual([appointmentBooked.type]);
+  });
+
+  it('the cleanup archives a moved appointment with its version', async () => {
+    const repository = new AppointmentRepository(pool);
+    const old = await repository.create(booking(new Date(Date.now() - 900 * 86_400_000).toISOString()));
+    await repository.reschedule(old.id, to(new Date(Date.now() - 899 * 86_400_000).toISOString()));
+    const run = await repository.archiveEnded(new Date(Date.now() - 30 * 86_400_000), { batchSize: 10, minIntervalMs: 0 });
+    expect(run.ran).toBe(true);
+    const { rows } = await pool.query('SELECT version, archived_at IS NOT NULL AS stamped FROM appointments_archive WHERE id = $1', [
+      old.id,
+    ]);
+    expect(rows).toEqual([{ version: 2, stamped: true }]);
+  });
+});
