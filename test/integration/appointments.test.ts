@@ -7,7 +7,7 @@
  */
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { appointmentBooked, appointmentPaid, appointmentsPurged, Topics } from '@caregrid/contracts';
+import { appointmentBooked, appointmentPaid, appointmentRescheduled, appointmentsPurged, Topics } from '@caregrid/contracts';
 import {
   doctorProfile,
   eventually,
@@ -34,6 +34,7 @@ type Appointment = {
   amount: number;
   currency: string;
   payment: unknown;
+  version: number;
 };
 
 // Next Monday far enough ahead, in the doctor's zone (Berlin, UTC+1 in winter / +2 in summer): book by local offsets.
@@ -150,7 +151,11 @@ describe('booking', () => {
       status: 'booked',
       amount: 5000,
       currency: 'EUR',
+      version: 1,
     });
+    // Written by the service, not filled in by the contract's default.
+    expect((event as { data: { version?: number } }).data.version).toBe(1);
+    expect(record.version).toBe(1);
   });
 
   it('names the unknown record with 422', async () => {
@@ -298,6 +303,148 @@ describe('lifecycle and payment', () => {
       currency: 'EUR',
       paymentMethod: 'credit',
     });
+  });
+});
+
+describe('moving an appointment', () => {
+  const move = (id: string, body: object, as = auth) => api('POST', `/api/appointments/${id}/reschedule`, body, as);
+  /** What the move left in the outbox and the row: nothing is written by a refused one. */
+  const written = async (id: string) =>
+    (
+      await db.query<{ start: Date; version: number; moves: number }>(
+        `SELECT start_at AS start, version, (SELECT count(*)::int FROM outbox WHERE subject = $1::text AND type = $2) AS moves
+           FROM appointments WHERE id = $1::uuid`,
+        [id, appointmentRescheduled.type],
+      )
+    ).rows[0]!;
+
+  it('to a free slot: new times, version 2, the old slot free again, appointment.rescheduled on the topic; the same start again changes nothing', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const date = nextMonday(12);
+    const booked = (await book(patientId, doctorId, berlin(date, '09:00'))).body as Appointment;
+    const moved = await move(booked.id, { start: berlin(date, '11:00'), expectedVersion: 1 });
+    expect(moved).toMatchObject({ status: 200, body: { start: berlin(date, '11:00'), end: berlin(date, '11:30'), version: 2 } });
+    expect((await api('GET', `/api/appointments/${booked.id}`, undefined, auth)).body).toEqual(moved.body);
+    const listed = (await api('GET', `/api/appointments?doctorId=${doctorId}`, undefined, auth)).body as { items: Appointment[] };
+    expect(listed.items.map((a) => [a.start, a.version])).toEqual([[berlin(date, '11:00'), 2]]);
+    const fhir = (await api('GET', `/api/fhir/Appointment/${booked.id}`, undefined, auth)).body as { start: string; end: string };
+    expect(fhir).toMatchObject({ start: berlin(date, '11:00'), end: berlin(date, '11:30') });
+    const slots = (await api('GET', `/api/appointments/slots?doctorId=${doctorId}&date=${date}`, undefined, auth)).body as {
+      slots: { start: string }[];
+    };
+    expect(slots.slots.map((s) => s.start)).toContain(berlin(date, '09:00'));
+    expect(slots.slots.map((s) => s.start)).not.toContain(berlin(date, '11:00'));
+
+    const event = await eventually(() =>
+      readTopic(Topics.appointments).find(
+        (e) =>
+          (e as { subject?: string; type?: string }).subject === booked.id && (e as { type: string }).type === appointmentRescheduled.type,
+      ),
+    );
+    expect(appointmentRescheduled.parse(event).data).toEqual({
+      appointmentId: booked.id,
+      patientId,
+      patientName: booked.patientName,
+      doctorId,
+      doctorName: booked.doctorName,
+      specialization: (booked as Appointment & { specialization: string }).specialization,
+      serviceType: 'consultation',
+      start: berlin(date, '11:00'),
+      end: berlin(date, '11:30'),
+      previousStart: booked.start,
+      previousEnd: booked.end,
+      status: 'booked',
+      amount: 5000,
+      currency: 'EUR',
+      version: 2,
+    });
+
+    // The same start again (the retry of a client that lost the answer, say): 200, as it is, no second event.
+    expect(await move(booked.id, { start: berlin(date, '11:00') })).toMatchObject({ status: 200, body: moved.body });
+    expect(await written(booked.id)).toEqual({ start: new Date(berlin(date, '11:00')), version: 2, moves: 1 });
+  });
+
+  it('onto a slot the doctor or the patient has taken: 409 naming it, and nothing written', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const date = nextMonday(13);
+    const mine = (await book(patientId, doctorId, berlin(date, '09:00'))).body as Appointment;
+    const doctorsOther = (await book(await createPatient(), doctorId, berlin(date, '10:00'))).body as Appointment;
+    const patientsOther = (await book(patientId, await createDoctor(), berlin(date, '11:00'))).body as Appointment;
+    expect(await move(mine.id, { start: berlin(date, '10:00') })).toMatchObject({
+      status: 409,
+      body: { conflictWith: 'doctor', conflictingSlot: { appointmentId: doctorsOther.id } },
+    });
+    expect(await move(mine.id, { start: berlin(date, '11:00') })).toMatchObject({
+      status: 409,
+      body: { conflictWith: 'patient', conflictingSlot: { appointmentId: patientsOther.id } },
+    });
+    expect(await written(mine.id)).toEqual({ start: new Date(mine.start), version: 1, moves: 0 });
+  });
+
+  it('from a stale version: 409 naming both, and nothing written', async () => {
+    const date = nextMonday(14);
+    const booked = (await book(await createPatient(), await createDoctor(), berlin(date, '09:00'))).body as Appointment;
+    expect((await move(booked.id, { start: berlin(date, '09:30'), expectedVersion: 1 })).status).toBe(200);
+    // A second client, still looking at version 1, wants it at 10:00.
+    expect(await move(booked.id, { start: berlin(date, '10:00'), expectedVersion: 1 })).toMatchObject({
+      status: 409,
+      body: { expectedVersion: 1, currentVersion: 2 },
+    });
+    expect(await written(booked.id)).toEqual({ start: new Date(berlin(date, '09:30')), version: 2, moves: 1 });
+  });
+
+  it('only a booked appointment moves (422 for a cancelled or checked-in one), under the booking rules', async () => {
+    const [patientId, doctorId] = [await createPatient(), await createDoctor()];
+    const date = nextMonday(15);
+    const status = (id: string, body: object) => api('POST', `/api/appointments/${id}/status`, body, auth);
+    const cancelled = (await book(patientId, doctorId, berlin(date, '09:00'))).body as Appointment;
+    expect((await status(cancelled.id, { status: 'cancelled', reason: 'away' })).status).toBe(200);
+    expect(await move(cancelled.id, { start: berlin(date, '10:00') })).toMatchObject({
+      status: 422,
+      body: { rule: 'move-booked-only', from: 'cancelled' },
+    });
+    const arrived = (await book(patientId, doctorId, berlin(date, '09:30'))).body as Appointment;
+    expect((await status(arrived.id, { status: 'checked-in' })).status).toBe(200);
+    expect(await move(arrived.id, { start: berlin(date, '10:00') })).toMatchObject({ status: 422, body: { rule: 'move-booked-only' } });
+
+    const booked = (await book(patientId, doctorId, berlin(date, '11:00'))).body as Appointment;
+    expect(await move(booked.id, { start: berlin(date, '13:00') })).toMatchObject({ status: 422, body: { rule: 'working-hours' } });
+    expect(await move(booked.id, { start: berlin(date, '10:10') })).toMatchObject({ status: 422, body: { rule: 'slot-aligned' } });
+    expect(await move(booked.id, { start: '2020-01-06T08:00:00Z' })).toMatchObject({ status: 422, body: { rule: 'start-in-future' } });
+    expect(await move(booked.id, { start: berlin(date, '10:00'), end: berlin(date, '11:00') })).toMatchObject({
+      status: 400,
+      body: { errors: [{ path: 'body' }] },
+    });
+    for (const appointment of [cancelled, arrived, booked]) expect((await written(appointment.id)).moves).toBe(0);
+  });
+
+  it("a patient moves their own appointment, never another patient's (404, as for reading it)", async () => {
+    const doctorId = await createDoctor();
+    const [own, other] = [await patientAccount(), await patientAccount()];
+    const date = nextMonday(16);
+    const theirs = (await book(other.patientId, doctorId, berlin(date, '09:00'))).body as Appointment;
+    expect((await move(theirs.id, { start: berlin(date, '10:00') }, own.auth)).status).toBe(404);
+    expect((await api('GET', `/api/appointments/${theirs.id}`, undefined, own.auth)).status).toBe(404);
+    expect(await written(theirs.id)).toEqual({ start: new Date(theirs.start), version: 1, moves: 0 });
+    const mine = (await book(own.patientId, doctorId, berlin(date, '11:00'), {}, own.auth)).body as Appointment;
+    expect(await move(mine.id, { start: berlin(date, '11:30') }, own.auth)).toMatchObject({ status: 200, body: { version: 2 } });
+  });
+
+  it('retried with its Idempotency-Key: the first answer again, moved once', async () => {
+    const date = nextMonday(17);
+    const booked = (await book(await createPatient(), await createDoctor(), berlin(date, '09:00'))).body as Appointment;
+    const keyed = { ...auth, 'idempotency-key': `move-${booked.id}` };
+    const first = await move(booked.id, { start: berlin(date, '10:00'), expectedVersion: 1 }, keyed);
+    const again = await move(booked.id, { start: berlin(date, '10:00'), expectedVersion: 1 }, keyed);
+    expect(first).toMatchObject({ status: 200, body: { version: 2 } });
+    expect(again).toMatchObject({ status: 200, body: first.body });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await written(booked.id)).toEqual({ start: new Date(berlin(date, '10:00')), version: 2, moves: 1 });
+  });
+
+  it('is in the API document', async () => {
+    const document = (await api('GET', '/docs/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(document.paths['/api/appointments/{id}/reschedule'] ?? {})).toEqual(['post']);
   });
 });
 

@@ -22,7 +22,8 @@ export function planMove(
   if (current.status !== 'booked') {
     throw new RuleViolationError(`an appointment that is ${current.status} cannot be moved (only a booked one can)`, {
       rule: 'move-booked-only',
-      status: current.status,
+      // `from`, as a refused transition names it: `status` is the problem's own member (the HTTP status).
+      from: current.status,
     });
   }
   if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {

@@ -59,7 +59,7 @@ describe('moving an appointment (planMove)', () => {
     for (const status of ['checked-in', 'fulfilled', 'cancelled', 'noshow'] as const) {
       const error = refusal(() => planMove({ ...booked, status }, { start: '2027-01-04T09:30:00Z' }, doctor, now));
       expect(error).toBeInstanceOf(RuleViolationError);
-      expect((error as RuleViolationError).details).toEqual({ rule: 'move-booked-only', status });
+      expect((error as RuleViolationError).details).toEqual({ rule: 'move-booked-only', from: status });
     }
   });
 
