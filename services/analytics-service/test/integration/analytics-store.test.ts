@@ -5,7 +5,15 @@
  * and marking it applied.
  */
 import { randomUUID } from 'node:crypto';
-import { appointmentBooked, appointmentPaid, auditRecorded, doctorCreated, doctorDeleted, doctorUpdated } from '@caregrid/contracts';
+import {
+  appointmentBooked,
+  appointmentPaid,
+  appointmentRescheduled,
+  auditRecorded,
+  doctorCreated,
+  doctorDeleted,
+  doctorUpdated,
+} from '@caregrid/contracts';
 import { eventually, freshDatabase } from '@caregrid/devkit';
 import { deadLetterArrival, NotFoundError, redriveDeadLetter, startDeadLetterRedrive, type EventApplier } from '@caregrid/platform';
 import { mongoDeadLetterStore, prepareDeadLetters } from '@caregrid/platform/mongo';
@@ -254,6 +262,40 @@ it('an event that breaks its contract, or of a type no contract defines, never r
   ] as const) {
     expect(await letters.get(bad.id)).toMatchObject({ reason: expect.stringMatching(reason) });
   }
+});
+
+it('a moved appointment counts as one booking, on its booking day: appointment.rescheduled is kept, never counted as a booking nor dropped', async () => {
+  const letters = mongoDeadLetterStore(db);
+  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const doctorId = randomUUID();
+  const since = new Date(Date.now() - 1_000);
+  const booked = bookedEnvelope(doctorId, { version: 1 });
+  const moved = {
+    ...bookedEnvelope(doctorId),
+    type: appointmentRescheduled.type,
+    data: {
+      ...booked.data,
+      start: '2030-01-08T09:00:00.000Z',
+      end: '2030-01-08T09:30:00.000Z',
+      previousStart: booked.data.start,
+      previousEnd: booked.data.end,
+      version: 2,
+    },
+  };
+  expect(await handle(apply, booked)).toBe('SUCCESS');
+  expect(await handle(apply, moved)).toBe('SUCCESS');
+  expect(await letters.get(moved.id)).toBeUndefined();
+  expect(await db.collection('events').countDocuments({ _id: moved.id as never, type: appointmentRescheduled.type })).toBe(1);
+
+  expect(await statsOf(doctorId)).toEqual({ appointments: 1, revenue: 0 });
+  const today = new Date().toISOString().slice(0, 10);
+  const daily = await store.dailyAppointments(since, new Date(Date.now() + 60_000));
+  expect(daily.map((row) => row.type)).not.toContain(appointmentRescheduled.type);
+  // The booking is counted by the day it was made, not by the slot: a move changes no day's count.
+  const bookingsOfThisDoctor = await db
+    .collection('events')
+    .countDocuments({ type: appointmentBooked.type, 'data.doctorId': doctorId, day: today });
+  expect(bookingsOfThisDoctor).toBe(1);
 });
 
 it('different events of one doctor applied at the same time all count (no lost update; FerretDB updates are read-modify-write)', async () => {
