@@ -333,7 +333,7 @@ describeInBrowser('the clinic app in Chromium', () => {
     await context.close();
   }, 150_000);
 
-  it('patient: books a free slot with a doctor of a chosen specialization, cancels one, downloads an own invoice', async () => {
+  it('patient: books a free slot with a doctor of a chosen specialization, moves and cancels it, downloads an own invoice', async () => {
     const paid = await book('15:00', 'checkup');
     expect((await api('POST', `/api/appointments/${paid}/payment`, { method: 'insurance', amount: 4_500 }, admin)).status).toBe(200);
     const { context, page } = await signedIn(users.patient);
@@ -357,7 +357,12 @@ describeInBrowser('the clinic app in Chromium', () => {
     await screenshot(page, 'patient-book');
 
     await go(page, 'My appointments');
-    const mine = page.locator('li.card', { hasText: '16:30' });
+    // Moved half an hour earlier, with the same slot picker, then cancelled.
+    const booked = page.locator('li.card', { hasText: '16:30–17:00' });
+    await booked.getByRole('button', { name: 'Move appointment' }).click();
+    await booked.getByRole('button', { name: '16:00', exact: true }).click();
+    await status(page, /^Moved to .* 16:00\.$/);
+    const mine = page.locator('li.card', { hasText: '16:00–16:30' });
     await mine.getByRole('button', { name: 'Cancel appointment' }).click();
     await mine.getByLabel('Reason for cancelling').fill('travelling');
     await mine.getByRole('button', { name: 'Confirm cancellation' }).click();

@@ -132,7 +132,56 @@ export function AppointmentList({
   );
 }
 
-type Slot = { start: string; end: string };
+export type Slot = { start: string; end: string };
+
+/**
+ * A doctor's free slots on a chosen day (from the API: working hours minus bookings), each a
+ * button; `children` join the day in its row. After a pick, whatever its outcome, the slots are
+ * read again (a slot taken meanwhile disappears).
+ */
+export function SlotPicker({
+  doctorId,
+  initialDay = calendarDay(new Date()),
+  busy,
+  onPick,
+  children,
+}: {
+  doctorId: string;
+  initialDay?: string;
+  busy: boolean;
+  onPick: (slot: Slot) => Promise<void>;
+  children?: ComponentChildren;
+}) {
+  const [day, setDay] = useState(initialDay);
+  const slots = useLoad(() => api<{ slots: Slot[] }>('GET', `/appointments/slots?doctorId=${doctorId}&date=${day}`), [doctorId, day]);
+  const pick = (slot: Slot) => void onPick(slot).finally(slots.reload);
+  return (
+    <>
+      <div class="row">
+        <label>
+          Day
+          <input type="date" value={day} min={calendarDay(new Date())} onInput={(e) => setDay(e.currentTarget.value)} />
+        </label>
+        {children}
+      </div>
+      <Loading loading={slots.loading} error={slots.error} />
+      {slots.data && (
+        <fieldset class="slots">
+          <legend>Free slots on {formatDay(day)}</legend>
+          {slots.data.slots.length ? (
+            slots.data.slots.map((slot) => (
+              <button type="button" key={slot.start} disabled={busy} onClick={() => pick(slot)}>
+                {formatTime(slot.start)}
+              </button>
+            ))
+          ) : (
+            <p class="muted">No free slot on this day.</p>
+          )}
+        </fieldset>
+      )}
+    </>
+  );
+}
 
 /**
  * Choose a doctor's free slot on a day and book it: the slots come from the
@@ -140,12 +189,11 @@ type Slot = { start: string; end: string };
  */
 export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; doctor: Doctor; onBooked: (a: Appointment) => void }) {
   const services = SERVICE_TYPES.filter((s) => doctor.fees[s] !== undefined);
-  const [day, setDay] = useState(calendarDay(new Date()));
   const [serviceType, setServiceType] = useState(services[0] ?? '');
-  const slots = useLoad(() => api<{ slots: Slot[] }>('GET', `/appointments/slots?doctorId=${doctor.id}&date=${day}`), [doctor.id, day]);
   const booking = useAction();
   const book = (slot: Slot) =>
     booking.run(async () => {
+      // Taken meanwhile (409) or otherwise refused: the picker shows the slots as they are now.
       const booked = await api<Appointment>(
         'POST',
         '/appointments',
@@ -157,14 +205,9 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
           serviceType,
         },
         { idempotent: true },
-      ).catch((error: unknown) => {
-        // Taken meanwhile (409) or otherwise refused: show the slots as they are now.
-        slots.reload();
-        throw error;
-      });
-      slots.reload();
+      );
       onBooked(booked);
-      return `Booked ${formatDay(day)} ${formatTime(booked.start)} with ${booked.doctorName} (${formatMoney(booked.amount, booked.currency)}).`;
+      return `Booked ${formatDay(calendarDay(new Date(booked.start)))} ${formatTime(booked.start)} with ${booked.doctorName} (${formatMoney(booked.amount, booked.currency)}).`;
     });
   return (
     <section aria-labelledby="book-heading" class="panel">
@@ -172,11 +215,7 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
       {!services.length ? (
         <Notice kind="error">This doctor offers no bookable service.</Notice>
       ) : (
-        <div class="row">
-          <label>
-            Day
-            <input type="date" value={day} min={calendarDay(new Date())} onInput={(e) => setDay(e.currentTarget.value)} />
-          </label>
+        <SlotPicker doctorId={doctor.id} busy={booking.busy} onPick={book}>
           <label>
             Service
             <select value={serviceType} onChange={(e) => setServiceType(e.currentTarget.value)}>
@@ -187,22 +226,7 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
               ))}
             </select>
           </label>
-        </div>
-      )}
-      <Loading loading={slots.loading} error={slots.error} />
-      {slots.data && (
-        <fieldset class="slots">
-          <legend>Free slots on {formatDay(day)}</legend>
-          {slots.data.slots.length ? (
-            slots.data.slots.map((slot) => (
-              <button type="button" key={slot.start} disabled={booking.busy} onClick={() => void book(slot)}>
-                {formatTime(slot.start)}
-              </button>
-            ))
-          ) : (
-            <p class="muted">No free slot on this day.</p>
-          )}
-        </fieldset>
+        </SlotPicker>
       )}
       <Outcome outcome={booking.outcome} />
     </section>

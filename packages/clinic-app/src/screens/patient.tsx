@@ -1,9 +1,21 @@
-/** Patient: own appointments (cancel), booking a free slot by specialization, own invoices. */
+/** Patient: own appointments (cancel, move), booking a free slot by specialization, own invoices. */
 import { SPECIALIZATIONS } from '@caregrid/contracts/vocabulary';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download } from '../api.js';
-import { formatMoney } from '../format.js';
-import { AppointmentList, BookSlot, Loading, Outcome, useAction, useLoad, type Appointment, type Doctor, type Page } from '../ui.js';
+import { calendarDay, formatDay, formatMoney, formatTime } from '../format.js';
+import {
+  AppointmentList,
+  BookSlot,
+  Loading,
+  Outcome,
+  SlotPicker,
+  useAction,
+  useLoad,
+  type Appointment,
+  type Doctor,
+  type Page,
+  type Slot,
+} from '../ui.js';
 
 function Cancel({ appointment, changed }: { appointment: Appointment; changed: () => void }) {
   const [asking, setAsking] = useState(false);
@@ -44,6 +56,47 @@ function Cancel({ appointment, changed }: { appointment: Appointment; changed: (
   );
 }
 
+/** To another free slot of the same doctor; from the version shown, so a move made meanwhile elsewhere is a 409 told in words. */
+function Move({ appointment, changed }: { appointment: Appointment; changed: () => void }) {
+  const [choosing, setChoosing] = useState(false);
+  const action = useAction();
+  if (appointment.status !== 'booked') return null;
+  const moveTo = (slot: Slot) =>
+    action.run(async () => {
+      const moved = await api<Appointment>(
+        'POST',
+        `/appointments/${appointment.id}/reschedule`,
+        { start: slot.start, expectedVersion: appointment.version },
+        { idempotent: true },
+      );
+      setChoosing(false);
+      changed();
+      return `Moved to ${formatDay(calendarDay(new Date(moved.start)))} ${formatTime(moved.start)}.`;
+    });
+  return (
+    <>
+      {choosing ? (
+        <div class="panel">
+          <SlotPicker
+            doctorId={appointment.doctorId}
+            initialDay={calendarDay(new Date(appointment.start))}
+            busy={action.busy}
+            onPick={moveTo}
+          />
+          <button type="button" class="secondary" onClick={() => setChoosing(false)}>
+            Keep the time
+          </button>
+        </div>
+      ) : (
+        <button type="button" onClick={() => setChoosing(true)}>
+          Move appointment
+        </button>
+      )}
+      <Outcome outcome={action.outcome} />
+    </>
+  );
+}
+
 export function MyAppointments() {
   const list = useLoad(() => api<Page<Appointment>>('GET', '/appointments?limit=100'), []);
   return (
@@ -55,7 +108,12 @@ export function MyAppointments() {
           items={list.data.items}
           show="doctor"
           empty="You have no appointments yet."
-          actions={(a) => <Cancel appointment={a} changed={list.reload} />}
+          actions={(a) => (
+            <>
+              <Move appointment={a} changed={list.reload} />
+              <Cancel appointment={a} changed={list.reload} />
+            </>
+          )}
         />
       )}
     </section>
