@@ -201,8 +201,9 @@ export function bookingFromFhir(resource: unknown): BookingCommand {
 /**
  * `PUT Appointment/<id>` → our lifecycle command: the client sends the whole
  * resource; only `status` (and with cancelled, `cancelationReason`) may differ
- * from what we hold — participants, times and service type are fixed once
- * booked (cancel and book again). Returns null when the status is unchanged.
+ * from what we hold — participants and service type are fixed once booked,
+ * and times move only by the JSON API's `POST /appointments/{id}/reschedule`.
+ * Returns null when the status is unchanged.
  * Whether the transition is allowed is the domain's (checkTransition), as for
  * the JSON API.
  */
