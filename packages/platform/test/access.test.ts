@@ -108,6 +108,10 @@ describe('record checks', () => {
     expect(may(user(['doctor'], { doctorId: 'd2' }), 'appointment', 'read', appointment)).toBe(false);
     expect(may(patientP, 'appointment', 'progress', appointment)).toBe(false);
     expect(may(patientP, 'appointment', 'cancel', appointment)).toBe(true);
+    // Moving is granted as cancelling is: staff any, the patient and the doctor their own.
+    for (const caller of [receptionist, patientP, doctorD]) expect(may(caller, 'appointment', 'reschedule', appointment)).toBe(true);
+    expect(may(user(['doctor'], { doctorId: 'd2' }), 'appointment', 'reschedule', appointment)).toBe(false);
+    expect(() => authorize(user(['patient'], { patientId: 'p2' }), 'appointment', 'reschedule', appointment)).toThrow(NotFoundError);
     // The account link makes only accounts one's own.
     expect(may(patientP, 'account', 'read', { userId: 'u-patient' })).toBe(true);
     expect(may(patientP, 'appointment', 'read', { userId: 'u-patient', patientId: 'p9' })).toBe(false);
