@@ -136,7 +136,8 @@ export class NoticeSender {
     if (!appointment) throw new NotSending('the appointment no longer exists');
     if (notice.kind === 'confirmation' || notice.kind === 'reminder') {
       const moved = new Date(appointment.start).getTime() !== new Date(notice.appointmentStart).getTime();
-      if (moved || appointment.status === 'cancelled') throw new NotSending(moved ? 'the appointment moved' : 'the appointment was cancelled');
+      if (moved || appointment.status === 'cancelled')
+        throw new NotSending(moved ? 'the appointment moved' : 'the appointment was cancelled');
     }
     const recipient = await peers.recipient(notice.patientId);
     if (!recipient) throw new NotSending('the patient record no longer exists');

@@ -19,9 +19,7 @@ export type ReminderSettings = { leadMs: number };
 
 /** What became of a fired reminder job (the job route's answer, and the log's). */
 export type ReminderOutcome =
-  | { outcome: 'enqueued'; noticeId: string }
-  | { outcome: 'skipped'; reason: string }
-  | { outcome: 'ignored'; reason: string };
+  { outcome: 'enqueued'; noticeId: string } | { outcome: 'skipped'; reason: string } | { outcome: 'ignored'; reason: string };
 
 const factsOf = (event: AppointmentSnapshot): AppointmentFacts => ({
   appointmentId: event.appointmentId,
@@ -70,7 +68,9 @@ export function notificationUseCases(deps: {
       await ledger.skipOlder(facts.version, reason);
       await ledger.add(facts, { kind: 'confirmation' });
       const due = reminderDue(new Date(facts.start), deps.reminders.leadMs, now());
-      const reminder = due ? await ledger.add(facts, { kind: 'reminder', dueAt: due, jobName: reminderJobName(facts.appointmentId) }) : undefined;
+      const reminder = due
+        ? await ledger.add(facts, { kind: 'reminder', dueAt: due, jobName: reminderJobName(facts.appointmentId) })
+        : undefined;
       return { stale: false as const, reminder };
     });
     if (result.stale) {
@@ -143,7 +143,12 @@ export function notificationUseCases(deps: {
         for (const reminder of page) {
           counts.checked++;
           if (new Date(reminder.appointmentStart) <= now()) {
-            if (await notices.settleReminder(reminder.id, { status: 'skipped', reason: 'the appointment started before its reminder was sent' }))
+            if (
+              await notices.settleReminder(reminder.id, {
+                status: 'skipped',
+                reason: 'the appointment started before its reminder was sent',
+              })
+            )
               counts.skipped++;
             continue;
           }
@@ -181,7 +186,8 @@ export function notificationUseCases(deps: {
     async resend(id: string): Promise<Notice> {
       const current = await notices.get(id);
       const pending = await notices.resend(id);
-      if (!pending) throw new RuleViolationError(`only a failed notice can be sent again; this one is ${current.status}`, { rule: 'resend-failed' });
+      if (!pending)
+        throw new RuleViolationError(`only a failed notice can be sent again; this one is ${current.status}`, { rule: 'resend-failed' });
       onPending();
       return pending;
     },

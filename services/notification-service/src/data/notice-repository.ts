@@ -43,9 +43,7 @@ const toNotice = (r: Row): Notice => ({
 
 /** What an appointment event says a notice is about. */
 export type AppointmentFacts = { appointmentId: string; patientId: string; doctorId: string; version: number; start: string };
-export type NewNotice =
-  | { kind: Exclude<NoticeKind, 'reminder'> }
-  | { kind: 'reminder'; dueAt: Date; jobName: string };
+export type NewNotice = { kind: Exclude<NoticeKind, 'reminder'> } | { kind: 'reminder'; dueAt: Date; jobName: string };
 
 export type NoticeFilter = { appointmentId?: string; patientId?: string; status?: NoticeStatus; limit: number; cursor?: string };
 

@@ -23,7 +23,10 @@ const appointmentView = z.object({
   cancellationReason: z.string().nullable().default(null),
   amount: z.number().int(),
   currency: z.string(),
-  payment: z.object({ method: z.enum(PAYMENT_METHODS), amount: z.number().int(), paidAt: z.iso.datetime() }).nullable().default(null),
+  payment: z
+    .object({ method: z.enum(PAYMENT_METHODS), amount: z.number().int(), paidAt: z.iso.datetime() })
+    .nullable()
+    .default(null),
 });
 export type AppointmentView = z.output<typeof appointmentView>;
 

@@ -23,8 +23,7 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
   handle: EventHandler;
 } {
   const { notifications, deadLetters, logger } = deps;
-  const onMalformed = ({ payload, ...dropped }: MalformedEvent) =>
-    deadLetters.noteDropped({ ...dropped, event: payload });
+  const onMalformed = ({ payload, ...dropped }: MalformedEvent) => deadLetters.noteDropped({ ...dropped, event: payload });
   const booked = deliveryOf(appointmentBooked, { logger, onMalformed, handle: (event) => notifications.booked(event.data) });
   const rescheduled = deliveryOf(appointmentRescheduled, { logger, onMalformed, handle: (event) => notifications.rescheduled(event.data) });
   const cancelled = deliveryOf(appointmentCancelled, { logger, onMalformed, handle: (event) => notifications.cancelled(event.data) });

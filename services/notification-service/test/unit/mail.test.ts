@@ -34,7 +34,9 @@ describe('mail', () => {
   });
 
   it('reminds, cancels with the reason, and receipts with the amount and a link to the invoices in the clinic app', () => {
-    expect(renderMail({ ...facts, kind: 'reminder' }, clinic).subject).toBe('Reminder: your appointment on Monday, 6 July 2026, 09:30 CEST');
+    expect(renderMail({ ...facts, kind: 'reminder' }, clinic).subject).toBe(
+      'Reminder: your appointment on Monday, 6 July 2026, 09:30 CEST',
+    );
     const cancelled = renderMail({ ...facts, kind: 'cancellation', cancellationReason: 'Doctor ill' }, clinic);
     expect(cancelled.subject).toContain('is cancelled');
     expect(cancelled.html).toContain('Reason: Doctor ill');
