@@ -14,8 +14,9 @@ const duration = (fallback: string) =>
 
 const settings = loadConfig({
   CLINIC_NAME: z.string().min(1).default('CareGrid Clinic'),
-  // Where patients open the clinic app (the receipt links to its invoices): the public address of the gateway.
-  CLINIC_APP_URL: z.url(),
+  // Where patients open the clinic app (the receipt links to its invoices): the public address of the
+  // gateway, set by each deployment (dapr.yaml, Compose, the k8s overlays). Unset: receipts name the screen, no link.
+  CLINIC_APP_URL: z.url().optional(),
   // The time zone mail states appointment times in.
   CLINIC_TIME_ZONE: z.string().min(1).default('UTC'),
   // How long before an appointment its reminder goes out; none when it is booked or moved closer than this.

@@ -1,7 +1,7 @@
 import type { NoticeKind } from './notice.js';
 
 /** The clinic whose name the mail goes out in, and where its app lives (for links). */
-export type ClinicSettings = { name: string; appUrl: string; timeZone: string };
+export type ClinicSettings = { name: string; appUrl?: string; timeZone: string };
 
 /** What a mail says, read from the appointment's and the patient's owners when it is written. */
 export type MailFacts = {
@@ -100,7 +100,7 @@ export function renderMail(facts: MailFacts, clinic: ClinicSettings): Mail {
       };
     case 'receipt': {
       const paid = facts.payment;
-      const invoices = `${clinic.appUrl.replace(/\/+$/, '')}/app/invoices`;
+      const invoices = clinic.appUrl ? `${clinic.appUrl.replace(/\/+$/, '')}/app/invoices` : undefined;
       return {
         subject: `Receipt for your appointment on ${when}`,
         html: layout(clinic, 'Thank you for your payment', [
@@ -108,7 +108,9 @@ export function renderMail(facts: MailFacts, clinic: ClinicSettings): Mail {
           paid
             ? `We have received <b>${escapeHtml(formatMoney(paid.amount, paid.currency))}</b> (${escapeHtml(paid.method)}) for ${visit(facts, clinic)}.`
             : `We have received your payment for ${visit(facts, clinic)}.`,
-          `Your invoice is in the clinic app: <a href="${escapeHtml(invoices)}">${escapeHtml(invoices)}</a>`,
+          invoices
+            ? `Your invoice is in the clinic app: <a href="${escapeHtml(invoices)}">${escapeHtml(invoices)}</a>`
+            : 'Your invoice is in the clinic app, under “My invoices”.',
         ]),
       };
     }

@@ -46,5 +46,9 @@ describe('mail', () => {
     );
     expect(receipt.html).toContain('<b>EUR 123.45</b> (debit)');
     expect(receipt.html).toContain('<a href="https://clinic.example.org/app/invoices">');
+    // A deployment that does not say where the app is: the screen is named, no link is made up.
+    const unlinked = renderMail({ ...facts, kind: 'receipt', payment: null }, { ...clinic, appUrl: undefined });
+    expect(unlinked.html).not.toContain('<a ');
+    expect(unlinked.html).toContain('My invoices');
   });
 });
