@@ -14,6 +14,9 @@ import { authRoutes } from '../../services/auth-service/src/http/routes.js';
 import { subscriptions as billingSubscriptions } from '../../services/billing-service/src/events/subscriptions.js';
 import { invoiceFhirRoutes } from '../../services/billing-service/src/http/fhir-routes.js';
 import { invoiceRoutes } from '../../services/billing-service/src/http/routes.js';
+import { subscriptions as notificationSubscriptions } from '../../services/notification-service/src/events/subscriptions.js';
+import { jobRoutes } from '../../services/notification-service/src/http/job-routes.js';
+import { notificationRoutes } from '../../services/notification-service/src/http/routes.js';
 import { doctorFhirRoutes } from '../../services/doctor-service/src/http/fhir-routes.js';
 import { doctorRoutes } from '../../services/doctor-service/src/http/routes.js';
 import { subscriptions as patientSubscriptions } from '../../services/patient-service/src/events/subscriptions.js';
@@ -37,6 +40,11 @@ const routersByApp: Record<string, ApiRouter[]> = {
     invoiceFhirRoutes(unused),
     billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
   ],
+  'notification-service': [
+    notificationRoutes(unused),
+    jobRoutes({ notifications: unused, logger: unused }),
+    notificationSubscriptions({ notifications: unused, deadLetters: unused, logger: unused }).routes,
+  ],
   'analytics-service': [
     analyticsRoutes(unused),
     analyticsSubscriptions({ store: unused, audit: unused, deadLetters: unused, logger: unused }).routes,
@@ -45,8 +53,8 @@ const routersByApp: Record<string, ApiRouter[]> = {
 };
 // createServiceApp adds the platform's operations routes: parked outbox events where the database
 // has an outbox, dead letters where the service subscribes, and the backlog of either.
-const withOutbox = ['auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'];
-const withDeadLetters = ['patient-service', 'billing-service', 'analytics-service'];
+const withOutbox = ['auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'notification-service'];
+const withDeadLetters = ['patient-service', 'billing-service', 'notification-service', 'analytics-service'];
 for (const app of withOutbox) routersByApp[app]!.push(outboxOpsRoutes(app, unused));
 for (const app of withDeadLetters) routersByApp[app]!.push(deadLetterRoutes(app, unused));
 for (const app of new Set([...withOutbox, ...withDeadLetters])) routersByApp[app]!.push(backlogRoutes(app, unused));

@@ -27,11 +27,12 @@ describe('Dapr access control lists', () => {
     expect(configuration('gateway').spec.accessControl).toEqual({ defaultAction: 'deny', trustDomain: TRUST_DOMAIN });
   });
 
-  it('lets the gateway call every client route, appointment-service read patients and doctors, patient-service read the audit trail, nobody else anything', () => {
+  it('lets the gateway call every client route, appointment-service read patients and doctors, patient-service read the audit trail, notification-service read patients and appointments, nobody else anything', () => {
     const grants = invocationGrants();
-    expect(Object.keys(grants).sort()).toEqual(['appointment-service', 'gateway', 'patient-service']);
+    expect(Object.keys(grants).sort()).toEqual(['appointment-service', 'gateway', 'notification-service', 'patient-service']);
     expect(grants['appointment-service']).toEqual({ 'patient-service': ['GET /patients/:id'], 'doctor-service': ['GET /doctors/:id'] });
     expect(grants['patient-service']).toEqual({ 'analytics-service': ['GET /audit'] });
+    expect(grants['notification-service']).toEqual({ 'patient-service': ['GET /patients/:id'], 'appointment-service': ['GET /appointments/:id'] });
     for (const [service, table] of Object.entries(ENDPOINTS)) {
       const clientRoutes = Object.keys(table).filter((key) => table[key] !== SIDECAR);
       expect(grants.gateway![service]).toEqual([...clientRoutes, 'GET /openapi.json']);

@@ -12,6 +12,7 @@ export * from './http/idempotency.js';
 export * from './http/outbox-ops.js';
 export * from './http/serve.js';
 export * from './dapr/sidecar.js';
+export * from './dapr/jobs.js';
 export * from './ids.js';
 export * from './pagination.js';
 export * from './data/migrations.js';

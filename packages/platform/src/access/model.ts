@@ -18,7 +18,7 @@ import { ROLES, type Role } from '@caregrid/contracts';
 export type Grant = 'any' | 'own' | 'care';
 
 /** Peer services that act on their own behalf (service invocation carries their app-id). */
-export const PEER_SERVICES = ['appointment-service', 'patient-service'] as const;
+export const PEER_SERVICES = ['appointment-service', 'patient-service', 'notification-service'] as const;
 export type PeerService = (typeof PEER_SERVICES)[number];
 export type Principal = Role | PeerService;
 
@@ -27,6 +27,8 @@ export const ACTIONS = {
   doctor: ['create', 'list', 'read', 'update', 'update-schedule', 'delete'],
   appointment: ['book', 'list', 'read', 'cancel', 'reschedule', 'progress', 'pay', 'archive'],
   invoice: ['list', 'read', 'cancel'],
+  // Mail about appointments: its ledger (`list`), a patient's reminder preference, sending a failed one again.
+  notification: ['list', 'set-preference', 'resend'],
   account: ['read', 'create', 'update'],
   report: ['read'],
   // Parked outbox rows and dead letters of a service: look, and send again.
@@ -46,7 +48,8 @@ export const ACCESS_MATRIX: Matrix = {
   patient: {
     create: { ...staff },
     list: { ...staff, doctor: 'care' },
-    read: { ...staff, doctor: 'care', patient: 'own', 'appointment-service': 'any' },
+    // notification-service reads the recipient's address when it sends (it stores ids only).
+    read: { ...staff, doctor: 'care', patient: 'own', 'appointment-service': 'any', 'notification-service': 'any' },
     // The whole record: identity, email, insurance, the account link.
     update: { ...staff },
     // What patients keep up to date themselves: phone, address, emergency contact.
@@ -66,7 +69,8 @@ export const ACCESS_MATRIX: Matrix = {
   appointment: {
     book: { ...staff, patient: 'own' },
     list: { ...staff, doctor: 'own', patient: 'own' },
-    read: { ...staff, doctor: 'own', patient: 'own' },
+    // notification-service re-reads an appointment when its reminder fires and when it writes a mail.
+    read: { ...staff, doctor: 'own', patient: 'own', 'notification-service': 'any' },
     cancel: { ...staff, doctor: 'own', patient: 'own' },
     // Move to another time: whoever may cancel it (the alternative would be cancelling and booking again).
     reschedule: { ...staff, doctor: 'own', patient: 'own' },
@@ -79,6 +83,12 @@ export const ACCESS_MATRIX: Matrix = {
     list: { ...staff, doctor: 'own', patient: 'own' },
     read: { ...staff, doctor: 'own', patient: 'own' },
     cancel: { ...staff },
+  },
+  notification: {
+    list: { ...staff, doctor: 'own', patient: 'own' },
+    // Reminders on or off: a patient for their own record, staff for anyone's.
+    'set-preference': { ...staff, patient: 'own' },
+    resend: { admin: 'any' },
   },
   account: {
     read: { admin: 'own', receptionist: 'own', doctor: 'own', patient: 'own' },
@@ -200,6 +210,21 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /invoices/:id/cancel': can('invoice', 'cancel'),
     'POST /events/appointment-paid': SIDECAR,
     'POST /events/ignored': SIDECAR,
+    ...OUTBOX_OPS,
+    ...DEAD_LETTER_OPS,
+  },
+  'notification-service': {
+    'GET /notifications': can('notification', 'list'),
+    'PUT /notifications/preferences': can('notification', 'set-preference'),
+    'POST /notifications/:id/resend': can('notification', 'resend'),
+    'POST /events/appointment-booked': SIDECAR,
+    'POST /events/appointment-rescheduled': SIDECAR,
+    'POST /events/appointment-cancelled': SIDECAR,
+    'POST /events/appointment-paid': SIDECAR,
+    'POST /events/ignored': SIDECAR,
+    // A reminder job firing (Dapr Jobs: POST /job/<name>), and the daily sweep for jobs gone missing (cron binding).
+    'POST /job/:name': SIDECAR,
+    'POST /reminder-sweep': SIDECAR,
     ...OUTBOX_OPS,
     ...DEAD_LETTER_OPS,
   },

@@ -27,6 +27,7 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/billing', appId: 'billing-service', targetPrefix: '' },
   { publicPrefix: '/api/analytics', appId: 'analytics-service', targetPrefix: '/analytics' },
   { publicPrefix: '/api/audit', appId: 'analytics-service', targetPrefix: '/audit' },
+  { publicPrefix: '/api/notifications', appId: 'notification-service', targetPrefix: '/notifications' },
   // FHIR R4: each resource type at the service that owns it (`/api/fhir/Patient` → `/fhir/Patient`); metadata is the gateway's.
   ...FHIR_TYPES.map(([type, appId]) => ({ publicPrefix: `${FHIR_BASE}/${type}`, appId, targetPrefix: `/fhir/${type}` })),
   { publicPrefix: '/api/ops/auth-service', appId: 'auth-service', targetPrefix: '/ops' },
@@ -35,6 +36,7 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/ops/appointment-service', appId: 'appointment-service', targetPrefix: '/ops' },
   { publicPrefix: '/api/ops/billing-service', appId: 'billing-service', targetPrefix: '/ops' },
   { publicPrefix: '/api/ops/analytics-service', appId: 'analytics-service', targetPrefix: '/ops' },
+  { publicPrefix: '/api/ops/notification-service', appId: 'notification-service', targetPrefix: '/ops' },
 ];
 
 export type Resolved = { appId: string; path: string };

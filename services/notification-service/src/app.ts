@@ -1,0 +1,55 @@
+import { createServiceApp, DaprJobs, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
+import { mailerOver } from './data/mailer.js';
+import { NoticeRepository } from './data/notice-repository.js';
+import { peersOver } from './data/peers.js';
+import type { ClinicSettings } from './domain/mail.js';
+import { subscriptions } from './events/subscriptions.js';
+import { jobRoutes } from './http/job-routes.js';
+import { notificationRoutes } from './http/routes.js';
+import { NoticeSender, type SenderSettings } from './sender.js';
+import { notificationUseCases, type ReminderSettings } from './use-cases.js';
+
+export type NotificationSettings = {
+  clinic: ClinicSettings;
+  reminders: ReminderSettings;
+  sender: SenderSettings;
+  mailBinding: string;
+};
+
+export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; settings: NotificationSettings }) {
+  const notices = new NoticeRepository(deps.db);
+  const peers = peersOver(deps.sidecar);
+  const sender = new NoticeSender({
+    notices,
+    peers,
+    mailer: mailerOver(deps.sidecar, deps.settings.mailBinding),
+    clinic: deps.settings.clinic,
+    settings: deps.settings.sender,
+    logger: deps.logger,
+    isShuttingDown: deps.isShuttingDown,
+  });
+  const notifications = notificationUseCases({
+    notices,
+    jobs: new DaprJobs(deps.sidecar.options.httpPort),
+    peers,
+    reminders: deps.settings.reminders,
+    logger: deps.logger,
+    onPending: () => sender.kick(),
+  });
+  const deadLetters = pgDeadLetterStore(deps.db);
+  const events = subscriptions({ notifications, deadLetters, logger: deps.logger });
+  sender.start();
+  return createServiceApp({
+    service: 'notification-service',
+    logger: deps.logger,
+    routers: [notificationRoutes(notifications), jobRoutes({ notifications, logger: deps.logger }), events.routes],
+    // A database outage longer than the delivery retries parks appointment events here: they come back by themselves.
+    deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
+    readiness: deps.readiness,
+    isShuttingDown: deps.isShuttingDown,
+    audit: deps.audit,
+    outbox: deps.outbox,
+    onEventsQueued: deps.onEventsQueued,
+  });
+}

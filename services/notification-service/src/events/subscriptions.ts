@@ -1,0 +1,60 @@
+import { appointmentBooked, appointmentCancelled, appointmentPaid, appointmentRescheduled } from '@caregrid/contracts';
+import {
+  answerDelivery,
+  ApiRouter,
+  byEventType,
+  deliveryOf,
+  ignoreEvent,
+  subscriptionRoute,
+  type DeadLetterStore,
+  type EventHandler,
+  type Logger,
+  type MalformedEvent,
+} from '@caregrid/platform';
+import type { NotificationUseCases } from '../use-cases.js';
+
+/**
+ * Routes of notification-service's declarative subscription (dapr/resources/subscriptions.yaml),
+ * and `handle`, the same handlers by event type, for re-driving a dead letter. They only write
+ * the ledger (and the reminder's job): a redelivery finds its notices there and adds nothing.
+ */
+export function subscriptions(deps: { notifications: NotificationUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
+  routes: ApiRouter;
+  handle: EventHandler;
+} {
+  const { notifications, deadLetters, logger } = deps;
+  const onMalformed = ({ payload, ...dropped }: MalformedEvent) => deadLetters.noteDropped({ ...dropped, event: payload });
+  const booked = deliveryOf(appointmentBooked, { logger, onMalformed, handle: (event) => notifications.booked(event.data) });
+  const rescheduled = deliveryOf(appointmentRescheduled, { logger, onMalformed, handle: (event) => notifications.rescheduled(event.data) });
+  const cancelled = deliveryOf(appointmentCancelled, { logger, onMalformed, handle: (event) => notifications.cancelled(event.data) });
+  const paid = deliveryOf(appointmentPaid, { logger, onMalformed, handle: (event) => notifications.paid(event.data) });
+  const routes = ApiRouter.forService('notification-service')
+    .add(subscriptionRoute('/events/appointment-booked', 'appointment.booked → confirmation, reminder job', answerDelivery(booked), 1))
+    .add(
+      subscriptionRoute(
+        '/events/appointment-rescheduled',
+        'appointment.rescheduled → notice of the new time, the reminder job replaced',
+        answerDelivery(rescheduled),
+        1,
+      ),
+    )
+    .add(
+      subscriptionRoute(
+        '/events/appointment-cancelled',
+        'appointment.cancelled → cancellation notice, the reminder job deleted',
+        answerDelivery(cancelled),
+        1,
+      ),
+    )
+    .add(subscriptionRoute('/events/appointment-paid', 'appointment.paid → receipt with a link to the invoice', answerDelivery(paid), 1))
+    .add(subscriptionRoute('/events/ignored', 'Other appointment events: nothing to tell', answerDelivery(ignoreEvent), 1));
+  return {
+    routes,
+    handle: byEventType({
+      [appointmentBooked.type]: booked,
+      [appointmentRescheduled.type]: rescheduled,
+      [appointmentCancelled.type]: cancelled,
+      [appointmentPaid.type]: paid,
+    }),
+  };
+}

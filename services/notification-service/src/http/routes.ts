@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ApiRouter, pageQuerySchema } from '@caregrid/platform';
+import { NOTICE_KINDS, NOTICE_STATUSES } from '../domain/notice.js';
+import type { NotificationUseCases } from '../use-cases.js';
+
+const noticeResponse = z.object({
+  id: z.uuid(),
+  appointmentId: z.uuid(),
+  patientId: z.uuid(),
+  doctorId: z.uuid(),
+  kind: z.enum(NOTICE_KINDS),
+  version: z.number().int(),
+  status: z.enum(NOTICE_STATUSES),
+  attempts: z.number().int(),
+  nextAttemptAt: z.iso.datetime().nullable(),
+  lastError: z.string().nullable(),
+  appointmentStart: z.iso.datetime(),
+  dueAt: z.iso.datetime().nullable(),
+  jobName: z.string().nullable(),
+  sentAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+const listQuery = z.strictObject({
+  appointmentId: z.uuid().optional(),
+  patientId: z.uuid().optional(),
+  status: z.enum(NOTICE_STATUSES).optional(),
+  ...pageQuerySchema,
+});
+const preferenceBody = z.strictObject({
+  patientId: z.uuid().optional().describe("The patient (a patient's own record when omitted)"),
+  reminders: z.boolean().describe('false: no appointment reminders (confirmations, cancellations and receipts still go)'),
+});
+const idParams = z.object({ id: z.uuid() });
+
+export function notificationRoutes(notifications: NotificationUseCases): ApiRouter {
+  return ApiRouter.forService('notification-service')
+    .add({
+      method: 'get',
+      path: '/notifications',
+      summary: "The mail about appointments and its state: staff all, a patient their own appointments', a doctor theirs",
+      tags: ['notifications'],
+      query: listQuery,
+      responses: {
+        200: { description: 'A page', schema: z.object({ items: z.array(noticeResponse), nextCursor: z.string().nullable() }) },
+      },
+      handler: async ({ query, caller, res }) => {
+        res.json(await notifications.list(caller, query));
+      },
+    })
+    .add({
+      method: 'put',
+      path: '/notifications/preferences',
+      summary: 'Turn appointment reminders on or off (a patient for their own record; staff for any patient)',
+      tags: ['notifications'],
+      body: preferenceBody,
+      responses: {
+        200: { description: 'The preference', schema: z.object({ patientId: z.uuid(), reminders: z.boolean() }) },
+        400: { description: 'No patient named' },
+        403: { description: 'Not your record' },
+      },
+      handler: async ({ body, caller, res }) => {
+        res.json(await notifications.setReminders(caller, body));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/notifications/:id/resend',
+      summary: 'Send a failed notice again, with a fresh budget of attempts (admin)',
+      tags: ['notifications'],
+      params: idParams,
+      responses: {
+        200: { description: 'Pending again', schema: noticeResponse },
+        404: { description: 'No such notice' },
+        422: { description: 'The notice has not failed' },
+      },
+      handler: async ({ params, res }) => {
+        res.json(await notifications.resend(params.id));
+      },
+    });
+}
