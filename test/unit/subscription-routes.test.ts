@@ -42,13 +42,14 @@ describe('appointment events reach a route of each subscriber', () => {
     expect(landing.filter(([, , ok]) => !ok)).toEqual([]);
   });
 
-  it('a move: analytics keeps it, billing and patient-service acknowledge and ignore it', () => {
+  it('a move: analytics keeps it, notification-service reschedules the reminder, billing and patient-service acknowledge and ignore it', () => {
     const routes = Object.fromEntries(
       appointmentSubscriptions.flatMap((s) => s.scopes.map((app) => [app, routeOf(s, appointmentRescheduled.type)])),
     );
     expect(routes).toEqual({
       'analytics-service': '/events/record',
       'billing-service': '/events/ignored',
+      'notification-service': '/events/appointment-rescheduled',
       'patient-service': '/events/ignored',
     });
   });
