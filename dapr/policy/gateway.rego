@@ -86,6 +86,9 @@ identity := {
 	"x-caregrid-roles": concat(",", claims.roles),
 	"x-caregrid-patient-id": object.get(claims, "patientId", ""),
 	"x-caregrid-doctor-id": object.get(claims, "doctorId", ""),
+	# "false" until a self-registered account confirms its email address (it may not book yet);
+	# a token signed before the claim existed belongs to an account that counts as confirmed.
+	"x-caregrid-email-verified": json.marshal(object.get(claims, "emailVerified", true)),
 }
 
 allow := {"allow": true} if {

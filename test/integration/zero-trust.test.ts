@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
-import { ENDPOINTS, SIDECAR, invocationGrants } from '@caregrid/platform';
+import { ENDPOINTS, SIDECAR, invocationGrants, isServiceOnly } from '@caregrid/platform';
 import {
   eventually,
   freePort,
@@ -185,7 +185,12 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     const outcomes = [];
     for (const { callee, method, route, access } of cases) {
       const call = await firstCall(gateway, callee, method, concrete(route));
-      outcomes.push({ callee, key: `${method} ${route}`, status: call.status, expected: access === SIDECAR ? 403 : 200 });
+      outcomes.push({
+        callee,
+        key: `${method} ${route}`,
+        status: call.status,
+        expected: access === SIDECAR || isServiceOnly(access) ? 403 : 200,
+      });
     }
     expect(outcomes.filter((o) => o.status !== o.expected)).toEqual([]);
     // The merged API document is read from every service.
@@ -211,6 +216,21 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
       'doctor-service GET /doctors',
       'doctor-service GET /doctors/:id',
     ]);
+  });
+
+  it('lets notification-service fetch account mail links from auth-service, nothing else', async () => {
+    const mailer = await sidecarFor('notification-service');
+    const outcomes = [];
+    for (const { callee, method, route, access } of cases) {
+      const call = await firstCall(mailer, callee, method, concrete(route));
+      const allowed = isServiceOnly(access) && access.services.includes('notification-service');
+      outcomes.push({ callee, key: `${method} ${route}`, status: call.status, expected: allowed ? 200 : 403 });
+    }
+    expect(outcomes.filter((o) => o.status !== o.expected)).toEqual([]);
+    expect(outcomes.filter((o) => o.expected === 200).map((o) => `${o.callee} ${o.key}`)).toEqual([
+      'auth-service POST /accounts/mail-requests/:id/link',
+    ]);
+    await mailer.stop();
   });
 
   it('answers 403 from daprd to a service the model gives no calls, before the app sees anything', async () => {

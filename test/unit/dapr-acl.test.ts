@@ -4,7 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENDPOINTS, SIDECAR, TRUST_DOMAIN, aclGroupOf, aclOperations, invocationGrants, sidecarAccessControl } from '@caregrid/platform';
+import {
+  ENDPOINTS,
+  SIDECAR,
+  TRUST_DOMAIN,
+  aclGroupOf,
+  aclOperations,
+  invocationGrants,
+  isServiceOnly,
+  sidecarAccessControl,
+} from '@caregrid/platform';
 import { parse, stringify } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -27,14 +36,19 @@ describe('Dapr access control lists', () => {
     expect(configuration('gateway').spec.accessControl).toEqual({ defaultAction: 'deny', trustDomain: TRUST_DOMAIN });
   });
 
-  it('lets the gateway call every client route, appointment-service read patients and doctors, patient-service read the audit trail, notification-service read patients and appointments, nobody else anything', () => {
+  it('lets the gateway call every client route, appointment-service read patients and doctors, patient-service read the audit trail, notification-service read patients and appointments and fetch account mail links, nobody else anything', () => {
     const grants = invocationGrants();
     expect(Object.keys(grants).sort()).toEqual(['appointment-service', 'gateway', 'notification-service', 'patient-service']);
     expect(grants['appointment-service']).toEqual({ 'patient-service': ['GET /patients/:id'], 'doctor-service': ['GET /doctors/:id'] });
     expect(grants['patient-service']).toEqual({ 'analytics-service': ['GET /audit'] });
-    expect(grants['notification-service']).toEqual({ 'patient-service': ['GET /patients/:id'], 'appointment-service': ['GET /appointments/:id'] });
+    expect(grants['notification-service']).toEqual({
+      'patient-service': ['GET /patients/:id'],
+      'appointment-service': ['GET /appointments/:id'],
+      'auth-service': ['POST /accounts/mail-requests/:id/link'],
+    });
     for (const [service, table] of Object.entries(ENDPOINTS)) {
-      const clientRoutes = Object.keys(table).filter((key) => table[key] !== SIDECAR);
+      // Not the sidecar's routes, and not those only a peer service may call.
+      const clientRoutes = Object.keys(table).filter((key) => table[key] !== SIDECAR && !isServiceOnly(table[key]!));
       expect(grants.gateway![service]).toEqual([...clientRoutes, 'GET /openapi.json']);
     }
     // No sidecar-only route (event delivery, binding trigger) and no user administration for peers.

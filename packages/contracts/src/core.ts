@@ -12,6 +12,8 @@ export const Topics = {
   appointments: 'appointments',
   invoices: 'invoices',
   audit: 'audit',
+  /** auth-service's account mail requests (verify, reset, invite): ids only, for the mailer. */
+  accounts: 'accounts',
 } as const;
 
 export type Topic = (typeof Topics)[keyof typeof Topics];

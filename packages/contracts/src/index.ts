@@ -4,6 +4,7 @@ export * from './vocabulary.js';
 export * from './patients.js';
 export * from './doctors.js';
 export * from './auth.js';
+export * from './accounts.js';
 export * from './appointments.js';
 export * from './invoices.js';
 export * from './audit.js';

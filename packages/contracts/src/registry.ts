@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import * as accounts from './accounts.js';
 import * as appointments from './appointments.js';
 import * as audit from './audit.js';
 import type { EventContract, Topic } from './core.js';
@@ -12,7 +13,9 @@ const isEventContract = (value: unknown): value is EventContract<z.ZodType> => {
 };
 
 /** Every event contract of the modules that define events (their defineEvent exports). */
-const ALL_EVENTS = [patients, doctors, appointments, invoices, audit].flatMap((module) => Object.values(module).filter(isEventContract));
+const ALL_EVENTS = [patients, doctors, appointments, invoices, audit, accounts].flatMap((module) =>
+  Object.values(module).filter(isEventContract),
+);
 
 /**
  * The contracts of every event published on `topics`: for a subscriber of whole topics, which

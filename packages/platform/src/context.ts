@@ -19,7 +19,13 @@ export type RequestContext = {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
-export const IDENTITY_HEADERS = ['x-caregrid-user-id', 'x-caregrid-roles', 'x-caregrid-patient-id', 'x-caregrid-doctor-id'] as const;
+export const IDENTITY_HEADERS = [
+  'x-caregrid-user-id',
+  'x-caregrid-roles',
+  'x-caregrid-patient-id',
+  'x-caregrid-doctor-id',
+  'x-caregrid-email-verified',
+] as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

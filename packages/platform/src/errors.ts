@@ -11,6 +11,7 @@ export type DomainErrorKind =
   | 'forbidden' // caller may not do this → 403
   | 'not-found' // the record is absent → 404
   | 'conflict' // duplicate, overlap, stale version, already done → 409
+  | 'gone' // a single-use or expiring credential that was used, replaced or has expired → 410
   | 'too-large' // the write would make an event larger than a contract allows → 413
   | 'rule-violation' // well-formed but against a rule → 422
   | 'throttled' // too many attempts → 429
@@ -22,6 +23,8 @@ export class DomainError extends Error {
     message: string,
     /** Machine-readable extras that belong in the response (e.g. the conflicting slot). */
     readonly details: Record<string, unknown> = {},
+    /** The problem type's slug (`urn:caregrid:problem:<slug>`): the kind's, unless a client must tell this case apart. */
+    readonly problemSlug: string = kind,
   ) {
     super(message);
     this.name = new.target.name;
@@ -50,6 +53,16 @@ export class ForbiddenError extends DomainError {
   }
 }
 
+/**
+ * The caller signed up but has not yet confirmed their email address, and the action needs it
+ * (booking): a type of its own, so a client can say what to do about it.
+ */
+export class EmailNotVerifiedError extends DomainError {
+  constructor(message = 'Confirm your email address first: follow the link we mailed you, or ask for a new one') {
+    super('forbidden', message, {}, 'email-not-verified');
+  }
+}
+
 export class NotFoundError extends DomainError {
   constructor(what: string, id: string) {
     super('not-found', `${what} ${id} was not found`, { resource: what, id });
@@ -59,6 +72,13 @@ export class NotFoundError extends DomainError {
 export class ConflictError extends DomainError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('conflict', message, details);
+  }
+}
+
+/** A link's token that was used, replaced by a newer one or has expired: it will never work again. */
+export class GoneError extends DomainError {
+  constructor(message: string) {
+    super('gone', message);
   }
 }
 

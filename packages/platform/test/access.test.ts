@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Role } from '@caregrid/contracts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
 import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, widestPermitted, type Caller } from '../src/access/check.js';
-import { ACCESS_MATRIX, ENDPOINTS, PUBLIC, SIDECAR, type Matrix, type Permission } from '../src/access/model.js';
+import { ACCESS_MATRIX, ENDPOINTS, isPermission, PUBLIC, SIDECAR, type Matrix, type Permission } from '../src/access/model.js';
 import {
   accessMatrixMarkdown,
   gatewayPolicyIndex,
@@ -67,6 +67,44 @@ describe('the first gate: route admission', () => {
     expect(() => admit(SIDECAR, admin)).toThrow(ForbiddenError);
     expect(() => admit(SIDECAR, { kind: 'service', appId: 'appointment-service' })).toThrow(ForbiddenError);
     expect(() => admit(PUBLIC, { kind: 'anonymous' })).not.toThrow();
+  });
+  it('a service-only route admits the services it names, calling on their own behalf: no user, no other peer, not the own sidecar', () => {
+    const link = ENDPOINTS['auth-service']!['POST /accounts/mail-requests/:id/link']!;
+    expect(() => admit(link, { kind: 'service', appId: 'notification-service' })).not.toThrow();
+    for (const caller of [admin, { kind: 'service', appId: 'appointment-service' }, { kind: 'sidecar' }, { kind: 'anonymous' }] as Caller[])
+      expect(() => admit(link, caller)).toThrow(ForbiddenError);
+    // Neither in the gateway's policy nor in the merged API document.
+    expect(isClientRoute('auth-service', 'post', '/accounts/mail-requests/:id/link')).toBe(false);
+  });
+  it('an unconfirmed account may not book (a problem type of its own); everything else, and a confirmed one, as before', () => {
+    const unconfirmed: Caller = { ...(patientP as Extract<Caller, { kind: 'user' }>), emailVerified: false };
+    const book = ENDPOINTS['appointment-service']!['POST /appointments']!;
+    const fhirBook = ENDPOINTS['appointment-service']!['POST /fhir/Appointment']!;
+    for (const route of [book, fhirBook]) {
+      expect(() => admit(route, unconfirmed)).toThrow(expect.objectContaining({ kind: 'forbidden', problemSlug: 'email-not-verified' }));
+      expect(() => admit(route, patientP)).not.toThrow();
+    }
+    expect(() => admit(ENDPOINTS['appointment-service']!['GET /appointments']!, unconfirmed)).not.toThrow();
+    expect(
+      callerOf(
+        headers({
+          'dapr-caller-app-id': 'gateway',
+          'x-caregrid-user-id': 'u1',
+          'x-caregrid-roles': 'patient',
+          'x-caregrid-email-verified': 'false',
+        }),
+      ),
+    ).toMatchObject({ emailVerified: false });
+    expect(
+      callerOf(
+        headers({
+          'dapr-caller-app-id': 'gateway',
+          'x-caregrid-user-id': 'u1',
+          'x-caregrid-roles': 'patient',
+          'x-caregrid-email-verified': 'true',
+        }),
+      ),
+    ).not.toHaveProperty('emailVerified');
   });
   it('patients do not record payments', () => {
     expect(mayAttempt(patientP, { resource: 'appointment', actions: ['pay'] })).toBe(false);
@@ -143,7 +181,7 @@ describe('the gateway policy is derived from the same model', () => {
   it('every role-protected endpoint is in the policy with exactly the roles the service admits', () => {
     for (const [app, table] of Object.entries(ENDPOINTS)) {
       for (const [key, access] of Object.entries(table)) {
-        if (typeof access !== 'object') continue;
+        if (!isPermission(access)) continue;
         const [method, path] = key.split(' ') as [string, string];
         const route = routes.find((r) => r.app === app && r.methods.includes(method) && r.path === pathPattern(path));
         for (const role of ['admin', 'receptionist', 'doctor', 'patient'] as const) {

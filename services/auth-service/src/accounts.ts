@@ -1,5 +1,6 @@
 import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
 import { inTransaction, type Pool } from '@caregrid/platform/postgres';
+import type { AccountMail } from './account-mail.js';
 import { RefreshTokens } from './data/refresh-tokens.js';
 import { ThrottleStore } from './data/throttle-store.js';
 import { TrustedDevices } from './data/trusted-devices.js';
@@ -29,6 +30,7 @@ export class Accounts {
   constructor(
     private readonly pool: Pool,
     private readonly keys: KeyRing,
+    private readonly mail: AccountMail,
     private readonly logger?: Logger,
   ) {
     this.users = new UsersRepository(pool);
@@ -40,30 +42,45 @@ export class Accounts {
   /**
    * Self-service sign-up. An email that already has an account is not an error
    * the caller sees: both cases answer alike (and hash alike, so they take alike),
-   * so sign-up cannot be used to find out who has an account here.
+   * so sign-up cannot be used to find out who has an account here. A new account
+   * is unconfirmed, with a confirmation mail asked for in the same transaction.
    */
   async register(input: { name: string; email: string; password: string }): Promise<void> {
-    const created = await this.users.createUnlessEmailTaken({
-      ...input,
-      passwordHash: await hashPassword(input.password),
-      roles: ['patient'],
-      patientId: null,
-      doctorId: null,
+    const passwordHash = await hashPassword(input.password);
+    const created = await this.mail.requesting(async (client) => {
+      const user = await this.users.createUnlessEmailTaken(
+        { ...input, passwordHash, roles: ['patient'], patientId: null, doctorId: null, emailVerified: false },
+        client,
+      );
+      if (user) await this.mail.request(client, user.id, 'verify-email');
+      return user;
     });
     if (!created) this.logger?.info('registration for an email that already has an account: nothing changed');
   }
 
+  /**
+   * An account staff create. With a password it is ready (the admin hands the password over);
+   * without one, its owner is invited by mail to set one (which also confirms the address).
+   */
   async createStaff(input: {
     name: string;
     email: string;
-    password: string;
+    password?: string;
     roles: User['roles'];
     patientId?: string | null;
     doctorId?: string | null;
   }) {
     const account = { roles: uniqueRoles(input.roles), patientId: input.patientId ?? null, doctorId: input.doctorId ?? null };
     checkLinks(account);
-    return this.users.create({ name: input.name, email: input.email, passwordHash: await hashPassword(input.password), ...account });
+    const { name, email, password } = input;
+    if (password !== undefined) {
+      return this.users.create({ name, email, passwordHash: await hashPassword(password), emailVerified: true, ...account });
+    }
+    return this.mail.requesting(async (client) => {
+      const user = await this.users.create({ name, email, passwordHash: null, emailVerified: false, ...account }, client);
+      await this.mail.request(client, user.id, 'invite');
+      return user;
+    });
   }
 
   async changeUser(id: string, change: { roles?: User['roles']; disabled?: boolean; patientId?: string | null; doctorId?: string | null }) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
 import { postgresDatabase } from '@caregrid/platform/postgres';
+import { AccountMail } from './account-mail.js';
 import { Accounts } from './accounts.js';
 import { createApp } from './app.js';
 import { secretStoreKeyRing } from './keyring.js';
@@ -10,13 +11,27 @@ const settings = loadConfig({
   SIGNING_KEYS_STORE: z.string().min(1).default('auth-keys'),
   SIGNING_KEYS_SECRET: z.string().min(1).default('signing-keys'),
   SIGNING_KEYS_RELOAD_MS: z.coerce.number().int().positive().default(30_000),
+  // Account mail: where its links point, how long they work, how often one account may ask.
+  CLINIC_APP_URL: z.url().default('http://127.0.0.1:4004/app'),
+  VERIFY_EMAIL_LINK_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(48 * 3600),
+  PASSWORD_RESET_LINK_SECONDS: z.coerce.number().int().positive().default(3600),
+  INVITE_LINK_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 3600),
+  ACCOUNT_MAIL_COOLDOWN_SECONDS: z.coerce.number().int().nonnegative().default(60),
 });
 const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
 await startService({
   database: postgresDatabase(migrations),
   async createApp(context) {
-    const { secret, sidecar, logger, db } = context;
+    const { secret, sidecar, logger, db, onEventsQueued } = context;
     const keys = await secretStoreKeyRing({
       sidecar,
       store: settings.SIGNING_KEYS_STORE,
@@ -24,8 +39,22 @@ await startService({
       logger,
       reloadMs: settings.SIGNING_KEYS_RELOAD_MS,
     });
-    const accounts = new Accounts(db, keys, logger);
+    const mail = new AccountMail(
+      db,
+      {
+        clinicAppUrl: settings.CLINIC_APP_URL,
+        lifetimes: {
+          'verify-email': settings.VERIFY_EMAIL_LINK_SECONDS,
+          'reset-password': settings.PASSWORD_RESET_LINK_SECONDS,
+          invite: settings.INVITE_LINK_SECONDS,
+        },
+        cooldownSeconds: settings.ACCOUNT_MAIL_COOLDOWN_SECONDS,
+      },
+      onEventsQueued,
+      logger,
+    );
+    const accounts = new Accounts(db, keys, mail, logger);
     await accounts.bootstrapAdmin(secret.bootstrapAdminEmail, secret.bootstrapAdminPassword);
-    return createApp({ ...context, keys, accounts });
+    return createApp({ ...context, keys, accounts, mail });
   },
 });

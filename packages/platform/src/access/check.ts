@@ -24,7 +24,15 @@ export const GATEWAY_APP_ID = 'gateway';
  * - `anonymous`: nobody known (public routes only).
  */
 export type Caller =
-  | { kind: 'user'; userId: string; roles: Role[]; patientId?: string; doctorId?: string }
+  | {
+      kind: 'user';
+      userId: string;
+      roles: Role[];
+      patientId?: string;
+      doctorId?: string;
+      /** false: a self-registered account that has not confirmed its email address yet (NEEDS_VERIFIED_EMAIL). */
+      emailVerified?: boolean;
+    }
   | { kind: 'service'; appId: string }
   | { kind: 'sidecar' }
   | { kind: 'anonymous' };
@@ -59,6 +67,8 @@ export function callerOf(req: { header: (name: string) => string | undefined }):
     roles: ROLES.filter((role) => claimed.includes(role)),
     patientId: header(req, 'x-caregrid-patient-id'),
     doctorId: header(req, 'x-caregrid-doctor-id'),
+    // The policy says "false" for a token whose account is unconfirmed; only that is held against it.
+    ...(header(req, 'x-caregrid-email-verified') === 'false' ? { emailVerified: false } : {}),
   };
 }
 

@@ -115,9 +115,26 @@ export type Permission = { resource: Resource; actions: readonly Action[] };
 export const PUBLIC = 'public' as const;
 /** Only the service's own sidecar delivering events or binding triggers — never an invocation. */
 export const SIDECAR = 'sidecar' as const;
-export type EndpointAccess = Permission | typeof PUBLIC | typeof SIDECAR;
+/**
+ * Only these services, invoking on their own behalf (daprd names them from their mTLS identity):
+ * never the gateway, so no client. For what one service asks of another to do its job and no
+ * user may ask (the mailer fetching an account mail's recipient and link).
+ */
+export type ServiceOnly = { services: readonly string[] };
+export type EndpointAccess = Permission | typeof PUBLIC | typeof SIDECAR | ServiceOnly;
 
 const can = <R extends Resource>(resource: R, ...actions: Action<R>[]): Permission => ({ resource, actions });
+const servicesOnly = (...services: string[]): ServiceOnly => ({ services });
+
+export const isPermission = (access: EndpointAccess): access is Permission => typeof access === 'object' && 'resource' in access;
+export const isServiceOnly = (access: EndpointAccess): access is ServiceOnly => typeof access === 'object' && 'services' in access;
+
+/**
+ * What an account may do only once its email address is confirmed: a self-registered account
+ * starts unconfirmed (its access token says so, `emailVerified: false`); accounts staff create,
+ * and those from before confirmation existed, count as confirmed.
+ */
+export const NEEDS_VERIFIED_EMAIL: { [R in Resource]?: readonly Action<R>[] } = { appointment: ['book'] };
 
 /** The operations routes of a service with an outbox (createServiceApp adds them): its backlog, its parked events. */
 const OUTBOX_OPS = {
@@ -146,8 +163,17 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /auth/login': PUBLIC,
     'POST /auth/refresh': PUBLIC,
     'POST /auth/logout': PUBLIC,
+    // Account mail: each carries its own credential, the mailed token.
+    'POST /auth/verify-email': PUBLIC,
+    'POST /auth/password-reset': PUBLIC,
+    'POST /auth/password-reset/confirm': PUBLIC,
+    'POST /auth/invitations/accept': PUBLIC,
     'GET /.well-known/jwks.json': PUBLIC,
     'GET /auth/me': can('account', 'read'),
+    // Whoever sees their own account may ask for its confirmation mail again.
+    'POST /auth/verify-email/resend': can('account', 'read'),
+    // The mailer asks for an account mail's recipient and a freshly minted link when it sends it.
+    'POST /accounts/mail-requests/:id/link': servicesOnly('notification-service'),
     'POST /auth/users': can('account', 'create'),
     'PATCH /auth/users/:id': can('account', 'update'),
     ...OUTBOX_OPS,

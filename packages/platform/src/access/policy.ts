@@ -4,8 +4,9 @@ import {
   ENDPOINTS,
   PEER_SERVICES,
   PUBLIC,
-  SIDECAR,
   USER_ROLES,
+  isPermission,
+  isServiceOnly,
   type EndpointAccess,
   type Matrix,
   type Permission,
@@ -23,7 +24,8 @@ export function pathPattern(expressPath: string): string {
 
 export type GatewayRoute = { app: string; methods: string[]; path: string; roles: string[] };
 
-const isPermission = (access: EndpointAccess): access is Permission => typeof access === 'object';
+/** A route a client may call through the gateway: public, or open to some role. */
+const isClientAccess = (access: EndpointAccess) => access === PUBLIC || isPermission(access);
 
 /** The roles that may attempt a route: the gateway lets them through, the service decides per record. */
 export function rolesFor(permission: Permission, matrix: Matrix = ACCESS_MATRIX): string[] {
@@ -38,7 +40,7 @@ function splitKey(key: string): { method: string; path: string } {
 /**
  * The gateway policy's tables, derived from the access model: routes a role
  * may call (with the roles), and routes anyone may call. Sidecar-only routes
- * (event deliveries, binding triggers) are in neither: no client reaches them.
+ * (event deliveries, binding triggers) and service-only ones are in neither: no client reaches them.
  */
 export function gatewayPolicyTables(
   matrix: Matrix = ACCESS_MATRIX,
@@ -50,7 +52,7 @@ export function gatewayPolicyTables(
     for (const [key, access] of Object.entries(table)) {
       const { method, path } = splitKey(key);
       if (access === PUBLIC) publicRoutes.push({ app, methods: [method], path: pathPattern(path) });
-      else if (access !== SIDECAR && isPermission(access)) {
+      else if (isPermission(access)) {
         const roles = rolesFor(access, matrix);
         if (roles.length > 0) routes.push({ app, methods: [method], path: pathPattern(path), roles });
       }
@@ -86,7 +88,7 @@ export function gatewayPolicyIndex(tables: ReturnType<typeof gatewayPolicyTables
 /** Whether a service route is one a client may call through the gateway (for the merged OpenAPI document). */
 export function isClientRoute(app: string, method: string, expressPath: string, endpoints: typeof ENDPOINTS = ENDPOINTS): boolean {
   const access = endpoints[app]?.[`${method.toUpperCase()} ${expressPath}`];
-  return access !== undefined && access !== SIDECAR;
+  return access !== undefined && isClientAccess(access);
 }
 
 const GRANT_TEXT = { any: 'all', own: 'own', care: 'care team' } as const;
@@ -130,9 +132,9 @@ export type AccessControlSpec = { defaultAction: 'deny'; trustDomain: string; po
 
 /**
  * Which service routes each app-id may invoke, callee by callee: the gateway
- * every client route (not SIDECAR) plus GATEWAY_PLATFORM_ROUTES; a peer
+ * every client route (not SIDECAR, not service-only) plus GATEWAY_PLATFORM_ROUTES; a peer
  * service the routes the matrix lets it attempt (not the FHIR ones, which are
- * for clients); nobody else anything.
+ * for clients); a service the service-only routes that name it; nobody else anything.
  */
 export function invocationGrants(
   matrix: Matrix = ACCESS_MATRIX,
@@ -140,7 +142,7 @@ export function invocationGrants(
 ): Record<string, Record<string, string[]>> {
   const grants: Record<string, Record<string, string[]>> = { gateway: {} };
   for (const [callee, table] of Object.entries(endpoints)) {
-    grants.gateway![callee] = [...Object.keys(table).filter((key) => table[key] !== SIDECAR), ...GATEWAY_PLATFORM_ROUTES];
+    grants.gateway![callee] = [...Object.keys(table).filter((key) => isClientAccess(table[key]!)), ...GATEWAY_PLATFORM_ROUTES];
     for (const peer of PEER_SERVICES) {
       if (peer === callee) continue; // calls to its own app stay inside its sidecar, no ACL applies
       const keys = Object.keys(table).filter((key) => {
@@ -149,6 +151,12 @@ export function invocationGrants(
         return isPermission(access) && !isFhirRoute(key) && mayAttempt({ kind: 'service', appId: peer }, access, matrix);
       });
       if (keys.length > 0) (grants[peer] ??= {})[callee] = keys;
+    }
+  }
+  for (const [callee, table] of Object.entries(endpoints)) {
+    for (const [key, access] of Object.entries(table)) {
+      if (!isServiceOnly(access)) continue;
+      for (const service of access.services) ((grants[service] ??= {})[callee] ??= []).push(key);
     }
   }
   return grants;

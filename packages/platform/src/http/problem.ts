@@ -20,6 +20,7 @@ const statusByKind: Record<DomainErrorKind, { status: number; title: string }> =
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
+  gone: { status: 410, title: 'Gone' },
   'too-large': { status: 413, title: 'Content too large' },
   'rule-violation': { status: 422, title: 'Unprocessable request' },
   throttled: { status: 429, title: 'Too many requests' },
@@ -65,7 +66,7 @@ export function toProblem(error: unknown, instance?: string): ProblemResponse {
     // Throttled, or a conflict that resolves itself (a request with the same Idempotency-Key still running).
     const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
     if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
-    const problem: Problem = { ...error.details, type: problemType(error.kind), title, status, detail: error.message, instance };
+    const problem: Problem = { ...error.details, type: problemType(error.problemSlug), title, status, detail: error.message, instance };
     if (error instanceof InvalidInputError && error.issues.length > 0) problem.errors = error.issues;
     return { problem, headers, unexpected: false };
   }

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { AUDITED_RESOURCES, type AuditAction, type AuditedResource } from '@caregrid/contracts';
 import { callerOf, mayAttempt, type Caller } from '../access/check.js';
 import { AuditNote, beginAudit, type AuditSink } from '../audit/trail.js';
-import { ENDPOINTS, PUBLIC, SIDECAR, type EndpointAccess } from '../access/model.js';
-import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+import { ENDPOINTS, isPermission, isServiceOnly, NEEDS_VERIFIED_EMAIL, PUBLIC, SIDECAR, type EndpointAccess } from '../access/model.js';
+import { EmailNotVerifiedError, ForbiddenError, UnauthenticatedError } from '../errors.js';
 import { answeredByIdempotencyKey } from './idempotency.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -53,7 +53,7 @@ const anything = z.unknown();
 export const AUDIT_SINK = 'caregridAuditSink';
 
 const auditedResource = (access: EndpointAccess): AuditedResource | undefined =>
-  typeof access === 'object' && (AUDITED_RESOURCES as readonly string[]).includes(access.resource)
+  isPermission(access) && (AUDITED_RESOURCES as readonly string[]).includes(access.resource)
     ? (access.resource as AuditedResource)
     : undefined;
 
@@ -72,8 +72,17 @@ export function admit(access: EndpointAccess, caller: Caller): void {
     if (caller.kind !== 'sidecar') throw new ForbiddenError('Only this service’s own sidecar calls this route');
     return;
   }
+  if (isServiceOnly(access)) {
+    if (caller.kind !== 'service' || !access.services.includes(caller.appId))
+      throw new ForbiddenError('Only CareGrid services call this route');
+    return;
+  }
   if (caller.kind === 'anonymous' || caller.kind === 'sidecar') throw new UnauthenticatedError('This route needs a verified caller');
   if (!mayAttempt(caller, access)) throw new ForbiddenError(`You may not ${access.actions.join(' or ')} ${access.resource} records`);
+  const needsVerifiedEmail = (NEEDS_VERIFIED_EMAIL[access.resource] ?? []) as readonly string[];
+  if (caller.kind === 'user' && caller.emailVerified === false && access.actions.every((action) => needsVerifiedEmail.includes(action))) {
+    throw new EmailNotVerifiedError();
+  }
 }
 
 /**

@@ -6,15 +6,16 @@ type Row = {
   id: string;
   name: string;
   email: string;
-  password_hash: string;
+  password_hash: string | null;
   roles: User['roles'];
   patient_id: string | null;
   doctor_id: string | null;
   disabled: boolean;
+  email_verified: boolean;
   created_at: Date;
 };
 
-const COLUMNS = 'id, name, email, password_hash, roles, patient_id, doctor_id, disabled, created_at';
+const COLUMNS = 'id, name, email, password_hash, roles, patient_id, doctor_id, disabled, email_verified, created_at';
 
 export const toUser = (row: Row): User => ({
   id: row.id,
@@ -24,6 +25,7 @@ export const toUser = (row: Row): User => ({
   patientId: row.patient_id,
   doctorId: row.doctor_id,
   disabled: row.disabled,
+  emailVerified: row.email_verified,
   createdAt: row.created_at.toISOString(),
 });
 
@@ -36,38 +38,55 @@ function uniqueViolation(error: unknown): never {
   throw error;
 }
 
-export type NewUser = Omit<User, 'id' | 'createdAt' | 'disabled'> & { passwordHash: string };
+/** A new account; no password hash for an invited one (its owner sets it by the invitation's link). */
+export type NewUser = Omit<User, 'id' | 'createdAt' | 'disabled'> & { passwordHash: string | null };
 
 export class UsersRepository {
   constructor(private readonly pool: Pool) {}
 
-  async create(user: NewUser): Promise<User> {
-    const { rows } = await this.pool
+  async create(user: NewUser, client: Pool | PoolClient = this.pool): Promise<User> {
+    const { rows } = await client
       .query<Row>(
-        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId],
+        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId, user.emailVerified],
       )
       .catch(uniqueViolation);
     return toUser(rows[0]!);
   }
 
   /** Creates the user, or nothing (undefined) when the email already has an account. */
-  async createUnlessEmailTaken(user: NewUser): Promise<User | undefined> {
-    const { rows } = await this.pool
+  async createUnlessEmailTaken(user: NewUser, client: Pool | PoolClient = this.pool): Promise<User | undefined> {
+    const { rows } = await client
       .query<Row>(
-        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`,
-        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId],
+        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`,
+        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId, user.emailVerified],
       )
       .catch(uniqueViolation);
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
   /** The user and the stored hash, for sign-in; undefined when no such email. */
-  async findCredentials(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
+  async findCredentials(email: string): Promise<{ user: User; passwordHash: string | undefined } | undefined> {
     const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM users WHERE lower(email) = lower($1)`, [email]);
-    return rows[0] ? { user: toUser(rows[0]), passwordHash: rows[0].password_hash } : undefined;
+    return rows[0] ? { user: toUser(rows[0]), passwordHash: rows[0].password_hash ?? undefined } : undefined;
+  }
+
+  /** The account, its row locked until the transaction ends (account mail: one request or redemption at a time). */
+  async lock(client: PoolClient, id: string): Promise<User> {
+    const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id]);
+    if (!rows[0]) throw new NotFoundError('user', id);
+    return toUser(rows[0]);
+  }
+
+  /** A new password (reset, invitation); the mailed link it came with also proves the address. */
+  async setPassword(client: PoolClient, id: string, passwordHash: string): Promise<void> {
+    await client.query('UPDATE users SET password_hash = $2, email_verified = true, updated_at = now() WHERE id = $1', [id, passwordHash]);
+  }
+
+  async markEmailVerified(client: PoolClient, id: string): Promise<void> {
+    await client.query('UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1', [id]);
   }
 
   async get(id: string, client: Pool | PoolClient = this.pool): Promise<User> {

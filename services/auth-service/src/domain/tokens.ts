@@ -37,7 +37,8 @@ export async function parseSigningKeys(json: string): Promise<SigningKey[]> {
 }
 
 export async function signAccessToken(key: SigningKey, user: User, now = new Date()): Promise<string> {
-  const claims: Record<string, unknown> = { roles: user.roles };
+  // emailVerified: the gateway's policy passes it on; an unconfirmed account may not book yet.
+  const claims: Record<string, unknown> = { roles: user.roles, emailVerified: user.emailVerified };
   if (user.patientId) claims.patientId = user.patientId;
   if (user.doctorId) claims.doctorId = user.doctorId;
   const issuedAt = Math.floor(now.getTime() / 1000);

@@ -7,6 +7,12 @@ const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 const password = z.string().min(10, 'must be at least 10 characters').max(128);
 
 export const registrationSchema = z.strictObject({ name: z.string().trim().min(1).max(200), email, password });
+/** A token from a mailed link (opaque, base64url). */
+const mailToken = z.string().min(1).max(200);
+export const verifyEmailSchema = z.strictObject({ token: mailToken });
+export const passwordResetSchema = z.strictObject({ email });
+/** Setting a password by a mailed link (reset, invitation): the same rules as at sign-up. */
+export const newPasswordSchema = z.strictObject({ token: mailToken, password });
 export const loginSchema = z.strictObject({
   email,
   password: z.string().min(1).max(128),
@@ -14,7 +20,9 @@ export const loginSchema = z.strictObject({
   deviceToken: z.string().min(1).max(200).optional(),
 });
 
+/** Without a password the account is invited: its owner sets one by the mailed link. */
 export const staffUserSchema = registrationSchema.extend({
+  password: password.optional(),
   roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
   patientId: z.uuid().nullable().optional(),
   doctorId: z.uuid().nullable().optional(),
@@ -35,6 +43,8 @@ export type User = {
   patientId: string | null;
   doctorId: string | null;
   disabled: boolean;
+  /** Self-registered accounts start unconfirmed; staff-created and older ones count as confirmed. */
+  emailVerified: boolean;
   createdAt: string;
 };
 

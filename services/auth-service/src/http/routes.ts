@@ -1,9 +1,18 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { ROLES } from '@caregrid/contracts';
+import { accountMailLink, ROLES } from '@caregrid/contracts';
 import { ApiRouter, clientAddressOf, UnauthenticatedError, type Caller } from '@caregrid/platform';
+import type { AccountMail } from '../account-mail.js';
 import type { Accounts, KeyRing } from '../accounts.js';
-import { loginSchema, registrationSchema, staffUserSchema, userChangeSchema } from '../domain/users.js';
+import {
+  loginSchema,
+  newPasswordSchema,
+  passwordResetSchema,
+  registrationSchema,
+  staffUserSchema,
+  userChangeSchema,
+  verifyEmailSchema,
+} from '../domain/users.js';
 
 const user = z.object({
   id: z.uuid(),
@@ -13,6 +22,7 @@ const user = z.object({
   patientId: z.uuid().nullable(),
   doctorId: z.uuid().nullable(),
   disabled: z.boolean(),
+  emailVerified: z.boolean(),
   createdAt: z.iso.datetime(),
 });
 const tokenPair = z.object({
@@ -25,8 +35,14 @@ const tokenPair = z.object({
 const registrationAccepted = z.object({ status: z.literal('accepted'), detail: z.string() });
 const REGISTRATION_ACCEPTED = {
   status: 'accepted',
-  detail: 'If the address can be registered, the account is ready: sign in.',
+  detail: 'If the address can be registered, we have mailed it a link to confirm it; you may sign in meanwhile.',
 } as const;
+// The same answer whether or not the address has an account.
+const RESET_ACCEPTED = {
+  status: 'accepted',
+  detail: 'If the address has an account, we have mailed it a link to set a new password.',
+} as const;
+const RESEND_ACCEPTED = { status: 'accepted', detail: 'A new confirmation link is on its way; earlier links no longer work.' } as const;
 const signedInAnswer = tokenPair.extend({ deviceToken: z.string() });
 const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 const jwks = z.object({ keys: z.array(z.record(z.string(), z.string())) });
@@ -36,6 +52,7 @@ const problems = {
   401: { description: 'Not signed in, or invalid credentials / token' },
   403: { description: 'Missing role' },
   409: { description: 'Email (or linked record) already used by another account' },
+  410: { description: 'The link was used, replaced by a newer one, or has expired' },
   429: { description: 'Too many failed attempts (Retry-After says when to try again)' },
 };
 
@@ -57,7 +74,7 @@ function signedIn(caller: Caller): Extract<Caller, { kind: 'user' }> {
   return caller;
 }
 
-export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
+export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail): ApiRouter {
   return ApiRouter.forService('auth-service')
     .add({
       method: 'post',
@@ -66,7 +83,11 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
       tags: ['auth'],
       body: registrationSchema,
       responses: {
-        202: { description: 'Accepted; the same for a new and an already registered email: sign in next', schema: registrationAccepted },
+        202: {
+          description:
+            'Accepted; the same for a new and an already registered email. A new account is unconfirmed (it may not book) until its mailed link is followed',
+          schema: registrationAccepted,
+        },
         400: problems[400],
       },
       handler: async ({ body, res }) => {
@@ -126,7 +147,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
     .add({
       method: 'post',
       path: '/auth/users',
-      summary: 'Create a staff account with roles (admin only)',
+      summary: 'Create an account with roles (admin only); without a password, its owner is invited by mail to set one',
       tags: ['auth'],
       body: staffUserSchema,
       responses: {
@@ -157,6 +178,90 @@ export function authRoutes(accounts: Accounts, keys: KeyRing): ApiRouter {
       },
       handler: async ({ params, body, res }) => {
         res.json(await accounts.changeUser(params.id, body));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/verify-email',
+      summary: "Confirm the account's email address with the token of the mailed link",
+      tags: ['auth'],
+      body: verifyEmailSchema,
+      responses: { 204: { description: 'Confirmed; a refreshed access token says so' }, 400: problems[400], 410: problems[410] },
+      handler: async ({ body, res }) => {
+        await mail.verifyEmail(body.token);
+        res.status(204).end();
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/verify-email/resend',
+      summary: 'Mail a new confirmation link to the signed-in, unconfirmed account (earlier links stop working)',
+      tags: ['auth'],
+      responses: {
+        202: { description: 'Accepted (at most one mail a minute)', schema: registrationAccepted },
+        401: problems[401],
+        409: { description: 'The address is already confirmed' },
+      },
+      handler: async ({ caller, res }) => {
+        await mail.resendVerification(signedIn(caller).userId);
+        res.status(202).json(RESEND_ACCEPTED);
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/password-reset',
+      summary: 'Forgot password: mail a link to set a new one (the same answer whether or not the address has an account)',
+      tags: ['auth'],
+      body: passwordResetSchema,
+      responses: { 202: { description: 'Accepted', schema: registrationAccepted }, 400: problems[400] },
+      handler: async ({ body, res }) => {
+        await mail.requestPasswordReset(body.email);
+        res.status(202).json(RESET_ACCEPTED);
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/password-reset/confirm',
+      summary: "Set a new password with the reset link's token; every session of the account ends",
+      tags: ['auth'],
+      body: newPasswordSchema,
+      responses: { 204: { description: 'Password set: sign in with it' }, 400: problems[400], 410: problems[410] },
+      handler: async ({ body, res }) => {
+        await mail.resetPassword(body.token, body.password);
+        res.status(204).end();
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/invitations/accept',
+      summary: "Accept an invitation: set the account's password with the invitation link's token",
+      tags: ['auth'],
+      body: newPasswordSchema,
+      responses: {
+        204: { description: 'Password set (and the address confirmed): sign in with it' },
+        400: problems[400],
+        410: problems[410],
+      },
+      handler: async ({ body, res }) => {
+        await mail.acceptInvitation(body.token, body.password);
+        res.status(204).end();
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/accounts/mail-requests/:id/link',
+      summary: "An account mail's recipient and link, with a token minted now (notification-service only)",
+      tags: ['internal'],
+      params: z.object({ id: z.uuid() }),
+      responses: {
+        200: { description: 'Whom to write to and the link (earlier links of this request stop working)', schema: accountMailLink },
+        400: problems[400],
+        403: { description: 'Not notification-service' },
+        404: { description: 'No such request' },
+        410: { description: 'The request was used, replaced by a newer one, or has expired: send nothing' },
+      },
+      handler: async ({ params, res }) => {
+        res.json(accountMailLink.parse(await mail.link(params.id)));
       },
     })
     .add({

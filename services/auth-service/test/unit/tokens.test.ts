@@ -10,6 +10,7 @@ const user: User = {
   patientId: '0190f0a0-0000-7000-8000-0000000000aa',
   doctorId: null,
   disabled: false,
+  emailVerified: true,
   createdAt: '',
 };
 

@@ -9,10 +9,12 @@ type OpenApiDocument = { paths?: Record<string, PathItem>; components?: { schema
 /**
  * The operations of a path item a client may call; undefined when none is
  * left. Event deliveries and binding triggers (access `sidecar` in the access
- * model, which each service states per operation) are not the public API.
+ * model, which each service states per operation) and what only a peer service
+ * may call (`{ services }`) are not the public API.
  */
 function clientOperations(item: PathItem): PathItem | undefined {
-  const kept = Object.entries(item).filter(([, operation]) => operation?.['x-caregrid-access'] !== SIDECAR);
+  const forClients = (access: unknown) => access !== SIDECAR && !(typeof access === 'object' && access !== null && 'services' in access);
+  const kept = Object.entries(item).filter(([, operation]) => forClients(operation?.['x-caregrid-access']));
   return kept.length ? Object.fromEntries(kept) : undefined;
 }
 
