@@ -13,7 +13,16 @@ import { describeProblem, refreshDelayMs, type Problem } from './format.js';
 import type { Role } from './routes.js';
 
 export type { Role };
-export type Me = { id: string; name: string; email: string; roles: Role[]; patientId: string | null; doctorId: string | null };
+export type Me = {
+  id: string;
+  name: string;
+  email: string;
+  roles: Role[];
+  patientId: string | null;
+  doctorId: string | null;
+  /** False for a self-registered account until it follows its mailed link (it may not book). */
+  emailVerified: boolean;
+};
 type Tokens = { accessToken: string; refreshToken: string; expiresIn: number; deviceToken?: string };
 
 const REFRESH_KEY = 'caregrid.refreshToken';
@@ -148,3 +157,9 @@ export async function signOut(): Promise<void> {
   forget();
   if (refreshToken) await raw('POST', '/auth/logout', { refreshToken }, undefined).catch(() => undefined);
 }
+
+/** What the account-mail routes answer when they accept a request (the same whatever the address). */
+export type Accepted = { status: 'accepted'; detail: string };
+
+/** A new confirmation link for the signed-in account (earlier ones stop working). */
+export const resendVerification = () => api<Accepted>('POST', '/auth/verify-email/resend');

@@ -1,11 +1,15 @@
-/** The shell: sign-in, role-aware navigation and the screen of the current path (client routes under /app). */
+/**
+ * The shell: sign-in, role-aware navigation and the screen of the current path (client routes
+ * under /app); the screens before signing in by the URL's fragment (`#/verify?token=…` and others).
+ */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { resume, signIn, signOut, whenSignedOut, type Me } from './api.js';
-import { SCREENS, screenAt, screensFor, type ScreenId } from './routes.js';
+import { api, refresh, resume, signIn, signOut, whenSignedOut, type Me } from './api.js';
+import { publicScreenAt, SCREENS, screenAt, screensFor, type PublicScreen, type ScreenId } from './routes.js';
+import { ForgotPassword, PUBLIC_TITLES, SetPassword, SignInLinks, SignUp, VerifyEmail, type Leave } from './screens/account.js';
 import { Reports } from './screens/admin.js';
 import { Operations } from './screens/operations.js';
 import { MyDay, MyPatients, MyWeek } from './screens/doctor.js';
-import { Book, MyAppointments, MyInvoices } from './screens/patient.js';
+import { Book, MyAppointments, MyInvoices, Settings } from './screens/patient.js';
 import { Patients, Schedule } from './screens/reception.js';
 import { message, Notice } from './ui.js';
 
@@ -47,6 +51,7 @@ function SignIn({ onSignedIn, notice }: { onSignedIn: (me: Me) => void; notice?:
         </button>
         {error && <Notice kind="error">{error}</Notice>}
       </form>
+      <SignInLinks />
     </main>
   );
 }
@@ -68,11 +73,45 @@ function Screen({ id, me }: { id: ScreenId; me: Me }) {
     case 'my-patients':
       return <MyPatients />;
     case 'appointments':
-      return <MyAppointments />;
+      return <MyAppointments patientId={me.patientId} />;
     case 'book':
       return <Book patientId={me.patientId} />;
     case 'invoices':
       return <MyInvoices />;
+    case 'settings':
+      return <Settings me={me} />;
+  }
+}
+
+/**
+ * The public screen the URL's fragment names. A mailed link's token is taken out of the address
+ * bar (and so out of the tab's history) at once: from here on it lives only in this page's memory.
+ */
+function takePublicRoute(): { screen: PublicScreen; token?: string } | undefined {
+  const route = publicScreenAt(location.hash);
+  if (route?.token) history.replaceState(history.state, '', `${location.pathname}${location.search}#/${route.screen}`);
+  return route;
+}
+
+function PublicScreenOf({
+  route,
+  leave,
+  onVerified,
+}: {
+  route: { screen: PublicScreen; token?: string };
+  leave: Leave;
+  onVerified: () => Promise<void>;
+}) {
+  switch (route.screen) {
+    case 'sign-up':
+      return <SignUp leave={leave} />;
+    case 'forgot':
+      return <ForgotPassword leave={leave} />;
+    case 'verify':
+      return <VerifyEmail token={route.token} leave={leave} onVerified={onVerified} />;
+    case 'reset':
+    case 'invite':
+      return <SetPassword key={route.screen} purpose={route.screen} token={route.token} leave={leave} />;
   }
 }
 
@@ -80,6 +119,7 @@ export function App() {
   const [me, setMe] = useState<Me | null>();
   const [notice, setNotice] = useState<string>();
   const [path, setPath] = useState(location.pathname);
+  const [publicRoute, setPublicRoute] = useState(takePublicRoute);
   const main = useRef<HTMLElement>(null);
 
   useEffect(() => {
@@ -89,18 +129,35 @@ export function App() {
     });
     void resume().then((resumed) => setMe(resumed ?? null));
     const onPop = () => setPath(location.pathname);
+    const onHash = () => setPublicRoute(takePublicRoute());
     addEventListener('popstate', onPop);
-    return () => removeEventListener('popstate', onPop);
+    addEventListener('hashchange', onHash);
+    return () => {
+      removeEventListener('popstate', onPop);
+      removeEventListener('hashchange', onHash);
+    };
   }, []);
 
   const screen = me ? screenAt(path, me.roles) : undefined;
   useEffect(() => {
-    if (!screen) return;
+    if (publicRoute) document.title = `${PUBLIC_TITLES[publicRoute.screen]} · CareGrid`;
+    if (publicRoute || !screen) return;
     document.title = `${SCREENS[screen].title} · CareGrid`;
     // A new screen: move focus to its heading area so keyboard and screen-reader users start there.
     main.current?.focus();
-  }, [screen]);
+  }, [screen, publicRoute?.screen]);
 
+  if (publicRoute) {
+    const leave = () => {
+      history.pushState(null, '', `${location.pathname}${location.search}`);
+      setPublicRoute(undefined);
+    };
+    // A session in this tab learns of the confirmation at once: its next access token says so.
+    const onVerified = async () => {
+      if (me && (await refresh())) setMe(await api<Me>('GET', '/auth/me'));
+    };
+    return <PublicScreenOf route={publicRoute} leave={leave} onVerified={onVerified} />;
+  }
   if (me === undefined) return <p class="muted center">Loading…</p>;
   if (me === null) return <SignIn notice={notice} onSignedIn={(signedIn) => (setNotice(undefined), setMe(signedIn))} />;
 

@@ -102,3 +102,45 @@ export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Buc
   }
   return [...buckets].map(([key, grouped]) => ({ key, items: grouped }));
 }
+
+/** A mail about an appointment as notification-service's ledger answers it (the fields the app shows). */
+export type AppointmentNotice = {
+  id: string;
+  appointmentId: string;
+  kind: 'confirmation' | 'reminder' | 'cancellation' | 'receipt';
+  status: 'scheduled' | 'pending' | 'sent' | 'failed' | 'skipped';
+  dueAt: string | null;
+  sentAt: string | null;
+  createdAt: string;
+};
+
+const NOTICE_NAMES: Record<AppointmentNotice['kind'], string> = {
+  confirmation: 'Confirmation',
+  reminder: 'Reminder',
+  cancellation: 'Cancellation notice',
+  receipt: 'Receipt',
+};
+
+/** "Mon 2 Mar 14:05" of an instant, in the browser's (or the given) time zone. */
+export const formatMoment = (iso: string, timeZone?: string) =>
+  `${formatDay(calendarDay(new Date(iso), timeZone))} ${formatTime(iso, timeZone)}`;
+
+/**
+ * A notice in words: "Reminder scheduled for Mon 2 Mar 11:00", "Confirmation sent Sun 1 Mar 14:05"…
+ * Undefined for a skipped one (no longer true: the appointment moved or was cancelled), which is not shown.
+ */
+export function describeNotice(notice: AppointmentNotice, timeZone?: string): string | undefined {
+  const name = NOTICE_NAMES[notice.kind];
+  switch (notice.status) {
+    case 'scheduled':
+      return notice.dueAt ? `${name} scheduled for ${formatMoment(notice.dueAt, timeZone)}` : `${name} scheduled`;
+    case 'pending':
+      return `${name} being sent`;
+    case 'sent':
+      return notice.sentAt ? `${name} sent ${formatMoment(notice.sentAt, timeZone)}` : `${name} sent`;
+    case 'failed':
+      return `${name} could not be sent`;
+    case 'skipped':
+      return undefined;
+  }
+}

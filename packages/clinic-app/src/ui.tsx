@@ -1,10 +1,10 @@
-/** Building blocks the screens share: loading and error states, messages, appointment rows, booking. */
+/** Building blocks the screens share: loading and error states, messages, appointment rows and their mail, booking. */
 import { SERVICE_TYPES } from '@caregrid/contracts/vocabulary';
 import type { AppointmentRecord as Appointment, DoctorRecord as Doctor } from '@caregrid/contracts';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from './api.js';
-import { calendarDay, formatDay, formatMoney, formatTime } from './format.js';
+import { api, ApiError, resendVerification } from './api.js';
+import { calendarDay, describeNotice, formatDay, formatMoney, formatTime, type AppointmentNotice } from './format.js';
 
 // The services' answers as their contracts declare them (type-only: nothing of zod reaches the bundle).
 export type { Appointment, Doctor };
@@ -87,15 +87,17 @@ export function StatusBadge({ status }: { status: Appointment['status'] }) {
   return <span class={`badge badge-${status}`}>{STATUS_LABEL[status]}</span>;
 }
 
-/** Appointments as a list of cards (reads well at phone width), each with the actions the screen offers. */
+/** Appointments as a list of cards (reads well at phone width), each with what the screen adds (`details`) and its actions. */
 export function AppointmentList({
   items,
   show,
+  details,
   actions,
   empty = 'No appointments.',
 }: {
   items: Appointment[];
   show: 'patient' | 'doctor' | 'both';
+  details?: (appointment: Appointment) => ComponentChildren;
   actions?: (appointment: Appointment) => ComponentChildren;
   empty?: string;
 }) {
@@ -125,12 +127,79 @@ export function AppointmentList({
             {a.serviceType} · {formatMoney(a.amount, a.currency)}
             {a.payment ? ` · paid (${a.payment.method})` : ''}
           </div>
+          {details?.(a)}
           {actions && <div class="actions">{actions(a)}</div>}
         </li>
       ))}
     </ul>
   );
 }
+
+/** The mail about one appointment, in words; skipped notices (no longer true) are left out. */
+export function NoticeList({ notices }: { notices: AppointmentNotice[] }) {
+  const lines = notices.flatMap((notice) => {
+    const text = describeNotice(notice);
+    return text ? [{ notice, text }] : [];
+  });
+  if (!lines.length) return <p class="muted mail-none">No mail yet.</p>;
+  return (
+    <ul class="mail" aria-label="Mail about this appointment">
+      {lines.map(({ notice, text }) => (
+        <li key={notice.id} class={`mail-${notice.status}`}>
+          {text}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function LoadedNotices({ appointmentId }: { appointmentId: string }) {
+  const list = useLoad(
+    () => api<Page<AppointmentNotice>>('GET', `/notifications?appointmentId=${appointmentId}&limit=100`),
+    [appointmentId],
+  );
+  return (
+    <>
+      <Loading loading={list.loading} error={list.error} />
+      {list.data && <NoticeList notices={list.data.items} />}
+    </>
+  );
+}
+
+/** Staff views: an appointment's mail, read when opened (a day's schedule does not ask for every card's). */
+export function NoticesOnDemand({ appointmentId }: { appointmentId: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details class="mail-details" onToggle={(event) => setOpen(event.currentTarget.open)}>
+      <summary>Mail to the patient</summary>
+      {open && <LoadedNotices appointmentId={appointmentId} />}
+    </details>
+  );
+}
+
+/** The booking refusal of an account whose address is not confirmed yet, with a way to get a new link. */
+export function EmailNotVerified() {
+  const resend = useAction();
+  return (
+    <div class="panel">
+      <Notice kind="error">
+        Please confirm your email address before booking: follow the link in the mail we sent you when you signed up.
+      </Notice>
+      <button
+        type="button"
+        class="secondary"
+        disabled={resend.busy}
+        onClick={() => void resend.run(async () => (await resendVerification()).detail)}
+      >
+        Resend the confirmation mail
+      </button>
+      <Outcome outcome={resend.outcome} />
+    </div>
+  );
+}
+
+const EMAIL_NOT_VERIFIED = 'urn:caregrid:problem:email-not-verified';
+export const isEmailNotVerified = (error: unknown) => error instanceof ApiError && error.problem?.type === EMAIL_NOT_VERIFIED;
 
 export type Slot = { start: string; end: string };
 
@@ -190,9 +259,11 @@ export function SlotPicker({
 export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; doctor: Doctor; onBooked: (a: Appointment) => void }) {
   const services = SERVICE_TYPES.filter((s) => doctor.fees[s] !== undefined);
   const [serviceType, setServiceType] = useState(services[0] ?? '');
+  const [unconfirmed, setUnconfirmed] = useState(false);
   const booking = useAction();
   const book = (slot: Slot) =>
     booking.run(async () => {
+      setUnconfirmed(false);
       // Taken meanwhile (409) or otherwise refused: the picker shows the slots as they are now.
       const booked = await api<Appointment>(
         'POST',
@@ -205,7 +276,11 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
           serviceType,
         },
         { idempotent: true },
-      );
+      ).catch((error: unknown) => {
+        // Said once, with its remedy, instead of the general refusal.
+        if (isEmailNotVerified(error)) setUnconfirmed(true);
+        throw error;
+      });
       onBooked(booked);
       return `Booked ${formatDay(calendarDay(new Date(booked.start)))} ${formatTime(booked.start)} with ${booked.doctorName} (${formatMoney(booked.amount, booked.currency)}).`;
     });
@@ -228,7 +303,7 @@ export function BookSlot({ patientId, doctor, onBooked }: { patientId: string; d
           </label>
         </SlotPicker>
       )}
-      <Outcome outcome={booking.outcome} />
+      {unconfirmed ? <EmailNotVerified /> : <Outcome outcome={booking.outcome} />}
     </section>
   );
 }

@@ -1,5 +1,16 @@
-import { addDays, calendarDay, describeProblem, formatMoney, groupBy, refreshDelayMs, weekDays, weekStart } from '../src/format.js';
-import { screenAt, screensFor } from '../src/routes.js';
+import {
+  addDays,
+  calendarDay,
+  describeNotice,
+  describeProblem,
+  formatMoney,
+  groupBy,
+  refreshDelayMs,
+  weekDays,
+  weekStart,
+  type AppointmentNotice,
+} from '../src/format.js';
+import { publicScreenAt, screenAt, screensFor } from '../src/routes.js';
 
 describe('calendar helpers', () => {
   it('reads the calendar day in a time zone, not in UTC', () => {
@@ -77,7 +88,7 @@ it('groups items by key in first-seen order', () => {
 
 describe('role-aware navigation', () => {
   it('shows each role its own screens, and the union for an account with several roles', () => {
-    expect(screensFor(['patient'])).toEqual(['appointments', 'book', 'invoices']);
+    expect(screensFor(['patient'])).toEqual(['appointments', 'book', 'invoices', 'settings']);
     expect(screensFor(['doctor'])).toEqual(['day', 'week', 'my-patients']);
     expect(screensFor(['receptionist', 'admin'])).toEqual(['schedule', 'patients', 'reports', 'operations']);
     expect(screensFor(['unknown-role'])).toEqual([]);
@@ -88,5 +99,55 @@ describe('role-aware navigation', () => {
     expect(screenAt('/app/reports', ['patient'])).toBe('appointments');
     expect(screenAt('/app', ['admin'])).toBe('reports');
     expect(screenAt('/app/anything', [])).toBeUndefined();
+  });
+});
+
+describe('the screens of mailed links and of the sign-in page', () => {
+  it('reads the screen and the token from the fragment auth-service writes', () => {
+    expect(publicScreenAt('#/verify?token=abc_DEF-123')).toEqual({ screen: 'verify', token: 'abc_DEF-123' });
+    expect(publicScreenAt('#/reset?token=a%2Bb')).toEqual({ screen: 'reset', token: 'a+b' });
+    expect(publicScreenAt('#/invite?token=t')).toEqual({ screen: 'invite', token: 't' });
+    expect(publicScreenAt('#/forgot')).toEqual({ screen: 'forgot' });
+    expect(publicScreenAt('#/sign-up')).toEqual({ screen: 'sign-up' });
+  });
+
+  it('leaves any other fragment to the app (the skip link’s #main, an empty one, unknown screens)', () => {
+    expect(publicScreenAt('')).toBeUndefined();
+    expect(publicScreenAt('#main')).toBeUndefined();
+    expect(publicScreenAt('#/')).toBeUndefined();
+    expect(publicScreenAt('#/settings')).toBeUndefined();
+    expect(publicScreenAt('#/verify/extra?token=x')).toBeUndefined();
+  });
+
+  it('has no token when the link carries none (a reload after the token was taken out)', () => {
+    expect(publicScreenAt('#/verify')).toEqual({ screen: 'verify' });
+    expect(publicScreenAt('#/reset?token=')).toEqual({ screen: 'reset' });
+  });
+});
+
+describe('an appointment’s mail in words', () => {
+  const notice = (change: Partial<AppointmentNotice>): AppointmentNotice => ({
+    id: 'n1',
+    appointmentId: 'a1',
+    kind: 'reminder',
+    status: 'scheduled',
+    dueAt: '2026-03-02T11:00:00Z',
+    sentAt: null,
+    createdAt: '2026-03-01T09:00:00Z',
+    ...change,
+  });
+
+  it('says when a scheduled reminder is due, and when a mail was sent, in the given time zone', () => {
+    expect(describeNotice(notice({}), 'UTC')).toBe('Reminder scheduled for Mon 2 Mar 11:00');
+    expect(describeNotice(notice({}), 'Europe/Berlin')).toBe('Reminder scheduled for Mon 2 Mar 12:00');
+    expect(describeNotice(notice({ kind: 'confirmation', status: 'sent', dueAt: null, sentAt: '2026-03-01T23:30:00Z' }), 'UTC')).toBe(
+      'Confirmation sent Sun 1 Mar 23:30',
+    );
+  });
+
+  it('names pending and failed mail, and leaves out skipped mail (no longer true)', () => {
+    expect(describeNotice(notice({ kind: 'receipt', status: 'pending', dueAt: null }))).toBe('Receipt being sent');
+    expect(describeNotice(notice({ kind: 'cancellation', status: 'failed', dueAt: null }))).toBe('Cancellation notice could not be sent');
+    expect(describeNotice(notice({ status: 'skipped' }))).toBeUndefined();
   });
 });

@@ -1,12 +1,14 @@
-/** Patient: own appointments (cancel, move), booking a free slot by specialization, own invoices. */
+/** Patient: own appointments (their mail; cancel, move), booking a free slot by specialization, own invoices, settings. */
 import { SPECIALIZATIONS } from '@caregrid/contracts/vocabulary';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, download } from '../api.js';
-import { calendarDay, formatDay, formatMoney, formatTime } from '../format.js';
+import { api, download, resendVerification, type Me } from '../api.js';
+import { calendarDay, formatDay, formatMoney, formatTime, type AppointmentNotice } from '../format.js';
 import {
   AppointmentList,
   BookSlot,
   Loading,
+  NoticeList,
+  Notice,
   Outcome,
   SlotPicker,
   useAction,
@@ -97,17 +99,44 @@ function Move({ appointment, changed }: { appointment: Appointment; changed: () 
   );
 }
 
-export function MyAppointments() {
+/** Pages of the patient's mail read (a few appointments' worth each) before the list stops asking. */
+const NOTICE_PAGES = 5;
+
+/** All of a patient's mail in a few calls (not one per appointment), grouped by appointment. */
+async function noticesOf(patientId: string): Promise<Map<string, AppointmentNotice[]>> {
+  const byAppointment = new Map<string, AppointmentNotice[]>();
+  let cursor: string | null = null;
+  for (let page = 0; page < NOTICE_PAGES; page++) {
+    const answer: Page<AppointmentNotice> = await api(
+      'GET',
+      `/notifications?patientId=${patientId}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    for (const notice of answer.items)
+      byAppointment.set(notice.appointmentId, [...(byAppointment.get(notice.appointmentId) ?? []), notice]);
+    cursor = answer.nextCursor;
+    if (!cursor) break;
+  }
+  return byAppointment;
+}
+
+export function MyAppointments({ patientId }: { patientId: string | null }) {
   const list = useLoad(() => api<Page<Appointment>>('GET', '/appointments?limit=100'), []);
+  // Mail is an extra: when it cannot be read, the appointments still show (with the reason).
+  const notices = useLoad(
+    () => (patientId ? noticesOf(patientId) : Promise.resolve(new Map<string, AppointmentNotice[]>())),
+    [patientId, list.data],
+  );
   return (
     <section aria-labelledby="mine-heading">
       <h2 id="mine-heading">My appointments</h2>
       <Loading loading={list.loading} error={list.error} />
+      {notices.error && <Notice kind="error">Your mail about appointments cannot be shown right now: {notices.error}</Notice>}
       {list.data && (
         <AppointmentList
           items={list.data.items}
           show="doctor"
           empty="You have no appointments yet."
+          details={(a) => notices.data && <NoticeList notices={notices.data.get(a.id) ?? []} />}
           actions={(a) => (
             <>
               <Move appointment={a} changed={list.reload} />
@@ -228,6 +257,74 @@ export function MyInvoices() {
         </div>
       )}
       <Outcome outcome={action.outcome} />
+    </section>
+  );
+}
+
+/**
+ * The patient's settings: the address's confirmation (a new link on request) and appointment
+ * reminders on or off. notification-service has no read of the preference, so the choice shows
+ * once made here (the service's default is on).
+ */
+export function Settings({ me }: { me: Me }) {
+  const [reminders, setReminders] = useState<boolean>();
+  const preference = useAction();
+  const resend = useAction();
+  const choose = (wanted: boolean) =>
+    void preference.run(async () => {
+      const saved = await api<{ reminders: boolean }>('PUT', '/notifications/preferences', { reminders: wanted });
+      setReminders(saved.reminders);
+      return saved.reminders ? 'Reminders are on.' : 'Reminders are off.';
+    });
+  return (
+    <section aria-labelledby="settings-heading">
+      <h2 id="settings-heading">Settings</h2>
+      <section aria-labelledby="address-heading" class="panel">
+        <h3 id="address-heading">Email address</h3>
+        <p>{me.email}</p>
+        {me.emailVerified ? (
+          <p class="muted">Confirmed.</p>
+        ) : (
+          <>
+            <p>Not confirmed yet: you can book once you follow the link we mailed to this address.</p>
+            <button
+              type="button"
+              class="secondary"
+              disabled={resend.busy}
+              onClick={() => void resend.run(async () => (await resendVerification()).detail)}
+            >
+              Resend the confirmation mail
+            </button>
+            <Outcome outcome={resend.outcome} />
+          </>
+        )}
+      </section>
+      <section aria-labelledby="reminders-heading" class="panel">
+        <h3 id="reminders-heading">Appointment reminders</h3>
+        {me.patientId ? (
+          <fieldset class="choice">
+            <legend>Mail me a reminder before each appointment</legend>
+            <label>
+              <input type="radio" name="reminders" checked={reminders === true} disabled={preference.busy} onChange={() => choose(true)} />
+              Yes, remind me
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="reminders"
+                checked={reminders === false}
+                disabled={preference.busy}
+                onChange={() => choose(false)}
+              />
+              No reminders
+            </label>
+            <p class="muted">Confirmations, cancellation notices and receipts are always mailed.</p>
+          </fieldset>
+        ) : (
+          <p class="muted">Your account is not linked to a patient record yet: ask the reception.</p>
+        )}
+        <Outcome outcome={preference.outcome} />
+      </section>
     </section>
   );
 }

@@ -3,7 +3,18 @@ import { PAYMENT_METHODS } from '@caregrid/contracts/vocabulary';
 import { useState } from 'preact/hooks';
 import { api, download } from '../api.js';
 import { calendarDay, formatDay, formatMoney, groupBy, localWindow } from '../format.js';
-import { AppointmentList, BookSlot, Loading, Outcome, useAction, useLoad, type Appointment, type Doctor, type Page } from '../ui.js';
+import {
+  AppointmentList,
+  BookSlot,
+  Loading,
+  NoticesOnDemand,
+  Outcome,
+  useAction,
+  useLoad,
+  type Appointment,
+  type Doctor,
+  type Page,
+} from '../ui.js';
 
 type Invoice = { id: string; number: string };
 
@@ -82,7 +93,12 @@ export function Schedule() {
       {byDoctor.map((bucket) => (
         <section key={bucket.key} aria-label={`Appointments of ${bucket.key}`}>
           <h3>{bucket.key}</h3>
-          <AppointmentList items={bucket.items} show="patient" actions={(a) => <ScheduleActions appointment={a} changed={list.reload} />} />
+          <AppointmentList
+            items={bucket.items}
+            show="patient"
+            details={(a) => <NoticesOnDemand appointmentId={a.id} />}
+            actions={(a) => <ScheduleActions appointment={a} changed={list.reload} />}
+          />
         </section>
       ))}
     </section>
