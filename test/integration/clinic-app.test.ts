@@ -1,7 +1,9 @@
 /**
  * The clinic app in a real browser (Debian's chromium driven by playwright-core)
  * against the real system: gateway with its JWT policy, every service and
- * sidecar, Kafka and the databases. Each role's main journey end to end, with
+ * sidecar, Kafka and the databases, notification-service with the Dapr scheduler
+ * and Mailpit. Each role's main journey end to end, the mail an appointment got,
+ * and the account screens (sign-up, forgot password, mailed links), with
  * screenshots of the main screens (desktop and phone width) written to
  * .caregrid/artifacts/screenshots/. Skips, saying so, where chromium is absent.
  */
@@ -20,6 +22,8 @@ const SCREENSHOTS = path.join(repoRoot, '.caregrid', 'artifacts', 'screenshots')
 const AXE = readFileSync(path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const PASSWORD = 'correct horse battery';
 const PHONE = { width: 375, height: 812 };
+// A reminder an hour before the start: any slot tomorrow gets one that is still scheduled while the test looks.
+const REMINDER_LEAD_MS = 3_600_000;
 const DESKTOP = { width: 1280, height: 900 };
 
 let stack: TestStack;
@@ -70,7 +74,8 @@ async function signedIn(email: string, viewport = DESKTOP): Promise<{ context: B
   const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-GB', acceptDownloads: true });
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of (401|404|409|422)/.test(message.text())) problems.push(message.text());
+    // The answers the journeys provoke on purpose (refusals shown in words); the browser logs each.
+    if (message.type() === 'error' && !/status of (401|403|404|409|410|422)/.test(message.text())) problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(error.message));
   await page.goto(`${base}/app`);
@@ -154,7 +159,17 @@ describeInBrowser('the clinic app in Chromium', () => {
     // The app as the sources are now (npm test builds it too; this keeps a lone run of this file honest).
     await buildClinicApp();
     stack = await startTestStack({
-      apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
+      apps: [
+        'gateway',
+        'auth-service',
+        'patient-service',
+        'doctor-service',
+        'appointment-service',
+        'billing-service',
+        'analytics-service',
+        'notification-service',
+      ],
+      env: { 'notification-service': { REMINDER_LEAD: `${REMINDER_LEAD_MS / 1000}s` } },
     });
     base = stack.url('gateway');
     api = jsonClient(base);
@@ -376,6 +391,129 @@ describeInBrowser('the clinic app in Chromium', () => {
     await screenshot(page, 'patient-invoices');
     await context.close();
   }, 150_000);
+
+  it('patient: books and sees the booking’s mail on the appointment (the reminder scheduled, with its due time), then turns reminders off', async () => {
+    const { context, page } = await signedIn(users.patient);
+    await go(page, 'Book');
+    await page.getByLabel('Specialization').selectOption('dermatology');
+    await page.getByLabel('Doctor').selectOption({ label: ids.doctorName });
+    await page.getByLabel('Day', { exact: true }).fill(tomorrow);
+    await page.getByRole('button', { name: '11:00', exact: true }).click();
+    await status(page, /^Booked .* 11:00 with/);
+
+    await go(page, 'My appointments');
+    const dueAt = new Date(Date.parse(`${tomorrow}T11:00:00Z`) - REMINDER_LEAD_MS);
+    const due = `${new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' }).format(dueAt)} ${dueAt.toISOString().slice(11, 16)}`;
+    // notification-service learns of the booking from appointment.booked: within seconds.
+    await eventuallyShows(page, `Reminder scheduled for ${due}`);
+    const booked = card(page, '11:00–11:30');
+    const mail = booked.getByRole('list', { name: 'Mail about this appointment' });
+    await mail.getByText(`Reminder scheduled for ${due}`).waitFor();
+    // The confirmation goes out at once, through the real mail binding to Mailpit.
+    const deadline = Date.now() + 45_000;
+    while (!(await booked.getByText(/^Confirmation sent /).isVisible())) {
+      if (Date.now() > deadline) throw new Error('the confirmation never showed as sent');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await page.reload();
+      await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    }
+    await screenshot(page, 'patient-appointment-mail');
+
+    await go(page, 'Settings');
+    await page.getByRole('heading', { name: 'Appointment reminders' }).waitFor();
+    const saved = page.waitForRequest((request) => request.url().endsWith('/api/notifications/preferences') && request.method() === 'PUT');
+    await page.getByLabel('No reminders').check();
+    expect((await saved).postDataJSON()).toEqual({ reminders: false });
+    expect((await (await saved).response())!.status()).toBe(200);
+    await status(page, 'Reminders are off.');
+    expect(await page.getByLabel('No reminders').isChecked()).toBe(true);
+    await screenshot(page, 'patient-settings');
+    await context.close();
+  }, 120_000);
+
+  it('accounts: sign-up says to check the mail; booking unconfirmed is refused in words with a resend; forgot password; dead mailed links explained', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP, timezoneId: 'UTC', locale: 'en-GB' });
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/status of (403|410)/.test(message.text())) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${base}/app`);
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    const email = `signup.${run}@example.org`;
+    await page.getByLabel('Full name').fill(`Sign Up ${run}`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel(/^Password/).fill(PASSWORD);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Check your mail' }).waitFor();
+    await status(page, `If ${email} can be registered, we have mailed it a link to confirm the address.`);
+
+    // Reception links a patient record to the new account; unconfirmed, it still may not book.
+    const login = await api('POST', '/api/auth/login', { email, password: PASSWORD });
+    const own = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+    const account = (await api('GET', '/api/auth/me', undefined, own)).body as { id: string; emailVerified: boolean };
+    expect(account.emailVerified).toBe(false);
+    const record = await created('POST', '/api/patients', {
+      name: `Sign Up ${run}`,
+      email,
+      dateOfBirth: '1991-07-08',
+      gender: 'other',
+      details: {},
+    });
+    expect((await api('PATCH', `/api/auth/users/${account.id}`, { patientId: record.id }, admin)).status).toBe(200);
+
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await go(page, 'Book');
+    await page.getByLabel('Specialization').selectOption('dermatology');
+    await page.getByLabel('Doctor').selectOption({ label: ids.doctorName });
+    await page.getByLabel('Day', { exact: true }).fill(tomorrow);
+    await page.getByRole('button', { name: '09:00', exact: true }).click();
+    const refused = page.getByRole('alert');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/^Please confirm your email address before booking/);
+    const resent = page.waitForResponse((response) => response.url().endsWith('/api/auth/verify-email/resend'));
+    await page.getByRole('button', { name: 'Resend the confirmation mail' }).click();
+    expect((await resent).status()).toBe(202);
+    await status(page, /^A new confirmation link is on its way/);
+    await screenshot(page, 'patient-unconfirmed-booking');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // Forgot password: the same words for an address with an account and one without.
+    for (const address of [email, `nobody.${run}@example.org`]) {
+      await page.goto(`${base}/app`);
+      await page.getByRole('link', { name: 'Forgot password?' }).click();
+      await page.getByLabel('Email').fill(address);
+      const asked = page.waitForResponse((response) => response.url().endsWith('/api/auth/password-reset'));
+      await page.getByRole('button', { name: 'Send me a link' }).click();
+      expect((await asked).status()).toBe(202);
+      await status(page, 'If the address has an account, we have mailed it a link to set a new password.');
+    }
+
+    // A mailed link whose token no longer works (used, replaced or expired: 410) is explained, and
+    // the token leaves the address bar as soon as the page has read it.
+    const dead = 'x'.repeat(43);
+    await page.goto(`${base}/app/#/verify?token=${dead}`);
+    await page.getByRole('heading', { name: 'Confirm your email address' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/^This link no longer works/);
+    await page.waitForURL(`${base}/app/#/verify`);
+    await page.goto(`${base}/app/#/reset?token=${dead}`);
+    await page.waitForURL(`${base}/app/#/reset`);
+    await page.getByLabel(/^New password/).fill('a brand new password');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/^This link no longer works/);
+    await page.getByRole('link', { name: 'Send me a new link' }).click();
+    await page.getByRole('heading', { name: 'Forgot password' }).waitFor();
+    await page.goto(`${base}/app/#/invite?token=${dead}`);
+    await page.getByLabel(/^New password/).fill('a brand new password');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/^This invitation no longer works/);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await context.close();
+  }, 120_000);
 
   it('admin: the analytics reports as charts, each with its data as a table', async () => {
     const { context, page } = await signedIn(users.admin);

@@ -270,12 +270,21 @@ export function Settings({ me }: { me: Me }) {
   const [reminders, setReminders] = useState<boolean>();
   const preference = useAction();
   const resend = useAction();
-  const choose = (wanted: boolean) =>
+  // The choice shows at once; a refusal puts back what was shown before, with the reason.
+  const choose = (wanted: boolean) => {
+    const before = reminders;
+    setReminders(wanted);
     void preference.run(async () => {
-      const saved = await api<{ reminders: boolean }>('PUT', '/notifications/preferences', { reminders: wanted });
-      setReminders(saved.reminders);
-      return saved.reminders ? 'Reminders are on.' : 'Reminders are off.';
+      try {
+        const saved = await api<{ reminders: boolean }>('PUT', '/notifications/preferences', { reminders: wanted });
+        setReminders(saved.reminders);
+        return saved.reminders ? 'Reminders are on.' : 'Reminders are off.';
+      } catch (error) {
+        setReminders(before);
+        throw error;
+      }
     });
+  };
   return (
     <section aria-labelledby="settings-heading">
       <h2 id="settings-heading">Settings</h2>
