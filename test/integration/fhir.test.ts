@@ -160,7 +160,16 @@ describe('the CapabilityStatement', () => {
     const answer = await fhir('GET', '/api/fhir/metadata', {});
     expect(answer.status).toBe(200);
     const rest = (answer.body as { rest: { resource: { type: string; searchParam: { name: string }[] }[] }[] }).rest[0]!;
-    expect(rest.resource.map((r) => r.type)).toEqual(['Patient', 'Practitioner', 'PractitionerRole', 'Appointment', 'Slot', 'Invoice']);
+    expect(rest.resource.map((r) => r.type)).toEqual([
+      'Patient',
+      'Practitioner',
+      'PractitionerRole',
+      'Appointment',
+      'Slot',
+      'Invoice',
+      'CommunicationRequest',
+      'Communication',
+    ]);
     expect(rest.resource.find((r) => r.type === 'Slot')!.searchParam.map((p) => p.name)).toContain('schedule.actor');
   });
 });

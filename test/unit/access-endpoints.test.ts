@@ -15,6 +15,7 @@ import { subscriptions as billingSubscriptions } from '../../services/billing-se
 import { invoiceFhirRoutes } from '../../services/billing-service/src/http/fhir-routes.js';
 import { invoiceRoutes } from '../../services/billing-service/src/http/routes.js';
 import { subscriptions as notificationSubscriptions } from '../../services/notification-service/src/events/subscriptions.js';
+import { notificationFhirRoutes } from '../../services/notification-service/src/http/fhir-routes.js';
 import { jobRoutes } from '../../services/notification-service/src/http/job-routes.js';
 import { notificationRoutes } from '../../services/notification-service/src/http/routes.js';
 import { doctorFhirRoutes } from '../../services/doctor-service/src/http/fhir-routes.js';
@@ -42,6 +43,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
   ],
   'notification-service': [
     notificationRoutes(unused),
+    notificationFhirRoutes(unused),
     jobRoutes({ notifications: unused, logger: unused }),
     notificationSubscriptions({ notifications: unused, deadLetters: unused, logger: unused }).routes,
   ],

@@ -7,6 +7,7 @@ export * from './auth.js';
 export * from './accounts.js';
 export * from './appointments.js';
 export * from './invoices.js';
+export * from './notifications.js';
 export * from './audit.js';
 export * from './registry.js';
 export * from './operations.js';

@@ -15,6 +15,8 @@ export const INTERACTIONS: Record<SearchableType, Interaction[]> = {
   Appointment: ['read', 'search-type', 'create', 'update', 'patch'],
   Slot: ['read', 'search-type'],
   Invoice: ['read', 'search-type'],
+  CommunicationRequest: ['read', 'search-type'],
+  Communication: ['read', 'search-type'],
 };
 
 export const PATCH_FORMATS = ['application/json-patch+json'];

@@ -7,6 +7,7 @@ export * from './practitioner.js';
 export * from './appointment.js';
 export * from './slot.js';
 export * from './invoice.js';
+export * from './communication.js';
 export * from './bundle.js';
 export * from './operation-outcome.js';
 export * from './search-params.js';

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUSES, INVOICE_STATUSES, SPECIALIZATIONS } from '@caregrid/contracts';
+import {
+  COMMUNICATION_REQUEST_STATUSES,
+  COMMUNICATION_STATUSES,
+  noticeStatusesOfCommunication,
+  noticeStatusesOfRequest,
+} from './communication.js';
 import { boundsOf, DATE_PREFIXES, intersect, intervalOf, type Bounds, type DatePrefix } from './dates.js';
 import type { AppointmentStatus, Specialization } from './records.js';
 import { FHIR_JSON, isUuid, parseReference, Systems } from './systems.js';
@@ -223,6 +229,62 @@ export const SEARCH_PARAMS = {
       parse: tokenOf(INVOICE_STATUSES, Systems.invoiceStatus),
     }),
   },
+  CommunicationRequest: {
+    patient: spec({
+      type: 'reference',
+      definition: sp('CommunicationRequest-patient'),
+      documentation: 'Patient/<id> (or the id): the reminders of that patient.',
+      parse: referenceTo(['Patient']),
+    }),
+    subject: spec({
+      type: 'reference',
+      definition: sp('CommunicationRequest-subject'),
+      documentation: 'Patient/<id> (or the id): the same as patient.',
+      parse: referenceTo(['Patient']),
+    }),
+    about: spec({
+      type: 'reference',
+      documentation: 'Appointment/<id> (or the id): the reminders of that appointment (one per time it was booked for).',
+      parse: referenceTo(['Appointment']),
+    }),
+    status: spec({
+      type: 'token',
+      definition: sp('CommunicationRequest-status'),
+      documentation: `One of ${COMMUNICATION_REQUEST_STATUSES.join(', ')}.`,
+      parse: tokenOf(COMMUNICATION_REQUEST_STATUSES, Systems.requestStatus),
+    }),
+  },
+  Communication: {
+    patient: spec({
+      type: 'reference',
+      definition: sp('Communication-patient'),
+      documentation: 'Patient/<id> (or the id): the mail sent about that patient.',
+      parse: referenceTo(['Patient']),
+    }),
+    subject: spec({
+      type: 'reference',
+      definition: sp('Communication-subject'),
+      documentation: 'Patient/<id> (or the id): the same as patient.',
+      parse: referenceTo(['Patient']),
+    }),
+    about: spec({
+      type: 'reference',
+      documentation: 'Appointment/<id> (or the id): the mail sent about that appointment.',
+      parse: referenceTo(['Appointment']),
+    }),
+    'based-on': spec({
+      type: 'reference',
+      definition: sp('Communication-based-on'),
+      documentation: 'CommunicationRequest/<id> (or the id): the reminder sent for that request.',
+      parse: referenceTo(['CommunicationRequest']),
+    }),
+    status: spec({
+      type: 'token',
+      definition: sp('Communication-status'),
+      documentation: `One of ${COMMUNICATION_STATUSES.join(', ')}.`,
+      parse: tokenOf(COMMUNICATION_STATUSES, Systems.eventStatus),
+    }),
+  },
 } satisfies Record<string, Record<string, SearchParam<unknown>>>;
 
 export type SearchableType = keyof typeof SEARCH_PARAMS;
@@ -299,6 +361,14 @@ const dateBoundsOf = (bounds: Bounds[] | undefined) => {
   return iso && { ...(iso.from ? { from: iso.from.slice(0, 10) } : {}), ...(iso.to ? { to: iso.to.slice(0, 10) } : {}) };
 };
 
+/** `patient` and `subject` name the same thing (our subjects are patients): both may be given only for one patient. */
+function onePatient(patient: string[] | undefined, subject: string[] | undefined, ctx: z.RefinementCtx): string | undefined {
+  const named = new Set([...(patient ?? []), ...(subject ?? [])]);
+  if (named.size > 1)
+    ctx.addIssue({ code: 'custom', path: ['subject'], message: 'patient and subject name different patients', input: subject });
+  return [...named][0];
+}
+
 export const searchSchemas = {
   Patient: searchSchema(SEARCH_PARAMS.Patient, (v) => ({
     name: one(v.name),
@@ -336,6 +406,23 @@ export const searchSchemas = {
     return { practitionerId: actors[0] ?? '', start };
   }),
   Invoice: searchSchema(SEARCH_PARAMS.Invoice, (v) => ({ patientId: one(v.patient), status: one(v.status) })),
+  CommunicationRequest: searchSchema(SEARCH_PARAMS.CommunicationRequest, (v, ctx) => {
+    const status = one(v.status);
+    return {
+      patientId: onePatient(v.patient, v.subject, ctx),
+      appointmentId: one(v.about),
+      statuses: status && noticeStatusesOfRequest(status),
+    };
+  }),
+  Communication: searchSchema(SEARCH_PARAMS.Communication, (v, ctx) => {
+    const status = one(v.status);
+    return {
+      patientId: onePatient(v.patient, v.subject, ctx),
+      appointmentId: one(v.about),
+      requestId: one(v['based-on']),
+      statuses: status && noticeStatusesOfCommunication(status),
+    };
+  }),
 };
 
 export type SearchOf<T extends SearchableType> = z.output<(typeof searchSchemas)[T]>;

@@ -17,12 +17,19 @@ export const Systems = {
   insurancePolicy: 'urn:caregrid:insurance-policy',
   licenseNumber: 'urn:caregrid:license-number',
   invoiceNumber: 'urn:caregrid:invoice-number',
+  /** Our kinds of mail about an appointment (confirmation, reminder…), the codes of NOTICE_KINDS. */
+  noticeKind: 'urn:caregrid:notice-kind',
   /** The problem types of our problem+json answers (`urn:caregrid:problem:<slug>`). */
   problem: 'urn:caregrid:problem',
   snomed: 'http://snomed.info/sct',
   v2IdentifierType: 'http://terminology.hl7.org/CodeSystem/v2-0203',
   appointmentStatus: 'http://hl7.org/fhir/appointmentstatus',
   invoiceStatus: 'http://hl7.org/fhir/invoice-status',
+  requestStatus: 'http://hl7.org/fhir/request-status',
+  eventStatus: 'http://hl7.org/fhir/event-status',
+  communicationCategory: 'http://terminology.hl7.org/CodeSystem/communication-category',
+  communicationNotDoneReason: 'http://terminology.hl7.org/CodeSystem/communication-not-done-reason',
+  participationMode: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationMode',
 } as const;
 
 /** Our extensions (no standard element carries these facts). */

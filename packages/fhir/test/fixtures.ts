@@ -1,4 +1,4 @@
-import type { AppointmentRecord, DoctorRecord, FreeSlots, InvoiceRecord, PatientRecord } from '@caregrid/contracts';
+import type { AppointmentRecord, DoctorRecord, FreeSlots, InvoiceRecord, NoticeRecord, PatientRecord } from '@caregrid/contracts';
 
 export const ids = {
   patient: '0190f0a0-0000-7000-8000-00000000000a',
@@ -6,6 +6,8 @@ export const ids = {
   appointment: '0190f0a0-0000-7000-8000-0000000000a1',
   invoice: '0190f0a0-0000-7000-8000-0000000000b1',
   user: '0190f0a0-0000-7000-8000-0000000000c1',
+  reminder: '0190f0a0-0000-7000-8000-0000000000d1',
+  confirmation: '0190f0a0-0000-7000-8000-0000000000d2',
 };
 
 /** Records as the services answer them (records.test.ts parses them with the contracts' schemas the services answer by). */
@@ -112,4 +114,37 @@ export const invoice: InvoiceRecord = {
   balancedAt: null,
   cancelledAt: null,
   cancellationReason: null,
+};
+
+/** A reminder of notification-service's ledger, waiting for its job (24 h before the appointment). */
+export const reminder: NoticeRecord = {
+  id: ids.reminder,
+  appointmentId: ids.appointment,
+  patientId: ids.patient,
+  doctorId: ids.doctor,
+  kind: 'reminder',
+  version: 1,
+  status: 'scheduled',
+  attempts: 0,
+  nextAttemptAt: null,
+  lastError: null,
+  appointmentStart: '2026-03-02T09:00:00.000Z',
+  dueAt: '2026-03-01T09:00:00.000Z',
+  jobName: `reminder-${ids.appointment}-reminder`,
+  sentAt: null,
+  createdAt: '2026-02-20T10:00:00.000Z',
+  updatedAt: '2026-02-20T10:00:00.000Z',
+};
+
+/** The booking's confirmation, sent. */
+export const confirmation: NoticeRecord = {
+  ...reminder,
+  id: ids.confirmation,
+  kind: 'confirmation',
+  status: 'sent',
+  attempts: 1,
+  dueAt: null,
+  jobName: null,
+  sentAt: '2026-02-20T10:00:02.000Z',
+  updatedAt: '2026-02-20T10:00:02.000Z',
 };

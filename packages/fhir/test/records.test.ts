@@ -4,20 +4,23 @@ import {
   doctorRecord,
   freeSlots as freeSlotsSchema,
   invoiceRecord,
+  noticeRecord,
   patientRecord,
 } from '@caregrid/contracts';
 import { bookingFromFhir, toFhirAppointment } from '../src/index.js';
-import { appointment, doctor, freeSlots, invoice, minimalPatient, patient } from './fixtures.js';
+import { appointment, confirmation, doctor, freeSlots, invoice, minimalPatient, patient, reminder } from './fixtures.js';
 
 // The services answer by these schemas (their routes declare them), so fixtures that parse are records they could answer.
 describe('the fixtures are records the services answer', () => {
-  it('patient, doctor, appointment, free slots and invoice parse with the contracts’ schemas, unchanged', () => {
+  it('patient, doctor, appointment, free slots, invoice and notices parse with the contracts’ schemas, unchanged', () => {
     expect(patientRecord.parse(patient)).toEqual(patient);
     expect(patientRecord.parse(minimalPatient)).toEqual(minimalPatient);
     expect(doctorRecord.parse(doctor)).toEqual(doctor);
     expect(appointmentRecord.parse(appointment)).toEqual(appointment);
     expect(freeSlotsSchema.parse(freeSlots)).toEqual(freeSlots);
     expect(invoiceRecord.parse(invoice)).toEqual(invoice);
+    expect(noticeRecord.parse(reminder)).toEqual(reminder);
+    expect(noticeRecord.parse(confirmation)).toEqual(confirmation);
   });
 
   it('a FHIR booking becomes exactly a booking request the JSON route takes', () => {

@@ -179,14 +179,18 @@ describe('every table entry parses a documented example (no parameter is declare
     status: 'booked',
     'schedule.actor': ids.doctor,
     start: 'ge2026-03-01',
+    subject: `Patient/${ids.patient}`,
+    about: ids.appointment,
+    'based-on': `CommunicationRequest/${ids.appointment}`,
   };
+  const statusExample: Partial<Record<string, string>> = { Invoice: 'issued', CommunicationRequest: 'active', Communication: 'completed' };
   it.each(SEARCHABLE_TYPES)('%s', (type) => {
     for (const name of [...Object.keys(COMMON_PARAMS), ...Object.keys(SEARCH_PARAMS[type])]) {
       const query =
         type === 'Slot' && name !== 'schedule.actor' && name !== 'practitioner'
           ? { practitioner: ids.doctor, [name]: examples[name]! }
           : { [name]: examples[name]! };
-      if (type === 'Invoice' && name === 'status') query.status = 'issued';
+      if (name === 'status' && statusExample[type]) query.status = statusExample[type];
       expect(() => parseSearch(type, query)).not.toThrow();
     }
   });

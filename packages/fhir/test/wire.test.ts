@@ -183,6 +183,8 @@ describe('CapabilityStatement', () => {
       Patient: expect.arrayContaining(['name', 'identifier', 'birthdate']),
       Appointment: expect.arrayContaining(['patient', 'practitioner', 'date', 'status']),
       Slot: expect.arrayContaining(['schedule.actor', 'practitioner', 'start']),
+      CommunicationRequest: expect.arrayContaining(['patient', 'subject', 'about', 'status']),
+      Communication: expect.arrayContaining(['patient', 'subject', 'about', 'based-on', 'status']),
     });
   });
 });

@@ -1,3 +1,4 @@
+import { fhirErrors } from '@caregrid/fhir/http';
 import { createServiceApp, DaprJobs, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { mailerOver } from './data/mailer.js';
@@ -5,6 +6,7 @@ import { NoticeRepository } from './data/notice-repository.js';
 import { peersOver } from './data/peers.js';
 import type { ClinicSettings } from './domain/mail.js';
 import { subscriptions } from './events/subscriptions.js';
+import { notificationFhirRoutes } from './http/fhir-routes.js';
 import { jobRoutes } from './http/job-routes.js';
 import { notificationRoutes } from './http/routes.js';
 import { NoticeSender, type SenderSettings } from './sender.js';
@@ -43,7 +45,12 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   return createServiceApp({
     service: 'notification-service',
     logger: deps.logger,
-    routers: [notificationRoutes(notifications), jobRoutes({ notifications, logger: deps.logger }), events.routes],
+    routers: [
+      notificationRoutes(notifications),
+      notificationFhirRoutes(notifications),
+      jobRoutes({ notifications, logger: deps.logger }),
+      events.routes,
+    ],
     // A database outage longer than the delivery retries parks appointment events here: they come back by themselves.
     deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     readiness: deps.readiness,
@@ -51,5 +58,6 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     audit: deps.audit,
     outbox: deps.outbox,
     onEventsQueued: deps.onEventsQueued,
+    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
   });
 }

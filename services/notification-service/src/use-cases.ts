@@ -1,5 +1,6 @@
 import type { AppointmentSnapshot } from '@caregrid/contracts';
 import {
+  authorize,
   ForbiddenError,
   InvalidInputError,
   may,
@@ -11,7 +12,7 @@ import {
   type Logger,
   type Page,
 } from '@caregrid/platform';
-import type { AppointmentFacts, NoticeFilter, NoticeRepository } from './data/notice-repository.js';
+import type { AppointmentFacts, NoticeFilter, NoticeRepository, NoticeSearch } from './data/notice-repository.js';
 import type { Peers } from './data/peers.js';
 import { reminderDue, reminderJobName, type Notice, type ReminderJobData } from './domain/notice.js';
 
@@ -169,6 +170,25 @@ export function notificationUseCases(deps: {
       const scope = narrow(caller, 'notification');
       if (seesNothing(scope)) return { items: [], nextCursor: null };
       return notices.list(filter, scope);
+    },
+
+    /** One notice, if the caller may see it (the FHIR reads): as in the ledger's list, a patient's own, a doctor's; another's is absent. */
+    async readNotice(caller: Caller, id: string): Promise<Notice> {
+      const notice = await notices.get(id);
+      authorize(caller, 'notification', 'list', notice);
+      return notice;
+    },
+
+    /** The FHIR searches: a page within what the caller may see (as `list`), and how many there are in all. */
+    async searchNotices(
+      caller: Caller,
+      search: NoticeSearch,
+      page: { limit: number; cursor?: string },
+    ): Promise<Page<Notice> & { total: number }> {
+      const scope = narrow(caller, 'notification');
+      if (seesNothing(scope)) return { items: [], nextCursor: null, total: 0 };
+      const [found, total] = await Promise.all([notices.search(search, scope, page), notices.count(search, scope)]);
+      return { ...found, total };
     },
 
     /** Reminders on or off for a patient: a patient for themselves (their record by default), staff for anyone. */

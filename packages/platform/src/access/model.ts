@@ -243,6 +243,11 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /notifications': can('notification', 'list'),
     'PUT /notifications/preferences': can('notification', 'set-preference'),
     'POST /notifications/:id/resend': can('notification', 'resend'),
+    // FHIR: the ledger's list grant, record by record (a patient: mail about their own appointments).
+    'GET /fhir/CommunicationRequest': can('notification', 'list'),
+    'GET /fhir/CommunicationRequest/:id': can('notification', 'list'),
+    'GET /fhir/Communication': can('notification', 'list'),
+    'GET /fhir/Communication/:id': can('notification', 'list'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/appointment-rescheduled': SIDECAR,
     'POST /events/appointment-cancelled': SIDECAR,

@@ -16,6 +16,8 @@ export const FHIR_TYPES: readonly (readonly [string, string])[] = [
   ['Appointment', 'appointment-service'],
   ['Slot', 'appointment-service'],
   ['Invoice', 'billing-service'],
+  ['CommunicationRequest', 'notification-service'],
+  ['Communication', 'notification-service'],
 ];
 
 export const ROUTES: readonly GatewayRoute[] = [

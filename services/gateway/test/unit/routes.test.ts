@@ -99,6 +99,11 @@ describe('FHIR routes', () => {
     expect(resolveRoute('/api/fhir/Practitioner')).toEqual({ appId: 'doctor-service', path: '/fhir/Practitioner' });
     expect(resolveRoute('/api/fhir/Slot')).toEqual({ appId: 'appointment-service', path: '/fhir/Slot' });
     expect(resolveRoute('/api/fhir/Invoice/1')).toEqual({ appId: 'billing-service', path: '/fhir/Invoice/1' });
+    expect(resolveRoute('/api/fhir/CommunicationRequest/1')).toEqual({
+      appId: 'notification-service',
+      path: '/fhir/CommunicationRequest/1',
+    });
+    expect(resolveRoute('/api/fhir/Communication')).toEqual({ appId: 'notification-service', path: '/fhir/Communication' });
     // The CapabilityStatement is the gateway's; unknown types are no service's.
     expect(resolveRoute('/api/fhir/metadata')).toBeUndefined();
     expect(resolveRoute('/api/fhir/Observation')).toBeUndefined();

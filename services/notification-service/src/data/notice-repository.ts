@@ -47,6 +47,36 @@ export type NewNotice = { kind: Exclude<NoticeKind, 'reminder'> } | { kind: 'rem
 
 export type NoticeFilter = { appointmentId?: string; patientId?: string; status?: NoticeStatus; limit: number; cursor?: string };
 
+/** What a FHIR search of notices narrows by: the resource's kinds and statuses, the patient, the appointment, one notice. */
+export type NoticeSearch = {
+  kinds: readonly NoticeKind[];
+  statuses: readonly NoticeStatus[];
+  patientId?: string;
+  appointmentId?: string;
+  id?: string;
+};
+
+/** A search's filters and the caller's scope as SQL: the condition, its parameters numbered from `first`. */
+function searchConditions(search: NoticeSearch, scope: Scope, first: number): { where: string; params: unknown[] } {
+  const $ = (n: number) => `$${first + n}`;
+  return {
+    where: `(${$(0)}::boolean OR patient_id = ANY(${$(1)}::uuid[]) OR doctor_id = ANY(${$(2)}::uuid[]))
+        AND kind = ANY(${$(3)}::text[]) AND status = ANY(${$(4)}::text[])
+        AND (${$(5)}::uuid IS NULL OR patient_id = ${$(5)}) AND (${$(6)}::uuid IS NULL OR appointment_id = ${$(6)})
+        AND (${$(7)}::uuid IS NULL OR id = ${$(7)})`,
+    params: [
+      scope.all,
+      scopeIds(scope, 'patientId'),
+      scopeIds(scope, 'doctorId'),
+      search.kinds,
+      search.statuses,
+      search.patientId ?? null,
+      search.appointmentId ?? null,
+      search.id ?? null,
+    ],
+  };
+}
+
 const cursorSchema = z.tuple([timestamp, z.uuid()]);
 const MAX_ERROR_LENGTH = 1_000;
 
@@ -196,6 +226,30 @@ export class NoticeRepository {
       ],
     );
     return toPage(rows, filter.limit, toNotice, (r) => [r.created_at.toISOString(), r.id]);
+  }
+
+  /**
+   * A page of a FHIR search in creation order, within what `scope` lets the caller see. The key is
+   * the creation time in milliseconds, as the cursor carries it (a JavaScript date): compared in
+   * PostgreSQL's microseconds, the last row of a page would come again on the next.
+   */
+  async search(search: NoticeSearch, scope: Scope, page: { limit: number; cursor?: string }): Promise<Page<Notice>> {
+    const after = page.cursor ? decodeCursor(page.cursor, cursorSchema) : null;
+    const { where, params } = searchConditions(search, scope, 4);
+    const { rows } = await this.pool.query<Row>(
+      `SELECT * FROM notices
+        WHERE ${where} AND ($1::timestamptz IS NULL OR (date_trunc('milliseconds', created_at), id) > ($1, $2::uuid))
+        ORDER BY date_trunc('milliseconds', created_at), id LIMIT $3`,
+      [after?.[0] ?? null, after?.[1] ?? null, page.limit + 1, ...params],
+    );
+    return toPage(rows, page.limit, toNotice, (r) => [r.created_at.toISOString(), r.id]);
+  }
+
+  /** How many notices the search finds in all (a searchset's total). */
+  async count(search: NoticeSearch, scope: Scope): Promise<number> {
+    const { where, params } = searchConditions(search, scope, 1);
+    const { rows } = await this.pool.query<{ total: number }>(`SELECT count(*)::int AS total FROM notices WHERE ${where}`, params);
+    return rows[0]?.total ?? 0;
   }
 
   async remindersWanted(patientId: string): Promise<boolean> {

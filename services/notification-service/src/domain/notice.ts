@@ -1,19 +1,13 @@
+import { NOTICE_KINDS, NOTICE_STATUSES, type NoticeKind, type NoticeStatus } from '@caregrid/contracts';
+
+// The kinds and statuses (what each status means) are the contract's: the JSON API and FHIR read them too.
+export { NOTICE_KINDS, NOTICE_STATUSES, type NoticeKind, type NoticeStatus };
+
 /**
  * A notice: one mail about one appointment, at most one per (appointment, kind, version) however
  * often the event or the job that asks for it is delivered. Only ids and times are kept: the
  * recipient's address and name are read from their owners when the mail is written.
  */
-export const NOTICE_KINDS = ['confirmation', 'reminder', 'cancellation', 'receipt'] as const;
-export type NoticeKind = (typeof NOTICE_KINDS)[number];
-
-/**
- * - scheduled: a reminder waiting for its job to fire;
- * - pending: to be sent (now, or at nextAttemptAt after a failed attempt);
- * - sent, failed (budget spent or refused for good; an admin may send it again), skipped (no longer true).
- */
-export const NOTICE_STATUSES = ['scheduled', 'pending', 'sent', 'failed', 'skipped'] as const;
-export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
-
 export type Notice = {
   id: string;
   appointmentId: string;

@@ -1,26 +1,9 @@
 import { z } from 'zod';
+import { NOTICE_STATUSES, noticeRecord } from '@caregrid/contracts';
 import { ApiRouter, pageQuerySchema } from '@caregrid/platform';
-import { NOTICE_KINDS, NOTICE_STATUSES } from '../domain/notice.js';
 import type { NotificationUseCases } from '../use-cases.js';
 
-const noticeResponse = z.object({
-  id: z.uuid(),
-  appointmentId: z.uuid(),
-  patientId: z.uuid(),
-  doctorId: z.uuid(),
-  kind: z.enum(NOTICE_KINDS),
-  version: z.number().int(),
-  status: z.enum(NOTICE_STATUSES),
-  attempts: z.number().int(),
-  nextAttemptAt: z.iso.datetime().nullable(),
-  lastError: z.string().nullable(),
-  appointmentStart: z.iso.datetime(),
-  dueAt: z.iso.datetime().nullable(),
-  jobName: z.string().nullable(),
-  sentAt: z.iso.datetime().nullable(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
+const noticeResponse = noticeRecord;
 const listQuery = z.strictObject({
   appointmentId: z.uuid().optional(),
   patientId: z.uuid().optional(),
