@@ -229,17 +229,16 @@ export class NoticeRepository {
   }
 
   /**
-   * A page of a FHIR search in creation order, within what `scope` lets the caller see. The key is
-   * the creation time in milliseconds, as the cursor carries it (a JavaScript date): compared in
-   * PostgreSQL's microseconds, the last row of a page would come again on the next.
+   * A page of a FHIR search in creation order, within what `scope` lets the caller see (creation
+   * times are stored in milliseconds, as the cursor carries them: migration 002).
    */
   async search(search: NoticeSearch, scope: Scope, page: { limit: number; cursor?: string }): Promise<Page<Notice>> {
     const after = page.cursor ? decodeCursor(page.cursor, cursorSchema) : null;
     const { where, params } = searchConditions(search, scope, 4);
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM notices
-        WHERE ${where} AND ($1::timestamptz IS NULL OR (date_trunc('milliseconds', created_at), id) > ($1, $2::uuid))
-        ORDER BY date_trunc('milliseconds', created_at), id LIMIT $3`,
+        WHERE ${where} AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
+        ORDER BY created_at, id LIMIT $3`,
       [after?.[0] ?? null, after?.[1] ?? null, page.limit + 1, ...params],
     );
     return toPage(rows, page.limit, toNotice, (r) => [r.created_at.toISOString(), r.id]);
