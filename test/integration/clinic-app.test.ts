@@ -421,12 +421,18 @@ describeInBrowser('the clinic app in Chromium', () => {
 
     await go(page, 'Settings');
     await page.getByRole('heading', { name: 'Appointment reminders' }).waitFor();
+    // The service's state, read: reminders are on until the patient turns them off.
+    await eventuallyChecked(page.getByLabel('Yes, remind me'));
     const saved = page.waitForRequest((request) => request.url().endsWith('/api/notifications/preferences') && request.method() === 'PUT');
     await page.getByLabel('No reminders').check();
     expect((await saved).postDataJSON()).toEqual({ reminders: false });
     expect((await (await saved).response())!.status()).toBe(200);
     await status(page, 'Reminders are off.');
     expect(await page.getByLabel('No reminders').isChecked()).toBe(true);
+    // Still off on a fresh visit: the choice is the service's, not the page's.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Appointment reminders' }).waitFor();
+    await eventuallyChecked(page.getByLabel('No reminders'));
     await screenshot(page, 'patient-settings');
     await context.close();
   }, 120_000);
@@ -579,3 +585,12 @@ describeInBrowser('the clinic app in Chromium', () => {
     await reception.context.close();
   }, 120_000);
 });
+
+/** Waits until a radio or checkbox is checked (its state may arrive after the screen). */
+async function eventuallyChecked(control: Locator): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await control.isChecked())) {
+    if (Date.now() > deadline) throw new Error('the control never showed as chosen');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -191,13 +191,15 @@ export function notificationUseCases(deps: {
       return { ...found, total };
     },
 
+    /** Whether a patient gets reminders (on unless turned off): whoever may set it may read it. */
+    async reminders(caller: Caller, request: { patientId?: string }) {
+      const patientId = preferenceOwner(caller, request.patientId);
+      return { patientId, reminders: await notices.remindersWanted(patientId) };
+    },
+
     /** Reminders on or off for a patient: a patient for themselves (their record by default), staff for anyone. */
     async setReminders(caller: Caller, request: { patientId?: string; reminders: boolean }) {
-      const patientId = request.patientId ?? (caller.kind === 'user' ? caller.patientId : undefined);
-      if (!patientId) throw new InvalidInputError('name the patient', [{ path: 'patientId', message: 'required' }]);
-      if (!may(caller, 'notification', 'set-preference', { patientId })) {
-        throw new ForbiddenError('You may only set the preferences of your own patient record');
-      }
+      const patientId = preferenceOwner(caller, request.patientId);
       await notices.setReminders(patientId, request.reminders);
       return { patientId, reminders: request.reminders };
     },
@@ -215,3 +217,13 @@ export function notificationUseCases(deps: {
 }
 
 export type NotificationUseCases = ReturnType<typeof notificationUseCases>;
+
+/** The patient whose preference a call is about (a patient's own record by default), once the caller may set it. */
+function preferenceOwner(caller: Caller, named: string | undefined): string {
+  const patientId = named ?? (caller.kind === 'user' ? caller.patientId : undefined);
+  if (!patientId) throw new InvalidInputError('name the patient', [{ path: 'patientId', message: 'required' }]);
+  if (!may(caller, 'notification', 'set-preference', { patientId })) {
+    throw new ForbiddenError('You may only see or set the preferences of your own patient record');
+  }
+  return patientId;
+}

@@ -263,12 +263,19 @@ export function MyInvoices() {
 
 /**
  * The patient's settings: the address's confirmation (a new link on request) and appointment
- * reminders on or off. notification-service has no read of the preference, so the choice shows
- * once made here (the service's default is on).
+ * reminders on or off, as notification-service has them.
  */
 export function Settings({ me }: { me: Me }) {
   const [reminders, setReminders] = useState<boolean>();
   const preference = useAction();
+  useEffect(() => {
+    if (!me.patientId) return;
+    // Shown once known; a failed read leaves the choice open rather than guessing.
+    void api<{ reminders: boolean }>('GET', '/notifications/preferences').then(
+      (current) => setReminders((shown) => shown ?? current.reminders),
+      () => undefined,
+    );
+  }, [me.patientId]);
   const resend = useAction();
   // The choice shows at once; a refusal puts back what was shown before, with the reason.
   const choose = (wanted: boolean) => {

@@ -241,6 +241,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
   },
   'notification-service': {
     'GET /notifications': can('notification', 'list'),
+    // Whoever may set the preference may see it.
+    'GET /notifications/preferences': can('notification', 'set-preference'),
     'PUT /notifications/preferences': can('notification', 'set-preference'),
     'POST /notifications/:id/resend': can('notification', 'resend'),
     // FHIR: the ledger's list grant, record by record (a patient: mail about their own appointments).

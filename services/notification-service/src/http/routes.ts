@@ -32,6 +32,21 @@ export function notificationRoutes(notifications: NotificationUseCases): ApiRout
       },
     })
     .add({
+      method: 'get',
+      path: '/notifications/preferences',
+      summary: "Whether a patient gets appointment reminders (a patient their own record; staff any patient's)",
+      tags: ['notifications'],
+      query: z.strictObject({ patientId: preferenceBody.shape.patientId }),
+      responses: {
+        200: { description: 'The preference', schema: z.object({ patientId: z.uuid(), reminders: z.boolean() }) },
+        400: { description: 'No patient named' },
+        403: { description: 'Not your record' },
+      },
+      handler: async ({ query, caller, res }) => {
+        res.json(await notifications.reminders(caller, query));
+      },
+    })
+    .add({
       method: 'put',
       path: '/notifications/preferences',
       summary: 'Turn appointment reminders on or off (a patient for their own record; staff for any patient)',
