@@ -1,3 +1,5 @@
+import type { AccountMailPurpose } from '@caregrid/contracts';
+
 /**
  * A notice: one mail about one appointment, at most one per (appointment, kind, version) however
  * often the event or the job that asks for it is delivered. Only ids and times are kept: the
@@ -34,6 +36,25 @@ export type Notice = {
   createdAt: string;
   updatedAt: string;
 };
+
+/**
+ * An account mail (confirm an address, reset a password, accept an invitation): one per request of
+ * auth-service, its kind the request's purpose. Ids only: the recipient and the single-use link are
+ * fetched from auth-service when the mail is written (a fresh link each time, so a retry's works).
+ */
+export type AccountNotice = Omit<
+  Notice,
+  'appointmentId' | 'patientId' | 'doctorId' | 'kind' | 'version' | 'appointmentStart' | 'dueAt' | 'jobName'
+> & {
+  requestId: string;
+  accountId: string;
+  kind: AccountMailPurpose;
+};
+
+/** Whatever the sender may claim: mail about an appointment or about an account. */
+export type AnyNotice = Notice | AccountNotice;
+
+export const isAccountNotice = (notice: AnyNotice): notice is AccountNotice => 'requestId' in notice;
 
 /** What a reminder job carries: ids only, no personal data goes into the scheduler's store. */
 export type ReminderJobData = { appointmentId: string; version: number };

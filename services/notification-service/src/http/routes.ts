@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApiRouter, pageQuerySchema } from '@caregrid/platform';
+import { ACCOUNT_MAIL_PURPOSES } from '@caregrid/contracts';
 import { NOTICE_KINDS, NOTICE_STATUSES } from '../domain/notice.js';
 import type { NotificationUseCases } from '../use-cases.js';
 
@@ -17,6 +18,20 @@ const noticeResponse = z.object({
   appointmentStart: z.iso.datetime(),
   dueAt: z.iso.datetime().nullable(),
   jobName: z.string().nullable(),
+  sentAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+/** An account mail (ids only: the address and the link are auth-service's, fetched when it is sent). */
+const accountNoticeResponse = z.object({
+  id: z.uuid(),
+  requestId: z.uuid(),
+  accountId: z.uuid(),
+  kind: z.enum(ACCOUNT_MAIL_PURPOSES),
+  status: z.enum(NOTICE_STATUSES),
+  attempts: z.number().int(),
+  nextAttemptAt: z.iso.datetime().nullable(),
+  lastError: z.string().nullable(),
   sentAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -70,7 +85,7 @@ export function notificationRoutes(notifications: NotificationUseCases): ApiRout
       tags: ['notifications'],
       params: idParams,
       responses: {
-        200: { description: 'Pending again', schema: noticeResponse },
+        200: { description: 'Pending again', schema: z.union([noticeResponse, accountNoticeResponse]) },
         404: { description: 'No such notice' },
         422: { description: 'The notice has not failed' },
       },
