@@ -137,7 +137,13 @@ export class NoticeSender {
         this.senderId,
         next.status === 'failed' ? { status: 'failed', error: detail } : { ...next, error: detail, counted: true },
       );
-      const log = { noticeId: notice.id, kind: notice.kind, attempts, detail };
+      const log = {
+        noticeId: notice.id,
+        kind: notice.kind,
+        ...(isAccountNotice(notice) && { requestId: notice.requestId }),
+        attempts,
+        detail,
+      };
       if (next.status === 'failed') logger.error({ ...log, alert: 'notice-failed' }, 'notice failed: an operator may send it again');
       else logger.warn({ ...log, nextAttemptAt: next.nextAttemptAt }, 'notice not sent yet: trying again later');
       return false;
