@@ -8,7 +8,17 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { dropDatabase, freePort, localScheduler, readSecrets, renderResources, repoRoot, uniqueName, writeSecrets } from '@caregrid/devkit';
+import {
+  dropDatabase,
+  freePort,
+  localMailpit,
+  localScheduler,
+  readSecrets,
+  renderResources,
+  repoRoot,
+  uniqueName,
+  writeSecrets,
+} from '@caregrid/devkit';
 
 const appId = uniqueName('probe-service');
 
@@ -76,6 +86,8 @@ it('starts an app and its sidecar from a run file, provisions its database, repo
   // Healthy, and its sidecar holds a certificate from Dapr Sentry (mTLS on).
   expect(output).toMatch(new RegExp(`${appId}\\s+http://127.0.0.1:${appPort}\\s+${httpPort}\\s+on \\(Sentry\\)\\s+healthy`));
   expect(output).toContain(`jobs: Dapr scheduler ${localScheduler().address}: healthy`);
+  const mail = localMailpit();
+  expect(output).toContain(`mail: Mailpit 127.0.0.1:${mail.smtpPort} (API ${mail.apiUrl}/api/v1/messages)`);
   expect(code).toBe(0);
   // The secret the launcher wrote logs the app in as its own role.
   expect(readSecrets()[appId]?.databaseUrl).toMatch(new RegExp(`^postgres://${appId.replace(/-/g, '_')}:`));

@@ -7,7 +7,7 @@
  * budget is `failed` until an admin sends it again; a redelivered event sends nothing more.
  * Mail is read back through Mailpit's API, by unique recipients (Mailpit is shared).
  */
-import { WEEKDAYS, appointmentBooked, appointmentRescheduled } from '@caregrid/contracts';
+import { WEEKDAYS, appointmentBooked } from '@caregrid/contracts';
 import { doctorProfile, eventually, jsonClient, mailpit, startTestStack, uniqueName, type TestStack } from '@caregrid/devkit';
 
 const LEAD_MS = 40_000;
@@ -58,8 +58,8 @@ function soonStart(): Date {
 
 const hhmm = (date: Date) => date.toISOString().slice(11, 16);
 
-/** A patient with a unique address, and a doctor whose only slot (5 minutes, UTC) is at `start`. */
-async function patientAndDoctor(start: Date): Promise<{ patientId: string; doctorId: string; email: string }> {
+/** A patient with a unique address, and a doctor whose only slots (5 minutes, UTC) are `slots` from `start`. */
+async function patientAndDoctor(start: Date, slots = 1): Promise<{ patientId: string; doctorId: string; email: string }> {
   const email = `${uniqueName('notify')}@example.org`;
   const patient = await api(
     'POST',
@@ -75,7 +75,7 @@ async function patientAndDoctor(start: Date): Promise<{ patientId: string; docto
     doctorProfile({
       timeZone: 'UTC',
       slotMinutes: 5,
-      workingHours: { [weekday]: [{ start: hhmm(start), end: hhmm(new Date(start.getTime() + 5 * 60_000)) }] },
+      workingHours: { [weekday]: [{ start: hhmm(start), end: hhmm(new Date(start.getTime() + slots * 5 * 60_000)) }] },
       fees: { checkup: 4_000 },
     }),
     auth,
@@ -186,7 +186,7 @@ describe('appointment mail', () => {
 
   it('sends a redelivered event, or the same one several times at once, only once', async () => {
     const start = new Date(soonStart().getTime() + 10 * 60_000);
-    const person = await patientAndDoctor(start);
+    const person = await patientAndDoctor(start, 2);
     const appointmentId = await book(person.patientId, person.doctorId, start);
     await mailsTo(person.email, 'Your appointment on', 1, 45_000);
 
@@ -218,29 +218,12 @@ describe('appointment mail', () => {
     expect((await notices(appointmentId)).map((n) => `${n.kind}:${n.version}`).sort()).toEqual(['confirmation:1', 'reminder:1']);
     expect(await subjects(person.email)).toHaveLength(1);
 
-    // Moved (the event as appointment-service will publish it): the old reminder is skipped and the job carries the new version.
-    const moved = new Date(start.getTime() + 24 * 3_600_000);
-    await deliver(
-      '/events/appointment-rescheduled',
-      appointmentRescheduled.parse({
-        ...event,
-        id: uniqueName('moved'),
-        type: appointmentRescheduled.type,
-        data: {
-          ...event.data,
-          start: moved.toISOString(),
-          end: new Date(moved.getTime() + 5 * 60_000).toISOString(),
-          version: 2,
-          previousStart: event.data.start,
-          previousEnd: event.data.end,
-        },
-      }),
-    );
+    // Moved through appointment-service (version 2): the old reminder is skipped and the job carries the new version.
+    const moved = new Date(start.getTime() + 5 * 60_000);
+    expect((await api('POST', `/api/appointments/${appointmentId}/reschedule`, { start: moved.toISOString() }, auth)).status).toBe(200);
+    await eventually(async () => ((await noticeOf(appointmentId, 'reminder', 2))?.status === 'scheduled' ? true : undefined));
     expect((await noticeOf(appointmentId, 'reminder', 1))!.status).toBe('skipped');
-    expect(await noticeOf(appointmentId, 'reminder', 2)).toMatchObject({
-      status: 'scheduled',
-      dueAt: new Date(moved.getTime() - LEAD_MS).toISOString(),
-    });
+    expect(await noticeOf(appointmentId, 'reminder', 2)).toMatchObject({ dueAt: new Date(moved.getTime() - LEAD_MS).toISOString() });
     const replaced = await job(`reminder-${appointmentId}-reminder`);
     expect(JSON.parse(replaced.text)).toMatchObject({ data: { value: { appointmentId, version: 2 } } });
 
@@ -305,4 +288,59 @@ describe('appointment mail', () => {
     // Only a failed notice goes again.
     expect((await api('POST', `/api/notifications/${failed.id}/resend`, undefined, auth)).status).toBe(422);
   }, 180_000);
+
+  it('a moved appointment is reminded once, of its new time, never of the old; its move notice comes once', async () => {
+    // Booked in the later of two slots, then moved to the earlier: the new time's reminder is due first.
+    const early = soonStart();
+    const late = new Date(early.getTime() + 5 * 60_000);
+    const person = await patientAndDoctor(early, 2);
+    const appointmentId = await book(person.patientId, person.doctorId, late);
+    await mailsTo(person.email, 'Your appointment on', 1, 45_000);
+    await eventually(async () => ((await noticeOf(appointmentId, 'reminder', 1))?.status === 'scheduled' ? true : undefined));
+
+    const moved = await api('POST', `/api/appointments/${appointmentId}/reschedule`, { start: early.toISOString() }, auth);
+    expect(moved).toMatchObject({ status: 200, body: { version: 2 } });
+    const [notice] = await mailsTo(person.email, 'Your appointment has moved', 1, 30_000);
+    expect(notice!.Subject).toContain(hhmm(early));
+
+    const [reminder] = await mailsTo(person.email, 'Reminder:', 1, LEAD_MS + 90_000);
+    expect(reminder!.Subject).toContain(hhmm(early));
+    expect((await server.message(reminder!.ID)).Text).toContain(hhmm(early));
+    expect((await server.message(reminder!.ID)).Text).not.toContain(hhmm(late));
+    // The old time's reminder can come from nowhere: its notice is skipped (the sweep leaves it), and the one job was the new one's.
+    expect((await noticeOf(appointmentId, 'reminder', 1))!.status).toBe('skipped');
+    await eventually(async () => ((await noticeOf(appointmentId, 'reminder', 2))?.status === 'sent' ? true : undefined));
+    expect((await job(`reminder-${appointmentId}-reminder`)).text).toContain('job not found');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const all = await subjects(person.email);
+    expect(all.filter((s) => s.startsWith('Reminder:'))).toHaveLength(1);
+    expect(all.filter((s) => s.startsWith('Your appointment has moved'))).toHaveLength(1);
+  }, 240_000);
+
+  it('notification-service killed just as a reminder job fires: after its restart the reminder is sent exactly once', async () => {
+    const start = soonStart();
+    const person = await patientAndDoctor(start);
+    const appointmentId = await book(person.patientId, person.doctorId, start);
+    await mailsTo(person.email, 'Your appointment on', 1, 45_000);
+    const reminder = await eventually(async () => {
+      const n = await noticeOf(appointmentId, 'reminder');
+      return n?.status === 'scheduled' ? n : undefined;
+    });
+
+    const member = stack.member('notification-service');
+    const before = member.process.child.pid!;
+    await new Promise((resolve) => setTimeout(resolve, new Date(reminder.dueAt!).getTime() - Date.now() - 100));
+    process.kill(before, 'SIGKILL');
+    await eventually(async () => (member.process.child.pid !== before && member.status === 'healthy' ? true : undefined), 60_000);
+
+    const [mail] = await mailsTo(person.email, 'Reminder:', 1, 90_000);
+    expect(mail!.Subject).toContain(hhmm(start));
+    const sent = await eventually(async () => {
+      const n = await noticeOf(appointmentId, 'reminder');
+      return n?.status === 'sent' ? n : undefined;
+    });
+    expect(new Date(sent.sentAt!).getTime()).toBeGreaterThanOrEqual(new Date(sent.dueAt!).getTime());
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect((await subjects(person.email)).filter((s) => s.startsWith('Reminder:'))).toHaveLength(1);
+  }, 240_000);
 });

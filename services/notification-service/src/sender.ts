@@ -4,12 +4,24 @@ import { DependencyUnavailableError, outsideRequest, type Logger } from '@caregr
 import { SendFailed, type Mailer } from './data/mailer.js';
 import type { NoticeRepository } from './data/notice-repository.js';
 import type { Peers } from './data/peers.js';
-import { renderMail, type ClinicSettings } from './domain/mail.js';
-import { afterFailure, retryDelayMs, sendFailureKind, type Notice, type RetryPolicy } from './domain/notice.js';
+import { renderAccountMail, renderMail, type ClinicSettings } from './domain/mail.js';
+import {
+  afterFailure,
+  isAccountNotice,
+  retryDelayMs,
+  sendFailureKind,
+  type AccountNotice,
+  type AnyNotice,
+  type Notice,
+  type RetryPolicy,
+} from './domain/notice.js';
 
 export type SenderSettings = RetryPolicy & { claimMs: number; idleIntervalMs: number; batchSize: number };
 
-/** A notice that should not go out (any more): its appointment or recipient is gone, or a later notice replaced it. */
+/**
+ * A notice that should not go out (any more): its appointment or recipient is gone, a later notice
+ * replaced it, or its account mail request was used, replaced or has expired.
+ */
 class NotSending extends Error {}
 
 /**
@@ -91,13 +103,16 @@ export class NoticeSender {
     this.again = false;
   }
 
-  private async sendOne(notice: Notice): Promise<boolean> {
+  private async sendOne(notice: AnyNotice): Promise<boolean> {
     const { notices, mailer, logger, settings } = this.deps;
     try {
-      const mail = await this.write(notice);
+      const mail = isAccountNotice(notice) ? await this.writeAccountMail(notice) : await this.write(notice);
       await mailer.send(mail);
       await notices.markSent(notice.id, this.senderId);
-      logger.info({ noticeId: notice.id, appointmentId: notice.appointmentId, kind: notice.kind, version: notice.version }, 'notice sent');
+      const about = isAccountNotice(notice)
+        ? { requestId: notice.requestId, accountId: notice.accountId }
+        : { appointmentId: notice.appointmentId, version: notice.version };
+      logger.info({ noticeId: notice.id, kind: notice.kind, ...about }, 'notice sent');
       return true;
     } catch (error) {
       if (error instanceof NotSending) {
@@ -122,11 +137,27 @@ export class NoticeSender {
         this.senderId,
         next.status === 'failed' ? { status: 'failed', error: detail } : { ...next, error: detail, counted: true },
       );
-      const log = { noticeId: notice.id, kind: notice.kind, attempts, detail };
+      const log = {
+        noticeId: notice.id,
+        kind: notice.kind,
+        ...(isAccountNotice(notice) && { requestId: notice.requestId }),
+        attempts,
+        detail,
+      };
       if (next.status === 'failed') logger.error({ ...log, alert: 'notice-failed' }, 'notice failed: an operator may send it again');
       else logger.warn({ ...log, nextAttemptAt: next.nextAttemptAt }, 'notice not sent yet: trying again later');
       return false;
     }
+  }
+
+  /**
+   * An account mail, with the recipient and a link auth-service mints for this attempt (a retry
+   * gets a fresh one, and only the newest works). A request that is gone (410) is never retried.
+   */
+  private async writeAccountMail(notice: AccountNotice): Promise<{ to: string; subject: string; html: string }> {
+    const link = await this.deps.peers.accountMailLink(notice.requestId);
+    if (!link) throw new NotSending('the account mail request was used, replaced or has expired');
+    return { to: link.to, ...renderAccountMail(link, this.deps.clinic) };
   }
 
   /** The mail of a notice, from the appointment's and the patient's current records (none are stored here). */

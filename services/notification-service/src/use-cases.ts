@@ -1,4 +1,4 @@
-import type { AppointmentSnapshot } from '@caregrid/contracts';
+import type { AccountMailRequested, AppointmentSnapshot } from '@caregrid/contracts';
 import {
   authorize,
   ForbiddenError,
@@ -14,7 +14,7 @@ import {
 } from '@caregrid/platform';
 import type { AppointmentFacts, NoticeFilter, NoticeRepository, NoticeSearch } from './data/notice-repository.js';
 import type { Peers } from './data/peers.js';
-import { reminderDue, reminderJobName, type Notice, type ReminderJobData } from './domain/notice.js';
+import { reminderDue, reminderJobName, type AnyNotice, type Notice, type ReminderJobData } from './domain/notice.js';
 
 export type ReminderSettings = { leadMs: number };
 
@@ -32,7 +32,7 @@ const factsOf = (event: AppointmentSnapshot): AppointmentFacts => ({
 
 /**
  * The notification use cases: appointment events enqueue notices (and schedule, replace or
- * delete the reminder's Dapr job), a fired job enqueues its reminder when it still holds, the
+ * delete the reminder's Dapr job), an account mail request enqueues its mail, a fired job enqueues its reminder when it still holds, the
  * sweep brings back jobs gone missing, and the JSON routes read the ledger, set preferences and
  * re-send. Sending itself is the sender's (sender.ts).
  */
@@ -100,6 +100,11 @@ export function notificationUseCases(deps: {
     async paid(event: AppointmentSnapshot): Promise<void> {
       await notices.inAppointment(event.appointmentId, (ledger) => ledger.add(factsOf(event), { kind: 'receipt' }));
       onPending();
+    },
+
+    /** auth-service asked for an account mail: one notice per request, however often the event comes. */
+    async accountMailRequested(request: AccountMailRequested): Promise<void> {
+      if (await notices.addAccountMail(request)) onPending();
     },
 
     /**
@@ -205,11 +210,12 @@ export function notificationUseCases(deps: {
     },
 
     /** An operator's re-send of a failed notice: pending again with a fresh budget. */
-    async resend(id: string): Promise<Notice> {
-      const current = await notices.get(id);
+    async resend(id: string): Promise<AnyNotice> {
       const pending = await notices.resend(id);
       if (!pending)
-        throw new RuleViolationError(`only a failed notice can be sent again; this one is ${current.status}`, { rule: 'resend-failed' });
+        throw new RuleViolationError(`only a failed notice can be sent again; this one is ${await notices.statusOf(id)}`, {
+          rule: 'resend-failed',
+        });
       onPending();
       return pending;
     },

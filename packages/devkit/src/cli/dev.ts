@@ -2,7 +2,7 @@
  * `npm run dev`: runs dapr/dapr.yaml the way `dapr run -f dapr` would, without
  * the Dapr CLI: infrastructure first (daprd exits if Kafka is unreachable),
  * the clinic app's build (the gateway serves it at /app), databases, secrets
- * and the gateway policy, then each app with its daprd, a status table (with where the traces are), and prefixed logs until Ctrl-C stops everything (apps first,
+ * and the gateway policy, then each app with its daprd, a status table (with where the traces and the mail go), and prefixed logs until Ctrl-C stops everything (apps first,
  * then sidecars). Meanwhile it supervises them: a crashed app or sidecar is
  * started again (0.5 s backoff doubling to 10 s), and an app receives
  * invocations only while its /readyz says ready.
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildClinicApp } from '../build-app.js';
 import { infraUp } from '../infra.js';
-import { defaultRunFile, localScheduler, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
+import { defaultRunFile, localMailpit, localScheduler, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
 import { writeGeneratedResources } from '../policy.js';
 import { provisionServiceSecrets } from '../provision.js';
 import { loadRunFile } from '../runfile.js';
@@ -46,6 +46,12 @@ async function schedulerLine(members: StackMember[]): Promise<string> {
   return `Dapr scheduler ${scheduler.address}: ${healthy ? 'healthy' : '\u001b[31mNOT answering its health check\u001b[0m'}`;
 }
 
+/** Where the `mail` binding delivers locally (infra/infra.sh's Mailpit), and where to read what arrived. */
+function mailLine(): string {
+  const mailpit = localMailpit();
+  return `Mailpit ${mailpit.smtpHost}:${mailpit.smtpPort} (API ${mailpit.apiUrl}/api/v1/messages)`;
+}
+
 async function printTable(members: StackMember[]): Promise<void> {
   const rows = [
     ['SERVICE', 'APP URL', 'SIDECAR HTTP', 'MTLS', 'STATUS'],
@@ -65,6 +71,7 @@ async function printTable(members: StackMember[]): Promise<void> {
   );
   console.log(`jobs: ${await schedulerLine(members)}`);
   console.log(`traces: ${tracesLine(members)}`);
+  console.log(`mail: ${mailLine()}`);
   console.log(`logs: ${logsDir}${values.smoke ? '' : '  ·  Ctrl-C stops everything'}\n`);
 }
 

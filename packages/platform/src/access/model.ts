@@ -254,6 +254,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /events/appointment-rescheduled': SIDECAR,
     'POST /events/appointment-cancelled': SIDECAR,
     'POST /events/appointment-paid': SIDECAR,
+    'POST /events/account-mail-requested': SIDECAR,
     'POST /events/ignored': SIDECAR,
     // A reminder job firing (Dapr Jobs: POST /job/<name>), and the daily sweep for jobs gone missing (cron binding).
     'POST /job/:name': SIDECAR,

@@ -1,20 +1,24 @@
 import { z } from 'zod';
 import { decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
 import { inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
-import type { Notice, NoticeKind, NoticeStatus } from '../domain/notice.js';
+import type { AccountMailPurpose } from '@caregrid/contracts';
+import type { AccountNotice, AnyNotice, Notice, NoticeKind, NoticeStatus } from '../domain/notice.js';
 
+/** Appointment columns are null on account mail, request and account null on mail about appointments (002_account_mail.sql). */
 type Row = {
   id: string;
-  appointment_id: string;
-  patient_id: string;
-  doctor_id: string;
-  kind: NoticeKind;
+  appointment_id: string | null;
+  patient_id: string | null;
+  doctor_id: string | null;
+  request_id: string | null;
+  account_id: string | null;
+  kind: NoticeKind | AccountMailPurpose;
   version: number;
   status: NoticeStatus;
   attempts: number;
   next_attempt_at: Date | null;
   last_error: string | null;
-  appointment_start: Date;
+  appointment_start: Date | null;
   due_at: Date | null;
   job_name: string | null;
   sent_at: Date | null;
@@ -24,22 +28,38 @@ type Row = {
 
 const toNotice = (r: Row): Notice => ({
   id: r.id,
-  appointmentId: r.appointment_id,
-  patientId: r.patient_id,
-  doctorId: r.doctor_id,
-  kind: r.kind,
+  appointmentId: r.appointment_id!,
+  patientId: r.patient_id!,
+  doctorId: r.doctor_id!,
+  kind: r.kind as NoticeKind,
   version: r.version,
   status: r.status,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at?.toISOString() ?? null,
   lastError: r.last_error,
-  appointmentStart: r.appointment_start.toISOString(),
+  appointmentStart: r.appointment_start!.toISOString(),
   dueAt: r.due_at?.toISOString() ?? null,
   jobName: r.job_name,
   sentAt: r.sent_at?.toISOString() ?? null,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
+
+const toAccountNotice = (r: Row): AccountNotice => ({
+  id: r.id,
+  requestId: r.request_id!,
+  accountId: r.account_id!,
+  kind: r.kind as AccountMailPurpose,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at?.toISOString() ?? null,
+  lastError: r.last_error,
+  sentAt: r.sent_at?.toISOString() ?? null,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const toAnyNotice = (r: Row): AnyNotice => (r.request_id ? toAccountNotice(r) : toNotice(r));
 
 /** What an appointment event says a notice is about. */
 export type AppointmentFacts = { appointmentId: string; patientId: string; doctorId: string; version: number; start: string };
@@ -110,9 +130,27 @@ export class NoticeRepository {
   }
 
   async get(id: string): Promise<Notice> {
-    const { rows } = await this.pool.query<Row>('SELECT * FROM notices WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<Row>('SELECT * FROM notices WHERE id = $1 AND appointment_id IS NOT NULL', [id]);
     if (!rows[0]) throw new NotFoundError('notification', id);
     return toNotice(rows[0]);
+  }
+
+  /** Any notice's status (an appointment's or an account's mail). */
+  async statusOf(id: string): Promise<NoticeStatus> {
+    const { rows } = await this.pool.query<{ status: NoticeStatus }>('SELECT status FROM notices WHERE id = $1', [id]);
+    if (!rows[0]) throw new NotFoundError('notification', id);
+    return rows[0].status;
+  }
+
+  /** The mail of an account mail request, pending now; a redelivered request adds nothing. Answers whether it was new. */
+  async addAccountMail(request: { requestId: string; accountId: string; purpose: AccountMailPurpose }): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO notices (id, request_id, account_id, kind, version, status, next_attempt_at)
+       VALUES ($1, $2, $3, $4, 1, 'pending', now())
+       ON CONFLICT ON CONSTRAINT notices_request_once DO NOTHING`,
+      [uuidv7(), request.requestId, request.accountId, request.purpose],
+    );
+    return rowCount === 1;
   }
 
   async find(appointmentId: string, kind: NoticeKind, version: number): Promise<Notice | undefined> {
@@ -149,7 +187,7 @@ export class NoticeRepository {
    * its own (no transaction stays open while mail is sent). A sender that dies leaves its claims
    * to expire; another then takes the notices.
    */
-  async claimDue(sender: string, limit: number, leaseMs: number): Promise<Notice[]> {
+  async claimDue(sender: string, limit: number, leaseMs: number): Promise<AnyNotice[]> {
     const { rows } = await this.pool.query<Row>(
       `UPDATE notices SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3::double precision / 1000)
         WHERE id IN (
@@ -159,7 +197,7 @@ export class NoticeRepository {
         RETURNING *`,
       [sender, limit, leaseMs],
     );
-    return rows.map(toNotice);
+    return rows.map(toAnyNotice);
   }
 
   /** Sent: only while this sender still holds the claim (after a lease ran out another sender may hold it). */
@@ -194,13 +232,13 @@ export class NoticeRepository {
   }
 
   /** An admin's re-send: a failed notice back to pending with a fresh budget; undefined when it is not failed. */
-  async resend(id: string): Promise<Notice | undefined> {
+  async resend(id: string): Promise<AnyNotice | undefined> {
     const { rows } = await this.pool.query<Row>(
       `UPDATE notices SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'failed' RETURNING *`,
       [id],
     );
-    return rows[0] ? toNotice(rows[0]) : undefined;
+    return rows[0] ? toAnyNotice(rows[0]) : undefined;
   }
 
   /** Keyset pagination in creation order, within what `scope` lets the caller see. */
@@ -208,7 +246,7 @@ export class NoticeRepository {
     const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM notices
-        WHERE ($4::boolean OR patient_id = ANY($5::uuid[]) OR doctor_id = ANY($6::uuid[]))
+        WHERE appointment_id IS NOT NULL AND ($4::boolean OR patient_id = ANY($5::uuid[]) OR doctor_id = ANY($6::uuid[]))
           AND ($7::uuid IS NULL OR appointment_id = $7) AND ($8::uuid IS NULL OR patient_id = $8)
           AND ($9::text IS NULL OR status = $9)
           AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
@@ -230,7 +268,7 @@ export class NoticeRepository {
 
   /**
    * A page of a FHIR search in creation order, within what `scope` lets the caller see (creation
-   * times are stored in milliseconds, as the cursor carries them: migration 002).
+   * times are stored in milliseconds, as the cursor carries them: migration 003).
    */
   async search(search: NoticeSearch, scope: Scope, page: { limit: number; cursor?: string }): Promise<Page<Notice>> {
     const after = page.cursor ? decodeCursor(page.cursor, cursorSchema) : null;

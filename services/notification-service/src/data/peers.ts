@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APPOINTMENT_STATUSES, PAYMENT_METHODS } from '@caregrid/contracts';
+import { accountMailLink, APPOINTMENT_STATUSES, PAYMENT_METHODS, type AccountMailLink } from '@caregrid/contracts';
 import { DependencyUnavailableError, type Sidecar } from '@caregrid/platform';
 
 /**
@@ -44,14 +44,33 @@ async function read<S extends z.ZodType>(sidecar: Sidecar, appId: string, path: 
   return parsed.data;
 }
 
+/**
+ * An account mail's recipient and a link with a token minted now (auth-service, notification-service
+ * only): undefined when the request is gone (410: used, replaced or expired; 404: unknown), so
+ * nothing is to be sent.
+ */
+async function linkOf(sidecar: Sidecar, requestId: string): Promise<AccountMailLink | undefined> {
+  const result = await sidecar.invoke('auth-service', 'POST', `/accounts/mail-requests/${requestId}/link`);
+  if (!result.ok) {
+    if (result.status === 410 || result.status === 404) return undefined;
+    throw new DependencyUnavailableError('auth-service', result.body);
+  }
+  const parsed = accountMailLink.safeParse(result.body);
+  if (!parsed.success)
+    throw new DependencyUnavailableError('auth-service', new Error('auth-service mail link answered outside its contract'));
+  return parsed.data;
+}
+
 export type Peers = {
   appointment: (id: string) => Promise<AppointmentView | undefined>;
   recipient: (patientId: string) => Promise<Recipient | undefined>;
+  accountMailLink: (requestId: string) => Promise<AccountMailLink | undefined>;
 };
 
 export function peersOver(sidecar: Sidecar): Peers {
   return {
     appointment: (id) => read(sidecar, 'appointment-service', `/appointments/${id}`, appointmentView),
     recipient: (patientId) => read(sidecar, 'patient-service', `/patients/${patientId}`, recipientView),
+    accountMailLink: (requestId) => linkOf(sidecar, requestId),
   };
 }

@@ -1,3 +1,4 @@
+import type { AccountMailPurpose } from '@caregrid/contracts';
 import type { NoticeKind } from './notice.js';
 
 /** The clinic whose name the mail goes out in, and where its app lives (for links). */
@@ -42,7 +43,7 @@ export function formatTime(iso: string, timeZone: string): string {
 export const formatMoney = (amount: number, currency: string) => `${currency} ${(amount / 100).toFixed(2)}`;
 
 /** The plain layout every mail shares: the clinic's name on top, the text, a footer saying why it came. */
-export function layout(clinic: ClinicSettings, title: string, paragraphs: string[]): string {
+export function layout(clinic: ClinicSettings, title: string, paragraphs: string[], about = 'about your appointment'): string {
   const name = escapeHtml(clinic.name);
   return [
     '<!doctype html>',
@@ -52,7 +53,7 @@ export function layout(clinic: ClinicSettings, title: string, paragraphs: string
     `<p style="margin:0 0 16px;font-size:14px;color:#555">${name}</p>`,
     `<h1 style="margin:0 0 16px;font-size:20px">${escapeHtml(title)}</h1>`,
     ...paragraphs.map((p) => `<p style="margin:0 0 12px;line-height:1.5">${p}</p>`),
-    `<p style="margin:24px 0 0;font-size:12px;color:#777">Sent by ${name} about your appointment. Please do not reply to this message.</p>`,
+    `<p style="margin:24px 0 0;font-size:12px;color:#777">Sent by ${name} ${escapeHtml(about)}. Please do not reply to this message.</p>`,
     '</div></body></html>',
   ].join('\n');
 }
@@ -115,4 +116,52 @@ export function renderMail(facts: MailFacts, clinic: ClinicSettings): Mail {
       };
     }
   }
+}
+
+/** What an account mail says: auth-service's answer for its request (the link carries a token minted for this mail). */
+export type AccountMailFacts = { purpose: AccountMailPurpose; displayName: string; link: string; expiresAt: string };
+
+const ACCOUNT_MAIL: Record<AccountMailPurpose, { subject: (clinic: string) => string; title: string; text: string; action: string }> = {
+  'verify-email': {
+    subject: (clinic) => `Confirm your email address for ${clinic}`,
+    title: 'Confirm your email address',
+    text: 'Please confirm that this address is yours, so that you can book appointments.',
+    action: 'Confirm my address',
+  },
+  'reset-password': {
+    subject: (clinic) => `Reset your ${clinic} password`,
+    title: 'Reset your password',
+    text: 'Someone, hopefully you, asked to reset the password of your account. Choose a new one here:',
+    action: 'Choose a new password',
+  },
+  invite: {
+    subject: (clinic) => `You are invited to ${clinic}`,
+    title: 'You are invited',
+    text: 'An account has been created for you. Set your password to start:',
+    action: 'Set my password',
+  },
+};
+
+/** The subject and HTML of an account mail, in the clinic's name, with its single-use link and when it expires. Pure. */
+export function renderAccountMail(facts: AccountMailFacts, clinic: ClinicSettings): Mail {
+  const words = ACCOUNT_MAIL[facts.purpose];
+  const link = escapeHtml(facts.link);
+  return {
+    subject: words.subject(clinic.name),
+    html: layout(
+      clinic,
+      words.title,
+      [
+        `Dear ${escapeHtml(facts.displayName)},`,
+        words.text,
+        `<a href="${link}" style="display:inline-block;padding:10px 16px;background:#1f5fa8;color:#fff;text-decoration:none">${escapeHtml(words.action)}</a>`,
+        `Or open this address: <a href="${link}">${link}</a>`,
+        `The link works once, until ${escapeHtml(formatTime(facts.expiresAt, clinic.timeZone))}.`,
+        facts.purpose === 'invite'
+          ? 'If you did not expect this, you may ignore this mail.'
+          : 'If you did not ask for this, you may ignore this mail.',
+      ],
+      'about your account',
+    ),
+  };
 }

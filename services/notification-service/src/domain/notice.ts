@@ -1,4 +1,4 @@
-import { NOTICE_KINDS, NOTICE_STATUSES, type NoticeKind, type NoticeStatus } from '@caregrid/contracts';
+import { NOTICE_KINDS, NOTICE_STATUSES, type AccountMailPurpose, type NoticeKind, type NoticeStatus } from '@caregrid/contracts';
 
 // The kinds and statuses (what each status means) are the contract's: the JSON API and FHIR read them too.
 export { NOTICE_KINDS, NOTICE_STATUSES, type NoticeKind, type NoticeStatus };
@@ -28,6 +28,25 @@ export type Notice = {
   createdAt: string;
   updatedAt: string;
 };
+
+/**
+ * An account mail (confirm an address, reset a password, accept an invitation): one per request of
+ * auth-service, its kind the request's purpose. Ids only: the recipient and the single-use link are
+ * fetched from auth-service when the mail is written (a fresh link each time, so a retry's works).
+ */
+export type AccountNotice = Omit<
+  Notice,
+  'appointmentId' | 'patientId' | 'doctorId' | 'kind' | 'version' | 'appointmentStart' | 'dueAt' | 'jobName'
+> & {
+  requestId: string;
+  accountId: string;
+  kind: AccountMailPurpose;
+};
+
+/** Whatever the sender may claim: mail about an appointment or about an account. */
+export type AnyNotice = Notice | AccountNotice;
+
+export const isAccountNotice = (notice: AnyNotice): notice is AccountNotice => 'requestId' in notice;
 
 /** What a reminder job carries: ids only, no personal data goes into the scheduler's store. */
 export type ReminderJobData = { appointmentId: string; version: number };

@@ -1,4 +1,10 @@
-import { appointmentBooked, appointmentCancelled, appointmentPaid, appointmentRescheduled } from '@caregrid/contracts';
+import {
+  accountMailRequested,
+  appointmentBooked,
+  appointmentCancelled,
+  appointmentPaid,
+  appointmentRescheduled,
+} from '@caregrid/contracts';
 import {
   answerDelivery,
   ApiRouter,
@@ -28,6 +34,11 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
   const rescheduled = deliveryOf(appointmentRescheduled, { logger, onMalformed, handle: (event) => notifications.rescheduled(event.data) });
   const cancelled = deliveryOf(appointmentCancelled, { logger, onMalformed, handle: (event) => notifications.cancelled(event.data) });
   const paid = deliveryOf(appointmentPaid, { logger, onMalformed, handle: (event) => notifications.paid(event.data) });
+  const accountMail = deliveryOf(accountMailRequested, {
+    logger,
+    onMalformed,
+    handle: (event) => notifications.accountMailRequested(event.data),
+  });
   const routes = ApiRouter.forService('notification-service')
     .add(subscriptionRoute('/events/appointment-booked', 'appointment.booked → confirmation, reminder job', answerDelivery(booked), 1))
     .add(
@@ -47,7 +58,15 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
       ),
     )
     .add(subscriptionRoute('/events/appointment-paid', 'appointment.paid → receipt with a link to the invoice', answerDelivery(paid), 1))
-    .add(subscriptionRoute('/events/ignored', 'Other appointment events: nothing to tell', answerDelivery(ignoreEvent), 1));
+    .add(
+      subscriptionRoute(
+        '/events/account-mail-requested',
+        'account.mail-requested → the account mail (verify, reset, invite) with a link fetched when it is sent',
+        answerDelivery(accountMail),
+        1,
+      ),
+    )
+    .add(subscriptionRoute('/events/ignored', 'Other appointment and account events: nothing to tell', answerDelivery(ignoreEvent), 1));
   return {
     routes,
     handle: byEventType({
@@ -55,6 +74,7 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
       [appointmentRescheduled.type]: rescheduled,
       [appointmentCancelled.type]: cancelled,
       [appointmentPaid.type]: paid,
+      [accountMailRequested.type]: accountMail,
     }),
   };
 }

@@ -1,9 +1,24 @@
 import { z } from 'zod';
 import { NOTICE_STATUSES, noticeRecord } from '@caregrid/contracts';
 import { ApiRouter, pageQuerySchema } from '@caregrid/platform';
+import { ACCOUNT_MAIL_PURPOSES } from '@caregrid/contracts';
 import type { NotificationUseCases } from '../use-cases.js';
 
 const noticeResponse = noticeRecord;
+/** An account mail (ids only: the address and the link are auth-service's, fetched when it is sent). */
+const accountNoticeResponse = z.object({
+  id: z.uuid(),
+  requestId: z.uuid(),
+  accountId: z.uuid(),
+  kind: z.enum(ACCOUNT_MAIL_PURPOSES),
+  status: z.enum(NOTICE_STATUSES),
+  attempts: z.number().int(),
+  nextAttemptAt: z.iso.datetime().nullable(),
+  lastError: z.string().nullable(),
+  sentAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
 const listQuery = z.strictObject({
   appointmentId: z.uuid().optional(),
   patientId: z.uuid().optional(),
@@ -68,7 +83,7 @@ export function notificationRoutes(notifications: NotificationUseCases): ApiRout
       tags: ['notifications'],
       params: idParams,
       responses: {
-        200: { description: 'Pending again', schema: noticeResponse },
+        200: { description: 'Pending again', schema: z.union([noticeResponse, accountNoticeResponse]) },
         404: { description: 'No such notice' },
         422: { description: 'The notice has not failed' },
       },

@@ -1,4 +1,4 @@
-import { formatTime, renderMail, type MailFacts } from '../../src/domain/mail.js';
+import { formatTime, renderAccountMail, renderMail, type MailFacts } from '../../src/domain/mail.js';
 
 const clinic = { name: 'Springfield <Health> Clinic', appUrl: 'https://clinic.example.org/', timeZone: 'Europe/Berlin' };
 const facts: MailFacts = {
@@ -50,5 +50,32 @@ describe('mail', () => {
     const unlinked = renderMail({ ...facts, kind: 'receipt', payment: null }, { ...clinic, appUrl: undefined });
     expect(unlinked.html).not.toContain('<a ');
     expect(unlinked.html).toContain('My invoices');
+  });
+});
+
+describe('account mail', () => {
+  const link = 'https://clinic.example.org/app/#/verify?token=abc_DEF-123&x=<y>';
+  const account = { displayName: 'Ann <b>Lee</b>', link, expiresAt: '2026-07-08T07:30:00.000Z' };
+
+  it("asks to confirm the address in the clinic's name, with the single-use link and when it expires, escaped", () => {
+    const mail = renderAccountMail({ ...account, purpose: 'verify-email' }, clinic);
+    expect(mail.subject).toBe('Confirm your email address for Springfield <Health> Clinic');
+    expect(mail.html).toContain('<p style="margin:0 0 16px;font-size:14px;color:#555">Springfield &lt;Health&gt; Clinic</p>');
+    expect(mail.html).toContain('Dear Ann &lt;b&gt;Lee&lt;/b&gt;,');
+    expect(mail.html).toContain('<a href="https://clinic.example.org/app/#/verify?token=abc_DEF-123&amp;x=&lt;y&gt;"');
+    expect(mail.html).not.toContain('<y>');
+    expect(mail.html).toContain('until Wednesday, 8 July 2026, 09:30 CEST');
+    expect(mail.html).toContain('about your account');
+    expect(mail.html).not.toContain('about your appointment');
+  });
+
+  it('says what a reset and an invitation are for', () => {
+    const reset = renderAccountMail({ ...account, purpose: 'reset-password' }, clinic);
+    expect(reset.subject).toBe('Reset your Springfield <Health> Clinic password');
+    expect(reset.html).toContain('Choose a new password');
+    const invite = renderAccountMail({ ...account, purpose: 'invite' }, clinic);
+    expect(invite.subject).toBe('You are invited to Springfield <Health> Clinic');
+    expect(invite.html).toContain('Set my password');
+    expect(invite.html).toContain('If you did not expect this');
   });
 });
