@@ -6,10 +6,14 @@
  * exactly this path.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { DaprJobs } from '@caregrid/platform';
 import { freePort, renderResources, startTestSidecar, uniqueName, eventually, type RunningSidecar } from '@caregrid/devkit';
 
 const appId = uniqueName('jobs-probe');
 const deliveries: { name: string; body: unknown; at: number }[] = [];
+/** Jobs the app refuses (answers 500) this many more times, by name: an app that is down or failing. */
+const refusals = new Map<string, number>();
+const attempts = new Map<string, number>();
 let server: Server;
 let sidecar: RunningSidecar;
 
@@ -42,7 +46,15 @@ beforeAll(async () => {
     void readBody(req).then((text) => {
       const job = /^\/job\/(.+)$/.exec(req.url ?? '');
       if (req.method === 'POST' && job) {
-        deliveries.push({ name: decodeURIComponent(job[1]!), body: text ? (JSON.parse(text) as unknown) : undefined, at: Date.now() });
+        const name = decodeURIComponent(job[1]!);
+        attempts.set(name, (attempts.get(name) ?? 0) + 1);
+        const refuse = refusals.get(name) ?? 0;
+        if (refuse > 0) {
+          refusals.set(name, refuse - 1);
+          res.writeHead(500).end();
+          return;
+        }
+        deliveries.push({ name, body: text ? (JSON.parse(text) as unknown) : undefined, at: Date.now() });
         res.writeHead(200).end();
       } else res.writeHead(req.url === '/healthz' ? 200 : 404).end();
     });
@@ -93,5 +105,29 @@ describe('Dapr jobs through the real scheduler', () => {
     await eventually(() => deliveries.find((d) => d.name === kept), 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(deliveries.filter((d) => d.name === deleted)).toEqual([]);
+  });
+
+  it('retries a delivery the app refused as often as the job asks (DaprJobs retry), where the default gives up after 3', async () => {
+    const patient = uniqueName('patient-retry');
+    const hasty = uniqueName('default-retry');
+    // Five refusals: more than the scheduler's default three retries, fewer than the ten asked for.
+    refusals.set(patient, 5);
+    refusals.set(hasty, 5);
+    const withRetry = new DaprJobs(sidecar.httpPort, { intervalMs: 500, maxRetries: 10 });
+    const withDefault = new DaprJobs(sidecar.httpPort);
+    await eventually(async () => {
+      await withRetry.schedule(patient, new Date(Date.now() + 1_000), { appointmentId: 'a-4' });
+      return true;
+    });
+    await withDefault.schedule(hasty, new Date(Date.now() + 1_000), { appointmentId: 'a-5' });
+
+    const delivered = await eventually(() => deliveries.find((d) => d.name === patient), 30_000);
+    expect(delivered.body).toEqual({ appointmentId: 'a-4' });
+    expect(attempts.get(patient)).toBe(6);
+    // The default policy: the first try and three more, then the job is dropped.
+    await eventually(() => ((attempts.get(hasty) ?? 0) >= 4 ? true : undefined), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(attempts.get(hasty)).toBe(4);
+    expect(deliveries.filter((d) => d.name === hasty)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { fhirErrors } from '@caregrid/fhir/http';
-import { createServiceApp, DaprJobs, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { createServiceApp, DaprJobs, eachOf, type JobRetry, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { mailerOver } from './data/mailer.js';
 import { NoticeRepository } from './data/notice-repository.js';
@@ -15,6 +15,8 @@ import { notificationUseCases, type ReminderSettings } from './use-cases.js';
 export type NotificationSettings = {
   clinic: ClinicSettings;
   reminders: ReminderSettings;
+  /** How the scheduler re-delivers a reminder job the app did not take. */
+  reminderJobRetry: JobRetry;
   sender: SenderSettings;
   mailBinding: string;
 };
@@ -33,7 +35,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   });
   const notifications = notificationUseCases({
     notices,
-    jobs: new DaprJobs(deps.sidecar.options.httpPort),
+    jobs: new DaprJobs(deps.sidecar.options.httpPort, deps.settings.reminderJobRetry),
     peers,
     reminders: deps.settings.reminders,
     logger: deps.logger,

@@ -21,6 +21,10 @@ const settings = loadConfig({
   CLINIC_TIME_ZONE: z.string().min(1).default('UTC'),
   // How long before an appointment its reminder goes out; none when it is booked or moved closer than this.
   REMINDER_LEAD: duration('24h'),
+  // A reminder job the app did not take (it was down, or answered an error) is delivered again this often,
+  // this many times (default: 10 s apart for 10 minutes, through a pod's restart); the daily sweep is the last resort.
+  REMINDER_JOB_RETRY_INTERVAL: duration('10s'),
+  REMINDER_JOB_MAX_RETRIES: z.coerce.number().int().min(0).max(10_000).default(60),
   MAIL_BINDING: z.string().min(1).default('mail'),
   // A mail the server refuses for now (SMTP 4xx) or that cannot reach it is tried this often in all, with
   // backoff from MAIL_RETRY_FIRST_DELAY up to MAIL_RETRY_MAX_DELAY, then recorded `failed` (an admin re-sends it).
@@ -41,6 +45,7 @@ await startService({
       settings: {
         clinic: { name: settings.CLINIC_NAME, appUrl: settings.CLINIC_APP_URL, timeZone: settings.CLINIC_TIME_ZONE },
         reminders: { leadMs: settings.REMINDER_LEAD },
+        reminderJobRetry: { intervalMs: settings.REMINDER_JOB_RETRY_INTERVAL, maxRetries: settings.REMINDER_JOB_MAX_RETRIES },
         sender: {
           maxAttempts: settings.MAIL_MAX_ATTEMPTS,
           firstDelayMs: settings.MAIL_RETRY_FIRST_DELAY,

@@ -10,6 +10,13 @@ import { inSpan, SpanKind } from '../tracing.js';
  */
 export type ScheduledJob<T> = { name: string; dueTime: string; data: T };
 
+/**
+ * How often the scheduler tries a delivery the app did not take (app down, or an error answer),
+ * and how far apart. The scheduler's own default is 3 more tries 1 s apart: an app that takes
+ * longer to come back (a pod restart) would lose the job.
+ */
+export type JobRetry = { intervalMs: number; maxRetries: number };
+
 // The sidecar shares the app's network namespace: loopback, as in sidecar.ts.
 const SIDECAR_HOST = '127.0.0.1';
 
@@ -17,11 +24,17 @@ const SIDECAR_HOST = '127.0.0.1';
 const JOB_NOT_FOUND = /job not found/i;
 
 export class DaprJobs {
-  constructor(private readonly httpPort: number) {}
+  constructor(
+    private readonly httpPort: number,
+    private readonly retry?: JobRetry,
+  ) {}
 
   /** Creates or replaces the job of this name, due once at `dueAt`. */
   async schedule<T>(name: string, dueAt: Date, data: T): Promise<void> {
-    const { status, text } = await this.call('POST', name, { dueTime: dueAt.toISOString(), data, overwrite: true });
+    const failurePolicy = this.retry
+      ? { constant: { interval: `${this.retry.intervalMs / 1000}s`, maxRetries: this.retry.maxRetries } }
+      : undefined;
+    const { status, text } = await this.call('POST', name, { dueTime: dueAt.toISOString(), data, overwrite: true, failurePolicy });
     if (status >= 300) throw new DependencyUnavailableError(`dapr jobs (schedule ${name})`, new Error(`${status} ${text}`));
   }
 
