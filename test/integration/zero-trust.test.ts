@@ -218,17 +218,30 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     ]);
   });
 
-  it('lets notification-service fetch account mail links from auth-service, nothing else', async () => {
+  it('lets notification-service read patients and appointments and fetch account mail links, nothing else', async () => {
     const mailer = await sidecarFor('notification-service');
     const outcomes = [];
-    for (const { callee, method, route, access } of cases) {
+    for (const { callee, method, route } of cases.filter((c) => c.callee !== 'notification-service')) {
+      const granted = grants['notification-service']![callee] ?? [];
+      // As Dapr matches the ACL's operations: a grant's `:param` is its `*`, one segment, which
+      // also lets the bare collection and any sibling (`/appointments/slots`) through; the
+      // callee's own check refuses those (notification-service holds no list grant).
+      const allowed = granted.some((grant) => {
+        const [grantedMethod, grantedRoute] = grant.split(' ') as [string, string];
+        const pattern = new RegExp(`^${grantedRoute.replace(/:[^/]+/g, '[^/]*')}$`);
+        return grantedMethod === method && (pattern.test(concrete(route)) || grantedRoute === `${route}/:id`);
+      });
       const call = await firstCall(mailer, callee, method, concrete(route));
-      const allowed = isServiceOnly(access) && access.services.includes('notification-service');
       outcomes.push({ callee, key: `${method} ${route}`, status: call.status, expected: allowed ? 200 : 403 });
     }
     expect(outcomes.filter((o) => o.status !== o.expected)).toEqual([]);
     expect(outcomes.filter((o) => o.expected === 200).map((o) => `${o.callee} ${o.key}`)).toEqual([
       'auth-service POST /accounts/mail-requests/:id/link',
+      'patient-service GET /patients',
+      'patient-service GET /patients/:id',
+      'appointment-service GET /appointments',
+      'appointment-service GET /appointments/slots',
+      'appointment-service GET /appointments/:id',
     ]);
     await mailer.stop();
   });
