@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import {
   APPOINTMENT_STATUSES,
+  bookingRequest,
   SERVICE_TYPES,
+  statusChangeRequest,
   type AppointmentRecord,
   type BookingRequest,
   type StatusChangeRequest,
@@ -155,6 +157,29 @@ function serviceTypeOf(resource: ParsedAppointment, ctx: z.RefinementCtx): Servi
   return undefined;
 }
 
+/** Where a JSON API field comes from in an Appointment, for an issue the contract finds. */
+const FHIR_PATHS: Record<string, (string | number)[]> = {
+  patientId: ['participant'],
+  doctorId: ['participant'],
+  durationMinutes: ['minutesDuration'],
+  reason: ['reasonCode', 0, 'text'],
+};
+
+/**
+ * A command as the JSON API's contract parses it (its limits: a reason of at most 1,000
+ * characters, ids, lengths), so a FHIR client gets no more room than a JSON one; the contract's
+ * issues land at the FHIR element they came from.
+ */
+function asContract<T extends z.ZodType>(contract: T, command: unknown, ctx: z.RefinementCtx): z.output<T> | typeof z.NEVER {
+  const parsed = contract.safeParse(command);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const field = issue.path[0];
+    ctx.addIssue({ code: 'custom', path: (typeof field === 'string' && FHIR_PATHS[field]) || issue.path, message: issue.message });
+  }
+  return z.NEVER;
+}
+
 const bookingShape = appointmentShape.transform((body, ctx): BookingCommand => {
   if (body.status !== 'booked') {
     ctx.addIssue({ code: 'custom', path: ['status'], message: 'a new appointment must have status booked' });
@@ -170,16 +195,21 @@ const bookingShape = appointmentShape.transform((body, ctx): BookingCommand => {
   if (body.end !== undefined && body.minutesDuration !== undefined && minutesBetween(body.start, body.end) !== body.minutesDuration) {
     ctx.addIssue({ code: 'custom', path: ['minutesDuration'], message: 'does not agree with start and end' });
   }
-  if (!patientId || !doctorId || !serviceType) return z.NEVER;
-  return compact({
-    patientId,
-    doctorId,
-    start: body.start,
-    end: body.end,
-    durationMinutes: body.end === undefined ? body.minutesDuration : undefined,
-    serviceType,
-    reason: conceptText(body.reasonCode?.[0]),
-  });
+  // Refused above already: the contract would only say it again.
+  if (!patientId || !doctorId || !serviceType || (body.end === undefined && body.minutesDuration === undefined)) return z.NEVER;
+  return asContract(
+    bookingRequest,
+    compact({
+      patientId,
+      doctorId,
+      start: body.start,
+      end: body.end,
+      durationMinutes: body.end === undefined ? body.minutesDuration : undefined,
+      serviceType,
+      reason: conceptText(body.reasonCode?.[0]),
+    }),
+    ctx,
+  );
 });
 
 /** Parses a request body; failures are a ZodError at `body.<element>` (a 400 problem, an OperationOutcome). */
@@ -235,9 +265,18 @@ export function statusChangeFromFhir(current: AppointmentRecord, resource: unkno
   return commandFor(current, body.status as AppointmentStatus, conceptText(body.cancelationReason));
 }
 
+/** The command, as the JSON API's contract parses it (a reason of at most 1,000 characters, at cancelationReason). */
 function commandFor(current: AppointmentRecord, status: AppointmentStatus, reason: string | undefined): StatusCommand | null {
   if (status === current.status) return null;
-  return status === 'cancelled' && reason !== undefined ? { status, reason } : { status };
+  const command = status === 'cancelled' && reason !== undefined ? { status, reason } : { status };
+  const parsed = statusChangeRequest.safeParse(command);
+  if (parsed.success) return parsed.data;
+  throw new z.ZodError(
+    parsed.error.issues.map((issue) => ({
+      ...issue,
+      path: ['body', ...(issue.path[0] === 'reason' ? ['cancelationReason', 'text'] : issue.path)],
+    })),
+  );
 }
 
 const patchOperation = z.discriminatedUnion('op', [

@@ -105,6 +105,32 @@ describe('FHIR booking → our booking command', () => {
   });
 });
 
+describe("FHIR commands under the JSON API's contracts", () => {
+  const long = 'x'.repeat(1_001);
+
+  it("a booking's reason (reasonCode text) is held to the JSON API's 1,000 characters, at its element", () => {
+    expect(bookingFromFhir({ ...booking(), reasonCode: [{ text: 'y'.repeat(1_000) }] })).toMatchObject({ reason: 'y'.repeat(1_000) });
+    expect(paths(() => bookingFromFhir({ ...booking(), reasonCode: [{ text: long }] }))).toEqual(['body.reasonCode.0.text']);
+    // Through a coding's display too: whatever element the text comes from.
+    expect(paths(() => bookingFromFhir({ ...booking(), reasonCode: [{ coding: [{ display: long }] }] }))).toEqual([
+      'body.reasonCode.0.text',
+    ]);
+  });
+
+  it("a cancellation's reason (cancelationReason) likewise, by PUT and by PATCH", () => {
+    const cancel = { ...toFhirAppointment(appointment), status: 'cancelled', cancelationReason: { text: long } };
+    expect(paths(() => statusChangeFromFhir(appointment, cancel))).toEqual(['body.cancelationReason.text']);
+    expect(
+      paths(() =>
+        statusChangeFromJsonPatch(appointment, [
+          { op: 'replace', path: '/status', value: 'cancelled' },
+          { op: 'add', path: '/cancelationReason/text', value: long },
+        ]),
+      ),
+    ).toEqual(['body.cancelationReason.text']);
+  });
+});
+
 describe('FHIR status changes → our lifecycle commands', () => {
   const withStatus = (record: AppointmentRecord, status: string, extra: Record<string, unknown> = {}) => ({
     ...toFhirAppointment(record),
