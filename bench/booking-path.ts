@@ -16,7 +16,7 @@ import { localInfra, startTestStack } from '@caregrid/devkit';
 import { prepareBookings } from './bookings.js';
 import { cpuMs, groupCpuMs, serverProcesses, stackProcesses } from './cpu-time.js';
 import { measure } from './load.js';
-import { ALL_APPS, signIn } from './system.js';
+import { ALL_APPS, BENCH_BOOKING_LIMITS, signIn } from './system.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -60,6 +60,7 @@ const stack = await startTestStack({
   apps: ALL_APPS,
   env: {
     gateway: { RATE_LIMIT_PER_MINUTE: String(1_000_000_000) },
+    'appointment-service': BENCH_BOOKING_LIMITS,
     ...(profileDir
       ? {
           [profiled]: {

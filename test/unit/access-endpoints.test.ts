@@ -35,7 +35,10 @@ const routersByApp: Record<string, ApiRouter[]> = {
     patientSubscriptions({ patients: unused, logger: unused }).routes,
   ],
   'doctor-service': [doctorRoutes(unused), doctorFhirRoutes(unused)],
-  'appointment-service': [appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused }), appointmentFhirRoutes(unused)],
+  'appointment-service': [
+    appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused, limits: unused }),
+    appointmentFhirRoutes(unused),
+  ],
   'billing-service': [
     invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
     invoiceFhirRoutes(unused),

@@ -4,16 +4,16 @@ import type { Pool } from '@caregrid/platform/postgres';
 import { AppointmentRepository } from './data/appointment-repository.js';
 import { appointmentFhirRoutes } from './http/fhir-routes.js';
 import { appointmentRoutes, type CleanupSettings } from './http/routes.js';
-import { appointmentUseCases } from './use-cases.js';
+import { appointmentUseCases, type BookingLimits } from './use-cases.js';
 
-export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; cleanup: CleanupSettings }) {
+export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; cleanup: CleanupSettings; booking: BookingLimits }) {
   const appointments = new AppointmentRepository(deps.db, deps.onEventsQueued);
   return createServiceApp({
     service: 'appointment-service',
     logger: deps.logger,
     routers: [
-      appointmentRoutes({ appointments, sidecar: deps.sidecar, cleanup: deps.cleanup }),
-      appointmentFhirRoutes(appointmentUseCases({ appointments, sidecar: deps.sidecar })),
+      appointmentRoutes({ appointments, sidecar: deps.sidecar, cleanup: deps.cleanup, limits: deps.booking }),
+      appointmentFhirRoutes(appointmentUseCases({ appointments, sidecar: deps.sidecar, limits: deps.booking })),
     ],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,

@@ -11,6 +11,10 @@ const settings = loadConfig({
   CLEANUP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(5_000),
   // Replicas each fire the cron binding; a run within this window means "already done".
   CLEANUP_MIN_INTERVAL_SECONDS: z.coerce.number().int().positive().default(3_600),
+  // No appointment starts further ahead than this (book and move): a patient cannot block a doctor's years.
+  BOOKING_HORIZON_DAYS: z.coerce.number().int().positive().default(180),
+  // A patient's open future bookings (status booked); one more is refused.
+  MAX_OPEN_BOOKINGS_PER_PATIENT: z.coerce.number().int().positive().default(10),
 });
 const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 
@@ -24,5 +28,6 @@ await startService({
         batchSize: settings.CLEANUP_BATCH_SIZE,
         minIntervalMs: settings.CLEANUP_MIN_INTERVAL_SECONDS * 1000,
       },
+      booking: { horizonDays: settings.BOOKING_HORIZON_DAYS, maxOpenPerPatient: settings.MAX_OPEN_BOOKINGS_PER_PATIENT },
     }),
 });

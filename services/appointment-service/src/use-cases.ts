@@ -19,34 +19,49 @@ import { fetchDoctor, fetchPatient } from './peers.js';
 
 export type StatusChange = { status: AppointmentStatus; reason?: string };
 
+/** BOOKING_HORIZON_DAYS and MAX_OPEN_BOOKINGS_PER_PATIENT. */
+export type BookingLimits = { horizonDays: number; maxOpenPerPatient: number };
+
 /**
  * The appointment use cases, one each, for every way in: the JSON routes and
  * the FHIR routes call these, so both answer under the same rules and the
  * same access checks.
  */
-export function appointmentUseCases(deps: { appointments: AppointmentRepository; sidecar: Sidecar; now?: () => Date }) {
-  const { appointments, sidecar } = deps;
+export function appointmentUseCases(deps: {
+  appointments: AppointmentRepository;
+  sidecar: Sidecar;
+  limits: BookingLimits;
+  now?: () => Date;
+}) {
+  const { appointments, sidecar, limits } = deps;
   const now = deps.now ?? (() => new Date());
-  const booking: BookingPorts = {
+  // A 409 names the appointment in the way only to a caller who may read it (their own, or staff).
+  const revealsTo = (caller: Caller) => (other: { patientId: string; doctorId: string }) => may(caller, 'appointment', 'read', other);
+  const bookingFor = (caller: Caller): BookingPorts => ({
     fetchPatient: (id) => fetchPatient(sidecar, id),
     fetchDoctor: (id) => fetchDoctor(sidecar, id),
     create: (appointment) => {
-      // Noted before the write: the booking's audit entry is written in the same statement.
+      // Noted before the write: the booking's audit entry is written in the same transaction.
       const id = uuidv7();
       noteAccess({ resourceId: id });
-      return appointments.create(appointment, id);
+      return appointments.create(appointment, id, { maxOpenPerPatient: limits.maxOpenPerPatient, reveals: revealsTo(caller) });
     },
     now,
-  };
+  });
 
   return {
-    /** Patient and doctor verified with their services, priced from the tariff; a patient books only for themselves. */
+    /**
+     * Patient and doctor verified with their services, priced from the tariff; a patient books
+     * only for themselves, one slot at a time. Staff (who may book for anyone) may book several
+     * slots back to back. Everyone within the horizon and the patient's cap of open bookings.
+     */
     async book(caller: Caller, request: BookingRequest): Promise<Appointment> {
       noteAccess({ patientIds: [request.patientId] });
       if (!may(caller, 'appointment', 'book', { patientId: request.patientId })) {
         throw new ForbiddenError('You may only book for your own patient record');
       }
-      return bookAppointment(request, booking);
+      const staff = narrow(caller, 'appointment', 'book').all;
+      return bookAppointment(request, bookingFor(caller), { horizonDays: limits.horizonDays, oneSlotOnly: !staff });
     },
 
     async read(caller: Caller, id: string): Promise<Appointment> {
@@ -91,10 +106,14 @@ export function appointmentUseCases(deps: { appointments: AppointmentRepository;
       const found = await appointments.get(id);
       authorize(caller, 'appointment', 'reschedule', found);
       const doctor = await fetchDoctor(sidecar, found.doctorId);
-      return appointments.reschedule(id, (current) => {
-        authorize(caller, 'appointment', 'reschedule', current);
-        return planMove(current, request, doctor, now());
-      });
+      return appointments.reschedule(
+        id,
+        (current) => {
+          authorize(caller, 'appointment', 'reschedule', current);
+          return planMove(current, request, doctor, now(), limits.horizonDays);
+        },
+        revealsTo(caller),
+      );
     },
 
     /** A doctor's free slots on one date of their zone. */

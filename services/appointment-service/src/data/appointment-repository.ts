@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
-import { enqueueEvent, inTransaction, withSession, writeWithOutboxEvent, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import {
+  ConflictError,
+  decodeCursor,
+  NotFoundError,
+  RuleViolationError,
+  scopeIds,
+  timestamp,
+  toPage,
+  uuidv7,
+  type Page,
+  type Scope,
+} from '@caregrid/platform';
+import { enqueueEvent, inTransaction, withSession, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { Appointment, AppointmentStatus, NewAppointment, PaymentMethod } from '../domain/appointment.js';
 import { appointmentEvent, purgedEvent, rescheduledEvent } from '../events/appointment-events.js';
 
@@ -86,6 +97,10 @@ const OVERLAP_CONSTRAINTS: Record<string, 'doctor' | 'patient'> = {
   appointments_patient_no_overlap: 'patient',
 };
 
+/** Whether a 409's caller may learn the id of the appointment in the way (one they may read). */
+export type RevealsConflict = (other: { patientId: string; doctorId: string }) => boolean;
+export type CreateOptions = { maxOpenPerPatient?: number; reveals?: RevealsConflict };
+
 /** Appointments in PostgreSQL; every state change and its event commit together (outbox). */
 export class AppointmentRepository {
   constructor(
@@ -93,9 +108,15 @@ export class AppointmentRepository {
     private readonly onEventsQueued: () => void = () => undefined,
   ) {}
 
-  /** `id`: given by a caller that notes the access before the write (the audit entry commits with it). */
-  async create(booking: NewAppointment, id = uuidv7()): Promise<Appointment> {
-    // The event is the row as it will be stored, so both go in one statement.
+  /**
+   * `id`: given by a caller that notes the access before the write (the audit entry commits with it).
+   * `maxOpenPerPatient`: refused (422 open-bookings-cap) when the patient already has that many open
+   * future bookings. The count and the insert run under a per-patient transaction lock, so
+   * concurrent bookings of one patient are counted one after the other and cannot together pass
+   * the cap. `reveals`: whether a 409 may name the other appointment (see `overlap`).
+   */
+  async create(booking: NewAppointment, id = uuidv7(), options: CreateOptions = {}): Promise<Appointment> {
+    // The event is the row as it will be stored, so both commit together.
     const event = appointmentEvent('booked', {
       ...booking,
       id,
@@ -106,29 +127,43 @@ export class AppointmentRepository {
       payment: null,
       version: 1,
     });
-    const appointment = await writeWithOutboxEvent<Row>(
-      this.pool,
-      `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
-                                 service_type, reason, amount, currency)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-      [
-        id,
-        booking.patientId,
-        booking.doctorId,
-        booking.patientName,
-        booking.doctorName,
-        booking.specialization,
-        booking.start,
-        booking.end,
-        booking.serviceType,
-        booking.reason,
-        booking.amount,
-        booking.currency,
-      ],
-      event,
-    )
-      .then((rows) => toAppointment(rows[0]!))
-      .catch((error: unknown) => this.overlap(error, booking));
+    const { maxOpenPerPatient } = options;
+    const appointment = await inTransaction(this.pool, async (client) => {
+      if (maxOpenPerPatient !== undefined) {
+        await client.query("SELECT pg_advisory_xact_lock(hashtextextended('appointments.patient:' || $1, 0))", [booking.patientId]);
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM appointments WHERE patient_id = $1 AND status = 'booked' AND start_at > now()",
+          [booking.patientId],
+        );
+        if (rows[0]!.n >= maxOpenPerPatient) {
+          throw new RuleViolationError(`a patient may have at most ${maxOpenPerPatient} open future bookings`, {
+            rule: 'open-bookings-cap',
+            maxOpenBookings: maxOpenPerPatient,
+          });
+        }
+      }
+      const { rows } = await client.query<Row>(
+        `INSERT INTO appointments (id, patient_id, doctor_id, patient_name, doctor_name, specialization, start_at, end_at,
+                                   service_type, reason, amount, currency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+        [
+          id,
+          booking.patientId,
+          booking.doctorId,
+          booking.patientName,
+          booking.doctorName,
+          booking.specialization,
+          booking.start,
+          booking.end,
+          booking.serviceType,
+          booking.reason,
+          booking.amount,
+          booking.currency,
+        ],
+      );
+      await enqueueEvent(client, event);
+      return toAppointment(rows[0]!);
+    }).catch((error: unknown) => this.overlap(error, booking, null, options.reveals));
     this.onEventsQueued();
     return appointment;
   }
@@ -178,7 +213,11 @@ export class AppointmentRepository {
    * another appointment of the doctor or the patient is refused by the database (409), and then
    * nothing is written.
    */
-  async reschedule(id: string, plan: (current: Appointment) => { start: string; end: string } | null): Promise<Appointment> {
+  async reschedule(
+    id: string,
+    plan: (current: Appointment) => { start: string; end: string } | null,
+    reveals?: RevealsConflict,
+  ): Promise<Appointment> {
     let target: { doctorId: string; patientId: string; start: string; end: string } | undefined;
     const appointment = await inTransaction(this.pool, async (client) => {
       const current = await client.query<Row>('SELECT * FROM appointments WHERE id = $1 FOR UPDATE', [id]);
@@ -194,7 +233,7 @@ export class AppointmentRepository {
       const after = toAppointment(rows[0]!);
       await enqueueEvent(client, rescheduledEvent(after, before));
       return { moved: true, appointment: after };
-    }).catch((error: unknown) => (target ? this.overlap(error, target, id) : Promise.reject(error)));
+    }).catch((error: unknown) => (target ? this.overlap(error, target, id, reveals) : Promise.reject(error)));
     if (appointment.moved) this.onEventsQueued();
     return appointment.appointment;
   }
@@ -305,28 +344,32 @@ export class AppointmentRepository {
 
   /**
    * An exclusion-constraint violation becomes a 409 naming who is double-booked and the slot that
-   * is taken (by another appointment than `moving`, the one being moved, if any).
+   * is taken (by another appointment than `moving`, the one being moved, if any). The other
+   * appointment's id only when `reveals` says the caller may read it: another patient's booking
+   * is theirs, and its id would open nothing but still tell that it exists.
    */
   private async overlap(
     error: unknown,
     booking: Pick<NewAppointment, 'doctorId' | 'patientId' | 'start' | 'end'>,
     moving: string | null = null,
+    reveals: RevealsConflict = () => false,
   ): Promise<never> {
     const pgError = error as { code?: string; constraint?: string };
     const who = OVERLAP_CONSTRAINTS[pgError.constraint ?? ''];
     if (pgError.code !== '23P01' || !who) throw error;
     const column = who === 'doctor' ? 'doctor_id' : 'patient_id';
-    const { rows } = await this.pool.query<{ id: string; start_at: Date; end_at: Date }>(
-      `SELECT id, start_at, end_at FROM appointments
+    const { rows } = await this.pool.query<{ id: string; patient_id: string; doctor_id: string; start_at: Date; end_at: Date }>(
+      `SELECT id, patient_id, doctor_id, start_at, end_at FROM appointments
         WHERE ${column} = $1 AND status IN ('booked', 'checked-in', 'fulfilled') AND tstzrange(start_at, end_at) && tstzrange($2, $3)
           AND ($4::uuid IS NULL OR id <> $4) LIMIT 1`,
       [who === 'doctor' ? booking.doctorId : booking.patientId, booking.start, booking.end, moving],
     );
     const conflict = rows[0];
+    const shown = conflict && reveals({ patientId: conflict.patient_id, doctorId: conflict.doctor_id });
     throw new ConflictError(`the ${who} already has an appointment at that time`, {
       conflictWith: who,
       conflictingSlot: conflict
-        ? { appointmentId: conflict.id, start: conflict.start_at.toISOString(), end: conflict.end_at.toISOString() }
+        ? { ...(shown ? { appointmentId: conflict.id } : {}), start: conflict.start_at.toISOString(), end: conflict.end_at.toISOString() }
         : undefined,
     });
   }

@@ -76,6 +76,32 @@ export function checkBookingTime(start: Date, end: Date, doctor: DoctorSchedule,
   });
 }
 
+/** How far ahead an appointment may start, in days (BOOKING_HORIZON_DAYS). */
+export function checkWithinHorizon(start: Date, now: Date, horizonDays: number): void {
+  const latest = new Date(now.getTime() + horizonDays * 86_400_000);
+  if (start > latest) {
+    throw new RuleViolationError(`an appointment may start at most ${horizonDays} days ahead`, {
+      rule: 'booking-horizon',
+      horizonDays,
+      latestStart: latest.toISOString(),
+    });
+  }
+}
+
+/**
+ * A patient's own booking is one slot of the doctor's grid, so that a patient cannot block a
+ * doctor's day with one long booking (staff may book several slots back to back). Checked after
+ * checkBookingTime, which puts it on the grid: a slot lasts `slotMinutes` of real time, DST or not.
+ */
+export function checkOneSlot(start: Date, end: Date, doctor: DoctorSchedule): void {
+  if (end.getTime() - start.getTime() !== doctor.slotMinutes * 60_000) {
+    throw new RuleViolationError(`a patient books one ${doctor.slotMinutes}-minute slot at a time`, {
+      rule: 'one-slot',
+      slotMinutes: doctor.slotMinutes,
+    });
+  }
+}
+
 /**
  * A doctor's slots on a date of their zone, in order: every working interval
  * on the slot grid of the wall clock (09:00, 09:30, ...), each slot lasting

@@ -1,5 +1,13 @@
 import type { DoctorForBooking, PatientForBooking } from '@caregrid/contracts';
-import { checkBookingTime, priceFromTariff, type Appointment, type NewAppointment, type ServiceType } from './appointment.js';
+import {
+  checkBookingTime,
+  checkOneSlot,
+  checkWithinHorizon,
+  priceFromTariff,
+  type Appointment,
+  type NewAppointment,
+  type ServiceType,
+} from './appointment.js';
 
 /** What a client asks for; the price is not theirs to say. */
 export type BookingRequest = {
@@ -12,6 +20,9 @@ export type BookingRequest = {
   reason?: string;
 };
 
+/** The limits a booking is held to: how far ahead, and whether it must be one slot (a patient's own). */
+export type BookingPolicy = { horizonDays: number; oneSlotOnly: boolean };
+
 /** The I/O a booking needs, passed in: the records' owners (by invocation), the store, the clock. */
 export type BookingPorts = {
   fetchPatient: (id: string) => Promise<PatientForBooking>;
@@ -22,14 +33,18 @@ export type BookingPorts = {
 
 /**
  * Booking: ask patient-service and doctor-service for the records, check the
- * time against the doctor's hours, price the visit from the doctor's tariff,
- * store it (the database refuses overlaps).
+ * time against the doctor's hours and the policy's limits, price the visit
+ * from the doctor's tariff, store it (the database refuses overlaps and, in
+ * `create`, a patient's open bookings beyond the cap).
  */
-export async function bookAppointment(request: BookingRequest, ports: BookingPorts): Promise<Appointment> {
+export async function bookAppointment(request: BookingRequest, ports: BookingPorts, policy: BookingPolicy): Promise<Appointment> {
   const [patient, doctor] = await Promise.all([ports.fetchPatient(request.patientId), ports.fetchDoctor(request.doctorId)]);
   const start = new Date(request.start);
   const end = request.end ? new Date(request.end) : new Date(start.getTime() + request.durationMinutes! * 60_000);
-  checkBookingTime(start, end, doctor, ports.now());
+  const now = ports.now();
+  checkWithinHorizon(start, now, policy.horizonDays);
+  checkBookingTime(start, end, doctor, now);
+  if (policy.oneSlotOnly) checkOneSlot(start, end, doctor);
   const price = priceFromTariff(doctor, request.serviceType);
   return ports.create({
     patientId: patient.id,

@@ -1,13 +1,13 @@
 import { ConflictError, RuleViolationError } from '@caregrid/platform';
-import { checkBookingTime, type Appointment, type DoctorSchedule } from './appointment.js';
+import { checkBookingTime, checkWithinHorizon, type Appointment, type DoctorSchedule } from './appointment.js';
 
 /** What a client asks for when moving an appointment: a new start, and the version it last saw. */
 export type RescheduleRequest = { start: string; expectedVersion?: number };
 
 /**
  * Where a move takes an appointment: the same length from the new start, under
- * the booking rules (in the future, the doctor accepting, within their hours on
- * their slot grid; overlaps are the database's to refuse, the appointment's own
+ * the booking rules (in the future but within `horizonDays`, the doctor
+ * accepting, within their hours on their slot grid; overlaps are the database's to refuse, the appointment's own
  * old slot not counting). Only a booked appointment moves, and only from the
  * version the client saw when it names one. The same start again is no move:
  * null, nothing to write (the answer is the appointment as it is). Doctor,
@@ -18,6 +18,7 @@ export function planMove(
   request: RescheduleRequest,
   doctor: DoctorSchedule,
   now: Date,
+  horizonDays: number,
 ): { start: string; end: string } | null {
   if (current.status !== 'booked') {
     throw new RuleViolationError(`an appointment that is ${current.status} cannot be moved (only a booked one can)`, {
@@ -35,6 +36,7 @@ export function planMove(
   const start = new Date(request.start);
   if (start.getTime() === Date.parse(current.start)) return null;
   const end = new Date(start.getTime() + (Date.parse(current.end) - Date.parse(current.start)));
+  checkWithinHorizon(start, now, horizonDays);
   checkBookingTime(start, end, doctor, now);
   return { start: start.toISOString(), end: end.toISOString() };
 }

@@ -22,11 +22,15 @@ import { idParams } from './schemas.js';
 
 const outcome = (description: string) => ({ description: `${description} (OperationOutcome)`, contentType: FHIR_JSON });
 const answers = {
-  400: outcome('Invalid resource or parameter'),
+  400: outcome(
+    "Invalid resource or parameter (a booking or status change is held to the JSON API's contract, e.g. a reason of at most 1,000 characters)",
+  ),
   403: outcome('Your role may not do this (to this appointment)'),
   404: outcome('No such appointment (or not yours to see)'),
   409: outcome('The doctor or the patient is already booked then'),
-  422: outcome('Against a rule: unknown patient/doctor, outside working hours, a service the doctor has no fee for, bad transition'),
+  422: outcome(
+    "Against a rule: unknown patient/doctor, beyond the booking horizon, outside working hours, more than one slot booked by a patient, the patient's open bookings at the cap, a service the doctor has no fee for, bad transition",
+  ),
 };
 const DAY = 86_400_000;
 const slotParams = z.object({ id: z.string().max(64) });

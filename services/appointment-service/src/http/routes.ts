@@ -1,7 +1,7 @@
 import { ApiRouter, authorize, type Sidecar } from '@caregrid/platform';
 import type { AppointmentRepository } from '../data/appointment-repository.js';
 import { checkPayment } from '../domain/appointment.js';
-import { appointmentUseCases } from '../use-cases.js';
+import { appointmentUseCases, type BookingLimits } from '../use-cases.js';
 import {
   appointmentPage,
   appointmentResponse,
@@ -23,18 +23,23 @@ const problems = {
   404: { description: 'No such appointment (or not yours to see)' },
   409: {
     description:
-      'The doctor or the patient is already booked then (conflicting slot in the body), already paid, or moved since expectedVersion',
+      'The doctor or the patient is already booked then (the conflicting slot in the body; its appointmentId only when it is one you may read), already paid, or moved since expectedVersion',
   },
   422: {
     description:
-      'Against a rule: unknown patient/doctor, outside working hours, off the slot grid, a service type the doctor has no fee for (service-not-offered), bad transition (a move of one not booked: move-booked-only), wrong amount',
+      "Against a rule: unknown patient/doctor, beyond the booking horizon (booking-horizon), outside working hours, off the slot grid, more than one slot booked by a patient (one-slot), the patient's open bookings at the cap (open-bookings-cap), a service type the doctor has no fee for (service-not-offered), bad transition (a move of one not booked: move-booked-only), wrong amount",
   },
   503: { description: 'patient-service or doctor-service unavailable (or answering outside its contract)' },
 };
 
 export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
 
-export function appointmentRoutes(deps: { appointments: AppointmentRepository; sidecar: Sidecar; cleanup: CleanupSettings }): ApiRouter {
+export function appointmentRoutes(deps: {
+  appointments: AppointmentRepository;
+  sidecar: Sidecar;
+  cleanup: CleanupSettings;
+  limits: BookingLimits;
+}): ApiRouter {
   const { appointments } = deps;
   const useCases = appointmentUseCases(deps);
 

@@ -1,6 +1,6 @@
 /**
  * appointment-service's writes against real PostgreSQL, and against one it cannot reach: a
- * booking and its event are one statement (both or neither), the database being down is a
+ * booking and its event are one transaction (both or neither), the database being down is a
  * 503 (DependencyUnavailableError) for the booking and the cleanup alike, with nothing written,
  * and a cleanup whose process is killed mid-run is resumed by the next trigger.
  */
@@ -199,11 +199,16 @@ describe('moving an appointment', () => {
       ['2031-04-08T10:30:00.000Z', doctorsOther, 'doctor'],
       ['2031-04-08T12:30:00.000Z', patientsOther, 'patient'],
     ] as const) {
-      const refusal = await repository
-        .reschedule(mine.id, () => ({ start, end: new Date(Date.parse(start) + 3_600_000).toISOString() }))
-        .catch((error: unknown) => error);
+      const plan = () => ({ start, end: new Date(Date.parse(start) + 3_600_000).toISOString() });
+      const refusal = await repository.reschedule(mine.id, plan, () => true).catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(ConflictError);
       expect((refusal as ConflictError).details).toMatchObject({ conflictWith: who, conflictingSlot: { appointmentId: other.id } });
+      // A caller who may not read the other appointment learns the slot, not its id.
+      const hidden = await repository.reschedule(mine.id, plan, () => false).catch((error: unknown) => error);
+      expect((hidden as ConflictError).details).toEqual({
+        conflictWith: who,
+        conflictingSlot: { start: other.start, end: other.end },
+      });
     }
     expect(await repository.get(mine.id)).toEqual(mine);
     expect((await outboxOf(mine.id)).map((e) => e.type)).toEqual([appointmentBooked.type]);

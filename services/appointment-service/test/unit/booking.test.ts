@@ -1,8 +1,10 @@
 import { ConflictError, InvalidInputError, RuleViolationError } from '@caregrid/platform';
 import {
   checkBookingTime,
+  checkOneSlot,
   checkPayment,
   checkTransition,
+  checkWithinHorizon,
   freeSlots,
   priceFromTariff,
   type Appointment,
@@ -60,6 +62,44 @@ describe('booking time rules (doctor time zone)', () => {
     expect(rule(() => checkBookingTime(at('2027-01-04T08:00:00Z'), at('2027-01-04T08:30:00Z'), { ...doctor, accepting: false }, now))).toBe(
       'doctor-accepting',
     );
+  });
+});
+
+describe('booking limits', () => {
+  it('no start beyond the horizon (422 booking-horizon, naming the latest start)', () => {
+    expect(rule(() => checkWithinHorizon(at('2027-06-30T00:00:00Z'), now, 180))).toBe('ok');
+    expect(rule(() => checkWithinHorizon(at('2027-06-30T00:00:01Z'), now, 180))).toBe('booking-horizon');
+    expect(rule(() => checkWithinHorizon(at('2999-01-07T08:00:00Z'), now, 180))).toBe('booking-horizon');
+    let refusal: unknown;
+    try {
+      checkWithinHorizon(at('2999-01-07T08:00:00Z'), now, 30);
+    } catch (error) {
+      refusal = error;
+    }
+    expect((refusal as RuleViolationError).details).toEqual({
+      rule: 'booking-horizon',
+      horizonDays: 30,
+      latestStart: '2027-01-31T00:00:00.000Z',
+    });
+  });
+
+  it("a patient's booking is exactly one slot: two back to back (valid for staff) or a whole day are refused", () => {
+    expect(rule(() => checkOneSlot(at('2027-01-04T08:00:00Z'), at('2027-01-04T08:30:00Z'), doctor))).toBe('ok');
+    expect(rule(() => checkBookingTime(at('2027-01-04T08:00:00Z'), at('2027-01-04T09:00:00Z'), doctor, now))).toBe('ok');
+    expect(rule(() => checkOneSlot(at('2027-01-04T08:00:00Z'), at('2027-01-04T09:00:00Z'), doctor))).toBe('one-slot');
+    expect(rule(() => checkOneSlot(at('2027-01-04T08:00:00Z'), at('2027-01-04T16:00:00Z'), doctor))).toBe('one-slot');
+  });
+
+  it('one slot across a DST change is still slotMinutes of real time', () => {
+    // Berlin falls back on Sunday 2027-10-31 at 03:00 (02:00–03:00 twice); a Sunday 01:30–04:30 shift.
+    const sunday = { ...doctor, workingHours: { sun: [{ start: '01:30', end: '04:30' }] } };
+    const day = localDate('2027-10-31', 'Europe/Berlin');
+    const [first, second] = day.instantsOf(150); // 02:30, twice
+    for (const start of [first!, second!]) {
+      const end = new Date(start.getTime() + 30 * 60_000);
+      expect(rule(() => checkBookingTime(start, end, sunday, now))).toBe('ok');
+      expect(rule(() => checkOneSlot(start, end, sunday))).toBe('ok');
+    }
   });
 });
 
