@@ -1,6 +1,6 @@
 /**
  * Booking limits against a patient who wants to block a doctor (issue 28), every process real:
- * through the gateway and the sidecars to appointment-service on PostgreSQL, with its default
+ * through the gateway and the sidecars to appointment-service on PostgreSQL, with the default
  * settings (BOOKING_HORIZON_DAYS 180, MAX_OPEN_BOOKINGS_PER_PATIENT 10). The horizon, a patient's
  * booking being one slot of the doctor's grid, the cap on a patient's open future bookings (under
  * concurrent bookings too), FHIR commands under the JSON API's contracts, and a 409 that names
@@ -86,7 +86,11 @@ const fhirBooking = (patientId: string, doctorId: string, start: string, end: st
 type Outcome = { resourceType: string; issue: { code: string; diagnostics?: string; expression?: string[] }[] };
 
 beforeAll(async () => {
-  stack = await startTestStack({ apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service'] });
+  stack = await startTestStack({
+    apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service'],
+    // The production default: test stacks otherwise lift it for the other tests' fixed dates.
+    env: { 'appointment-service': { BOOKING_HORIZON_DAYS: '180' } },
+  });
   api = jsonClient(stack.url('gateway'));
   const secret = stack.secrets()['auth-service']!;
   const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });

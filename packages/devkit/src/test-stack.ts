@@ -44,6 +44,13 @@ export function yamlFiles(dir: string): string[] {
 }
 
 /**
+ * What a test stack gives an app unless the test sets it: the tests book on fixed dates of next
+ * year, up to 17 months ahead, beyond appointment-service's 180-day booking horizon
+ * (test/integration/booking-limits.test.ts sets the horizon it tests).
+ */
+const TEST_PROFILE_ENV: Record<string, Record<string, string>> = { 'appointment-service': { BOOKING_HORIZON_DAYS: '800' } };
+
+/**
  * The real services of dapr/dapr.yaml with their real app-ids, components and
  * policy, isolated from a running `npm run dev`: own ports, own databases,
  * own secrets and signing keys, own name-resolution registry, and the tests'
@@ -117,7 +124,7 @@ export async function startTestStack(options: {
       ...(await freeSidecarPorts()),
       resourcesPaths: [resourcesDir],
       configFile: path.join(configDir, path.basename(app.configFile)),
-      env: { ...app.env, ...options.env?.[app.appId] },
+      env: { ...app.env, ...TEST_PROFILE_ENV[app.appId], ...options.env?.[app.appId] },
     });
   }
   for (const [appId, count] of Object.entries(options.replicas ?? {})) {
