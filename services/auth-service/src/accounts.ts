@@ -8,7 +8,7 @@ import { UsersRepository } from './data/users-repository.js';
 import { checkPassword, hashPassword } from './domain/passwords.js';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, DEVICE_POLICY } from './domain/throttle.js';
 import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
-import { checkLinks, uniqueRoles, type User } from './domain/users.js';
+import { checkRolesAndLinks, isActiveAdmin, LastAdminError, uniqueRoles, type User } from './domain/users.js';
 
 export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
 /** A sign-in's answer: the tokens and the device token this client presents next time. */
@@ -71,7 +71,7 @@ export class Accounts {
     doctorId?: string | null;
   }) {
     const account = { roles: uniqueRoles(input.roles), patientId: input.patientId ?? null, doctorId: input.doctorId ?? null };
-    checkLinks(account);
+    checkRolesAndLinks(account);
     const { name, email, password } = input;
     if (password !== undefined) {
       return this.users.create({ name, email, passwordHash: await hashPassword(password), emailVerified: true, ...account });
@@ -83,9 +83,17 @@ export class Accounts {
     });
   }
 
+  /**
+   * An admin's change to an account. Roles and links are checked only when the change sets one
+   * of them, so an account from before that check can still be disabled as it is.
+   */
   async changeUser(id: string, change: { roles?: User['roles']; disabled?: boolean; patientId?: string | null; doctorId?: string | null }) {
     return inTransaction(this.pool, async (client) => {
-      const current = await this.users.get(id, client);
+      // Roles and the disabled flag can take an admin away: the active admins are locked before the
+      // account, so two admins disabling each other at once queue, and the second sees the first's change.
+      const mayRemoveAdmin = change.roles !== undefined || change.disabled !== undefined;
+      const activeAdmins = mayRemoveAdmin ? await this.users.lockActiveAdmins(client) : [];
+      const current = await this.users.lock(client, id);
       const next: User = {
         ...current,
         roles: change.roles ? uniqueRoles(change.roles) : current.roles,
@@ -93,7 +101,8 @@ export class Accounts {
         patientId: change.patientId === undefined ? current.patientId : change.patientId,
         doctorId: change.doctorId === undefined ? current.doctorId : change.doctorId,
       };
-      checkLinks(next);
+      if (change.roles !== undefined || change.patientId !== undefined || change.doctorId !== undefined) checkRolesAndLinks(next);
+      if (isActiveAdmin(current) && !isActiveAdmin(next) && !activeAdmins.some((adminId) => adminId !== id)) throw new LastAdminError();
       const updated = await this.users.update(client, next);
       // A disabled account keeps no way back in; its access tokens lapse within 15 minutes.
       if (updated.disabled) {
