@@ -1,6 +1,6 @@
 import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
 import { inTransaction, type Pool } from '@caregrid/platform/postgres';
-import type { AccountMail } from './account-mail.js';
+import type { AccountMail, HandedOverLink } from './account-mail.js';
 import { RefreshTokens } from './data/refresh-tokens.js';
 import { ThrottleStore } from './data/throttle-store.js';
 import { TrustedDevices } from './data/trusted-devices.js';
@@ -113,6 +113,43 @@ export class Accounts {
     });
   }
 
+  /**
+   * The operator's way back in when no admin can sign in (`recover-admin`): the account with this
+   * email becomes an active admin (its patient role and link dropped, which no admin may hold), or
+   * is created as one. No password works for it until the returned link sets a new one; its
+   * sessions end. The link is handed over by the operator, not mailed.
+   */
+  async recoverAdmin(email: string, name = 'Administrator'): Promise<{ user: User; created: boolean; link: HandedOverLink }> {
+    const existing = await this.users.findCredentials(email);
+    return inTransaction(this.pool, async (client) => {
+      let user: User;
+      if (existing) {
+        const current = await this.users.lock(client, existing.user.id);
+        const roles = uniqueRoles([...current.roles.filter((role) => role !== 'patient'), 'admin' as const]);
+        const next: User = {
+          ...current,
+          roles,
+          patientId: null,
+          doctorId: roles.includes('doctor') ? current.doctorId : null,
+          disabled: false,
+        };
+        checkRolesAndLinks(next);
+        user = await this.users.update(client, next);
+        await this.users.clearPassword(client, user.id);
+        await this.refreshTokens.revokeUser(client, user.id);
+        await this.devices.revokeUser(client, user.id);
+      } else {
+        user = await this.users.create(
+          { name, email, passwordHash: null, emailVerified: false, roles: ['admin'], patientId: null, doctorId: null },
+          client,
+        );
+      }
+      const link = await this.mail.handOverLink(client, user.id, 'reset-password');
+      this.logger?.warn({ userId: user.id, created: !existing }, 'admin account recovered by an operator');
+      return { user, created: !existing, link };
+    });
+  }
+
   get(id: string): Promise<User> {
     return this.users.get(id);
   }
@@ -198,7 +235,7 @@ export class Accounts {
     if (await this.users.findCredentials(email)) {
       this.logger?.error(
         { email },
-        'no active admin, and the bootstrap admin account exists but is disabled or no longer an admin: left unchanged; re-enable an admin in the database',
+        'no active admin, and the bootstrap admin account exists but is disabled or no longer an admin: left unchanged; an operator brings an admin back with the recover-admin command (npm run admin:recover)',
       );
       return;
     }
