@@ -20,3 +20,4 @@ export * from './mailpit.js';
 export * from './rotation.js';
 export * from './build-app.js';
 export * from './soak.js';
+export * from './admin-recover.js';

@@ -18,6 +18,9 @@ export type AccountMailSettings = {
   cooldownSeconds: number;
 };
 
+/** A link given to someone by other means than mail, with its token. */
+export type HandedOverLink = AccountMailLink & { token: string };
+
 // One answer for every token that does not work (unknown, replaced, used, expired): nothing to learn from it.
 const LINK_GONE = 'This link no longer works: it was used, replaced by a newer one, or has expired. Ask for a new one.';
 
@@ -67,6 +70,26 @@ export class AccountMail {
       }),
     );
     return created;
+  }
+
+  /**
+   * A link handed over by other means than mail (the operator's recovery command): a request of
+   * this purpose (replacing the account's earlier ones) with a token minted now, in the caller's
+   * transaction. No event is queued: nothing is mailed, so no mailer's fetch replaces this token.
+   */
+  async handOverLink(client: PoolClient, userId: string, purpose: AccountMailPurpose): Promise<HandedOverLink> {
+    const user = await this.users.lock(client, userId);
+    const request = await this.requests.create(client, userId, purpose, this.settings.lifetimes[purpose]);
+    const token = newOpaqueToken();
+    await this.requests.setToken(client, request.id, token);
+    return {
+      to: user.email,
+      displayName: user.name,
+      purpose,
+      link: mailLink(this.settings.clinicAppUrl, purpose, token),
+      expiresAt: request.expiresAt.toISOString(),
+      token,
+    };
   }
 
   /** Runs `fn` in a transaction and wakes the outbox relay after a commit that queued a mail. */

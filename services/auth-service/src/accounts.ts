@@ -1,6 +1,6 @@
 import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
 import { inTransaction, type Pool } from '@caregrid/platform/postgres';
-import type { AccountMail } from './account-mail.js';
+import type { AccountMail, HandedOverLink } from './account-mail.js';
 import { RefreshTokens } from './data/refresh-tokens.js';
 import { ThrottleStore } from './data/throttle-store.js';
 import { TrustedDevices } from './data/trusted-devices.js';
@@ -8,7 +8,7 @@ import { UsersRepository } from './data/users-repository.js';
 import { checkPassword, hashPassword } from './domain/passwords.js';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, DEVICE_POLICY } from './domain/throttle.js';
 import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
-import { checkLinks, uniqueRoles, type User } from './domain/users.js';
+import { checkRolesAndLinks, isActiveAdmin, LastAdminError, uniqueRoles, type User } from './domain/users.js';
 
 export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
 /** A sign-in's answer: the tokens and the device token this client presents next time. */
@@ -71,7 +71,7 @@ export class Accounts {
     doctorId?: string | null;
   }) {
     const account = { roles: uniqueRoles(input.roles), patientId: input.patientId ?? null, doctorId: input.doctorId ?? null };
-    checkLinks(account);
+    checkRolesAndLinks(account);
     const { name, email, password } = input;
     if (password !== undefined) {
       return this.users.create({ name, email, passwordHash: await hashPassword(password), emailVerified: true, ...account });
@@ -83,9 +83,17 @@ export class Accounts {
     });
   }
 
+  /**
+   * An admin's change to an account. Roles and links are checked only when the change sets one
+   * of them, so an account from before that check can still be disabled as it is.
+   */
   async changeUser(id: string, change: { roles?: User['roles']; disabled?: boolean; patientId?: string | null; doctorId?: string | null }) {
     return inTransaction(this.pool, async (client) => {
-      const current = await this.users.get(id, client);
+      // Roles and the disabled flag can take an admin away: the active admins are locked before the
+      // account, so two admins disabling each other at once queue, and the second sees the first's change.
+      const mayRemoveAdmin = change.roles !== undefined || change.disabled !== undefined;
+      const activeAdmins = mayRemoveAdmin ? await this.users.lockActiveAdmins(client) : [];
+      const current = await this.users.lock(client, id);
       const next: User = {
         ...current,
         roles: change.roles ? uniqueRoles(change.roles) : current.roles,
@@ -93,7 +101,8 @@ export class Accounts {
         patientId: change.patientId === undefined ? current.patientId : change.patientId,
         doctorId: change.doctorId === undefined ? current.doctorId : change.doctorId,
       };
-      checkLinks(next);
+      if (change.roles !== undefined || change.patientId !== undefined || change.doctorId !== undefined) checkRolesAndLinks(next);
+      if (isActiveAdmin(current) && !isActiveAdmin(next) && !activeAdmins.some((adminId) => adminId !== id)) throw new LastAdminError();
       const updated = await this.users.update(client, next);
       // A disabled account keeps no way back in; its access tokens lapse within 15 minutes.
       if (updated.disabled) {
@@ -101,6 +110,43 @@ export class Accounts {
         await this.devices.revokeUser(client, id);
       }
       return updated;
+    });
+  }
+
+  /**
+   * The operator's way back in when no admin can sign in (`recover-admin`): the account with this
+   * email becomes an active admin (its patient role and link dropped, which no admin may hold), or
+   * is created as one. No password works for it until the returned link sets a new one; its
+   * sessions end. The link is handed over by the operator, not mailed.
+   */
+  async recoverAdmin(email: string, name = 'Administrator'): Promise<{ user: User; created: boolean; link: HandedOverLink }> {
+    const existing = await this.users.findCredentials(email);
+    return inTransaction(this.pool, async (client) => {
+      let user: User;
+      if (existing) {
+        const current = await this.users.lock(client, existing.user.id);
+        const roles = uniqueRoles([...current.roles.filter((role) => role !== 'patient'), 'admin' as const]);
+        const next: User = {
+          ...current,
+          roles,
+          patientId: null,
+          doctorId: roles.includes('doctor') ? current.doctorId : null,
+          disabled: false,
+        };
+        checkRolesAndLinks(next);
+        user = await this.users.update(client, next);
+        await this.users.clearPassword(client, user.id);
+        await this.refreshTokens.revokeUser(client, user.id);
+        await this.devices.revokeUser(client, user.id);
+      } else {
+        user = await this.users.create(
+          { name, email, passwordHash: null, emailVerified: false, roles: ['admin'], patientId: null, doctorId: null },
+          client,
+        );
+      }
+      const link = await this.mail.handOverLink(client, user.id, 'reset-password');
+      this.logger?.warn({ userId: user.id, created: !existing }, 'admin account recovered by an operator');
+      return { user, created: !existing, link };
     });
   }
 
@@ -189,7 +235,7 @@ export class Accounts {
     if (await this.users.findCredentials(email)) {
       this.logger?.error(
         { email },
-        'no active admin, and the bootstrap admin account exists but is disabled or no longer an admin: left unchanged; re-enable an admin in the database',
+        'no active admin, and the bootstrap admin account exists but is disabled or no longer an admin: left unchanged; an operator brings an admin back with the recover-admin command (npm run admin:recover)',
       );
       return;
     }

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
 import { postgresDatabase } from '@caregrid/platform/postgres';
-import { AccountMail } from './account-mail.js';
+import { AccountMail, type AccountMailSettings } from './account-mail.js';
 import { Accounts } from './accounts.js';
 import { createApp } from './app.js';
 import { secretStoreKeyRing } from './keyring.js';
+import { recoverAdminCommand } from './recover-admin.js';
 
 const settings = loadConfig({
   // A secret store of its own for the signing keys, so a rotation can reload it without touching other secrets.
@@ -27,6 +28,20 @@ const settings = loadConfig({
   ACCOUNT_MAIL_COOLDOWN_SECONDS: z.coerce.number().int().nonnegative().default(60),
 });
 const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
+const mailSettings: AccountMailSettings = {
+  clinicAppUrl: settings.CLINIC_APP_URL,
+  lifetimes: {
+    'verify-email': settings.VERIFY_EMAIL_LINK_SECONDS,
+    'reset-password': settings.PASSWORD_RESET_LINK_SECONDS,
+    invite: settings.INVITE_LINK_SECONDS,
+  },
+  cooldownSeconds: settings.ACCOUNT_MAIL_COOLDOWN_SECONDS,
+};
+
+if (process.argv[2] === 'recover-admin') {
+  // The operator's command (README: "No admin left"), run in the service's environment beside its sidecar.
+  process.exit(await recoverAdminCommand(process.argv.slice(3), settings, mailSettings));
+}
 
 await startService({
   database: postgresDatabase(migrations),
@@ -39,20 +54,7 @@ await startService({
       logger,
       reloadMs: settings.SIGNING_KEYS_RELOAD_MS,
     });
-    const mail = new AccountMail(
-      db,
-      {
-        clinicAppUrl: settings.CLINIC_APP_URL,
-        lifetimes: {
-          'verify-email': settings.VERIFY_EMAIL_LINK_SECONDS,
-          'reset-password': settings.PASSWORD_RESET_LINK_SECONDS,
-          invite: settings.INVITE_LINK_SECONDS,
-        },
-        cooldownSeconds: settings.ACCOUNT_MAIL_COOLDOWN_SECONDS,
-      },
-      onEventsQueued,
-      logger,
-    );
+    const mail = new AccountMail(db, mailSettings, onEventsQueued, logger);
     const accounts = new Accounts(db, keys, mail, logger);
     await accounts.bootstrapAdmin(secret.bootstrapAdminEmail, secret.bootstrapAdminPassword);
     return createApp({ ...context, keys, accounts, mail });

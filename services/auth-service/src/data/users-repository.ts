@@ -105,6 +105,23 @@ export class UsersRepository {
     return toUser(rows[0]!);
   }
 
+  /**
+   * Locks the active admins' rows, in id order so that two changes queue instead of deadlocking,
+   * and answers their ids. A change that waited sees the rows as the other committed them: an
+   * admin the other disabled or demoted is no longer among them.
+   */
+  async lockActiveAdmins(client: PoolClient): Promise<string[]> {
+    const { rows } = await client.query<{ id: string }>(
+      "SELECT id FROM users WHERE 'admin' = ANY(roles) AND NOT disabled ORDER BY id FOR UPDATE",
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** No password works any more: its owner sets a new one by a link. */
+  async clearPassword(client: PoolClient, id: string): Promise<void> {
+    await client.query('UPDATE users SET password_hash = NULL, updated_at = now() WHERE id = $1', [id]);
+  }
+
   async anyAdmin(): Promise<boolean> {
     const { rowCount } = await this.pool.query("SELECT 1 FROM users WHERE 'admin' = ANY(roles) AND NOT disabled LIMIT 1");
     return (rowCount ?? 0) > 0;

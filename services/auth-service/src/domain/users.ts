@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ROLES } from '@caregrid/contracts';
-import { InvalidInputError } from '@caregrid/platform';
+import { DomainError, type FieldIssue } from '@caregrid/platform';
 
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
+export const emailAddressSchema = email;
 // Length over composition rules (NIST SP 800-63B); the upper bound keeps hashing cheap to refuse.
 const password = z.string().min(10, 'must be at least 10 characters').max(128);
 
@@ -48,14 +49,45 @@ export type User = {
   createdAt: string;
 };
 
-/** Links must match roles: a patient link only with the patient role, a doctor link only with doctor. */
-export function checkLinks(user: Pick<User, 'roles' | 'patientId' | 'doctorId'>): void {
-  const issues = [];
+/** The roles that act for the clinic; a patient account holds none of them. */
+const STAFF_ROLES: readonly User['roles'][number][] = ['admin', 'receptionist', 'doctor'];
+
+/**
+ * An account's roles and links must agree with the access model, where a role's `own` grants
+ * follow its link: a patient link only with the patient role, a doctor link only with the doctor
+ * role, and a patient account holds no staff role (staff grants would reach every record the
+ * patient role is scoped away from, and the access log would call a patient staff). An account
+ * may still lack its link: a self-registered patient is linked later, and an unlinked role owns
+ * nothing (see access/check.ts).
+ */
+export class RolesContradictLinksError extends DomainError {
+  constructor(readonly issues: FieldIssue[]) {
+    super('rule-violation', 'the account’s roles and links contradict each other', { issues }, 'roles-contradict-links');
+  }
+}
+
+export function checkRolesAndLinks(user: Pick<User, 'roles' | 'patientId' | 'doctorId'>): void {
+  const issues: FieldIssue[] = [];
   if (user.patientId && !user.roles.includes('patient'))
     issues.push({ path: 'patientId', message: 'only a patient account links a patient record' });
   if (user.doctorId && !user.roles.includes('doctor'))
     issues.push({ path: 'doctorId', message: 'only a doctor account links a doctor record' });
-  if (issues.length > 0) throw new InvalidInputError('account links do not match its roles', issues);
+  const staff = user.roles.filter((role) => STAFF_ROLES.includes(role));
+  if (user.roles.includes('patient') && staff.length > 0)
+    issues.push({ path: 'roles', message: `a patient account holds no staff role (${staff.join(', ')}): use a separate account` });
+  if (issues.length > 0) throw new RolesContradictLinksError(issues);
 }
+
+/**
+ * Refused when it would leave nobody to administer: disabling, demoting (or deleting) the last
+ * active admin. A conflict with the current state, not bad input: it may pass once another admin exists.
+ */
+export class LastAdminError extends DomainError {
+  constructor() {
+    super('conflict', 'this is the last active admin: make another account admin first', {}, 'last-admin');
+  }
+}
+
+export const isActiveAdmin = (user: Pick<User, 'roles' | 'disabled'>): boolean => user.roles.includes('admin') && !user.disabled;
 
 export const uniqueRoles = <T>(roles: T[]) => [...new Set(roles)];

@@ -53,6 +53,10 @@ const problems = {
   403: { description: 'Missing role' },
   409: { description: 'Email (or linked record) already used by another account' },
   410: { description: 'The link was used, replaced by a newer one, or has expired' },
+  422: {
+    description:
+      'Roles and links contradict each other (type urn:caregrid:problem:roles-contradict-links): a patient or doctor link without its role, or the patient role with a staff role',
+  },
   429: { description: 'Too many failed attempts (Retry-After says when to try again)' },
 };
 
@@ -156,6 +160,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         401: problems[401],
         403: problems[403],
         409: problems[409],
+        422: problems[422],
       },
       handler: async ({ body, res }) => {
         const created = await accounts.createStaff(body);
@@ -175,6 +180,11 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         401: problems[401],
         403: problems[403],
         404: { description: 'No such account' },
+        409: {
+          description:
+            'The linked record is used by another account, or the change would disable or demote the last active admin (type urn:caregrid:problem:last-admin)',
+        },
+        422: problems[422],
       },
       handler: async ({ params, body, res }) => {
         res.json(await accounts.changeUser(params.id, body));
