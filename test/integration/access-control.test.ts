@@ -47,7 +47,7 @@ async function createDoctor(): Promise<string> {
   const everyDay = Object.fromEntries(
     ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
   );
-  const body = doctorProfile({ workingHours: everyDay, fees: { consultation: 8000, checkup: 4500 } });
+  const body = doctorProfile({ workingHours: everyDay, fees: { consultation: 8000, checkup: 4500 }, phone: '+1 555 0100' });
   return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
 }
 
@@ -230,6 +230,114 @@ describe('patients see only their own', () => {
   it('patients may not list patients, nor cancel invoices', async () => {
     expectStatus(await api('GET', '/api/patients', undefined, w.asPatient1), 403);
     expectStatus(await api('POST', `/api/billing/invoices/${w.invoice1.id}/cancel`, { reason: 'mine' }, w.asPatient1), 403);
+  });
+});
+
+describe('a doctor’s email, phone and licence are for staff and the doctor themself', () => {
+  type Doctor = Record<string, unknown> & { id: string };
+  type FhirResource = Record<string, unknown> & { resourceType: string; id: string };
+  type Bundle = { total: number; entry?: { resource: FhirResource }[] };
+  const PRIVATE = ['email', 'phone', 'licenseNumber'];
+  const privateOf = (doctor: Doctor) => PRIVATE.filter((field) => field in doctor);
+  const contactOf = (resource: FhirResource) => ['telecom', 'identifier'].filter((element) => element in resource);
+  let whole: Doctor;
+  let asSelfRegistered: Record<string, string>;
+
+  beforeAll(async () => {
+    whole = expectStatus(await api('GET', `/api/doctors/${w.doctor1}`, undefined, admin), 200).body as Doctor;
+    const email = `${unique('signup')}@example.org`;
+    expectStatus(await api('POST', '/api/auth/register', { name: 'Sign Up', email, password: PASSWORD }), 202);
+    const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
+    asSelfRegistered = bearer((login.body as { accessToken: string }).accessToken);
+  });
+
+  const publicReaders = () => ({
+    'a patient': w.asPatient1,
+    'an account linked to nothing': w.asUnlinked,
+    'a self-registered user': asSelfRegistered,
+  });
+
+  it('a patient and an account linked to nothing see every doctor without them, and enough to choose and book', async () => {
+    for (const [who, as] of Object.entries(publicReaders())) {
+      const listed = await listAll<Doctor>('/api/doctors?limit=100', as);
+      expect({ who, leaked: listed.filter((d) => privateOf(d).length > 0).map((d) => d.id) }).toEqual({ who, leaked: [] });
+      const read = expectStatus(await api('GET', `/api/doctors/${w.doctor1}`, undefined, as), 200).body as Doctor;
+      expect({ who, leaked: privateOf(read) }).toEqual({ who, leaked: [] });
+      expect(read).toMatchObject({ id: w.doctor1, name: whole.name, specialization: whole.specialization });
+      expect(read).toMatchObject({ workingHours: whole.workingHours, fees: whole.fees, accepting: true });
+      expect(listed.find((d) => d.id === w.doctor1)).toEqual(read);
+    }
+  });
+
+  it('staff see the whole record in lists and reads; a doctor their own, and another doctor’s public profile', async () => {
+    const listed = await listAll<Doctor>('/api/doctors?limit=100', w.asReception);
+    expect(listed.find((d) => d.id === w.doctor1)).toMatchObject({
+      email: whole.email,
+      phone: '+1 555 0100',
+      licenseNumber: whole.licenseNumber,
+    });
+    expect(expectStatus(await api('GET', `/api/doctors/${w.doctor1}`, undefined, w.asReception), 200).body).toEqual(whole);
+    expect(expectStatus(await api('GET', `/api/doctors/${w.doctor1}`, undefined, w.asDoctor1), 200).body).toEqual(whole);
+    const other = expectStatus(await api('GET', `/api/doctors/${w.doctor2}`, undefined, w.asDoctor1), 200).body as Doctor;
+    expect(privateOf(other)).toEqual([]);
+  });
+
+  it('FHIR Practitioner and PractitionerRole carry no telecom or licence identifier for them; staff get both', async () => {
+    for (const [who, as] of Object.entries(publicReaders())) {
+      const resources = [
+        expectStatus(await api('GET', `/api/fhir/Practitioner/${w.doctor1}`, undefined, as), 200).body as FhirResource,
+        expectStatus(await api('GET', `/api/fhir/PractitionerRole/${w.doctor1}`, undefined, as), 200).body as FhirResource,
+        ...(
+          (
+            expectStatus(await api('GET', `/api/fhir/Practitioner?name=${encodeURIComponent(whole.name as string)}`, undefined, as), 200)
+              .body as Bundle
+          ).entry ?? []
+        ).map((e) => e.resource),
+        ...(
+          (
+            expectStatus(await api('GET', `/api/fhir/PractitionerRole?practitioner=Practitioner/${w.doctor1}`, undefined, as), 200)
+              .body as Bundle
+          ).entry ?? []
+        ).map((e) => e.resource),
+      ];
+      expect(resources.map((r) => `${r.resourceType}/${r.id}`)).toEqual([
+        `Practitioner/${w.doctor1}`,
+        `PractitionerRole/${w.doctor1}`,
+        `Practitioner/${w.doctor1}`,
+        `PractitionerRole/${w.doctor1}`,
+      ]);
+      expect({ who, leaked: resources.flatMap(contactOf) }).toEqual({ who, leaked: [] });
+    }
+    const practitioner = expectStatus(await api('GET', `/api/fhir/Practitioner/${w.doctor1}`, undefined, w.asReception), 200).body;
+    expect(practitioner).toMatchObject({
+      identifier: [{ value: whole.licenseNumber }],
+      telecom: [
+        { system: 'email', value: whole.email },
+        { system: 'phone', value: '+1 555 0100' },
+      ],
+    });
+    const role = expectStatus(await api('GET', `/api/fhir/PractitionerRole/${w.doctor1}`, undefined, w.asReception), 200).body;
+    expect(role).toMatchObject({ telecom: [{ system: 'phone', value: '+1 555 0100' }] });
+  });
+
+  it('searching doctors by email address is for staff: anyone else is refused with the reason, and a name search matches names only', async () => {
+    const email = whole.email as string;
+    const byEmail = `/api/doctors?q=${encodeURIComponent(email)}`;
+    const found = expectStatus(await api('GET', byEmail, undefined, w.asReception), 200).body as Page<Doctor>;
+    expect(found.items.map((d) => d.id)).toEqual([w.doctor1]);
+    for (const as of Object.values(publicReaders())) {
+      expect(expectStatus(await api('GET', byEmail, undefined, as), 403).body).toMatchObject({
+        detail: expect.stringMatching(/email.*staff/),
+      });
+      const fhir = expectStatus(await api('GET', `/api/fhir/Practitioner?name=${encodeURIComponent(email)}`, undefined, as), 403);
+      expect(fhir.body).toMatchObject({ resourceType: 'OperationOutcome' });
+      // The part before the @ is not a name: it finds no one, as a guess at an address would.
+      const localPart = email.split('@')[0]!;
+      expect(
+        (expectStatus(await api('GET', `/api/doctors?q=${encodeURIComponent(localPart)}`, undefined, as), 200).body as Page<Doctor>).items,
+      ).toEqual([]);
+    }
+    expect(expectStatus(await api('GET', byEmail, undefined, w.asDoctor1), 403).body).toMatchObject({ status: 403 });
   });
 });
 

@@ -1,6 +1,6 @@
 /** Building blocks the screens share: loading and error states, messages, appointment rows and their mail, booking. */
 import { SERVICE_TYPES } from '@caregrid/contracts/vocabulary';
-import type { AppointmentRecord as Appointment, DoctorRecord as Doctor } from '@caregrid/contracts';
+import type { AppointmentRecord as Appointment, DoctorView as Doctor } from '@caregrid/contracts';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiError, resendVerification } from './api.js';

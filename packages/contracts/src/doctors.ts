@@ -111,3 +111,29 @@ export const doctorRecord = z.object({
   updatedAt: z.iso.datetime(),
 });
 export type DoctorRecord = z.output<typeof doctorRecord>;
+
+/**
+ * What a patient, or an account not linked to any record, sees of a doctor: enough to choose one
+ * and book (who, what, where, when, at what price), and no way to reach or impersonate them
+ * outside the clinic (no email, phone or licence number). Parsing a record through it strips
+ * everything else: the projection is a list of what may be shown, not of what is hidden.
+ */
+export const publicDoctor = doctorRecord
+  .pick({
+    id: true,
+    name: true,
+    specialization: true,
+    hospitalName: true,
+    department: true,
+    accepting: true,
+    workingHours: true,
+    slotMinutes: true,
+    timeZone: true,
+    fees: true,
+    currency: true,
+    version: true,
+  })
+  .describe("A doctor's public profile: what patients see (no email, phone or licence number)");
+export type PublicDoctor = z.output<typeof publicDoctor>;
+/** What doctor-service answers a reader: the whole record (staff, the doctor themself) or the public profile. */
+export type DoctorView = DoctorRecord | PublicDoctor;

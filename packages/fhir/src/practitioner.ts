@@ -1,4 +1,4 @@
-import { SPECIALIZATIONS, WEEKDAYS, type DoctorRecord } from '@caregrid/contracts';
+import { SPECIALIZATIONS, WEEKDAYS, type DoctorRecord, type DoctorView } from '@caregrid/contracts';
 import type { Specialization } from './records.js';
 import { compact, Extensions, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
 
@@ -34,26 +34,32 @@ export function specialtyConcept(specialization: string): CodeableConcept {
   };
 }
 
+/** The public profile has no contact, licence or timestamps: the resources made of it have none either. */
+const isWholeRecord = (doctor: DoctorView): doctor is DoctorRecord => 'licenseNumber' in doctor;
+
 /** Practitioner ← doctor-service's record: who the doctor is (what they do and when is the PractitionerRole). */
-export function toFhirPractitioner(doctor: DoctorRecord): FhirPractitioner {
+export function toFhirPractitioner(doctor: DoctorView): FhirPractitioner {
+  const whole = isWholeRecord(doctor) ? doctor : undefined;
   return compact({
     resourceType: 'Practitioner' as const,
     id: doctor.id,
-    meta: { versionId: String(doctor.version), lastUpdated: doctor.updatedAt },
-    identifier: [
+    meta: compact({ versionId: String(doctor.version), lastUpdated: whole?.updatedAt }),
+    identifier: whole && [
       {
         use: 'official',
         type: { coding: [{ system: Systems.v2IdentifierType, code: 'MD', display: 'Medical License number' }] },
         system: Systems.licenseNumber,
-        value: doctor.licenseNumber,
+        value: whole.licenseNumber,
       },
     ],
     active: true,
     name: [{ use: 'official', text: doctor.name }],
-    telecom: [
-      { system: 'email', value: doctor.email, use: 'work' },
-      doctor.phone === null ? undefined : { system: 'phone', value: doctor.phone, use: 'work' },
-    ].filter((contact) => !!contact),
+    telecom:
+      whole &&
+      [
+        { system: 'email', value: whole.email, use: 'work' },
+        whole.phone === null ? undefined : { system: 'phone', value: whole.phone, use: 'work' },
+      ].filter((contact) => !!contact),
   });
 }
 
@@ -66,7 +72,7 @@ const fhirTime = (clock: string) => `${clock}:00`;
  * are wall-clock in the doctor's zone, which R4 cannot say: our time-zone
  * extension carries it.
  */
-export function availableTime(workingHours: DoctorRecord['workingHours']) {
+export function availableTime(workingHours: DoctorView['workingHours']) {
   const byInterval = new Map<string, { daysOfWeek: string[]; availableStartTime: string; availableEndTime: string }>();
   for (const day of WEEKDAYS) {
     for (const { start, end } of workingHours[day] ?? []) {
@@ -86,18 +92,19 @@ export function availableTime(workingHours: DoctorRecord['workingHours']) {
  * doctor, with the doctor's id. `active` is whether the doctor accepts
  * appointments now: the role is bookable or not.
  */
-export function toFhirPractitionerRole(doctor: DoctorRecord): FhirPractitionerRole {
+export function toFhirPractitionerRole(doctor: DoctorView): FhirPractitionerRole {
+  const whole = isWholeRecord(doctor) ? doctor : undefined;
   return compact({
     resourceType: 'PractitionerRole' as const,
     id: doctor.id,
-    meta: { versionId: String(doctor.version), lastUpdated: doctor.updatedAt },
+    meta: compact({ versionId: String(doctor.version), lastUpdated: whole?.updatedAt }),
     extension: [{ url: Extensions.timeZone, valueCode: doctor.timeZone }],
     active: doctor.accepting,
     practitioner: reference('Practitioner', doctor.id, doctor.name),
     organization: { display: doctor.hospitalName },
     specialty: [specialtyConcept(doctor.specialization)],
     location: [{ display: doctor.department }],
-    telecom: doctor.phone === null ? undefined : [{ system: 'phone', value: doctor.phone, use: 'work' }],
+    telecom: !whole || whole.phone === null ? undefined : [{ system: 'phone', value: whole.phone, use: 'work' }],
     availableTime: availableTime(doctor.workingHours),
     availabilityExceptions: doctor.accepting ? undefined : 'Not accepting appointments at present.',
   });

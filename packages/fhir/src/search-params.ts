@@ -143,7 +143,8 @@ export const SEARCH_PARAMS = {
     name: spec({
       type: 'string',
       definition: sp('Practitioner-name'),
-      documentation: 'The start of the name (or the e-mail address), case-insensitive.',
+      documentation:
+        'The start of the name (for staff, also of the e-mail address: anyone else searching by one gets 403), case-insensitive.',
       parse: text(100),
     }),
   },

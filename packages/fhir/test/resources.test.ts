@@ -110,6 +110,18 @@ describe('Practitioner and PractitionerRole', () => {
     expect(role).not.toHaveProperty('availabilityExceptions');
   });
 
+  it('from the public profile: no licence, no telecom, still valid R4', () => {
+    const { email: _e, phone: _p, licenseNumber: _l, yearsOfExperience: _y, createdAt: _c, updatedAt: _u, ...profile } = doctor;
+    const practitioner = toFhirPractitioner(profile);
+    expectValidFhir(practitioner);
+    expectValidFhir(toFhirPractitionerRole(profile));
+    expect(practitioner).not.toHaveProperty('identifier');
+    expect(practitioner).not.toHaveProperty('telecom');
+    expect(practitioner.meta).toEqual({ versionId: '3' });
+    expect(toFhirPractitionerRole({ ...doctor, phone: '+1 555 0100' })).toHaveProperty('telecom');
+    expect(toFhirPractitionerRole({ ...profile, phone: '+1 555 0100' } as typeof profile)).not.toHaveProperty('telecom');
+  });
+
   it('a doctor not accepting appointments is an inactive role, and says so', () => {
     const role = toFhirPractitionerRole({ ...doctor, accepting: false });
     expect(role.active).toBe(false);

@@ -4,13 +4,14 @@ import type { Pool } from '@caregrid/platform/mysql';
 import { DoctorRepository } from './data/doctor-repository.js';
 import { doctorFhirRoutes } from './http/fhir-routes.js';
 import { doctorRoutes } from './http/routes.js';
+import { doctorUseCases } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool>) {
   const doctors = new DoctorRepository(deps.db, deps.onEventsQueued);
   return createServiceApp({
     service: 'doctor-service',
     logger: deps.logger,
-    routers: [doctorRoutes(doctors), doctorFhirRoutes(doctors)],
+    routers: [doctorRoutes(doctors), doctorFhirRoutes(doctorUseCases(doctors))],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     outbox: deps.outbox,

@@ -24,7 +24,8 @@ export type Principal = Role | PeerService;
 
 export const ACTIONS = {
   patient: ['create', 'list', 'read', 'update', 'update-contact', 'delete'],
-  doctor: ['create', 'list', 'read', 'update', 'update-schedule', 'delete'],
+  // `read-private`: a doctor's email, phone and licence number, beyond the public profile `read` and `list` show.
+  doctor: ['create', 'list', 'read', 'read-private', 'update', 'update-schedule', 'delete'],
   appointment: ['book', 'list', 'read', 'cancel', 'reschedule', 'progress', 'pay', 'archive'],
   invoice: ['list', 'read', 'cancel'],
   // Mail about appointments: its ledger (`list`), a patient's reminder preference, sending a failed one again.
@@ -59,7 +60,10 @@ export const ACCESS_MATRIX: Matrix = {
   doctor: {
     create: { admin: 'any' },
     list: { ...everyone },
+    // The public profile (who, what, where, when, the tariff): enough to choose a doctor and book.
     read: { ...everyone, 'appointment-service': 'any' },
+    // Email, phone, licence number: staff, and the doctor themself. Searching by email needs it for all.
+    'read-private': { ...staff, doctor: 'own' },
     // Licence, specialization, tariff, email: staff-managed.
     update: { admin: 'any' },
     // What doctors manage themselves: phone, working hours, accepting.

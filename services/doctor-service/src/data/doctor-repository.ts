@@ -47,7 +47,10 @@ function uniqueViolation(error: unknown): never {
 export type DoctorFilter = {
   /** One doctor (a PractitionerRole search by practitioner). */
   id?: string;
+  /** The start of the name, or (with `searchEmail`) of the name or the email address. */
   q?: string;
+  /** Whether `q` also matches email addresses (only for callers who may read them: see searchTextScope). */
+  searchEmail?: boolean;
   specialization?: (typeof SPECIALIZATIONS)[number];
   accepting?: boolean;
   limit: number;
@@ -63,9 +66,12 @@ function conditionsOf(filter: Omit<DoctorFilter, 'limit' | 'cursor'>): { conditi
     conditions.push('id = ?');
     params.push(filter.id);
   }
-  if (filter.q) {
+  if (filter.q && filter.searchEmail) {
     conditions.push('(name LIKE ? OR email LIKE ?)');
     params.push(likePrefix(filter.q), likePrefix(filter.q));
+  } else if (filter.q) {
+    conditions.push('name LIKE ?');
+    params.push(likePrefix(filter.q));
   }
   if (filter.specialization) {
     conditions.push('specialization = ?');
@@ -139,7 +145,7 @@ export class DoctorRepository {
     this.onEventsQueued();
   }
 
-  /** Filters plus name/email prefix search, name order, keyset pagination. */
+  /** Filters plus name (or name/email) prefix search, name order, keyset pagination. */
   async list(filter: DoctorFilter): Promise<Page<Doctor>> {
     const { conditions, params } = conditionsOf(filter);
     if (filter.cursor) {

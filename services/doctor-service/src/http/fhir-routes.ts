@@ -1,26 +1,33 @@
-import { ApiRouter } from '@caregrid/platform';
+import { ApiRouter, type Caller } from '@caregrid/platform';
 import { FHIR_JSON, pageLinks, searchSchemas, searchset, toFhirPractitioner, toFhirPractitionerRole, type Resource } from '@caregrid/fhir';
 import { publicRequestUrl, sendResource } from '@caregrid/fhir/http';
 import type { Request, Response } from 'express';
-import type { DoctorFilter, DoctorRepository } from '../data/doctor-repository.js';
-import type { Doctor } from '../domain/doctor.js';
+import type { DoctorAnswer, DoctorSearch, DoctorUseCases } from '../use-cases.js';
 import { doctorParams } from './schemas.js';
 
 const outcome = (description: string) => ({ description: `${description} (OperationOutcome)`, contentType: FHIR_JSON });
 
-/** FHIR R4 Practitioner (who) and PractitionerRole (specialty, hours, bookable), one each per doctor, over the same repository. */
-export function doctorFhirRoutes(doctors: DoctorRepository): ApiRouter {
+/**
+ * FHIR R4 Practitioner (who) and PractitionerRole (specialty, hours, bookable), one each per doctor,
+ * over the same use cases as the JSON API: contact and licence only for staff and the doctor themself.
+ */
+export function doctorFhirRoutes(doctors: DoctorUseCases): ApiRouter {
   const search = async (
+    caller: Caller,
     req: Request,
     res: Response,
-    filter: Omit<DoctorFilter, 'limit' | 'cursor'>,
+    filter: DoctorSearch,
     page: { count: number; cursor?: string },
-    map: (doctor: Doctor) => Resource,
+    map: (doctor: DoctorAnswer) => Resource,
   ) => {
-    const [found, total] = await Promise.all([doctors.list({ ...filter, limit: page.count, cursor: page.cursor }), doctors.count(filter)]);
-    sendResource(res, searchset(found.items.map(map), { total, ...pageLinks(publicRequestUrl(req), found.nextCursor) }));
+    const found = await doctors.search(caller, filter, { limit: page.count, cursor: page.cursor });
+    sendResource(res, searchset(found.items.map(map), { total: found.total, ...pageLinks(publicRequestUrl(req), found.nextCursor) }));
   };
-  const searchAnswers = { 200: { description: 'searchset Bundle', contentType: FHIR_JSON }, 400: outcome('Bad parameter') };
+  const searchAnswers = {
+    200: { description: 'searchset Bundle', contentType: FHIR_JSON },
+    400: outcome('Bad parameter'),
+    403: outcome('A search by email address by someone other than staff'),
+  };
   const readAnswers = (type: string) => ({
     200: { description: type, contentType: FHIR_JSON },
     400: outcome('Bad id'),
@@ -35,7 +42,7 @@ export function doctorFhirRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['fhir'],
       query: searchSchemas.Practitioner,
       responses: searchAnswers,
-      handler: ({ query, req, res }) => search(req, res, { q: query.name }, query, toFhirPractitioner),
+      handler: ({ query, caller, req, res }) => search(caller, req, res, { q: query.name }, query, toFhirPractitioner),
     })
     .add({
       method: 'get',
@@ -44,7 +51,7 @@ export function doctorFhirRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['fhir'],
       params: doctorParams,
       responses: readAnswers('Practitioner'),
-      handler: async ({ params, res }) => sendResource(res, toFhirPractitioner(await doctors.get(params.id))),
+      handler: async ({ params, caller, res }) => sendResource(res, toFhirPractitioner(await doctors.read(caller, params.id))),
     })
     .add({
       method: 'get',
@@ -53,8 +60,9 @@ export function doctorFhirRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['fhir'],
       query: searchSchemas.PractitionerRole,
       responses: searchAnswers,
-      handler: ({ query, req, res }) =>
+      handler: ({ query, caller, req, res }) =>
         search(
+          caller,
           req,
           res,
           { id: query.practitionerId, specialization: query.specialty, accepting: query.active },
@@ -69,6 +77,6 @@ export function doctorFhirRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['fhir'],
       params: doctorParams,
       responses: readAnswers('PractitionerRole'),
-      handler: async ({ params, res }) => sendResource(res, toFhirPractitionerRole(await doctors.get(params.id))),
+      handler: async ({ params, caller, res }) => sendResource(res, toFhirPractitionerRole(await doctors.read(caller, params.id))),
     });
 }

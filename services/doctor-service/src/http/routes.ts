@@ -3,7 +3,8 @@ import { ApiRouter, authorize } from '@caregrid/platform';
 import type { DoctorRepository } from '../data/doctor-repository.js';
 import { etagOf, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
 import { doctorFacts, patchDoctor } from '../domain/doctor-access.js';
-import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorResponse } from './schemas.js';
+import { doctorUseCases, type DoctorAnswer } from '../use-cases.js';
+import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorReadResponse, doctorResponse } from './schemas.js';
 
 const problems = {
   400: { description: 'Invalid input (problem+json with the invalid fields)' },
@@ -15,13 +16,14 @@ const problems = {
   409: { description: 'Duplicate email or license number, or a stale version (If-Match / version)' },
 };
 
-const sendDoctor = (res: Response, doctor: Doctor, status = 200) => res.status(status).set('ETag', etagOf(doctor)).json(doctor);
+const sendDoctor = (res: Response, doctor: DoctorAnswer, status = 200) => res.status(status).set('ETag', etagOf(doctor)).json(doctor);
 
 /** The version the caller read: If-Match wins over a `version` in the body. */
 const expectedVersion = (ifMatch: string | undefined, body: { version?: unknown }) =>
   versionFromIfMatch(ifMatch) ?? (typeof body.version === 'number' ? body.version : undefined);
 
 export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
+  const useCases = doctorUseCases(doctors);
   return ApiRouter.forService('doctor-service')
     .add({
       method: 'post',
@@ -38,23 +40,30 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
     .add({
       method: 'get',
       path: '/doctors',
-      summary: 'List doctors: filter by specialization and accepting, search by name/email prefix (keyset pagination)',
+      summary:
+        'List doctors: filter by specialization and accepting, search by name prefix (staff: or email prefix); keyset pagination. Staff and the doctor themself get the whole record, everyone else the public profile',
       tags: ['doctors'],
       query: doctorListQuery,
-      responses: { 200: { description: 'A page of doctors', schema: doctorPage }, 400: problems[400] },
-      handler: async ({ query, res }) => {
-        res.json(await doctors.list(query));
+      responses: {
+        200: { description: 'A page of doctors', schema: doctorPage },
+        400: problems[400],
+        403: { description: 'A search by email address (q with @) by someone other than staff' },
+      },
+      handler: async ({ query, caller, res }) => {
+        const { limit, cursor, ...search } = query;
+        res.json(await useCases.list(caller, search, { limit, cursor }));
       },
     })
     .add({
       method: 'get',
       path: '/doctors/:id',
-      summary: 'Read a doctor (ETag carries the version)',
+      summary:
+        'Read a doctor (ETag carries the version): the whole record for staff and the doctor themself, the public profile for everyone else',
       tags: ['doctors'],
       params: doctorParams,
-      responses: { 200: { description: 'The doctor', schema: doctorResponse }, 400: problems[400], 404: problems[404] },
-      handler: async ({ params, res }) => {
-        sendDoctor(res, await doctors.get(params.id));
+      responses: { 200: { description: 'The doctor', schema: doctorReadResponse }, 400: problems[400], 404: problems[404] },
+      handler: async ({ params, caller, res }) => {
+        sendDoctor(res, await useCases.read(caller, params.id));
       },
     })
     .add({

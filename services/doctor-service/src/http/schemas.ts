@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { doctorRecord, SPECIALIZATIONS } from '@caregrid/contracts';
+import { doctorRecord, publicDoctor, SPECIALIZATIONS } from '@caregrid/contracts';
 import { pageQuerySchema } from '@caregrid/platform';
 import { doctorInputSchema } from '../domain/doctor.js';
 
@@ -13,7 +13,13 @@ export const doctorPatchBody = z
 export const doctorParams = z.object({ id: z.uuid() });
 
 export const doctorListQuery = z.strictObject({
-  q: z.string().trim().min(1).max(100).optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('The start of the name; for staff also of the email address (a search by email by anyone else is 403)'),
   specialization: z.enum(SPECIALIZATIONS).optional(),
   accepting: z
     .enum(['true', 'false'])
@@ -22,6 +28,9 @@ export const doctorListQuery = z.strictObject({
   ...pageQuerySchema,
 });
 
+/** Written records go back whole to their writer (staff, or the doctor themself). */
 export const doctorResponse = doctorRecord;
+/** A read answers the whole record to staff and the doctor themself, the public profile to everyone else. */
+export const doctorReadResponse = z.union([doctorRecord, publicDoctor]);
 
-export const doctorPage = z.object({ items: z.array(doctorResponse), nextCursor: z.string().nullable() });
+export const doctorPage = z.object({ items: z.array(doctorReadResponse), nextCursor: z.string().nullable() });

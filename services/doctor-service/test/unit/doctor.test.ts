@@ -1,5 +1,6 @@
 import { doctorForBooking } from '@caregrid/contracts';
-import { ConflictError, ForbiddenError, InvalidInputError } from '@caregrid/platform';
+import { ConflictError, ForbiddenError, InvalidInputError, type Caller } from '@caregrid/platform';
+import { doctorView, searchTextScope } from '../../src/domain/doctor-access.js';
 import {
   assertVersion,
   doctorInputSchema,
@@ -206,5 +207,54 @@ describe('the contract appointment-service reads', () => {
       currency: 'EUR',
       workingHours: { fri: [{ start: '08:00' }] },
     });
+  });
+});
+
+describe('who sees what of a doctor', () => {
+  const doctor: Doctor = {
+    ...toDoctorRecord(
+      doctorInputSchema.parse({
+        ...valid,
+        phone: '555-0100',
+        fees: { consultation: 9_000 },
+        workingHours: { mon: [{ start: '09:00', end: '12:00' }] },
+      }),
+    ),
+    id: '0190f0a0-0000-7000-8000-000000000001',
+    version: 2,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-02T00:00:00.000Z',
+  };
+  const user = (roles: string[], links: { patientId?: string; doctorId?: string } = {}) =>
+    ({ kind: 'user', userId: 'u1', roles, ...links }) as Caller;
+  const PRIVATE = ['email', 'phone', 'licenseNumber', 'yearsOfExperience', 'createdAt', 'updatedAt'];
+
+  it.each([
+    ['an admin', user(['admin'])],
+    ['a receptionist', user(['receptionist'])],
+    ['the doctor themself', user(['doctor'], { doctorId: doctor.id })],
+  ])('%s gets the whole record', (_who, caller) => {
+    expect(doctorView(caller, doctor)).toEqual(doctor);
+  });
+
+  it.each([
+    ['a patient', user(['patient'], { patientId: 'p1' })],
+    ['an account linked to nothing', user(['patient'])],
+    ['another doctor', user(['doctor'], { doctorId: '0190f0a0-0000-7000-8000-000000000002' })],
+    ['appointment-service', { kind: 'service', appId: 'appointment-service' } as Caller],
+  ])('%s gets the public profile: enough to choose and book, no way to reach the doctor', (_who, caller) => {
+    const seen = doctorView(caller, doctor);
+    for (const field of PRIVATE) expect(seen).not.toHaveProperty(field);
+    expect(seen).toMatchObject({ id: doctor.id, name: doctor.name, specialization: 'general-practice', workingHours: doctor.workingHours });
+    expect(doctorForBooking.parse(seen)).toMatchObject({ fees: { consultation: 9_000 }, currency: 'EUR', slotMinutes: 30 });
+  });
+
+  it('a search text matches email addresses for staff only; anyone else searching by one is refused', () => {
+    expect(searchTextScope(user(['receptionist']), 'house@')).toEqual({ searchEmail: true });
+    expect(searchTextScope(user(['patient']), 'House')).toEqual({ searchEmail: false });
+    expect(searchTextScope(user(['doctor'], { doctorId: doctor.id }), undefined)).toEqual({ searchEmail: false });
+    for (const caller of [user(['patient'], { patientId: 'p1' }), user(['patient']), user(['doctor'], { doctorId: doctor.id })]) {
+      expect(() => searchTextScope(caller, 'house@ppth')).toThrow(ForbiddenError);
+    }
   });
 });
