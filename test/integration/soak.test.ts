@@ -2,8 +2,8 @@
  * The small soak: about 20 s of a busy clinic's mixed load at 32 connections through the
  * gateway of a whole stack, analytics-service's app killed a quarter of the way in (its events
  * pile up and come back as full batches), then every promise reconciled: analytics' counts and
- * revenue, an invoice per payment and none without, a care relation per booking, an audit entry
- * per request of patient data, and nothing parked or stuck anywhere. `npm run soak` is the long
+ * revenue, an invoice per payment and none without, a care relation per booking (none once it is
+ * cancelled), an audit entry per request of patient data, and nothing parked or stuck anywhere. `npm run soak` is the long
  * version, with more faults.
  */
 import { runSoak, soakTable, startSoakStack } from '@caregrid/devkit';

@@ -521,10 +521,12 @@ async function reconcile(
         [booked.map((b) => b.appointmentId)],
       );
       const invoiced = new Set(invoices.rows.map((r) => r.appointment_id));
+      // Each booking's patient is new, so its care relation rests on it alone: live unless cancelled.
       const relations = await patients.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM care_relations c
-           JOIN unnest($1::uuid[], $2::uuid[]) AS b(patient_id, doctor_id) USING (patient_id, doctor_id)`,
-        [booked.map((b) => b.patientId), booked.map((b) => b.doctorId)],
+        `SELECT count(*)::int AS n FROM care_appointments c
+           JOIN unnest($1::uuid[], $2::boolean[]) AS b(appointment_id, cancelled) USING (appointment_id)
+          WHERE (c.state = 'cancelled') = b.cancelled`,
+        [booked.map((b) => b.appointmentId), booked.map((b) => b.state === 'cancelled')],
       );
       const recorded = new Set(
         (
@@ -554,7 +556,7 @@ async function reconcile(
         ['analytics: revenue (minor units)', revenue, summary?.revenue?.reduce((sum, r) => sum + r.amount, 0) ?? -1],
         ['billing: one invoice per payment', paid.length, paid.filter((b) => invoiced.has(b.appointmentId)).length],
         ['billing: invoices of unpaid appointments', 0, unpaid.filter((id) => invoiced.has(id)).length],
-        ['patients: a care relation per booking', booked.length, relations.rows[0]!.n],
+        ['patients: a care relation per booking, ended by its cancellation', booked.length, relations.rows[0]!.n],
         ['audit: an entry per request of patient data', requestIds.length, recorded.size],
         ...backlogs.flatMap((b): [string, number, number][] => [
           ...(b.outbox ? [[`${b.service}: outbox not yet published`, 0, b.outbox.pending] as [string, number, number]] : []),

@@ -42,7 +42,7 @@ export type RecordFacts = {
   patientId?: string | null;
   doctorId?: string | null;
   userId?: string | null;
-  /** Doctors who have (or had) an appointment with this patient. */
+  /** Doctors who have (or had) an appointment with this patient that was not cancelled. */
   careTeam?: readonly string[];
 };
 

@@ -13,7 +13,7 @@ import { ROLES, type Role } from '@caregrid/contracts';
  * - `own`: records linked to the caller's account — a patient's own patient
  *   record, appointments and invoices; a doctor's own profile, appointments
  *   and invoices; anyone's own account;
- * - `care`: (doctors) patients who have or had an appointment with them.
+ * - `care`: (doctors) patients who have or had an appointment with them that was not cancelled.
  */
 export type Grant = 'any' | 'own' | 'care';
 
@@ -194,6 +194,7 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'GET /fhir/Patient': can('patient', 'list', 'read'),
     'GET /fhir/Patient/:id': can('patient', 'read'),
     'POST /events/appointment-booked': SIDECAR,
+    'POST /events/appointment-cancelled': SIDECAR,
     'POST /events/ignored': SIDECAR,
     ...OUTBOX_OPS,
     ...DEAD_LETTER_OPS,

@@ -81,7 +81,7 @@ function whereOf(filter: PatientFilter, scope: Scope, offset: number): { sql: st
   return {
     sql: `deleted_at IS NULL
       AND (${$(1)}::boolean OR id = ANY(${$(2)}::uuid[])
-           OR id IN (SELECT patient_id FROM care_relations WHERE doctor_id = ANY(${$(3)}::uuid[])))
+           OR id IN (SELECT patient_id FROM care_appointments WHERE doctor_id = ANY(${$(3)}::uuid[]) AND state <> 'cancelled'))
       AND (${$(4)}::text IS NULL OR lower(name) COLLATE "C" LIKE ${$(4)} OR lower(email) COLLATE "C" LIKE ${$(4)})
       AND (NOT ${$(5)}::boolean OR id = ${$(6)}::uuid OR details->'insurance'->>'policyNumber' = ${$(7)}::text)
       AND (${$(8)}::date IS NULL OR date_of_birth >= ${$(8)}::date)
@@ -127,10 +127,11 @@ export class PatientRepository {
     return patient;
   }
 
-  /** The patient and the doctors who have (or had) an appointment with them, in one query. */
+  /** The patient and the doctors who have (or had) an appointment with them that was not cancelled, in one query. */
   async getWithCareTeam(id: string): Promise<{ patient: Patient; careTeam: string[] }> {
     const { rows } = await this.pool.query<Row & { care_team: string[] }>(
-      `SELECT ${COLUMNS}, ARRAY(SELECT doctor_id FROM care_relations WHERE patient_id = patients.id) AS care_team
+      `SELECT ${COLUMNS},
+              ARRAY(SELECT DISTINCT doctor_id FROM care_appointments WHERE patient_id = patients.id AND state <> 'cancelled') AS care_team
          FROM patients WHERE id = $1 AND deleted_at IS NULL`,
       [id],
     );
@@ -138,14 +139,26 @@ export class PatientRepository {
     return { patient: toPatient(rows[0]), careTeam: rows[0].care_team };
   }
 
-  /** Records that a doctor has a patient in their care (idempotent: redeliveries change nothing). */
-  async addCareRelation(relation: { patientId: string; doctorId: string; appointmentId: string; since: string }): Promise<void> {
+  /**
+   * Records what became of an appointment between a doctor and a patient, in any order and any
+   * number of times: a cancellation is final (the lifecycle never leaves it), so it ends what the
+   * appointment gave even when its booking is heard later, and a booking never revives it.
+   */
+  async recordCareAppointment(appointment: {
+    appointmentId: string;
+    patientId: string;
+    doctorId: string;
+    state: 'booked' | 'cancelled';
+    at: string;
+  }): Promise<void> {
     // A database outage surfaces as unavailable: the event is redelivered.
     await atomicStatement(
       this.pool,
-      `INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id, since) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (patient_id, doctor_id) DO UPDATE SET since = LEAST(care_relations.since, EXCLUDED.since)`,
-      [relation.patientId, relation.doctorId, relation.appointmentId, relation.since],
+      `INSERT INTO care_appointments (appointment_id, patient_id, doctor_id, state, since) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (appointment_id) DO UPDATE
+          SET state = CASE WHEN EXCLUDED.state = 'cancelled' THEN 'cancelled' ELSE care_appointments.state END,
+              since = LEAST(care_appointments.since, EXCLUDED.since)`,
+      [appointment.appointmentId, appointment.patientId, appointment.doctorId, appointment.state, appointment.at],
     );
   }
 

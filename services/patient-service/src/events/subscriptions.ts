@@ -1,4 +1,4 @@
-import { appointmentBooked } from '@caregrid/contracts';
+import { appointmentBooked, appointmentCancelled } from '@caregrid/contracts';
 import {
   answerDelivery,
   ApiRouter,
@@ -13,9 +13,10 @@ import type { PatientRepository } from '../data/patient-repository.js';
 
 /**
  * Routes of patient-service's declarative subscription (dapr/resources/subscriptions.yaml):
- * a booking puts the patient in the doctor's care team. Idempotent, so a
- * redelivery, a re-drive or an out-of-order arrival changes nothing; a late one
- * only delays when the doctor sees the patient. `handle` dispatches by event
+ * a booking puts the patient in the doctor's care team, and the cancellation of the last
+ * booking of the two that did not take place takes them out. Each appointment's state is kept
+ * on its own and a cancellation is final, so a redelivery, a re-drive or an out-of-order
+ * arrival ends in the same care team; a late event only delays it. `handle` dispatches by event
  * type as the routes do, for re-driving a dead letter.
  */
 export function subscriptions(deps: { patients: PatientRepository; logger: Logger }): { routes: ApiRouter; handle: EventHandler } {
@@ -23,11 +24,24 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
   const appointmentWasBooked = deliveryOf(appointmentBooked, {
     logger,
     handle: async ({ data, time }) => {
-      await patients.addCareRelation({
+      await patients.recordCareAppointment({
+        appointmentId: data.appointmentId,
         patientId: data.patientId,
         doctorId: data.doctorId,
+        state: 'booked',
+        at: time ?? data.start,
+      });
+    },
+  });
+  const appointmentWasCancelled = deliveryOf(appointmentCancelled, {
+    logger,
+    handle: async ({ data, time }) => {
+      await patients.recordCareAppointment({
         appointmentId: data.appointmentId,
-        since: time ?? data.start,
+        patientId: data.patientId,
+        doctorId: data.doctorId,
+        state: 'cancelled',
+        at: time ?? data.start,
       });
     },
   });
@@ -40,6 +54,17 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
         1,
       ),
     )
+    .add(
+      subscriptionRoute(
+        '/events/appointment-cancelled',
+        'appointment.cancelled → this appointment no longer puts the patient in the doctor’s care team',
+        answerDelivery(appointmentWasCancelled),
+        1,
+      ),
+    )
     .add(subscriptionRoute('/events/ignored', 'Other appointment events: not patient-service’s business', answerDelivery(ignoreEvent), 1));
-  return { routes, handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked }) };
+  return {
+    routes,
+    handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked, [appointmentCancelled.type]: appointmentWasCancelled }),
+  };
 }

@@ -4,10 +4,11 @@
  */
 import { patientCreated, patientDeleted, patientUpdated, Topics } from '@caregrid/contracts';
 import { randomUUID } from 'node:crypto';
-import { eventually, readTopic, serviceUnderTest, viaGatewayAs, type ServiceUnderTest } from '@caregrid/devkit';
+import { eventually, freshDatabase, readTopic, serviceUnderTest, viaGatewayAs, type ServiceUnderTest } from '@caregrid/devkit';
 import { loadMigrations } from '@caregrid/platform';
-import { postgresDatabase, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import { createPgPool, migratePostgres, postgresDatabase, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
+import { PatientRepository } from '../../src/data/patient-repository.js';
 
 const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
 
@@ -304,6 +305,7 @@ describe('OpenAPI', () => {
     const document = (await send('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     expect(Object.keys(document.paths).sort()).toEqual([
       '/events/appointment-booked',
+      '/events/appointment-cancelled',
       '/events/dead-letter',
       '/events/ignored',
       // FHIR R4 Patient over the same repository.
@@ -340,14 +342,14 @@ describe('callers', () => {
 });
 
 describe('care teams from booking events', () => {
-  const booked = (patientId: string, doctorId: string, id = randomUUID()) => ({
+  const booked = (patientId: string, doctorId: string, id = randomUUID(), appointmentId = randomUUID()) => ({
     specversion: '1.0',
     id,
     source: 'appointment-service',
     type: 'caregrid.appointment.booked.v1',
     time: new Date().toISOString(),
     data: {
-      appointmentId: randomUUID(),
+      appointmentId,
       patientId,
       patientName: 'P',
       doctorId,
@@ -361,9 +363,28 @@ describe('care teams from booking events', () => {
       currency: 'EUR',
     },
   });
+  /** The cancellation of the appointment `event` booked, as appointment-service publishes it. */
+  const cancelled = (event: ReturnType<typeof booked>) => ({
+    ...event,
+    id: randomUUID(),
+    type: 'caregrid.appointment.cancelled.v1',
+    data: { ...event.data, status: 'cancelled', reason: 'feeling better' },
+  });
   const asDoctor = (doctorId: string) => viaGatewayAs({ roles: ['doctor'], doctorId });
-  // As the sidecar delivers: no invocation header.
-  const deliver = (event: unknown) => send('POST', '/events/appointment-booked', event, { 'dapr-caller-app-id': '' });
+  // As the sidecar delivers (no invocation header), on the route the subscription's rules pick.
+  const deliver = (event: { type?: string; [attribute: string]: unknown }) =>
+    send(
+      'POST',
+      event.type === 'caregrid.appointment.cancelled.v1' ? '/events/appointment-cancelled' : '/events/appointment-booked',
+      event,
+      {
+        'dapr-caller-app-id': '',
+      },
+    );
+  const doctorReads = async (patientId: string, doctorId: string) =>
+    (await send('GET', `/patients/${patientId}`, undefined, asDoctor(doctorId))).status;
+  const doctorLists = async (doctorId: string) =>
+    ((await send('GET', '/patients?limit=100', undefined, asDoctor(doctorId))).body as { items: { id: string }[] }).items.map((p) => p.id);
 
   it('a delivered booking lets the doctor read and list that patient; a redelivery changes nothing', async () => {
     const [patient, other] = [await create(), await create()];
@@ -376,8 +397,81 @@ describe('care teams from booking events', () => {
     expect((await send('GET', `/patients/${other.id}`, undefined, asDoctor(doctorId))).status).toBe(404);
     const listed = (await send('GET', '/patients?limit=100', undefined, asDoctor(doctorId))).body as { items: { id: string }[] };
     expect(listed.items.map((p) => p.id)).toEqual([patient.id]);
-    const rows = await pool.query('SELECT count(*)::int AS n FROM care_relations WHERE doctor_id = $1', [doctorId]);
+    const rows = await pool.query('SELECT count(*)::int AS n FROM care_appointments WHERE doctor_id = $1', [doctorId]);
     expect(rows.rows[0].n).toBe(1);
+  });
+
+  it('the cancellation of the only booking ends the relation; the booking redelivered after it does not revive it', async () => {
+    const patient = await create();
+    const doctorId = randomUUID();
+    const booking = booked(patient.id, doctorId);
+    expect((await deliver(booking)).body).toEqual({ status: 'SUCCESS' });
+    expect(await doctorReads(patient.id, doctorId)).toBe(200);
+    const cancellation = cancelled(booking);
+    expect((await deliver(cancellation)).body).toEqual({ status: 'SUCCESS' });
+    expect(await doctorReads(patient.id, doctorId)).toBe(404);
+    expect(await doctorLists(doctorId)).toEqual([]);
+    expect((await deliver(booking)).body).toEqual({ status: 'SUCCESS' });
+    expect((await deliver(cancellation)).body).toEqual({ status: 'SUCCESS' });
+    expect(await doctorReads(patient.id, doctorId)).toBe(404);
+    // The FHIR read and search take the same care team.
+    expect((await send('GET', `/fhir/Patient/${patient.id}`, undefined, asDoctor(doctorId))).status).toBe(404);
+    const searched = await send('GET', `/fhir/Patient?identifier=${patient.id}`, undefined, asDoctor(doctorId));
+    expect(searched.body).toMatchObject({ resourceType: 'Bundle', total: 0 });
+  });
+
+  it('a cancellation delivered before its booking leaves no relation', async () => {
+    const patient = await create();
+    const doctorId = randomUUID();
+    const booking = booked(patient.id, doctorId);
+    expect((await deliver(cancelled(booking))).body).toEqual({ status: 'SUCCESS' });
+    expect((await deliver(booking)).body).toEqual({ status: 'SUCCESS' });
+    expect(await doctorReads(patient.id, doctorId)).toBe(404);
+    expect(await doctorLists(doctorId)).toEqual([]);
+  });
+
+  it('with two bookings, cancelling one keeps the relation; cancelling the other ends it', async () => {
+    const patient = await create();
+    const doctorId = randomUUID();
+    const [first, second] = [booked(patient.id, doctorId), booked(patient.id, doctorId)];
+    for (const event of [first, second, cancelled(first)]) expect((await deliver(event)).body).toEqual({ status: 'SUCCESS' });
+    expect(await doctorReads(patient.id, doctorId)).toBe(200);
+    expect(await doctorLists(doctorId)).toEqual([patient.id]);
+    expect((await deliver(cancelled(second))).body).toEqual({ status: 'SUCCESS' });
+    expect(await doctorReads(patient.id, doctorId)).toBe(404);
+  });
+
+  it('migration 003 keeps every relation made before it, and no cancellation ends those', async () => {
+    const scratch = await freshDatabase('postgres', 'care-relations');
+    const old = createPgPool(scratch.url);
+    try {
+      await migratePostgres(
+        old,
+        migrations.filter((m) => m.version < '003'),
+      );
+      const [patientId, doctorId, firstAppointmentId] = [randomUUID(), randomUUID(), randomUUID()];
+      await old.query(
+        `INSERT INTO patients (id, name, email, date_of_birth, gender) VALUES ($1, 'Old', 'old@example.org', '1950-01-01', 'unknown')`,
+        [patientId],
+      );
+      await old.query('INSERT INTO care_relations (patient_id, doctor_id, first_appointment_id) VALUES ($1, $2, $3)', [
+        patientId,
+        doctorId,
+        firstAppointmentId,
+      ]);
+      expect(await migratePostgres(old, migrations)).toContain('003_care_relations_end');
+      const repository = new PatientRepository(old);
+      expect((await repository.getWithCareTeam(patientId)).careTeam).toEqual([doctorId]);
+      // Which bookings the relation rested on was never recorded: cancelling the first leaves it.
+      const at = new Date().toISOString();
+      await repository.recordCareAppointment({ appointmentId: firstAppointmentId, patientId, doctorId, state: 'cancelled', at });
+      expect((await repository.getWithCareTeam(patientId)).careTeam).toEqual([doctorId]);
+      const scope = { all: false, anyOf: [{ careTeamOf: doctorId }] };
+      expect((await repository.list({ limit: 10 }, scope)).items.map((p) => p.id)).toEqual([patientId]);
+    } finally {
+      await old.end();
+      await scratch.drop();
+    }
   });
 
   it('a malformed event is dropped; an invocation of the event route is refused', async () => {
@@ -423,6 +517,37 @@ describe('care teams from booking events', () => {
       expect((await send('GET', `/patients/${patient.id}`, undefined, asDoctor(doctorId))).status).toBe(200);
       expect((await parked()).some((l) => l.id === event.id)).toBe(false);
       expect(await send('POST', `/ops/dead-letters/${event.id}/redrive`)).toMatchObject({ status: 404 });
+    });
+
+    it('a booking and its cancellation parked together and re-driven leave no relation, in either order', async () => {
+      const patient = await create();
+      const doctorId = randomUUID();
+      const booking = { ...booked(patient.id, doctorId), topic: 'appointments' };
+      const cancellation = { ...cancelled(booking), topic: 'appointments' };
+      // One bulk delivery of the dead-letter topic, the cancellation first; one status per entry.
+      const delivered = await send(
+        'POST',
+        '/events/dead-letter',
+        {
+          entries: [
+            { entryId: 'c', event: cancellation },
+            { entryId: 'b', event: booking },
+          ],
+        },
+        { 'dapr-caller-app-id': '' },
+      );
+      expect(delivered.body).toEqual({
+        statuses: [
+          { entryId: 'c', status: 'SUCCESS' },
+          { entryId: 'b', status: 'SUCCESS' },
+        ],
+      });
+      expect(await send('POST', `/ops/dead-letters/${cancellation.id}/redrive`)).toMatchObject({
+        status: 200,
+        body: { outcome: 'redriven' },
+      });
+      expect(await send('POST', `/ops/dead-letters/${booking.id}/redrive`)).toMatchObject({ status: 200, body: { outcome: 'redriven' } });
+      expect(await doctorReads(patient.id, doctorId)).toBe(404);
     });
 
     it('a malformed letter stays parked (409, with the reason); staff other than admins get 403; only the sidecar parks', async () => {
