@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
-import { parseTrustedProxies } from './domain/client-address.js';
+import { parseTrustedHops } from './domain/client-address.js';
 import { defaultClinicAppDir } from './http/clinic-app.js';
 import { assertPolicyInForce } from './http/policy-check.js';
 import { upstreamCheck, waitFor } from './http/upstreams.js';
@@ -21,19 +21,22 @@ const settings = loadConfig({
   UPSTREAM_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
   // The built clinic app (npm run build:app), served at /app.
   CLINIC_APP_DIR: z.string().min(1).default(defaultClinicAppDir()),
-  // Comma-separated IPs / CIDRs of the proxies in front (the ingress controller); empty: the peer is the client.
-  // A typo fails the start instead of trusting the wrong hops.
-  TRUSTED_PROXIES: z
+  // How many proxies of ours append to X-Forwarded-For in front of the gateway (the ingress: 1);
+  // 0: the socket peer is the client. A typo fails the start instead of trusting the wrong hops.
+  TRUSTED_HOPS: z
     .string()
-    .default('')
+    .default('0')
     .transform((value, ctx) => {
       try {
-        return parseTrustedProxies(value);
+        return parseTrustedHops(value);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
     }),
+  // Replaced by TRUSTED_HOPS: a deployment still setting it would silently trust no proxy and
+  // put every client behind its ingress into one rate-limit bucket; it fails the start instead.
+  TRUSTED_PROXIES: z.literal('', { error: 'replaced by TRUSTED_HOPS (how many proxies append to X-Forwarded-For); unset it' }).optional(),
 });
 
 await startService({
@@ -58,7 +61,7 @@ await startService({
         rateLimitPerMinute: settings.RATE_LIMIT_PER_MINUTE,
         bodyLimitBytes: settings.GATEWAY_BODY_LIMIT_BYTES,
         upstreamTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
-        trustedProxies: settings.TRUSTED_PROXIES,
+        trustedHops: settings.TRUSTED_HOPS,
         clinicAppDir: settings.CLINIC_APP_DIR,
       },
     });
