@@ -6,6 +6,7 @@ import { TokenBuckets } from './domain/token-bucket.js';
 import { clinicAppRouter } from './http/clinic-app.js';
 import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
+import { edgeHeaders } from './http/edge-headers.js';
 import { fhirMetadata, fhirNotFound } from './http/fhir.js';
 import { isFhirPath, proxyToServices } from './http/proxy.js';
 
@@ -65,7 +66,7 @@ export function createApp(deps: {
     service: 'gateway',
     logger,
     parseJsonBodies: false,
-    before: [cors(settings.corsOrigins)],
+    before: [edgeHeaders, cors(settings.corsOrigins)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     mount: (express) => {
