@@ -19,6 +19,14 @@ const settings = loadConfig({
   // At start, how long to wait for a routed service to answer through the sidecar before
   // serving anyway (then /readyz stays 503 until one does): services start alongside the gateway.
   UPSTREAM_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
+  // The public entry's own server limits (Node's defaults: 60 s for headers, 300 s for a request,
+  // no cap on connections). A client trickling its headers or body holds a socket no longer than
+  // its timeout (slowloris); the request time covers a body of GATEWAY_BODY_LIMIT_BYTES on a slow
+  // line. Idle keep-alive outlasts the 60 s idle timeout of common load balancers, so they close first.
+  GATEWAY_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  GATEWAY_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(65_000),
+  GATEWAY_MAX_CONNECTIONS: z.coerce.number().int().positive().default(4_096),
   // The built clinic app (npm run build:app), served at /app.
   CLINIC_APP_DIR: z.string().min(1).default(defaultClinicAppDir()),
   // How many proxies of ours append to X-Forwarded-For in front of the gateway (the ingress: 1);
@@ -39,7 +47,20 @@ const settings = loadConfig({
   TRUSTED_PROXIES: z.literal('', { error: 'replaced by TRUSTED_HOPS (how many proxies append to X-Forwarded-For); unset it' }).optional(),
 });
 
+if (settings.GATEWAY_HEADERS_TIMEOUT_MS > settings.GATEWAY_REQUEST_TIMEOUT_MS) {
+  console.error(
+    'Invalid configuration:\n  - GATEWAY_HEADERS_TIMEOUT_MS: must not exceed GATEWAY_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+  );
+  process.exit(1);
+}
+
 await startService({
+  serverLimits: {
+    headersTimeoutMs: settings.GATEWAY_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: settings.GATEWAY_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: settings.GATEWAY_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: settings.GATEWAY_MAX_CONNECTIONS,
+  },
   createApp: async ({ logger, config, readiness, isShuttingDown }) => {
     const policyCheck = { name: 'jwt-policy', check: () => assertPolicyInForce(config.DAPR_HTTP_PORT) };
     // daprd runs a pipeline whose middleware failed to load (missing or out of scope) without it:
