@@ -70,8 +70,13 @@ it('refuses a body over the limit with 413, an unreachable sidecar with 503, the
   const limited = await fetch(`${base}/api/patients`);
   expect(limited.status).toBe(429);
   expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  // The gateway's own answers under /api/ are not stored either; every answer asks for HTTPS.
+  for (const answer of [big, unreachable, limited]) expect(answer.headers.get('cache-control')).toBe('no-store');
   // Health is not rate-limited.
-  expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  const health = await fetch(`${base}/healthz`);
+  expect(health.status).toBe(200);
+  expect(health.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  expect(health.headers.get('cache-control')).toBeNull();
 });
 
 it('answers unknown paths with 404 problem+json, not by forwarding', async () => {
