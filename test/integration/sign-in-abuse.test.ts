@@ -16,7 +16,7 @@ async function registered(api: ReturnType<typeof jsonClient>, label: string): Pr
   return email;
 }
 
-describe('behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1)', () => {
+describe('behind one trusted proxy (TRUSTED_HOPS=1)', () => {
   let stack: TestStack;
   let api: ReturnType<typeof jsonClient>;
   const from = (address: string) => ({ 'x-forwarded-for': address });
@@ -24,7 +24,7 @@ describe('behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1)', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       apps: ['gateway', 'auth-service'],
-      env: { gateway: { TRUSTED_PROXIES: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '100000' } },
+      env: { gateway: { TRUSTED_HOPS: '1', RATE_LIMIT_PER_MINUTE: '100000' } },
     });
     api = jsonClient(stack.url('gateway'));
   }, 180_000);

@@ -6,7 +6,7 @@ import { OutboxRelay, type OutboxStore } from './data/outbox.js';
 import type { ReadinessCheck } from './http/app.js';
 import type { IdempotencyStore } from './http/idempotency.js';
 import { guardWithAppApiToken } from './http/app-token.js';
-import { serve, type Closer, type RunningServer } from './http/serve.js';
+import { serve, type Closer, type RunningServer, type ServerLimits } from './http/serve.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './tracing.js';
 
@@ -50,6 +50,8 @@ export async function startService<Db = undefined>(spec: {
   /** Omitted by services without a database of their own (the gateway). */
   database?: DatabaseOpener<Db>;
   createApp: (context: ServiceContext<Db>) => Express | Promise<Express>;
+  /** Timeouts and a connection cap for the app's HTTP server (the gateway, the public entry, sets them). */
+  serverLimits?: ServerLimits;
 }): Promise<RunningServer> {
   let config: BaseConfig;
   try {
@@ -127,6 +129,7 @@ export async function startService<Db = undefined>(spec: {
       timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
       drainMs: config.SHUTDOWN_DRAIN_MS,
       onShutdownStart: () => (shuttingDown = true),
+      limits: spec.serverLimits,
     });
   } catch (error) {
     logger.fatal({ err: error }, 'service failed to start');

@@ -1,11 +1,12 @@
 import type { Request, RequestHandler } from 'express';
 import { sendOutcome } from '@caregrid/fhir/http';
 import { createServiceApp, PROBLEM_CONTENT_TYPE, problemType, type ReadinessCheck, type Logger } from '@caregrid/platform';
-import { clientAddress, type TrustedProxies } from './domain/client-address.js';
+import { clientAddress } from './domain/client-address.js';
 import { TokenBuckets } from './domain/token-bucket.js';
 import { clinicAppRouter } from './http/clinic-app.js';
 import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
+import { edgeHeaders } from './http/edge-headers.js';
 import { fhirMetadata, fhirNotFound } from './http/fhir.js';
 import { isFhirPath, proxyToServices } from './http/proxy.js';
 
@@ -15,8 +16,8 @@ export type GatewaySettings = {
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
   upstreamTimeoutMs: number;
-  /** Hops whose X-Forwarded-For is believed (the ingress controller); none by default. */
-  trustedProxies: TrustedProxies;
+  /** How many proxies of ours append to X-Forwarded-For in front of the gateway (0: the socket peer is the client). */
+  trustedHops: number;
   /** The built clinic app (index.html and assets/), served at /app. */
   clinicAppDir: string;
 };
@@ -60,12 +61,12 @@ export function createApp(deps: {
   isShuttingDown?: () => boolean;
 }) {
   const { settings, logger } = deps;
-  const clientOf = (req: Request) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], settings.trustedProxies);
+  const clientOf = (req: Request) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], settings.trustedHops);
   const app = createServiceApp({
     service: 'gateway',
     logger,
     parseJsonBodies: false,
-    before: [cors(settings.corsOrigins)],
+    before: [edgeHeaders, cors(settings.corsOrigins)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     mount: (express) => {

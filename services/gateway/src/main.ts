@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
 import { createApp } from './app.js';
-import { parseTrustedProxies } from './domain/client-address.js';
+import { parseTrustedHops } from './domain/client-address.js';
 import { defaultClinicAppDir } from './http/clinic-app.js';
 import { assertPolicyInForce } from './http/policy-check.js';
 import { upstreamCheck, waitFor } from './http/upstreams.js';
@@ -19,24 +19,48 @@ const settings = loadConfig({
   // At start, how long to wait for a routed service to answer through the sidecar before
   // serving anyway (then /readyz stays 503 until one does): services start alongside the gateway.
   UPSTREAM_WAIT_MS: z.coerce.number().int().nonnegative().default(30_000),
+  // The public entry's own server limits (Node's defaults: 60 s for headers, 300 s for a request,
+  // no cap on connections). A client trickling its headers or body holds a socket no longer than
+  // its timeout (slowloris); the request time covers a body of GATEWAY_BODY_LIMIT_BYTES on a slow
+  // line. Idle keep-alive outlasts the 60 s idle timeout of common load balancers, so they close first.
+  GATEWAY_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  GATEWAY_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(65_000),
+  GATEWAY_MAX_CONNECTIONS: z.coerce.number().int().positive().default(4_096),
   // The built clinic app (npm run build:app), served at /app.
   CLINIC_APP_DIR: z.string().min(1).default(defaultClinicAppDir()),
-  // Comma-separated IPs / CIDRs of the proxies in front (the ingress controller); empty: the peer is the client.
-  // A typo fails the start instead of trusting the wrong hops.
-  TRUSTED_PROXIES: z
+  // How many proxies of ours append to X-Forwarded-For in front of the gateway (the ingress: 1);
+  // 0: the socket peer is the client. A typo fails the start instead of trusting the wrong hops.
+  TRUSTED_HOPS: z
     .string()
-    .default('')
+    .default('0')
     .transform((value, ctx) => {
       try {
-        return parseTrustedProxies(value);
+        return parseTrustedHops(value);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
     }),
+  // Replaced by TRUSTED_HOPS: a deployment still setting it would silently trust no proxy and
+  // put every client behind its ingress into one rate-limit bucket; it fails the start instead.
+  TRUSTED_PROXIES: z.literal('', { error: 'replaced by TRUSTED_HOPS (how many proxies append to X-Forwarded-For); unset it' }).optional(),
 });
 
+if (settings.GATEWAY_HEADERS_TIMEOUT_MS > settings.GATEWAY_REQUEST_TIMEOUT_MS) {
+  console.error(
+    'Invalid configuration:\n  - GATEWAY_HEADERS_TIMEOUT_MS: must not exceed GATEWAY_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+  );
+  process.exit(1);
+}
+
 await startService({
+  serverLimits: {
+    headersTimeoutMs: settings.GATEWAY_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: settings.GATEWAY_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: settings.GATEWAY_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: settings.GATEWAY_MAX_CONNECTIONS,
+  },
   createApp: async ({ logger, config, readiness, isShuttingDown }) => {
     const policyCheck = { name: 'jwt-policy', check: () => assertPolicyInForce(config.DAPR_HTTP_PORT) };
     // daprd runs a pipeline whose middleware failed to load (missing or out of scope) without it:
@@ -58,7 +82,7 @@ await startService({
         rateLimitPerMinute: settings.RATE_LIMIT_PER_MINUTE,
         bodyLimitBytes: settings.GATEWAY_BODY_LIMIT_BYTES,
         upstreamTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
-        trustedProxies: settings.TRUSTED_PROXIES,
+        trustedHops: settings.TRUSTED_HOPS,
         clinicAppDir: settings.CLINIC_APP_DIR,
       },
     });

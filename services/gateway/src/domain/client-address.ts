@@ -1,11 +1,12 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 
 /**
  * Who the client is, for rate limits and sign-in throttling. X-Forwarded-For
- * is anyone's to write: only hops we trust (our ingress controller, a load
- * balancer) may tell us who they forwarded for. Pure: no I/O.
+ * is anyone's to write: only the entries our own proxies appended (the ingress
+ * controller, a load balancer) tell us who they forwarded for. Which entries
+ * those are is a count of hops, not a range of addresses: a client inside the
+ * proxies' network is no proxy. Pure: no I/O.
  */
-export type TrustedProxies = { has: (address: string) => boolean; readonly size: number };
 
 /** Canonical text of an IP address (IPv4-mapped IPv6 as IPv4, IPv6 compressed and lower-case); undefined if not one. */
 export function canonicalAddress(text: string): string | undefined {
@@ -24,53 +25,31 @@ export function canonicalAddress(text: string): string | undefined {
 }
 
 /**
- * Parses TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs; empty trusts none.
- * Throws on an entry it cannot read (a typo must not silently trust nobody, or everybody).
+ * Parses TRUSTED_HOPS: how many proxies of ours stand in front of the gateway, a whole number.
+ * Throws on anything else (a typo must not silently trust no proxy, or a client's own entries).
  */
-export function parseTrustedProxies(setting: string): TrustedProxies {
-  const list = new BlockList();
-  let size = 0;
-  for (const entry of setting
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const [addressText, prefixText, ...rest] = entry.split('/');
-    const address = canonicalAddress(addressText ?? '');
-    const family = address && isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    const maxPrefix = family === 'ipv6' ? 128 : 32;
-    const prefix = prefixText === undefined ? maxPrefix : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-    if (!address || rest.length > 0 || !(prefix >= 0 && prefix <= maxPrefix)) {
-      throw new Error(`TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR`);
-    }
-    list.addSubnet(address, prefix, family);
-    size += 1;
-  }
-  return {
-    has: (text) => {
-      const address = canonicalAddress(text);
-      return address !== undefined && list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
-    },
-    size,
-  };
+export function parseTrustedHops(setting: string): number {
+  const text = setting.trim();
+  if (!/^\d{1,2}$/.test(text)) throw new Error(`TRUSTED_HOPS: "${setting}" is not a number of proxies (0 to 99)`);
+  return Number(text);
 }
 
 /**
- * The client's address: the socket peer, unless the peer is a trusted proxy.
- * Then X-Forwarded-For is walked from the right (each proxy appends the peer it
- * saw), skipping trusted hops; the first untrusted entry is the client. A
- * malformed entry stops the walk at the last trusted hop: what lies left of it
- * was written by someone we do not trust.
+ * The client's address, as Envoy's `xff_num_trusted_hops`: the hops list is
+ * X-Forwarded-For followed by the socket peer (each proxy appends the peer it
+ * saw), and the client is the entry `trustedHops` places from its right end.
+ * 0 (no proxy in front): the peer, whatever the header says. 1 (one ingress):
+ * the address the ingress appended; anything left of it was written by the
+ * client and is never read, so a client cannot choose its own address by
+ * sending the header. With fewer entries than hops (the request did not come
+ * through every proxy), or a malformed entry where the client should be, the
+ * peer: never an address the client could have written.
  */
-export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, trusted: TrustedProxies): string {
-  let client = canonicalAddress(peer ?? '') ?? peer ?? 'unknown';
-  if (trusted.size === 0 || !trusted.has(client)) return client;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '')).split(',');
-  if (hops.length === 1 && hops[0]!.trim() === '') return client;
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = canonicalAddress(hops[i]!);
-    if (!hop) return client;
-    client = hop;
-    if (!trusted.has(hop)) return hop;
-  }
-  return client;
+export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, trustedHops: number): string {
+  const socketPeer = canonicalAddress(peer ?? '') ?? peer ?? 'unknown';
+  if (trustedHops === 0) return socketPeer;
+  const forwarded = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '')).split(',');
+  if (forwarded.length === 1 && forwarded[0]!.trim() === '') return socketPeer;
+  const entry = forwarded[forwarded.length - trustedHops];
+  return (entry !== undefined && canonicalAddress(entry)) || socketPeer;
 }

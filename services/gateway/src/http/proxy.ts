@@ -235,7 +235,8 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
       return;
     }
     for (const [name, value] of Object.entries(answer.headers)) {
-      if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined) res.setHeader(name, value);
+      // What the gateway set already is its own word (no-store on /api, HSTS): a service does not replace it.
+      if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined && !res.hasHeader(name)) res.setHeader(name, value);
     }
     res.status(status);
     // An answer cut short upstream (daprd aborts one whose stream broke or timed out) is cut

@@ -12,7 +12,6 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { freePort, renderResources, startTestSidecar, uniqueName, type RunningSidecar } from '@caregrid/devkit';
 import { createApp } from '../../src/app.js';
-import { parseTrustedProxies } from '../../src/domain/client-address.js';
 
 const callerId = uniqueName('e2e-caller');
 const streamerId = uniqueName('e2e-streamer');
@@ -182,7 +181,7 @@ describe('through the gateway', () => {
         rateLimitPerMinute: 1_000,
         bodyLimitBytes: 1024,
         upstreamTimeoutMs: 10_000,
-        trustedProxies: parseTrustedProxies(''),
+        trustedHops: 0,
         clinicAppDir: '/nonexistent',
       },
     });

@@ -8,12 +8,11 @@ import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { freePort } from '@caregrid/devkit';
 import { createApp } from '../../src/app.js';
-import { parseTrustedProxies } from '../../src/domain/client-address.js';
 
 const servers: Server[] = [];
 let base: string;
 
-async function startGateway(overrides: { rateLimitPerMinute?: number; trustedProxies?: string } = {}): Promise<string> {
+async function startGateway(overrides: { rateLimitPerMinute?: number; trustedHops?: number } = {}): Promise<string> {
   const app = createApp({
     logger: pino({ level: 'silent' }),
     settings: {
@@ -22,7 +21,7 @@ async function startGateway(overrides: { rateLimitPerMinute?: number; trustedPro
       rateLimitPerMinute: overrides.rateLimitPerMinute ?? 3,
       bodyLimitBytes: 64,
       upstreamTimeoutMs: 2_000,
-      trustedProxies: parseTrustedProxies(overrides.trustedProxies ?? ''),
+      trustedHops: overrides.trustedHops ?? 0,
       clinicAppDir: '/nonexistent',
     },
   });
@@ -71,8 +70,13 @@ it('refuses a body over the limit with 413, an unreachable sidecar with 503, the
   const limited = await fetch(`${base}/api/patients`);
   expect(limited.status).toBe(429);
   expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  // The gateway's own answers under /api/ are not stored either; every answer asks for HTTPS.
+  for (const answer of [big, unreachable, limited]) expect(answer.headers.get('cache-control')).toBe('no-store');
   // Health is not rate-limited.
-  expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  const health = await fetch(`${base}/healthz`);
+  expect(health.status).toBe(200);
+  expect(health.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  expect(health.headers.get('cache-control')).toBeNull();
 });
 
 it('answers unknown paths with 404 problem+json, not by forwarding', async () => {
@@ -87,13 +91,13 @@ describe('who the client is, for the rate limit', () => {
     return out;
   };
 
-  it('without trusted proxies, X-Forwarded-For is ignored: a new value each time does not escape the limit', async () => {
+  it('with no trusted hops, X-Forwarded-For is ignored: a new value each time does not escape the limit', async () => {
     const url = await startGateway({ rateLimitPerMinute: 2 });
     expect(await statuses(url, ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'])).toEqual([503, 503, 429, 429]);
   });
 
-  it('behind a trusted proxy, each forwarded client has its own budget', async () => {
-    const url = await startGateway({ rateLimitPerMinute: 2, trustedProxies: '127.0.0.1' });
+  it('behind one trusted hop, each forwarded client has its own budget', async () => {
+    const url = await startGateway({ rateLimitPerMinute: 2, trustedHops: 1 });
     expect(await statuses(url, ['203.0.113.7', '203.0.113.7', '203.0.113.7'])).toEqual([503, 503, 429]);
     // Another client behind the same proxy is not affected; a spoofed hop left of the real one changes nothing.
     expect(await statuses(url, ['203.0.113.8', '198.51.100.1, 203.0.113.7'])).toEqual([503, 429]);

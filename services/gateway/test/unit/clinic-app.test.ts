@@ -12,7 +12,6 @@ import { pino } from 'pino';
 import { freePort, repoRoot } from '@caregrid/devkit';
 import { createApp } from '../../src/app.js';
 import { defaultClinicAppDir } from '../../src/http/clinic-app.js';
-import { parseTrustedProxies } from '../../src/domain/client-address.js';
 
 const servers: Server[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'clinic-app-'));
@@ -26,7 +25,7 @@ async function gatewayServing(clinicAppDir: string): Promise<string> {
       rateLimitPerMinute: 1_000,
       bodyLimitBytes: 1024,
       upstreamTimeoutMs: 2_000,
-      trustedProxies: parseTrustedProxies(''),
+      trustedHops: 0,
       clinicAppDir,
     },
   });
