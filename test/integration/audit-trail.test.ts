@@ -299,6 +299,11 @@ describe('the trail is read, never written, through the API', () => {
     const read = await traced('GET', `/api/patients/${w.patient}`, w.asDoctor.headers);
     expectStatus(read.response, 200);
     await onlyEntryOf(read.requestId, w.patient);
+    // Another patient's attempt is logged as denied, and labelled as what it was: not the staff.
+    const stranger = await account(['patient'], { patientId: await createPatient() });
+    const attempt = await traced('GET', `/api/patients/${w.patient}`, stranger.headers);
+    expectStatus(attempt.response, 404);
+    await onlyEntryOf(attempt.requestId, w.patient);
     const log = expectStatus(await api('GET', `/api/patients/${w.patient}/access-log?limit=100`, undefined, w.asPatient.headers), 200)
       .body as Page<Record<string, unknown>>;
     expect(log.items).toContainEqual(
@@ -313,10 +318,12 @@ describe('the trail is read, never written, through the API', () => {
     expect(log.items).toContainEqual(
       expect.objectContaining({ outcome: 'denied', accessedBy: { kind: 'doctor', doctorId: w.otherDoctor } }),
     );
+    expect(log.items).toContainEqual(expect.objectContaining({ outcome: 'denied', accessedBy: { kind: 'another-user' } }));
     const text = JSON.stringify(log);
     for (const internal of [
       w.asDoctor.userId,
       w.asReception.userId,
+      stranger.userId,
       '127.0.0.1',
       read.requestId,
       'clientAddress',

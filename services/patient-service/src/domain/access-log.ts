@@ -14,7 +14,11 @@ export type AccessLogEntry = {
   recordId: string | null;
   outcome: AuditEntry['outcome'];
   accessedBy:
-    { kind: 'you' } | { kind: 'doctor'; doctorId: string } | { kind: 'staff'; role: 'admin' | 'receptionist' } | { kind: 'clinic-system' };
+    | { kind: 'you' }
+    | { kind: 'doctor'; doctorId: string }
+    | { kind: 'staff'; role: 'admin' | 'receptionist' }
+    | { kind: 'another-user' }
+    | { kind: 'clinic-system' };
 };
 
 export type AccessLogPort = (patientId: string, page: { limit: number; cursor?: string }) => Promise<AuditPage>;
@@ -24,7 +28,11 @@ function accessedBy(entry: AuditEntry, patientId: string): AccessLogEntry['acces
   if (actor.kind !== 'user') return { kind: 'clinic-system' };
   if (actor.patientId === patientId && actor.roles.includes('patient')) return { kind: 'you' };
   if (actor.doctorId && actor.roles.includes('doctor')) return { kind: 'doctor', doctorId: actor.doctorId };
-  return { kind: 'staff', role: actor.roles.includes('admin') ? 'admin' : 'receptionist' };
+  if (actor.roles.includes('admin')) return { kind: 'staff', role: 'admin' };
+  if (actor.roles.includes('receptionist')) return { kind: 'staff', role: 'receptionist' };
+  // Another patient, an account linked to nothing: never labelled as staff (a denied attempt is
+  // logged too, and calling a stranger "receptionist" would send the patient to the wrong person).
+  return { kind: 'another-user' };
 }
 
 export function toAccessLogEntry(entry: AuditEntry, patientId: string): AccessLogEntry {

@@ -37,6 +37,7 @@ export const accessLogPage = z.object({
         z.object({ kind: z.literal('you') }),
         z.object({ kind: z.literal('doctor'), doctorId: z.string() }),
         z.object({ kind: z.literal('staff'), role: z.enum(['admin', 'receptionist']) }),
+        z.object({ kind: z.literal('another-user') }),
         z.object({ kind: z.literal('clinic-system') }),
       ]),
     }),

@@ -40,6 +40,10 @@ describe("a patient's access log", () => {
         { kind: 'user', userId: 'u-x', roles: ['receptionist'], patientId: PATIENT },
         { kind: 'staff', role: 'receptionist' },
       ],
+      // Another patient, an unlinked account, a doctor's role without a doctor record: not staff.
+      [{ kind: 'user', userId: 'u-p2', roles: ['patient'], patientId: 'p-2' }, { kind: 'another-user' }],
+      [{ kind: 'user', userId: 'u-x2', roles: [] }, { kind: 'another-user' }],
+      [{ kind: 'user', userId: 'u-d2', roles: ['doctor'] }, { kind: 'another-user' }],
       [{ kind: 'service', appId: 'appointment-service' }, { kind: 'clinic-system' }],
     ];
     for (const [actor, accessedBy] of cases) {
@@ -52,7 +56,7 @@ describe("a patient's access log", () => {
         outcome: 'allowed',
         accessedBy,
       });
-      expect(JSON.stringify(shown)).not.toMatch(/u-[pdrax]|192\.0\.2\.1|req-1|aaaa/);
+      expect(JSON.stringify(shown)).not.toMatch(/u-[pdrax]\d?|192\.0\.2\.1|req-1|aaaa/);
     }
   });
 
