@@ -53,14 +53,14 @@ const problems = {
   403: { description: 'Missing role' },
   409: { description: 'Email (or linked record) already used by another account' },
   410: { description: 'The link was used, replaced by a newer one, or has expired' },
-  429: { description: 'Too many failed attempts (Retry-After says when to try again)' },
+  429: { description: 'Too many failed attempts: wait (seconds; Retry-After says how long) and try again' },
 };
 
 /**
- * Whose attempts a sign-in counts against: the client address the gateway
+ * Whose attempts a sign-in or sign-up counts against: the client address the gateway
  * determined (first in X-Forwarded-For) when the gateway forwarded the call;
  * any other caller by its own name, so a peer cannot pick an address to escape
- * a lock.
+ * a throttle.
  */
 function clientAddress(caller: Caller, req: Request): string {
   if (caller.kind === 'service') return `app:${caller.appId}`;
@@ -89,9 +89,10 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
           schema: registrationAccepted,
         },
         400: problems[400],
+        429: { description: 'Too many sign-ups from this address (Retry-After says when to try again)' },
       },
-      handler: async ({ body, res }) => {
-        await accounts.register(body);
+      handler: async ({ body, caller, req, res }) => {
+        await accounts.register(body, clientAddress(caller, req));
         res.status(202).json(REGISTRATION_ACCEPTED);
       },
     })
