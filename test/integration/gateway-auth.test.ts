@@ -228,6 +228,37 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('password change', () => {
+  const changeTo = (email: string, currentPassword: string, newPassword: string) =>
+    api('POST', '/api/auth/password', { email, currentPassword, newPassword });
+
+  it('proves the current password, ends every other session, and answers a new one', async () => {
+    const user = await registerAndLogin('changer');
+    const otherDevice = await login(user.email, 'correct horse battery');
+    expect(await changeTo(user.email, 'not my password', 'a brand new passphrase')).toMatchObject({
+      status: 401,
+      body: { detail: 'Invalid email or password' },
+    });
+    expect(await changeTo(user.email, 'correct horse battery', 'short')).toMatchObject({
+      status: 400,
+      body: { errors: [expect.objectContaining({ path: 'body.newPassword' })] },
+    });
+    expect((await changeTo(user.email, 'correct horse battery', 'correct horse battery')).status).toBe(400);
+
+    const changed = await changeTo(user.email, 'correct horse battery', 'a brand new passphrase');
+    expect(changed).toMatchObject({ status: 200, body: { tokenType: 'Bearer', deviceToken: expect.any(String) } });
+    const session = changed.body as Tokens;
+    expect(await api('GET', '/api/auth/me', undefined, bearer(session.accessToken))).toMatchObject({ status: 200, body: { id: user.id } });
+    // Every session from before is over; the one the change answered goes on.
+    expect((await api('POST', '/api/auth/refresh', { refreshToken: user.tokens.refreshToken })).status).toBe(401);
+    expect((await api('POST', '/api/auth/refresh', { refreshToken: otherDevice.refreshToken })).status).toBe(401);
+    expect((await api('POST', '/api/auth/refresh', { refreshToken: session.refreshToken })).status).toBe(200);
+    // The old password no longer signs in; the new one does.
+    expect((await api('POST', '/api/auth/login', { email: user.email, password: 'correct horse battery' })).status).toBe(401);
+    await login(user.email, 'a brand new passphrase');
+  });
+});
+
 describe('login throttling', () => {
   it('failures delay further attempts with 429 and Retry-After, even for the right password, for seconds only', async () => {
     const user = await registerAndLogin('throttled');

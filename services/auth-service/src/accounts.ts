@@ -1,4 +1,4 @@
-import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
+import { InvalidInputError, ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
 import { inTransaction, type Pool } from '@caregrid/platform/postgres';
 import type { AccountMail } from './account-mail.js';
 import { RefreshTokens } from './data/refresh-tokens.js';
@@ -123,6 +123,35 @@ export class Accounts {
    * counted per account and per client address.
    */
   async login(email: string, password: string, clientAddress: string, deviceToken?: string): Promise<SignedIn> {
+    const { user, deviceKey } = await this.provePassword(email, password, clientAddress, deviceToken);
+    return this.newSession(user, deviceKey ? deviceToken : undefined);
+  }
+
+  /**
+   * The owner replaces their password, proving the current one (throttled like a sign-in). Every
+   * session of the account ends (a change may follow a theft); the caller gets a new one.
+   */
+  async changePassword(
+    input: { email: string; currentPassword: string; newPassword: string; deviceToken?: string },
+    clientAddress: string,
+  ): Promise<SignedIn> {
+    if (input.newPassword === input.currentPassword) {
+      throw new InvalidInputError('the new password must differ from the current one', [
+        { path: 'newPassword', message: 'must differ from currentPassword' },
+      ]);
+    }
+    const { user, deviceKey } = await this.provePassword(input.email, input.currentPassword, clientAddress, input.deviceToken);
+    const passwordHash = await hashPassword(input.newPassword);
+    await inTransaction(this.pool, async (client) => {
+      await this.users.changePassword(client, user.id, passwordHash);
+      await this.refreshTokens.revokeUser(client, user.id);
+    });
+    this.logger?.info({ userId: user.id }, 'password changed: every other session ended');
+    return this.newSession(user, deviceKey ? input.deviceToken : undefined);
+  }
+
+  /** Admits the attempt, checks the password, and settles the throttle's counters; throws unless the password is right. */
+  private async provePassword(email: string, password: string, clientAddress: string, deviceToken?: string) {
     const deviceKey = deviceToken ? await this.devices.keyFor(deviceToken, email) : undefined;
     const keys = deviceKey
       ? [{ key: deviceKey, policy: DEVICE_POLICY }]
@@ -149,9 +178,14 @@ export class Accounts {
       if (policy === ADDRESS_POLICY) await this.throttle.release(key, admission.counters.get(key)!);
       else await this.throttle.clear(key);
     }
-    if (deviceKey) await this.devices.touch(deviceToken!);
-    const tokens = await this.tokensFor(found.user, await this.refreshTokens.issue(this.pool, found.user.id));
-    return { ...tokens, deviceToken: deviceKey ? deviceToken! : await this.devices.issue(found.user.id) };
+    return { user: found.user, deviceKey };
+  }
+
+  /** Tokens for a proven user, and the device token: the one it presented, if known, or a new one. */
+  private async newSession(user: User, knownDeviceToken: string | undefined): Promise<SignedIn> {
+    if (knownDeviceToken) await this.devices.touch(knownDeviceToken);
+    const tokens = await this.tokensFor(user, await this.refreshTokens.issue(this.pool, user.id));
+    return { ...tokens, deviceToken: knownDeviceToken ?? (await this.devices.issue(user.id)) };
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Accounts, KeyRing } from '../accounts.js';
 import {
   loginSchema,
   newPasswordSchema,
+  passwordChangeSchema,
   passwordResetSchema,
   registrationSchema,
   staffUserSchema,
@@ -110,6 +111,23 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       },
       handler: async ({ body, caller, req, res }) => {
         res.json(await accounts.login(body.email, body.password, clientAddress(caller, req), body.deviceToken));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/password',
+      summary:
+        'Change the password, proving the current one (throttled like a sign-in); every other session of the account ends, and this client gets a new one',
+      tags: ['auth'],
+      body: passwordChangeSchema,
+      responses: {
+        200: { description: 'Changed and signed in with the new password (the other sessions are revoked)', schema: signedInAnswer },
+        400: problems[400],
+        401: problems[401],
+        429: problems[429],
+      },
+      handler: async ({ body, caller, req, res }) => {
+        res.json(await accounts.changePassword(body, clientAddress(caller, req)));
       },
     })
     .add({
