@@ -198,7 +198,7 @@ async function inject(fault: Fault, stack: TestStack, kafka: PrivateKafka | unde
 
 /**
  * The stack a soak runs on: every app of dapr/dapr.yaml with its daprd, on a Kafka broker of its
- * own (a fault may restart it; the shared ones serve other runs), the gateway's rate limit raised.
+ * own (a fault may restart it; the shared ones serve other runs), the gateway's rate limit and the sign-up limit raised.
  */
 export async function startSoakStack(): Promise<{ stack: TestStack; kafka: PrivateKafka; stop: () => Promise<void> }> {
   const kafka = await startPrivateKafka();
@@ -206,7 +206,8 @@ export async function startSoakStack(): Promise<{ stack: TestStack; kafka: Priva
     const stack = await startTestStack({
       apps: loadRunFile(defaultRunFile).map((app) => app.appId),
       kafkaBrokers: kafka.brokers,
-      env: { gateway: { RATE_LIMIT_PER_MINUTE: '10000000' } },
+      // One client signs many up: the per-address sign-up limit is not under test in a soak.
+      env: { gateway: { RATE_LIMIT_PER_MINUTE: '10000000' }, 'auth-service': { REGISTRATION_BURST: '10000000' } },
     });
     return {
       stack,

@@ -1,4 +1,4 @@
-import { ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
+import { InvalidInputError, ThrottledError, UnauthenticatedError, type Logger } from '@caregrid/platform';
 import { inTransaction, type Pool } from '@caregrid/platform/postgres';
 import type { AccountMail, HandedOverLink } from './account-mail.js';
 import { RefreshTokens } from './data/refresh-tokens.js';
@@ -6,7 +6,7 @@ import { ThrottleStore } from './data/throttle-store.js';
 import { TrustedDevices } from './data/trusted-devices.js';
 import { UsersRepository } from './data/users-repository.js';
 import { checkPassword, hashPassword } from './domain/passwords.js';
-import { ACCOUNT_POLICY, ADDRESS_POLICY, DEVICE_POLICY } from './domain/throttle.js';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, DEVICE_POLICY, REGISTRATION_POLICY, type BucketPolicy } from './domain/throttle.js';
 import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
 import { checkRolesAndLinks, isActiveAdmin, LastAdminError, uniqueRoles, type User } from './domain/users.js';
 
@@ -32,6 +32,8 @@ export class Accounts {
     private readonly keys: KeyRing,
     private readonly mail: AccountMail,
     private readonly logger?: Logger,
+    /** Sign-ups per client address (REGISTRATION_BURST, REGISTRATION_REFILL_SECONDS). */
+    private readonly registrationLimit: BucketPolicy = REGISTRATION_POLICY,
   ) {
     this.users = new UsersRepository(pool);
     this.refreshTokens = new RefreshTokens(pool);
@@ -44,8 +46,12 @@ export class Accounts {
    * the caller sees: both cases answer alike (and hash alike, so they take alike),
    * so sign-up cannot be used to find out who has an account here. A new account
    * is unconfirmed, with a confirmation mail asked for in the same transaction.
+   * Throttled per client address before anything is hashed: each sign-up costs an
+   * argon2id hash (19 MiB), which one address must not be able to run at will.
    */
-  async register(input: { name: string; email: string; password: string }): Promise<void> {
+  async register(input: { name: string; email: string; password: string }, clientAddress: string): Promise<void> {
+    const withdrawal = await this.throttle.take(`register:${clientAddress}`, this.registrationLimit, new Date());
+    if (!withdrawal.taken) throw new ThrottledError('Too many sign-ups from this address; try again later', withdrawal.retryAfterSeconds);
     const passwordHash = await hashPassword(input.password);
     const created = await this.mail.requesting(async (client) => {
       const user = await this.users.createUnlessEmailTaken(
@@ -155,13 +161,43 @@ export class Accounts {
   }
 
   /**
-   * Sign-in, throttled before the password is checked. A client that presents
-   * the device token of this account (it signed in here before) is counted on
-   * its own: the failures of other clients — a guesser at the account, others
-   * behind the same address — never lock it out. Everyone else is counted per
-   * account and per client address.
+   * Sign-in, throttled before the password is checked: failures delay the next
+   * attempt (seconds, never a lockout; see domain/throttle.ts). A client that
+   * presents the device token of this account (it signed in here before) is
+   * counted on its own: the failures of other clients — a guesser at the
+   * account, others behind the same address — never delay it. Everyone else is
+   * counted per account and per client address.
    */
   async login(email: string, password: string, clientAddress: string, deviceToken?: string): Promise<SignedIn> {
+    const { user, deviceKey } = await this.provePassword(email, password, clientAddress, deviceToken);
+    return this.newSession(user, deviceKey ? deviceToken : undefined);
+  }
+
+  /**
+   * The owner replaces their password, proving the current one (throttled like a sign-in). Every
+   * session of the account ends (a change may follow a theft); the caller gets a new one.
+   */
+  async changePassword(
+    input: { email: string; currentPassword: string; newPassword: string; deviceToken?: string },
+    clientAddress: string,
+  ): Promise<SignedIn> {
+    if (input.newPassword === input.currentPassword) {
+      throw new InvalidInputError('the new password must differ from the current one', [
+        { path: 'newPassword', message: 'must differ from currentPassword' },
+      ]);
+    }
+    const { user, deviceKey } = await this.provePassword(input.email, input.currentPassword, clientAddress, input.deviceToken);
+    const passwordHash = await hashPassword(input.newPassword);
+    await inTransaction(this.pool, async (client) => {
+      await this.users.changePassword(client, user.id, passwordHash);
+      await this.refreshTokens.revokeUser(client, user.id);
+    });
+    this.logger?.info({ userId: user.id }, 'password changed: every other session ended');
+    return this.newSession(user, deviceKey ? input.deviceToken : undefined);
+  }
+
+  /** Admits the attempt, checks the password, and settles the throttle's counters; throws unless the password is right. */
+  private async provePassword(email: string, password: string, clientAddress: string, deviceToken?: string) {
     const deviceKey = deviceToken ? await this.devices.keyFor(deviceToken, email) : undefined;
     const keys = deviceKey
       ? [{ key: deviceKey, policy: DEVICE_POLICY }]
@@ -172,7 +208,7 @@ export class Accounts {
     // Reserved before the password is checked: concurrent attempts cannot all pass the limit.
     const admission = await this.throttle.admit(keys, new Date());
     if (!admission.admitted) {
-      throw new ThrottledError('Too many failed sign-in attempts; try again later', admission.retryAfterSeconds);
+      throw new ThrottledError('Too many failed sign-in attempts; wait a moment and try again', admission.retryAfterSeconds);
     }
 
     const found = await this.users.findCredentials(email);
@@ -185,12 +221,17 @@ export class Accounts {
     }
     // Success clears the client's own counters and gives back its share of the address's.
     for (const { key, policy } of keys) {
-      if (policy === ADDRESS_POLICY) await this.throttle.release(key, policy);
+      if (policy === ADDRESS_POLICY) await this.throttle.release(key, admission.counters.get(key)!);
       else await this.throttle.clear(key);
     }
-    if (deviceKey) await this.devices.touch(deviceToken!);
-    const tokens = await this.tokensFor(found.user, await this.refreshTokens.issue(this.pool, found.user.id));
-    return { ...tokens, deviceToken: deviceKey ? deviceToken! : await this.devices.issue(found.user.id) };
+    return { user: found.user, deviceKey };
+  }
+
+  /** Tokens for a proven user, and the device token: the one it presented, if known, or a new one. */
+  private async newSession(user: User, knownDeviceToken: string | undefined): Promise<SignedIn> {
+    if (knownDeviceToken) await this.devices.touch(knownDeviceToken);
+    const tokens = await this.tokensFor(user, await this.refreshTokens.issue(this.pool, user.id));
+    return { ...tokens, deviceToken: knownDeviceToken ?? (await this.devices.issue(user.id)) };
   }
 
   /**

@@ -4,6 +4,7 @@ import { postgresDatabase } from '@caregrid/platform/postgres';
 import { AccountMail, type AccountMailSettings } from './account-mail.js';
 import { Accounts } from './accounts.js';
 import { createApp } from './app.js';
+import { REGISTRATION_POLICY } from './domain/throttle.js';
 import { secretStoreKeyRing } from './keyring.js';
 import { recoverAdminCommand } from './recover-admin.js';
 
@@ -26,6 +27,12 @@ const settings = loadConfig({
     .positive()
     .default(7 * 24 * 3600),
   ACCOUNT_MAIL_COOLDOWN_SECONDS: z.coerce.number().int().nonnegative().default(60),
+  // Sign-ups per client address (a token bucket): each one runs argon2id at 19 MiB.
+  REGISTRATION_BURST: z.coerce.number().int().positive().default(REGISTRATION_POLICY.capacity),
+  REGISTRATION_REFILL_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(REGISTRATION_POLICY.refillMs / 1000),
 });
 const migrations = loadMigrations(new URL('data/migrations/', import.meta.url));
 const mailSettings: AccountMailSettings = {
@@ -55,7 +62,10 @@ await startService({
       reloadMs: settings.SIGNING_KEYS_RELOAD_MS,
     });
     const mail = new AccountMail(db, mailSettings, onEventsQueued, logger);
-    const accounts = new Accounts(db, keys, mail, logger);
+    const accounts = new Accounts(db, keys, mail, logger, {
+      capacity: settings.REGISTRATION_BURST,
+      refillMs: settings.REGISTRATION_REFILL_SECONDS * 1000,
+    });
     await accounts.bootstrapAdmin(secret.bootstrapAdminEmail, secret.bootstrapAdminPassword);
     return createApp({ ...context, keys, accounts, mail });
   },

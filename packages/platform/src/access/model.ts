@@ -172,6 +172,8 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'POST /auth/password-reset': PUBLIC,
     'POST /auth/password-reset/confirm': PUBLIC,
     'POST /auth/invitations/accept': PUBLIC,
+    // Carries its own credential, the current password.
+    'POST /auth/password': PUBLIC,
     'GET /.well-known/jwks.json': PUBLIC,
     'GET /auth/me': can('account', 'read'),
     // Whoever sees their own account may ask for its confirmation mail again.

@@ -85,6 +85,11 @@ export class UsersRepository {
     await client.query('UPDATE users SET password_hash = $2, email_verified = true, updated_at = now() WHERE id = $1', [id, passwordHash]);
   }
 
+  /** A password its owner chose, proving the current one (it proves no address). */
+  async changePassword(client: PoolClient, id: string, passwordHash: string): Promise<void> {
+    await client.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, passwordHash]);
+  }
+
   async markEmailVerified(client: PoolClient, id: string): Promise<void> {
     await client.query('UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1', [id]);
   }

@@ -21,6 +21,14 @@ export const loginSchema = z.strictObject({
   deviceToken: z.string().min(1).max(200).optional(),
 });
 
+/** A password change proves the current one, as a sign-in does; the new one follows the sign-up rules. */
+export const passwordChangeSchema = z.strictObject({
+  email,
+  currentPassword: z.string().min(1).max(128),
+  newPassword: password,
+  deviceToken: z.string().min(1).max(200).optional(),
+});
+
 /** Without a password the account is invited: its owner sets one by the mailed link. */
 export const staffUserSchema = registrationSchema.extend({
   password: password.optional(),

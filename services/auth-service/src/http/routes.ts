@@ -7,6 +7,7 @@ import type { Accounts, KeyRing } from '../accounts.js';
 import {
   loginSchema,
   newPasswordSchema,
+  passwordChangeSchema,
   passwordResetSchema,
   registrationSchema,
   staffUserSchema,
@@ -57,14 +58,14 @@ const problems = {
     description:
       'Roles and links contradict each other (type urn:caregrid:problem:roles-contradict-links): a patient or doctor link without its role, or the patient role with a staff role',
   },
-  429: { description: 'Too many failed attempts (Retry-After says when to try again)' },
+  429: { description: 'Too many failed attempts: wait (seconds; Retry-After says how long) and try again' },
 };
 
 /**
- * Whose attempts a sign-in counts against: the client address the gateway
+ * Whose attempts a sign-in or sign-up counts against: the client address the gateway
  * determined (first in X-Forwarded-For) when the gateway forwarded the call;
  * any other caller by its own name, so a peer cannot pick an address to escape
- * a lock.
+ * a throttle.
  */
 function clientAddress(caller: Caller, req: Request): string {
   if (caller.kind === 'service') return `app:${caller.appId}`;
@@ -93,9 +94,10 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
           schema: registrationAccepted,
         },
         400: problems[400],
+        429: { description: 'Too many sign-ups from this address (Retry-After says when to try again)' },
       },
-      handler: async ({ body, res }) => {
-        await accounts.register(body);
+      handler: async ({ body, caller, req, res }) => {
+        await accounts.register(body, clientAddress(caller, req));
         res.status(202).json(REGISTRATION_ACCEPTED);
       },
     })
@@ -113,6 +115,23 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       },
       handler: async ({ body, caller, req, res }) => {
         res.json(await accounts.login(body.email, body.password, clientAddress(caller, req), body.deviceToken));
+      },
+    })
+    .add({
+      method: 'post',
+      path: '/auth/password',
+      summary:
+        'Change the password, proving the current one (throttled like a sign-in); every other session of the account ends, and this client gets a new one',
+      tags: ['auth'],
+      body: passwordChangeSchema,
+      responses: {
+        200: { description: 'Changed and signed in with the new password (the other sessions are revoked)', schema: signedInAnswer },
+        400: problems[400],
+        401: problems[401],
+        429: problems[429],
+      },
+      handler: async ({ body, caller, req, res }) => {
+        res.json(await accounts.changePassword(body, clientAddress(caller, req)));
       },
     })
     .add({
