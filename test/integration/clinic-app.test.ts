@@ -487,6 +487,9 @@ describeInBrowser('the clinic app in Chromium', () => {
     await status(page, /^A new confirmation link is on its way/);
     await screenshot(page, 'patient-unconfirmed-booking');
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // Signed out for good before navigating: a reload mid-sign-out raced the app's own screen
+    // change on a busy CI machine (the forgot-password form was replaced before it was sent).
+    await status(page, 'You are signed out.');
 
     // Forgot password: the same words for an address with an account and one without.
     for (const address of [email, `nobody.${run}@example.org`]) {
