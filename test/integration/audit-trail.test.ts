@@ -3,8 +3,8 @@
  * through the gateway → an entry in the serving service's outbox before the
  * answer → the `audit` topic → analytics-service's append-only store →
  * `GET /api/audit` for admins and `GET /api/patients/{id}/access-log` for the
- * patient. Each request carries its own x-request-id, so each entry is found
- * by it: exactly one per request.
+ * patient. Each request's entries are found by the request id the gateway
+ * answered (X-Request-Id): exactly one per request.
  */
 import pg from 'pg';
 import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
@@ -26,6 +26,7 @@ type Entry = {
   status: number;
   clientAddress: string | null;
   requestId: string;
+  clientRequestId?: string;
   traceId: string;
 };
 type Page<T> = { items: T[]; nextCursor: string | null };
@@ -41,11 +42,13 @@ function expectStatus(response: HttpResult, status: number): HttpResult {
   return response;
 }
 
-/** A request with a request id of its own, so its audit entry can be found. */
+/** A request and the id the gateway gave it (answered as X-Request-Id, as a client quotes it to support): its entries are found by it. */
 async function traced(method: string, url: string, as: Record<string, string>, body?: unknown) {
-  const requestId = unique('audit');
-  const response = await api(method, url, body, { ...as, 'x-request-id': requestId });
-  return { response, requestId };
+  const clientRequestId = unique('audit');
+  const response = await api(method, url, body, { ...as, 'x-request-id': clientRequestId });
+  const requestId = response.headers.get('x-request-id');
+  expect(requestId).toBeTruthy();
+  return { response, requestId: requestId!, clientRequestId };
 }
 
 /**
@@ -152,6 +155,27 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 describe('every access to patient data leaves exactly one entry', () => {
+  it("the gateway mints the request id and starts the trace; the client's X-Request-Id is kept beside them", async () => {
+    const clientTraceId = 'c1'.repeat(16);
+    const response = await api('GET', `/api/patients/${w.patient}`, undefined, {
+      ...w.asDoctor.headers,
+      'x-request-id': 'mine-123',
+      traceparent: `00-${clientTraceId}-${'c2'.repeat(8)}-01`,
+    });
+    expectStatus(response, 200);
+    // What the client quotes to support: the gateway's id, not its own.
+    const answered = response.headers.get('x-request-id');
+    expect(answered).toMatch(/^[0-9a-f-]{36}$/);
+    expect(answered).not.toBe('mine-123');
+    const entry = await onlyEntryOf(answered!, w.patient);
+    expect(entry).toMatchObject({ requestId: answered, clientRequestId: 'mine-123', service: 'patient-service' });
+    expect(entry.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(entry.traceId).not.toBe(clientTraceId);
+    // A client that claims another request's id gets its own id all the same.
+    const again = await api('GET', `/api/patients/${w.patient}`, undefined, { ...w.asDoctor.headers, 'x-request-id': answered! });
+    expect(again.headers.get('x-request-id')).not.toBe(answered);
+  });
+
   it('a read: who, what, whose, when, outcome, client address, request and trace id', async () => {
     const before = Date.now();
     const { response, requestId } = await traced('GET', `/api/patients/${w.patient}`, w.asDoctor.headers);
@@ -244,6 +268,7 @@ describe('every access to patient data leaves exactly one entry', () => {
       action: 'read',
       actor: { kind: 'service', appId: 'appointment-service' },
       clientAddress: null,
+      clientRequestId: booking.clientRequestId,
     });
   });
 
@@ -326,6 +351,7 @@ describe('the trail is read, never written, through the API', () => {
       stranger.userId,
       '127.0.0.1',
       read.requestId,
+      read.clientRequestId,
       'clientAddress',
       'traceId',
       'requestId',

@@ -1,9 +1,11 @@
 /**
- * End-to-end tracing, every process real: a booking and its payment, sent by a client under one
- * W3C traceparent, come back from Zipkin's API as ONE trace holding the gateway, the sidecars,
- * appointment-service with its patient and doctor invocations and database queries, the publish
- * of appointment.paid (from the outbox relay, after the request had ended) and billing-service
- * consuming it and issuing the invoice. Every span's parent is in the trace: nothing is orphaned.
+ * End-to-end tracing, every process real: a booking and its payment come back from Zipkin's API,
+ * each found by the request id the gateway answered, as one trace per request begun at the
+ * gateway: the booking's holds the gateway, the sidecars, appointment-service with its patient and
+ * doctor invocations and database queries; the payment's the publish of appointment.paid (from
+ * the outbox relay, after the request had ended) and billing-service consuming it and issuing the
+ * invoice. Every span's parent is in its trace: nothing is orphaned. The client's own
+ * traceparent and X-Request-Id choose neither trace nor id.
  */
 import { randomBytes } from 'node:crypto';
 import { doctorProfile, eventually, jsonClient, readInfraEnv, startTestStack, type TestStack } from '@caregrid/devkit';
@@ -34,6 +36,14 @@ async function traceFromZipkin(traceId: string): Promise<ZipkinSpan[]> {
   return response.ok ? ((await response.json()) as ZipkinSpan[]) : [];
 }
 
+/** The trace of one request, found by the request id the gateway answered (a tag of its server span). */
+async function traceOfRequest(requestId: string): Promise<ZipkinSpan[]> {
+  const query = new URLSearchParams({ serviceName: 'gateway', annotationQuery: `caregrid.request_id=${requestId}`, limit: '1' });
+  const response = await fetch(`${zipkin}/api/v2/traces?${query}`);
+  const traceId = response.ok ? ((await response.json()) as ZipkinSpan[][])[0]?.[0]?.traceId : undefined;
+  return traceId ? traceFromZipkin(traceId) : [];
+}
+
 beforeAll(async () => {
   expect((await fetch(`${zipkin}/health`)).status).toBe(200);
   stack = await startTestStack({
@@ -49,7 +59,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-it('one booking and its payment are one trace in Zipkin: gateway, invocations, queries, the publish and the billing consumer', async () => {
+it('a booking and its payment are a trace each in Zipkin, begun at the gateway: invocations, queries, the publish and the billing consumer', async () => {
   const n = `${Date.now()}-${randomBytes(2).toString('hex')}`;
   const patient = await api(
     'POST',
@@ -65,10 +75,13 @@ it('one booking and its payment are one trace in Zipkin: gateway, invocations, q
   );
   expect([patient.status, doctor.status]).toEqual([201, 201]);
 
-  // The client's own span: both requests are its children, so the whole flow is one trace.
-  const traceId = randomBytes(16).toString('hex');
-  const clientSpanId = randomBytes(8).toString('hex');
-  const traced = { ...auth, traceparent: `00-${traceId}-${clientSpanId}-01` };
+  // A client with a trace and request ids of its own: the gateway continues neither.
+  const clientTraceId = randomBytes(16).toString('hex');
+  const client = (label: string) => ({
+    ...auth,
+    traceparent: `00-${clientTraceId}-${randomBytes(8).toString('hex')}-01`,
+    'x-request-id': `client-${label}-${n}`,
+  });
   const booked = await api(
     'POST',
     '/api/appointments',
@@ -79,11 +92,16 @@ it('one booking and its payment are one trace in Zipkin: gateway, invocations, q
       durationMinutes: 30,
       serviceType: 'checkup',
     },
-    traced,
+    client('booking'),
   );
   expect(booked.status).toBe(201);
   const appointmentId = (booked.body as { id: string }).id;
-  expect((await api('POST', `/api/appointments/${appointmentId}/payment`, { method: 'debit', amount: 9_000 }, traced)).status).toBe(200);
+  const paid = await api('POST', `/api/appointments/${appointmentId}/payment`, { method: 'debit', amount: 9_000 }, client('payment'));
+  expect(paid.status).toBe(200);
+  const bookingId = booked.headers.get('x-request-id')!;
+  const paymentId = paid.headers.get('x-request-id')!;
+  expect([bookingId, paymentId]).not.toContain(`client-booking-${n}`);
+  expect(paymentId).not.toBe(`client-payment-${n}`);
   await eventually(async () => {
     const page = (await api('GET', `/api/billing/invoices?appointmentId=${appointmentId}`, undefined, auth)).body as { items: unknown[] };
     return page.items.length > 0 ? true : undefined;
@@ -99,7 +117,7 @@ it('one booking and its payment are one trace in Zipkin: gateway, invocations, q
         s.kind === 'CONSUMER' &&
         s.tags?.['cloudevents.event_type'] === 'caregrid.appointment.paid.v1',
     );
-  const expected: [string, ZipkinSpan['kind'], RegExp][] = [
+  const inBooking: [string, ZipkinSpan['kind'], RegExp][] = [
     // The gateway's own spans (its sidecar's too report under its app-id).
     ['gateway', 'SERVER', /^post$/],
     ['gateway', 'CLIENT', /^invoke appointment-service post$/],
@@ -110,40 +128,65 @@ it('one booking and its payment are one trace in Zipkin: gateway, invocations, q
     ['patient-service', 'SERVER', /^get \/patients\/:id$/],
     ['doctor-service', 'SERVER', /^get \/doctors\/:id$/],
     ['appointment-service', 'CLIENT', /^pg insert$/],
+  ];
+  const inPayment: [string, ZipkinSpan['kind'], RegExp][] = [
+    ['gateway', 'SERVER', /^post$/],
+    ['appointment-service', 'SERVER', /^post \/appointments\/:id\/payment$/],
     // The paid event, published by the outbox relay after the request had ended.
     ['appointment-service', 'PRODUCER', /^publish appointments$/],
     ['billing-service', 'CLIENT', /^pg insert$/],
   ];
-  // One connected trace: each span's parent is a span of the trace, or the client's own span.
+  // One connected trace: each span's parent is a span of the trace (the gateway's server span is its root).
   const orphans = (spans: ZipkinSpan[]) => {
     const ids = new Set(spans.map((s) => s.id));
-    return spans
-      .filter((s) => s.parentId !== undefined && !ids.has(s.parentId) && s.parentId !== clientSpanId)
-      .map((s) => `${s.localEndpoint?.serviceName}: ${s.name}`);
+    return spans.filter((s) => s.parentId !== undefined && !ids.has(s.parentId)).map((s) => `${s.localEndpoint?.serviceName}: ${s.name}`);
   };
-  const missing = (spans: ZipkinSpan[]) =>
+  const missing = (spans: ZipkinSpan[], expected: [string, ZipkinSpan['kind'], RegExp][]) =>
     expected
       .filter(([service, kind, name]) => !has(spans, service, kind, name))
       .map(([service, kind, name]) => `${service} ${kind} ${name}`);
   // Spans arrive in batches (the apps' exporters and each daprd send every second or so).
-  let spans: ZipkinSpan[] = [];
+  let booking: ZipkinSpan[] = [];
+  let payment: ZipkinSpan[] = [];
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1_000))) {
-    spans = await traceFromZipkin(traceId);
-    if (missing(spans).length === 0 && paidConsumed(spans) && orphans(spans).length === 0) break;
+    [booking, payment] = await Promise.all([traceOfRequest(bookingId), traceOfRequest(paymentId)]);
+    const complete =
+      missing(booking, inBooking).length === 0 &&
+      missing(payment, inPayment).length === 0 &&
+      paidConsumed(payment) &&
+      orphans(booking).length === 0 &&
+      orphans(payment).length === 0;
+    if (complete) break;
   }
-  expect(missing(spans)).toEqual([]);
+  expect(missing(booking, inBooking)).toEqual([]);
+  expect(missing(payment, inPayment)).toEqual([]);
 
-  // The paid event: published by the relay inside the request's trace, consumed by billing.
-  const consumed = paidConsumed(spans)!;
+  // The paid event: published by the relay inside the payment's trace, consumed by billing.
+  const consumed = paidConsumed(payment)!;
   expect(consumed.name).toBe('consume appointments');
   expect(consumed.tags?.['caregrid.delivery_status']).toBe('SUCCESS');
   // The invoice was written under the consumer span.
-  const billingInserts = spans.filter((s) => s.localEndpoint?.serviceName === 'billing-service' && s.name === 'pg insert');
+  const billingInserts = payment.filter((s) => s.localEndpoint?.serviceName === 'billing-service' && s.name === 'pg insert');
   expect(billingInserts.some((s) => s.parentId === consumed.id)).toBe(true);
 
-  expect(orphans(spans)).toEqual([]);
-  expect(spans.every((s) => s.traceId === traceId)).toBe(true);
+  expect(orphans(booking)).toEqual([]);
+  expect(orphans(payment)).toEqual([]);
+  // Each request its own trace, begun at the gateway: none of them the client's.
+  const bookingTrace = booking[0]!.traceId;
+  expect(booking.every((s) => s.traceId === bookingTrace)).toBe(true);
+  expect(payment.every((s) => s.traceId === payment[0]!.traceId)).toBe(true);
+  expect(new Set([bookingTrace, payment[0]!.traceId, clientTraceId]).size).toBe(3);
+  expect(await traceFromZipkin(clientTraceId)).toEqual([]);
+  // The client's id is on the gateway's server span, beside ours, for support to find its trace.
+  const served = booking.find((s) => s.localEndpoint?.serviceName === 'gateway' && s.kind === 'SERVER')!;
+  expect(served.parentId).toBeUndefined();
+  expect(served.tags).toMatchObject({ 'caregrid.request_id': bookingId, 'caregrid.client_request_id': `client-booking-${n}` });
   // Background work a request merely woke (the outbox relay's polling) is not part of its trace.
-  const relayClaims = spans.filter((s) => s.tags?.['db.query.text']?.includes('claimed_by'));
+  // (Its claims name the outbox: another stack's subscriber on the shared broker may continue these
+  // traces too, with claimed_by queries of its own tables.)
+  const relayClaims = [...booking, ...payment].filter((s) => {
+    const query = s.tags?.['db.query.text'] ?? '';
+    return query.includes('outbox') && query.includes('claimed_by');
+  });
   expect(relayClaims).toEqual([]);
 }, 180_000);

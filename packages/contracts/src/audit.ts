@@ -43,7 +43,10 @@ export const auditEntry = z.object({
   outcome: z.enum(AUDIT_OUTCOMES),
   status: z.number().int().min(100).max(599),
   clientAddress: z.string().max(100).nullable(),
+  /** Minted by the gateway for the request (a peer's call carries the id of the request it serves). */
   requestId: z.string().max(128),
+  /** The X-Request-Id the client sent, if it sent a well-formed one: its word, kept beside ours. */
+  clientRequestId: z.string().max(128).optional(),
   traceId: z.string().max(32),
 });
 export type AuditEntry = z.infer<typeof auditEntry>;

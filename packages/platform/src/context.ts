@@ -4,7 +4,10 @@ import type { AuditNote } from './audit/trail.js';
 
 /** Per-request values that outgoing calls (invocation, publish) pass on. */
 export type RequestContext = {
+  /** Minted by the gateway (or by the first app the request reached), passed on to every peer call. */
   requestId: string;
+  /** The client's own X-Request-Id, kept beside ours for support to match, never in its place. */
+  clientRequestId?: string;
   traceparent: string;
   /** Identity headers set by the gateway sidecar's policy, forwarded to peers as-is. */
   identity: Record<string, string>;
@@ -47,21 +50,50 @@ export function isValidTraceparent(value: string | undefined): value is string {
   return value !== undefined && TRACEPARENT.test(value) && !value.includes('-00000000000000000000000000000000-');
 }
 
-export function newRequestContext(headers: Record<string, string | string[] | undefined>): RequestContext {
+// A request id we pass on or keep must look like one (log-injection guard).
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export const isWellFormedRequestId = (value: string | undefined): value is string => value !== undefined && REQUEST_ID.test(value);
+
+/**
+ * The context of a request as it arrives. At the public entry (the gateway) the caller is a
+ * client: its X-Request-Id and traceparent are its own word, so the request gets a new id and a
+ * new trace, and a well-formed client id is kept as `clientRequestId`. Behind it, request ids are
+ * believed only from a call that came through service invocation (daprd sets
+ * `dapr-caller-app-id`: the gateway, or a peer passing on the id of the request it serves); the
+ * app's own sidecar delivering an event or a trigger gets a new one. The traceparent is the
+ * sidecar's (daprd continues its caller's trace) and identity headers are read as sent: callerOf
+ * decides whose to believe.
+ */
+export function newRequestContext(
+  headers: Record<string, string | string[] | undefined>,
+  options: { publicEntry?: boolean } = {},
+): RequestContext {
   const header = (name: string) => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
+  if (options.publicEntry) {
+    const clientRequestId = header('x-request-id');
+    return {
+      requestId: randomUUID(),
+      ...(isWellFormedRequestId(clientRequestId) ? { clientRequestId } : {}),
+      traceparent: childTraceparent(),
+      identity: {},
+    };
+  }
+  const invoked = !!header('dapr-caller-app-id')?.trim();
+  const requestId = invoked ? header('x-request-id') : undefined;
+  const clientRequestId = invoked ? header('x-client-request-id') : undefined;
   const incomingTrace = header('traceparent');
-  const requestId = header('x-request-id');
   const identity: Record<string, string> = {};
   for (const name of IDENTITY_HEADERS) {
     const value = header(name);
     if (value) identity[name] = value;
   }
   return {
-    // Accept a caller's request id only when it looks like one (log-injection guard).
-    requestId: requestId && /^[\w.:-]{1,128}$/.test(requestId) ? requestId : randomUUID(),
+    requestId: isWellFormedRequestId(requestId) ? requestId : randomUUID(),
+    ...(isWellFormedRequestId(clientRequestId) ? { clientRequestId } : {}),
     traceparent: isValidTraceparent(incomingTrace) ? incomingTrace : childTraceparent(),
     identity,
   };
@@ -87,6 +119,7 @@ export function propagationHeaders(): Record<string, string> {
   return {
     traceparent: context.traceparent,
     'x-request-id': context.requestId,
+    ...(context.clientRequestId ? { 'x-client-request-id': context.clientRequestId } : {}),
     ...context.identity,
   };
 }

@@ -188,13 +188,31 @@ describe('service app', () => {
     dbUp = true;
   });
 
-  it('carries the request id and traceparent into outgoing calls', async () => {
+  it("carries the request id, the client's id and the traceparent of an invocation into outgoing calls", async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const response = await fetch(`${base}/echo-context`, {
-      headers: { traceparent, 'x-request-id': 'req-42', 'x-caregrid-user-id': 'u7' },
+      headers: {
+        traceparent,
+        'dapr-caller-app-id': 'gateway',
+        'x-request-id': 'req-42',
+        'x-client-request-id': 'mine-42',
+        'x-caregrid-user-id': 'u7',
+      },
     });
     expect(response.headers.get('x-request-id')).toBe('req-42');
-    expect(await response.json()).toEqual({ traceparent, 'x-request-id': 'req-42', 'x-caregrid-user-id': 'u7' });
+    expect(await response.json()).toEqual({
+      traceparent,
+      'x-request-id': 'req-42',
+      'x-client-request-id': 'mine-42',
+      'x-caregrid-user-id': 'u7',
+    });
+  });
+
+  it('mints the request id of a request that did not come by invocation (its own sidecar: events, triggers)', async () => {
+    const response = await fetch(`${base}/echo-context`, { headers: { 'x-request-id': 'req-43', 'x-client-request-id': 'mine-43' } });
+    const minted = response.headers.get('x-request-id');
+    expect(minted).not.toBe('req-43');
+    expect(await response.json()).toEqual({ traceparent: expect.any(String), 'x-request-id': minted });
   });
 
   it('serves an OpenAPI document generated from the zod schemas', async () => {
@@ -223,5 +241,37 @@ describe('service app', () => {
         expect.objectContaining({ name: 'verbose', in: 'query' }),
       ]),
     );
+  });
+});
+
+describe('the public entry (the gateway)', () => {
+  let entry: Server;
+  let entryBase: string;
+
+  beforeAll(async () => {
+    const app = createServiceApp({ service: 'test-gateway', logger: pino({ level: 'silent' }), routers: [router], publicEntry: true });
+    entry = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => entry.once('listening', resolve));
+    entryBase = `http://127.0.0.1:${(entry.address() as { port: number }).port}`;
+  });
+
+  afterAll(() => new Promise((resolve) => entry.close(resolve)));
+
+  it("answers its own request id and starts its own trace; the client's id goes beside it, its identity claims nowhere", async () => {
+    const clientTrace = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const response = await fetch(`${entryBase}/echo-context`, {
+      headers: {
+        traceparent: clientTrace,
+        'x-request-id': 'mine-123',
+        'x-client-request-id': 'forged',
+        'dapr-caller-app-id': 'gateway',
+        'x-caregrid-roles': 'admin',
+      },
+    });
+    const minted = response.headers.get('x-request-id');
+    expect(minted).toMatch(/^[0-9a-f-]{36}$/);
+    const passedOn = (await response.json()) as Record<string, string>;
+    expect(passedOn).toEqual({ traceparent: expect.any(String), 'x-request-id': minted, 'x-client-request-id': 'mine-123' });
+    expect(passedOn.traceparent!.split('-')[1]).not.toBe(clientTrace.split('-')[1]);
   });
 });

@@ -50,8 +50,9 @@ describe('with a tracer provider', () => {
   });
 
   it('a span in a request is the parent of the calls made inside it, and a child of the request', async () => {
-    const inner = await runWithContext(newRequestContext({ traceparent: parent, 'x-request-id': 'r-1' }), () =>
-      inSpan('invoke patient-service get', SpanKind.CLIENT, { 'rpc.service': 'patient-service' }, async () => propagationHeaders()),
+    const inner = await runWithContext(
+      newRequestContext({ traceparent: parent, 'dapr-caller-app-id': 'gateway', 'x-request-id': 'r-1' }),
+      () => inSpan('invoke patient-service get', SpanKind.CLIENT, { 'rpc.service': 'patient-service' }, async () => propagationHeaders()),
     );
     const [finished] = exporter.getFinishedSpans();
     expect(finished!.name).toBe('invoke patient-service get');

@@ -66,6 +66,7 @@ export function createApp(deps: {
     service: 'gateway',
     logger,
     parseJsonBodies: false,
+    publicEntry: true,
     before: [edgeHeaders, cors(settings.corsOrigins)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,

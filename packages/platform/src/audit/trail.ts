@@ -186,6 +186,7 @@ export class AuditNote {
       status,
       clientAddress: clientAddressOf(this.what.caller, this.what.req),
       requestId: context?.requestId ?? 'none',
+      ...(context?.clientRequestId ? { clientRequestId: context.clientRequestId } : {}),
       traceId: context?.traceparent.split('-')[1] ?? '0'.repeat(32),
     };
   }

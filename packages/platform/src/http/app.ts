@@ -26,6 +26,8 @@ export type ServiceAppOptions = {
   bodyLimit?: string;
   /** false for apps that stream bodies through untouched (the gateway). */
   parseJsonBodies?: boolean;
+  /** The gateway: its callers are clients, so each request gets our own id and a new trace (newRequestContext). */
+  publicEntry?: boolean;
   /** Middleware that runs before the routers (e.g. CORS). */
   before?: RequestHandler[];
   /** Mounts handlers that are not ApiRouter routes (proxying, docs), before the 404 and error handlers. */
@@ -62,38 +64,53 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 // Asked every few seconds by probes and scrapers: no span, no access-log line.
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** The request's context, and its server span (continuing the caller's traceparent) as the context's traceparent. */
-const requestContext: RequestHandler = (req, res, next) => {
-  const context = newRequestContext(req.headers);
-  res.setHeader('x-request-id', context.requestId);
-  if (PROBES.has(req.path)) {
-    runWithContext(context, next);
-    return;
-  }
-  const incoming = isValidTraceparent(req.header('traceparent')) ? context.traceparent : undefined;
-  const { span, traceparent } = startSpan(
-    req.method,
-    SpanKind.SERVER,
-    { 'http.request.method': req.method, 'url.path': req.path, 'caregrid.request_id': context.requestId },
-    incoming,
-  );
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    // The route is known only now: name the span by it (a template, never ids).
-    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
-    if (route) span.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
-    span.setAttribute('http.response.status_code', res.statusCode);
-    endSpan(
-      span,
-      res.statusCode >= 500 ? `HTTP ${res.statusCode}` : res.writableFinished ? undefined : 'connection closed before the answer was sent',
+/**
+ * The request's context, and its server span as the context's traceparent: continuing the
+ * caller's trace behind the gateway, a new trace at the gateway (a client's traceparent would let
+ * it choose our trace ids and force sampling).
+ */
+const requestContext =
+  (publicEntry: boolean): RequestHandler =>
+  (req, res, next) => {
+    const context = newRequestContext(req.headers, { publicEntry });
+    res.setHeader('x-request-id', context.requestId);
+    if (PROBES.has(req.path)) {
+      runWithContext(context, next);
+      return;
+    }
+    const incoming = !publicEntry && isValidTraceparent(req.header('traceparent')) ? context.traceparent : undefined;
+    const { span, traceparent } = startSpan(
+      req.method,
+      SpanKind.SERVER,
+      {
+        'http.request.method': req.method,
+        'url.path': req.path,
+        'caregrid.request_id': context.requestId,
+        ...(context.clientRequestId ? { 'caregrid.client_request_id': context.clientRequestId } : {}),
+      },
+      incoming,
     );
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      // The route is known only now: name the span by it (a template, never ids).
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
+      if (route) span.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', res.statusCode);
+      endSpan(
+        span,
+        res.statusCode >= 500
+          ? `HTTP ${res.statusCode}`
+          : res.writableFinished
+            ? undefined
+            : 'connection closed before the answer was sent',
+      );
+    };
+    res.on('finish', end);
+    res.on('close', end);
+    runWithContext({ ...context, traceparent }, next);
   };
-  res.on('finish', end);
-  res.on('close', end);
-  runWithContext({ ...context, traceparent }, next);
-};
 
 const accessLog =
   (logger: Logger): RequestHandler =>
@@ -168,7 +185,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     ? ({ store: options.idempotency, onCommitted: options.onEventsQueued } satisfies IdempotencyDependencies)
     : undefined;
   app.set('query parser', 'extended');
-  app.use(requestContext);
+  app.use(requestContext(options.publicEntry ?? false));
   app.use(accessLog(logger));
   if (options.parseJsonBodies !== false) {
     app.use(jsonBodies(routers, options.bodyLimit ?? '100kb'));

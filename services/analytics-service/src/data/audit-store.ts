@@ -35,6 +35,7 @@ const toEntry = (row: StoredEntry): AuditEntry => ({
   status: row.status,
   clientAddress: row.clientAddress ?? null,
   requestId: row.requestId,
+  ...(row.clientRequestId ? { clientRequestId: row.clientRequestId } : {}),
   traceId: row.traceId,
 });
 

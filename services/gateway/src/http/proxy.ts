@@ -18,8 +18,9 @@ import { FHIR_BASE, requestTargetProblem, resolveRoute } from '../domain/routes.
 export const isFhirPath = (path: string) => path === FHIR_BASE || path.startsWith(`${FHIR_BASE}/`);
 
 // Never forwarded: hop-by-hop headers, identity claims (only the sidecar's
-// policy may set those), Dapr's own control and caller headers, and any
-// client-written account of who the client is (the gateway states that itself).
+// policy may set those), Dapr's own control and caller headers, any
+// client-written account of who the client is, and the client's request id and
+// trace (the gateway states all of those itself).
 const DROPPED_REQUEST_HEADERS = new Set([
   'connection',
   'keep-alive',
@@ -39,6 +40,10 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
+  'x-request-id',
+  'x-client-request-id',
+  'traceparent',
+  'tracestate',
   ...IDENTITY_HEADERS,
 ]);
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
@@ -54,11 +59,12 @@ export type ProxyOptions = {
 
 /**
  * The headers sent upstream: the client's minus the dropped ones, plus what the
- * gateway vouches for (the client address, the scheme, the trace).
+ * gateway vouches for (the client address, the scheme, the trace, the request id
+ * it minted and, beside it, the client's own).
  */
 export function upstreamHeaders(
   incoming: http.IncomingHttpHeaders,
-  vouched: { clientAddress: string; proto: string; host?: string; traceparent?: string; requestId?: string },
+  vouched: { clientAddress: string; proto: string; host?: string; traceparent?: string; requestId?: string; clientRequestId?: string },
 ): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -66,6 +72,7 @@ export function upstreamHeaders(
   }
   if (vouched.traceparent) headers.traceparent = vouched.traceparent;
   if (vouched.requestId) headers['x-request-id'] = vouched.requestId;
+  if (vouched.clientRequestId) headers['x-client-request-id'] = vouched.clientRequestId;
   headers['x-forwarded-for'] = vouched.clientAddress;
   headers['x-forwarded-proto'] = vouched.proto;
   // The host the client addressed, for links a service writes into its answer (FHIR searchset next links).
@@ -187,6 +194,7 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
     host: req.header('host'),
     traceparent,
     requestId: context?.requestId,
+    clientRequestId: context?.clientRequestId,
   });
 
   const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';

@@ -17,10 +17,20 @@ describe('headers forwarded to the sidecar', () => {
     'dapr-caller-namespace': 'kube-system',
     connection: 'keep-alive',
     host: 'api.caregrid.example',
+    'x-request-id': 'mine-123',
+    'x-client-request-id': 'forged',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    tracestate: 'client=1',
   };
 
   it("drop what only the gateway, its sidecar or Dapr may state, and carry the gateway's own account of the client", () => {
-    const headers = upstreamHeaders(client, { clientAddress: '203.0.113.7', proto: 'http', traceparent: '00-abc-def-01', requestId: 'r1' });
+    const headers = upstreamHeaders(client, {
+      clientAddress: '203.0.113.7',
+      proto: 'http',
+      traceparent: '00-abc-def-01',
+      requestId: 'r1',
+      clientRequestId: 'mine-123',
+    });
     expect(headers).toEqual({
       authorization: 'Bearer t',
       'content-type': 'application/json',
@@ -28,6 +38,7 @@ describe('headers forwarded to the sidecar', () => {
       'x-forwarded-proto': 'http',
       traceparent: '00-abc-def-01',
       'x-request-id': 'r1',
+      'x-client-request-id': 'mine-123',
     });
   });
 });
