@@ -74,6 +74,22 @@ async function onlyEntryOf(requestId: string, patientId?: string, service?: stri
   return entries[0]!;
 }
 
+/**
+ * A patient's whole access log, page by page: every lookup of the trail (this file's own included)
+ * is an entry about the patient it asks for, so the ones a test looks for may be past the first page.
+ */
+async function accessLogOf(patientId: string, as: Record<string, string>): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let cursor: string | null = null;
+  do {
+    const url = `/api/patients/${patientId}/access-log?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = expectStatus(await api('GET', url, undefined, as), 200).body as Page<Record<string, unknown>>;
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}) {
   const email = `${unique(roles.join('-'))}@example.org`;
   const created = expectStatus(
@@ -329,8 +345,7 @@ describe('the trail is read, never written, through the API', () => {
     const attempt = await traced('GET', `/api/patients/${w.patient}`, stranger.headers);
     expectStatus(attempt.response, 404);
     await onlyEntryOf(attempt.requestId, w.patient);
-    const log = expectStatus(await api('GET', `/api/patients/${w.patient}/access-log?limit=100`, undefined, w.asPatient.headers), 200)
-      .body as Page<Record<string, unknown>>;
+    const log = { items: await accessLogOf(w.patient, w.asPatient.headers) };
     expect(log.items).toContainEqual(
       expect.objectContaining({
         action: 'read',
@@ -363,6 +378,71 @@ describe('the trail is read, never written, through the API', () => {
     const someoneElse = await createPatient();
     expectStatus(await api('GET', `/api/patients/${someoneElse}/access-log`, undefined, w.asPatient.headers), 404);
     expectStatus(await api('GET', `/api/patients/${w.patient}/access-log`, undefined, w.asDoctor.headers), 403);
+  });
+});
+
+describe('reading the trail is an access of its own', () => {
+  it("an admin's search leaves one entry, about the patient it asked for, and storing it makes no other", async () => {
+    const { response, requestId } = await traced('GET', `/api/audit?patientId=${w.patient}&limit=5`, admin);
+    expectStatus(response, 200);
+    expect(await onlyEntryOf(requestId, w.patient)).toMatchObject({
+      actor: { kind: 'user', roles: expect.arrayContaining(['admin']) },
+      service: 'analytics-service',
+      resource: 'audit',
+      resourceId: null,
+      action: 'search',
+      patientIds: [w.patient],
+      outcome: 'allowed',
+      status: 200,
+      clientAddress: '127.0.0.1',
+    });
+  });
+
+  it("a patient's access log leaves one entry, and its lookup in the trail one of patient-service's; the patient sees both", async () => {
+    const { response, requestId } = await traced('GET', `/api/patients/${w.patient}/access-log?limit=5`, w.asPatient.headers);
+    expectStatus(response, 200);
+    const entries = await entriesOf(requestId, w.patient);
+    expect(entries.map((entry) => entry.service).sort()).toEqual(['analytics-service', 'patient-service']);
+    expect(entries.find((entry) => entry.service === 'patient-service')).toMatchObject({
+      actor: { kind: 'user', userId: w.asPatient.userId, roles: ['patient'], patientId: w.patient },
+      resource: 'audit',
+      resourceId: w.patient,
+      action: 'read',
+      patientIds: [w.patient],
+      outcome: 'allowed',
+      status: 200,
+    });
+    // The peer's read on the patient's behalf, as every peer access is recorded.
+    expect(entries.find((entry) => entry.service === 'analytics-service')).toMatchObject({
+      actor: { kind: 'service', appId: 'patient-service' },
+      resource: 'audit',
+      action: 'search',
+      patientIds: [w.patient],
+      outcome: 'allowed',
+      clientAddress: null,
+    });
+    // The access log names both in the patient's terms.
+    const log = { items: await accessLogOf(w.patient, w.asPatient.headers) };
+    expect(log.items).toContainEqual(
+      expect.objectContaining({ record: 'audit', recordId: w.patient, action: 'read', outcome: 'allowed', accessedBy: { kind: 'you' } }),
+    );
+    expect(log.items).toContainEqual(expect.objectContaining({ record: 'audit', action: 'search', accessedBy: { kind: 'clinic-system' } }));
+  });
+
+  it("a denied read of someone's access log is recorded as denied, and looks nothing up", async () => {
+    const stranger = await account(['patient'], { patientId: await createPatient() });
+    const { response, requestId } = await traced('GET', `/api/patients/${w.patient}/access-log`, stranger.headers);
+    expectStatus(response, 404);
+    expect(await onlyEntryOf(requestId, w.patient)).toMatchObject({
+      actor: { kind: 'user', userId: stranger.userId, roles: ['patient'] },
+      service: 'patient-service',
+      resource: 'audit',
+      resourceId: w.patient,
+      action: 'read',
+      patientIds: [w.patient],
+      outcome: 'denied',
+      status: 404,
+    });
   });
 });
 

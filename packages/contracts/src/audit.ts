@@ -5,10 +5,12 @@ import { defineEvent, Topics } from './core.js';
 /**
  * The audit trail of access to a patient's data: one entry per request to a
  * route that reads, searches, creates, changes, deletes or downloads patient
- * records, appointments or invoices — allowed or not. Services write it to
- * their outbox before answering; analytics-service keeps it, append-only.
+ * records, appointments or invoices — allowed or not — and per read of the
+ * trail itself (`audit`: an admin's search, a patient's access log). Services
+ * write it to their outbox before answering; analytics-service keeps it,
+ * append-only.
  */
-export const AUDITED_RESOURCES = ['patient', 'appointment', 'invoice'] as const;
+export const AUDITED_RESOURCES = ['patient', 'appointment', 'invoice', 'audit'] as const;
 export const AUDIT_ACTIONS = ['read', 'search', 'create', 'change', 'delete', 'download'] as const;
 export const AUDIT_OUTCOMES = ['allowed', 'denied', 'failed'] as const;
 export type AuditedResource = (typeof AUDITED_RESOURCES)[number];

@@ -9,7 +9,7 @@ import type { AuditEntry } from '@caregrid/contracts';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { authorize } from '../src/access/check.js';
-import { auditEntryForWrite, noteAccess, type AuditSink } from '../src/audit/trail.js';
+import { auditEntryForWrite, noteAccess, trailAuditSink, type AuditSink } from '../src/audit/trail.js';
 import type { OutboxEvent } from '../src/data/outbox.js';
 import { createServiceApp } from '../src/http/app.js';
 import { ApiRouter } from '../src/http/routes.js';
@@ -104,6 +104,48 @@ it('refuses at start a route of patient data that declares no audit action', () 
     }),
   ).toThrow(/declare its audit action/);
   expect(() => createServiceApp({ service: 'x', logger: pino({ level: 'silent' }), routers: [router()] })).toThrow(/no audit sink/);
+});
+
+it('counts a read of the audit trail itself as an access to patient data', () => {
+  expect(() =>
+    new ApiRouter({ 'GET /audit': { resource: 'audit', actions: ['read'] } } as never, 'analytics-service').add({
+      method: 'get',
+      path: '/audit',
+      summary: 'Search the trail',
+      responses: {},
+      handler: () => undefined,
+    }),
+  ).toThrow(/declare its audit action/);
+});
+
+it('the trail keeper writes the entries of its own reads straight into the trail, checked and grouped', async () => {
+  const batches: AuditEntry[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>((resolve) => (release = resolve));
+  const sink = trailAuditSink(async (entries) => {
+    batches.push(entries);
+    if (batches.length === 1) await first;
+  });
+  const entry = (n: number): AuditEntry => ({
+    id: `0199a1b2-0000-7000-8000-00000000010${n}`,
+    at: '2031-01-01T10:00:00.000Z',
+    actor: { kind: 'service', appId: 'patient-service' },
+    service: 'analytics-service',
+    resource: 'audit',
+    resourceId: null,
+    action: 'search',
+    patientIds: [PATIENT],
+    outcome: 'allowed',
+    status: 200,
+    clientAddress: null,
+    requestId: `req-${n}`,
+    traceId: 'a'.repeat(32),
+  });
+  const written = [sink(entry(1)), sink(entry(2)), sink(entry(3)), sink(entry(4))];
+  release();
+  await Promise.all(written);
+  expect(batches.map((batch) => batch.map((e) => e.requestId))).toEqual([['req-1'], ['req-2'], ['req-3', 'req-4']]);
+  await expect(sink({ ...entry(5), resource: 'nothing' as never })).rejects.toThrow();
 });
 
 it('writes one entry before the answer leaves: allowed, with the patient, the client address and the request id', async () => {

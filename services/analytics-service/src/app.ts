@@ -1,4 +1,4 @@
-import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
+import { createServiceApp, trailAuditSink, type ServiceAppDependencies } from '@caregrid/platform';
 import { mongoDeadLetterStore, type Db } from '@caregrid/platform/mongo';
 import { AnalyticsStore } from './data/analytics-store.js';
 import { AuditStore } from './data/audit-store.js';
@@ -26,6 +26,8 @@ export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: Audi
     ],
     // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
     deadLetters: { store: deadLetters, apply: events.apply, logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
+    // Reads of the trail are audited too; their entries go into the trail itself.
+    audit: trailAuditSink((entries) => audit.appendMany(entries)),
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
   });

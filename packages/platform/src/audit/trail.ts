@@ -46,6 +46,16 @@ export function outboxAuditSink(appendMany: (events: Omit<OutboxEvent, 'time'>[]
 }
 
 /**
+ * The sink of the service that keeps the trail (analytics-service): its own reads of the trail
+ * go straight into it, grouped like the outbox's. Not through the `audit` topic, whose delivery
+ * route is not audited: storing an entry never makes another.
+ */
+export function trailAuditSink(appendMany: (entries: AuditEntry[]) => Promise<unknown>): AuditSink {
+  const append = groupCommit<AuditEntry>(async (entries) => void (await appendMany(entries)));
+  return async (entry) => append(auditEntry.parse(entry));
+}
+
+/**
  * The entry of an audited write, handed to the write itself (auditEntryForWrite): its row goes
  * into the outbox in the write's own transaction or statement. The write reports how it ended.
  */

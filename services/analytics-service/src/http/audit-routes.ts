@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { auditPage } from '@caregrid/contracts';
-import { ApiRouter, pageQuerySchema, timestamp, type Logger } from '@caregrid/platform';
+import { ApiRouter, noteAccess, pageQuerySchema, timestamp, type Logger } from '@caregrid/platform';
 import type { AuditStore } from '../data/audit-store.js';
 
 export const auditQuery = z.strictObject({
@@ -17,6 +17,7 @@ export function auditRoutes(store: AuditStore, settings: { retentionDays: number
     .add({
       method: 'get',
       path: '/audit',
+      audit: 'search',
       summary: 'The audit trail of access to patient data, newest first, by patient, actor and time (admin)',
       tags: ['audit'],
       query: auditQuery,
@@ -26,13 +27,16 @@ export function auditRoutes(store: AuditStore, settings: { retentionDays: number
         403: { description: 'Admins only' },
       },
       handler: async ({ query, res }) => {
-        res.json(
-          await store.find({
-            ...query,
-            from: query.from ? new Date(query.from) : undefined,
-            to: query.to ? new Date(query.to) : undefined,
-          }),
-        );
+        // Its own entry says whose trail was read: a search by patient, that patient's (found or
+        // not); any other search, the patients its entries name.
+        if (query.patientId) noteAccess({ patientIds: [query.patientId] });
+        const page = await store.find({
+          ...query,
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to ? new Date(query.to) : undefined,
+        });
+        if (!query.patientId) noteAccess({ patientIds: page.items.flatMap((entry) => entry.patientIds) });
+        res.json(page);
       },
     })
     .add({

@@ -121,6 +121,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
     .add({
       method: 'get',
       path: '/patients/:id/access-log',
+      audit: 'read',
       summary: "Who accessed this patient's data, newest first (the patient; admins)",
       tags: ['patients'],
       params: patientParams,

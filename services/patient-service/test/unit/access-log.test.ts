@@ -1,6 +1,7 @@
 import type { AuditEntry } from '@caregrid/contracts';
 import { NotFoundError, type Caller } from '@caregrid/platform';
 import { readAccessLog, toAccessLogEntry } from '../../src/domain/access-log.js';
+import { accessLogPage } from '../../src/http/schemas.js';
 
 const PATIENT = '0199a1b2-0000-7000-8000-000000000001';
 const entry = (actor: AuditEntry['actor']): AuditEntry => ({
@@ -58,6 +59,18 @@ describe("a patient's access log", () => {
       });
       expect(JSON.stringify(shown)).not.toMatch(/u-[pdrax]\d?|192\.0\.2\.1|req-1|aaaa/);
     }
+  });
+
+  it("shows reads of the trail itself (this log, an admin's search) like any other access, in the answer's schema", () => {
+    const reads: [AuditEntry['actor'], AuditEntry['action'], unknown][] = [
+      [{ kind: 'user', userId: 'u-p', roles: ['patient'], patientId: PATIENT }, 'read', { kind: 'you' }],
+      [{ kind: 'service', appId: 'patient-service' }, 'search', { kind: 'clinic-system' }],
+      [{ kind: 'user', userId: 'u-a', roles: ['admin'] }, 'search', { kind: 'staff', role: 'admin' }],
+    ];
+    const items = reads.map(([actor, action]) => toAccessLogEntry({ ...entry(actor), resource: 'audit', action }, PATIENT));
+    expect(accessLogPage.parse({ items, nextCursor: null }).items).toEqual(
+      reads.map(([, action, accessedBy]) => expect.objectContaining({ record: 'audit', action, accessedBy })),
+    );
   });
 
   it("is the patient's own (or an admin's) to read: anyone else's answers like an absent one", async () => {
