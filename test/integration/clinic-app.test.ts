@@ -502,7 +502,16 @@ describeInBrowser('the clinic app in Chromium', () => {
       await page.reload();
       await page.getByRole('heading', { name: 'Forgot password' }).waitFor();
       await page.getByLabel('Email').fill(address);
-      const asked = page.waitForResponse((response) => response.url().endsWith('/api/auth/password-reset'));
+      const asked = page
+        .waitForResponse((response) => response.url().endsWith('/api/auth/password-reset'))
+        .catch(async (error: Error) => {
+          // What the page showed when no reset was asked for (CI saw this once, never locally).
+          const shown = await page
+            .locator('main')
+            .innerText({ timeout: 1_000 })
+            .catch(() => '?');
+          throw new Error(`${error.message}; page at ${page.url()} showing: ${shown.slice(0, 300)}`);
+        });
       await page.getByRole('button', { name: 'Send me a link' }).click();
       expect((await asked).status()).toBe(202);
       await status(page, 'If the address has an account, we have mailed it a link to set a new password.');
