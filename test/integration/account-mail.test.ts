@@ -37,7 +37,12 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 let seq = 0;
 const uniqueEmail = (label: string) => `${label}.${++seq}.${Date.now()}@example.org`;
 
-type MailEvent = { id: string; type: string; data: { requestId: string; accountId: string; purpose: string; expiresAt: string } };
+type MailEvent = {
+  id: string;
+  type: string;
+  time: string;
+  data: { requestId: string; accountId: string; purpose: string; expiresAt: string };
+};
 
 /** The mail-requested events on `accounts` for an account (and purpose), as the broker holds them. */
 function mailEvents(accountId?: string, purpose?: string): { raw: string; event: MailEvent }[] {
@@ -200,6 +205,8 @@ describe('confirming a self-registered account', () => {
 
 describe('a forgotten password', () => {
   it('an unknown address is answered alike and mails nothing; a known one: only the newest link sets the password, once, and ends the sessions', async () => {
+    // The tests' broker keeps the resets that earlier test files asked for: this test's are the newer.
+    const since = Date.now() - 1_000;
     const unknown = await api('POST', '/api/auth/password-reset', { email: uniqueEmail('nobody') });
     const user = await register('reset');
     const known = await api('POST', '/api/auth/password-reset', { email: user.email });
@@ -208,7 +215,8 @@ describe('a forgotten password', () => {
 
     const request = await requested(user.id, 'reset-password');
     // Everything published for resets is for accounts that exist: the unknown address got no request.
-    expect(mailEvents(undefined, 'reset-password').map(({ event }) => event.data.accountId)).toEqual([user.id]);
+    const resetsSince = mailEvents(undefined, 'reset-password').filter(({ event }) => Date.parse(event.time) >= since);
+    expect(resetsSince.map(({ event }) => event.data.accountId)).toEqual([user.id]);
 
     const older = await link(request.requestId);
     const newer = await link(request.requestId);
