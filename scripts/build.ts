@@ -131,7 +131,9 @@ async function withLock<T>(run: () => Promise<T>, timeoutMs = 120_000): Promise<
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockFile, 'utf8') || NaN);
+      // The holder may remove the lock between our EEXIST and this read: then try again at once.
+      const holder = readLockHolder();
+      if (holder === 'released') continue;
       if (Number.isInteger(holder) && !isAlive(holder)) rmSync(lockFile, { force: true });
       else if (Date.now() > deadline) throw new Error(`build lock ${lockFile} held by process ${holder} for ${timeoutMs} ms`);
       else await new Promise((resolve) => setTimeout(resolve, 50));
@@ -141,6 +143,16 @@ async function withLock<T>(run: () => Promise<T>, timeoutMs = 120_000): Promise<
     return await run();
   } finally {
     rmSync(lockFile, { force: true });
+  }
+}
+
+/** The lock holder's pid (NaN while it is still writing it), or 'released' when the lock is gone. */
+function readLockHolder(): number | 'released' {
+  try {
+    return Number(readFileSync(lockFile, 'utf8') || NaN);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'released';
+    throw error;
   }
 }
 
