@@ -11,28 +11,15 @@
  * every appointment event before it has been handled.
  */
 import { randomUUID } from 'node:crypto';
-import { Topics } from '@caregrid/contracts';
+import { Topics, type AppointmentRecord } from '@caregrid/contracts';
 import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: Record<string, string>;
 
-type Appointment = {
-  id: string;
-  patientId: string;
-  doctorId: string;
-  patientName: string;
-  doctorName: string;
-  specialization: string;
-  serviceType: string;
-  start: string;
-  end: string;
-  status: string;
-  amount: number;
-  currency: string;
-  version: number;
-};
+/** As appointment-service answers it (its contract). */
+type Appointment = AppointmentRecord;
 
 const PASSWORD = 'correct horse battery';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
