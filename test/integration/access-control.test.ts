@@ -4,7 +4,7 @@
  * nothing but a valid token of the caller's own — or, for the peer checks,
  * straight to a sidecar's invocation API as a compromised process would.
  */
-import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -27,9 +27,7 @@ function expectStatus(response: HttpResult, status: number): HttpResult {
 /** A signed-in account made by the admin, linked to a patient or doctor record. */
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {
   const email = `${unique(roles.join('-'))}@example.org`;
-  expectStatus(await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles, ...links }, admin), 201);
-  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
-  return bearer((login.body as { accessToken: string }).accessToken);
+  return (await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links })).auth;
 }
 
 async function createPatient(name = unique('Patient')): Promise<string> {

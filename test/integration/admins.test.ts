@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { jsonClient, recoverAdminInvocation, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { jsonClient, readyAccount, recoverAdminInvocation, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 const PASSWORD = 'correct horse battery';
 const LAST_ADMIN = 'urn:caregrid:problem:last-admin';
@@ -37,10 +37,8 @@ async function createUser(body: Record<string, unknown>): Promise<HttpResult> {
 }
 
 async function newAdmin(): Promise<{ id: string; auth: Record<string, string> }> {
-  const email = uniqueEmail('admin');
-  const created = await api('POST', '/api/auth/users', { name: 'Admin', email, password: PASSWORD, roles: ['admin'] }, root.auth);
-  expect(created.status).toBe(201);
-  return { id: (created.body as { id: string }).id, auth: await signedIn(email) };
+  const admin = await readyAccount(api, root.auth, { name: 'Admin', email: uniqueEmail('admin'), password: PASSWORD, roles: ['admin'] });
+  return { id: admin.id, auth: admin.auth };
 }
 
 async function activeAdmins(): Promise<string[]> {
@@ -152,14 +150,17 @@ describe('roles that contradict links', () => {
 
   it('are refused in a change with 422, and nothing changes', async () => {
     const patientId = randomUUID();
-    const created = await createUser({ roles: ['patient'], patientId });
-    expect(created.status).toBe(201);
-    const id = (created.body as { id: string }).id;
+    const { id, email } = await readyAccount(api, root.auth, {
+      email: uniqueEmail('user'),
+      password: PASSWORD,
+      roles: ['patient'],
+      patientId,
+    });
     const answer = await api('PATCH', `/api/auth/users/${id}`, { roles: ['patient', 'admin'] }, root.auth);
     expect(answer).toMatchObject({ status: 422, body: { type: CONTRADICTION } });
     const patientTurnedDoctor = await api('PATCH', `/api/auth/users/${id}`, { roles: ['doctor'], doctorId: randomUUID() }, root.auth);
     expect(patientTurnedDoctor).toMatchObject({ status: 422, body: { type: CONTRADICTION } });
-    expect((await api('GET', '/api/auth/me', undefined, await signedIn((created.body as { email: string }).email))).body).toMatchObject({
+    expect((await api('GET', '/api/auth/me', undefined, await signedIn(email))).body).toMatchObject({
       roles: ['patient'],
       patientId,
       doctorId: null,

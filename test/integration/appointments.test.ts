@@ -13,6 +13,7 @@ import {
   eventually,
   jsonClient,
   readTopic as readSharedTopic,
+  readyAccount,
   startPrivateKafka,
   startTestStack,
   type PrivateKafka,
@@ -76,10 +77,8 @@ const book = (patientId: string, doctorId: string, start: string, extra: Record<
 async function patientAccount(): Promise<{ patientId: string; auth: Record<string, string> }> {
   const patientId = await createPatient();
   const credentials = { email: `self.${++seq}.${Date.now()}@example.org`, password: 'correct horse battery' };
-  const user = await api('POST', '/api/auth/users', { name: 'Self', ...credentials, roles: ['patient'], patientId }, auth);
-  expect(user.status).toBe(201);
-  const login = await api('POST', '/api/auth/login', credentials);
-  return { patientId, auth: { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` } };
+  const account = await readyAccount(api, auth, { name: 'Self', ...credentials, roles: ['patient'], patientId });
+  return { patientId, auth: account.auth };
 }
 
 // A broker of this file's own: the outage test stops it, and no other run is there to notice.

@@ -7,7 +7,7 @@
  * answered (X-Request-Id): exactly one per request.
  */
 import pg from 'pg';
-import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -92,12 +92,8 @@ async function accessLogOf(patientId: string, as: Record<string, string>): Promi
 
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}) {
   const email = `${unique(roles.join('-'))}@example.org`;
-  const created = expectStatus(
-    await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles, ...links }, admin),
-    201,
-  );
-  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
-  return { headers: bearer((login.body as { accessToken: string }).accessToken), userId: (created.body as { id: string }).id };
+  const ready = await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links });
+  return { headers: ready.auth, userId: ready.id };
 }
 
 const patientBody = () => ({

@@ -7,7 +7,7 @@
  * only appointments the caller may see.
  */
 import pg from 'pg';
-import { doctorProfile, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -54,9 +54,8 @@ async function createDoctor(): Promise<string> {
 async function patientAccount(): Promise<{ patientId: string; auth: Record<string, string> }> {
   const patientId = await createPatient();
   const credentials = { email: `${unique('self')}@example.org`, password: 'correct horse battery' };
-  expectStatus(await api('POST', '/api/auth/users', { name: 'Self', ...credentials, roles: ['patient'], patientId }, admin), 201);
-  const login = expectStatus(await api('POST', '/api/auth/login', credentials), 200);
-  return { patientId, auth: { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` } };
+  const account = await readyAccount(api, admin, { name: 'Self', ...credentials, roles: ['patient'], patientId });
+  return { patientId, auth: account.auth };
 }
 
 const book = (as: Record<string, string>, patientId: string, doctorId: string, start: string, end = plusMinutes(start, 30)) =>

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Topics, type AppointmentRecord } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -44,12 +44,8 @@ async function doctorWithAccount(): Promise<{ id: string; as: Record<string, str
   const profile = doctorProfile({ workingHours: everyDay, fees: { consultation: 8000 } });
   const id = (expectStatus(await api('POST', '/api/doctors', profile, admin), 201).body as { id: string }).id;
   const email = `${unique('doctor')}@example.org`;
-  expectStatus(
-    await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles: ['doctor'], doctorId: id }, admin),
-    201,
-  );
-  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
-  return { id, as: bearer((login.body as { accessToken: string }).accessToken) };
+  const account = await readyAccount(api, admin, { email, password: PASSWORD, roles: ['doctor'], doctorId: id });
+  return { id, as: account.auth };
 }
 
 // Distinct future slots on the 30-minute grid.

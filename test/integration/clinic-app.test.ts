@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { buildClinicApp, doctorProfile, jsonClient, repoRoot, startTestStack, type TestStack } from '@caregrid/devkit';
+import { buildClinicApp, doctorProfile, jsonClient, readyAccount, repoRoot, startTestStack, type TestStack } from '@caregrid/devkit';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -47,13 +47,8 @@ const created = async (method: string, url: string, body: unknown) => {
 
 async function account(role: 'receptionist' | 'doctor' | 'patient', link: Record<string, string> = {}): Promise<string> {
   const email = `${role}.${run}@example.org`;
-  await created('POST', '/api/auth/users', {
-    name: `${role[0]!.toUpperCase()}${role.slice(1)} ${run}`,
-    email,
-    password: PASSWORD,
-    roles: [role],
-    ...link,
-  });
+  const name = `${role[0]!.toUpperCase()}${role.slice(1)} ${run}`;
+  await readyAccount(api, admin, { name, email, password: PASSWORD, roles: [role], ...link });
   return email;
 }
 

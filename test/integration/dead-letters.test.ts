@@ -10,7 +10,16 @@
  */
 import pg from 'pg';
 import { appointmentPaid, deadLetterTopic, Topics } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, readTopic, setDatabaseAvailable, startTestStack, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readTopic,
+  readyAccount,
+  setDatabaseAvailable,
+  startTestStack,
+  type TestStack,
+} from '@caregrid/devkit';
 
 const PAYMENTS = 20;
 // Also how long a parked letter waits for a person before the automatic re-drive takes it.
@@ -68,15 +77,7 @@ beforeAll(async () => {
   const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
   admin = bearer((login.body as { accessToken: string }).accessToken);
   const email = `reception.${Date.now()}@example.org`;
-  const created = await api(
-    'POST',
-    '/api/auth/users',
-    { name: 'Rita', email, password: 'receptionist pass 1', roles: ['receptionist'] },
-    admin,
-  );
-  expect(created.status).toBe(201);
-  const staff = await api('POST', '/api/auth/login', { email, password: 'receptionist pass 1' });
-  receptionist = bearer((staff.body as { accessToken: string }).accessToken);
+  receptionist = (await readyAccount(api, admin, { name: 'Rita', email, password: 'receptionist pass 1', roles: ['receptionist'] })).auth;
 }, 180_000);
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
  * services, their sidecars, Kafka, PostgreSQL, the Dapr scheduler, Mailpit); every answer is
  * validated against the official R4 JSON schema.
  */
-import { doctorProfile, eventually, jsonClient, startTestStack, uniqueName, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, uniqueName, type TestStack } from '@caregrid/devkit';
 import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
 
 let stack: TestStack;
@@ -46,16 +46,8 @@ async function patient(): Promise<{ id: string; as: Record<string, string> }> {
   );
   expect(created.status).toBe(201);
   const id = (created.body as { id: string }).id;
-  const account = await api(
-    'POST',
-    '/api/auth/users',
-    { name: email, email, password: PASSWORD, roles: ['patient'], patientId: id },
-    admin,
-  );
-  expect(account.status).toBe(201);
-  const login = await api('POST', '/api/auth/login', { email, password: PASSWORD });
-  expect(login.status).toBe(200);
-  return { id, as: bearer((login.body as { accessToken: string }).accessToken) };
+  const account = await readyAccount(api, admin, { email, password: PASSWORD, roles: ['patient'], patientId: id });
+  return { id, as: account.auth };
 }
 
 beforeAll(async () => {

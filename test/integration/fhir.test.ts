@@ -5,7 +5,7 @@
  * schema; searches page by their next links; errors are OperationOutcomes;
  * the access model holds as for the JSON API.
  */
-import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
 
 let stack: TestStack;
@@ -86,9 +86,7 @@ function expectStatus(response: HttpResult, status: number): HttpResult {
 
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {
   const email = `${unique(roles.join('-'))}@example.org`;
-  expectStatus(await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles, ...links }, admin), 201);
-  const login = expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200);
-  return bearer((login.body as { accessToken: string }).accessToken);
+  return (await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links })).auth;
 }
 
 async function createPatient(name: string, dateOfBirth: string, policyNumber: string): Promise<string> {

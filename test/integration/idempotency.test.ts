@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { appointmentPaid, auditRecorded } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -90,8 +90,7 @@ beforeAll(async () => {
   };
   admin = await login(secret.bootstrapAdminEmail!, secret.bootstrapAdminPassword!);
   const desk = { email: `desk.${Date.now()}@example.org`, password: 'correct horse battery' };
-  expect((await api('POST', '/api/auth/users', { name: 'Desk', ...desk, roles: ['receptionist'] }, admin)).status).toBe(201);
-  receptionist = await login(desk.email, desk.password);
+  receptionist = (await readyAccount(api, admin, { name: 'Desk', ...desk, roles: ['receptionist'] })).auth;
   appointmentsDb = new pg.Pool({ connectionString: stack.secrets()['appointment-service']!.databaseUrl, max: 3 });
   patientsDb = new pg.Pool({ connectionString: stack.secrets()['patient-service']!.databaseUrl, max: 2 });
 }, 180_000);

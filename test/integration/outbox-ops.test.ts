@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { uuidv7 } from '@caregrid/platform';
-import { eventually, jsonClient, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -34,10 +34,7 @@ beforeAll(async () => {
   const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
   admin = bearer((login.body as { accessToken: string }).accessToken);
   const email = `reception.${Date.now()}@example.org`;
-  expectStatus(await api('POST', '/api/auth/users', { name: email, email, password: PASSWORD, roles: ['receptionist'] }, admin), 201);
-  reception = bearer(
-    (expectStatus(await api('POST', '/api/auth/login', { email, password: PASSWORD }), 200).body as { accessToken: string }).accessToken,
-  );
+  reception = (await readyAccount(api, admin, { email, password: PASSWORD, roles: ['receptionist'] })).auth;
   db = new pg.Pool({ connectionString: stack.secrets()['patient-service']!.databaseUrl });
 });
 

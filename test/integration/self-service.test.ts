@@ -4,7 +4,7 @@
  * daprd): a doctor or a patient may change how to reach them and (doctors)
  * their availability on their own record; everything else is staff-managed.
  */
-import { jsonClient, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
+import { jsonClient, readyAccount, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -21,11 +21,8 @@ const unique = () => `${++seq}.${Date.now()}`;
 /** An account with one role, linked to a record, signed in. */
 async function account(role: 'doctor' | 'patient', link: { doctorId?: string; patientId?: string }) {
   const credentials = { email: `${role}.${unique()}@example.org`, password: 'correct horse battery' };
-  const created = await api('POST', '/api/auth/users', { name: role, ...credentials, roles: [role], ...link }, admin);
-  expect(created.status).toBe(201);
-  const login = await api('POST', '/api/auth/login', credentials);
-  expect(login.status).toBe(200);
-  return { userId: (created.body as { id: string }).id, auth: bearer((login.body as { accessToken: string }).accessToken) };
+  const ready = await readyAccount(api, admin, { name: role, ...credentials, roles: [role], ...link });
+  return { userId: ready.id, auth: ready.auth };
 }
 
 async function createDoctor(): Promise<Doctor> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { jsonClient } from './testing.js';
 
 let counter = 0;
 
@@ -24,4 +25,43 @@ export function doctorProfile(overrides: Record<string, unknown> = {}): Record<s
     currency: 'EUR',
     ...overrides,
   };
+}
+
+/** A request as `jsonClient` sends it (through the gateway). */
+type Send = ReturnType<typeof jsonClient>;
+
+export type ReadyAccount = {
+  id: string;
+  email: string;
+  /** The password its owner chose (the admin's no longer works). */
+  password: string;
+  /** The account as the admin's create answered it. */
+  user: Record<string, unknown>;
+  accessToken: string;
+  refreshToken: string;
+  deviceToken: string;
+  /** `{ authorization: 'Bearer …' }` for this account's requests. */
+  auth: Record<string, string>;
+};
+
+/**
+ * An account an admin creates with a password (POST /api/auth/users), made ready as its owner
+ * would at the first sign-in: the admin's password replaced by `password` (POST /api/auth/password),
+ * whose answer is the signed-in session. Throws, with the answer, when a step is refused.
+ */
+export async function readyAccount(
+  send: Send,
+  admin: Record<string, string>,
+  account: { email: string; password: string; roles: string[]; name?: string; patientId?: string; doctorId?: string },
+): Promise<ReadyAccount> {
+  const { password, ...rest } = account;
+  const handedOver = `handed over ${randomBytes(6).toString('hex')}`;
+  const created = await send('POST', '/api/auth/users', { name: account.email, ...rest, password: handedOver }, admin);
+  if (created.status !== 201) throw new Error(`creating ${account.email} answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const changed = await send('POST', '/api/auth/password', { email: account.email, currentPassword: handedOver, newPassword: password });
+  if (changed.status !== 200)
+    throw new Error(`first password change of ${account.email} answered ${changed.status}: ${JSON.stringify(changed.body)}`);
+  const session = changed.body as { accessToken: string; refreshToken: string; deviceToken: string };
+  const user = created.body as Record<string, unknown> & { id: string };
+  return { id: user.id, email: account.email, password, user, ...session, auth: { authorization: `Bearer ${session.accessToken}` } };
 }
