@@ -258,11 +258,11 @@ describe('an account an admin creates without a password', () => {
     expect((await accept('someone else takes over')).status).toBe(410);
   });
 
-  it('with a password, as before: ready to sign in, confirmed, no invitation', async () => {
+  it('with a password: confirmed, no invitation; its owner replaces the password before signing in', async () => {
     const email = uniqueEmail('handed');
     const created = await api('POST', '/api/auth/users', { name: 'Doc', email, password: PASSWORD, roles: ['doctor'] }, admin);
-    expect(created).toMatchObject({ status: 201, body: { emailVerified: true } });
-    expect((await signIn(email)).status).toBe(200);
+    expect(created).toMatchObject({ status: 201, body: { emailVerified: true, mustChangePassword: true } });
+    expect((await signIn(email)).status).toBe(403);
     expect(mailEvents((created.body as { id: string }).id)).toEqual([]);
   });
 });

@@ -235,6 +235,21 @@ describe('the recovery command (npm run admin:recover)', () => {
     });
   });
 
+  it("leads to a password the owner chose: an admin-created account's handed-over password no longer matters", async () => {
+    const email = uniqueEmail('handed');
+    expect((await createUser({ email, roles: ['admin'] })).status).toBe(201);
+    expect((await signIn(email)).body).toMatchObject({ status: 403, type: 'urn:caregrid:problem:password-change-required' });
+    const run = await recoverAdmin(['--email', email]);
+    expect(run).toMatchObject({ code: 0 });
+    expect((await signIn(email)).status).toBe(401);
+    const password = 'the owner chose this one';
+    expect((await api('POST', '/api/auth/password-reset/confirm', { token: tokenIn(run.stdout), password })).status).toBe(204);
+    // Set by the link its owner followed: no further change asked.
+    expect((await api('GET', '/api/auth/me', undefined, await signedIn(email, password))).body).toMatchObject({
+      mustChangePassword: false,
+    });
+  });
+
   it('says how to use it when the email is missing', async () => {
     const run = await recoverAdmin([]);
     expect(run.code).toBe(2);

@@ -4,7 +4,7 @@
  * and doctor-service, each with its daprd, on PostgreSQL, MariaDB and Kafka.
  */
 import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { jsonClient, rotateSigningKeys, startTestStack, eventually, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, jsonClient, rotateSigningKeys, startTestStack, eventually, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -256,6 +256,54 @@ describe('password change', () => {
     // The old password no longer signs in; the new one does.
     expect((await api('POST', '/api/auth/login', { email: user.email, password: 'correct horse battery' })).status).toBe(401);
     await login(user.email, 'a brand new passphrase');
+  });
+
+  it("an admin-created doctor reads nothing with the admin's password until choosing their own; then the admin's fails", async () => {
+    const adminAuth = bearer((await login(admin.email, admin.password)).accessToken);
+    const doctorId = ((await api('POST', '/api/doctors', doctorProfile(), adminAuth)).body as { id: string }).id;
+    const email = `dr.handed.${Date.now()}@example.org`;
+    const handedOver = 'the admin knows this one';
+    const created = await api(
+      'POST',
+      '/api/auth/users',
+      { name: 'Dr Handed', email, password: handedOver, roles: ['doctor'], doctorId },
+      adminAuth,
+    );
+    expect(created).toMatchObject({ status: 201, body: { mustChangePassword: true } });
+
+    // The admin's password is right, and yet opens nothing: no token of any kind, and what to do next.
+    const first = await api('POST', '/api/auth/login', { email, password: handedOver });
+    const handedToken = (first.body as { accessToken?: string }).accessToken;
+    for (const path of ['/api/patients', `/api/doctors/${doctorId}`, '/api/appointments', '/api/auth/me']) {
+      expect({ path, status: (await api('GET', path, undefined, handedToken ? bearer(handedToken) : {})).status }).toEqual({
+        path,
+        status: 401,
+      });
+    }
+    expect(first).toMatchObject({
+      status: 403,
+      body: { type: 'urn:caregrid:problem:password-change-required', detail: expect.stringContaining('POST /api/auth/password') },
+    });
+    expect(first.headers.get('content-type')).toContain('application/problem+json');
+    expect(first.body).not.toHaveProperty('refreshToken');
+    expect(first.body).not.toHaveProperty('deviceToken');
+
+    // The change proves the same password and is the first sign-in.
+    const changed = await changeTo(email, handedOver, 'dr handed chose this');
+    expect(changed).toMatchObject({ status: 200, body: { tokenType: 'Bearer' } });
+    const session = bearer((changed.body as Tokens).accessToken);
+    expect(await api('GET', '/api/auth/me', undefined, session)).toMatchObject({
+      status: 200,
+      body: { doctorId, mustChangePassword: false },
+    });
+    expect((await api('GET', '/api/patients', undefined, session)).status).toBe(200);
+    expect((await api('GET', `/api/doctors/${doctorId}`, undefined, session)).status).toBe(200);
+
+    // The admin's password is over; the doctor's own signs in as any other. (Tried from the doctor's
+    // device: its failure is counted on the device, not on this file's one client address.)
+    const { deviceToken } = changed.body as { deviceToken: string };
+    expect((await api('POST', '/api/auth/login', { email, password: handedOver, deviceToken })).status).toBe(401);
+    await login(email, 'dr handed chose this');
   });
 });
 

@@ -21,3 +21,9 @@ export const SPECIALIZATIONS = [
 ] as const;
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/**
+ * The problem type's slug (`urn:caregrid:problem:<slug>`, 403) of a sign-in whose password is right
+ * but was set by someone else (an admin): no tokens until the owner chooses one with POST /auth/password.
+ */
+export const PASSWORD_CHANGE_REQUIRED = 'password-change-required';

@@ -8,7 +8,7 @@ import { UsersRepository } from './data/users-repository.js';
 import { checkPassword, hashPassword } from './domain/passwords.js';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, DEVICE_POLICY, REGISTRATION_POLICY, type BucketPolicy } from './domain/throttle.js';
 import { ACCESS_TOKEN_SECONDS, signAccessToken, type SigningKey } from './domain/tokens.js';
-import { checkRolesAndLinks, isActiveAdmin, LastAdminError, uniqueRoles, type User } from './domain/users.js';
+import { checkRolesAndLinks, isActiveAdmin, LastAdminError, PasswordChangeRequiredError, uniqueRoles, type User } from './domain/users.js';
 
 export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
 /** A sign-in's answer: the tokens and the device token this client presents next time. */
@@ -55,7 +55,7 @@ export class Accounts {
     const passwordHash = await hashPassword(input.password);
     const created = await this.mail.requesting(async (client) => {
       const user = await this.users.createUnlessEmailTaken(
-        { ...input, passwordHash, roles: ['patient'], patientId: null, doctorId: null, emailVerified: false },
+        { ...input, passwordHash, roles: ['patient'], patientId: null, doctorId: null, emailVerified: false, mustChangePassword: false },
         client,
       );
       if (user) await this.mail.request(client, user.id, 'verify-email');
@@ -65,25 +65,34 @@ export class Accounts {
   }
 
   /**
-   * An account staff create. With a password it is ready (the admin hands the password over);
-   * without one, its owner is invited by mail to set one (which also confirms the address).
+   * An account staff create. With a password the admin hands it over, and its owner must replace
+   * it before the first sign-in (POST /auth/password): the admin never holds a working session of
+   * theirs. Without one, its owner is invited by mail to set one (which also confirms the address).
+   * `passwordIsOwners`: the bootstrap admin, whose password the operator chose in the secret store.
    */
-  async createStaff(input: {
-    name: string;
-    email: string;
-    password?: string;
-    roles: User['roles'];
-    patientId?: string | null;
-    doctorId?: string | null;
-  }) {
+  async createStaff(
+    input: {
+      name: string;
+      email: string;
+      password?: string;
+      roles: User['roles'];
+      patientId?: string | null;
+      doctorId?: string | null;
+    },
+    { passwordIsOwners = false } = {},
+  ) {
     const account = { roles: uniqueRoles(input.roles), patientId: input.patientId ?? null, doctorId: input.doctorId ?? null };
     checkRolesAndLinks(account);
     const { name, email, password } = input;
     if (password !== undefined) {
-      return this.users.create({ name, email, passwordHash: await hashPassword(password), emailVerified: true, ...account });
+      const passwordHash = await hashPassword(password);
+      return this.users.create({ name, email, passwordHash, emailVerified: true, mustChangePassword: !passwordIsOwners, ...account });
     }
     return this.mail.requesting(async (client) => {
-      const user = await this.users.create({ name, email, passwordHash: null, emailVerified: false, ...account }, client);
+      const user = await this.users.create(
+        { name, email, passwordHash: null, emailVerified: false, mustChangePassword: false, ...account },
+        client,
+      );
       await this.mail.request(client, user.id, 'invite');
       return user;
     });
@@ -146,7 +155,16 @@ export class Accounts {
         await this.devices.revokeUser(client, user.id);
       } else {
         user = await this.users.create(
-          { name, email, passwordHash: null, emailVerified: false, roles: ['admin'], patientId: null, doctorId: null },
+          {
+            name,
+            email,
+            passwordHash: null,
+            emailVerified: false,
+            mustChangePassword: false,
+            roles: ['admin'],
+            patientId: null,
+            doctorId: null,
+          },
           client,
         );
       }
@@ -170,6 +188,9 @@ export class Accounts {
    */
   async login(email: string, password: string, clientAddress: string, deviceToken?: string): Promise<SignedIn> {
     const { user, deviceKey } = await this.provePassword(email, password, clientAddress, deviceToken);
+    // Proven, but the password is someone else's too: no token of any kind until the owner
+    // replaces it (changePassword proves the same password again and signs in).
+    if (user.mustChangePassword) throw new PasswordChangeRequiredError();
     return this.newSession(user, deviceKey ? deviceToken : undefined);
   }
 
@@ -248,7 +269,7 @@ export class Accounts {
         return { ok: false as const, reuse: true };
       }
       const user = await this.users.get(stored.userId, client);
-      if (user.disabled) return { ok: false as const };
+      if (user.disabled || user.mustChangePassword) return { ok: false as const };
       await this.refreshTokens.markUsed(client, token);
       return { ok: true as const, user, next: await this.refreshTokens.issue(client, user.id, stored.familyId) };
     });
@@ -280,7 +301,8 @@ export class Accounts {
       );
       return;
     }
-    await this.createStaff({ name: 'Administrator', email, password, roles: ['admin'] });
+    // The operator chose this password (secret store), not an admin: it is not forced to change.
+    await this.createStaff({ name: 'Administrator', email, password, roles: ['admin'] }, { passwordIsOwners: true });
     this.logger?.info({ email }, 'bootstrap admin created');
   }
 

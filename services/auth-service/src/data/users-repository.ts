@@ -12,10 +12,11 @@ type Row = {
   doctor_id: string | null;
   disabled: boolean;
   email_verified: boolean;
+  must_change_password: boolean;
   created_at: Date;
 };
 
-const COLUMNS = 'id, name, email, password_hash, roles, patient_id, doctor_id, disabled, email_verified, created_at';
+const COLUMNS = 'id, name, email, password_hash, roles, patient_id, doctor_id, disabled, email_verified, must_change_password, created_at';
 
 export const toUser = (row: Row): User => ({
   id: row.id,
@@ -26,6 +27,7 @@ export const toUser = (row: Row): User => ({
   doctorId: row.doctor_id,
   disabled: row.disabled,
   emailVerified: row.email_verified,
+  mustChangePassword: row.must_change_password,
   createdAt: row.created_at.toISOString(),
 });
 
@@ -47,9 +49,19 @@ export class UsersRepository {
   async create(user: NewUser, client: Pool | PoolClient = this.pool): Promise<User> {
     const { rows } = await client
       .query<Row>(
-        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId, user.emailVerified],
+        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+        [
+          uuidv7(),
+          user.name,
+          user.email,
+          user.passwordHash,
+          user.roles,
+          user.patientId,
+          user.doctorId,
+          user.emailVerified,
+          user.mustChangePassword,
+        ],
       )
       .catch(uniqueViolation);
     return toUser(rows[0]!);
@@ -59,9 +71,19 @@ export class UsersRepository {
   async createUnlessEmailTaken(user: NewUser, client: Pool | PoolClient = this.pool): Promise<User | undefined> {
     const { rows } = await client
       .query<Row>(
-        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`,
-        [uuidv7(), user.name, user.email, user.passwordHash, user.roles, user.patientId, user.doctorId, user.emailVerified],
+        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`,
+        [
+          uuidv7(),
+          user.name,
+          user.email,
+          user.passwordHash,
+          user.roles,
+          user.patientId,
+          user.doctorId,
+          user.emailVerified,
+          user.mustChangePassword,
+        ],
       )
       .catch(uniqueViolation);
     return rows[0] ? toUser(rows[0]) : undefined;
@@ -80,14 +102,23 @@ export class UsersRepository {
     return toUser(rows[0]);
   }
 
-  /** A new password (reset, invitation); the mailed link it came with also proves the address. */
+  /**
+   * A new password its owner chose by a mailed or handed-over link (reset, invitation, recovery):
+   * the link also proves the address, and nobody else knows the password.
+   */
   async setPassword(client: PoolClient, id: string, passwordHash: string): Promise<void> {
-    await client.query('UPDATE users SET password_hash = $2, email_verified = true, updated_at = now() WHERE id = $1', [id, passwordHash]);
+    await client.query(
+      'UPDATE users SET password_hash = $2, email_verified = true, must_change_password = false, updated_at = now() WHERE id = $1',
+      [id, passwordHash],
+    );
   }
 
-  /** A password its owner chose, proving the current one (it proves no address). */
+  /** A password its owner chose, proving the current one (it proves no address): nobody else knows it now. */
   async changePassword(client: PoolClient, id: string, passwordHash: string): Promise<void> {
-    await client.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, passwordHash]);
+    await client.query('UPDATE users SET password_hash = $2, must_change_password = false, updated_at = now() WHERE id = $1', [
+      id,
+      passwordHash,
+    ]);
   }
 
   async markEmailVerified(client: PoolClient, id: string): Promise<void> {

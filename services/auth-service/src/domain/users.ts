@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from '@caregrid/contracts';
+import { PASSWORD_CHANGE_REQUIRED, ROLES } from '@caregrid/contracts';
 import { DomainError, type FieldIssue } from '@caregrid/platform';
 
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
@@ -54,6 +54,11 @@ export type User = {
   disabled: boolean;
   /** Self-registered accounts start unconfirmed; staff-created and older ones count as confirmed. */
   emailVerified: boolean;
+  /**
+   * Its password was set by someone else (an admin creating the account): it signs in only after
+   * its owner replaces it with POST /auth/password. Cleared by any password the owner chooses.
+   */
+  mustChangePassword: boolean;
   createdAt: string;
 };
 
@@ -93,6 +98,21 @@ export function checkRolesAndLinks(user: Pick<User, 'roles' | 'patientId' | 'doc
 export class LastAdminError extends DomainError {
   constructor() {
     super('conflict', 'this is the last active admin: make another account admin first', {}, 'last-admin');
+  }
+}
+
+/**
+ * The password is right but not the owner's own: no session until they choose one. A type of its
+ * own, so a client can offer the change instead of saying the sign-in failed.
+ */
+export class PasswordChangeRequiredError extends DomainError {
+  constructor() {
+    super(
+      'forbidden',
+      'This password was set for you: choose your own (POST /api/auth/password with email, currentPassword and newPassword), then you are signed in',
+      {},
+      PASSWORD_CHANGE_REQUIRED,
+    );
   }
 }
 

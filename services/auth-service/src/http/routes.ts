@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { accountMailLink, ROLES } from '@caregrid/contracts';
+import { accountMailLink, PASSWORD_CHANGE_REQUIRED, ROLES } from '@caregrid/contracts';
 import { ApiRouter, clientAddressOf, UnauthenticatedError, type Caller } from '@caregrid/platform';
 import type { AccountMail } from '../account-mail.js';
 import type { Accounts, KeyRing } from '../accounts.js';
@@ -24,6 +24,7 @@ const user = z.object({
   doctorId: z.uuid().nullable(),
   disabled: z.boolean(),
   emailVerified: z.boolean(),
+  mustChangePassword: z.boolean(),
   createdAt: z.iso.datetime(),
 });
 const tokenPair = z.object({
@@ -111,6 +112,9 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         200: { description: 'Signed in; keep deviceToken and send it with the next sign-in from this client', schema: signedInAnswer },
         400: problems[400],
         401: problems[401],
+        403: {
+          description: `The password is right but an admin set it (type urn:caregrid:problem:${PASSWORD_CHANGE_REQUIRED}): no tokens; choose your own with POST /auth/password, whose answer signs you in`,
+        },
         429: problems[429],
       },
       handler: async ({ body, caller, req, res }) => {
@@ -125,7 +129,11 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       tags: ['auth'],
       body: passwordChangeSchema,
       responses: {
-        200: { description: 'Changed and signed in with the new password (the other sessions are revoked)', schema: signedInAnswer },
+        200: {
+          description:
+            'Changed and signed in with the new password (the other sessions are revoked); an account an admin created is ready from now on',
+          schema: signedInAnswer,
+        },
         400: problems[400],
         401: problems[401],
         429: problems[429],
@@ -170,7 +178,8 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
     .add({
       method: 'post',
       path: '/auth/users',
-      summary: 'Create an account with roles (admin only); without a password, its owner is invited by mail to set one',
+      summary:
+        'Create an account with roles (admin only); with a password, its owner must change it (POST /auth/password) before signing in; without one, its owner is invited by mail to set one',
       tags: ['auth'],
       body: staffUserSchema,
       responses: {

@@ -11,6 +11,7 @@ const user: User = {
   doctorId: null,
   disabled: false,
   emailVerified: true,
+  mustChangePassword: false,
   createdAt: '',
 };
 
