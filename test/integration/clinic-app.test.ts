@@ -271,6 +271,42 @@ describeInBrowser('the clinic app in Chromium', () => {
     await signed.close();
   }, 60_000);
 
+  it('an account the clinic created with a password: sign-in asks for an own password, and the change signs in', async () => {
+    const email = `handed.${run}@example.org`;
+    const handedOver = 'the clinic set this one';
+    await created('POST', '/api/auth/users', { name: `Handed ${run}`, email, password: handedOver, roles: ['receptionist'] });
+    const context = await browser.newContext({ viewport: DESKTOP, timezoneId: 'UTC', locale: 'en-GB' });
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      // The sign-in's 403 (change required) is the browser's to log, and expected here.
+      if (message.type() === 'error' && !/status of 403/.test(message.text())) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${base}/app`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(handedOver);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Choose your own password' }).waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'choose-own-password-desktop.png') });
+
+    const setPassword = page.getByRole('button', { name: 'Set password and continue' });
+    await page.getByLabel(/^New password/).fill('my very own password');
+    await page.getByLabel('Repeat the new password').fill('my very own passwort');
+    await setPassword.click();
+    await page.getByRole('alert').filter({ hasText: 'The two passwords differ' }).waitFor();
+    await page.getByLabel('Repeat the new password').fill('my very own password');
+    await setPassword.click();
+    // Signed in by the change: the receptionist's home, no second sign-in.
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await page.getByRole('heading', { name: /^Schedule for/ }).waitFor();
+    await context.close();
+
+    // The clinic's password is over; the owner's own signs in.
+    expect((await api('POST', '/api/auth/login', { email, password: handedOver })).status).toBe(401);
+    expect((await api('POST', '/api/auth/login', { email, password: 'my very own password' })).status).toBe(200);
+  });
+
   it('receptionist: registers a patient, books a free slot, checks in, records payment, downloads the invoice PDF', async () => {
     const { context, page } = await signedIn(users.receptionist);
     await page.getByRole('heading', { name: /^Schedule for/ }).waitFor();

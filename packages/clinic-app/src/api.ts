@@ -7,6 +7,7 @@
  * a reload of this tab but not across tabs or after the tab closes; each refresh
  * token works once (rotating), so a copied one is worth one refresh at most.
  */
+import { PASSWORD_CHANGE_REQUIRED } from '@caregrid/contracts/vocabulary';
 import { IntentKeys } from './intent-keys.js';
 import { describeProblem, refreshDelayMs, type Problem } from './format.js';
 
@@ -137,14 +138,26 @@ export async function download(path: string, fallbackName: string): Promise<stri
   return name;
 }
 
-export async function signIn(email: string, password: string): Promise<Me> {
+/** A route whose answer is a new session (sign-in, password change): kept, and the account read. */
+async function startSession(path: string, body: Record<string, string>): Promise<Me> {
   const deviceToken = localStorage.getItem(DEVICE_KEY) ?? undefined;
-  const response = await raw('POST', '/auth/login', { email, password, ...(deviceToken ? { deviceToken } : {}) }, undefined);
+  const response = await raw('POST', path, { ...body, ...(deviceToken ? { deviceToken } : {}) }, undefined);
   const content = await parse(response);
   if (!response.ok) throw new ApiError(response.status, content as Problem);
   keep(content as Tokens);
   return api<Me>('GET', '/auth/me');
 }
+
+export const signIn = (email: string, password: string) => startSession('/auth/login', { email, password });
+
+/** Sign-in answered this when the password is right but someone else (an admin) set it: no session until the owner chooses one. */
+const PASSWORD_CHANGE_REQUIRED_TYPE = `urn:caregrid:problem:${PASSWORD_CHANGE_REQUIRED}`;
+export const isPasswordChangeRequired = (error: unknown) =>
+  error instanceof ApiError && error.problem?.type === PASSWORD_CHANGE_REQUIRED_TYPE;
+
+/** Replaces the password, proving the current one; the answer is a new session (every other one ends). */
+export const changePassword = (email: string, currentPassword: string, newPassword: string) =>
+  startSession('/auth/password', { email, currentPassword, newPassword });
 
 /** The session this tab had (after a reload), through the refresh token; undefined when none is left. */
 export async function resume(): Promise<Me | undefined> {

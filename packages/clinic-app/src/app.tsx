@@ -3,9 +3,18 @@
  * under /app); the screens before signing in by the URL's fragment (`#/verify?token=…` and others).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, refresh, resume, signIn, signOut, whenSignedOut, type Me } from './api.js';
+import { api, isPasswordChangeRequired, refresh, resume, signIn, signOut, whenSignedOut, type Me } from './api.js';
 import { publicScreenAt, SCREENS, screenAt, screensFor, type PublicScreen, type ScreenId } from './routes.js';
-import { ForgotPassword, PUBLIC_TITLES, SetPassword, SignInLinks, SignUp, VerifyEmail, type Leave } from './screens/account.js';
+import {
+  ChooseOwnPassword,
+  ForgotPassword,
+  PUBLIC_TITLES,
+  SetPassword,
+  SignInLinks,
+  SignUp,
+  VerifyEmail,
+  type Leave,
+} from './screens/account.js';
 import { Reports } from './screens/admin.js';
 import { Operations } from './screens/operations.js';
 import { MyDay, MyPatients, MyWeek } from './screens/doctor.js';
@@ -16,6 +25,8 @@ import { message, Notice } from './ui.js';
 function SignIn({ onSignedIn, notice }: { onSignedIn: (me: Me) => void; notice?: string }) {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // The password was right but set by the clinic: its owner chooses their own before any session.
+  const [handedOver, setHandedOver] = useState<{ email: string; currentPassword: string }>();
   const email = useRef<HTMLInputElement>(null);
   // Focus the first field once on arrival (not on every render: a failed attempt leaves focus where it was).
   useEffect(() => email.current?.focus(), []);
@@ -24,14 +35,17 @@ function SignIn({ onSignedIn, notice }: { onSignedIn: (me: Me) => void; notice?:
     const form = new FormData(event.currentTarget as HTMLFormElement);
     setBusy(true);
     setError(undefined);
+    const credentials = { email: String(form.get('email')), currentPassword: String(form.get('password')) };
     try {
-      onSignedIn(await signIn(String(form.get('email')), String(form.get('password'))));
+      onSignedIn(await signIn(credentials.email, credentials.currentPassword));
     } catch (e) {
-      setError(message(e));
+      if (isPasswordChangeRequired(e)) setHandedOver(credentials);
+      else setError(message(e));
     } finally {
       setBusy(false);
     }
   };
+  if (handedOver) return <ChooseOwnPassword {...handedOver} onSignedIn={onSignedIn} leave={() => setHandedOver(undefined)} />;
   return (
     <main id="main" class="sign-in">
       <h1>CareGrid clinic</h1>

@@ -1,11 +1,12 @@
 /**
- * The screens before signing in: sign-up, forgot password, and the mailed links' (confirm the
- * address, set a new password, accept an invitation). A link's token lives only in this page's
+ * The screens before signing in: sign-up, forgot password, the mailed links' (confirm the
+ * address, set a new password, accept an invitation), and choosing one's own password when the
+ * clinic set it. A link's token lives only in this page's
  * memory: the shell takes it out of the address bar on arrival, and nothing stores or logs it.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, type Accepted } from '../api.js';
+import { api, ApiError, changePassword, type Accepted, type Me } from '../api.js';
 import type { PublicScreen } from '../routes.js';
 import { message, Notice } from '../ui.js';
 
@@ -230,6 +231,53 @@ export function SetPassword({ purpose, token, leave }: { purpose: 'reset' | 'inv
           <BackToSignIn leave={leave} />
         </>
       )}
+    </Shell>
+  );
+}
+
+/**
+ * Sign-in said the password is right but the clinic set it: the owner chooses their own, and the
+ * change signs them in. The current password is the one just typed, kept only in this page's memory.
+ */
+export function ChooseOwnPassword({
+  email,
+  currentPassword,
+  onSignedIn,
+  leave,
+}: {
+  email: string;
+  currentPassword: string;
+  onSignedIn: (me: Me) => void;
+  leave: Leave;
+}) {
+  const first = useFirstFocus();
+  const form = useSubmit(async (data) => {
+    const newPassword = String(data.get('newPassword'));
+    if (newPassword !== String(data.get('repeat'))) throw new Error('The two passwords differ: type the same one twice.');
+    onSignedIn(await changePassword(email, currentPassword, newPassword));
+    return true;
+  });
+  return (
+    <Shell heading="Choose your own password">
+      <p>
+        The password you signed in with was set for you by the clinic. Choose one only you know to continue; the one you were given stops
+        working.
+      </p>
+      <form onSubmit={form.onSubmit}>
+        <label>
+          New password <span class="muted">(at least 10 characters)</span>
+          <input name="newPassword" type="password" autoComplete="new-password" required minLength={10} maxLength={128} ref={first} />
+        </label>
+        <label>
+          Repeat the new password
+          <input name="repeat" type="password" autoComplete="new-password" required minLength={10} maxLength={128} />
+        </label>
+        <button type="submit" disabled={form.busy}>
+          {form.busy ? 'Saving…' : 'Set password and continue'}
+        </button>
+        {form.error !== undefined && <Notice kind="error">{message(form.error)}</Notice>}
+      </form>
+      <BackToSignIn leave={leave} />
     </Shell>
   );
 }
