@@ -442,50 +442,107 @@ down_daprd() { :; }
 # ---------------------------------------------------------------- Dapr Sentry
 # The certificate authority of every sidecar's mTLS identity (SPIFFE X.509, 24 h, renewed by
 # daprd). On first start Sentry generates the trust bundle (root ca.crt, issuer.crt/.key) into
-# .caregrid/sentry; the launcher hands ca.crt to each daprd as DAPR_TRUST_ANCHORS. Self-hosted
-# Sentry signs any app-id a sidecar asks for (its "insecure" validator): who may reach it is the
-# boundary, so its signing port listens on loopback only. (Sentry 1.18.1 parses but ignores the
+# .caregrid/sentry; the launcher hands ca.crt to each daprd as DAPR_TRUST_ANCHORS. Sentry signs
+# only for a requester whose token (DAPR_SENTRY_TOKEN_FILE) names its SPIFFE id, signed by the
+# key in .caregrid/sentry-auth (its "jwks" validator, infra/sentry/config.yaml; generated once
+# here, kept across runs): the launcher mints each sidecar's token, Sentry holds only the public
+# jwks.json. Its signing port listens on loopback only. (Sentry 1.18.1 parses but ignores the
 # healthz/metrics listen addresses: those two answer on every interface; they hold no secrets.)
 sentry_dir() { echo "$STATE/sentry"; }
+sentry_auth_dir() { echo "$STATE/sentry-auth"; }
 sentry_pidfile() { echo "$RUN/sentry.pid"; }
 # Sentry opens its port once the CA is loaded (or generated and stored).
 sentry_ready() { port_open "$CAREGRID_SENTRY_PORT" && [ -s "$(sentry_dir)/ca.crt" ]; }
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# The token signing key (Ed25519) and its public JWKS, the one file Sentry reads of it.
+ensure_sentry_auth() {
+  local dir key x
+  dir=$(sentry_auth_dir)
+  key=$dir/signing-key.pem
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  if [ ! -s "$key" ]; then
+    say "sentry: generating the sidecars' token signing key ($key)"
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "$key.tmp" && mv "$key.tmp" "$key")
+  fi
+  x=$(openssl pkey -in "$key" -pubout -outform DER | tail -c 32 | b64url)
+  printf '{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","kid":"%s","x":"%s"}]}\n' \
+    "$(sentry_token_kid)" "$x" >"$dir/jwks.json.tmp"
+  mv "$dir/jwks.json.tmp" "$dir/jwks.json"
+}
+# The key's id: the first 16 characters of its public key (Sentry looks the key up by it).
+sentry_token_kid() { openssl pkey -in "$(sentry_auth_dir)/signing-key.pem" -pubout -outform DER | tail -c 32 | b64url | cut -c1-16; }
+
+mint_sentry_token() { # mint_sentry_token <spiffe-id> <file>: a token for that requester only
+  local key signing header payload
+  key=$(sentry_auth_dir)/signing-key.pem
+  signing=$(mktemp)
+  header=$(printf '{"alg":"EdDSA","typ":"JWT","kid":"%s"}' "$(sentry_token_kid)" | b64url)
+  payload=$(printf '{"aud":"%s","sub":"%s"}' "$CAREGRID_SENTRY_AUDIENCE" "$1" | b64url)
+  printf '%s.%s' "$header" "$payload" >"$signing"
+  (umask 077 && printf '%s.%s.%s' "$header" "$payload" \
+    "$(openssl pkeyutl -sign -inkey "$key" -rawin -in "$signing" | b64url)" >"$2.tmp")
+  rm -f "$signing"
+  mv "$2.tmp" "$2"
+}
+
+# What a running server was started with (its configuration and keys), stamped with its pid: `up`
+# restarts a server started otherwise (by an older checkout), so the machine converges on this one.
+started_with() { cat "$@" | sha256sum | cut -c1-16; }
+stamp_start() { echo "$(cat "$RUN/$1.pid") $2" >"$RUN/$1.started-with"; } # stamp_start <name> <fingerprint>
+start_matches() { [ "$(cat "$RUN/$1.started-with" 2>/dev/null)" = "$(cat "$RUN/$1.pid") $2" ]; } # start_matches <name> <fingerprint>
+
+sentry_fingerprint() { started_with "$ROOT/infra/sentry/config.yaml" "$(sentry_auth_dir)/jwks.json"; }
+
+start_sentry_on() { # start_sentry_on <name> <port> <healthz port> <metrics port>
+  # Its working directory holds jwks.json, the relative `source` of the config's jwks validator;
+  # without NAMESPACE its id is CAREGRID_SENTRY_AUDIENCE.
+  (cd "$(sentry_auth_dir)" && start_detached "$RUN/$1.pid" "$LOGS/$1.log" env -u NAMESPACE "$BIN/sentry" \
+    --config="$ROOT/infra/sentry/config.yaml" --issuer-credentials="$(sentry_dir)" \
+    --listen-address=127.0.0.1 --port="$2" \
+    --healthz-listen-address=127.0.0.1 --healthz-port="$3" \
+    --metrics-listen-address=127.0.0.1 --metrics-port="$4")
+  stamp_start "$1" "$(sentry_fingerprint)"
+}
 
 up_sentry() {
   build_sentry
   mkdir -p "$(sentry_dir)" "$RUN" "$LOGS"
   chmod 700 "$(sentry_dir)"
+  ensure_sentry_auth
   if pid_alive "$(sentry_pidfile)" && sentry_ready; then
-    say "sentry: already running on $CAREGRID_SENTRY_PORT"
-    return
+    if start_matches sentry "$(sentry_fingerprint)"; then
+      say "sentry: already running on $CAREGRID_SENTRY_PORT"
+      return
+    fi
+    say "sentry: running with another configuration or token key: restarting it"
+    down_sentry
   fi
   ensure_port_free sentry "$CAREGRID_SENTRY_PORT"
   say "sentry: starting on 127.0.0.1:$CAREGRID_SENTRY_PORT (trust bundle in $(sentry_dir))"
-  start_detached "$(sentry_pidfile)" "$LOGS/sentry.log" "$BIN/sentry" \
-    --config="$ROOT/infra/sentry/config.yaml" --issuer-credentials="$(sentry_dir)" \
-    --listen-address=127.0.0.1 --port="$CAREGRID_SENTRY_PORT" \
-    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SENTRY_HEALTHZ_PORT" \
-    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SENTRY_METRICS_PORT"
+  start_sentry_on sentry "$CAREGRID_SENTRY_PORT" "$CAREGRID_SENTRY_HEALTHZ_PORT" "$CAREGRID_SENTRY_METRICS_PORT"
   wait_for sentry 30 sentry_ready
 }
 
 down_sentry() { stop_pidfile sentry "$(sentry_pidfile)"; }
 
-# The Dapr CLI's Sentry (see CAREGRID_SENTRY_CLI_PORT): the same binary and trust bundle.
+# The Dapr CLI's Sentry (see CAREGRID_SENTRY_CLI_PORT): the same binary, trust bundle and tokens.
 sentry_cli_pidfile() { echo "$RUN/sentry-cli.pid"; }
 up_sentry-cli() {
   up_sentry
   if pid_alive "$(sentry_cli_pidfile)" && port_open "$CAREGRID_SENTRY_CLI_PORT"; then
-    say "sentry-cli: already running on $CAREGRID_SENTRY_CLI_PORT"
-    return
+    if start_matches sentry-cli "$(sentry_fingerprint)"; then
+      say "sentry-cli: already running on $CAREGRID_SENTRY_CLI_PORT"
+      return
+    fi
+    say "sentry-cli: running with another configuration or token key: restarting it"
+    down_sentry-cli
   fi
   ensure_port_free sentry-cli "$CAREGRID_SENTRY_CLI_PORT"
   say "sentry-cli: starting on 127.0.0.1:$CAREGRID_SENTRY_CLI_PORT (for dapr run -f; same trust bundle)"
-  start_detached "$(sentry_cli_pidfile)" "$LOGS/sentry-cli.log" "$BIN/sentry" \
-    --config="$ROOT/infra/sentry/config.yaml" --issuer-credentials="$(sentry_dir)" \
-    --listen-address=127.0.0.1 --port="$CAREGRID_SENTRY_CLI_PORT" \
-    --healthz-listen-address=127.0.0.1 --healthz-port="$CAREGRID_SENTRY_CLI_HEALTHZ_PORT" \
-    --metrics-listen-address=127.0.0.1 --metrics-port="$CAREGRID_SENTRY_CLI_METRICS_PORT"
+  start_sentry_on sentry-cli "$CAREGRID_SENTRY_CLI_PORT" "$CAREGRID_SENTRY_CLI_HEALTHZ_PORT" "$CAREGRID_SENTRY_CLI_METRICS_PORT"
   wait_for sentry-cli 30 port_open "$CAREGRID_SENTRY_CLI_PORT"
 }
 down_sentry-cli() { stop_pidfile sentry-cli "$(sentry_cli_pidfile)"; }
@@ -494,8 +551,10 @@ down_sentry-cli() { stop_pidfile sentry-cli "$(sentry_cli_pidfile)"; }
 # The Jobs API's backend (and workflows', unused here): daprd hands it jobs over mTLS, it keeps
 # them in its embedded etcd under .caregrid/scheduler and calls the sidecar back when one is due.
 # Its identity comes from our Sentry (same trust bundle, control-plane trust domain `localhost`
-# and namespace `default`, daprd's defaults); every port on loopback.
+# and namespace `default`, daprd's defaults; its token names spiffe://localhost/ns/default/dapr-scheduler);
+# every port on loopback.
 scheduler_dir() { echo "$STATE/scheduler"; }
+scheduler_token() { echo "$(sentry_auth_dir)/tokens/dapr-scheduler.jwt"; }
 scheduler_pidfile() { echo "$RUN/scheduler.pid"; }
 scheduler_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$CAREGRID_SCHEDULER_HEALTHZ_PORT/healthz" >/dev/null 2>&1; }
 
@@ -504,15 +563,23 @@ up_scheduler() {
   build_scheduler
   mkdir -p "$(scheduler_dir)" "$RUN" "$LOGS"
   chmod 700 "$(scheduler_dir)"
+  mkdir -p "$(dirname "$(scheduler_token)")"
+  mint_sentry_token spiffe://localhost/ns/default/dapr-scheduler "$(scheduler_token)"
   if pid_alive "$(scheduler_pidfile)"; then
-    wait_for scheduler 60 scheduler_ready
-    say "scheduler: already running on $CAREGRID_SCHEDULER_PORT"
-    return
+    if start_matches scheduler "$(started_with "$(scheduler_token)")"; then
+      wait_for scheduler 60 scheduler_ready
+      say "scheduler: already running on $CAREGRID_SCHEDULER_PORT"
+      return
+    fi
+    # Without this token it could not renew its certificate from Sentry.
+    say "scheduler: running without its current Sentry token: restarting it"
+    down_scheduler
   fi
   ensure_port_free scheduler "$CAREGRID_SCHEDULER_PORT"
   ensure_port_free scheduler-etcd "$CAREGRID_SCHEDULER_ETCD_CLIENT_PORT"
   say "scheduler: starting on 127.0.0.1:$CAREGRID_SCHEDULER_PORT (jobs in $(scheduler_dir))"
-  start_detached "$(scheduler_pidfile)" "$LOGS/scheduler.log" env -u NAMESPACE "$BIN/scheduler" \
+  start_detached "$(scheduler_pidfile)" "$LOGS/scheduler.log" env -u NAMESPACE \
+    DAPR_SENTRY_TOKEN_FILE="$(scheduler_token)" "$BIN/scheduler" \
     --mode=standalone --id=dapr-scheduler-server-0 \
     --listen-address=127.0.0.1 --port="$CAREGRID_SCHEDULER_PORT" \
     --override-broadcast-host-port="127.0.0.1:$CAREGRID_SCHEDULER_PORT" \
@@ -523,6 +590,7 @@ up_scheduler() {
     --etcd-initial-cluster="dapr-scheduler-server-0=http://127.0.0.1:$CAREGRID_SCHEDULER_ETCD_PEER_PORT" \
     --tls-enabled --sentry-address="127.0.0.1:$CAREGRID_SENTRY_PORT" \
     --trust-anchors-file="$(sentry_dir)/ca.crt" --trust-domain=localhost
+  stamp_start scheduler "$(started_with "$(scheduler_token)")"
   wait_for scheduler 60 scheduler_ready
 }
 down_scheduler() { stop_pidfile scheduler "$(scheduler_pidfile)"; }

@@ -7,6 +7,7 @@
  * and resource folders of dapr/dapr.yaml, mounted from the repository's own folders.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,7 @@ type Service = {
   ports?: { target: number; published?: string; host_ip?: string }[];
   volumes?: Mount[];
   configs?: { source: string; target: string }[];
+  secrets?: { source: string; target: string }[];
   healthcheck?: { test: string[] };
 };
 type Project = {
@@ -34,6 +36,7 @@ type Project = {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
   configs?: Record<string, { content?: string }>;
+  secrets?: Record<string, { environment?: string; file?: string }>;
 };
 type Component = { metadata: { name: string }; spec: { metadata?: { name: string; envRef?: string }[] }; scopes?: string[] };
 
@@ -120,7 +123,11 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(project)).not.toContain('${');
     // Every variable the file requires is one .env.example provides, and every secret there is used.
     const compose = readFileSync(composeFile, 'utf8');
-    const required = new Set([...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((m) => m[1]!));
+    const required = new Set([
+      ...[...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((m) => m[1]!),
+      // Secrets whose value is a variable's.
+      ...Object.values(project.secrets ?? {}).flatMap((secret) => (secret.environment ? [secret.environment] : [])),
+    ]);
     const example = readFileSync(path.join(repoRoot, '.env.example'), 'utf8');
     const placeholders = new Set([...example.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]!));
     expect([...required].filter((name) => !env[name])).toEqual([]);
@@ -291,6 +298,48 @@ describe('docker-compose.yml', () => {
       expect(sidecar.environment?.NAMESPACE).toBe('caregrid');
       expect(sidecar.depends_on?.sentry).toBeDefined();
     }
+  });
+
+  it("gives each sidecar (and the scheduler) its own Sentry token, naming it, and Sentry only the tokens' public key", () => {
+    const sentry = project.services.sentry!;
+    // The config's jwks validator reads jwks.json from Sentry's working directory.
+    const sentryConfig = readFileSync(path.join(repoRoot, 'infra', 'sentry', 'config.yaml'), 'utf8');
+    expect(sentryConfig).toMatch(/tokenValidators:\s*- name: jwks\s*options:\s*source: jwks\.json/);
+    const jwksConfig = sentry.configs?.find((c) => c.target === path.posix.join(sentry.working_dir!, 'jwks.json'));
+    const jwks = JSON.parse(project.configs![jwksConfig!.source]!.content!) as { keys: (JsonWebKey & { kid: string })[] };
+    expect(jwks.keys.map((key) => Object.keys(key).sort())).toEqual([['alg', 'crv', 'kid', 'kty', 'use', 'x']]);
+    expect(JSON.stringify(sentry)).not.toContain('SENTRY_TOKEN');
+    /** The claims of the token a container's secret holds, once its signature checks against Sentry's key. */
+    const claimsOf = (service: Service) => {
+      expect(service.environment?.DAPR_SENTRY_TOKEN_FILE).toBe('/run/secrets/sentry-token');
+      expect(service.secrets?.length).toBe(1);
+      const [mounted] = service.secrets!;
+      expect(mounted!.target).toBe('sentry-token');
+      const token = env[project.secrets![mounted!.source]!.environment!]!;
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const key = createPublicKey({ key: jwks.keys[0]!, format: 'jwk' });
+      expect(verify(null, Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))).toBe(true);
+      expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'EdDSA', kid: jwks.keys[0]!.kid });
+      return JSON.parse(Buffer.from(payload, 'base64url').toString()) as { aud: string; sub: string };
+    };
+    const audience = 'spiffe://localhost/ns/default/dapr-sentry';
+    for (const app of apps) {
+      expect([app.appId, claimsOf(project.services[`${app.appId}-dapr`]!)]).toEqual([
+        app.appId,
+        { aud: audience, sub: `spiffe://public/ns/caregrid/${app.appId}` },
+      ]);
+      // The app container holds no token (a compromised app must not get its sidecar's identity this way).
+      expect([app.appId, project.services[app.appId]!.secrets ?? []]).toEqual([app.appId, []]);
+    }
+    expect(claimsOf(project.services.scheduler!)).toEqual({ aud: audience, sub: 'spiffe://localhost/ns/default/dapr-scheduler' });
+    // The signing key itself reaches no container and no file Compose reads.
+    const values = JSON.parse(readFileSync(path.join(root, '.caregrid', 'deploy', 'compose.values.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    expect(values.SENTRY_TOKEN_KEY).toContain('PRIVATE KEY');
+    expect(readFileSync(envFile, 'utf8')).not.toContain('PRIVATE KEY');
+    expect(JSON.stringify(project)).not.toContain('PRIVATE KEY');
   });
 
   it('runs the Dapr scheduler of the same version for every sidecar, its identity from the Compose Sentry, its data in its own volume', () => {

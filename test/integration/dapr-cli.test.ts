@@ -10,9 +10,12 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { DAPR_NAMESPACE } from '@caregrid/platform';
 import {
+  CLI_SENTRY_TOKEN_FILE,
   infraUp,
   loadRunFile,
+  localMtls,
   localZipkin,
   placeGroupsAtEnd,
   provisionServiceSecrets,
@@ -23,6 +26,7 @@ import {
   sentryDir,
   stateDir,
   testKafkaBrokers,
+  writeCliSentryTokens,
   writeGeneratedResources,
 } from '@caregrid/devkit';
 
@@ -118,6 +122,7 @@ maybe('the real Dapr CLI: dapr run -f dapr', () => {
     infraUp(['daprd', 'sentry-cli']);
     const secrets = await provisionServiceSecrets(apps);
     writeGeneratedResources(secrets, path.join(repoRoot, '.caregrid', 'generated'));
+    writeCliSentryTokens(apps, localMtls().tokenSigningKey, DAPR_NAMESPACE);
     skipBacklog();
     // The run file runs the compiled services: `npm run build` first, as the README says.
     const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, encoding: 'utf8' });
@@ -140,6 +145,8 @@ maybe('the real Dapr CLI: dapr run -f dapr', () => {
       // The namespace in each sidecar's SPIFFE id, as the ACLs name it. (The CLI hands the run
       // file's env to the apps only: daprd sees just the exported environment.)
       NAMESPACE: 'caregrid',
+      // Each sidecar's own token for the CLI's Sentry, relative to its app folder (its working directory).
+      DAPR_SENTRY_TOKEN_FILE: CLI_SENTRY_TOKEN_FILE,
     };
     expect(readInfraEnv().CAREGRID_SENTRY_CLI_PORT).toBe('50001');
     cliRun = spawn(cli!, ['run', '-f', 'dapr'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

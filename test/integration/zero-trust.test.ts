@@ -1,25 +1,28 @@
 /**
  * Zero trust between sidecars, with real daprd and Dapr Sentry: every
- * sidecar-to-sidecar call is mutual TLS with a certificate from Sentry, a
- * sidecar without one (or with one from another CA) cannot call in, and the
+ * sidecar-to-sidecar call is mutual TLS with a certificate from Sentry, which
+ * names an app-id only for the holder of that app's token, a sidecar without
+ * one (or with one from another CA) cannot call in, and the
  * callee's sidecar lets through only what its access control list
  * (dapr/config/caregrid.yaml, derived from the access model) allows — for
  * every route of every service, from the gateway, a peer and a stranger.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
-import { ENDPOINTS, SIDECAR, invocationGrants, isServiceOnly } from '@caregrid/platform';
+import { DAPR_NAMESPACE, ENDPOINTS, SIDECAR, invocationGrants, isServiceOnly } from '@caregrid/platform';
 import {
   eventually,
   freePort,
   freeSidecarPorts,
+  generateSentryTokenKey,
   localMtls,
   logsDir,
   renderConfigurations,
   renderResources,
+  sentryTokenFile,
   startSentry,
   startSidecar,
   uniqueName,
@@ -53,7 +56,7 @@ async function echoApp(appId: string): Promise<number> {
   return port;
 }
 
-async function sidecarFor(appId: string, options: { name?: string; mtls?: MtlsSettings | false } = {}) {
+async function sidecarFor(appId: string, options: { name?: string; mtls?: MtlsSettings | false; sentryToken?: string | false } = {}) {
   const ports = await freeSidecarPorts();
   const sidecar = startSidecar({
     appId,
@@ -64,6 +67,7 @@ async function sidecarFor(appId: string, options: { name?: string; mtls?: MtlsSe
     env: { CAREGRID_SECRETS_FILE: resources.secretsFile },
     logFile: path.join(logDir, `${options.name ?? appId}-daprd.log`),
     mtls: options.mtls,
+    sentryToken: options.sentryToken,
   });
   processes.push(sidecar);
   await sidecar.waitReady();
@@ -147,6 +151,42 @@ describe('mTLS between sidecars (Dapr Sentry)', () => {
     expect(certificate.subjectaltname).toContain('URI:spiffe://public/ns/caregrid/patient-service');
   });
 
+  it("signs a certificate naming the gateway only for a sidecar showing the gateway's Sentry token", async () => {
+    const { tokenSigningKey } = localMtls();
+    /** A daprd calling itself the gateway, showing Sentry `sentryToken`: its mTLS state, or why it could not start. */
+    const claimGateway = async (name: string, sentryToken: string | false) =>
+      sidecarFor('gateway', { name, sentryToken }).then(
+        async (sidecar) => {
+          const started = sidecar.mtlsState();
+          await sidecar.stop();
+          return { started };
+        },
+        () => ({
+          refused: /failed to retrieve the initial identity: (.*?)\\nno X509 SVID/.exec(
+            readFileSync(path.join(logDir, `${name}-daprd.log`), 'utf8'),
+          )?.[1],
+        }),
+      );
+    // No token: Sentry has no validator for an anonymous request (its "insecure" one is off).
+    expect(await claimGateway('gateway-without-token', false)).toEqual({
+      refused: expect.stringMatching(/InvalidArgument desc = a validator name must be specified in this environment$/),
+    });
+    // A token of another app (what a compromised analytics-service holds): it names another SPIFFE id.
+    const analyticsToken = sentryTokenFile(tokenSigningKey, 'analytics-service', DAPR_NAMESPACE);
+    expect(await claimGateway('gateway-with-analytics-token', analyticsToken)).toEqual({
+      refused: expect.stringMatching(/PermissionDenied desc = token validation failed: .*"sub.* not satisfied/),
+    });
+    // The gateway's claims, signed with a key that is not the launcher's.
+    const forged = sentryTokenFile(generateSentryTokenKey(path.join(dir, 'forger')), 'gateway', DAPR_NAMESPACE);
+    expect(await claimGateway('gateway-with-forged-token', forged)).toEqual({
+      refused: expect.stringMatching(/PermissionDenied desc = token validation failed: /),
+    });
+    // The gateway's own token (what the launcher hands the gateway's sidecar alone).
+    expect(await claimGateway('gateway-with-its-token', sentryTokenFile(tokenSigningKey, 'gateway', DAPR_NAMESPACE))).toEqual({
+      started: 'on',
+    });
+  });
+
   it('refuses a sidecar without a certificate, even one calling itself the gateway', async () => {
     const before = received.get('patient-service')!.length;
     const impostor = await sidecarFor('gateway', { name: 'gateway-without-mtls', mtls: false });
@@ -168,7 +208,11 @@ describe('mTLS between sidecars (Dapr Sentry)', () => {
     // It even trusts our root, so it accepts the callee's certificate: the callee must refuse its own.
     const impostor = await sidecarFor('gateway', {
       name: 'gateway-other-ca',
-      mtls: { sentryAddress: otherCa.sentryAddress, trustAnchors: otherCa.trustAnchors + localMtls().trustAnchors },
+      mtls: {
+        sentryAddress: otherCa.sentryAddress,
+        trustAnchors: otherCa.trustAnchors + localMtls().trustAnchors,
+        tokenSigningKey: otherCa.tokenSigningKey,
+      },
     });
     expect(impostor.mtlsState()).toBe('on');
     const call = await invoke(impostor, 'patient-service', 'GET', '/patients/p-1');

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DAPR_NAMESPACE } from '@caregrid/platform';
-import { daprdBinary, logsDir, nameResolutionDb, readInfraEnv, repoRoot, sentryDir, sidecarEnvironment } from './paths.js';
+import { daprdBinary, logsDir, nameResolutionDb, readInfraEnv, repoRoot, sentryAuthDir, sentryDir, sidecarEnvironment } from './paths.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
+import { sentryTokenFile } from './sentry-token.js';
 
 export type SidecarSpec = {
   appId: string;
@@ -31,16 +32,31 @@ export type SidecarSpec = {
   logFile?: string;
   /** Where the sidecar gets its mTLS identity; default: the local Sentry (infra/infra.sh up sentry). `false`: no mTLS. */
   mtls?: MtlsSettings | false;
+  /**
+   * The token daprd shows Sentry (DAPR_SENTRY_TOKEN_FILE); default: one minted for its app-id with
+   * the Sentry's signing key. A path: that file instead (another app's token). `false`: none.
+   */
+  sentryToken?: string | false;
 };
 
-/** A Sentry to ask for certificates and the root(s) its peers' certificates must chain to. */
-export type MtlsSettings = { sentryAddress: string; trustAnchors: string };
+/**
+ * A Sentry to ask for certificates, the root(s) its peers' certificates must chain to, and the
+ * key that signs the tokens it asks each requester for (the launcher mints one per sidecar).
+ */
+export type MtlsSettings = { sentryAddress: string; trustAnchors: string; tokenSigningKey: string };
 
-/** The local Sentry of infra/infra.sh and the trust bundle it generated. */
+/** The local Sentry of infra/infra.sh, the trust bundle it generated and its token signing key. */
 export function localMtls(): MtlsSettings {
   const anchors = path.join(sentryDir, 'ca.crt');
-  if (!existsSync(anchors)) throw new Error(`${anchors} is missing: start Dapr Sentry first (bash infra/infra.sh up sentry)`);
-  return { sentryAddress: `127.0.0.1:${readInfraEnv().CAREGRID_SENTRY_PORT}`, trustAnchors: readFileSync(anchors, 'utf8') };
+  const tokenSigningKey = path.join(sentryAuthDir, 'signing-key.pem');
+  for (const file of [anchors, tokenSigningKey]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: start Dapr Sentry first (bash infra/infra.sh up sentry)`);
+  }
+  return {
+    sentryAddress: `127.0.0.1:${readInfraEnv().CAREGRID_SENTRY_PORT}`,
+    trustAnchors: readFileSync(anchors, 'utf8'),
+    tokenSigningKey,
+  };
 }
 
 /** The daprd flags the Dapr CLI would pass for the same run-file entry (plus mTLS, which the CLI takes from `dapr init`). */
@@ -98,6 +114,10 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
   // The sqlite name-resolution database lives here; sqlite does not create directories.
   mkdirSync(path.dirname(nameResolutionDb), { recursive: true });
   const mtls = spec.mtls ?? localMtls();
+  // The namespace in the sidecar's SPIFFE identity, as on Kubernetes; the ACLs name it.
+  const namespace = spec.env?.NAMESPACE ?? DAPR_NAMESPACE;
+  const sentryToken =
+    mtls && spec.sentryToken !== false ? (spec.sentryToken ?? sentryTokenFile(mtls.tokenSigningKey, spec.appId, namespace)) : undefined;
   let mtlsState: 'on' | 'off' | 'pending' = 'pending';
   let appHealthy: boolean | undefined;
   let waitingForAppAt: number | undefined;
@@ -109,9 +129,9 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
     env: {
       ...process.env,
       ...sidecarEnvironment(),
-      // The namespace in the sidecar's SPIFFE identity, as on Kubernetes; the ACLs name it.
-      NAMESPACE: DAPR_NAMESPACE,
+      NAMESPACE: namespace,
       ...(mtls ? { DAPR_TRUST_ANCHORS: mtls.trustAnchors } : {}),
+      ...(sentryToken ? { DAPR_SENTRY_TOKEN_FILE: sentryToken } : {}),
       ...spec.env,
     },
     logFile: spec.logFile ?? path.join(logsDir, `${spec.appId}-daprd.log`),

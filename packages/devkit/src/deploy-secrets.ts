@@ -4,9 +4,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { JWK } from 'jose';
+import { DAPR_NAMESPACE, ENDPOINTS } from '@caregrid/platform';
 import { repoRoot } from './paths.js';
 import { writePrivateFile } from './provision.js';
 import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, renderPolicyComponent } from './policy.js';
+import { newSentryTokenKey, SCHEDULER_SPIFFE_ID, sentryJwks, sidecarSpiffeId, signSentryToken } from './sentry-token.js';
 
 /**
  * Secrets for Docker Compose and Kubernetes, made from committed templates.
@@ -27,7 +29,11 @@ import { generateSigningKey, KEY_STORE, publicJwks, renderKeyStoreComponent, ren
  *   must change the path, and with it the sidecar's environment, so Compose
  *   recreates the sidecar), and `sentry/` the mTLS trust bundle of the Sentry service
  *   (root `ca.crt`, `issuer.crt`, `issuer.key`; made once, kept across runs),
- *   whose root `.env` hands every sidecar as `${DAPR_TRUST_ANCHORS}`.
+ *   whose root `.env` hands every sidecar as `${DAPR_TRUST_ANCHORS}`. Sentry signs only for
+ *   the holder of a token naming the requester: `.env` holds each sidecar's
+ *   (`${<APP>_SENTRY_TOKEN}`, `<APP>` its app-id without `-service`), the scheduler's
+ *   (`${SCHEDULER_SENTRY_TOKEN}`) and the public key Sentry checks them with
+ *   (`${SENTRY_JWKS}`); the signing key stays in the values file (made once, kept).
  * - a Kubernetes overlay folder (e.g. `k8s/overlays/dev`): `secrets/*.example` →
  *   `secrets/*` (read by the overlay's secretGenerator); `generated/jwt-auth.yaml`.
  */
@@ -35,6 +41,13 @@ export const SIGNING_KEYS_PLACEHOLDER = 'SIGNING_KEYS';
 export const TRUST_ANCHORS_PLACEHOLDER = 'DAPR_TRUST_ANCHORS';
 export const SIGNING_KEY_ID_PLACEHOLDER = 'AUTH_SIGNING_KEY_ID';
 const TRUST_BUNDLE_VALUE = 'DAPR_TRUST_BUNDLE';
+const SENTRY_TOKEN_KEY_VALUE = 'SENTRY_TOKEN_KEY';
+/** The `.env` variable of a sidecar's Sentry token: `gateway` → GATEWAY_SENTRY_TOKEN, `auth-service` → AUTH_SENTRY_TOKEN. */
+export const sentryTokenVariable = (appId: string): string =>
+  `${appId
+    .replace(/-service$/, '')
+    .replace(/-/g, '_')
+    .toUpperCase()}_SENTRY_TOKEN`;
 
 export type TrustBundle = { caCrt: string; issuerCrt: string; issuerKey: string };
 
@@ -151,7 +164,16 @@ export async function renderDeploySecrets(target: string, options: { root?: stri
   }
   // The root as one double-quoted .env value: Compose's env-file reader turns the \n back into newlines.
   const special: Record<string, string> = bundle ? { [TRUST_ANCHORS_PLACEHOLDER]: `"${bundle.caCrt.trim().replace(/\n/g, '\\n')}"` } : {};
-  if (layout.compose) special[SIGNING_KEY_ID_PLACEHOLDER] = keys[0]!.kid!;
+  if (layout.compose) {
+    special[SIGNING_KEY_ID_PLACEHOLDER] = keys[0]!.kid!;
+    const sentryKey = (values[SENTRY_TOKEN_KEY_VALUE] ??= newSentryTokenKey());
+    // Single-quoted: Compose's env-file reader takes the JSON as it is.
+    special.SENTRY_JWKS = `'${sentryJwks(sentryKey)}'`;
+    for (const appId of ['gateway', ...Object.keys(ENDPOINTS)]) {
+      special[sentryTokenVariable(appId)] = signSentryToken(sentryKey, sidecarSpiffeId(appId, DAPR_NAMESPACE));
+    }
+    special.SCHEDULER_SENTRY_TOKEN = signSentryToken(sentryKey, SCHEDULER_SPIFFE_ID);
+  }
 
   const written: string[] = [];
   for (const template of layout.templates) {

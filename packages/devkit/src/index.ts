@@ -15,6 +15,7 @@ export * from './test-stack.js';
 export * from './private-kafka.js';
 export * from './fixtures.js';
 export * from './sentry.js';
+export * from './sentry-token.js';
 export * from './kafka-groups.js';
 export * from './mailpit.js';
 export * from './rotation.js';

@@ -15,6 +15,8 @@ export const secretsFile = path.join(stateDir, 'secrets.json');
 export const nameResolutionDb = path.join(stateDir, 'dapr', 'nameresolution.db');
 /** Dapr Sentry's trust bundle (root ca.crt, issuer certificate and key), generated on its first start. */
 export const sentryDir = path.join(stateDir, 'sentry');
+/** The key that signs the sidecars' Sentry tokens, its public jwks.json (what Sentry reads) and the minted tokens. */
+export const sentryAuthDir = path.join(stateDir, 'sentry-auth');
 export const defaultRunFile = path.join(repoRoot, 'dapr', 'dapr.yaml');
 
 /** infra/infra.env: the local servers' ports, shared with infra/infra.sh. */

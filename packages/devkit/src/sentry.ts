@@ -3,18 +3,24 @@ import path from 'node:path';
 import type { MtlsSettings } from './daprd.js';
 import { repoRoot, stateDir } from './paths.js';
 import { startProcess, type ManagedProcess } from './processes.js';
+import { generateSentryTokenKey } from './sentry-token.js';
 import { freePort } from './testing.js';
 
 export const sentryBinary = path.join(stateDir, 'bin', 'sentry');
 
 /**
- * A Dapr Sentry of its own, with a trust bundle of its own generated into
- * `dir` on start: another certificate authority than infra/infra.sh's, for
- * tests of a sidecar whose certificate the others must not trust.
+ * A Dapr Sentry of its own, with a trust bundle and a token signing key of
+ * its own generated into `dir` on start: another certificate authority than
+ * infra/infra.sh's, for tests of a sidecar whose certificate the others must
+ * not trust. Configured as infra/infra.sh's (the jwks validator).
  */
 export async function startSentry(options: { dir: string; logFile: string }): Promise<ManagedProcess & MtlsSettings> {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const [port, healthzPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  // Its working directory holds jwks.json, the config's relative jwks source.
+  const tokenSigningKey = generateSentryTokenKey(options.dir);
+  // Without NAMESPACE Sentry's own id is CAREGRID_SENTRY_AUDIENCE, as infra/infra.sh runs it.
+  const { NAMESPACE: _namespace, ...env } = process.env;
   const sentry = startProcess({
     name: 'sentry',
     command: sentryBinary,
@@ -29,7 +35,7 @@ export async function startSentry(options: { dir: string; logFile: string }): Pr
       `--metrics-port=${metricsPort}`,
     ],
     cwd: options.dir,
-    env: process.env,
+    env,
     logFile: options.logFile,
   });
   const anchors = path.join(options.dir, 'ca.crt');
@@ -47,5 +53,5 @@ export async function startSentry(options: { dir: string; logFile: string }): Pr
     if (exited || Date.now() > deadline) throw new Error(`sentry did not start (see ${options.logFile})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { ...sentry, sentryAddress: `127.0.0.1:${port}`, trustAnchors: readFileSync(anchors, 'utf8') };
+  return { ...sentry, sentryAddress: `127.0.0.1:${port}`, trustAnchors: readFileSync(anchors, 'utf8'), tokenSigningKey };
 }

@@ -12,12 +12,15 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DAPR_NAMESPACE } from '@caregrid/platform';
 import { buildClinicApp } from '../build-app.js';
+import { localMtls } from '../daprd.js';
 import { infraUp } from '../infra.js';
 import { defaultRunFile, localMailpit, localScheduler, localZipkin, logsDir, secretsFile, sentryDir } from '../paths.js';
 import { writeGeneratedResources } from '../policy.js';
 import { provisionServiceSecrets } from '../provision.js';
 import { loadRunFile } from '../runfile.js';
+import { writeCliSentryTokens } from '../sentry-token.js';
 import { startStack, type StackMember } from '../stack.js';
 
 const { values } = parseArgs({ options: { file: { type: 'string' }, smoke: { type: 'boolean', default: false } } });
@@ -97,6 +100,8 @@ async function main(): Promise<number> {
   say('provisioning databases, secrets and the gateway policy');
   const secrets = await provisionServiceSecrets(apps);
   writeGeneratedResources(secrets);
+  // For `dapr run -f dapr` (README): each app's sidecar token where the CLI's daprd looks for it.
+  writeCliSentryTokens(apps, localMtls().tokenSigningKey, DAPR_NAMESPACE);
   if (stopRequested) return 130;
   const stack = await startStack({
     apps,
