@@ -30,6 +30,7 @@ import {
   startSidecar,
   startTestStack,
   uniqueName,
+  stackSigningKey,
   viaGatewayAs,
   type RunningSidecar,
   type TestStack,
@@ -75,7 +76,10 @@ afterAll(async () => {
 /** A patient created through the stack's patient-service, as its sidecar would call it for the gateway. */
 async function createPatient(): Promise<string> {
   const member = stack.member('patient-service');
-  const send = jsonClient(stack.url('patient-service'), { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': member.appApiToken! });
+  const send = jsonClient(stack.url('patient-service'), {
+    ...viaGatewayAs({ roles: ['admin'] }, stackSigningKey(stack.secrets())),
+    'dapr-api-token': member.appApiToken!,
+  });
   const response = await send('POST', '/patients', {
     name: 'Isolation Probe',
     email: `isolation.${randomUUID()}@example.org`,
