@@ -25,61 +25,75 @@ export type KeySetSource = () => Promise<JSONWebKeySet>;
 export type TokenVerifierOptions = {
   /** A key set older than this is fetched again before the next verification (a dropped key stops counting). */
   maxAgeMs?: number;
-  /** A token naming a key the set lacks (a rotation) fetches the set again, at most this often. */
+  /**
+   * The least time between two fetches. A token naming a key the set lacks (a rotation) fetches
+   * it again, waiting out the rest of this first: the signer may have published the key just
+   * after our last fetch, and a flood of made-up key ids costs one fetch per interval.
+   */
   refetchCooldownMs?: number;
   /** Verified tokens remembered (until their expiry), so a client's next requests skip the signature check. */
   cacheSize?: number;
+  clock?: () => number;
 };
+
+type KeySet = { getKey: JWTVerifyGetKey; kids: Set<string | undefined>; fetchedAt: number };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Verifies the bearer tokens the gateway forwards: ES256, signed by a key of
  * auth-service's set (every key in it: a rotation keeps the previous one),
  * our issuer and audience, not expired. The key set is fetched once and kept;
- * verified tokens are remembered until they expire, so a request costs a map
- * lookup once its token was seen.
+ * verified tokens are remembered until they expire (or their key leaves the
+ * set), so a request costs a map lookup once its token was seen.
  */
 export class TokenVerifier {
-  private keys?: { getKey: JWTVerifyGetKey; fetchedAt: number };
-  private fetching?: Promise<JWTVerifyGetKey>;
-  private readonly verified = new Map<string, { claims: TokenClaims; expiresAtMs: number }>();
+  private keys?: KeySet;
+  private fetching?: Promise<KeySet>;
+  private lastFetchAt = -Infinity;
+  private readonly verified = new Map<string, { claims: TokenClaims; kid?: string; expiresAtMs: number }>();
   private readonly maxAgeMs: number;
   private readonly refetchCooldownMs: number;
   private readonly cacheSize: number;
+  private readonly clock: () => number;
 
   constructor(
     private readonly source: KeySetSource,
     options: TokenVerifierOptions = {},
   ) {
     this.maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
-    this.refetchCooldownMs = options.refetchCooldownMs ?? 10_000;
+    this.refetchCooldownMs = options.refetchCooldownMs ?? 1_000;
     this.cacheSize = options.cacheSize ?? 1_000;
+    this.clock = options.clock ?? Date.now;
   }
 
   /** The token's claims, or undefined when it is not a valid access token. Throws DependencyUnavailableError when no key set can be had. */
-  async claimsOf(token: string, now = Date.now()): Promise<TokenClaims | undefined> {
+  async claimsOf(token: string): Promise<TokenClaims | undefined> {
+    let keys = await this.keySet();
     const remembered = this.verified.get(token);
     if (remembered) {
-      if (remembered.expiresAtMs > now) return remembered.claims;
+      if (remembered.expiresAtMs > this.clock() && keys.kids.has(remembered.kid)) return remembered.claims;
       this.verified.delete(token);
     }
-    let getKey = await this.keySet(now);
     for (let attempt = 1; ; attempt++) {
       try {
-        const { payload } = await jwtVerify(token, getKey, {
+        const { payload, protectedHeader } = await jwtVerify(token, keys.getKey, {
           issuer: TOKEN_ISSUER,
           audience: TOKEN_AUDIENCE,
           algorithms: ['ES256'],
           requiredClaims: ['exp', 'sub'],
-          currentDate: new Date(now),
+          currentDate: new Date(this.clock()),
         });
         const claims = tokenClaims.safeParse(payload);
         if (!claims.success) return undefined;
-        this.remember(token, claims.data, payload.exp! * 1000);
+        this.remember(token, { claims: claims.data, kid: protectedHeader.kid, expiresAtMs: payload.exp! * 1000 });
         return claims.data;
       } catch (error) {
-        // A key newer than our copy of the set: fetch it once more (not more often than the cooldown).
-        if (attempt === 1 && error instanceof errors.JWKSNoMatchingKey && now - this.keys!.fetchedAt >= this.refetchCooldownMs) {
-          getKey = await this.fetch(now);
+        // A key newer than our copy of the set (a rotation): fetch the set once more.
+        if (attempt === 1 && error instanceof errors.JWKSNoMatchingKey) {
+          const wait = this.lastFetchAt + this.refetchCooldownMs - this.clock();
+          if (wait > 0) await sleep(wait);
+          keys = await this.fetch();
           continue;
         }
         if (error instanceof errors.JOSEError) return undefined;
@@ -88,31 +102,34 @@ export class TokenVerifier {
     }
   }
 
-  private remember(token: string, claims: TokenClaims, expiresAtMs: number): void {
+  private remember(token: string, entry: { claims: TokenClaims; kid?: string; expiresAtMs: number }): void {
     if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, { claims, expiresAtMs });
+    this.verified.set(token, entry);
   }
 
-  private async keySet(now: number): Promise<JWTVerifyGetKey> {
-    if (!this.keys) return this.fetch(now);
-    if (now - this.keys.fetchedAt >= this.maxAgeMs) {
+  private async keySet(): Promise<KeySet> {
+    if (!this.keys) return this.fetch();
+    const now = this.clock();
+    if (now - this.keys.fetchedAt >= this.maxAgeMs && now - this.lastFetchAt >= this.refetchCooldownMs) {
       // A stale set still verifies while auth-service cannot be reached: its keys were valid minutes ago.
-      return this.fetch(now).catch(() => this.keys!.getKey);
+      return this.fetch().catch(() => this.keys!);
     }
-    return this.keys.getKey;
+    return this.keys;
   }
 
-  private fetch(now: number): Promise<JWTVerifyGetKey> {
-    this.fetching ??= this.source()
-      .then((set) => {
-        const getKey = createLocalJWKSet(set);
-        this.keys = { getKey, fetchedAt: now };
-        return getKey;
-      })
-      .catch((error: unknown) => {
+  private fetch(): Promise<KeySet> {
+    this.fetching ??= (async () => {
+      this.lastFetchAt = this.clock();
+      try {
+        const set = await this.source();
+        this.keys = { getKey: createLocalJWKSet(set), kids: new Set(set.keys.map((key) => key.kid)), fetchedAt: this.clock() };
+        return this.keys;
+      } catch (error) {
         throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('the token signing key set', error);
-      })
-      .finally(() => (this.fetching = undefined));
+      } finally {
+        this.fetching = undefined;
+      }
+    })();
     return this.fetching;
   }
 }
