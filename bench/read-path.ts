@@ -10,7 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { startTestStack, viaGatewayAs } from '@caregrid/devkit';
+import { stackSigningKey, startTestStack, viaGatewayAs } from '@caregrid/devkit';
 import { cpuMs } from './cpu-time.js';
 import { measure } from './load.js';
 import { newPatient } from './gateway.js';
@@ -30,7 +30,10 @@ const stack = await startTestStack({
 });
 try {
   const base = stack.url('patient-service');
-  const headers = { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': stack.member('patient-service').appApiToken! };
+  const headers = {
+    ...viaGatewayAs({ roles: ['admin'] }, stackSigningKey(stack.secrets())),
+    'dapr-api-token': stack.member('patient-service').appApiToken!,
+  };
   const created = await fetch(`${base}/patients`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
