@@ -21,7 +21,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const profileDir = process.env.BENCH_CPU_PROF;
 
 const stack = await startTestStack({
-  apps: ['patient-service'],
+  // auth-service: patient-service verifies the callers' tokens against its key set.
+  apps: ['auth-service', 'patient-service'],
   env: profileDir
     ? {
         'patient-service': { NODE_OPTIONS: `--import ${path.resolve('bench/cpu-profile.mjs')}`, CPU_PROFILE_DIR: path.resolve(profileDir) },

@@ -44,7 +44,8 @@ let devPublisher: RunningSidecar;
 let mongo: MongoClient;
 
 beforeAll(async () => {
-  stack = await startTestStack({ apps: ['patient-service', 'analytics-service'] });
+  // auth-service: patient-service verifies the callers' tokens against its key set.
+  stack = await startTestStack({ apps: ['auth-service', 'patient-service', 'analytics-service'] });
   mongo = new MongoClient(stack.secrets()['analytics-service']!.databaseUrl!, { serverSelectionTimeoutMS: 5_000 });
 
   // patient-service's topic scopes under an app-id of its own (renderResources), its own name
