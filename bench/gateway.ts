@@ -3,7 +3,7 @@
  * behind patient-service), and patient-service's own read by id called
  * directly with its app API token, as its sidecar calls it.
  */
-import { viaGatewayAs } from '@caregrid/devkit';
+import { stackSigningKey, viaGatewayAs } from '@caregrid/devkit';
 import type { Floors } from './floors.js';
 import { loadNote, measure, type LoadSettings } from './load.js';
 import type { Figure } from './report.js';
@@ -93,7 +93,7 @@ export async function measureGateway(
     const direct = await measure(
       {
         url: `${system.stack.url('patient-service')}/patients/${patientId}`,
-        headers: { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': member.appApiToken! },
+        headers: { ...viaGatewayAs({ roles: ['admin'] }, stackSigningKey(system.stack.secrets())), 'dapr-api-token': member.appApiToken! },
       },
       load,
     );

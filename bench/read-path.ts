@@ -10,7 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { startTestStack, viaGatewayAs } from '@caregrid/devkit';
+import { stackSigningKey, startTestStack, viaGatewayAs } from '@caregrid/devkit';
 import { cpuMs } from './cpu-time.js';
 import { measure } from './load.js';
 import { newPatient } from './gateway.js';
@@ -21,7 +21,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const profileDir = process.env.BENCH_CPU_PROF;
 
 const stack = await startTestStack({
-  apps: ['patient-service'],
+  // auth-service: patient-service verifies the callers' tokens against its key set.
+  apps: ['auth-service', 'patient-service'],
   env: profileDir
     ? {
         'patient-service': { NODE_OPTIONS: `--import ${path.resolve('bench/cpu-profile.mjs')}`, CPU_PROFILE_DIR: path.resolve(profileDir) },
@@ -30,7 +31,10 @@ const stack = await startTestStack({
 });
 try {
   const base = stack.url('patient-service');
-  const headers = { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': stack.member('patient-service').appApiToken! };
+  const headers = {
+    ...viaGatewayAs({ roles: ['admin'] }, stackSigningKey(stack.secrets())),
+    'dapr-api-token': stack.member('patient-service').appApiToken!,
+  };
   const created = await fetch(`${base}/patients`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },

@@ -14,7 +14,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { viaGatewayAs } from '@caregrid/devkit';
+import { stackSigningKey, viaGatewayAs } from '@caregrid/devkit';
 import { newPatient } from './gateway.js';
 import { measure } from './load.js';
 import { cpuSeconds, residentMiB, settle } from './resources.js';
@@ -50,7 +50,7 @@ for (let round = 1; round <= Number(values.rounds); round++) {
     if (values.load) {
       const created = await system.api('POST', '/api/patients', newPatient());
       const member = stack.member('patient-service');
-      const headers = { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': member.appApiToken! };
+      const headers = { ...viaGatewayAs({ roles: ['admin'] }, stackSigningKey(stack.secrets())), 'dapr-api-token': member.appApiToken! };
       const url = `${stack.url('patient-service')}/patients/${(created.body as { id: string }).id}`;
       await measure({ url, headers }, { seconds: 2, connections: 32, warmupSeconds: 0 });
       // CPU time per answer as well: req/s swings with the machine's load, the service's own cost less so.

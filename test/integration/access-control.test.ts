@@ -4,7 +4,24 @@
  * nothing but a valid token of the caller's own — or, for the peer checks,
  * straight to a sidecar's invocation API as a compromised process would.
  */
-import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { createServer } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  doctorProfile,
+  eventually,
+  freePort,
+  freeSidecarPorts,
+  jsonClient,
+  readyAccount,
+  stackSigningKey,
+  startSidecar,
+  startTestStack,
+  testAccessToken,
+  type HttpResult,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -395,5 +412,81 @@ describe('no identity is no access; peers act as themselves', () => {
     const paths = Object.keys(document.paths);
     expect(paths.filter((p) => p.includes('/events/') || p.includes('appointment-cleanup'))).toEqual([]);
     expect(paths).toEqual(expect.arrayContaining(['/api/patients/{id}', '/api/billing/invoices/{id}/pdf']));
+  });
+});
+
+describe('a sidecar holding a gateway certificate is no user without a valid token of one', () => {
+  /**
+   * A process that got a `gateway` certificate from Sentry (Sentry signs whatever app-id it is
+   * asked for, README Trust model) and runs a daprd of its own, without the gateway's JWT policy:
+   * patient-service's sidecar accepts its calls as the gateway's (mTLS, ACL), so its identity
+   * headers and tokens reach patient-service's own check.
+   */
+  let impostor: { httpPort: number; stop: () => Promise<void> };
+  const forgedAdmin = { 'x-caregrid-user-id': 'intruder', 'x-caregrid-roles': 'admin' };
+  const asGateway = (url: string, headers: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${impostor.httpPort}/v1.0/invoke/patient-service/method${url}`, { headers }).then(async (response) => ({
+      status: response.status,
+      body: (await response.text()).slice(0, 300),
+    }));
+
+  beforeAll(async () => {
+    const app = createServer((_req, res) => res.end('{}'));
+    const appPort = await freePort();
+    await new Promise<void>((resolve) => app.listen(appPort, '127.0.0.1', resolve));
+    const sidecar = startSidecar({
+      appId: 'gateway',
+      appPort,
+      ...(await freeSidecarPorts()),
+      // No components (no JWT policy); the services' Configuration: this stack's mTLS and name resolution.
+      resourcesPaths: [mkdtempSync(path.join(tmpdir(), 'caregrid-impostor-'))],
+      configFile: stack.member('patient-service').app.configFile,
+      env: { CAREGRID_SECRETS_FILE: stack.secretsFile },
+      logFile: path.join(stack.logDir, 'impostor-gateway-daprd.log'),
+    });
+    await sidecar.waitReady();
+    impostor = { httpPort: sidecar.httpPort, stop: async () => (await sidecar.stop(), void app.close()) };
+  }, 90_000);
+  afterAll(() => impostor?.stop());
+
+  it('answers 401 to identity headers without a token, with a token of another key, and with an expired one', async () => {
+    const stackKey = stackSigningKey(stack.secrets());
+    const expired = testAccessToken(
+      { roles: ['admin'], userId: 'intruder' },
+      { key: stackKey, overrides: { iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 60 } },
+    );
+    const attempts = {
+      'identity headers, no token': forgedAdmin,
+      'a token signed by another key': { ...forgedAdmin, authorization: `Bearer ${testAccessToken({ roles: ['admin'] })}` },
+      'an expired token of the real key': { ...forgedAdmin, authorization: `Bearer ${expired}` },
+      'a token for another audience': {
+        ...forgedAdmin,
+        authorization: `Bearer ${testAccessToken({ roles: ['admin'] }, { key: stackKey, overrides: { aud: 'elsewhere' } })}`,
+      },
+    };
+    // The first call may race the impostor's registration in name resolution.
+    await eventually(async () => ((await asGateway(`/patients/${w.patient1}`, forgedAdmin)).status < 500 ? true : undefined));
+    const outcomes: Record<string, number[]> = {};
+    for (const [attempt, headers] of Object.entries(attempts)) {
+      const one = await asGateway(`/patients/${w.patient1}`, headers);
+      const list = await asGateway('/patients', headers);
+      // No patient data: a record or a page of them has dates of birth, a problem has none.
+      expect([attempt, one.body, list.body].join(' ')).not.toContain('dateOfBirth');
+      outcomes[attempt] = [one.status, list.status];
+    }
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(attempts).map((attempt) => [attempt, [401, 401]])));
+  });
+
+  it("believes the token, not the headers: a patient's valid token with forged admin headers is that patient's", async () => {
+    const patientToken = w.asPatient1.authorization!;
+    expect((await asGateway(`/patients/${w.patient2}`, { ...forgedAdmin, authorization: patientToken })).status).toBe(404);
+    expect((await asGateway(`/patients/${w.patient1}`, { ...forgedAdmin, authorization: patientToken })).status).toBe(200);
+  });
+
+  it('a signed-in admin through the real gateway still reads every patient', async () => {
+    expectStatus(await api('GET', `/api/patients/${w.patient1}`, undefined, admin), 200);
+    expect(
+      (expectStatus(await api('GET', '/api/patients', undefined, admin), 200).body as Page<{ id: string }>).items.length,
+    ).toBeGreaterThan(0);
   });
 });

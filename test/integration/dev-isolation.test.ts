@@ -30,6 +30,7 @@ import {
   startSidecar,
   startTestStack,
   uniqueName,
+  stackSigningKey,
   viaGatewayAs,
   type RunningSidecar,
   type TestStack,
@@ -43,7 +44,8 @@ let devPublisher: RunningSidecar;
 let mongo: MongoClient;
 
 beforeAll(async () => {
-  stack = await startTestStack({ apps: ['patient-service', 'analytics-service'] });
+  // auth-service: patient-service verifies the callers' tokens against its key set.
+  stack = await startTestStack({ apps: ['auth-service', 'patient-service', 'analytics-service'] });
   mongo = new MongoClient(stack.secrets()['analytics-service']!.databaseUrl!, { serverSelectionTimeoutMS: 5_000 });
 
   // patient-service's topic scopes under an app-id of its own (renderResources), its own name
@@ -75,7 +77,10 @@ afterAll(async () => {
 /** A patient created through the stack's patient-service, as its sidecar would call it for the gateway. */
 async function createPatient(): Promise<string> {
   const member = stack.member('patient-service');
-  const send = jsonClient(stack.url('patient-service'), { ...viaGatewayAs({ roles: ['admin'] }), 'dapr-api-token': member.appApiToken! });
+  const send = jsonClient(stack.url('patient-service'), {
+    ...viaGatewayAs({ roles: ['admin'] }, stackSigningKey(stack.secrets())),
+    'dapr-api-token': member.appApiToken!,
+  });
   const response = await send('POST', '/patients', {
     name: 'Isolation Probe',
     email: `isolation.${randomUUID()}@example.org`,

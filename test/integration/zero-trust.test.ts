@@ -252,7 +252,7 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     for (const callee of SERVICES) expect((await invoke(gateway, callee, 'GET', '/openapi.json')).status).toBe(200);
   });
 
-  it('lets appointment-service read patients and doctors (by id; the ACL cannot tell the bare collection apart), nothing else', async () => {
+  it("lets appointment-service read patients and doctors (by id; the ACL cannot tell the bare collection apart) and auth-service's public key set, nothing else", async () => {
     const peer = sidecars.get('appointment-service')!;
     const outcomes = [];
     for (const { callee, method, route } of cases.filter((c) => c.callee !== 'appointment-service')) {
@@ -266,6 +266,7 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     }
     expect(outcomes.filter((o) => o.status !== o.expected)).toEqual([]);
     expect(outcomes.filter((o) => o.expected === 200).map((o) => `${o.callee} ${o.key}`)).toEqual([
+      'auth-service GET /.well-known/jwks.json',
       'patient-service GET /patients',
       'patient-service GET /patients/:id',
       'doctor-service GET /doctors',
@@ -273,7 +274,7 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     ]);
   });
 
-  it('lets notification-service read patients and appointments and fetch account mail links, nothing else', async () => {
+  it("lets notification-service read patients and appointments, fetch account mail links and read auth-service's public key set, nothing else", async () => {
     const mailer = await sidecarFor('notification-service');
     const outcomes = [];
     for (const { callee, method, route } of cases.filter((c) => c.callee !== 'notification-service')) {
@@ -291,6 +292,7 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     }
     expect(outcomes.filter((o) => o.status !== o.expected)).toEqual([]);
     expect(outcomes.filter((o) => o.expected === 200).map((o) => `${o.callee} ${o.key}`)).toEqual([
+      'auth-service GET /.well-known/jwks.json',
       'auth-service POST /accounts/mail-requests/:id/link',
       'patient-service GET /patients',
       'patient-service GET /patients/:id',
@@ -301,15 +303,18 @@ describe('Dapr access control lists (callee side, on the mTLS identity)', () => 
     await mailer.stop();
   });
 
-  it('answers 403 from daprd to a service the model gives no calls, before the app sees anything', async () => {
+  it('answers 403 from daprd to a service the model gives no calls (but the public key set), before the app sees anything', async () => {
     const before = received.get('auth-service')!.length;
     const byDoctorService = await firstCall(sidecars.get('doctor-service')!, 'auth-service', 'POST', '/auth/users');
     expect(byDoctorService.status).toBe(403);
     expect(byDoctorService.body).toMatch(/access control policy has denied access to id: spiffe:\/\/public\/ns\/caregrid\/doctor-service/);
     expect(received.get('auth-service')!.length).toBe(before);
 
+    // billing-service calls nobody; it reads only the public key set that verifies its users' tokens.
     const billing = sidecars.get('billing-service')!;
-    for (const { callee, method, route } of cases.filter((c) => c.callee !== 'billing-service')) {
+    expect((await firstCall(billing, 'auth-service', 'GET', '/.well-known/jwks.json')).status).toBe(200);
+    const keySet = (c: { callee: string; route: string }) => c.callee === 'auth-service' && c.route === '/.well-known/jwks.json';
+    for (const { callee, method, route } of cases.filter((c) => c.callee !== 'billing-service' && !keySet(c))) {
       expect([`${callee} ${method} ${route}`, (await firstCall(billing, callee, method, concrete(route))).status]).toEqual([
         `${callee} ${method} ${route}`,
         403,

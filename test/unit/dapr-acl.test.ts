@@ -36,16 +36,30 @@ describe('Dapr access control lists', () => {
     expect(configuration('gateway').spec.accessControl).toEqual({ defaultAction: 'deny', trustDomain: TRUST_DOMAIN });
   });
 
-  it('lets the gateway call every client route, appointment-service read patients and doctors, patient-service read the audit trail, notification-service read patients and appointments and fetch account mail links, nobody else anything', () => {
+  it("lets the gateway call every client route, appointment-service read patients and doctors, patient-service read the audit trail, notification-service read patients and appointments and fetch account mail links, every service that serves users read auth-service's public key set, nobody else anything", () => {
     const grants = invocationGrants();
-    expect(Object.keys(grants).sort()).toEqual(['appointment-service', 'gateway', 'notification-service', 'patient-service']);
-    expect(grants['appointment-service']).toEqual({ 'patient-service': ['GET /patients/:id'], 'doctor-service': ['GET /doctors/:id'] });
-    expect(grants['patient-service']).toEqual({ 'analytics-service': ['GET /audit'] });
+    const keySet = { 'auth-service': ['GET /.well-known/jwks.json'] };
+    expect(Object.keys(grants).sort()).toEqual([
+      'analytics-service',
+      'appointment-service',
+      'billing-service',
+      'doctor-service',
+      'gateway',
+      'notification-service',
+      'patient-service',
+    ]);
+    expect(grants['appointment-service']).toEqual({
+      'patient-service': ['GET /patients/:id'],
+      'doctor-service': ['GET /doctors/:id'],
+      ...keySet,
+    });
+    expect(grants['patient-service']).toEqual({ 'analytics-service': ['GET /audit'], ...keySet });
     expect(grants['notification-service']).toEqual({
       'patient-service': ['GET /patients/:id'],
       'appointment-service': ['GET /appointments/:id'],
-      'auth-service': ['POST /accounts/mail-requests/:id/link'],
+      'auth-service': ['POST /accounts/mail-requests/:id/link', 'GET /.well-known/jwks.json'],
     });
+    for (const service of ['doctor-service', 'billing-service', 'analytics-service']) expect(grants[service]).toEqual(keySet);
     for (const [service, table] of Object.entries(ENDPOINTS)) {
       // Not the sidecar's routes, and not those only a peer service may call.
       const clientRoutes = Object.keys(table).filter((key) => table[key] !== SIDECAR && !isServiceOnly(table[key]!));

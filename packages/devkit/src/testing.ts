@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import type { Express } from 'express';
-import { PUBSUB_COMPONENT } from '@caregrid/contracts';
+import { PUBSUB_COMPONENT, TOKEN_AUDIENCE, TOKEN_ISSUER } from '@caregrid/contracts';
+import type { JSONWebKeySet, JWK } from 'jose';
 import {
   OutboxRelay,
   outboxAuditSink,
   Sidecar,
+  TokenVerifier,
   type AuditSink,
   type DatabaseOpener,
   type IdempotencyStore,
@@ -252,19 +254,70 @@ export async function startAppWithSidecar(options: {
 
 export type HttpResult = { status: number; headers: Headers; body: unknown };
 
+/** A key that signs access tokens, as auth-service's signing keys are kept (a private ES256 JWK with its kid). */
+export type TestSigningKey = { kid: string; privateKey: KeyObject };
+
+/** This test process's own signing key: the key set of the services serviceUnderTest starts. */
+const TEST_SIGNING_KEY: TestSigningKey = {
+  kid: `test-${randomBytes(4).toString('hex')}`,
+  privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+};
+
+/** A signing key of a test stack (its auth-service's newest): tokens the stack's services accept. */
+export function stackSigningKey(secrets: Record<string, Record<string, string> | undefined>): TestSigningKey {
+  const [newest] = JSON.parse(secrets['auth-service']!.signingKeys!) as (JWK & { kid: string })[];
+  return { kid: newest!.kid, privateKey: createPrivateKey({ key: newest!, format: 'jwk' }) };
+}
+
+/** The public key set that verifies `keys`' tokens, as auth-service publishes it. */
+export function testKeySet(keys: TestSigningKey[] = [TEST_SIGNING_KEY]): JSONWebKeySet {
+  return {
+    keys: keys.map(({ kid, privateKey }) => ({ ...createPublicKey(privateKey).export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' })),
+  };
+}
+
+/** Verifies the tokens of this test process's signing key (viaGatewayAs's), as a service verifies auth-service's. */
+export const testTokenVerifier = () => new TokenVerifier(async () => testKeySet());
+
+/**
+ * An access token as auth-service signs it (ES256, issuer, audience, 15 minutes), signed
+ * synchronously by `key` (this test process's own unless given); `overrides` change or add claims
+ * (e.g. an `exp` in the past).
+ */
+export function testAccessToken(
+  user: { roles: string[]; userId?: string; patientId?: string; doctorId?: string; emailVerified?: boolean },
+  options: { key?: TestSigningKey; overrides?: Record<string, unknown> } = {},
+): string {
+  const key = options.key ?? TEST_SIGNING_KEY;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: TOKEN_ISSUER,
+    aud: TOKEN_AUDIENCE,
+    sub: user.userId ?? `test-user-${user.roles.join('-')}`,
+    roles: user.roles,
+    ...(user.patientId ? { patientId: user.patientId } : {}),
+    ...(user.doctorId ? { doctorId: user.doctorId } : {}),
+    ...(user.emailVerified === undefined ? {} : { emailVerified: user.emailVerified }),
+    iat: now,
+    exp: now + 15 * 60,
+    ...options.overrides,
+  };
+  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const signed = `${encode({ alg: 'ES256', kid: key.kid, typ: 'JWT' })}.${encode(claims)}`;
+  return `${signed}.${sign('sha256', Buffer.from(signed), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
 /**
  * The headers a service sees when the gateway forwards a signed-in user's
- * request (daprd's caller app-id, the policy's identity headers): for tests that
- * call a service's app directly, as its sidecar would.
+ * request (daprd's caller app-id, the user's bearer token): for tests that call
+ * a service's app directly, as its sidecar would. The token is signed by this
+ * test process's key (what serviceUnderTest's services verify against), or by `key`.
  */
-export function viaGatewayAs(user: { roles: string[]; userId?: string; patientId?: string; doctorId?: string }): Record<string, string> {
-  return {
-    'dapr-caller-app-id': 'gateway',
-    'x-caregrid-user-id': user.userId ?? `test-user-${user.roles.join('-')}`,
-    'x-caregrid-roles': user.roles.join(','),
-    ...(user.patientId ? { 'x-caregrid-patient-id': user.patientId } : {}),
-    ...(user.doctorId ? { 'x-caregrid-doctor-id': user.doctorId } : {}),
-  };
+export function viaGatewayAs(
+  user: { roles: string[]; userId?: string; patientId?: string; doctorId?: string; emailVerified?: boolean },
+  key?: TestSigningKey,
+): Record<string, string> {
+  return { 'dapr-caller-app-id': 'gateway', authorization: `Bearer ${testAccessToken(user, { key })}` };
 }
 
 /** A small JSON client for tests: parsed body (problem+json included), status and headers; `defaults` go on every request. */
@@ -307,6 +360,7 @@ export async function serviceUnderTest<Db>(options: {
     sidecar: Sidecar;
     outbox?: OutboxStore;
     idempotency?: IdempotencyStore;
+    tokens: TokenVerifier;
   }) => Express;
 }): Promise<ServiceUnderTest<Db>> {
   const logger = pino({ level: 'silent' });
@@ -327,6 +381,7 @@ export async function serviceUnderTest<Db>(options: {
         sidecar,
         outbox: opened.outbox,
         idempotency: opened.idempotency,
+        tokens: testTokenVerifier(),
       });
     },
   });

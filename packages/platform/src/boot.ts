@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { loadConfig, type BaseConfig, ConfigError } from './config.js';
 import { Sidecar } from './dapr/sidecar.js';
+import { signerKeySet, TokenVerifier } from './access/tokens.js';
 import { outboxAuditSink, type AuditSink } from './audit/trail.js';
 import { OutboxRelay, type OutboxStore } from './data/outbox.js';
 import type { ReadinessCheck } from './http/app.js';
@@ -36,6 +37,8 @@ export type ServiceAppDependencies<Db> = {
   deadLetterRedriveMs?: number;
   /** Where idempotent routes keep Idempotency-Keys and their answers: the service's database (pass it on to createServiceApp). */
   idempotency?: IdempotencyStore;
+  /** Verifies the bearer tokens the gateway forwards, against auth-service's key set (pass it on to createServiceApp). */
+  tokens?: TokenVerifier;
 };
 
 /** The service's secret (named after its app-id) holds more than the database URL for some services. */
@@ -112,6 +115,8 @@ export async function startService<Db = undefined>(spec: {
       outbox: database.outbox,
       deadLetterRedriveMs: config.DEAD_LETTER_REDRIVE_MS,
       idempotency: database.idempotency,
+      // Asked for the key set on the first user request, not at start: auth-service may start after us.
+      tokens: new TokenVerifier(signerKeySet(sidecar)),
       isShuttingDown: () => shuttingDown,
     });
     const closers: Closer[] = [

@@ -62,8 +62,8 @@ export const isWellFormedRequestId = (value: string | undefined): value is strin
  * believed only from a call that came through service invocation (daprd sets
  * `dapr-caller-app-id`: the gateway, or a peer passing on the id of the request it serves); the
  * app's own sidecar delivering an event or a trigger gets a new one. The traceparent is the
- * sidecar's (daprd continues its caller's trace) and identity headers are read as sent: callerOf
- * decides whose to believe.
+ * sidecar's (daprd continues its caller's trace) and identity headers are passed on as sent: no
+ * service believes them (callerOf knows a user only by the bearer token it verified).
  */
 export function newRequestContext(
   headers: Record<string, string | string[] | undefined>,

@@ -5,13 +5,15 @@
  * its entry to the write helpers (auditEntryForWrite) instead.
  */
 import type { Server } from 'node:http';
-import type { AuditEntry } from '@caregrid/contracts';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, type AuditEntry } from '@caregrid/contracts';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { authorize } from '../src/access/check.js';
 import { auditEntryForWrite, noteAccess, trailAuditSink, type AuditSink } from '../src/audit/trail.js';
 import type { OutboxEvent } from '../src/data/outbox.js';
 import { createServiceApp } from '../src/http/app.js';
+import { TokenVerifier } from '../src/access/tokens.js';
 import { ApiRouter } from '../src/http/routes.js';
 
 const PATIENT = '0199a1b2-0000-7000-8000-000000000001';
@@ -74,23 +76,31 @@ function router() {
     });
 }
 
+const signingKey = generateKeyPair('ES256');
 let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 async function serve(sink: AuditSink): Promise<string> {
-  const app = createServiceApp({ service: 'patient-service', logger: pino({ level: 'silent' }), routers: [router()], audit: sink });
+  const publicJwk = { ...(await exportJWK((await signingKey).publicKey)), kid: 'k1' };
+  const tokens = new TokenVerifier(async () => ({ keys: [publicJwk] }));
+  const app = createServiceApp({ service: 'patient-service', logger: pino({ level: 'silent' }), routers: [router()], audit: sink, tokens });
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server!.once('listening', resolve));
   return `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
 }
 
-const viaGateway = (roles: string, extra: Record<string, string> = {}) => ({
+/** A call from the gateway for a user with these roles (and links): their bearer token, signed by the key the app verifies against. */
+const viaGateway = async (roles: string, links: { patientId?: string } = {}) => ({
   'dapr-caller-app-id': 'gateway',
-  'x-caregrid-user-id': 'u-1',
-  'x-caregrid-roles': roles,
+  authorization: `Bearer ${await new SignJWT({ roles: roles.split(','), ...links })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setSubject('u-1')
+    .setExpirationTime('15m')
+    .sign((await signingKey).privateKey)}`,
   'x-forwarded-for': '198.51.100.4',
   'x-request-id': 'req-1',
-  ...extra,
 });
 
 it('refuses at start a route of patient data that declares no audit action', () => {
@@ -157,7 +167,7 @@ it('writes one entry before the answer leaves: allowed, with the patient, the cl
     entries.push(entry);
   });
   let answered = false;
-  const response = fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('receptionist') }).then((r) => {
+  const response = fetch(`${base}/patients/${PATIENT}`, { headers: await viaGateway('receptionist') }).then((r) => {
     answered = true;
     return r;
   });
@@ -184,11 +194,9 @@ it('writes one entry before the answer leaves: allowed, with the patient, the cl
 it('records a refusal as denied, and a search with the patients it touched', async () => {
   const entries: AuditEntry[] = [];
   const base = await serve(async (entry) => void entries.push(entry));
-  expect((await fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('patient', { 'x-caregrid-patient-id': OTHER }) })).status).toBe(
-    404,
-  );
-  expect((await fetch(`${base}/patients`, { headers: viaGateway('patient') })).status).toBe(403);
-  expect((await fetch(`${base}/patients`, { headers: viaGateway('admin') })).status).toBe(200);
+  expect((await fetch(`${base}/patients/${PATIENT}`, { headers: await viaGateway('patient', { patientId: OTHER }) })).status).toBe(404);
+  expect((await fetch(`${base}/patients`, { headers: await viaGateway('patient') })).status).toBe(403);
+  expect((await fetch(`${base}/patients`, { headers: await viaGateway('admin') })).status).toBe(200);
   expect(entries.map(({ outcome, status, patientIds, action }) => ({ outcome, status, patientIds, action }))).toEqual([
     { outcome: 'denied', status: 404, patientIds: [PATIENT], action: 'read' },
     { outcome: 'denied', status: 403, patientIds: [], action: 'search' },
@@ -200,7 +208,7 @@ it('does not serve the data when its entry cannot be written', async () => {
   const base = await serve(async () => {
     throw new Error('outbox unavailable');
   });
-  const response = await fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('admin') });
+  const response = await fetch(`${base}/patients/${PATIENT}`, { headers: await viaGateway('admin') });
   const text = await response.text();
   expect(response.status).toBe(503);
   expect(response.headers.get('content-type')).toContain('application/problem+json');
@@ -210,7 +218,7 @@ it('does not serve the data when its entry cannot be written', async () => {
 it("a write: its entry goes with the change (allowed, the success status) and no second one; a failed write's is written after", async () => {
   const entries: AuditEntry[] = [];
   const base = await serve(async (entry) => void entries.push(entry));
-  const post = () => fetch(`${base}/patients`, { method: 'POST', headers: viaGateway('admin') });
+  const post = async () => fetch(`${base}/patients`, { method: 'POST', headers: await viaGateway('admin') });
   expect((await post()).status).toBe(201);
   expect(entries).toEqual([]);
   expect(rowsWithChange).toEqual([
@@ -228,7 +236,7 @@ it("a write: its entry goes with the change (allowed, the success status) and no
   expect(entries).toEqual([expect.objectContaining({ action: 'create', outcome: 'failed', status: 409 })]);
 
   // A read's entry is never handed to a write (its handler checks).
-  const read = await fetch(`${base}/patients/${PATIENT}`, { headers: viaGateway('admin') });
+  const read = await fetch(`${base}/patients/${PATIENT}`, { headers: await viaGateway('admin') });
   expect(read.status).toBe(200);
   expect(entries).toHaveLength(2);
 });

@@ -19,6 +19,7 @@ export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: Audi
   return createServiceApp({
     service: 'analytics-service',
     logger: deps.logger,
+    tokens: deps.tokens,
     routers: [
       analyticsRoutes(store),
       events.routes,

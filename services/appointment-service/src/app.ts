@@ -11,6 +11,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   return createServiceApp({
     service: 'appointment-service',
     logger: deps.logger,
+    tokens: deps.tokens,
     routers: [
       appointmentRoutes({ appointments, sidecar: deps.sidecar, cleanup: deps.cleanup, limits: deps.booking }),
       appointmentFhirRoutes(appointmentUseCases({ appointments, sidecar: deps.sidecar, limits: deps.booking })),

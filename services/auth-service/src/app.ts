@@ -1,4 +1,4 @@
-import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
+import { createServiceApp, TokenVerifier, type ServiceAppDependencies } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/postgres';
 import { AccountMail, type AccountMailSettings } from './account-mail.js';
 import { Accounts, type KeyRing } from './accounts.js';
@@ -20,6 +20,11 @@ export function createApp(
     service: 'auth-service',
     logger: deps.logger,
     routers: [authRoutes(accounts, deps.keys, mail)],
+    // The signer verifies against its own key ring (what it publishes), not through its sidecar.
+    tokens: new TokenVerifier(async () => ({ keys: deps.keys.all().map((key) => key.publicJwk) }), {
+      maxAgeMs: 30_000,
+      refetchCooldownMs: 0,
+    }),
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     outbox: deps.outbox,

@@ -22,6 +22,7 @@ export function createApp(
   return createServiceApp({
     service: 'billing-service',
     logger: deps.logger,
+    tokens: deps.tokens,
     routers: [invoiceRoutes({ invoices, pdfs, billing }), invoiceFhirRoutes(invoices), events.routes],
     // A database outage longer than the delivery retries parks paid appointments here: they come back by themselves.
     deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },

@@ -11,6 +11,7 @@ export function createApp(deps: ServiceAppDependencies<Pool>) {
   return createServiceApp({
     service: 'doctor-service',
     logger: deps.logger,
+    tokens: deps.tokens,
     routers: [doctorRoutes(doctors), doctorFhirRoutes(doctorUseCases(doctors))],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,

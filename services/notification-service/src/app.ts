@@ -47,6 +47,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   return createServiceApp({
     service: 'notification-service',
     logger: deps.logger,
+    tokens: deps.tokens,
     routers: [
       notificationRoutes(notifications),
       notificationFhirRoutes(notifications),

@@ -13,6 +13,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   return createServiceApp({
     service: 'patient-service',
     logger: deps.logger,
+    tokens: deps.tokens,
     routers: [
       patientRoutes(patients, (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page)),
       patientFhirRoutes(patients),

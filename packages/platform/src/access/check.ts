@@ -1,6 +1,7 @@
 import { ROLES, type Role } from '@caregrid/contracts';
 import { noteDecision } from '../audit/trail.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
+import type { TokenClaims } from './tokens.js';
 import {
   ACCESS_MATRIX,
   PEER_SERVICES,
@@ -17,8 +18,8 @@ export const GATEWAY_APP_ID = 'gateway';
 
 /**
  * Who is calling, as far as the service can trust it:
- * - `user`: a signed-in user, verified by the gateway sidecar's policy and
- *   forwarded by the gateway (identity headers are believed only from it);
+ * - `user`: a signed-in user, by the claims of the bearer token the gateway
+ *   forwards, verified by this service (a token is believed only from the gateway);
  * - `service`: a peer calling on its own behalf, by its app-id;
  * - `sidecar`: the service's own sidecar delivering an event or a binding trigger;
  * - `anonymous`: nobody known (public routes only).
@@ -52,23 +53,23 @@ const header = (req: { header: (name: string) => string | undefined }, name: str
  * The caller of a request. daprd sets `dapr-caller-app-id` on every service
  * invocation (overwriting whatever the caller sent); a request without it did
  * not come through invocation, i.e. from the app's own sidecar (the app API
- * token keeps everyone else out).
+ * token keeps everyone else out). A user is known only by `token`: the verified
+ * claims of the bearer token a call from the gateway carries (identity headers
+ * count for nothing, whoever sent them).
  */
-export function callerOf(req: { header: (name: string) => string | undefined }): Caller {
+export function callerOf(req: { header: (name: string) => string | undefined }, token?: TokenClaims): Caller {
   const via = header(req, 'dapr-caller-app-id');
   if (!via) return { kind: 'sidecar' };
   if (via !== GATEWAY_APP_ID) return { kind: 'service', appId: via };
-  const userId = header(req, 'x-caregrid-user-id');
-  if (!userId) return { kind: 'anonymous' };
-  const claimed = (header(req, 'x-caregrid-roles') ?? '').split(',').map((role) => role.trim());
+  if (!token) return { kind: 'anonymous' };
   return {
     kind: 'user',
-    userId,
-    roles: ROLES.filter((role) => claimed.includes(role)),
-    patientId: header(req, 'x-caregrid-patient-id'),
-    doctorId: header(req, 'x-caregrid-doctor-id'),
-    // The policy says "false" for a token whose account is unconfirmed; only that is held against it.
-    ...(header(req, 'x-caregrid-email-verified') === 'false' ? { emailVerified: false } : {}),
+    userId: token.sub,
+    roles: ROLES.filter((role) => token.roles.includes(role)),
+    ...(token.patientId ? { patientId: token.patientId } : {}),
+    ...(token.doctorId ? { doctorId: token.doctorId } : {}),
+    // Unconfirmed only when the token says so: one signed before the claim existed is a confirmed account's.
+    ...(token.emailVerified === false ? { emailVerified: false } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type Permission,
 } from './model.js';
 import { mayAttempt } from './check.js';
+import { TOKEN_SIGNER } from './tokens.js';
 
 /** An Express path (`/patients/:id`) as an anchored RE2/JS regex over the service path. */
 export function pathPattern(expressPath: string): string {
@@ -134,7 +135,8 @@ export type AccessControlSpec = { defaultAction: 'deny'; trustDomain: string; po
  * Which service routes each app-id may invoke, callee by callee: the gateway
  * every client route (not SIDECAR, not service-only) plus GATEWAY_PLATFORM_ROUTES; a peer
  * service the routes the matrix lets it attempt (not the FHIR ones, which are
- * for clients); a service the service-only routes that name it; nobody else anything.
+ * for clients); a service the service-only routes that name it; every service that
+ * serves users the signer's public key set (it verifies their tokens); nobody else anything.
  */
 export function invocationGrants(
   matrix: Matrix = ACCESS_MATRIX,
@@ -158,6 +160,10 @@ export function invocationGrants(
       if (!isServiceOnly(access)) continue;
       for (const service of access.services) ((grants[service] ??= {})[callee] ??= []).push(key);
     }
+  }
+  for (const [service, table] of Object.entries(endpoints)) {
+    if (service === TOKEN_SIGNER.appId || !Object.values(table).some(isPermission)) continue;
+    ((grants[service] ??= {})[TOKEN_SIGNER.appId] ??= []).push(`GET ${TOKEN_SIGNER.keySetPath}`);
   }
   return grants;
 }

@@ -7,7 +7,8 @@ import { refuseNul } from './nul-guard.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import type { AuditSink } from '../audit/trail.js';
-import { AUDIT_SINK, type ApiRouter } from './routes.js';
+import { AUDIT_SINK, TOKEN_VERIFIER, type ApiRouter } from './routes.js';
+import type { TokenVerifier } from '../access/tokens.js';
 import type { OutboxStore } from '../data/outbox.js';
 import { outboxOpsRoutes } from './outbox-ops.js';
 import { backlogRoutes, metricsHandler, readBacklog } from './backlog.js';
@@ -36,6 +37,8 @@ export type ServiceAppOptions = {
   isShuttingDown?: () => boolean;
   /** Where audited routes record each access (the service's outbox); required when a router audits. */
   audit?: AuditSink;
+  /** Verifies the bearer tokens the gateway forwards: without it, no caller is a user. */
+  tokens?: TokenVerifier;
   /** Where idempotent routes keep Idempotency-Keys and their answers (the service's database); required when a router has one. */
   idempotency?: IdempotencyStore;
   /** The service database's outbox: adds the admin routes for parked events (/ops/outbox). */
@@ -178,6 +181,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   if (routers.some((router) => router.audits) && !options.audit) throw new Error(`${options.service} audits access but has no audit sink`);
   app.locals[AUDIT_SINK] = options.audit;
+  app.locals[TOKEN_VERIFIER] = options.tokens;
   if (routers.some((router) => router.idempotent) && !options.idempotency) {
     throw new Error(`${options.service} takes Idempotency-Keys but has no idempotency store`);
   }

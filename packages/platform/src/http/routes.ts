@@ -1,7 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AUDITED_RESOURCES, type AuditAction, type AuditedResource } from '@caregrid/contracts';
-import { callerOf, mayAttempt, type Caller } from '../access/check.js';
+import { callerOf, GATEWAY_APP_ID, mayAttempt, type Caller } from '../access/check.js';
+import { bearerToken, type TokenVerifier } from '../access/tokens.js';
 import { AuditNote, beginAudit, type AuditSink } from '../audit/trail.js';
 import { ENDPOINTS, isPermission, isServiceOnly, NEEDS_VERIFIED_EMAIL, PUBLIC, SIDECAR, type EndpointAccess } from '../access/model.js';
 import { EmailNotVerifiedError, ForbiddenError, UnauthenticatedError } from '../errors.js';
@@ -51,6 +52,19 @@ const anything = z.unknown();
 
 /** Where the app keeps its audit sink (createServiceApp's `audit` option). */
 export const AUDIT_SINK = 'caregridAuditSink';
+/** app.locals key of the app's TokenVerifier (createServiceApp's `tokens`). */
+export const TOKEN_VERIFIER = 'caregridTokenVerifier';
+
+/**
+ * The request's caller: a call from the gateway is a user only with a bearer
+ * token this service verified (signature, issuer, audience, expiry); without
+ * one, or with a bad one, it is anonymous. An app without a verifier knows no users.
+ */
+export async function identifyCaller(req: Request): Promise<Caller> {
+  const token = req.header('dapr-caller-app-id')?.trim() === GATEWAY_APP_ID ? bearerToken(req.header('authorization')) : undefined;
+  const verifier = req.app.locals[TOKEN_VERIFIER] as TokenVerifier | undefined;
+  return callerOf(req, token && verifier ? await verifier.claimsOf(token) : undefined);
+}
 
 const auditedResource = (access: EndpointAccess): AuditedResource | undefined =>
   isPermission(access) && (AUDITED_RESOURCES as readonly string[]).includes(access.resource)
@@ -136,7 +150,7 @@ export class ApiRouter {
     const input = z.object({ body: spec.body ?? anything, query: spec.query ?? anything, params: spec.params ?? anything });
     const successStatus = successStatusOf(spec.responses);
     this.router[spec.method](spec.path, async (req, res) => {
-      const caller = callerOf(req);
+      const caller = await identifyCaller(req);
       // Before admission, so a refused attempt is recorded too.
       if (resource && spec.audit) {
         const sink = req.app.locals[AUDIT_SINK] as AuditSink | undefined;
