@@ -111,6 +111,9 @@ ensure_packages() {
   # daprd is built with infra/daprd/patches applied.
   command -v patch >/dev/null || missing+=(patch)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  # infra/kafka/KafkaAccess.java runs as a source file: the runtime needs its compiler module
+  # (Debian's JRE image has it; a runtime without it gets the JDK).
+  if command -v java >/dev/null && ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then missing+=(openjdk-17-jdk-headless); fi
   command -v mvn >/dev/null || missing+=(maven)
   # Zipkin's readiness is its /health answer.
   command -v curl >/dev/null || missing+=(curl)
