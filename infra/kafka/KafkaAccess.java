@@ -41,9 +41,10 @@ import org.apache.kafka.common.resource.ResourceType;
  * Who may do what on a CareGrid broker, from one source: the `events` component's
  * publishingScopes and subscriptionScopes (components/pubsub-events.yaml).
  *
- *   java -cp '<kafka jars>' infra/kafka/KafkaAccess.java <bootstrap> <component yaml> <credentials file>
+ *   java -cp '<kafka jars>' infra/kafka/KafkaAccess.java <bootstrap> <component yaml> <credentials file> [admin client properties]
  *
- * Logs in as the admin (SASL/PLAIN, password `admin` of the credentials file) and converges the
+ * Logs in as the admin (SASL/PLAIN, password `admin` of the credentials file; or as the admin
+ * client properties file says, e.g. SASL_SSL with SCRAM on a managed Kafka) and converges the
  * broker: one SCRAM-SHA-512 user per app-id named in the scopes (its password from the credentials
  * file, generated there when missing), the topics the scopes name, and the ACLs — a publisher may
  * Write and Describe its topics, a subscriber may Read and Describe its topics and Read its
@@ -56,8 +57,8 @@ public class KafkaAccess {
   private static final Pattern VALUE = Pattern.compile("^\\s*value: \"?([^\"]*)\"?\\s*$");
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 3) {
-      System.err.println("usage: KafkaAccess <bootstrap> <component yaml> <credentials file>");
+    if (args.length != 3 && args.length != 4) {
+      System.err.println("usage: KafkaAccess <bootstrap> <component yaml> <credentials file> [admin client properties]");
       System.exit(2);
     }
     String bootstrap = args[0];
@@ -80,13 +81,18 @@ public class KafkaAccess {
             + credentials.get("admin")
             + "\";");
     config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
+    if (args.length == 4) {
+      try (java.io.Reader reader = Files.newBufferedReader(Path.of(args[3]))) {
+        config.load(reader);
+      }
+    }
 
     try (Admin admin = Admin.create(config)) {
       List<UserScramCredentialAlteration> users = new ArrayList<>();
-      // The admin by SCRAM too: a test's probe sidecar (no app-id of CareGrid behind it) logs in as
-      // the admin through the same component.
+      // On CareGrid's own brokers the admin by SCRAM too: a test's probe sidecar (no app-id of
+      // CareGrid behind it) logs in as the admin through the same component.
       Set<String> scramUsers = new LinkedHashSet<>(apps);
-      scramUsers.add("admin");
+      if (args.length == 3) scramUsers.add("admin");
       for (String app : scramUsers) {
         users.add(
             new UserScramCredentialUpsertion(
