@@ -11,6 +11,8 @@
 ARG NODE_IMAGE=node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5
 ARG GO_IMAGE=golang:1.26.6-bookworm@sha256:116d58cbd88c1297624acc6e967a060012422bacf9930927e23fb719189c6f36
 ARG DAPRD_BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
+# docker-compose.yml's broker image.
+ARG KAFKA_IMAGE=apache/kafka:4.1.1@sha256:0bc1bb2478f45b6cea78864df86acdc11e8df2c5172477819a4d12942cbe5d40
 
 # daprd as every local run and `npm test` run it: infra/daprd/build.sh (the one recipe) applies
 # infra/daprd/patches and builds a static binary. Built on the build machine's own platform and
@@ -31,6 +33,19 @@ FROM ${DAPRD_BASE_IMAGE} AS daprd
 COPY --from=daprd-build /out/daprd /daprd
 USER 65532:65532
 ENTRYPOINT ["/daprd"]
+
+# Compose's kafka-access (docker build --target kafka-access): infra/kafka/KafkaAccess.java, the
+# users and ACLs from the pub/sub scopes, compiled against the broker image's own Kafka jars and
+# run on that image (a JRE only: the compiler is Debian's, in the Go image the daprd build uses).
+FROM ${KAFKA_IMAGE} AS kafka-dist
+FROM ${GO_IMAGE} AS kafka-access-build
+RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jdk-headless && rm -rf /var/lib/apt/lists/*
+COPY --from=kafka-dist /opt/kafka/libs /opt/kafka/libs
+COPY infra/kafka/KafkaAccess.java /src/KafkaAccess.java
+RUN javac --release 17 -cp '/opt/kafka/libs/*' -d /out /src/KafkaAccess.java
+FROM ${KAFKA_IMAGE} AS kafka-access
+COPY --from=kafka-access-build /out /opt/caregrid
+ENTRYPOINT ["java", "-cp", "/opt/kafka/libs/*:/opt/caregrid", "KafkaAccess"]
 
 # The clinic app, which the gateway serves at /app: built once (no SERVICE here, so every image
 # shares this cached stage); only its dist/ (hashed bundles and index.html) reaches an image.

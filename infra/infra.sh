@@ -12,6 +12,8 @@
 #   infra/infra.sh tools               build the validators and test tools of `npm test` (infra/tools/),
 #                                      and the Dapr CLI from ../shared/dapr-cli when that folder exists
 #   infra/infra.sh kafka-classpath     print the classpath of the Kafka jars (admin tools included)
+#   infra/infra.sh kafka-credentials   make the Kafka passwords (.caregrid/kafka-credentials) and admin login files when missing
+#   infra/infra.sh kafka-access <port> write the Kafka users, topics and ACLs on a broker at that port
 #
 # Idempotent: reuses what is installed, built or running. Data lives in .caregrid/
 # (git-ignored); built binaries are cached in ~/.cache/caregrid keyed by their inputs.
@@ -109,6 +111,9 @@ ensure_packages() {
   # daprd is built with infra/daprd/patches applied.
   command -v patch >/dev/null || missing+=(patch)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  # infra/kafka/KafkaAccess.java runs as a source file: the runtime needs its compiler module
+  # (Debian's JRE image has it; a runtime without it gets the JDK).
+  if command -v java >/dev/null && ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then missing+=(openjdk-17-jdk-headless); fi
   command -v mvn >/dev/null || missing+=(maven)
   # Zipkin's readiness is its /health answer.
   command -v curl >/dev/null || missing+=(curl)
@@ -179,9 +184,26 @@ build_go() {
 build_dapr() { BUILD_SCRIPT="$ROOT/infra/daprd/build.sh" build_go "$1" "$ROOT/infra/daprd" "" "$1"; }
 build_daprd() {
   build_dapr daprd
-  # The layout the Dapr CLI looks for (<DAPR_RUNTIME_PATH>/.dapr/bin/daprd): `dapr run -f` runs this build.
+  # The layout the Dapr CLI looks for (<DAPR_RUNTIME_PATH>/.dapr/bin/daprd): `dapr run -f` runs
+  # this build, through a launcher giving each sidecar its own Kafka password (the `events`
+  # component's envRef): the CLI hands all its sidecars the same, its own, environment.
   mkdir -p "$STATE/.dapr/bin"
-  ln -sfn "$BIN/daprd" "$STATE/.dapr/bin/daprd"
+  rm -f "$STATE/.dapr/bin/daprd"
+  cat >"$STATE/.dapr/bin/daprd" <<EOF
+#!/usr/bin/env bash
+# Written by infra/infra.sh: daprd with the Kafka password of the app it serves (--app-id).
+app_id="" previous=""
+for arg in "\$@"; do
+  [ "\$previous" != --app-id ] || app_id=\$arg
+  previous=\$arg
+done
+if [ -n "\$app_id" ] && [ -f "$KAFKA_CREDENTIALS" ]; then
+  KAFKA_SASL_PASSWORD=\$(sed -n "s/^\$app_id=//p" "$KAFKA_CREDENTIALS" | head -n 1)
+  export KAFKA_SASL_PASSWORD
+fi
+exec "$BIN/daprd" "\$@"
+EOF
+  chmod +x "$STATE/.dapr/bin/daprd"
 }
 build_ferretdb() { build_go ferretdb "$ROOT/infra/ferretdb" ""; }
 build_mailpit() { build_go mailpit "$ROOT/infra/mailpit" ""; }
@@ -372,9 +394,55 @@ down_mariadb() {
 # bookings, its billing invoice test payments) and its events never reach the tests'. A broker
 # rather than topic names of their own: components, Subscriptions and apps stay as deployed, only
 # the sidecars' KAFKA_BROKERS differs, as it does between Compose and Kubernetes.
-kafka_ready() { # kafka_ready [port]: the broker answers a metadata request
+#
+# No client gets in without logging in (infra/kafka/server.properties.in): every service with its
+# own SCRAM user, the admin with PLAIN. The passwords are generated once into
+# $KAFKA_CREDENTIALS (`<user>=<password>` lines, owner-only; both brokers and the tests' own share
+# it): the launcher and the test stacks hand each sidecar its own (KAFKA_SASL_PASSWORD, the
+# `events` component's envRef). infra.sh writes the admin's login for kcat (`kcat -F
+# $STATE/kafka-admin.conf`) and for Kafka's Java tools (`--command-config
+# $STATE/kafka-admin.properties`).
+KAFKA_CREDENTIALS=$STATE/kafka-credentials
+kafka_admin_password() {
+  [ -f "$KAFKA_CREDENTIALS" ] && sed -n 's/^admin=//p' "$KAFKA_CREDENTIALS" | head -n 1
+}
+ensure_kafka_credentials() {
+  local password
+  password=$(kafka_admin_password || true)
+  (
+    umask 077
+    if [ -z "$password" ]; then
+      password=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+      echo "admin=$password" >>"$KAFKA_CREDENTIALS"
+    fi
+    printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanisms=PLAIN\nsasl.username=admin\nsasl.password=%s\n' \
+      "$password" >"$STATE/kafka-admin.conf"
+    printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="%s";\n' \
+      "$password" >"$STATE/kafka-admin.properties"
+  )
+}
+
+kafka_ready() { # kafka_ready [port]: the broker answers the admin's metadata request
   local port=${1:-$CAREGRID_KAFKA_PORT}
-  port_open "$port" && kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1
+  port_open "$port" && [ -f "$STATE/kafka-admin.conf" ] &&
+    kcat -F "$STATE/kafka-admin.conf" -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1
+}
+
+# kafka_access <name> <port>: the SCRAM users, topics and ACLs the `events` component's scopes
+# call for (infra/kafka/KafkaAccess.java, idempotent). Skipped when neither the component nor the
+# credentials changed since it last ran against this broker's data.
+run_kafka_access() { # run_kafka_access <port>
+  java -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.xml" -cp "$KAFKA_LIBS/*" "$ROOT/infra/kafka/KafkaAccess.java" \
+    "127.0.0.1:$1" "$ROOT/components/pubsub-events.yaml" "$KAFKA_CREDENTIALS"
+}
+kafka_access() {
+  local name=$1 port=$2 stamp="$STATE/$1/access.stamp" hash
+  hash=$(cat "$ROOT/components/pubsub-events.yaml" "$ROOT/infra/kafka/KafkaAccess.java" "$KAFKA_CREDENTIALS" | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then return 0; fi
+  run_kafka_access "$port" >"$LOGS/$name-access.log" 2>&1 || fail "$name: users and ACLs not written (see $LOGS/$name-access.log)"
+  say "$name: $(grep '^kafka access' "$LOGS/$name-access.log" || true)"
+  # The credentials file may have gained users: hash what it holds now.
+  cat "$ROOT/components/pubsub-events.yaml" "$ROOT/infra/kafka/KafkaAccess.java" "$KAFKA_CREDENTIALS" | sha256sum | cut -c1-16 >"$stamp"
 }
 
 # start_kafka <name> <port> <controller port> <JVM heap flags…>: data in $STATE/<name>, log
@@ -386,11 +454,24 @@ start_kafka() {
   local dir="$STATE/$name" props pidfile="$RUN/$name.pid" java_cmd
   props="$dir/server.properties"
   mkdir -p "$dir/data" "$RUN" "$LOGS"
-  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" \
-    -e "s#@DATA_DIR@#$dir/data#g" "$ROOT/infra/kafka/server.properties.in" >"$props"
+  ensure_kafka_credentials
+  (
+    umask 077
+    sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@DATA_DIR@#$dir/data#g" \
+      -e "s#@ADMIN_PASSWORD@#$(kafka_admin_password)#g" "$ROOT/infra/kafka/server.properties.in" >"$props.next"
+  )
+  # A broker running an older configuration (e.g. the plaintext one without authentication)
+  # restarts with this one; its data stays.
+  if pid_alive "$pidfile" && ! cmp -s "$props.next" "$props"; then
+    say "$name: configuration changed, restarting"
+    stop_pidfile "$name" "$pidfile"
+    rm -f "$dir/access.stamp"
+  fi
+  mv "$props.next" "$props"
   java_cmd=(java "$@" -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.xml" -cp "$KAFKA_LIBS/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
     say "$name: formatting KRaft storage"
+    rm -f "$dir/access.stamp"
     local cluster_id
     cluster_id=$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
     "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >"$LOGS/$name-format.log" 2>&1 ||
@@ -399,12 +480,13 @@ start_kafka() {
   if pid_alive "$pidfile"; then
     wait_for "$name" 60 kafka_ready "$port"
     say "$name: already running on $port"
-    return
+  else
+    ensure_port_free "$name" "$port"
+    say "$name: starting on 127.0.0.1:$port"
+    start_detached "$pidfile" "$LOGS/$name.log" "${java_cmd[@]}" kafka.Kafka "$props"
+    wait_for "$name" 90 kafka_ready "$port"
   fi
-  ensure_port_free "$name" "$port"
-  say "$name: starting on 127.0.0.1:$port"
-  start_detached "$pidfile" "$LOGS/$name.log" "${java_cmd[@]}" kafka.Kafka "$props"
-  wait_for "$name" 90 kafka_ready "$port"
+  kafka_access "$name" "$port"
 }
 
 up_kafka() { start_kafka kafka "$CAREGRID_KAFKA_PORT" "$CAREGRID_KAFKA_CONTROLLER_PORT" -Xms256m -Xmx512m; }
@@ -742,7 +824,17 @@ main() {
       fetch_kafka >&2
       echo "$KAFKA_LIBS/*"
       ;;
-    *) fail "usage: infra.sh up|down|status|build|tools|kafka-classpath [component…]" ;;
+    # Users, topics and ACLs on another broker of the same configuration (a test's own, see
+    # packages/devkit/src/private-kafka.ts): kafka-access <port>.
+    # The Kafka passwords file and the admin's login files, made when missing (a Kafka container's
+    # admin password comes from here too, see packages/devkit/src/container-infra.ts).
+    kafka-credentials) ensure_kafka_credentials ;;
+    kafka-access)
+      fetch_kafka >&2
+      ensure_kafka_credentials
+      run_kafka_access "${components[0]:?usage: infra.sh kafka-access <port>}"
+      ;;
+    *) fail "usage: infra.sh up|down|status|build|tools|kafka-classpath|kafka-credentials|kafka-access [component…]" ;;
   esac
 }
 

@@ -172,7 +172,17 @@ describe('service images (Dockerfile replayed without Docker)', () => {
     async (service) => {
       const stages = readDockerfile({ SERVICE: service });
       // runtime last: a build without --target (the apps' build) makes a service image.
-      expect(Object.keys(stages)).toEqual(['daprd-build', 'daprd', 'clinic-app', 'deps', 'build', 'runtime']);
+      expect(Object.keys(stages)).toEqual([
+        'daprd-build',
+        'daprd',
+        'kafka-dist',
+        'kafka-access-build',
+        'kafka-access',
+        'clinic-app',
+        'deps',
+        'build',
+        'runtime',
+      ]);
       const app = mkdtempSync(path.join(tmpdir(), `image-${service}-`));
       const build = mkdtempSync(path.join(tmpdir(), `image-build-${service}-`));
       try {

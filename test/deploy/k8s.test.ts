@@ -182,7 +182,7 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     }
   });
 
-  it('Dapr on Kubernetes: kubernetes name resolution, secret stores and no envRef left', () => {
+  it('Dapr on Kubernetes: kubernetes name resolution, secret stores and no envRef a sidecar cannot resolve', () => {
     for (const configuration of all<Configuration>('Configuration')) {
       expect([configuration.metadata.name, configuration.spec.nameResolution?.component]).toEqual([
         configuration.metadata.name,
@@ -192,8 +192,20 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     const components = all<Component>('Component');
     for (const component of components) {
       expect([component.metadata.name, (component.scopes ?? []).length > 0]).toEqual([component.metadata.name, true]);
-      // daprd on Kubernetes resolves envRef only for variables listed in dapr.io/env: none is used.
-      expect([component.metadata.name, component.spec.metadata.filter((m) => m.envRef)]).toEqual([component.metadata.name, []]);
+      // daprd on Kubernetes resolves envRef only for variables the injector listed (dapr.io/env,
+      // dapr.io/env-from-secret): each sidecar the component is scoped to must get every one.
+      for (const { envRef } of component.spec.metadata.filter((m) => m.envRef)) {
+        for (const app of component.scopes ?? []) {
+          const annotations = one<Workload>('Deployment', app).spec.template.metadata.annotations ?? {};
+          const listed = [annotations['dapr.io/env'], annotations['dapr.io/env-from-secret']].join(',');
+          expect([component.metadata.name, app, envRef, listed.includes(`${envRef}=`)]).toEqual([
+            component.metadata.name,
+            app,
+            envRef,
+            true,
+          ]);
+        }
+      }
     }
     expect(one<Component>('Component', 'secretstore').spec.type).toBe('secretstores.kubernetes');
     expect(one<Component>('Component', 'auth-keys')).toMatchObject({ spec: { type: 'secretstores.kubernetes' }, scopes: ['auth-service'] });
@@ -393,7 +405,7 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
       }
     });
 
-    it('prod speaks to Kafka over TLS with SASL/SCRAM, credentials from a Secret the overlay generates', () => {
+    it('prod speaks to Kafka over TLS with SASL/SCRAM, each sidecar as its app-id with its own password from a Secret the overlay generates', () => {
       const events = one<
         KubeObject & { spec: { metadata: { name: string; value?: string; secretKeyRef?: { name: string; key: string } }[] } }
       >('Component', 'events');
@@ -402,9 +414,22 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
         authType: { value: 'password' },
         disableTls: { value: 'false' },
         saslMechanism: { value: 'SHA-512' },
-        saslUsername: { secretKeyRef: { name: 'kafka-credentials', key: 'saslUsername' } },
-        saslPassword: { secretKeyRef: { name: 'kafka-credentials', key: 'saslPassword' } },
+        saslUsername: { value: '{appID}' },
+        saslPassword: { envRef: 'KAFKA_SASL_PASSWORD' },
       });
+      const passwords = new Set<string>();
+      for (const deployment of all<Workload>('Deployment').filter((d) => d.metadata.name !== 'gateway')) {
+        const app = deployment.metadata.name;
+        // The injector puts the Secret's key into this sidecar's environment alone (and lists it in DAPR_ENV_KEYS, so envRef may read it).
+        expect([app, deployment.spec.template.metadata.annotations?.['dapr.io/env-from-secret']]).toEqual([
+          app,
+          `KAFKA_SASL_PASSWORD=${app}-kafka:saslPassword`,
+        ]);
+        passwords.add(secretValue(`${app}-kafka`, 'saslPassword'));
+      }
+      expect(passwords.size).toBe(7);
+      expect([...passwords].every((p) => p.length >= 24)).toBe(true);
+      // The topic Job's admin login.
       expect(secretValue('kafka-credentials', 'saslUsername')).toBe('caregrid');
       expect(secretValue('kafka-credentials', 'saslPassword').length).toBeGreaterThanOrEqual(24);
     });

@@ -23,6 +23,7 @@ import {
   freeSidecarPorts,
   freshAppIdConfigFile,
   jsonClient,
+  kcatAsAdmin,
   logsDir,
   readTopic,
   renderResources,
@@ -96,7 +97,7 @@ const storedByStack = (filter: Record<string, unknown>) => mongo.db().collection
 
 /** Messages on the dev broker's CareGrid topics (those that exist there) that mention `text`. */
 function onDevBroker(text: string): { topic: string; message: unknown }[] {
-  const listing = JSON.parse(execFileSync('kcat', ['-b', devBrokers, '-L', '-J', '-m', '5'], { encoding: 'utf8' })) as {
+  const listing = JSON.parse(execFileSync('kcat', [...kcatAsAdmin(devBrokers), '-L', '-J', '-m', '5'], { encoding: 'utf8' })) as {
     topics: { topic: string }[];
   };
   const existing = new Set(listing.topics.map((t) => t.topic));

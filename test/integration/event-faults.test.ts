@@ -22,6 +22,7 @@ import {
   doctorProfile,
   eventually,
   jsonClient,
+  kcatAsAdmin,
   readTopic,
   repoRoot,
   startPrivateKafka,
@@ -201,7 +202,7 @@ async function delivered(appId: string): Promise<Map<string, number>> {
 /** Follows topics from `fromMs` on (kcat), handing over each message as it arrives. */
 function follow(topics: string[], fromMs: number, onMessage: (topic: string, event: CloudEvent) => void): () => void {
   const readers = topics.map((topic) => {
-    const reader = spawn('kcat', ['-b', kafka.brokers, '-C', '-t', topic, '-o', `s@${fromMs}`, '-u', '-q', '-D', '\u001e'], {
+    const reader = spawn('kcat', [...kcatAsAdmin(kafka.brokers), '-C', '-t', topic, '-o', `s@${fromMs}`, '-u', '-q', '-D', '\u001e'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let buffer = '';

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { parse } from 'yaml';
+import { kafkaAdminPassword } from './kafka-auth.js';
 import { kafkaAnswers } from './kafka-groups.js';
 import { containerInfraFile, localInfra, readInfraEnv, repoRoot } from './paths.js';
 import { eventually } from './testing.js';
@@ -30,7 +31,35 @@ export type ContainerSpec = {
 
 type ComposeService = { image: string; environment?: Record<string, string> };
 
-export function containerSpecs(adminPassword: string): ContainerSpec[] {
+/**
+ * Compose's Kafka settings for a container the host reaches at `advertised` (host:port): its
+ * `${KAFKA_ADMIN_PASSWORD}` is the local brokers' admin password (infra/infra.sh's credentials,
+ * which the tests' tools log in with), its users and ACLs come after it started (kafkaAccess).
+ */
+export function kafkaContainerEnvironment(composeEnvironment: Record<string, string>, advertised: string, kafkaAdminPassword: string) {
+  const environment = Object.fromEntries(
+    Object.entries(composeEnvironment).map(([name, value]) => [
+      name,
+      value.replace(/\$\{KAFKA_ADMIN_PASSWORD[^}]*\}/g, kafkaAdminPassword),
+    ]),
+  );
+  return { ...environment, KAFKA_ADVERTISED_LISTENERS: `CLIENT://${advertised}` };
+}
+
+/** infra/infra.sh's Kafka credentials (made when missing): its admin password. */
+export function ensureKafkaCredentials(): string {
+  const result = spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'kafka-credentials'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`infra/infra.sh kafka-credentials failed: ${result.stderr || result.stdout}`);
+  return kafkaAdminPassword();
+}
+
+/** The SCRAM users, topics and ACLs of the `events` component's scopes on the broker at 127.0.0.1:<port> (infra/kafka/KafkaAccess.java). */
+export function kafkaAccess(port: number): void {
+  const result = spawnSync('bash', [path.join(repoRoot, 'infra', 'infra.sh'), 'kafka-access', String(port)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`Kafka users and ACLs not written: ${result.stderr || result.stdout}`);
+}
+
+export function containerSpecs(adminPassword: string, kafkaAdminPassword: string): ContainerSpec[] {
   const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
   const service = (name: string) => {
     const found = compose.services[name];
@@ -78,10 +107,7 @@ export function containerSpecs(adminPassword: string): ContainerSpec[] {
       containerPort: 9092,
       hostPort: kafkaPort,
       // Compose's single-node KRaft settings, advertised at the host port the clients use.
-      environment: {
-        ...service('kafka').environment,
-        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
-      },
+      environment: kafkaContainerEnvironment(service('kafka').environment ?? {}, `127.0.0.1:${kafkaPort}`, kafkaAdminPassword),
       readyLog: { pattern: /Kafka Server started/, times: 1 },
     },
   ];
@@ -91,7 +117,7 @@ export type ContainerInfra = { stop: () => Promise<void> };
 
 export async function startContainerInfra(log: (line: string) => void = console.log): Promise<ContainerInfra> {
   const adminPassword = randomBytes(18).toString('base64url');
-  const specs = containerSpecs(adminPassword);
+  const specs = containerSpecs(adminPassword, ensureKafkaCredentials());
   // A crashed earlier run may have left containers with these names.
   spawnSync('docker', ['rm', '-f', ...specs.map((s) => s.name)], { stdio: 'ignore' });
   const started: StartedTestContainer[] = [];
@@ -107,6 +133,7 @@ export async function startContainerInfra(log: (line: string) => void = console.
           .withStartupTimeout(180_000)
           .start();
         started.push(container);
+        if (spec.component === 'kafka') kafkaAccess(spec.hostPort);
         log(`${spec.component} ready`);
       }),
     );

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DAPR_NAMESPACE } from '@caregrid/platform';
+import { kafkaPassword } from './kafka-auth.js';
 import { daprdBinary, logsDir, nameResolutionDb, readInfraEnv, repoRoot, sentryAuthDir, sentryDir, sidecarEnvironment } from './paths.js';
 import { startProcess, waitForHttp, type ManagedProcess } from './processes.js';
 import { sentryTokenFile } from './sentry-token.js';
@@ -132,6 +133,8 @@ export function startSidecar(spec: SidecarSpec): RunningSidecar {
       NAMESPACE: namespace,
       ...(mtls ? { DAPR_TRUST_ANCHORS: mtls.trustAnchors } : {}),
       ...(sentryToken ? { DAPR_SENTRY_TOKEN_FILE: sentryToken } : {}),
+      // The app's own Kafka login (the `events` component's envRef), this sidecar's alone.
+      KAFKA_SASL_PASSWORD: kafkaPassword(spec.appId) ?? '',
       ...spec.env,
     },
     logFile: spec.logFile ?? path.join(logsDir, `${spec.appId}-daprd.log`),

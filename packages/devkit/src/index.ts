@@ -17,6 +17,7 @@ export * from './fixtures.js';
 export * from './sentry.js';
 export * from './sentry-token.js';
 export * from './kafka-groups.js';
+export * from './kafka-auth.js';
 export * from './mailpit.js';
 export * from './rotation.js';
 export * from './build-app.js';

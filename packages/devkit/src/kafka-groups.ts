@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { kafkaAdminProperties, kcatAsAdmin } from './kafka-auth.js';
 import { infraMode, localInfra, repoRoot } from './paths.js';
 
 let classpath: string | undefined | null;
@@ -13,7 +14,8 @@ export function kafkaClasspath(): string | null {
 }
 
 /** Whether a broker answers a metadata request (within 2 s). */
-export const kafkaAnswers = (brokers: string) => spawnSync('kcat', ['-b', brokers, '-L', '-m', '2'], { stdio: 'ignore' }).status === 0;
+export const kafkaAnswers = (brokers: string) =>
+  spawnSync('kcat', [...kcatAsAdmin(brokers), '-L', '-m', '2'], { stdio: 'ignore' }).status === 0;
 
 let testKafkaAnswered = false;
 
@@ -42,7 +44,7 @@ export function testKafkaBrokers(): string {
 
 /** Topics that exist now (kcat's metadata listing). */
 function existingTopics(brokers: string): Set<string> | null {
-  const result = spawnSync('kcat', ['-b', brokers, '-L', '-J', '-m', '5'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync('kcat', [...kcatAsAdmin(brokers), '-L', '-J', '-m', '5'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) return null;
   return new Set((JSON.parse(result.stdout) as { topics: { topic: string }[] }).topics.map((t) => t.topic));
 }
@@ -72,6 +74,8 @@ export function placeGroupsAtEnd(brokers: string, groups: string[], topics: stri
       'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
       '--bootstrap-server',
       brokers,
+      '--command-config',
+      kafkaAdminProperties,
       '--reset-offsets',
       '--to-latest',
       '--execute',

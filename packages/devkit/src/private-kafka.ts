@@ -6,7 +6,9 @@ import path from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { parse } from 'yaml';
 import { infraMode, logsDir, repoRoot } from './paths.js';
-import { kafkaAnswers, kafkaClasspath } from './kafka-groups.js';
+import { ensureKafkaCredentials, kafkaAccess, kafkaContainerEnvironment } from './container-infra.js';
+import { kafkaAdminPassword, kcatAsAdmin } from './kafka-auth.js';
+import { kafkaAnswers, kafkaClasspath, testKafkaBrokers } from './kafka-groups.js';
 import { startProcess, type ManagedProcess } from './processes.js';
 import { eventually, freePort, uniqueName } from './testing.js';
 
@@ -61,7 +63,7 @@ function caregridTopics(): string[] {
 /** A metadata request for a topic creates it (auto.create.topics.enable, as in infra/kafka and Compose); waits for its partition. */
 async function createTopic(brokers: string, topic: string): Promise<void> {
   await eventually(() => {
-    const listing = spawnSync('kcat', ['-b', brokers, '-L', '-t', topic], { encoding: 'utf8' }).stdout;
+    const listing = spawnSync('kcat', [...kcatAsAdmin(brokers), '-L', '-t', topic], { encoding: 'utf8' }).stdout;
     return /with [1-9]\d* partitions/.test(listing) ? true : undefined;
   }, 30_000);
 }
@@ -74,6 +76,8 @@ const waitAnswering = (brokers: string) =>
 async function startKafkaProcess(): Promise<PrivateKafka> {
   const classpath = kafkaClasspath();
   if (!classpath) throw new Error('private Kafka: no Kafka jars (bash infra/infra.sh kafka-classpath failed)');
+  // The tests' broker made the credentials this one shares (its admin, the apps' users).
+  testKafkaBrokers();
   const dir = mkdtempSync(path.join(tmpdir(), 'caregrid-kafka-'));
   const port = await freePort();
   const controllerPort = await freePort();
@@ -83,7 +87,9 @@ async function startKafkaProcess(): Promise<PrivateKafka> {
     readFileSync(path.join(repoRoot, 'infra', 'kafka', 'server.properties.in'), 'utf8')
       .replaceAll('@PORT@', String(port))
       .replaceAll('@CONTROLLER_PORT@', String(controllerPort))
-      .replaceAll('@DATA_DIR@', path.join(dir, 'data')),
+      .replaceAll('@DATA_DIR@', path.join(dir, 'data'))
+      .replaceAll('@ADMIN_PASSWORD@', kafkaAdminPassword()),
+    { mode: 0o600 },
   );
   const java = ['-Xms128m', HEAP, `-Dlog4j2.configurationFile=${path.join(repoRoot, 'infra', 'kafka', 'log4j2.xml')}`, '-cp', classpath];
   // A KRaft cluster id is 16 random bytes, base64url: what StorageTool random-uuid prints, without a
@@ -126,6 +132,13 @@ async function startKafkaProcess(): Promise<PrivateKafka> {
     broker = undefined;
   };
   await start();
+  // Its users and ACLs, as infra/infra.sh gives the tests' broker (kept across restarts: they live in its metadata).
+  try {
+    kafkaAccess(port);
+  } catch (error) {
+    await stop({ kill: true });
+    throw error;
+  }
   return {
     brokers,
     stop,
@@ -148,9 +161,8 @@ async function startKafkaContainer(): Promise<PrivateKafka> {
   const container: StartedTestContainer = await new GenericContainer(compose.services.kafka.image)
     .withName(name)
     .withEnvironment({
-      ...compose.services.kafka.environment,
+      ...kafkaContainerEnvironment(compose.services.kafka.environment, brokers, ensureKafkaCredentials()),
       CLUSTER_ID: randomBytes(16).toString('base64url'),
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${brokers}`,
       KAFKA_HEAP_OPTS: `-Xms128m ${HEAP}`,
     })
     .withExposedPorts({ container: 9092, host: port })
@@ -161,6 +173,12 @@ async function startKafkaContainer(): Promise<PrivateKafka> {
     const result = spawnSync('docker', args, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
   };
+  try {
+    kafkaAccess(port);
+  } catch (error) {
+    await container.stop().catch(() => undefined);
+    throw error;
+  }
   return {
     brokers,
     // `docker stop`/`kill` keep the container and its data; `docker start` brings back the same broker.

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startSidecar, type MtlsSettings, type RunningSidecar } from './daprd.js';
+import { kafkaCredentials, kcatAsAdmin } from './kafka-auth.js';
 import { testKafkaBrokers } from './kafka-groups.js';
 import { localScheduler, logsDir, repoRoot } from './paths.js';
 import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provision.js';
@@ -95,15 +96,45 @@ export function renderResources(options: {
       const resource = doc.toJS() as Record<string, unknown>;
       if ('scopes' in resource) resource.scopes = options.scopes;
       renameTopicScopes(resource, options.scopes);
+      setKafkaLogin(resource, options.scopes);
       documents.push(resource);
     }
   }
   documents.push(...(options.extra ?? []));
-  documents.forEach((resource, index) => writeFileSync(path.join(dir, `${index}.yaml`), stringify(resource)));
+  // Owner-only: the pub/sub component holds a Kafka password.
+  documents.forEach((resource, index) => writeFileSync(path.join(dir, `${index}.yaml`), stringify(resource), { mode: 0o600 }));
   // Outside the resources directory: daprd would try to read it as a resource.
   const secretsFile = path.join(base, 'secrets.json');
   writeFileSync(secretsFile, JSON.stringify(options.secrets ?? {}), { mode: 0o600 });
   return { dir, secretsFile };
+}
+
+/**
+ * The broker knows the real app-ids' users only (infra/kafka/KafkaAccess.java): test app-ids
+ * made from a real one (`doctor-service-1a2b3c4d`) log in as that app, and so get exactly its
+ * ACLs; probes with no real app behind them (`e2e-caller-…`) log in as the admin, to the topics
+ * of their own no service may use. The login is written into the rendered component (a
+ * temporary, owner-only file) instead of the sidecar's environment.
+ */
+function setKafkaLogin(resource: Record<string, unknown>, appIds: string[]): void {
+  const spec = resource.spec as { type?: string; metadata?: { name: string; value?: string; envRef?: string }[] } | undefined;
+  if (spec?.type !== 'pubsub.kafka') return;
+  testKafkaBrokers(); // started on demand, it writes the credentials
+  const credentials = kafkaCredentials();
+  const users = [
+    ...new Set(appIds.map((id) => (credentials[id] ? id : labelOf(id))).filter((app) => app && app !== 'admin' && credentials[app])),
+  ];
+  if (users.length > 1) throw new Error(`renderResources: one Kafka login per rendered pub/sub component, not ${users.join(' and ')}`);
+  const user = users[0] ?? 'admin';
+  const password = credentials[user];
+  if (!password) throw new Error(`no Kafka password for ${user}: run infra/infra.sh up kafka-test first`);
+  for (const item of spec.metadata ?? []) {
+    if (item.name === 'saslUsername') item.value = user;
+    if (item.name === 'saslPassword') {
+      delete item.envRef;
+      item.value = password;
+    }
+  }
 }
 
 /**
@@ -197,10 +228,14 @@ const TOPIC_READ_FROM_MS = Math.floor(performance.timeOrigin) - 60_000;
  * `brokers` names another (startPrivateKafka's).
  */
 export function readTopic(topic: string, brokers = testKafkaBrokers()): unknown[] {
-  const output = execFileSync('kcat', ['-b', brokers, '-C', '-t', topic, '-o', `s@${TOPIC_READ_FROM_MS}`, '-e', '-q', '-D', '\u001e'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const output = execFileSync(
+    'kcat',
+    [...kcatAsAdmin(brokers), '-C', '-t', topic, '-o', `s@${TOPIC_READ_FROM_MS}`, '-e', '-q', '-D', '\u001e'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   return output
     .split('\u001e')
     .filter((message) => message.trim() !== '')
