@@ -53,8 +53,18 @@ export const auditEntry = z.object({
 });
 export type AuditEntry = z.infer<typeof auditEntry>;
 
+/** Published by each service on its own topic, `audit.<app-id>` (auditTopic); `topic` here is the old shared one. */
 export const auditRecorded = defineEvent({ aggregate: 'audit', verb: 'recorded', topic: Topics.audit, data: auditEntry });
 
+/** An entry as the trail keeps it: `service` is the publisher the topic vouches for, not the entry's word. */
+export const trailEntry = auditEntry.extend({
+  /** The topic the entry arrived on (absent for analytics-service's own entries); `audit`: from before per-service topics, its `service` is the entry's own claim. */
+  via: z.string().max(200).optional(),
+  /** The service the entry claimed to be from, when that was not the service whose topic carried it: a forgery, kept as evidence. */
+  claimedService: z.string().max(100).optional(),
+});
+export type TrailEntry = z.infer<typeof trailEntry>;
+
 /** A page of the trail as analytics-service answers `GET /audit` (newest first); read by patient-service for access logs. */
-export const auditPage = z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable() });
+export const auditPage = z.object({ items: z.array(trailEntry), nextCursor: z.string().nullable() });
 export type AuditPage = z.infer<typeof auditPage>;

@@ -157,10 +157,16 @@ export const mysqlOutboxTraceMigration = migration(
   'ALTER TABLE outbox ADD COLUMN traceparent VARCHAR(55) NULL',
 );
 
+/** As pgOutboxAuditTopicMigration: pending entries of the old shared `audit` topic move to the service's own. */
+export const mysqlOutboxAuditTopicMigration = migration(
+  'platform_004_audit_topic_per_service',
+  `UPDATE outbox SET topic = CONCAT('audit.', JSON_UNQUOTE(JSON_EXTRACT(data, '$.service'))) WHERE topic = 'audit' AND published_at IS NULL`,
+);
+
 export function migrateMysql(pool: mysql.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
   return migrate(
     mysqlMigrationTarget(pool),
-    [mysqlOutboxMigration, mysqlOutboxClaimsMigration, mysqlOutboxTraceMigration, ...serviceMigrations],
+    [mysqlOutboxMigration, mysqlOutboxClaimsMigration, mysqlOutboxTraceMigration, mysqlOutboxAuditTopicMigration, ...serviceMigrations],
     logger,
   );
 }

@@ -312,11 +312,27 @@ export const pgIdempotencyMigration = migration(
    CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
 );
 
+/**
+ * Audit entries still waiting under the old shared topic `audit` move to the service's own
+ * (`audit.<app-id>`, the entry's `service` in its own outbox): nobody may publish `audit` any more.
+ */
+export const pgOutboxAuditTopicMigration = migration(
+  'platform_005_audit_topic_per_service',
+  `UPDATE outbox SET topic = 'audit.' || (data->>'service') WHERE topic = 'audit' AND published_at IS NULL`,
+);
+
 /** Platform tables first (outbox, idempotency keys), then the service's own migrations. */
 export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
   return migrate(
     pgMigrationTarget(pool),
-    [pgOutboxMigration, pgOutboxClaimsMigration, pgOutboxTraceMigration, pgIdempotencyMigration, ...serviceMigrations],
+    [
+      pgOutboxMigration,
+      pgOutboxClaimsMigration,
+      pgOutboxTraceMigration,
+      pgIdempotencyMigration,
+      pgOutboxAuditTopicMigration,
+      ...serviceMigrations,
+    ],
     logger,
   );
 }

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditPage } from '@caregrid/contracts';
+import type { AuditEntry, AuditPage, TrailEntry } from '@caregrid/contracts';
 import { decodeCursor, encodeCursor } from '@caregrid/platform';
 import { insertManyNew, type Db } from '@caregrid/platform/mongo';
 import { z } from 'zod';
@@ -7,11 +7,12 @@ import { z } from 'zod';
  * The audit trail, append-only: an entry is inserted once under its id and
  * never updated; only the retention purge removes entries, by age. Stored here
  * rather than in the services whose access it records, so a service can add to
- * the trail (through its outbox and the `audit` topic) but never rewrite it,
+ * the trail (through its outbox and its own topic `audit.<app-id>`, which sets the entry's
+ * `service`: see trailEntryOf) but never rewrite it,
  * and the clinical databases carry no audit load. Queries by patient and by
  * actor run on indexes ending in time.
  */
-type StoredEntry = Omit<AuditEntry, 'id' | 'at'> & { _id: string; at: Date; actorId: string };
+type StoredEntry = Omit<TrailEntry, 'id' | 'at'> & { _id: string; at: Date; actorId: string };
 
 export type AuditQuery = { patientId?: string; actor?: string; from?: Date; to?: Date; limit: number; cursor?: string };
 
@@ -22,7 +23,7 @@ const actorIdOf = (entry: AuditEntry) =>
   entry.actor.kind === 'user' ? entry.actor.userId : entry.actor.kind === 'service' ? entry.actor.appId : 'anonymous';
 
 /** Nulls spelled out again: a MongoDB-wire store may keep a null field as an absent one (FerretDB does). */
-const toEntry = (row: StoredEntry): AuditEntry => ({
+const toEntry = (row: StoredEntry): TrailEntry => ({
   id: row._id,
   at: row.at.toISOString(),
   actor: row.actor,
@@ -37,6 +38,8 @@ const toEntry = (row: StoredEntry): AuditEntry => ({
   requestId: row.requestId,
   ...(row.clientRequestId ? { clientRequestId: row.clientRequestId } : {}),
   traceId: row.traceId,
+  ...(row.via ? { via: row.via } : {}),
+  ...(row.claimedService ? { claimedService: row.claimedService } : {}),
 });
 
 export async function prepareAuditTrail(db: Db): Promise<void> {
@@ -54,13 +57,13 @@ export class AuditStore {
   }
 
   /** Keeps the entry unless one with its id is there already: a redelivery or a replay never changes history. */
-  async append(entry: AuditEntry): Promise<boolean> {
+  async append(entry: TrailEntry): Promise<boolean> {
     const [kept] = await this.appendMany([entry]);
     return kept!;
   }
 
   /** Keeps each entry unless one with its id is there already (insertManyNew); false for each that was there. */
-  async appendMany(entries: AuditEntry[]): Promise<boolean[]> {
+  async appendMany(entries: TrailEntry[]): Promise<boolean[]> {
     return insertManyNew(
       this.entries,
       entries.map(({ id, at, ...rest }, i) => ({ ...rest, _id: id, at: new Date(at), actorId: actorIdOf(entries[i]!) })),
