@@ -17,6 +17,8 @@ export type AuditedResource = (typeof AUDITED_RESOURCES)[number];
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
 export const auditActor = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('user'),
@@ -50,6 +52,15 @@ export const auditEntry = z.object({
   /** The X-Request-Id the client sent, if it sent a well-formed one: its word, kept beside ours. */
   clientRequestId: z.string().max(128).optional(),
   traceId: z.string().max(32),
+  /**
+   * The entry's place in its service's hash chain (packages/platform/src/audit/chain.ts), given by
+   * the service in the transaction that puts it into its outbox: 1, 2, 3… per service, `hash` the
+   * SHA-256 of the entry's canonical JSON (everything but `hash`, `prevHash` included), `prevHash`
+   * the previous entry's. Absent only on entries from before the chain.
+   */
+  seq: z.number().int().min(1).optional(),
+  prevHash: sha256Hex.optional(),
+  hash: sha256Hex.optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntry>;
 

@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditPage, TrailEntry } from '@caregrid/contracts';
-import { decodeCursor, encodeCursor } from '@caregrid/platform';
+import { chainEntries, EMPTY_CHAIN, decodeCursor, encodeCursor, type ChainHead } from '@caregrid/platform';
 import { insertManyNew, type Db } from '@caregrid/platform/mongo';
 import { z } from 'zod';
 
@@ -38,6 +38,7 @@ const toEntry = (row: StoredEntry): TrailEntry => ({
   requestId: row.requestId,
   ...(row.clientRequestId ? { clientRequestId: row.clientRequestId } : {}),
   traceId: row.traceId,
+  ...(row.seq !== undefined && row.seq !== null ? { seq: row.seq, prevHash: row.prevHash, hash: row.hash } : {}),
   ...(row.via ? { via: row.via } : {}),
   ...(row.claimedService ? { claimedService: row.claimedService } : {}),
 });
@@ -47,13 +48,52 @@ export async function prepareAuditTrail(db: Db): Promise<void> {
   await entries.createIndex({ at: -1, _id: -1 });
   await entries.createIndex({ patientIds: 1, at: -1 });
   await entries.createIndex({ actorId: 1, at: -1 });
+  // A service's chain in order: verification and retention walk it.
+  await entries.createIndex({ service: 1, seq: 1 });
 }
+
+/** Where a service's chain stands in the trail's own keeping: analytics-service's head (its own entries), retention's checkpoints. */
+type ChainDocument = { _id: string; seq: number; hash: string; at?: Date };
+
+/** Attempts at taking places in analytics-service's own chain before giving up (503): replicas racing for the head. */
+const CHAIN_ATTEMPTS = 20;
 
 export class AuditStore {
   private readonly entries;
+  /** analytics-service's own chain head (its entries are written here, not published). */
+  private readonly heads;
+  /** Per service, the last entry retention removed: where verification of what is left begins. */
+  private readonly checkpoints;
 
   constructor(db: Db) {
     this.entries = db.collection<StoredEntry>('audit');
+    this.heads = db.collection<ChainDocument>('audit_chain');
+    this.checkpoints = db.collection<ChainDocument>('audit_checkpoints');
+  }
+
+  /**
+   * analytics-service's own entries (reads of the trail), linked onto its own chain. FerretDB has
+   * no transactions: the head moves first by compare-and-set (replicas racing for it retry with
+   * the new head), then the entries are inserted. A crash between the two leaves numbers with no
+   * entry, which verification reports as a gap (the request got a 503: nothing was served).
+   */
+  async appendOwn(service: string, entries: AuditEntry[]): Promise<boolean[]> {
+    for (let attempt = 0; attempt < CHAIN_ATTEMPTS; attempt++) {
+      const current = (await this.heads.findOne({ _id: service })) ?? undefined;
+      const head: ChainHead = current ? { seq: current.seq, hash: current.hash } : EMPTY_CHAIN;
+      const chained = chainEntries(head, entries);
+      const moved = current
+        ? (await this.heads.updateOne({ _id: service, seq: head.seq, hash: head.hash }, { $set: chained.head })).modifiedCount === 1
+        : (await insertManyNew(this.heads, [{ _id: service, ...chained.head }]))[0]!;
+      if (moved) return this.appendMany(chained.entries);
+    }
+    throw new Error(`${service}'s audit chain head kept moving: ${CHAIN_ATTEMPTS} attempts`);
+  }
+
+  /** analytics-service's own head (for verification, as a publisher's head is read from its database). */
+  async headOf(service: string): Promise<ChainHead | undefined> {
+    const head = await this.heads.findOne({ _id: service });
+    return head ? { seq: head.seq, hash: head.hash } : undefined;
   }
 
   /** Keeps the entry unless one with its id is there already: a redelivery or a replay never changes history. */
@@ -98,9 +138,36 @@ export class AuditStore {
     };
   }
 
-  /** Removes entries older than the retention period; the only deletion there is. */
+  /**
+   * Removes entries older than the retention period; the only deletion there is. A service's
+   * chained entries go as a prefix of its chain (all below its oldest entry still within the
+   * period: a slightly later `at` may hold a smaller number), and the last one removed is kept as
+   * the service's checkpoint first, so what is left still verifies from there.
+   */
   async purgeOlderThan(cutoff: Date): Promise<number> {
-    const result = await this.entries.deleteMany({ at: { $lt: cutoff } });
-    return result.deletedCount;
+    let removed = 0;
+    const services = (await this.entries.distinct('service', { seq: { $exists: true } })) as string[];
+    for (const service of services) {
+      const [firstKept] = await this.entries
+        .find({ service, seq: { $exists: true }, at: { $gte: cutoff } })
+        .sort({ seq: 1 })
+        .limit(1)
+        .toArray();
+      const below = firstKept?.seq ?? Number.MAX_SAFE_INTEGER;
+      const [lastRemoved] = await this.entries
+        .find({ service, seq: { $lt: below } })
+        .sort({ seq: -1 })
+        .limit(1)
+        .toArray();
+      if (!lastRemoved) continue;
+      const checkpoint = { seq: lastRemoved.seq!, hash: lastRemoved.hash!, at: lastRemoved.at };
+      const previous = await this.checkpoints.findOne({ _id: service });
+      if (!previous) await insertManyNew(this.checkpoints, [{ _id: service, ...checkpoint }]);
+      if (previous && previous.seq < checkpoint.seq) await this.checkpoints.updateOne({ _id: service }, { $set: checkpoint });
+      removed += (await this.entries.deleteMany({ service, seq: { $lte: checkpoint.seq } })).deletedCount;
+    }
+    // Entries from before the chain: by age alone.
+    removed += (await this.entries.deleteMany({ seq: { $exists: false }, at: { $lt: cutoff } })).deletedCount;
+    return removed;
   }
 }
