@@ -17,7 +17,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { parseAllDocuments } from 'yaml';
-import { patientCreated, Topics } from '@caregrid/contracts';
+import { AUDIT_PUBLISHERS, auditPublisherOf, auditTopic, patientCreated, Topics } from '@caregrid/contracts';
 import {
   doctorProfile,
   eventually,
@@ -227,8 +227,9 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
   for (const path of ['/api/patients?limit=1', '/api/doctors?limit=1', '/api/appointments?limit=1', '/api/billing/invoices?limit=1']) {
     await eventually(async () => ((await api('GET', path, undefined, auth)).status === 200 ? true : undefined), 60_000);
   }
-  const topics = [Topics.patients, Topics.doctors, Topics.appointments, Topics.invoices, Topics.audit];
-  // The topic's owner publishes it again (pub/sub scopes let no one else); audit entries come from several services.
+  const topics: string[] = [Topics.patients, Topics.doctors, Topics.appointments, Topics.invoices, ...AUDIT_PUBLISHERS.map(auditTopic)];
+  const isAudit = (e: CloudEvent) => auditPublisherOf((e as { topic?: string }).topic) !== undefined;
+  // The topic's owner publishes it again (pub/sub scopes let no one else); audit entries each on their service's own topic.
   const owners: Record<string, string> = {
     [Topics.patients]: 'patient-service',
     [Topics.doctors]: 'doctor-service',
@@ -258,7 +259,7 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
     // …and one straight to each subscriber, racing the delivery its sidecar is making right now.
     for (const { appId, route, bulk } of routes.filter((r) => r.topic === topic && subscribers.includes(r.appId))) {
       const member = stack.member(appId);
-      const body = bulk ? { entries: [{ entryId: '1', event, contentType: 'application/cloudevents+json' }] } : event;
+      const body = bulk ? { entries: [{ entryId: '1', event, contentType: 'application/cloudevents+json' }], topic } : event;
       answers.push(
         fetch(`http://127.0.0.1:${member.app.appPort}${route(event.type)}`, {
           method: 'POST',
@@ -339,16 +340,14 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
           return true;
         }),
       );
-      const auditSeen = [
-        ...new Set([...firsts.values()].filter((e) => (e as { topic?: string }).topic === Topics.audit).map((e) => String(e.data.id))),
-      ];
+      const auditSeen = [...new Set([...firsts.values()].filter(isAudit).map((e) => String(e.data.id)))];
       const auditKept = await mongo
         .db()
         .collection('audit')
         .countDocuments({ _id: { $in: auditSeen } } as never);
       if (auditKept < auditSeen.length) throw new Error(`audit trail behind: ${auditKept}/${auditSeen.length}`);
       // analytics takes the other topics in batches too: settled once it has stored every event.
-      const eventsSeen = [...firsts.values()].filter((e) => (e as { topic?: string }).topic !== Topics.audit).map((e) => e.id);
+      const eventsSeen = [...firsts.values()].filter((e) => !isAudit(e)).map((e) => e.id);
       const eventsKept = await mongo
         .db()
         .collection('events')
@@ -400,7 +399,7 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
     doctors.map((d) => ({ specialization: d.specialization, doctors: 1, appointments: perDoctor })),
   );
   // The audit trail keeps each entry once, whatever arrived how often.
-  const auditIds = [...firsts.values()].filter((e) => (e as { topic?: string }).topic === Topics.audit).map((e) => String(e.data.id));
+  const auditIds = [...firsts.values()].filter(isAudit).map((e) => String(e.data.id));
   expect(auditIds.length).toBeGreaterThan(0);
   const stored = await mongo
     .db()

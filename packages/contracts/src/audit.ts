@@ -17,6 +17,8 @@ export type AuditedResource = (typeof AUDITED_RESOURCES)[number];
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
 export const auditActor = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('user'),
@@ -50,11 +52,30 @@ export const auditEntry = z.object({
   /** The X-Request-Id the client sent, if it sent a well-formed one: its word, kept beside ours. */
   clientRequestId: z.string().max(128).optional(),
   traceId: z.string().max(32),
+  /**
+   * The entry's place in its service's hash chain (packages/platform/src/audit/chain.ts), given by
+   * the service in the transaction that puts it into its outbox: 1, 2, 3… per service, `hash` the
+   * SHA-256 of the entry's canonical JSON (everything but `hash`, `prevHash` included), `prevHash`
+   * the previous entry's. Absent only on entries from before the chain.
+   */
+  seq: z.number().int().min(1).optional(),
+  prevHash: sha256Hex.optional(),
+  hash: sha256Hex.optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntry>;
 
+/** Published by each service on its own topic, `audit.<app-id>` (auditTopic); `topic` here is the old shared one. */
 export const auditRecorded = defineEvent({ aggregate: 'audit', verb: 'recorded', topic: Topics.audit, data: auditEntry });
 
+/** An entry as the trail keeps it: `service` is the publisher the topic vouches for, not the entry's word. */
+export const trailEntry = auditEntry.extend({
+  /** The topic the entry arrived on (absent for analytics-service's own entries); `audit`: from before per-service topics, its `service` is the entry's own claim. */
+  via: z.string().max(200).optional(),
+  /** The service the entry claimed to be from, when that was not the service whose topic carried it: a forgery, kept as evidence. */
+  claimedService: z.string().max(100).optional(),
+});
+export type TrailEntry = z.infer<typeof trailEntry>;
+
 /** A page of the trail as analytics-service answers `GET /audit` (newest first); read by patient-service for access logs. */
-export const auditPage = z.object({ items: z.array(auditEntry), nextCursor: z.string().nullable() });
+export const auditPage = z.object({ items: z.array(trailEntry), nextCursor: z.string().nullable() });
 export type AuditPage = z.infer<typeof auditPage>;

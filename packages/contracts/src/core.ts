@@ -11,6 +11,10 @@ export const Topics = {
   doctors: 'doctors',
   appointments: 'appointments',
   invoices: 'invoices',
+  /**
+   * The one audit topic of before the per-service topics (auditTopic): nobody publishes it any
+   * more; analytics-service still drains what an existing deployment left on it.
+   */
   audit: 'audit',
   /** auth-service's account mail requests (verify, reset, invite): ids only, for the mailer. */
   accounts: 'accounts',
@@ -34,6 +38,22 @@ export const EVENT_ENVELOPE_BYTES = 4 * 1024;
 export const MAX_DELIVERY_BATCH = 200;
 /** The body limit of a subscription route: its largest batch of the largest events a contract allows. */
 export const deliveryBodyLimit = (batchSize = MAX_DELIVERY_BATCH) => batchSize * (MAX_EVENT_DATA_BYTES + EVENT_ENVELOPE_BYTES);
+
+/**
+ * The services that record access to patient data in the audit trail through their outbox, each
+ * on a topic of its own (auditTopic) that only it may publish: the topic a delivered entry came
+ * from names the service that wrote it, whatever the entry itself says.
+ */
+export const AUDIT_PUBLISHERS = ['patient-service', 'appointment-service', 'billing-service', 'notification-service'] as const;
+const AUDIT_TOPIC_PREFIX = `${Topics.audit}.`;
+/** `audit.<app-id>`: the audit entries of one service. */
+export const auditTopic = (appId: string) => `${AUDIT_TOPIC_PREFIX}${appId}`;
+/** The app-id whose audit topic this is; undefined for any other topic (the old `audit` among them). */
+export function auditPublisherOf(topic: string | undefined): string | undefined {
+  return topic?.startsWith(AUDIT_TOPIC_PREFIX) && topic.length > AUDIT_TOPIC_PREFIX.length
+    ? topic.slice(AUDIT_TOPIC_PREFIX.length)
+    : undefined;
+}
 
 /** One dead-letter topic per subscription: a subscriber's failures are its own, drained by it alone. */
 export const deadLetterTopic = (topic: string, subscriber: string) => `${topic}.${subscriber}.dlq`;

@@ -23,3 +23,4 @@ export * from './rotation.js';
 export * from './build-app.js';
 export * from './soak.js';
 export * from './admin-recover.js';
+export * from './audit-verify.js';

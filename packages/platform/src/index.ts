@@ -26,3 +26,4 @@ export * from './http/stream.js';
 export * from './audit/trail.js';
 export * from './tracing.js';
 export * from './http/backlog.js';
+export * from './audit/chain.js';

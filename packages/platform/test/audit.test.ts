@@ -223,7 +223,7 @@ it("a write: its entry goes with the change (allowed, the success status) and no
   expect(entries).toEqual([]);
   expect(rowsWithChange).toEqual([
     expect.objectContaining({
-      topic: 'audit',
+      topic: 'audit.patient-service',
       type: 'caregrid.audit.recorded.v1',
       subject: PATIENT,
       data: expect.objectContaining({ action: 'create', resourceId: PATIENT, outcome: 'allowed', status: 201, requestId: 'req-1' }),

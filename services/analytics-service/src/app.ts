@@ -28,7 +28,7 @@ export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: Audi
     // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
     deadLetters: { store: deadLetters, apply: events.apply, logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     // Reads of the trail are audited too; their entries go into the trail itself.
-    audit: trailAuditSink((entries) => audit.appendMany(entries)),
+    audit: trailAuditSink((entries) => audit.appendOwn('analytics-service', entries)),
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
   });

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import {
   auditEntry,
   auditRecorded,
+  auditTopic,
   type AuditAction,
   type AuditActor,
   type AuditedResource,
@@ -21,11 +22,11 @@ export type AuditTouch = { patientIds: string[]; resourceId: string | null; deni
 /** Where a service's audit entries go: its outbox, so an entry survives a crash once the answer is on its way. */
 export type AuditSink = (entry: AuditEntry) => Promise<void>;
 
-/** An entry as the outbox row that carries it to the `audit` topic. */
+/** An entry as the outbox row that carries it to its service's own topic, `audit.<app-id>` (only that service may publish it). */
 export function auditOutboxRow(entry: AuditEntry): Omit<OutboxEvent, 'time'> {
   return {
     id: entry.id,
-    topic: auditRecorded.topic,
+    topic: auditTopic(entry.service),
     type: auditRecorded.type,
     // Spreads entries over partitions; their order does not matter, their time is in them.
     subject: entry.patientIds[0] ?? entry.id,
@@ -47,7 +48,7 @@ export function outboxAuditSink(appendMany: (events: Omit<OutboxEvent, 'time'>[]
 
 /**
  * The sink of the service that keeps the trail (analytics-service): its own reads of the trail
- * go straight into it, grouped like the outbox's. Not through the `audit` topic, whose delivery
+ * go straight into it, grouped like the outbox's. Not through an audit topic, whose delivery
  * route is not audited: storing an entry never makes another.
  */
 export function trailAuditSink(appendMany: (entries: AuditEntry[]) => Promise<unknown>): AuditSink {

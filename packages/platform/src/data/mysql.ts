@@ -1,5 +1,7 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise';
+import { auditRecorded, type AuditEntry } from '@caregrid/contracts';
 import { auditEntryForWrite } from '../audit/trail.js';
+import { chainEntries, GENESIS_HASH } from '../audit/chain.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
@@ -73,7 +75,7 @@ export async function inMysqlTransaction<T>(pool: mysql.Pool, fn: (connection: m
     await connection.beginTransaction();
     const result = await fn(connection);
     if (audit)
-      await enqueueMysqlEvent(connection, audit.row()).catch((error: unknown) => {
+      await enqueueMysqlAuditEntries(connection, [audit.row()]).catch((error: unknown) => {
         throw new DependencyUnavailableError('audit trail', error);
       });
     await connection.commit();
@@ -157,10 +159,33 @@ export const mysqlOutboxTraceMigration = migration(
   'ALTER TABLE outbox ADD COLUMN traceparent VARCHAR(55) NULL',
 );
 
+/** As pgOutboxAuditTopicMigration: pending entries of the old shared `audit` topic move to the service's own. */
+export const mysqlOutboxAuditTopicMigration = migration(
+  'platform_004_audit_topic_per_service',
+  `UPDATE outbox SET topic = CONCAT('audit.', JSON_UNQUOTE(JSON_EXTRACT(data, '$.service'))) WHERE topic = 'audit' AND published_at IS NULL`,
+);
+
+/** As pgAuditChainMigration: the head of each service's audit hash chain, locked by the transactions that queue entries. */
+export const mysqlAuditChainMigration = migration(
+  'platform_005_audit_chain',
+  `CREATE TABLE audit_chain (
+     service VARCHAR(191) PRIMARY KEY,
+     seq BIGINT NOT NULL DEFAULT 0,
+     hash CHAR(64) NOT NULL DEFAULT '${GENESIS_HASH}'
+   )`,
+);
+
 export function migrateMysql(pool: mysql.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
   return migrate(
     mysqlMigrationTarget(pool),
-    [mysqlOutboxMigration, mysqlOutboxClaimsMigration, mysqlOutboxTraceMigration, ...serviceMigrations],
+    [
+      mysqlOutboxMigration,
+      mysqlOutboxClaimsMigration,
+      mysqlOutboxTraceMigration,
+      mysqlOutboxAuditTopicMigration,
+      mysqlAuditChainMigration,
+      ...serviceMigrations,
+    ],
     logger,
   );
 }
@@ -184,13 +209,58 @@ export async function enqueueMysqlEvents(
   ]);
 }
 
+const isAuditRow = (event: Omit<OutboxEvent, 'time'>) => event.type === auditRecorded.type;
+
+/** As enqueueAuditEntries (postgres.ts): entries linked onto their service's chain, its head row locked (FOR UPDATE) until the caller's transaction ends. */
+export async function enqueueMysqlAuditEntries(connection: mysql.PoolConnection, rows: Omit<OutboxEvent, 'time'>[]): Promise<void> {
+  const byService = new Map<string, Omit<OutboxEvent, 'time'>[]>();
+  for (const row of rows) {
+    const service = (row.data as AuditEntry).service;
+    byService.set(service, [...(byService.get(service) ?? []), row]);
+  }
+  for (const [service, serviceRows] of byService) {
+    await connection.execute('INSERT INTO audit_chain (service) VALUES (?) ON DUPLICATE KEY UPDATE service = service', [service]);
+    const [heads] = await connection.execute<RowDataPacket[]>('SELECT seq, hash FROM audit_chain WHERE service = ? FOR UPDATE', [service]);
+    const chained = chainEntries(
+      { seq: Number(heads[0]!.seq), hash: String(heads[0]!.hash) },
+      serviceRows.map((row) => row.data as AuditEntry),
+    );
+    await connection.execute('UPDATE audit_chain SET seq = ?, hash = ? WHERE service = ?', [chained.head.seq, chained.head.hash, service]);
+    await enqueueMysqlEvents(
+      connection,
+      serviceRows.map((row, i) => ({ ...row, data: chained.entries[i] })),
+    );
+  }
+}
+
+/** Outbox rows outside a request's transaction: audit entries among them take their chain places in a transaction of their own. */
+async function appendToMysqlOutbox(pool: mysql.Pool, events: Omit<OutboxEvent, 'time'>[]): Promise<void> {
+  if (!events.some(isAuditRow)) return enqueueMysqlEvents(pool, events);
+  const connection = await connect(pool);
+  try {
+    await connection.beginTransaction();
+    await enqueueMysqlEvents(
+      connection,
+      events.filter((event) => !isAuditRow(event)),
+    );
+    await enqueueMysqlAuditEntries(connection, events.filter(isAuditRow));
+    await connection.commit();
+  } catch (error) {
+    await connection.rollback().catch(() => undefined);
+    if (UNAVAILABLE_CODES.has((error as { code?: string }).code ?? '')) throw new DependencyUnavailableError('database', error);
+    throw error;
+  } finally {
+    connection.release();
+  }
+}
+
 // GET_LOCK names are server-wide: the database's name keeps services (and test databases) apart.
 const CLAIM_LOCK = "LEFT(CONCAT('outbox_claim.', DATABASE()), 64)";
 
 export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
   return {
-    append: (event) => enqueueMysqlEvent(pool, event),
-    appendMany: (events) => enqueueMysqlEvents(pool, events),
+    append: (event) => appendToMysqlOutbox(pool, [event]),
+    appendMany: (events) => appendToMysqlOutbox(pool, events),
     async claim(relayId, limit, leaseMs) {
       const connection = await connect(pool);
       try {

@@ -3,7 +3,9 @@ import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import { arrivalsById, deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
+import { auditRecorded, type AuditEntry } from '@caregrid/contracts';
 import { auditEntryForWrite } from '../audit/trail.js';
+import { chainEntries, GENESIS_HASH } from '../audit/chain.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
@@ -163,7 +165,7 @@ async function inHeldTransaction<T>(held: HeldTransaction, fn: (client: pg.PoolC
   try {
     const result = await held.run(async (client) => {
       const written = await fn(client);
-      if (audit) await enqueueEvent(client, audit.row()).catch(auditUnavailable);
+      if (audit) await enqueueAuditEntries(client, [audit.row()]).catch(auditUnavailable);
       return written;
     });
     audit?.committed();
@@ -194,7 +196,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   try {
     await client.query('BEGIN');
     const result = await fn(client);
-    if (audit) await enqueueEvent(client, audit.row()).catch(auditUnavailable);
+    if (audit) await enqueueAuditEntries(client, [audit.row()]).catch(auditUnavailable);
     await client.query('COMMIT');
     audit?.committed();
     return result;
@@ -312,11 +314,42 @@ export const pgIdempotencyMigration = migration(
    CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
 );
 
+/**
+ * Audit entries still waiting under the old shared topic `audit` move to the service's own
+ * (`audit.<app-id>`, the entry's `service` in its own outbox): nobody may publish `audit` any more.
+ */
+export const pgOutboxAuditTopicMigration = migration(
+  'platform_005_audit_topic_per_service',
+  `UPDATE outbox SET topic = 'audit.' || (data->>'service') WHERE topic = 'audit' AND published_at IS NULL`,
+);
+
+/**
+ * The head of each service's audit hash chain (audit/chain.ts): the last entry's number and hash.
+ * Its row is locked by every transaction that queues entries, until it commits: entries get
+ * consecutive numbers in commit order, however many replicas write.
+ */
+export const pgAuditChainMigration = migration(
+  'platform_006_audit_chain',
+  `CREATE TABLE audit_chain (
+     service text PRIMARY KEY,
+     seq bigint NOT NULL DEFAULT 0,
+     hash text NOT NULL DEFAULT '${GENESIS_HASH}'
+   );`,
+);
+
 /** Platform tables first (outbox, idempotency keys), then the service's own migrations. */
 export function migratePostgres(pool: pg.Pool, serviceMigrations: Migration[], logger?: Parameters<typeof migrate>[2]) {
   return migrate(
     pgMigrationTarget(pool),
-    [pgOutboxMigration, pgOutboxClaimsMigration, pgOutboxTraceMigration, pgIdempotencyMigration, ...serviceMigrations],
+    [
+      pgOutboxMigration,
+      pgOutboxClaimsMigration,
+      pgOutboxTraceMigration,
+      pgIdempotencyMigration,
+      pgOutboxAuditTopicMigration,
+      pgAuditChainMigration,
+      ...serviceMigrations,
+    ],
     logger,
   );
 }
@@ -334,9 +367,10 @@ export async function enqueueEvent(client: pg.PoolClient | pg.Pool, event: Omit<
  * RETURNING *) runs in a CTE, and the event is queued only for a row it wrote. One statement is
  * atomic on its own, so the pair needs no BEGIN/COMMIT: one round trip instead of four. The
  * event must be known before the write (built from the values written). In a request to an
- * audited write, the request's audit entry goes into the outbox in the same statement, for a
- * row written only (auditEntryForWrite). Inside a request that holds its writes
- * (HeldTransaction), in that transaction.
+ * audited write, the request's audit entry goes into the outbox too, for a row written only
+ * (auditEntryForWrite): then the statement and the entry share a transaction, the entry taking its
+ * place in the service's audit chain last (enqueueAuditEntries). Inside a request that holds its
+ * writes (HeldTransaction), in that transaction.
  */
 export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -344,31 +378,96 @@ export async function writeWithOutboxEvent<R extends pg.QueryResultRow>(
   values: unknown[],
   event: Omit<OutboxEvent, 'time'>,
 ): Promise<R[]> {
+  const $ = (n: number) => `$${values.length + n}`;
+  const text = `WITH written AS (${statement}),
+                     queued AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
+                                SELECT ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)} FROM written LIMIT 1)
+                SELECT * FROM written`;
+  const allValues = [...values, ...outboxRowValues(event)];
   const audit = auditEntryForWrite();
-  // The event, and the request's audit entry when it has one: each queued only for a row written.
-  const outboxRows = [event, ...(audit ? [audit.row()] : [])];
-  const queued = outboxRows.map((_, i) => {
-    const $ = (n: number) => `$${values.length + i * 6 + n}`;
-    return `queued${i} AS (INSERT INTO outbox (id, topic, type, subject, data, traceparent)
-                        SELECT ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)} FROM written LIMIT 1)`;
-  });
-  const text = `WITH written AS (${statement}), ${queued.join(', ')} SELECT * FROM written`;
-  const allValues = [...values, ...outboxRows.flatMap(outboxRowValues)];
+  const held = heldOn(pool);
+  if (!audit) {
+    const { rows } = held ? await held.run((client) => client.query<R>(text, allValues)) : await atomicStatement<R>(pool, text, allValues);
+    return rows;
+  }
+  // The request's audit entry joins the row written (none written, none queued), in one
+  // transaction: its place in the chain is taken under the chain head's lock, after the write, as
+  // inTransaction takes it.
   try {
-    const held = heldOn(pool);
-    const { rows: written } = held
-      ? await held.run((client) => client.query<R>(text, allValues))
-      : await atomicStatement<R>(pool, text, allValues);
+    const writeThenAudit = async (client: pg.PoolClient) => {
+      const { rows } = await client.query<R>(text, allValues);
+      if (rows.length > 0) await enqueueAuditEntries(client, [audit.row()]).catch(auditUnavailable);
+      return rows;
+    };
+    const written = held ? await held.run(writeThenAudit) : await inOwnTransaction(pool, writeThenAudit);
     // No row written, no entry with it: the entry is written after the handler, as for a refused write.
-    if (written.length > 0) audit?.committed();
-    else audit?.failed();
+    if (written.length > 0) audit.committed();
+    else audit.failed();
     return written;
   } catch (error) {
-    audit?.failed();
-    // The outbox refusing the rows that record the change: a dependency failing, not the client's input.
-    if (audit && (error as { table?: string }).table === 'outbox') auditUnavailable(error);
+    audit.failed();
     throw error;
   }
+}
+
+/** A transaction of the platform's own (not the request's: no audit entry joins it); unreachable is a 503. */
+async function inOwnTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await connect(pool);
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw asUnavailable(error);
+  } finally {
+    client.release();
+  }
+}
+
+const isAuditRow = (event: Omit<OutboxEvent, 'time'>) => event.type === auditRecorded.type;
+
+/**
+ * Queues audit entries in the caller's transaction, each linked onto its service's hash chain
+ * (chainEntries): the chain head's row is created if need be and locked (INSERT … ON CONFLICT DO
+ * UPDATE locks it, and returns the head as last committed) until the transaction ends, so
+ * concurrent transactions, of any replica, take their numbers one after the other.
+ */
+export async function enqueueAuditEntries(client: pg.PoolClient, rows: Omit<OutboxEvent, 'time'>[]): Promise<void> {
+  const byService = new Map<string, Omit<OutboxEvent, 'time'>[]>();
+  for (const row of rows) {
+    const service = (row.data as AuditEntry).service;
+    byService.set(service, [...(byService.get(service) ?? []), row]);
+  }
+  for (const [service, serviceRows] of byService) {
+    const { rows: heads } = await client.query<{ seq: string; hash: string }>(
+      `INSERT INTO audit_chain (service) VALUES ($1)
+       ON CONFLICT (service) DO UPDATE SET service = EXCLUDED.service RETURNING seq, hash`,
+      [service],
+    );
+    const chained = chainEntries(
+      { seq: Number(heads[0]!.seq), hash: heads[0]!.hash },
+      serviceRows.map((row) => row.data as AuditEntry),
+    );
+    await client.query('UPDATE audit_chain SET seq = $2, hash = $3 WHERE service = $1', [service, chained.head.seq, chained.head.hash]);
+    await enqueueEvents(
+      client,
+      serviceRows.map((row, i) => ({ ...row, data: chained.entries[i] })),
+    );
+  }
+}
+
+/** Outbox rows outside a request's transaction: audit entries among them take their chain places in a transaction of their own. */
+async function appendToOutbox(pool: pg.Pool, events: Omit<OutboxEvent, 'time'>[]): Promise<void> {
+  if (!events.some(isAuditRow)) return enqueueEvents(pool, events);
+  await inOwnTransaction(pool, async (client) => {
+    await enqueueEvents(
+      client,
+      events.filter((event) => !isAuditRow(event)),
+    );
+    await enqueueAuditEntries(client, events.filter(isAuditRow));
+  });
 }
 
 /**
@@ -421,8 +520,8 @@ type PgOutboxRow = {
 
 export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   return {
-    append: (event) => enqueueEvent(pool, event),
-    appendMany: (events) => enqueueEvents(pool, events),
+    append: (event) => appendToOutbox(pool, [event]),
+    appendMany: (events) => appendToOutbox(pool, events),
     claim: (relayId, limit, leaseMs) =>
       inTransaction(pool, async (client) => {
         // One claimer at a time (released at commit): two relays must not both see a subject's

@@ -93,6 +93,8 @@ export type BatchHandler = (events: unknown[]) => Promise<DeliveryStatus[]>;
 
 const bulkEnvelope = z.object({
   entries: z.array(z.object({ entryId: z.string().min(1), event: z.unknown() })).max(10_000),
+  /** The topic of the subscription, set by the subscriber's own sidecar (not by whoever published). */
+  topic: z.string().min(1).optional(),
 });
 
 /**
@@ -101,16 +103,16 @@ const bulkEnvelope = z.object({
  * a status per entry — a DROP goes to the dead-letter topic, a RETRY comes
  * again, alone or in a later batch.
  */
-export function answerBulkDelivery(handler: BatchHandler) {
+export function answerBulkDelivery(handler: BatchHandler, options: { topicOfSubscription?: boolean } = {}) {
   return async ({ body, res }: { body: unknown; res: Response }): Promise<void> => {
     const envelope = bulkEnvelope.safeParse(body);
-    if (!envelope.success) {
+    if (!envelope.success || (options.topicOfSubscription && !envelope.data.topic)) {
       res.status(400).json({ statuses: [] });
       return;
     }
-    const { entries } = envelope.data;
+    const { entries, topic } = envelope.data;
     // A CloudEvent arrives as an object; other content types as the raw string.
-    const events = entries.map(({ event }) => {
+    const parsed = entries.map(({ event }) => {
       if (typeof event !== 'string') return event;
       try {
         return JSON.parse(event) as unknown;
@@ -118,6 +120,12 @@ export function answerBulkDelivery(handler: BatchHandler) {
         return event;
       }
     });
+    // `topicOfSubscription`: each event's `topic` is the one it was delivered from, whatever its
+    // envelope says (a producer writing to the broker directly can write any envelope).
+    const events =
+      options.topicOfSubscription && topic
+        ? parsed.map((event) => (typeof event === 'object' && event !== null ? { ...event, topic } : event))
+        : parsed;
     const statuses = await handler(events);
     res.json({ statuses: entries.map(({ entryId }, i) => ({ entryId, status: statuses[i] ?? 'RETRY' })) });
   };

@@ -1,5 +1,5 @@
-import type { AuditEntry, AuditPage } from '@caregrid/contracts';
-import { decodeCursor, encodeCursor } from '@caregrid/platform';
+import type { AuditEntry, AuditPage, TrailEntry } from '@caregrid/contracts';
+import { chainEntries, EMPTY_CHAIN, decodeCursor, encodeCursor, type ChainHead } from '@caregrid/platform';
 import { insertManyNew, type Db } from '@caregrid/platform/mongo';
 import { z } from 'zod';
 
@@ -7,11 +7,12 @@ import { z } from 'zod';
  * The audit trail, append-only: an entry is inserted once under its id and
  * never updated; only the retention purge removes entries, by age. Stored here
  * rather than in the services whose access it records, so a service can add to
- * the trail (through its outbox and the `audit` topic) but never rewrite it,
+ * the trail (through its outbox and its own topic `audit.<app-id>`, which sets the entry's
+ * `service`: see trailEntryOf) but never rewrite it,
  * and the clinical databases carry no audit load. Queries by patient and by
  * actor run on indexes ending in time.
  */
-type StoredEntry = Omit<AuditEntry, 'id' | 'at'> & { _id: string; at: Date; actorId: string };
+type StoredEntry = Omit<TrailEntry, 'id' | 'at'> & { _id: string; at: Date; actorId: string };
 
 export type AuditQuery = { patientId?: string; actor?: string; from?: Date; to?: Date; limit: number; cursor?: string };
 
@@ -22,7 +23,7 @@ const actorIdOf = (entry: AuditEntry) =>
   entry.actor.kind === 'user' ? entry.actor.userId : entry.actor.kind === 'service' ? entry.actor.appId : 'anonymous';
 
 /** Nulls spelled out again: a MongoDB-wire store may keep a null field as an absent one (FerretDB does). */
-const toEntry = (row: StoredEntry): AuditEntry => ({
+const toEntry = (row: StoredEntry): TrailEntry => ({
   id: row._id,
   at: row.at.toISOString(),
   actor: row.actor,
@@ -37,6 +38,9 @@ const toEntry = (row: StoredEntry): AuditEntry => ({
   requestId: row.requestId,
   ...(row.clientRequestId ? { clientRequestId: row.clientRequestId } : {}),
   traceId: row.traceId,
+  ...(row.seq !== undefined && row.seq !== null ? { seq: row.seq, prevHash: row.prevHash, hash: row.hash } : {}),
+  ...(row.via ? { via: row.via } : {}),
+  ...(row.claimedService ? { claimedService: row.claimedService } : {}),
 });
 
 export async function prepareAuditTrail(db: Db): Promise<void> {
@@ -44,23 +48,62 @@ export async function prepareAuditTrail(db: Db): Promise<void> {
   await entries.createIndex({ at: -1, _id: -1 });
   await entries.createIndex({ patientIds: 1, at: -1 });
   await entries.createIndex({ actorId: 1, at: -1 });
+  // A service's chain in order: verification and retention walk it.
+  await entries.createIndex({ service: 1, seq: 1 });
 }
+
+/** Where a service's chain stands in the trail's own keeping: analytics-service's head (its own entries), retention's checkpoints. */
+type ChainDocument = { _id: string; seq: number; hash: string; at?: Date };
+
+/** Attempts at taking places in analytics-service's own chain before giving up (503): replicas racing for the head. */
+const CHAIN_ATTEMPTS = 20;
 
 export class AuditStore {
   private readonly entries;
+  /** analytics-service's own chain head (its entries are written here, not published). */
+  private readonly heads;
+  /** Per service, the last entry retention removed: where verification of what is left begins. */
+  private readonly checkpoints;
 
   constructor(db: Db) {
     this.entries = db.collection<StoredEntry>('audit');
+    this.heads = db.collection<ChainDocument>('audit_chain');
+    this.checkpoints = db.collection<ChainDocument>('audit_checkpoints');
+  }
+
+  /**
+   * analytics-service's own entries (reads of the trail), linked onto its own chain. FerretDB has
+   * no transactions: the head moves first by compare-and-set (replicas racing for it retry with
+   * the new head), then the entries are inserted. A crash between the two leaves numbers with no
+   * entry, which verification reports as a gap (the request got a 503: nothing was served).
+   */
+  async appendOwn(service: string, entries: AuditEntry[]): Promise<boolean[]> {
+    for (let attempt = 0; attempt < CHAIN_ATTEMPTS; attempt++) {
+      const current = (await this.heads.findOne({ _id: service })) ?? undefined;
+      const head: ChainHead = current ? { seq: current.seq, hash: current.hash } : EMPTY_CHAIN;
+      const chained = chainEntries(head, entries);
+      const moved = current
+        ? (await this.heads.updateOne({ _id: service, seq: head.seq, hash: head.hash }, { $set: chained.head })).modifiedCount === 1
+        : (await insertManyNew(this.heads, [{ _id: service, ...chained.head }]))[0]!;
+      if (moved) return this.appendMany(chained.entries);
+    }
+    throw new Error(`${service}'s audit chain head kept moving: ${CHAIN_ATTEMPTS} attempts`);
+  }
+
+  /** analytics-service's own head (for verification, as a publisher's head is read from its database). */
+  async headOf(service: string): Promise<ChainHead | undefined> {
+    const head = await this.heads.findOne({ _id: service });
+    return head ? { seq: head.seq, hash: head.hash } : undefined;
   }
 
   /** Keeps the entry unless one with its id is there already: a redelivery or a replay never changes history. */
-  async append(entry: AuditEntry): Promise<boolean> {
+  async append(entry: TrailEntry): Promise<boolean> {
     const [kept] = await this.appendMany([entry]);
     return kept!;
   }
 
   /** Keeps each entry unless one with its id is there already (insertManyNew); false for each that was there. */
-  async appendMany(entries: AuditEntry[]): Promise<boolean[]> {
+  async appendMany(entries: TrailEntry[]): Promise<boolean[]> {
     return insertManyNew(
       this.entries,
       entries.map(({ id, at, ...rest }, i) => ({ ...rest, _id: id, at: new Date(at), actorId: actorIdOf(entries[i]!) })),
@@ -95,9 +138,36 @@ export class AuditStore {
     };
   }
 
-  /** Removes entries older than the retention period; the only deletion there is. */
+  /**
+   * Removes entries older than the retention period; the only deletion there is. A service's
+   * chained entries go as a prefix of its chain (all below its oldest entry still within the
+   * period: a slightly later `at` may hold a smaller number), and the last one removed is kept as
+   * the service's checkpoint first, so what is left still verifies from there.
+   */
   async purgeOlderThan(cutoff: Date): Promise<number> {
-    const result = await this.entries.deleteMany({ at: { $lt: cutoff } });
-    return result.deletedCount;
+    let removed = 0;
+    const services = (await this.entries.distinct('service', { seq: { $exists: true } })) as string[];
+    for (const service of services) {
+      const [firstKept] = await this.entries
+        .find({ service, seq: { $exists: true }, at: { $gte: cutoff } })
+        .sort({ seq: 1 })
+        .limit(1)
+        .toArray();
+      const below = firstKept?.seq ?? Number.MAX_SAFE_INTEGER;
+      const [lastRemoved] = await this.entries
+        .find({ service, seq: { $lt: below } })
+        .sort({ seq: -1 })
+        .limit(1)
+        .toArray();
+      if (!lastRemoved) continue;
+      const checkpoint = { seq: lastRemoved.seq!, hash: lastRemoved.hash!, at: lastRemoved.at };
+      const previous = await this.checkpoints.findOne({ _id: service });
+      if (!previous) await insertManyNew(this.checkpoints, [{ _id: service, ...checkpoint }]);
+      if (previous && previous.seq < checkpoint.seq) await this.checkpoints.updateOne({ _id: service }, { $set: checkpoint });
+      removed += (await this.entries.deleteMany({ service, seq: { $lte: checkpoint.seq } })).deletedCount;
+    }
+    // Entries from before the chain: by age alone.
+    removed += (await this.entries.deleteMany({ seq: { $exists: false }, at: { $lt: cutoff } })).deletedCount;
+    return removed;
   }
 }

@@ -1,4 +1,12 @@
-import { auditRecorded, eventContractsOf, Topics, type AuditEntry } from '@caregrid/contracts';
+import {
+  auditPublisherOf,
+  auditRecorded,
+  eventContractsOf,
+  Topics,
+  type AuditEntry,
+  type CloudEvent,
+  type TrailEntry,
+} from '@caregrid/contracts';
 import {
   answerBulkDelivery,
   ApiRouter,
@@ -20,7 +28,8 @@ const CONTRACTS = eventContractsOf([Topics.patients, Topics.doctors, Topics.appo
  * What analytics does with what it is delivered, in batches (bulkSubscribe in
  * dapr/resources/subscriptions.yaml), each event checked against its contract on arrival:
  * - the four domain topics: each event stored once by its id and applied to the read models;
- * - `audit`: each entry kept once in the audit trail, never changed.
+ * - `audit.<app-id>`: each entry kept once in the audit trail, never changed, as written by the
+ *   service whose topic it came on (trailEntryOf); the old `audit` topic is still drained.
  * A malformed event, or one of a type no contract defines, never reaches the reports or the trail
  * (their sums and counts trust `data`): it is noted and dropped to the dead-letter topic. One
  * failing event never fails its batch (deliveryByContract splits it). `apply` dispatches by type
@@ -57,7 +66,14 @@ export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; 
   const auditEntries = deliveryByContract([auditRecorded], {
     logger,
     handleMany: async (events) => {
-      const kept = await reachable(() => audit.appendMany(events.map((event) => event.data as AuditEntry)));
+      const entries = events.map(trailEntryOf);
+      for (const entry of entries.filter((e) => e.claimedService !== undefined)) {
+        logger.warn(
+          { entryId: entry.id, publisher: entry.service, claimed: entry.claimedService },
+          'audit entry claims another service than the one that published it: kept as the publisher’s, its claim noted',
+        );
+      }
+      const kept = await reachable(() => audit.appendMany(entries));
       const again = kept.filter((fresh) => !fresh).length;
       if (again > 0) logger.info({ again }, 'audit entries already kept; redeliveries ignored');
     },
@@ -74,9 +90,25 @@ export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; 
     .add(
       subscriptionRoute(
         '/events/audit',
-        'Audit entries from the services’ outboxes, in batches: each kept once, never changed',
-        answerBulkDelivery(auditEntries.batch),
+        'Audit entries from the services’ outboxes (topic audit.<app-id>), in batches: each kept once, never changed, as the publishing service’s',
+        answerBulkDelivery(auditEntries.batch, { topicOfSubscription: true }),
       ),
     );
   return { routes, apply: applyByEventType({ [auditRecorded.type]: auditEntries.apply }, domainEvents.apply) };
+}
+
+/**
+ * An entry as the trail keeps it. Its `service` is the publisher the topic names: only that
+ * service's sidecar may publish on `audit.<app-id>` (the pub/sub scopes, and the broker's ACLs),
+ * whatever the entry says of itself. An entry claiming another service is kept — refused, it would
+ * go to the dead letters and the access it records would be lost — under its publisher, with the
+ * claim in `claimedService` for an admin to see. An entry from the old shared `audit` topic has
+ * nothing better than its own word (`via: audit`).
+ */
+export function trailEntryOf(event: CloudEvent<unknown>): TrailEntry {
+  const entry = event.data as AuditEntry;
+  const topic = event.topic ?? Topics.audit;
+  const publisher = auditPublisherOf(topic);
+  if (!publisher) return { ...entry, via: topic };
+  return { ...entry, service: publisher, via: topic, ...(entry.service !== publisher ? { claimedService: entry.service } : {}) };
 }

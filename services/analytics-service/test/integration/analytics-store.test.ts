@@ -174,7 +174,7 @@ it('parked letters of every kind come back by themselves, in a batch, audit entr
     specversion: '1.0',
     id: entryId,
     source: 'patient-service',
-    topic: 'audit',
+    topic: 'audit.patient-service',
     type: auditRecorded.type,
     data: {
       id: entryId,

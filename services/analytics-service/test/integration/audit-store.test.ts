@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@caregrid/contracts';
 import { freshDatabase } from '@caregrid/devkit';
+import { EMPTY_CHAIN, verifyChain } from '@caregrid/platform';
 import { MongoClient } from 'mongodb';
 import { AuditStore, prepareAuditTrail } from '../../src/data/audit-store.js';
 
@@ -110,4 +111,16 @@ it('keeps a batch in one write: new entries stored, entries already there left a
   for (const e of [kept, ...fresh]) expect((await store.find({ patientId: e.patientIds[0], limit: 5 })).items).toEqual([e]);
   // The same batch again (a redelivery): nothing new, nothing changed.
   expect(await store.appendMany(fresh)).toEqual([false, false]);
+});
+
+it('its own entries, written by two replicas at once, form one chain: numbered 1..n, each linked, ending at the head', async () => {
+  const replicas = [store, new AuditStore(client.db())];
+  const service = `analytics-service-${randomUUID()}`;
+  await Promise.all(Array.from({ length: 12 }, (_, i) => replicas[i % 2]!.appendOwn(service, [entry({ service }), entry({ service })])));
+  const stored = await client.db().collection('audit').find({ service }).toArray();
+  expect(stored.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+  const entries = (await store.find({ actor: undefined, limit: 1000 })).items.filter((e) => e.service === service);
+  const head = await store.headOf(service);
+  expect(head?.seq).toBe(24);
+  expect(verifyChain({ service, entries, checkpoint: EMPTY_CHAIN, head })).toEqual([]);
 });

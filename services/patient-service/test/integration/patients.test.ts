@@ -237,7 +237,7 @@ describe('a write and its audit entry commit together', () => {
   const entriesOf = async (requestId: string) =>
     (
       await pool.query<{ tx: string; entry: Record<string, unknown> }>(
-        "SELECT xmin::text AS tx, data AS entry FROM outbox WHERE topic = 'audit' AND data->>'requestId' = $1",
+        "SELECT xmin::text AS tx, data AS entry FROM outbox WHERE topic LIKE 'audit.%' AND data->>'requestId' = $1",
         [requestId],
       )
     ).rows;
@@ -281,7 +281,7 @@ describe('a write and its audit entry commit together', () => {
     const patient = await create();
     const body = newPatient();
     // The outbox of this test's own database refuses new audit rows, and only those.
-    await pool.query("ALTER TABLE outbox ADD CONSTRAINT test_refuses_audit CHECK (topic <> 'audit') NOT VALID");
+    await pool.query("ALTER TABLE outbox ADD CONSTRAINT test_refuses_audit CHECK (topic NOT LIKE 'audit%') NOT VALID");
     try {
       expect(await send('POST', '/patients', body)).toMatchObject({ status: 503, body: { status: 503 } });
       expect((await send('PATCH', `/patients/${patient.id}`, { phone: '+1 555 0102' })).status).toBe(503);
