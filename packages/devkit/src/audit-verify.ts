@@ -94,7 +94,13 @@ export async function verifyAuditTrail(secrets: SecretsDocument): Promise<TrailR
   try {
     const db = mongo.db();
     const entries = db.collection<StoredEntry>('audit');
-    const ownHead = await db.collection<{ _id: string; seq: number; hash: string }>('audit_chain').findOne({ _id: TRAIL_KEEPER });
+    // analytics-service's head: the last move of its chain (audit-store.ts, audit_chain_moves).
+    const [ownHead] = await db
+      .collection<{ service: string; from: number; seq: number; hash: string }>('audit_chain_moves')
+      .find({ service: TRAIL_KEEPER })
+      .sort({ from: -1 })
+      .limit(1)
+      .toArray();
     if (ownHead) publishers.set(TRAIL_KEEPER, { head: { seq: ownHead.seq, hash: ownHead.hash }, pending: new Set() });
     const checkpoints = new Map(
       (await db.collection<{ _id: string; seq: number; hash: string }>('audit_checkpoints').find().toArray()).map((c) => [

@@ -50,41 +50,50 @@ export async function prepareAuditTrail(db: Db): Promise<void> {
   await entries.createIndex({ actorId: 1, at: -1 });
   // A service's chain in order: verification and retention walk it.
   await entries.createIndex({ service: 1, seq: 1 });
+  await db.collection('audit_chain_moves').createIndex({ service: 1, from: -1 });
 }
 
-/** Where a service's chain stands in the trail's own keeping: analytics-service's head (its own entries), retention's checkpoints. */
+/** Per service, the last entry retention removed: where verification of what is left begins. */
 type ChainDocument = { _id: string; seq: number; hash: string; at?: Date };
+
+/**
+ * One move of analytics-service's own chain head: from `from` to (`seq`, `hash`). Its id is
+ * `<service>@<from>`, so only one replica can move the head on from a given place: the store's
+ * unique `_id` is the one atomic decision FerretDB offers (it has no transactions, and a
+ * filtered update is a read and a write, so a compare-and-set on one head document lets two
+ * replicas both win).
+ */
+type HeadMove = { _id: string; service: string; from: number; seq: number; hash: string; at: Date };
 
 /** Attempts at taking places in analytics-service's own chain before giving up (503): replicas racing for the head. */
 const CHAIN_ATTEMPTS = 20;
 
 export class AuditStore {
   private readonly entries;
-  /** analytics-service's own chain head (its entries are written here, not published). */
-  private readonly heads;
+  /** analytics-service's own chain: every move of its head (its entries are written here, not published). */
+  private readonly headMoves;
   /** Per service, the last entry retention removed: where verification of what is left begins. */
   private readonly checkpoints;
 
   constructor(db: Db) {
     this.entries = db.collection<StoredEntry>('audit');
-    this.heads = db.collection<ChainDocument>('audit_chain');
+    this.headMoves = db.collection<HeadMove>('audit_chain_moves');
     this.checkpoints = db.collection<ChainDocument>('audit_checkpoints');
   }
 
   /**
-   * analytics-service's own entries (reads of the trail), linked onto its own chain. FerretDB has
-   * no transactions: the head moves first by compare-and-set (replicas racing for it retry with
-   * the new head), then the entries are inserted. A crash between the two leaves numbers with no
-   * entry, which verification reports as a gap (the request got a 503: nothing was served).
+   * analytics-service's own entries (reads of the trail), linked onto its own chain. The head
+   * moves first, by inserting the move from where it stands (replicas racing for the same place
+   * retry from the new head), then the entries are inserted. A crash between the two leaves
+   * numbers with no entry, which verification reports as a gap (the request got a 503: nothing
+   * was served).
    */
   async appendOwn(service: string, entries: AuditEntry[]): Promise<boolean[]> {
     for (let attempt = 0; attempt < CHAIN_ATTEMPTS; attempt++) {
-      const current = (await this.heads.findOne({ _id: service })) ?? undefined;
-      const head: ChainHead = current ? { seq: current.seq, hash: current.hash } : EMPTY_CHAIN;
+      const head = (await this.headOf(service)) ?? EMPTY_CHAIN;
       const chained = chainEntries(head, entries);
-      const moved = current
-        ? (await this.heads.updateOne({ _id: service, seq: head.seq, hash: head.hash }, { $set: chained.head })).modifiedCount === 1
-        : (await insertManyNew(this.heads, [{ _id: service, ...chained.head }]))[0]!;
+      const move: HeadMove = { _id: `${service}@${head.seq}`, service, from: head.seq, ...chained.head, at: new Date() };
+      const [moved] = await insertManyNew(this.headMoves, [move]);
       if (moved) return this.appendMany(chained.entries);
     }
     throw new Error(`${service}'s audit chain head kept moving: ${CHAIN_ATTEMPTS} attempts`);
@@ -92,8 +101,8 @@ export class AuditStore {
 
   /** analytics-service's own head (for verification, as a publisher's head is read from its database). */
   async headOf(service: string): Promise<ChainHead | undefined> {
-    const head = await this.heads.findOne({ _id: service });
-    return head ? { seq: head.seq, hash: head.hash } : undefined;
+    const [last] = await this.headMoves.find({ service }).sort({ from: -1 }).limit(1).toArray();
+    return last ? { seq: last.seq, hash: last.hash } : undefined;
   }
 
   /** Keeps the entry unless one with its id is there already: a redelivery or a replay never changes history. */
