@@ -102,6 +102,21 @@ export type RevealsConflict = (other: { patientId: string; doctorId: string }) =
 export type CreateOptions = { maxOpenPerPatient?: number; reveals?: RevealsConflict };
 
 /** Appointments in PostgreSQL; every state change and its event commit together (outbox). */
+/**
+ * Takes the patient's and the doctor's transaction locks, always in that order, before a write
+ * that places an appointment in time. The overlap exclusion constraints alone let two concurrent
+ * inserts of one slot each wait for the other's check (PostgreSQL reports a deadlock, 40P01, and
+ * with twenty at once every one of them failed); one after the other, the second meets the first's
+ * committed row and is refused as an overlap (409). It also serializes the cap's count (see create).
+ */
+async function lockParties(client: PoolClient, parties: { patientId: string; doctorId: string }): Promise<void> {
+  await client.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('appointments.patient:' || $1, 0)),
+            pg_advisory_xact_lock(hashtextextended('appointments.doctor:' || $2, 0))`,
+    [parties.patientId, parties.doctorId],
+  );
+}
+
 export class AppointmentRepository {
   constructor(
     private readonly pool: Pool,
@@ -129,8 +144,8 @@ export class AppointmentRepository {
     });
     const { maxOpenPerPatient } = options;
     const appointment = await inTransaction(this.pool, async (client) => {
+      await lockParties(client, booking);
       if (maxOpenPerPatient !== undefined) {
-        await client.query("SELECT pg_advisory_xact_lock(hashtextextended('appointments.patient:' || $1, 0))", [booking.patientId]);
         const { rows } = await client.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM appointments WHERE patient_id = $1 AND status = 'booked' AND start_at > now()",
           [booking.patientId],
@@ -226,6 +241,7 @@ export class AppointmentRepository {
       const move = plan(before);
       if (!move) return { moved: false, appointment: before };
       target = { doctorId: before.doctorId, patientId: before.patientId, ...move };
+      await lockParties(client, before);
       const { rows } = await client.query<Row>(
         `UPDATE appointments SET start_at = $2, end_at = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING *`,
         [id, move.start, move.end],

@@ -243,3 +243,28 @@ describe('moving an appointment', () => {
     expect(rows).toEqual([{ version: 2, stamped: true }]);
   });
 });
+
+it('thirty concurrent bookings of one slot and thirty concurrent moves into one: one of each wins, the others are 409, none fails on a deadlock', async () => {
+  const wide = createPgPool(databaseUrl, { max: 30 });
+  try {
+    const repository = new AppointmentRepository(wide);
+    const slot = booking('2031-05-05T09:00:00Z');
+    const booked = await Promise.allSettled(Array.from({ length: 30 }, () => repository.create({ ...slot, patientId: randomUUID() })));
+    const outcomes = (results: PromiseSettledResult<unknown>[]) =>
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason instanceof ConflictError ? 'conflict' : String(r.reason))).sort();
+    expect(outcomes(booked)).toEqual([...Array(29).fill('conflict'), 'ok']);
+
+    // Thirty appointments of one doctor, each moved at once into the same free slot.
+    const doctorId = randomUUID();
+    const mine = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        repository.create({ ...booking(`2031-06-0${1 + (i % 9)}T${String(8 + Math.floor(i / 9)).padStart(2, '0')}:00:00Z`), doctorId }),
+      ),
+    );
+    const target = { start: '2031-06-20T09:00:00.000Z', end: '2031-06-20T09:30:00.000Z' };
+    const moved = await Promise.allSettled(mine.map((a) => repository.reschedule(a.id, () => target)));
+    expect(outcomes(moved)).toEqual([...Array(29).fill('conflict'), 'ok']);
+  } finally {
+    await wide.end();
+  }
+});
