@@ -111,7 +111,17 @@ describe('one registry path for the app images', () => {
       const sidecars = sidecarImages(objects);
       expect(Object.keys(sidecars).sort()).toEqual([...appIds].sort());
       expect(new Set(Object.values(sidecars))).toEqual(new Set([sidecar]));
-      if (overlay === 'dev') expect(e2eLoadedImages(work).sort()).toEqual([...Object.values(images), sidecar].sort());
+      if (overlay === 'dev') {
+        // And the dev Kafka's users and ACLs: Compose's kafka-access image, first step of the topic Job.
+        const access = objects
+          .filter((o) => o.kind === 'Job')
+          .flatMap(
+            (job) => (job.spec as { template: { spec: { initContainers?: { image: string }[] } } }).template.spec.initContainers ?? [],
+          )
+          .map((c) => c.image);
+        expect(access).toEqual([`${imagesWorkflowName(work, 'kafka-access', 'caregrid').image}:dev`]);
+        expect(e2eLoadedImages(work).sort()).toEqual([...Object.values(images), sidecar, ...access].sort());
+      }
     },
   );
 
@@ -128,7 +138,12 @@ describe('one registry path for the app images', () => {
       }
       expect(new Set(Object.values(sidecarImages(objects)))).toEqual(new Set(['ghcr.io/a-fork/daprd:dev']));
       expect(imagesWorkflowName(fork, 'daprd', 'A-Fork')).toEqual({ image: 'ghcr.io/a-fork/daprd' });
-      expect(e2eLoadedImages(fork).sort()).toEqual([...Object.values(images), 'ghcr.io/a-fork/daprd:dev'].sort());
+      expect(e2eLoadedImages(fork).sort()).toEqual(
+        [...Object.values(images), 'ghcr.io/a-fork/daprd:dev', 'ghcr.io/a-fork/kafka-access:dev'].sort(),
+      );
+      expect(JSON.stringify(objects.find((o) => o.kind === 'Job' && o.metadata.name === 'kafka-topics'))).toContain(
+        '"image":"ghcr.io/a-fork/kafka-access:dev"',
+      );
       // The fork's owner cannot push under another owner: the workflow says so before building.
       expect(imagesWorkflowName(fork, 'gateway', 'caregrid').error).toContain('k8s/image-registry/images.yaml');
     } finally {

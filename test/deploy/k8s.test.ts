@@ -379,7 +379,75 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
     expect(fromApps).toBe(true);
   });
 
+  it(`${overlay} logs in to Kafka by SASL/SCRAM (${overlay === 'dev' ? 'plaintext inside the namespace' : 'over TLS'}), each sidecar as its app-id with its own password from a Secret the overlay generates`, () => {
+    const events = one<
+      KubeObject & { spec: { metadata: { name: string; value?: string; secretKeyRef?: { name: string; key: string } }[] } }
+    >('Component', 'events');
+    const meta = Object.fromEntries(events.spec.metadata.map((m) => [m.name, m]));
+    expect(meta).toMatchObject({
+      authType: { value: 'password' },
+      disableTls: { value: overlay === 'dev' ? 'true' : 'false' },
+      saslMechanism: { value: 'SHA-512' },
+      saslUsername: { value: '{appID}' },
+      saslPassword: { envRef: 'KAFKA_SASL_PASSWORD' },
+    });
+    const passwords = new Set<string>();
+    // Every Deployment with a sidecar that publishes or subscribes: all but the gateway's.
+    const sidecars = all<Workload>('Deployment').filter((d) => d.spec.template.metadata.annotations?.['dapr.io/app-id']);
+    expect(
+      sidecars.find((d) => d.metadata.name === 'gateway')?.spec.template.metadata.annotations?.['dapr.io/env-from-secret'],
+    ).toBeUndefined();
+    for (const deployment of sidecars.filter((d) => d.metadata.name !== 'gateway')) {
+      const app = deployment.metadata.name;
+      // The injector puts the Secret's key into this sidecar's environment alone (and lists it in DAPR_ENV_KEYS, so envRef may read it).
+      expect([app, deployment.spec.template.metadata.annotations?.['dapr.io/env-from-secret']]).toEqual([
+        app,
+        `KAFKA_SASL_PASSWORD=${app}-kafka:saslPassword`,
+      ]);
+      passwords.add(secretValue(`${app}-kafka`, 'saslPassword'));
+    }
+    expect(passwords.size).toBe(7);
+    expect([...passwords].every((p) => p.length >= 24)).toBe(true);
+    // The topic Job's admin login.
+    expect(secretValue('kafka-credentials', 'saslUsername')).toBe(overlay === 'dev' ? 'admin' : 'caregrid');
+    expect(secretValue('kafka-credentials', 'saslPassword').length).toBeGreaterThanOrEqual(24);
+  });
+
   if (overlay === 'dev') {
+    it('the dev Kafka takes logins only (SASL on every listener), authorizes by ACL with the admin as super user, and gets its users and ACLs before the topics', () => {
+      type Env = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
+      type Container = { name: string; image: string; env: Env[] };
+      type PodSpec = { initContainers?: Container[]; containers: Container[] };
+      const kafka = one<KubeObject & { spec: { template: { spec: PodSpec } } }>('StatefulSet', 'kafka');
+      const env = Object.fromEntries(kafka.spec.template.spec.containers[0]!.env.map((e) => [e.name, e]));
+      const protocols = Object.fromEntries(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP!.value!.split(',').map((p) => p.split(':')));
+      for (const listener of env.KAFKA_LISTENERS!.value!.split(',')) {
+        expect([listener, protocols[listener.split(':')[0]!]]).toEqual([listener, 'SASL_PLAINTEXT']);
+      }
+      expect(env.KAFKA_AUTHORIZER_CLASS_NAME?.value).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+      expect(env.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND?.value).toBe('false');
+      expect(env.KAFKA_SUPER_USERS?.value).toBe('User:admin');
+      expect(env.CAREGRID_KAFKA_ADMIN_PASSWORD?.valueFrom?.secretKeyRef).toEqual({ name: 'kafka-credentials', key: 'saslPassword' });
+
+      // Compose's kafka-access, as the first step of the topic Job: users and ACLs, then the topics.
+      const job = one<KubeObject & { spec: { template: { spec: PodSpec } } }>('Job', 'kafka-topics');
+      const [access, ...otherInits] = job.spec.template.spec.initContainers ?? [];
+      expect(otherInits).toEqual([]);
+      expect(access?.name).toBe('kafka-access');
+      expect(access!.image).toBe('ghcr.io/caregrid/kafka-access:dev');
+      const accessEnv = Object.fromEntries(access!.env.map((e) => [e.name, e]));
+      const events = one<Component>('Component', 'events');
+      const meta = Object.fromEntries(events.spec.metadata.map((m) => [m.name, m.value]));
+      expect(accessEnv.KAFKA_BROKERS?.value).toBe(meta.brokers);
+      expect(accessEnv.PUBLISHING_SCOPES?.value).toBe(meta.publishingScopes);
+      expect(accessEnv.SUBSCRIPTION_SCOPES?.value).toBe(meta.subscriptionScopes);
+      expect(accessEnv.CONSUMER_GROUP?.value).toBe(meta.consumerGroup);
+      const secretRefs = access!.env.flatMap((e) => (e.valueFrom ? [e.valueFrom.secretKeyRef.name] : []));
+      const serviceIds = apps.map((a) => a.appId).filter((id) => id !== 'gateway');
+      expect(secretRefs.sort()).toEqual(['kafka-credentials', ...serviceIds.map((id) => `${id}-kafka`)].sort());
+      for (const name of secretRefs) one('Secret', name);
+    });
+
     it('dev runs its datastores in-cluster, with the passwords the services connect with', () => {
       expect(
         all('StatefulSet')
@@ -403,35 +471,6 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
       for (const app of apps.filter((a) => a.env.CAREGRID_DATABASE)) {
         expect(new URL(secretValue(app.appId, 'databaseUrl')).hostname).toMatch(/\.example\.internal$/);
       }
-    });
-
-    it('prod speaks to Kafka over TLS with SASL/SCRAM, each sidecar as its app-id with its own password from a Secret the overlay generates', () => {
-      const events = one<
-        KubeObject & { spec: { metadata: { name: string; value?: string; secretKeyRef?: { name: string; key: string } }[] } }
-      >('Component', 'events');
-      const meta = Object.fromEntries(events.spec.metadata.map((m) => [m.name, m]));
-      expect(meta).toMatchObject({
-        authType: { value: 'password' },
-        disableTls: { value: 'false' },
-        saslMechanism: { value: 'SHA-512' },
-        saslUsername: { value: '{appID}' },
-        saslPassword: { envRef: 'KAFKA_SASL_PASSWORD' },
-      });
-      const passwords = new Set<string>();
-      for (const deployment of all<Workload>('Deployment').filter((d) => d.metadata.name !== 'gateway')) {
-        const app = deployment.metadata.name;
-        // The injector puts the Secret's key into this sidecar's environment alone (and lists it in DAPR_ENV_KEYS, so envRef may read it).
-        expect([app, deployment.spec.template.metadata.annotations?.['dapr.io/env-from-secret']]).toEqual([
-          app,
-          `KAFKA_SASL_PASSWORD=${app}-kafka:saslPassword`,
-        ]);
-        passwords.add(secretValue(`${app}-kafka`, 'saslPassword'));
-      }
-      expect(passwords.size).toBe(7);
-      expect([...passwords].every((p) => p.length >= 24)).toBe(true);
-      // The topic Job's admin login.
-      expect(secretValue('kafka-credentials', 'saslUsername')).toBe('caregrid');
-      expect(secretValue('kafka-credentials', 'saslPassword').length).toBeGreaterThanOrEqual(24);
     });
   }
 });
