@@ -1,12 +1,12 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise';
-import { auditRecorded, type AuditEntry } from '@caregrid/contracts';
+import type { AuditEntry } from '@caregrid/contracts';
 import { auditEntryForWrite } from '../audit/trail.js';
 import { chainEntries, GENESIS_HASH } from '../audit/chain.js';
 import { currentContext } from '../context.js';
 import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { DependencyUnavailableError } from '../errors.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
-import { outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
+import { auditRowsByChain, isAuditRow, outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
 import { toPage } from '../pagination.js';
 import { mysqlConnectionConfig } from './tls.js';
 
@@ -209,16 +209,9 @@ export async function enqueueMysqlEvents(
   ]);
 }
 
-const isAuditRow = (event: Omit<OutboxEvent, 'time'>) => event.type === auditRecorded.type;
-
 /** As enqueueAuditEntries (postgres.ts): entries linked onto their service's chain, its head row locked (FOR UPDATE) until the caller's transaction ends. */
 export async function enqueueMysqlAuditEntries(connection: mysql.PoolConnection, rows: Omit<OutboxEvent, 'time'>[]): Promise<void> {
-  const byService = new Map<string, Omit<OutboxEvent, 'time'>[]>();
-  for (const row of rows) {
-    const service = (row.data as AuditEntry).service;
-    byService.set(service, [...(byService.get(service) ?? []), row]);
-  }
-  for (const [service, serviceRows] of byService) {
+  for (const [service, serviceRows] of auditRowsByChain(rows)) {
     await connection.execute('INSERT INTO audit_chain (service) VALUES (?) ON DUPLICATE KEY UPDATE service = service', [service]);
     const [heads] = await connection.execute<RowDataPacket[]>('SELECT seq, hash FROM audit_chain WHERE service = ? FOR UPDATE', [service]);
     const chained = chainEntries(

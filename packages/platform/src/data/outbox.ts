@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { MAX_EVENT_DATA_BYTES, type OutboxBacklog } from '@caregrid/contracts';
+import { auditRecorded, MAX_EVENT_DATA_BYTES, type AuditEntry, type OutboxBacklog } from '@caregrid/contracts';
 import { currentContext, outsideRequest, runWithContext } from '../context.js';
 import { EventTooLargeError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
@@ -317,4 +317,17 @@ export function outboxEvent<S extends z.ZodType>(
   data: z.input<S>,
 ): Omit<OutboxEvent, 'time'> {
   return { id: uuidv7(), topic: contract.topic, type: contract.type, subject, data: contract.data.parse(data) };
+}
+
+/** Whether an outbox row carries an audit entry (which takes a place in its service's hash chain). */
+export const isAuditRow = (event: Omit<OutboxEvent, 'time'>) => event.type === auditRecorded.type;
+
+/** Audit rows by the service whose chain each entry joins, each service's in the order given. */
+export function auditRowsByChain<R extends Omit<OutboxEvent, 'time'>>(rows: R[]): Map<string, R[]> {
+  const byService = new Map<string, R[]>();
+  for (const row of rows) {
+    const service = (row.data as AuditEntry).service;
+    byService.set(service, [...(byService.get(service) ?? []), row]);
+  }
+  return byService;
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
 import { arrivalsById, deadLetterBacklogOf, type DeadLetterStore, type DeadLetterSummary } from '../events/dead-letters.js';
-import { auditRecorded, type AuditEntry } from '@caregrid/contracts';
+import type { AuditEntry } from '@caregrid/contracts';
 import { auditEntryForWrite } from '../audit/trail.js';
 import { chainEntries, GENESIS_HASH } from '../audit/chain.js';
 import { currentContext } from '../context.js';
@@ -11,7 +11,7 @@ import { endSpan, startStatementSpan, tracingEnabled } from '../tracing.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { migrate, migration, type Migration, type MigrationTarget } from './migrations.js';
 import { pgConnectionConfig } from './tls.js';
-import { outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
+import { auditRowsByChain, isAuditRow, outboxRowValues, serializedEventData, type OutboxEvent, type OutboxStore } from './outbox.js';
 import {
   IDEMPOTENCY_LEASE_MS,
   IDEMPOTENCY_TTL_MS,
@@ -426,8 +426,6 @@ async function inOwnTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) =>
   }
 }
 
-const isAuditRow = (event: Omit<OutboxEvent, 'time'>) => event.type === auditRecorded.type;
-
 /**
  * Queues audit entries in the caller's transaction, each linked onto its service's hash chain
  * (chainEntries): the chain head's row is created if need be and locked (INSERT … ON CONFLICT DO
@@ -435,12 +433,7 @@ const isAuditRow = (event: Omit<OutboxEvent, 'time'>) => event.type === auditRec
  * concurrent transactions, of any replica, take their numbers one after the other.
  */
 export async function enqueueAuditEntries(client: pg.PoolClient, rows: Omit<OutboxEvent, 'time'>[]): Promise<void> {
-  const byService = new Map<string, Omit<OutboxEvent, 'time'>[]>();
-  for (const row of rows) {
-    const service = (row.data as AuditEntry).service;
-    byService.set(service, [...(byService.get(service) ?? []), row]);
-  }
-  for (const [service, serviceRows] of byService) {
+  for (const [service, serviceRows] of auditRowsByChain(rows)) {
     const { rows: heads } = await client.query<{ seq: string; hash: string }>(
       `INSERT INTO audit_chain (service) VALUES ($1)
        ON CONFLICT (service) DO UPDATE SET service = EXCLUDED.service RETURNING seq, hash`,
