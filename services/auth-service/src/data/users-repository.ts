@@ -43,48 +43,33 @@ function uniqueViolation(error: unknown): never {
 /** A new account; no password hash for an invited one (its owner sets it by the invitation's link). */
 export type NewUser = Omit<User, 'id' | 'createdAt' | 'disabled'> & { passwordHash: string | null };
 
+/** A new user's row: `INSERT_USER` with `newUserValues`, one statement for both ways of creating one. */
+const INSERT_USER = `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+const newUserValues = (user: NewUser) => [
+  uuidv7(),
+  user.name,
+  user.email,
+  user.passwordHash,
+  user.roles,
+  user.patientId,
+  user.doctorId,
+  user.emailVerified,
+  user.mustChangePassword,
+];
+
 export class UsersRepository {
   constructor(private readonly pool: Pool) {}
 
   async create(user: NewUser, client: Pool | PoolClient = this.pool): Promise<User> {
-    const { rows } = await client
-      .query<Row>(
-        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified, must_change_password)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-        [
-          uuidv7(),
-          user.name,
-          user.email,
-          user.passwordHash,
-          user.roles,
-          user.patientId,
-          user.doctorId,
-          user.emailVerified,
-          user.mustChangePassword,
-        ],
-      )
-      .catch(uniqueViolation);
+    const { rows } = await client.query<Row>(`${INSERT_USER} RETURNING ${COLUMNS}`, newUserValues(user)).catch(uniqueViolation);
     return toUser(rows[0]!);
   }
 
   /** Creates the user, or nothing (undefined) when the email already has an account. */
   async createUnlessEmailTaken(user: NewUser, client: Pool | PoolClient = this.pool): Promise<User | undefined> {
     const { rows } = await client
-      .query<Row>(
-        `INSERT INTO users (id, name, email, password_hash, roles, patient_id, doctor_id, email_verified, must_change_password)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`,
-        [
-          uuidv7(),
-          user.name,
-          user.email,
-          user.passwordHash,
-          user.roles,
-          user.patientId,
-          user.doctorId,
-          user.emailVerified,
-          user.mustChangePassword,
-        ],
-      )
+      .query<Row>(`${INSERT_USER} ON CONFLICT ((lower(email))) DO NOTHING RETURNING ${COLUMNS}`, newUserValues(user))
       .catch(uniqueViolation);
     return rows[0] ? toUser(rows[0]) : undefined;
   }
