@@ -28,8 +28,8 @@ RUN=$STATE/run
 LOGS=$STATE/logs
 BIN=$STATE/bin
 # What `npm run dev` uses (and the Dapr CLI); `npm test` needs kafka-test besides.
-DEV_COMPONENTS=(postgres mariadb kafka ferretdb daprd sentry sentry-cli scheduler zipkin mailpit)
-ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb daprd sentry sentry-cli scheduler zipkin mailpit)
+DEV_COMPONENTS=(postgres mariadb kafka ferretdb ferretdb-audit daprd sentry sentry-cli scheduler zipkin mailpit)
+ALL_COMPONENTS=(postgres mariadb kafka kafka-test ferretdb ferretdb-audit daprd sentry sentry-cli scheduler zipkin mailpit)
 
 say() { printf '\033[1;34m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -517,6 +517,72 @@ up_ferretdb() {
 
 down_ferretdb() { stop_pidfile ferretdb "$(ferret_pidfile)"; }
 
+# ---------------------------------------------------------------- FerretDB for the audit trail
+# A second FerretDB, on PostgreSQL (database caregrid_audit), where a client signs in (PLAIN) as a
+# PostgreSQL role and its GRANTs are what it may do: the trail's writer may only insert and read,
+# retention may delete entries and move checkpoints, the owner makes the layout
+# (packages/devkit/src/audit-trail.ts; docs/audit-roles.md). Its URL names no user, so a client
+# without credentials gets nothing. Passwords are made once ($AUDIT_CREDENTIALS, owner-only):
+# FerretDB keeps a pool per user and password, and test stacks share the server.
+AUDIT_CREDENTIALS=$STATE/audit-credentials
+AUDIT_ROLES=(owner writer retention)
+ferret_audit_pidfile() { echo "$RUN/ferretdb-audit.pid"; }
+audit_password() { sed -n "s/^$1=//p" "$AUDIT_CREDENTIALS" 2>/dev/null | head -n 1; }
+ensure_audit_credentials() {
+  local role
+  (
+    umask 077
+    for role in "${AUDIT_ROLES[@]}"; do
+      [ -n "$(audit_password "$role")" ] ||
+        echo "$role=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')" >>"$AUDIT_CREDENTIALS"
+    done
+  )
+}
+audit_psql() { # audit_psql <database>: SQL from stdin, as the superuser over the private socket
+  as_user postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN/postgres" -p "$CAREGRID_PG_PORT" -U postgres -d "$1" >/dev/null
+}
+ensure_audit_roles() {
+  local role
+  ensure_audit_credentials
+  {
+    for role in "${AUDIT_ROLES[@]}"; do
+      printf "SELECT format('CREATE ROLE caregrid_audit_%s LOGIN') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'caregrid_audit_%s')\\\\gexec\n" "$role" "$role"
+      printf "ALTER ROLE caregrid_audit_%s WITH LOGIN PASSWORD '%s';\n" "$role" "$(audit_password "$role")"
+    done
+    echo "SELECT 'CREATE DATABASE caregrid_audit OWNER caregrid_audit_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'caregrid_audit')\\gexec"
+    echo "REVOKE ALL ON DATABASE caregrid_audit FROM PUBLIC;"
+    echo "GRANT CONNECT ON DATABASE caregrid_audit TO caregrid_audit_writer, caregrid_audit_retention;"
+  } | audit_psql postgres
+  # Every schema and table the owner makes (FerretDB makes them as the owner) is readable by both
+  # from its first moment: FerretDB loads its list of collections once, from whichever user comes
+  # first, and a schema that user cannot read breaks later writes to it until a restart.
+  audit_psql caregrid_audit <<'SQL'
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE caregrid_audit_owner GRANT USAGE ON SCHEMAS TO caregrid_audit_writer, caregrid_audit_retention;
+ALTER DEFAULT PRIVILEGES FOR ROLE caregrid_audit_owner GRANT SELECT ON TABLES TO caregrid_audit_writer, caregrid_audit_retention;
+SQL
+}
+
+up_ferretdb-audit() {
+  build_ferretdb
+  find_pg_bin
+  pg_running || up_postgres
+  with_lock audit-roles ensure_audit_roles
+  mkdir -p "$RUN" "$LOGS"
+  if pid_alive "$(ferret_audit_pidfile)" && port_open "$CAREGRID_AUDIT_MONGO_PORT"; then
+    say "ferretdb-audit: already running on $CAREGRID_AUDIT_MONGO_PORT"
+    return
+  fi
+  ensure_port_free ferretdb-audit "$CAREGRID_AUDIT_MONGO_PORT"
+  say "ferretdb-audit: starting on 127.0.0.1:$CAREGRID_AUDIT_MONGO_PORT (PostgreSQL database caregrid_audit)"
+  start_detached "$(ferret_audit_pidfile)" "$LOGS/ferretdb-audit.log" "$BIN/ferretdb" \
+    --listen-addr="127.0.0.1:$CAREGRID_AUDIT_MONGO_PORT" \
+    --postgresql-url="postgres://127.0.0.1:$CAREGRID_PG_PORT/caregrid_audit"
+  wait_for ferretdb-audit 30 port_open "$CAREGRID_AUDIT_MONGO_PORT"
+}
+
+down_ferretdb-audit() { stop_pidfile ferretdb-audit "$(ferret_audit_pidfile)"; }
+
 # daprd is started per app by the launcher and tests; here it is only built.
 up_daprd() { build_daprd; }
 down_daprd() { :; }
@@ -742,7 +808,7 @@ down_mailpit() { stop_pidfile mailpit "$(mailpit_pidfile)"; }
 # ---------------------------------------------------------------- status
 status() {
   find_pg_bin
-  local fmt='%-10s %-18s %-8s %s\n'
+  local fmt='%-14s %-18s %-8s %s\n'
   # shellcheck disable=SC2059
   printf "$fmt" COMPONENT ADDRESS STATE DETAIL
   local s
@@ -761,6 +827,9 @@ status() {
   s=down; port_open "$CAREGRID_MONGO_PORT" && s=up
   # shellcheck disable=SC2059
   printf "$fmt" ferretdb "127.0.0.1:$CAREGRID_MONGO_PORT" "$s" "FerretDB $FERRETDB_VERSION (SQLite)"
+  s=down; port_open "$CAREGRID_AUDIT_MONGO_PORT" && s=up
+  # shellcheck disable=SC2059
+  printf "$fmt" ferretdb-audit "127.0.0.1:$CAREGRID_AUDIT_MONGO_PORT" "$s" "FerretDB $FERRETDB_VERSION (PostgreSQL, roles): the audit trail"
   s=missing; [ -x "$BIN/daprd" ] && s=built
   # shellcheck disable=SC2059
   printf "$fmt" daprd "(per app)" "$s" "daprd $DAPR_VERSION at $BIN/daprd"

@@ -3,11 +3,21 @@
  * the service that wrote them (in the transaction of its outbox insert), kept by analytics-service
  * in FerretDB, and verified (`npm run audit:verify`'s check) against each service's own head. An
  * untouched trail verifies after a burst of traffic and after retention; an entry deleted or
- * altered directly in FerretDB, or the newest one removed, fails verification by name.
+ * altered directly in FerretDB, or the newest one removed, fails verification by name. The
+ * tampering is done as the trail store's owner (an insider holding the store itself): neither of
+ * analytics-service's logins may delete or alter an entry (audit-roles.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { MongoClient, type Collection } from 'mongodb';
-import { eventually, jsonClient, startTestStack, verifyAuditTrail, type TestStack, type TrailReport } from '@caregrid/devkit';
+import {
+  auditTrailOwnerUrl,
+  eventually,
+  jsonClient,
+  startTestStack,
+  verifyAuditTrail,
+  type TestStack,
+  type TrailReport,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -26,7 +36,7 @@ beforeAll(async () => {
   const secret = stack.secrets()['auth-service']!;
   const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
   admin = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
-  mongo = new MongoClient(stack.secrets()['analytics-service']!.databaseUrl!, { serverSelectionTimeoutMS: 5_000 });
+  mongo = new MongoClient(auditTrailOwnerUrl(stack.secrets()['analytics-service']!.auditWriterUrl!), { serverSelectionTimeoutMS: 5_000 });
   trail = mongo.db().collection('audit');
 }, 240_000);
 

@@ -14,7 +14,7 @@ let mongo: MongoClient;
 
 beforeAll(async () => {
   stack = await startTestStack({ apps: ['analytics-service', 'billing-service', 'patient-service'] });
-  mongo = new MongoClient(stack.secrets()['analytics-service']!.databaseUrl!, { serverSelectionTimeoutMS: 5_000 });
+  mongo = new MongoClient(stack.secrets()['analytics-service']!.auditWriterUrl!, { serverSelectionTimeoutMS: 5_000 });
 }, 240_000);
 
 afterAll(async () => {

@@ -78,12 +78,13 @@ function asPublished(row: StoredEntry): AuditEntry {
  * publisher's head, read from the publisher's own database: a deleted entry shows as a gap, an
  * altered one as a hash mismatch (or a broken link), newest entries missing as a truncated tail;
  * what retention removed is below the service's checkpoint and not expected. The databases are
- * reached with the services' own credentials (`secrets`: app-id → databaseUrl), so whoever runs
- * this has the reach of all of them.
+ * reached with the services' own credentials (`secrets`: app-id → databaseUrl; the trail with
+ * analytics-service's writer login, `auditWriterUrl`, which may only read and append), so whoever
+ * runs this has the reach of all of them.
  */
 export async function verifyAuditTrail(secrets: SecretsDocument): Promise<TrailReport> {
-  const trailUrl = secrets[TRAIL_KEEPER]?.databaseUrl;
-  if (!trailUrl) throw new Error(`no database URL for ${TRAIL_KEEPER} in the secrets`);
+  const trailUrl = secrets[TRAIL_KEEPER]?.auditWriterUrl;
+  if (!trailUrl) throw new Error(`no auditWriterUrl for ${TRAIL_KEEPER} in the secrets`);
   const publishers = new Map<string, PublisherChain>();
   for (const service of AUDIT_PUBLISHERS) {
     const url = secrets[service]?.databaseUrl;

@@ -5,6 +5,7 @@ export * from './container-infra.js';
 export * from './paths.js';
 export * from './processes.js';
 export * from './provision.js';
+export * from './audit-trail.js';
 export * from './runfile.js';
 export * from './testing.js';
 export * from './policy.js';

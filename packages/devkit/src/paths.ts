@@ -11,6 +11,8 @@ export const logsDir = path.join(stateDir, 'logs');
  */
 export const daprdBinary = process.env.CAREGRID_DAPRD_BINARY || path.join(stateDir, 'bin', 'daprd');
 export const secretsFile = path.join(stateDir, 'secrets.json');
+/** The audit trail's PostgreSQL logins (`owner=`, `writer=`, `retention=`), made by infra/infra.sh. */
+export const auditCredentialsFile = path.join(stateDir, 'audit-credentials');
 /** The sidecars' shared sqlite name-resolution registry (the Configurations read CAREGRID_NAME_RESOLUTION_DB). */
 export const nameResolutionDb = path.join(stateDir, 'dapr', 'nameresolution.db');
 /** Dapr Sentry's trust bundle (root ca.crt, issuer certificate and key), generated on its first start. */
@@ -56,6 +58,8 @@ export type LocalInfra = {
    */
   testKafka: { brokers: string };
   mongo: { port: number };
+  /** The audit trail's FerretDB on PostgreSQL (infra.sh's ferretdb-audit), or the MongoDB container. */
+  auditTrail: { port: number };
 };
 
 function containerAdminPassword(): string {
@@ -93,6 +97,7 @@ export function localInfra(): LocalInfra {
     kafka: { brokers: `127.0.0.1:${port('CAREGRID_KAFKA_PORT')}` },
     testKafka: { brokers: `127.0.0.1:${port('CAREGRID_TEST_KAFKA_PORT')}` },
     mongo: { port: port('CAREGRID_MONGO_PORT') },
+    auditTrail: { port: port(containers ? 'CAREGRID_MONGO_PORT' : 'CAREGRID_AUDIT_MONGO_PORT') },
   };
 }
 

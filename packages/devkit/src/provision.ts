@@ -5,16 +5,13 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { localInfra, localMailpit, secretsFile } from './paths.js';
 import { GENERATOR_KEYS, secretGenerators } from './policy.js';
+import { provisionAuditTrail, type AuditTrailAccess } from './audit-trail.js';
+import { sqlName } from './names.js';
+
+export { sqlName } from './names.js';
 
 export type DatabaseEngine = 'postgres' | 'mysql' | 'mongodb';
 export const DATABASE_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mysql', 'mongodb'];
-
-/** Role and database names: the app-id with `-` → `_` (SQL identifiers, no quoting games). */
-export const sqlName = (name: string) => {
-  const value = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) throw new Error(`cannot derive a database name from "${name}"`);
-  return value;
-};
 
 const newPassword = () => randomBytes(18).toString('base64url');
 
@@ -133,13 +130,16 @@ const passwordOf = (url: string | undefined) => {
  * gets those generated; `CAREGRID_SENDS_MAIL=true` gets the local Mailpit as its
  * mail server (components/mail.yaml: `smtpHost`, `smtpPort`, `smtpUser`,
  * `smtpPassword`, `mailFrom`). Existing values are kept: passwords and keys are made
- * once. `databaseFor` lets tests give each run databases of its own.
+ * once. `CAREGRID_AUDIT_TRAIL=true` gets an audit trail of its own (audit-trail.ts), named after
+ * the app-id (`analytics_audit`), and its two logins' URLs (`auditWriterUrl`, `auditRetentionUrl`).
+ * `databaseFor` and `auditTrailFor` let tests give each run databases of its own.
  */
 export async function provisionServiceSecrets(
   apps: { appId: string; env: Record<string, string> }[],
   file = secretsFile,
   databaseFor: (engine: DatabaseEngine, appId: string, current: string | undefined) => Promise<string> = (engine, appId, current) =>
     provisionDatabase(engine, appId, passwordOf(current)),
+  auditTrailFor: (appId: string) => Promise<AuditTrailAccess> = (appId) => provisionAuditTrail(`${appId.replace(/-service$/, '')}_audit`),
 ): Promise<SecretsDocument> {
   const secrets = readSecrets(file);
   for (const app of apps) {
@@ -150,6 +150,7 @@ export async function provisionServiceSecrets(
         throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
       current.databaseUrl = await databaseFor(engine, app.appId, current.databaseUrl);
     }
+    if (app.env.CAREGRID_AUDIT_TRAIL === 'true') Object.assign(current, await auditTrailFor(app.appId));
     for (const name of (app.env.CAREGRID_GENERATED_SECRETS ?? '')
       .split(',')
       .map((n) => n.trim())

@@ -498,7 +498,7 @@ async function reconcile(
   window: { from: Date; to: Date; settleMs: number; progress: (line: string) => void },
 ): Promise<PromiseCheck[]> {
   const secrets = stack.secrets();
-  const mongo = new MongoClient(secrets['analytics-service']!.databaseUrl!, { serverSelectionTimeoutMS: 5_000 });
+  const mongo = new MongoClient(secrets['analytics-service']!.auditWriterUrl!, { serverSelectionTimeoutMS: 5_000 });
   const billing = new pg.Pool({ connectionString: secrets['billing-service']!.databaseUrl, max: 2 });
   const patients = new pg.Pool({ connectionString: secrets['patient-service']!.databaseUrl, max: 2 });
   const started = Date.now();

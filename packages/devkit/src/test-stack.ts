@@ -14,6 +14,7 @@ import {
   type DatabaseEngine,
   type SecretsDocument,
 } from './provision.js';
+import { dropAuditTrail, provisionAuditTrail } from './audit-trail.js';
 import { loadRunFile, type ResolvedApp } from './runfile.js';
 import { startStack, type StackMember } from './stack.js';
 import { freePort, freeSidecarPorts, uniqueName } from './testing.js';
@@ -143,6 +144,7 @@ export async function startTestStack(options: {
 
   const secretsFile = path.join(dir, 'secrets.json');
   const databases: { engine: DatabaseEngine; name: string }[] = [];
+  const trails: string[] = [];
   await provisionServiceSecrets(
     apps.filter((a) => !a.instanceName),
     secretsFile,
@@ -150,6 +152,11 @@ export async function startTestStack(options: {
       const name = sqlName(`t_${appId}_${runId.slice(-8)}`);
       databases.push({ engine, name });
       return provisionDatabase(engine, name);
+    },
+    (appId) => {
+      const name = sqlName(`t_${appId.replace(/-service$/, '')}_audit_${runId.slice(-8)}`);
+      trails.push(name);
+      return provisionAuditTrail(name);
     },
   );
   writeGeneratedResources(readSecrets(secretsFile), resourcesDir, keyFilesDir);
@@ -170,7 +177,10 @@ export async function startTestStack(options: {
   });
   const stop = async () => {
     await stack.stop();
-    await Promise.all(databases.map((db) => dropDatabase(db.engine, db.name).catch(() => undefined)));
+    await Promise.all([
+      ...databases.map((db) => dropDatabase(db.engine, db.name).catch(() => undefined)),
+      ...trails.map((name) => dropAuditTrail(name).catch(() => undefined)),
+    ]);
   };
   if (!stack.healthy) {
     const report = stack.members.map((m) => `${m.app.appId}: ${m.status}`).join('; ');

@@ -14,6 +14,7 @@ import {
   type Logger,
   type OutboxStore,
 } from '@caregrid/platform';
+import { MongoClient, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,6 +26,7 @@ import { kafkaCredentials, kcatAsAdmin } from './kafka-auth.js';
 import { testKafkaBrokers } from './kafka-groups.js';
 import { localScheduler, logsDir, repoRoot } from './paths.js';
 import { dropDatabase, provisionDatabase, type DatabaseEngine } from './provision.js';
+import { dropAuditTrail, provisionAuditTrail, type AuditTrailAccess } from './audit-trail.js';
 
 /** A name no other test file (or earlier run) uses: topics, app-ids, databases. */
 export const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
@@ -74,6 +76,28 @@ export async function freshDatabase(engine: DatabaseEngine, label: string): Prom
   const name = `t_${label}_${randomBytes(4).toString('hex')}`.replace(/-/g, '_');
   const url = await provisionDatabase(engine, name);
   return { url, drop: () => dropDatabase(engine, name) };
+}
+
+/**
+ * An audit trail of its own for one test file, on the real ferretdb-audit, signed in as its two
+ * logins (`writer`, `retention`); `close` signs out and drops it.
+ */
+export async function freshAuditTrail(
+  label: string,
+): Promise<{ access: AuditTrailAccess; writer: Db; retention: Db; close: () => Promise<void> }> {
+  const name = `t_${label}_audit_${randomBytes(4).toString('hex')}`.replace(/-/g, '_');
+  const access = await provisionAuditTrail(name);
+  const clients = [new MongoClient(access.auditWriterUrl), new MongoClient(access.auditRetentionUrl)] as const;
+  await Promise.all(clients.map((client) => client.connect()));
+  return {
+    access,
+    writer: clients[0].db(),
+    retention: clients[1].db(),
+    close: async () => {
+      await Promise.all(clients.map((client) => client.close()));
+      await dropAuditTrail(name);
+    },
+  };
 }
 
 /**
@@ -400,7 +424,7 @@ export async function serviceUnderTest<Db>(options: {
 }): Promise<ServiceUnderTest<Db>> {
   const logger = pino({ level: 'silent' });
   const database = await freshDatabase(options.engine, options.label.replace(/-service$/, ''));
-  const opened = await options.open(database.url, logger);
+  const opened = await options.open(database.url, logger, { databaseUrl: database.url });
   let relay: OutboxRelay | undefined;
   const app = await startAppWithSidecar({
     label: options.label,

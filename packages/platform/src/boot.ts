@@ -19,7 +19,8 @@ export type OpenedDatabase<Db> = {
   outbox?: OutboxStore;
   idempotency?: IdempotencyStore;
 };
-export type DatabaseOpener<Db> = (url: string, logger: Logger) => Promise<OpenedDatabase<Db>>;
+/** `secret` is the service's whole secret, for a service with more than one store (analytics-service's audit trail). */
+export type DatabaseOpener<Db> = (url: string, logger: Logger, secret: Record<string, string>) => Promise<OpenedDatabase<Db>>;
 
 /** What a service's createApp receives; tests build the same with a test database and sidecar. */
 export type ServiceAppDependencies<Db> = {
@@ -85,7 +86,7 @@ export async function startService<Db = undefined>(spec: {
     let database: OpenedDatabase<Db> = { db: undefined as Db, check: async () => undefined, close: async () => undefined };
     if (spec.database) {
       if (!secret.databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
-      database = await spec.database(secret.databaseUrl, logger);
+      database = await spec.database(secret.databaseUrl, logger, secret);
     }
     const relay = database.outbox
       ? new OutboxRelay(database.outbox, sidecar, logger, { claimMs: config.OUTBOX_CLAIM_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS })

@@ -1,7 +1,8 @@
 import { createServiceApp, trailAuditSink, type ServiceAppDependencies } from '@caregrid/platform';
-import { mongoDeadLetterStore, type Db } from '@caregrid/platform/mongo';
+import { mongoDeadLetterStore } from '@caregrid/platform/mongo';
 import { AnalyticsStore } from './data/analytics-store.js';
 import { AuditStore } from './data/audit-store.js';
+import type { AnalyticsStores } from './data/stores.js';
 import { auditRoutes } from './http/audit-routes.js';
 import { subscriptions } from './events/subscriptions.js';
 import { analyticsRoutes } from './http/routes.js';
@@ -11,10 +12,10 @@ export type AuditSettings = { retentionDays: number };
 /** Six years: HIPAA keeps documentation of access that long; days would not do. */
 export const DEFAULT_AUDIT_RETENTION_DAYS = 2_190;
 
-export function createApp(deps: ServiceAppDependencies<Db> & { auditTrail?: AuditSettings }) {
-  const store = new AnalyticsStore(deps.db);
-  const audit = new AuditStore(deps.db);
-  const deadLetters = mongoDeadLetterStore(deps.db);
+export function createApp(deps: ServiceAppDependencies<AnalyticsStores> & { auditTrail?: AuditSettings }) {
+  const store = new AnalyticsStore(deps.db.db);
+  const audit = new AuditStore(deps.db.trail);
+  const deadLetters = mongoDeadLetterStore(deps.db.db);
   const events = subscriptions({ store, audit, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'analytics-service',

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { loadConfig, startService } from '@caregrid/platform';
-import { mongoDatabase } from '@caregrid/platform/mongo';
 import { createApp, DEFAULT_AUDIT_RETENTION_DAYS } from './app.js';
-import { prepareAnalytics } from './data/analytics-store.js';
-import { prepareAuditTrail } from './data/audit-store.js';
+import { openAnalyticsStores } from './data/stores.js';
 
 const settings = loadConfig({
   // How long audit entries are kept before the daily audit-retention run removes them.
@@ -11,9 +9,6 @@ const settings = loadConfig({
 });
 
 await startService({
-  database: mongoDatabase(async (db) => {
-    await prepareAnalytics(db);
-    await prepareAuditTrail(db);
-  }),
+  database: openAnalyticsStores,
   createApp: (context) => createApp({ ...context, auditTrail: { retentionDays: settings.AUDIT_RETENTION_DAYS } }),
 });

@@ -16,6 +16,7 @@ import { arrivalsById, deadLetterBacklogOf, type DeadLetterStore, type DeadLette
 import { decodeCursor, toPage } from '../pagination.js';
 
 export type { Db } from 'mongodb';
+export { AUDIT_TRAIL_DATABASE, AUDIT_TRAIL_LAYOUT } from './audit-trail-layout.js';
 
 /**
  * Opener for startService over the MongoDB wire protocol (FerretDB locally,
@@ -32,6 +33,47 @@ export function mongoDatabase(prepare: (db: Db) => Promise<unknown>) {
     logger?.info({ database: db.databaseName }, 'document store ready');
     return { db, check: () => db.command({ ping: 1 }), close: () => client.close() };
   };
+}
+
+/** Collections and, for each, the keys of its indexes: a store's layout, made by its owner. */
+export type StoreLayout = Readonly<Record<string, readonly Readonly<Record<string, 1 | -1>>[]>>;
+
+/** The name MongoDB gives an index by default (`at_-1__id_-1`). */
+const indexName = (key: Readonly<Record<string, 1 | -1>>) =>
+  Object.entries(key)
+    .map(([field, direction]) => `${field}_${direction}`)
+    .join('_');
+
+/** Makes the layout's collections and indexes (idempotent); needs a login that may create them. */
+export async function createLayout(db: Db, layout: StoreLayout): Promise<void> {
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const [name, indexes] of Object.entries(layout)) {
+    if (!existing.has(name)) await db.createCollection(name);
+    for (const key of indexes) await db.collection(name).createIndex({ ...key });
+  }
+}
+
+/**
+ * Checks that the layout is there, for a login that may only read and write documents (on
+ * FerretDB's PostgreSQL backend even an existing index's createIndex needs the owner): what is
+ * missing is named, so a store never provisioned fails the start instead of every request.
+ */
+export async function checkLayout(db: Db, layout: StoreLayout): Promise<void> {
+  for (const [name, indexes] of Object.entries(layout)) {
+    const present = await db
+      .collection(name)
+      .listIndexes()
+      .toArray()
+      .catch((error: { code?: number }) => {
+        if (error.code === 26) return undefined; // NamespaceNotFound
+        throw error;
+      });
+    if (!present) throw new Error(`${db.databaseName}.${name} does not exist: its owner must provision it`);
+    const names = new Set(present.map((index) => index.name as string));
+    const missing = indexes.map(indexName).filter((index) => !names.has(index));
+    if (missing.length > 0)
+      throw new Error(`${db.databaseName}.${name} lacks the index(es) ${missing.join(', ')}: its owner must provision them`);
+  }
 }
 
 const UNTRACED_COMMANDS = new Set(['ping', 'hello', 'ismaster', 'isMaster', 'endSessions', 'saslStart', 'saslContinue']);

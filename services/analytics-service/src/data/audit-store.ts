@@ -1,6 +1,8 @@
 import type { AuditEntry, AuditPage, TrailEntry } from '@caregrid/contracts';
 import { chainEntries, EMPTY_CHAIN, decodeCursor, encodeCursor, type ChainHead } from '@caregrid/platform';
+import type { Logger } from '@caregrid/platform';
 import { insertManyNew, type Db } from '@caregrid/platform/mongo';
+import type { AuditTrailLogins } from './stores.js';
 import { z } from 'zod';
 
 /**
@@ -43,14 +45,44 @@ const toEntry = (row: StoredEntry): TrailEntry => ({
   ...(row.claimedService ? { claimedService: row.claimedService } : {}),
 });
 
-export async function prepareAuditTrail(db: Db): Promise<void> {
-  const entries = db.collection('audit');
-  await entries.createIndex({ at: -1, _id: -1 });
-  await entries.createIndex({ patientIds: 1, at: -1 });
-  await entries.createIndex({ actorId: 1, at: -1 });
-  // A service's chain in order: verification and retention walk it.
-  await entries.createIndex({ service: 1, seq: 1 });
-  await db.collection('audit_chain_moves').createIndex({ service: 1, from: -1 });
+/**
+ * The trail's collections as analytics-service once kept them in its own database, and the login
+ * that may add to each in the trail's store.
+ */
+const LEGACY_COLLECTIONS: [string, keyof AuditTrailLogins][] = [
+  ['audit', 'writer'],
+  ['audit_chain_moves', 'writer'],
+  ['audit_checkpoints', 'retention'],
+];
+
+/**
+ * Moves a trail left in the service's own database (before the trail had a store of its own) into
+ * the trail's store, a batch at a time, then drops the old collection. A start that stops midway
+ * starts over: what was copied is there already (insertManyNew), and replicas moving at once
+ * copy the same documents.
+ */
+export async function moveLegacyTrail(own: Db, trail: AuditTrailLogins, logger: Logger): Promise<void> {
+  const present = new Set((await own.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const [name, login] of LEGACY_COLLECTIONS) {
+    if (!present.has(name)) continue;
+    const from = own.collection<{ _id: string }>(name);
+    const to = trail[login].collection<{ _id: string }>(name);
+    let moved = 0;
+    for (let after: string | undefined; ;) {
+      const batch = await from
+        .find(after === undefined ? {} : { _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(500)
+        .toArray();
+      if (batch.length === 0) break;
+      moved += (await insertManyNew(to, batch)).filter(Boolean).length;
+      after = batch[batch.length - 1]!._id;
+    }
+    await from.drop().catch((error: { code?: number }) => {
+      if (error.code !== 26) throw error; // NamespaceNotFound: another replica dropped it
+    });
+    logger.info({ collection: name, moved }, 'audit trail moved to its own store');
+  }
 }
 
 /** Per service, the last entry retention removed: where verification of what is left begins. */
@@ -75,10 +107,14 @@ export class AuditStore {
   /** Per service, the last entry retention removed: where verification of what is left begins. */
   private readonly checkpoints;
 
-  constructor(db: Db) {
-    this.entries = db.collection<StoredEntry>('audit');
-    this.headMoves = db.collection<HeadMove>('audit_chain_moves');
-    this.checkpoints = db.collection<ChainDocument>('audit_checkpoints');
+  /** The entries as retention reaches them: the only login that may remove any. */
+  private readonly expiring;
+
+  constructor(trail: AuditTrailLogins) {
+    this.entries = trail.writer.collection<StoredEntry>('audit');
+    this.headMoves = trail.writer.collection<HeadMove>('audit_chain_moves');
+    this.checkpoints = trail.retention.collection<ChainDocument>('audit_checkpoints');
+    this.expiring = trail.retention.collection<StoredEntry>('audit');
   }
 
   /**
@@ -155,15 +191,15 @@ export class AuditStore {
    */
   async purgeOlderThan(cutoff: Date): Promise<number> {
     let removed = 0;
-    const services = (await this.entries.distinct('service', { seq: { $exists: true } })) as string[];
+    const services = (await this.expiring.distinct('service', { seq: { $exists: true } })) as string[];
     for (const service of services) {
-      const [firstKept] = await this.entries
+      const [firstKept] = await this.expiring
         .find({ service, seq: { $exists: true }, at: { $gte: cutoff } })
         .sort({ seq: 1 })
         .limit(1)
         .toArray();
       const below = firstKept?.seq ?? Number.MAX_SAFE_INTEGER;
-      const [lastRemoved] = await this.entries
+      const [lastRemoved] = await this.expiring
         .find({ service, seq: { $lt: below } })
         .sort({ seq: -1 })
         .limit(1)
@@ -173,10 +209,10 @@ export class AuditStore {
       const previous = await this.checkpoints.findOne({ _id: service });
       if (!previous) await insertManyNew(this.checkpoints, [{ _id: service, ...checkpoint }]);
       if (previous && previous.seq < checkpoint.seq) await this.checkpoints.updateOne({ _id: service }, { $set: checkpoint });
-      removed += (await this.entries.deleteMany({ service, seq: { $lte: checkpoint.seq } })).deletedCount;
+      removed += (await this.expiring.deleteMany({ service, seq: { $lte: checkpoint.seq } })).deletedCount;
     }
     // Entries from before the chain: by age alone.
-    removed += (await this.entries.deleteMany({ seq: { $exists: false }, at: { $lt: cutoff } })).deletedCount;
+    removed += (await this.expiring.deleteMany({ seq: { $exists: false }, at: { $lt: cutoff } })).deletedCount;
     return removed;
   }
 }

@@ -14,7 +14,7 @@ import {
   doctorDeleted,
   doctorUpdated,
 } from '@caregrid/contracts';
-import { eventually, freshDatabase } from '@caregrid/devkit';
+import { eventually, freshAuditTrail, freshDatabase } from '@caregrid/devkit';
 import { deadLetterArrival, NotFoundError, redriveDeadLetter, startDeadLetterRedrive, type EventApplier } from '@caregrid/platform';
 import { mongoDeadLetterStore, prepareDeadLetters } from '@caregrid/platform/mongo';
 import { MongoClient, type Db } from 'mongodb';
@@ -28,6 +28,7 @@ let db: Db;
 let drop: () => Promise<void>;
 let store: AnalyticsStore;
 let audit: AuditStore;
+let trail: Awaited<ReturnType<typeof freshAuditTrail>>;
 
 beforeAll(async () => {
   const database = await freshDatabase('mongodb', 'analytics');
@@ -38,10 +39,12 @@ beforeAll(async () => {
   await prepareAnalytics(db);
   await prepareDeadLetters(db);
   store = new AnalyticsStore(db);
-  audit = new AuditStore(db);
+  trail = await freshAuditTrail('analytics_store');
+  audit = new AuditStore(trail);
 });
 
 afterAll(async () => {
+  await trail?.close();
   await client?.close();
   await drop?.();
 });

@@ -6,27 +6,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@caregrid/contracts';
-import { freshDatabase } from '@caregrid/devkit';
+import { freshAuditTrail } from '@caregrid/devkit';
 import { EMPTY_CHAIN, verifyChain } from '@caregrid/platform';
-import { MongoClient } from 'mongodb';
-import { AuditStore, prepareAuditTrail } from '../../src/data/audit-store.js';
+import { AuditStore } from '../../src/data/audit-store.js';
 
-let client: MongoClient;
-let drop: () => Promise<void>;
+let trail: Awaited<ReturnType<typeof freshAuditTrail>>;
 let store: AuditStore;
 
 beforeAll(async () => {
-  const database = await freshDatabase('mongodb', 'audit');
-  drop = database.drop;
-  client = new MongoClient(database.url);
-  await client.connect();
-  await prepareAuditTrail(client.db());
-  store = new AuditStore(client.db());
+  trail = await freshAuditTrail('audit_store');
+  store = new AuditStore(trail);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await drop?.();
+  await trail?.close();
 });
 
 const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
@@ -114,10 +107,10 @@ it('keeps a batch in one write: new entries stored, entries already there left a
 });
 
 it('its own entries, written by two replicas at once, form one chain: numbered 1..n, each linked, ending at the head', async () => {
-  const replicas = [store, new AuditStore(client.db())];
+  const replicas = [store, new AuditStore(trail)];
   const service = `analytics-service-${randomUUID()}`;
   await Promise.all(Array.from({ length: 12 }, (_, i) => replicas[i % 2]!.appendOwn(service, [entry({ service }), entry({ service })])));
-  const stored = await client.db().collection('audit').find({ service }).toArray();
+  const stored = await trail.writer.collection('audit').find({ service }).toArray();
   expect(stored.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   const entries = (await store.find({ actor: undefined, limit: 1000 })).items.filter((e) => e.service === service);
   const head = await store.headOf(service);
