@@ -68,3 +68,41 @@ export function runMongoInit(script: string, env: Record<string, string | undefi
   vm.runInNewContext(script, { db: database('test'), process: { env: { ...env } } }, { filename: MONGO_INIT_FILE });
   return effects;
 }
+
+/** Who a MongoDB URL logs in as, against the users the script created. */
+export function loginOf(url: string, effects: MongoInitEffects) {
+  const parsed = new URL(url);
+  const user = effects.users.find((u) => u.user === decodeURIComponent(parsed.username) && u.db === parsed.searchParams.get('authSource'));
+  return {
+    host: parsed.hostname,
+    database: parsed.pathname.slice(1),
+    user: user ? `${user.db}.${user.user}` : `no user ${parsed.username} in ${parsed.searchParams.get('authSource')}`,
+    roles: user?.roles ?? [],
+    password: user?.pwd === decodeURIComponent(parsed.password) ? 'the one it was created with' : 'another',
+  };
+}
+
+/** analytics-service's secret: each URL key with the login it must use. */
+export const analyticsLogins = (host: string) => ({
+  databaseUrl: {
+    host,
+    database: 'analytics_service',
+    user: 'analytics_service.analytics_service',
+    roles: [{ role: 'readWrite', db: 'analytics_service' }],
+    password: 'the one it was created with',
+  },
+  auditWriterUrl: {
+    host,
+    database: 'analytics_audit',
+    user: 'analytics_audit.analytics_audit_writer',
+    roles: [{ role: 'auditWriter', db: 'analytics_audit' }],
+    password: 'the one it was created with',
+  },
+  auditRetentionUrl: {
+    host,
+    database: 'analytics_audit',
+    user: 'analytics_audit.analytics_audit_retention',
+    roles: [{ role: 'auditRetention', db: 'analytics_audit' }],
+    password: 'the one it was created with',
+  },
+});
