@@ -510,6 +510,8 @@ describe('docker-compose.yml', () => {
       'analytics-service'
     ]!;
     expect(Object.fromEntries(Object.entries(secret).map(([key, url]) => [key, loginOf(url, effects)]))).toEqual(analyticsLogins('mongo'));
+    // Three logins, three passwords.
+    expect(new Set(Object.values(secret).map((url) => new URL(url).password)).size).toBe(3);
   });
 
   it('hands the rendered JWT policy to the gateway sidecar and the signing keys to auth-service only', () => {
