@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadRunFile, readInfraEnv, renderDeploySecrets, repoRoot } from '@caregrid/devkit';
+import { analyticsLogins, loginOf, MONGO_INIT_FILE, runMongoInit } from './mongo-init.js';
 
 type Mount = { type: 'bind' | 'volume'; source: string; target: string; read_only?: boolean };
 type Service = {
@@ -35,7 +36,7 @@ type Project = {
   name: string;
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
-  configs?: Record<string, { content?: string }>;
+  configs?: Record<string, { content?: string; file?: string }>;
   secrets?: Record<string, { environment?: string; file?: string }>;
 };
 type Component = { metadata: { name: string }; spec: { metadata?: { name: string; envRef?: string }[] }; scopes?: string[] };
@@ -492,12 +493,25 @@ describe('docker-compose.yml', () => {
         .databaseUrl!,
     );
     expect(mysql).toMatchObject({ MYSQL_DATABASE: 'doctor_service', MYSQL_USER: 'doctor_service', MYSQL_PASSWORD: doctorUrl.password });
-    expect(project.configs!['mongo-init']!.content).toContain(`pwd: "${env.ANALYTICS_DB_PASSWORD}"`);
     // Every datastore keeps its data in a named volume.
     for (const name of ['postgres', 'mysql', 'mongo', 'kafka']) {
       expect(project.services[name]!.volumes?.some((v) => v.type === 'volume')).toBe(true);
       expect(project.services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
     }
+  });
+
+  it("gives analytics-service the MongoDB logins mongo's init script creates: its own, the audit trail's writer and retention", () => {
+    const mongo = project.services.mongo!;
+    const init = mongo.configs?.find((c) => c.target.startsWith('/docker-entrypoint-initdb.d/'));
+    // The one script the Kubernetes dev overlay runs too (test/deploy/mongo-init.test.ts checks what it creates).
+    expect(project.configs![init!.source]!.file).toBe(MONGO_INIT_FILE);
+    const effects = runMongoInit(readFileSync(MONGO_INIT_FILE, 'utf8'), mongo.environment as Record<string, string>);
+    const secret = (JSON.parse(project.configs!['analytics-service-secrets']!.content!) as Record<string, Record<string, string>>)[
+      'analytics-service'
+    ]!;
+    expect(Object.fromEntries(Object.entries(secret).map(([key, url]) => [key, loginOf(url, effects)]))).toEqual(analyticsLogins('mongo'));
+    // Three logins, three passwords.
+    expect(new Set(Object.values(secret).map((url) => new URL(url).password)).size).toBe(3);
   });
 
   it('hands the rendered JWT policy to the gateway sidecar and the signing keys to auth-service only', () => {

@@ -73,6 +73,20 @@ describe('prod: database TLS verified against the CA from the database-ca Secret
     },
   );
 
+  it("analytics-service's audit trail logins ask for the same verified TLS as its databaseUrl", () => {
+    const tlsOf = (key: string) => {
+      const params = new URL(decode(secret('analytics-service')!.data![key]!)).searchParams;
+      return {
+        tls: params.get('tls'),
+        tlsCAFile: params.get('tlsCAFile'),
+        relaxed: [...params.keys()].filter((p) => /^tlsAllowInvalid|^tlsInsecure/.test(p)),
+      };
+    };
+    expect(tlsOf('databaseUrl')).toEqual({ tls: 'true', tlsCAFile: expect.stringMatching(/^\//), relaxed: [] });
+    expect(tlsOf('auditWriterUrl')).toEqual(tlsOf('databaseUrl'));
+    expect(tlsOf('auditRetentionUrl')).toEqual(tlsOf('databaseUrl'));
+  });
+
   it('the services without a database get no CA mount', () => {
     for (const d of objects.filter((o) => o.kind === 'Deployment') as Deployment[]) {
       const mounts = d.spec.template.spec.volumes?.some((v) => v.secret?.secretName === 'database-ca') ?? false;

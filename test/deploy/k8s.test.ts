@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadDaprSchemas, loadRunFile, repoRoot } from '@caregrid/devkit';
 import { copyDeployment, decode, type KubeObject, kubernetesValidate, type Metadata, renderOverlay } from './k8s-render.js';
+import { analyticsLogins, loginOf, runMongoInit } from './mongo-init.js';
 
 type EnvVar = {
   name: string;
@@ -465,12 +466,48 @@ describe.each(['dev', 'prod'])('k8s/overlays/%s', (overlay) => {
         expect(all('Service').map((s) => s.metadata.name)).toContain(url.hostname);
       }
     });
+
+    it("analytics-service's MongoDB URLs log in as the users mongo's init script creates, the audit trail's with their roles", () => {
+      const mongo = one<Workload>('StatefulSet', 'mongo').spec.template.spec as PodTemplate['spec'] & {
+        volumes: { name: string; configMap?: { name: string } }[];
+      };
+      const container = mongo.containers.find((c) => c.name === 'mongo')!;
+      const secretNames = (container.envFrom ?? []).map((e) => e.secretRef!.name);
+      const env = Object.fromEntries(
+        secretNames.flatMap((name) => Object.entries(one('Secret', name).data ?? {}).map(([k, v]) => [k, decode(v)])),
+      );
+      // The init folder is the ConfigMap mongo-init, holding datastores/mongo-init.js (Compose's too).
+      const configMap = mongo.volumes.find((v) => v.name === 'init')!.configMap!.name;
+      const scripts = Object.values(one('ConfigMap', configMap).data ?? {});
+      expect(scripts.length).toBe(1);
+      const effects = runMongoInit(scripts[0]!, env);
+      const secret = Object.fromEntries(
+        Object.keys(one('Secret', 'analytics-service').data ?? {}).map((key) => [key, secretValue('analytics-service', key)]),
+      );
+      expect(Object.fromEntries(Object.entries(secret).map(([key, url]) => [key, loginOf(url, effects)]))).toEqual(
+        analyticsLogins('mongo'),
+      );
+      // Three logins, three passwords.
+      expect(new Set(Object.values(secret).map((url) => new URL(url).password)).size).toBe(3);
+    });
   } else {
     it('prod has no in-cluster datastores: databases come through the Secrets', () => {
       expect(all('StatefulSet')).toEqual([]);
       for (const app of apps.filter((a) => a.env.CAREGRID_DATABASE)) {
         expect(new URL(secretValue(app.appId, 'databaseUrl')).hostname).toMatch(/\.example\.internal$/);
       }
+    });
+
+    it("analytics-service's secret names the audit trail's logins, in their own database on the managed host", () => {
+      const logins = ['auditWriterUrl', 'auditRetentionUrl'].map((key) => {
+        const url = new URL(secretValue('analytics-service', key));
+        return [key, url.hostname, url.pathname, url.username, url.searchParams.get('authSource')];
+      });
+      const host = new URL(secretValue('analytics-service', 'databaseUrl')).hostname;
+      expect(logins).toEqual([
+        ['auditWriterUrl', host, '/analytics_audit', 'analytics_audit_writer', 'analytics_audit'],
+        ['auditRetentionUrl', host, '/analytics_audit', 'analytics_audit_retention', 'analytics_audit'],
+      ]);
     });
   }
 });
