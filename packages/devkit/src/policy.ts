@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { stringify } from 'yaml';
 import { gatewayPolicyIndex, gatewayPolicyTables } from '@caregrid/platform';
 import { repoRoot, stateDir } from './paths.js';
-import { readSecrets, writeSecrets, type SecretsDocument } from './provision.js';
+import { readSecrets, writeSecrets, type SecretsDocument } from './secrets-file.js';
 
 /** auth-service's secret holds the signing keys (private ES256 JWKs, newest first). */
 export const SIGNING_KEYS_SECRET = { name: 'auth-service', key: 'signingKeys' } as const;

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { localInfra, localMailpit, secretsFile } from './paths.js';
+import { readSecrets, writeSecrets, type SecretsDocument } from './secrets-file.js';
 import { GENERATOR_KEYS, secretGenerators } from './policy.js';
 import { provisionAuditTrail, type AuditTrailAccess } from './audit-trail.js';
 import { sqlName } from './names.js';
 
 export { sqlName } from './names.js';
+export { readSecrets, writeSecrets, writePrivateFile, type SecretsDocument } from './secrets-file.js';
 
 export type DatabaseEngine = 'postgres' | 'mysql' | 'mongodb';
 export const DATABASE_ENGINES: readonly DatabaseEngine[] = ['postgres', 'mysql', 'mongodb'];
@@ -96,25 +96,6 @@ export async function setDatabaseAvailable(databaseUrl: string, available: boole
   } finally {
     await admin.end();
   }
-}
-
-export type SecretsDocument = Record<string, Record<string, string>>;
-
-export function readSecrets(file = secretsFile): SecretsDocument {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SecretsDocument) : {};
-}
-
-/** Atomic write, owner-only permissions: the file holds every local credential. */
-export function writeSecrets(secrets: SecretsDocument, file = secretsFile): void {
-  writePrivateFile(file, `${JSON.stringify(secrets, null, 2)}\n`);
-}
-
-/** Owner-only and atomic (readers never see half a file): for files that hold credentials. */
-export function writePrivateFile(file: string, content: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  renameSync(tmp, file);
 }
 
 const passwordOf = (url: string | undefined) => {
