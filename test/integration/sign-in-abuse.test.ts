@@ -13,7 +13,7 @@ const PASSWORD = 'correct horse battery';
 const uniqueEmail = (label: string) => `${label}.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@example.org`;
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
-// The rates README states (Authentication and authorisation, Trust model): the first 5 failures
+// The rates docs/authentication.md and docs/trust-model.md state: the first 5 failures
 // of a key cost nothing, then each makes the next attempt wait 1, 2, 4 … s, at most 5 s for an
 // address and 30 s for an account; 5 sign-ups per address at once, then one a minute.
 const FREE_FAILURES = 5;

@@ -16,7 +16,7 @@ const policy: ThrottlePolicy = { freeFailures: 2, baseDelayMs: 1000, maxDelayMs:
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
 
 describe('sign-in delays', () => {
-  it('keeps the policies README states: 5 free failures, then waits doubling from 1 s to 5 s (address) and 30 s (account)', () => {
+  it('keeps the policies docs/authentication.md states: 5 free failures, then waits doubling from 1 s to 5 s (address) and 30 s (account)', () => {
     expect(ADDRESS_POLICY).toEqual({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 5000, forgetAfterMs: 900_000 });
     expect(ACCOUNT_POLICY).toEqual({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 30_000, forgetAfterMs: 900_000 });
     expect([5, 6, 7, 8, 9, 25, 1000].map((n) => delayMs(n, ADDRESS_POLICY))).toEqual([0, 1000, 2000, 4000, 5000, 5000, 5000]);
