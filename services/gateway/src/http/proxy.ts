@@ -13,6 +13,7 @@ import {
 } from '@caregrid/platform';
 import { sendOutcome } from '@caregrid/fhir/http';
 import { FHIR_BASE, requestTargetProblem, resolveRoute } from '../domain/routes.js';
+import { classifySidecarAnswer, type Problem } from './sidecar-answer.js';
 
 /** FHIR clients get every answer the gateway makes up itself as an OperationOutcome, never problem+json. */
 export const isFhirPath = (path: string) => path === FHIR_BASE || path.startsWith(`${FHIR_BASE}/`);
@@ -117,31 +118,8 @@ function sendProblem(
     .send(JSON.stringify({ type: problemType(slug), title, status, detail, instance: res.req.originalUrl }));
 }
 
-/** A crashed service is restarted within seconds (launcher backoff, kubelet): worth a retry soon. */
-const RETRY_SOON = { 'retry-after': '1' };
-
-/** Dapr's own invocation failures (its ERR_* body), told apart from the callee's answers. */
-function daprFailure(status: number, body: string): { status: number; detail: string } | undefined {
-  let parsed: { errorCode?: string; message?: string };
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    return undefined;
-  }
-  if (!parsed.errorCode?.startsWith('ERR_')) return undefined;
-  const message = parsed.message ?? '';
-  if (/deadline exceeded|timeout|timed out/i.test(message)) return { status: 504, detail: 'The service did not answer in time' };
-  // The callee is down, restarting or out of rotation (its sidecar says its app is unhealthy, or its
-  // app's connection was refused or dropped): temporary, so 503 with a Retry-After, never a 502.
-  if (
-    /no host found|connection refused|connection reset|broken pipe|\bEOF\b|not in a healthy state|circuit breaker|unavailable|no such host/i.test(
-      message,
-    )
-  ) {
-    return { status: 503, detail: 'The service is unavailable' };
-  }
-  return { status: status >= 500 ? 502 : status, detail: 'The service could not be reached' };
-}
+const sendProblemOf = (res: Response, { status, slug, title, detail, headers }: Problem) =>
+  sendProblem(res, status, slug, title, detail, headers);
 
 /**
  * Forwards `/api/...` requests by Dapr service invocation through this app's
@@ -211,61 +189,23 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
   upstream.on('response', (answer) => {
     const status = answer.statusCode ?? 502;
     const contentType = String(answer.headers['content-type'] ?? '');
-    // Dapr's own failures and the policy's plain-text 401/403 become problem+json; the rest streams through.
-    const fromSidecar =
-      (status >= 500 && contentType.includes('application/json')) || ((status === 401 || status === 403) && !contentType.includes('json'));
-    if (fromSidecar) {
-      const chunks: Buffer[] = [];
-      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-      answer.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (status === 401) {
-          sendProblem(res, 401, 'unauthenticated', 'Unauthorized', 'A valid bearer token is required', { 'www-authenticate': 'Bearer' });
-        } else if (status === 403) {
-          sendProblem(res, 403, 'forbidden', 'Forbidden', 'Your role does not allow this request');
-        } else {
-          const failure = daprFailure(status, body);
-          if (failure) {
-            options.logger.warn({ appId: target.appId, status, body: body.slice(0, 500) }, 'invocation failed');
-            sendProblem(
-              res,
-              failure.status,
-              'upstream',
-              failure.status === 504 ? 'Gateway timeout' : 'Service unavailable',
-              failure.detail,
-              failure.status === 503 ? RETRY_SOON : {},
-            );
-          } else {
-            res.status(status).set('content-type', contentType).send(body);
-          }
-        }
-      });
+    // The callee's answers stream through; what may be the sidecar's own word is read whole, then judged.
+    if (classifySidecarAnswer({ status, contentType }).kind === 'stream') {
+      streamThrough(answer, status, res);
       return;
     }
-    for (const [name, value] of Object.entries(answer.headers)) {
-      // What the gateway set already is its own word (no-store on /api, HSTS): a service does not replace it.
-      if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined && !res.hasHeader(name)) res.setHeader(name, value);
-    }
-    res.status(status);
-    // An answer cut short upstream (daprd aborts one whose stream broke or timed out) is cut
-    // short here too: the client must not receive a truncated PDF as if it were whole.
-    pipeline(answer, res, (error) => {
-      if (error && !res.destroyed) res.destroy();
+    readWhole(answer, (body) => {
+      const verdict = classifySidecarAnswer({ status, contentType, body });
+      if (verdict.kind === 'failed') options.logger.warn({ appId: target.appId, status, body: body.slice(0, 500) }, 'invocation failed');
+      if (verdict.kind === 'refused' || verdict.kind === 'failed') sendProblemOf(res, verdict.problem);
+      else res.status(status).set('content-type', contentType).send(body);
     });
   });
 
   upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
   upstream.on('error', (error) => {
-    const timedOut = error.message === 'upstream timeout';
     options.logger.warn({ err: error, appId: target.appId }, 'forwarding failed');
-    sendProblem(
-      res,
-      timedOut ? 504 : 503,
-      'upstream',
-      timedOut ? 'Gateway timeout' : 'Service unavailable',
-      timedOut ? 'The service did not answer in time' : 'The gateway sidecar is unreachable',
-      timedOut ? {} : RETRY_SOON,
-    );
+    sendProblemOf(res, classifySidecarAnswer({ failure: error.message === 'upstream timeout' ? 'timeout' : 'unreachable' }).problem);
   });
 
   // Count streamed bytes: a client may send more than it declared, or no length at all.
@@ -279,4 +219,25 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
     }
   });
   req.pipe(upstream);
+}
+
+/** The callee's answer, headers and body, as it comes. */
+function streamThrough(answer: http.IncomingMessage, status: number, res: Response): void {
+  for (const [name, value] of Object.entries(answer.headers)) {
+    // What the gateway set already is its own word (no-store on /api, HSTS): a service does not replace it.
+    if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined && !res.hasHeader(name)) res.setHeader(name, value);
+  }
+  res.status(status);
+  // An answer cut short upstream (daprd aborts one whose stream broke or timed out) is cut
+  // short here too: the client must not receive a truncated PDF as if it were whole.
+  pipeline(answer, res, (error) => {
+    if (error && !res.destroyed) res.destroy();
+  });
+}
+
+/** The sidecar's own words are short (an error, a refusal). */
+function readWhole(answer: http.IncomingMessage, then: (body: string) => void): void {
+  const chunks: Buffer[] = [];
+  answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+  answer.on('end', () => then(Buffer.concat(chunks).toString('utf8')));
 }
