@@ -92,14 +92,16 @@ export function classifySidecarAnswer(answer: SidecarAnswer): Verdict {
 
 /** Dapr's own invocation failures (its ERR_* body, on a 5xx), told apart from the callee's answers. */
 function daprFailure(body: string): Problem | undefined {
-  let parsed: { errorCode?: string; message?: string };
+  let parsed: { errorCode?: unknown; message?: unknown } | null;
   try {
     parsed = JSON.parse(body) as typeof parsed;
   } catch {
     return undefined;
   }
-  if (!parsed.errorCode?.startsWith('ERR_')) return undefined;
-  const message = parsed.message ?? '';
+  // Any JSON may come back (`null` too): only an object with a string ERR_ code is Dapr's.
+  if (typeof parsed !== 'object' || parsed === null || typeof parsed.errorCode !== 'string' || !parsed.errorCode.startsWith('ERR_'))
+    return undefined;
+  const message = typeof parsed.message === 'string' ? parsed.message : '';
   if (/deadline exceeded|timeout|timed out/i.test(message)) return TIMED_OUT;
   // The callee is down, restarting or out of rotation (its sidecar says its app is unhealthy, or its
   // app's connection was refused or dropped): temporary, so 503 with a Retry-After, never a 502.

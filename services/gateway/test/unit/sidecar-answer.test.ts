@@ -108,6 +108,13 @@ describe('the answer read whole', () => {
       { status: 502, contentType: JSON_TYPE, body: 'upstream gone' },
       { kind: 'relay' },
     ],
+    // JSON that is not an object (a callee answering `null`, a number, a list) once threw inside the
+    // stream's end handler, which nothing catches: the gateway process would have crashed.
+    ...['null', '42', '"text"', '[]'].map((body): [string, SidecarAnswer, Verdict] => [
+      `a JSON 5xx whose body is ${body}: relayed as read`,
+      { status: 500, contentType: JSON_TYPE, body },
+      { kind: 'relay' },
+    ]),
     [
       'an answer that was never the sidecar’s word, read whole: relayed as read',
       { status: 200, contentType: JSON_TYPE, body: daprError('timeout') },
