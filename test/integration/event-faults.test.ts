@@ -36,6 +36,8 @@ let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let auth: Record<string, string>;
 let mongo: MongoClient;
+/** The audit trail's store, as analytics-service's writer login (it keeps the trail apart from its own database). */
+let trailStore: MongoClient;
 let billingDb: pg.Pool;
 let patientDb: pg.Pool;
 
@@ -83,12 +85,14 @@ beforeAll(async () => {
   });
   auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
   mongo = new MongoClient(secrets['analytics-service']!.databaseUrl!, { serverSelectionTimeoutMS: 5_000 });
+  trailStore = new MongoClient(secrets['analytics-service']!.auditWriterUrl!, { serverSelectionTimeoutMS: 5_000 });
   billingDb = new pg.Pool({ connectionString: secrets['billing-service']!.databaseUrl, max: 2 });
   patientDb = new pg.Pool({ connectionString: secrets['patient-service']!.databaseUrl, max: 2 });
 }, 240_000);
 
 afterAll(async () => {
   await mongo?.close();
+  await trailStore?.close();
   await billingDb?.end();
   await patientDb?.end();
   await stack?.stop();
@@ -341,7 +345,7 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
         }),
       );
       const auditSeen = [...new Set([...firsts.values()].filter(isAudit).map((e) => String(e.data.id)))];
-      const auditKept = await mongo
+      const auditKept = await trailStore
         .db()
         .collection('audit')
         .countDocuments({ _id: { $in: auditSeen } } as never);
@@ -401,7 +405,7 @@ it('R2: every event delivered again while its first delivery runs, and twice mor
   // The audit trail keeps each entry once, whatever arrived how often.
   const auditIds = [...firsts.values()].filter(isAudit).map((e) => String(e.data.id));
   expect(auditIds.length).toBeGreaterThan(0);
-  const stored = await mongo
+  const stored = await trailStore
     .db()
     .collection('audit')
     .countDocuments({ _id: { $in: auditIds } } as never);
