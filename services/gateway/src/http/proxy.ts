@@ -211,9 +211,10 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
   upstream.on('response', (answer) => {
     const status = answer.statusCode ?? 502;
     const contentType = String(answer.headers['content-type'] ?? '');
-    // Dapr's own failures and the policy's plain-text 401/403 become problem+json; the rest streams through.
+    // Dapr's own failures and the policy's plain-text 401/403/405 become problem+json; the rest streams through.
     const fromSidecar =
-      (status >= 500 && contentType.includes('application/json')) || ((status === 401 || status === 403) && !contentType.includes('json'));
+      (status >= 500 && contentType.includes('application/json')) ||
+      ((status === 401 || status === 403 || status === 405) && !contentType.includes('json'));
     if (fromSidecar) {
       const chunks: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -223,6 +224,17 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
           sendProblem(res, 401, 'unauthenticated', 'Unauthorized', 'A valid bearer token is required', { 'www-authenticate': 'Bearer' });
         } else if (status === 403) {
           sendProblem(res, 403, 'forbidden', 'Forbidden', 'Your role does not allow this request');
+        } else if (status === 405) {
+          // The policy's word for a FHIR interaction no role may attempt: Allow names what is offered there.
+          const allow = String(answer.headers.allow ?? '');
+          sendProblem(
+            res,
+            405,
+            'method-not-allowed',
+            'Method not allowed',
+            `${req.method} is not offered here (${allow ? `offered: ${allow}` : 'nothing is'}; see ${FHIR_BASE}/metadata)`,
+            { allow },
+          );
         } else {
           const failure = daprFailure(status, body);
           if (failure) {
