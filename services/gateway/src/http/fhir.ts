@@ -21,6 +21,18 @@ export function fhirMetadata(options: { version?: string; now?: () => Date }): R
     const baseUrl = `${req.protocol}://${req.header('host') ?? 'localhost'}${FHIR_BASE}`;
     sendResource(res, capabilityStatement({ baseUrl, date, routes, ...(options.version ? { version: options.version } : {}) }));
   });
+  router.all(`${FHIR_BASE}/metadata`, (req, res) => {
+    sendOutcome(
+      res,
+      {
+        type: problemType('method-not-allowed'),
+        title: 'Method not allowed',
+        status: 405,
+        detail: `${req.method} is not offered here (offered: GET)`,
+      },
+      { allow: 'GET' },
+    );
+  });
   return router;
 }
 
