@@ -24,8 +24,9 @@ export default tseslint.config(
     },
   },
   {
-    // The test that holds the services against the shared access model: every route declaration.
-    files: ['test/unit/access-endpoints.test.ts'],
+    // The tests that hold the services against the shared access model (every route declaration)
+    // and the FHIR routes against the CapabilityStatement.
+    files: ['test/unit/access-endpoints.test.ts', 'test/unit/fhir-capability.test.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {

@@ -81,6 +81,26 @@ permitted if {
 	route.roles[role]
 }
 
+# A FHIR interaction no role may attempt is one the server does not offer (FHIR: 405, with
+# Allow naming the methods offered on that path, possibly none). Only a signed-in caller learns
+# this: anyone else gets the 401 first. The gateway answers it as an OperationOutcome.
+fhir_not_offered if {
+	claims.sub
+	startswith(invocation.path, "/fhir/")
+	not offered
+}
+
+offered if {
+	some route in routes[invocation.app][input.request.method]
+	regex.match(route.path, invocation.path)
+}
+
+fhir_allowed_methods contains method if {
+	some method, candidates in routes[invocation.app]
+	some route in candidates
+	regex.match(route.path, invocation.path)
+}
+
 identity := {
 	"x-caregrid-user-id": claims.sub,
 	"x-caregrid-roles": concat(",", claims.roles),
@@ -95,6 +115,8 @@ allow := {"allow": true} if {
 	public
 } else := {"allow": true, "additional_headers": identity} if {
 	permitted
+} else := {"allow": false, "status_code": 405, "additional_headers": {"Allow": concat(", ", sort(fhir_allowed_methods))}} if {
+	fhir_not_offered
 } else := {"allow": false, "status_code": 403} if {
 	# a valid token, but none of its roles may call this route
 	claims.sub

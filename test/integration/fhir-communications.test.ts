@@ -163,6 +163,12 @@ describe('CommunicationRequest and Communication', () => {
       expect.arrayContaining([{ coding: [expect.objectContaining({ code: 'cancellation' })] }]),
     ]);
     expect(second.link.map((link) => link.relation)).toEqual(['self']);
+
+    // _summary=count: the same totals, no entries.
+    for (const url of [`/api/fhir/Communication?about=${appointmentId}`, `/api/fhir/CommunicationRequest?patient=${ann.id}`]) {
+      const [full, counted] = [await search(url, admin), await search(`${url}&_summary=count`, admin)];
+      expect([url, counted.total, counted.entry]).toEqual([url, full.total, undefined]);
+    }
   }, 240_000);
 
   it('answers bad parameters with a 400 OperationOutcome', async () => {

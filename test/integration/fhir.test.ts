@@ -378,3 +378,99 @@ describe('Slot, Practitioner, PractitionerRole, Invoice', () => {
     expect(others.total).toBe(0);
   });
 });
+
+describe('interactions not offered', () => {
+  /** A 405 OperationOutcome (not-supported) whose Allow header lists what is offered there. */
+  async function expectNotSupported(method: string, url: string, as: Record<string, string>, allow: string, body?: unknown) {
+    const answer = await fhir(method, url, as, body);
+    expect([method, url, answer.status, answer.headers.get('allow'), answer.body.resourceType]).toEqual([
+      method,
+      url,
+      405,
+      allow,
+      'OperationOutcome',
+    ]);
+    expect((answer.body as Outcome).issue[0]!.code).toBe('not-supported');
+  }
+
+  it('are a 405 OperationOutcome with Allow, for any role; anonymous is still a 401, a role refused an offered one a 403', async () => {
+    const patient = { resourceType: 'Patient', name: [{ text: `${RUN} New` }], birthDate: '1990-01-01' };
+    // An admin writing a Patient was a 403 from the role table, as if a role could ever do it.
+    await expectNotSupported('POST', '/api/fhir/Patient', admin, 'GET', patient);
+    await expectNotSupported('PUT', `/api/fhir/Patient/${w.patient1}`, admin, 'GET', { ...patient, id: w.patient1 });
+    await expectNotSupported('DELETE', `/api/fhir/Patient/${w.patient1}`, admin, 'GET');
+    const appointment = (await search(`/api/fhir/Appointment?patient=${w.patient2}&_count=1`, admin)).entry![0]!.resource.id;
+    await expectNotSupported('DELETE', `/api/fhir/Appointment/${appointment}`, admin, 'GET, PATCH, PUT');
+    await expectNotSupported('DELETE', `/api/fhir/Appointment/${appointment}`, w.asPatient1, 'GET, PATCH, PUT');
+    await expectNotSupported('DELETE', '/api/fhir/Invoice', w.asReception, 'GET');
+    await expectNotSupported('POST', '/api/fhir/Slot', w.asDoctor1, 'GET', {});
+    // History and operations are offered nowhere: nothing is allowed there.
+    await expectNotSupported('GET', `/api/fhir/Patient/${w.patient1}/_history`, admin, '');
+    await expectNotSupported('GET', '/api/fhir/Patient/$everything', admin, '');
+    await expectNotSupported('POST', '/api/fhir/Appointment/$validate', admin, '', {});
+
+    const anonymous = await expectOutcome('POST', '/api/fhir/Patient', {}, 401, patient);
+    expect(anonymous.issue[0]!.code).toBe('login');
+    await expectOutcome('DELETE', `/api/fhir/Appointment/${appointment}`, {}, 401);
+    // Booking is offered, not to doctors.
+    const refused = await expectOutcome('POST', '/api/fhir/Appointment', w.asDoctor1, 403, booking(w.patient1, w.doctor1, at(5, 1, 9)));
+    expect(refused.issue[0]!.code).toBe('forbidden');
+    // An unknown type is still not found, whatever the method.
+    await expectOutcome('DELETE', '/api/fhir/Observation/1', admin, 404);
+  });
+
+  it('the CapabilityStatement states exactly the interactions served', async () => {
+    const statement = (await fhir('GET', '/api/fhir/metadata', {})).body as {
+      rest: { resource: { type: string; interaction: { code: string }[] }[] }[];
+    };
+    const interactions = Object.fromEntries(statement.rest[0]!.resource.map((r) => [r.type, r.interaction.map((i) => i.code).sort()]));
+    expect(interactions).toMatchObject({
+      Patient: ['read', 'search-type'],
+      Appointment: ['create', 'patch', 'read', 'search-type', 'update'],
+    });
+  });
+});
+
+describe('_summary=count', () => {
+  /** How many patients the JSON API lists for a name search, page by page. */
+  async function jsonApiCount(q: string, as: Record<string, string>): Promise<number> {
+    let count = 0;
+    let cursor: string | null = null;
+    do {
+      const url: string = `/api/patients?q=${encodeURIComponent(q)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = expectStatus(await api('GET', url, undefined, as), 200).body as { items: unknown[]; nextCursor: string | null };
+      count += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor);
+    return count;
+  }
+
+  it('a searchset with the total and no entries, as the JSON API counts the same filter', async () => {
+    for (const as of [admin, w.asDoctor1]) {
+      const counted = await search(`/api/fhir/Patient?name=${RUN}&_summary=count`, as);
+      expect([counted.total, counted.entry, counted.link.map((l) => l.relation)]).toEqual([
+        await jsonApiCount(RUN, as),
+        undefined,
+        ['self'],
+      ]);
+    }
+    expect((await search(`/api/fhir/Patient?name=${RUN}&_summary=count`, admin)).total).toBe(3);
+  });
+
+  it('on every search offered: the total of the same search', async () => {
+    const searches = [
+      `/api/fhir/Patient?name=${RUN}&birthdate=ge1990`,
+      `/api/fhir/Appointment?patient=${w.patient2}`,
+      `/api/fhir/Slot?practitioner=${w.doctor2}&start=ge${NEXT_YEAR}-03-02&start=lt${NEXT_YEAR}-03-03`,
+      `/api/fhir/Practitioner?name=${encodeURIComponent('Dr ')}`,
+      `/api/fhir/PractitionerRole?practitioner=${w.doctor2}`,
+      `/api/fhir/Invoice?patient=${w.patient1}`,
+    ];
+    for (const url of searches) {
+      const full = await search(`${url}&_count=1`, admin);
+      const counted = await search(`${url}&_summary=count`, admin);
+      expect([url, counted.total, counted.entry]).toEqual([url, full.total, undefined]);
+    }
+    await expectOutcome('GET', `/api/fhir/Patient?name=${RUN}&_summary=text`, admin, 400);
+  });
+});

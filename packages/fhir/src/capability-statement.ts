@@ -1,25 +1,87 @@
 import { COMMON_PARAMS, SEARCH_PARAMS, type SearchableType, type SearchParam } from './search-params.js';
 import { FHIR_JSON, FHIR_VERSION, type Resource } from './systems.js';
 
-type Interaction = 'read' | 'search-type' | 'create' | 'update' | 'patch';
+/** FHIR R4 TypeRestfulInteraction, in the specification's order (the CapabilityStatement lists them so). */
+export const INTERACTION_CODES = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+] as const;
+export type Interaction = (typeof INTERACTION_CODES)[number];
 
-/**
- * What the FHIR routes serve per resource type (the routes implement exactly
- * these; the CapabilityStatement states them). Appointment takes writes:
- * booking (create) and its lifecycle (update or JSON Patch of the status).
- */
-export const INTERACTIONS: Record<SearchableType, Interaction[]> = {
-  Patient: ['read', 'search-type'],
-  Practitioner: ['read', 'search-type'],
-  PractitionerRole: ['read', 'search-type'],
-  Appointment: ['read', 'search-type', 'create', 'update', 'patch'],
-  Slot: ['read', 'search-type'],
-  Invoice: ['read', 'search-type'],
-  CommunicationRequest: ['read', 'search-type'],
-  Communication: ['read', 'search-type'],
+/** What one route serves: an interaction on a resource type, or an operation (`$name`). */
+export type FhirRouteMeaning = { type: string } & ({ interaction: Interaction } | { operation: string });
+
+/** `METHOD shape` → interaction; `T` the type, `:` a parameter (the id, the version). */
+const SHAPES: Record<string, Interaction> = {
+  'GET T': 'search-type',
+  'POST T': 'create',
+  'GET T/:': 'read',
+  'PUT T/:': 'update',
+  'PATCH T/:': 'patch',
+  'DELETE T/:': 'delete',
+  'GET T/_history': 'history-type',
+  'GET T/:/_history': 'history-instance',
+  'GET T/:/_history/:': 'vread',
 };
 
+/**
+ * What a service route (`METHOD /express/path`, as the access model's endpoint
+ * table and the routers declare it) serves in FHIR terms; undefined for a route
+ * outside `/fhir/`. A FHIR route of any other shape is a programming error: the
+ * CapabilityStatement could not state it.
+ */
+export function fhirRouteMeaning(routeKey: string): FhirRouteMeaning | undefined {
+  const [method = '', path = ''] = routeKey.split(' ');
+  if (!path.startsWith('/fhir/')) return undefined;
+  const [type = '', ...rest] = path.slice('/fhir/'.length).split('/');
+  const shape = ['T', ...rest.map((segment) => (segment.startsWith(':') ? ':' : segment.startsWith('$') ? '$' : segment))].join('/');
+  if (/^[A-Z][A-Za-z]+$/.test(type)) {
+    const interaction = SHAPES[`${method} ${shape}`];
+    if (interaction) return { type, interaction };
+    // An operation on the type or on an instance (`$everything`), invoked by GET or POST.
+    if ((shape === 'T/$' || shape === 'T/:/$') && (method === 'GET' || method === 'POST'))
+      return { type, operation: rest.at(-1)!.slice(1) };
+  }
+  throw new Error(`${routeKey} is no FHIR interaction the CapabilityStatement can state`);
+}
+
+export type FhirOffer = { type: string; interactions: Interaction[]; operations: string[] };
+
+/**
+ * What the FHIR API offers, type by type (in the order of the routes), from the
+ * routes that serve it: the CapabilityStatement states it, and whatever is not
+ * in it is a 405 at the gateway (whose role table holds the same routes).
+ */
+export function fhirOffer(routeKeys: Iterable<string>): FhirOffer[] {
+  const offers = new Map<string, { interactions: Set<Interaction>; operations: Set<string> }>();
+  for (const key of routeKeys) {
+    const meaning = fhirRouteMeaning(key);
+    if (!meaning) continue;
+    const offer = offers.get(meaning.type) ?? { interactions: new Set(), operations: new Set() };
+    if ('interaction' in meaning) offer.interactions.add(meaning.interaction);
+    else offer.operations.add(meaning.operation);
+    offers.set(meaning.type, offer);
+  }
+  return [...offers].map(([type, { interactions, operations }]) => ({
+    type,
+    interactions: INTERACTION_CODES.filter((code) => interactions.has(code)),
+    operations: [...operations],
+  }));
+}
+
 export const PATCH_FORMATS = ['application/json-patch+json'];
+
+function searchParamsOf(type: string): Record<string, SearchParam<unknown>> {
+  if (!(type in SEARCH_PARAMS)) throw new Error(`${type} is searched, but SEARCH_PARAMS has no table for it`);
+  return SEARCH_PARAMS[type as SearchableType];
+}
 
 const searchParams = (table: Record<string, SearchParam<unknown>>) =>
   Object.entries(table).map(([name, param]) => ({
@@ -30,14 +92,18 @@ const searchParams = (table: Record<string, SearchParam<unknown>>) =>
   }));
 
 /**
- * The CapabilityStatement of `/api/fhir/metadata`, from the same tables the
- * search parsers use (SEARCH_PARAMS, COMMON_PARAMS), so it states exactly
- * what is supported.
+ * The CapabilityStatement of `/api/fhir/metadata`: the interactions and
+ * operations of the routes that serve them (`routes`: the access model's
+ * endpoint keys, which every service serves exactly), the search parameters
+ * from the tables the search parsers use (SEARCH_PARAMS, COMMON_PARAMS), so it
+ * states exactly what is supported.
  */
 export function capabilityStatement(options: {
   baseUrl: string;
   date: string;
   version?: string;
+  /** Every service route, `METHOD /express/path`: those under `/fhir/` are what the FHIR API offers. */
+  routes: Iterable<string>;
 }): Resource & { resourceType: 'CapabilityStatement' } {
   return {
     resourceType: 'CapabilityStatement',
@@ -54,19 +120,22 @@ export function capabilityStatement(options: {
       {
         mode: 'server',
         documentation:
-          'Each resource is served by the service that owns it, through the gateway, with the same access model as the JSON API (a patient sees only their own records).',
+          'Each resource is served by the service that owns it, through the gateway, with the same access model as the JSON API (a patient sees only their own records). An interaction not listed here answers 405 (an OperationOutcome; Allow names the methods offered).',
         security: { description: 'Bearer access token (JWT) from auth-service, as for the JSON API.' },
-        resource: (Object.keys(INTERACTIONS) as SearchableType[]).map((type) => ({
+        resource: fhirOffer(options.routes).map(({ type, interactions, operations }) => ({
           type,
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
-          interaction: INTERACTIONS[type].map((code) => ({ code })),
+          interaction: interactions.map((code) => ({ code })),
           versioning: 'no-version',
           readHistory: false,
           updateCreate: false,
           conditionalCreate: false,
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',
-          searchParam: searchParams(SEARCH_PARAMS[type]),
+          ...(interactions.includes('search-type') ? { searchParam: searchParams(searchParamsOf(type)) } : {}),
+          ...(operations.length > 0
+            ? { operation: operations.map((name) => ({ name, definition: `http://hl7.org/fhir/OperationDefinition/${type}-${name}` })) }
+            : {}),
         })),
         searchParam: searchParams(COMMON_PARAMS),
       },

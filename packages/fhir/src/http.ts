@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { NotFoundError, toProblem, type Logger } from '@caregrid/platform';
+import { searchset } from './bundle.js';
 import { PATCH_FORMATS } from './capability-statement.js';
 import { toOperationOutcome, type ProblemLike } from './operation-outcome.js';
 import { FHIR_JSON, type Resource } from './systems.js';
@@ -47,6 +48,11 @@ export function publicRequestUrl(req: Request): string {
   const given = first('x-forwarded-host') ?? req.header('host');
   const host = given && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(given) ? given : 'localhost';
   return `${proto}://${host}/api${req.originalUrl}`;
+}
+
+/** The answer to a search with `_summary=count`: a searchset of the total alone (no entries, no next link). */
+export function sendCount(req: Request, res: Response, total: number): void {
+  sendResource(res, searchset([], { total, selfUrl: publicRequestUrl(req) }));
 }
 
 const BODY_TYPES = [FHIR_JSON, 'application/json'];

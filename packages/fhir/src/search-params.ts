@@ -100,6 +100,11 @@ export const COMMON_PARAMS = {
     parse: (raw) =>
       raw.length > 0 && raw.length <= 512 && /^[A-Za-z0-9_-]+$/.test(raw) ? raw : new Invalid('not a cursor from a next link'),
   }),
+  _summary: spec({
+    type: 'token',
+    documentation: 'count: how many match (the total of a searchset without entries).',
+    parse: (raw) => (raw === 'count' ? ('count' as const) : new Invalid('only count is supported')),
+  }),
   _format: spec({
     type: 'token',
     documentation: `Response format: json, application/json or ${FHIR_JSON} (all the same JSON).`,
@@ -297,7 +302,8 @@ export const SEARCHABLE_TYPES = Object.keys(SEARCH_PARAMS) as SearchableType[];
 type Table = Record<string, SearchParam<unknown>>;
 type Values<T extends Table> = { [K in keyof T]?: T[K] extends SearchParam<infer V> ? V[] : never };
 
-export type Paging = { count: number; cursor?: string };
+/** A page of a search (`_count`, `_cursor`), or with `summary: 'count'` only how many match. */
+export type Paging = { count: number; cursor?: string; summary?: 'count' };
 
 function rawValues(query: unknown, table: Table, ctx: z.RefinementCtx): Values<Table> | undefined {
   if (typeof query !== 'object' || query === null || Array.isArray(query)) {
@@ -347,7 +353,8 @@ function searchSchema<T extends Table, Out>(table: T, build: (values: Values<T>,
     if (ctx.issues.length > 0) return z.NEVER;
     const count = (values._count?.[0] as number | undefined) ?? 20;
     const cursor = values._cursor?.[0] as string | undefined;
-    return { ...built, count, ...(cursor === undefined ? {} : { cursor }) };
+    const summary = values._summary?.[0] as 'count' | undefined;
+    return { ...built, count, ...(cursor === undefined ? {} : { cursor }), ...(summary === undefined ? {} : { summary }) };
   });
 }
 

@@ -26,6 +26,12 @@ describe('common parameters', () => {
     expect(refusedPaths('Patient', { _count: ['10', '20'] })).toEqual(['query._count']);
   });
 
+  it('_summary=count asks for the total alone; other summaries are refused', () => {
+    expect(parseSearch('Appointment', { status: 'booked', _summary: 'count' })).toEqual({ status: 'booked', count: 20, summary: 'count' });
+    for (const bad of ['true', 'text', 'data', 'false', 'COUNT'])
+      expect(refusedPaths('Patient', { _summary: bad })).toEqual(['query._summary']);
+  });
+
   it('refuses unknown parameters, modifiers and nested values, naming them', () => {
     expect(refused('Patient', { family: 'Berg' })).toEqual([
       { path: 'query.family', message: expect.stringMatching(/^unknown search parameter \(supported: _count/) },
@@ -168,6 +174,7 @@ describe('every table entry parses a documented example (no parameter is declare
     _count: '5',
     _cursor: 'abc',
     _format: 'json',
+    _summary: 'count',
     name: 'Ann',
     identifier: 'A1',
     birthdate: '1984',

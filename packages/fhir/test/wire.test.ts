@@ -2,7 +2,8 @@ import {
   capabilityStatement,
   COMMON_PARAMS,
   fromFhirMoney,
-  INTERACTIONS,
+  fhirOffer,
+  fhirRouteMeaning,
   SEARCH_PARAMS,
   searchset,
   toFhirMoney,
@@ -148,15 +149,36 @@ describe('OperationOutcome from problem+json', () => {
 });
 
 describe('CapabilityStatement', () => {
+  // Service routes as the access model's endpoint table names them; the JSON API's are not FHIR's.
+  const routes = [
+    'GET /patients',
+    'GET /fhir/Patient',
+    'GET /fhir/Patient/:id',
+    'GET /fhir/Appointment',
+    'GET /fhir/Appointment/:id',
+    'POST /fhir/Appointment',
+    'PUT /fhir/Appointment/:id',
+    'PATCH /fhir/Appointment/:id',
+    'GET /fhir/Slot',
+    'GET /fhir/Slot/:id',
+    'GET /fhir/Practitioner/:id',
+    'POST /fhir/Practitioner/:id/$everything',
+  ];
   const statement = capabilityStatement({
     baseUrl: 'https://clinic.example/api/fhir',
     date: '2026-03-01',
     version: '0.1.0',
+    routes,
   }) as unknown as {
     fhirVersion: string;
     format: string[];
     rest: {
-      resource: { type: string; interaction: { code: string }[]; searchParam: { name: string; type: string }[] }[];
+      resource: {
+        type: string;
+        interaction: { code: string }[];
+        searchParam?: { name: string; type: string }[];
+        operation?: { name: string; definition: string }[];
+      }[];
       searchParam: { name: string }[];
     }[];
   };
@@ -167,18 +189,75 @@ describe('CapabilityStatement', () => {
     expect(statement.format).toEqual(['json', 'application/fhir+json']);
   });
 
-  it('lists exactly the resources, interactions and parameters the parsers accept', () => {
+  it('states the interactions and operations of the routes, in the specification’s order, and nothing else', () => {
     const [rest] = statement.rest;
+    expect(rest!.resource.map((r) => [r.type, r.interaction.map((i) => i.code)])).toEqual([
+      ['Patient', ['read', 'search-type']],
+      ['Appointment', ['read', 'update', 'patch', 'create', 'search-type']],
+      ['Slot', ['read', 'search-type']],
+      ['Practitioner', ['read']],
+    ]);
+    const practitioner = rest!.resource.find((r) => r.type === 'Practitioner')!;
+    expect(practitioner.operation).toEqual([
+      { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Practitioner-everything' },
+    ]);
+    // No search offered, no search parameters stated.
+    expect(practitioner.searchParam).toBeUndefined();
+  });
+
+  it('reads every route shape FHIR has, and refuses one it cannot state', () => {
+    expect(
+      [
+        'GET /fhir/Patient',
+        'POST /fhir/Patient',
+        'GET /fhir/Patient/:id',
+        'PUT /fhir/Patient/:id',
+        'PATCH /fhir/Patient/:id',
+        'DELETE /fhir/Patient/:id',
+        'GET /fhir/Patient/_history',
+        'GET /fhir/Patient/:id/_history',
+        'GET /fhir/Patient/:id/_history/:vid',
+        'POST /fhir/Patient/$match',
+        'GET /fhir/Patient/:id/$everything',
+      ].map(fhirRouteMeaning),
+    ).toEqual([
+      { type: 'Patient', interaction: 'search-type' },
+      { type: 'Patient', interaction: 'create' },
+      { type: 'Patient', interaction: 'read' },
+      { type: 'Patient', interaction: 'update' },
+      { type: 'Patient', interaction: 'patch' },
+      { type: 'Patient', interaction: 'delete' },
+      { type: 'Patient', interaction: 'history-type' },
+      { type: 'Patient', interaction: 'history-instance' },
+      { type: 'Patient', interaction: 'vread' },
+      { type: 'Patient', operation: 'match' },
+      { type: 'Patient', operation: 'everything' },
+    ]);
+    expect(fhirRouteMeaning('GET /patients/:id')).toBeUndefined();
+    for (const odd of ['DELETE /fhir/Patient', 'GET /fhir/Patient/:id/notes', 'PUT /fhir/Patient/$match', 'GET /fhir/patient/:id']) {
+      expect(() => fhirRouteMeaning(odd)).toThrow(/no FHIR interaction/);
+    }
+    expect(() => fhirOffer(['GET /fhir/Observation'])).not.toThrow();
+    expect(() => capabilityStatement({ baseUrl: 'x', date: '2026-03-01', routes: ['GET /fhir/Observation'] })).toThrow(/SEARCH_PARAMS/);
+  });
+
+  it('lists the parameters the parsers accept, for every searchable type', () => {
+    const all = capabilityStatement({
+      baseUrl: 'https://clinic.example/api/fhir',
+      date: '2026-03-01',
+      routes: Object.keys(SEARCH_PARAMS).map((type) => `GET /fhir/${type}`),
+    }) as unknown as typeof statement;
+    const [rest] = all.rest;
     expect(rest!.resource.map((r) => r.type).sort()).toEqual(Object.keys(SEARCH_PARAMS).sort());
     for (const resource of rest!.resource) {
       const type = resource.type as keyof typeof SEARCH_PARAMS;
-      expect(resource.searchParam.map((p) => p.name)).toEqual(Object.keys(SEARCH_PARAMS[type]));
-      expect(resource.searchParam.map((p) => p.type)).toEqual(Object.values(SEARCH_PARAMS[type]).map((p) => p.type));
-      expect(resource.interaction.map((i) => i.code)).toEqual(INTERACTIONS[type]);
+      expect(resource.searchParam!.map((p) => p.name)).toEqual(Object.keys(SEARCH_PARAMS[type]));
+      expect(resource.searchParam!.map((p) => p.type)).toEqual(Object.values(SEARCH_PARAMS[type]).map((p) => p.type));
     }
     expect(rest!.searchParam.map((p) => p.name)).toEqual(Object.keys(COMMON_PARAMS));
+    expect(rest!.searchParam.map((p) => p.name)).toContain('_summary');
     // The issue's minimum is there.
-    const names = Object.fromEntries(rest!.resource.map((r) => [r.type, r.searchParam.map((p) => p.name)]));
+    const names = Object.fromEntries(rest!.resource.map((r) => [r.type, r.searchParam!.map((p) => p.name)]));
     expect(names).toMatchObject({
       Patient: expect.arrayContaining(['name', 'identifier', 'birthdate']),
       Appointment: expect.arrayContaining(['patient', 'practitioner', 'date', 'status']),

@@ -14,11 +14,16 @@ import {
 import { mayAttempt } from './check.js';
 import { TOKEN_SIGNER } from './tokens.js';
 
-/** An Express path (`/patients/:id`) as an anchored RE2/JS regex over the service path. */
+/**
+ * An Express path (`/patients/:id`) as an anchored RE2/JS regex over the service path. Under
+ * `/fhir/` a parameter never starts with `_` or `$`: no FHIR id does, and such a segment names
+ * an interaction or an operation (`_history`, `$everything`), offered only where a route names it.
+ */
 export function pathPattern(expressPath: string): string {
+  const parameter = expressPath.startsWith('/fhir/') ? '[^/_$][^/]*' : '[^/]+';
   const escaped = expressPath
     .split('/')
-    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) => (segment.startsWith(':') ? parameter : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
   return `^${escaped}$`;
 }

@@ -16,7 +16,7 @@ import {
   toFhirSlot,
   type StatusCommand,
 } from '@caregrid/fhir';
-import { publicRequestUrl, sendResource } from '@caregrid/fhir/http';
+import { publicRequestUrl, sendCount, sendResource } from '@caregrid/fhir/http';
 import type { AppointmentUseCases } from '../use-cases.js';
 import { idParams } from './schemas.js';
 
@@ -65,6 +65,10 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
       responses: { 200: { description: 'searchset Bundle', contentType: FHIR_JSON }, 400: answers[400] },
       handler: async ({ query, caller, req, res }) => {
         const page = await useCases.list(caller, appointmentListQuery(query), { total: true });
+        if (query.summary === 'count') {
+          sendCount(req, res, page.total ?? 0);
+          return;
+        }
         const bundle = searchset(page.items.map(toFhirAppointment), {
           total: page.total ?? 0,
           ...pageLinks(publicRequestUrl(req), page.nextCursor),
@@ -138,6 +142,10 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
           ]);
         }
         const { doctor, slots } = await useCases.freeSlotsBetween(query.practitionerId, from, to);
+        if (query.summary === 'count') {
+          sendCount(req, res, slots.length);
+          return;
+        }
         const after = query.cursor ? decodeCursor(query.cursor, slotCursor)[0] : undefined;
         const rest = after ? slots.filter((slot) => slot.start > after) : slots;
         const page = rest.slice(0, query.count);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ApiRouter, authorize, narrow, noteAccess, seesNothing } from '@caregrid/platform';
 import { FHIR_JSON, pageLinks, searchSchemas, searchset, toFhirInvoice } from '@caregrid/fhir';
-import { publicRequestUrl, sendResource } from '@caregrid/fhir/http';
+import { publicRequestUrl, sendCount, sendResource } from '@caregrid/fhir/http';
 import type { InvoiceRepository } from '../data/invoice-repository.js';
 import { invoiceFacts } from './routes.js';
 
@@ -21,6 +21,10 @@ export function invoiceFhirRoutes(invoices: InvoiceRepository): ApiRouter {
       handler: async ({ query, caller, req, res }) => {
         const scope = narrow(caller, 'invoice');
         const filter = { patientId: query.patientId, status: query.status };
+        if (query.summary === 'count') {
+          sendCount(req, res, seesNothing(scope) ? 0 : await invoices.count(filter, scope));
+          return;
+        }
         const [page, total] = seesNothing(scope)
           ? [{ items: [], nextCursor: null }, 0]
           : await Promise.all([

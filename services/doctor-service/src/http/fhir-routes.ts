@@ -1,6 +1,15 @@
 import { ApiRouter, type Caller } from '@caregrid/platform';
-import { FHIR_JSON, pageLinks, searchSchemas, searchset, toFhirPractitioner, toFhirPractitionerRole, type Resource } from '@caregrid/fhir';
-import { publicRequestUrl, sendResource } from '@caregrid/fhir/http';
+import {
+  FHIR_JSON,
+  pageLinks,
+  searchSchemas,
+  searchset,
+  toFhirPractitioner,
+  toFhirPractitionerRole,
+  type Paging,
+  type Resource,
+} from '@caregrid/fhir';
+import { publicRequestUrl, sendCount, sendResource } from '@caregrid/fhir/http';
 import type { Request, Response } from 'express';
 import type { DoctorAnswer, DoctorSearch, DoctorUseCases } from '../use-cases.js';
 import { doctorParams } from './schemas.js';
@@ -17,10 +26,14 @@ export function doctorFhirRoutes(doctors: DoctorUseCases): ApiRouter {
     req: Request,
     res: Response,
     filter: DoctorSearch,
-    page: { count: number; cursor?: string },
+    page: Paging,
     map: (doctor: DoctorAnswer) => Resource,
   ) => {
     const found = await doctors.search(caller, filter, { limit: page.count, cursor: page.cursor });
+    if (page.summary === 'count') {
+      sendCount(req, res, found.total);
+      return;
+    }
     sendResource(res, searchset(found.items.map(map), { total: found.total, ...pageLinks(publicRequestUrl(req), found.nextCursor) }));
   };
   const searchAnswers = {

@@ -1,22 +1,37 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { capabilityStatement } from '@caregrid/fhir';
 import { sendOutcome, sendResource } from '@caregrid/fhir/http';
-import { problemType } from '@caregrid/platform';
+import { ENDPOINTS, problemType } from '@caregrid/platform';
 import { FHIR_BASE } from '../domain/routes.js';
 
 /**
  * `GET /api/fhir/metadata`: the CapabilityStatement, answered by the gateway
  * itself and public, as FHIR servers do (clients read it to learn what the
  * server supports and how to sign in before they hold a token; it holds no
- * patient data). It is built from the same tables the services' search
- * parsers use, so it states exactly what they serve.
+ * patient data). It is built from the access model's endpoint table, which
+ * the services serve exactly and the gateway policy admits (anything else under
+ * a FHIR type is a 405 there), and from the tables the services' search parsers
+ * use, so it states exactly what they serve.
  */
 export function fhirMetadata(options: { version?: string; now?: () => Date }): Router {
   const date = (options.now ?? (() => new Date()))().toISOString();
+  const routes = Object.values(ENDPOINTS).flatMap((table) => Object.keys(table));
   const router = express.Router();
   router.get(`${FHIR_BASE}/metadata`, (req, res) => {
     const baseUrl = `${req.protocol}://${req.header('host') ?? 'localhost'}${FHIR_BASE}`;
-    sendResource(res, capabilityStatement({ baseUrl, date, ...(options.version ? { version: options.version } : {}) }));
+    sendResource(res, capabilityStatement({ baseUrl, date, routes, ...(options.version ? { version: options.version } : {}) }));
+  });
+  router.all(`${FHIR_BASE}/metadata`, (req, res) => {
+    sendOutcome(
+      res,
+      {
+        type: problemType('method-not-allowed'),
+        title: 'Method not allowed',
+        status: 405,
+        detail: `${req.method} is not offered here (offered: GET)`,
+      },
+      { allow: 'GET' },
+    );
   });
   return router;
 }

@@ -195,7 +195,7 @@ function forward(req: Request, res: Response, target: { appId: string; path: str
       return;
     }
     readWhole(answer, (body) => {
-      const verdict = classifySidecarAnswer({ status, contentType, body });
+      const verdict = classifySidecarAnswer({ status, contentType, body, method: req.method, allow: String(answer.headers.allow ?? '') });
       if (verdict.kind === 'failed') options.logger.warn({ appId: target.appId, status, body: body.slice(0, 500) }, 'invocation failed');
       if (verdict.kind === 'refused' || verdict.kind === 'failed') sendProblemOf(res, verdict.problem);
       else res.status(status).set('content-type', contentType).send(body);

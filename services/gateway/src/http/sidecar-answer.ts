@@ -2,13 +2,17 @@
  * What the gateway answers, from what its sidecar answered to an invocation (or from the
  * invocation failing before any answer). No I/O: `forward` in proxy.ts sends, asks, acts.
  */
+import { FHIR_BASE } from '../domain/routes.js';
 
 /** What the gateway knows when it decides. */
 export type SidecarAnswer =
   /** An answer whose body has not been read: streamed through, unless it may be the sidecar's own word. */
   | { status: number; contentType: string; body?: undefined }
-  /** The same answer read whole, because the verdict on its head was `read`. */
-  | { status: number; contentType: string; body: string }
+  /**
+   * The same answer read whole, because the verdict on its head was `read`; with the request's
+   * method and the answer's `Allow` header, for a 405.
+   */
+  | { status: number; contentType: string; body: string; method?: string; allow?: string }
   | NoAnswer;
 
 /** The invocation timed out, or the sidecar could not be reached. */
@@ -16,7 +20,7 @@ export type NoAnswer = { failure: 'timeout' | 'unreachable' };
 
 export type Problem = {
   status: number;
-  slug: 'unauthenticated' | 'forbidden' | 'upstream';
+  slug: 'unauthenticated' | 'forbidden' | 'method-not-allowed' | 'upstream';
   title: string;
   detail: string;
   headers: Record<string, string>;
@@ -63,9 +67,10 @@ export function classifySidecarAnswer(answer: SidecarAnswer): Verdict {
       : { kind: 'failed', problem: { ...UNAVAILABLE, detail: 'The gateway sidecar is unreachable' } };
   }
   const { status, contentType, body } = answer;
-  // Dapr's own failures and the policy's plain-text 401/403 become problem+json; the rest streams through.
+  // Dapr's own failures and the policy's plain-text 401/403/405 become problem+json; the rest streams through.
   const maybeSidecars =
-    (status >= 500 && contentType.includes('application/json')) || ((status === 401 || status === 403) && !contentType.includes('json'));
+    (status >= 500 && contentType.includes('application/json')) ||
+    ((status === 401 || status === 403 || status === 405) && !contentType.includes('json'));
   if (!maybeSidecars) return body === undefined ? { kind: 'stream' } : { kind: 'relay' };
   if (body === undefined) return { kind: 'read' };
   if (status === 401) {
@@ -84,6 +89,20 @@ export function classifySidecarAnswer(answer: SidecarAnswer): Verdict {
     return {
       kind: 'refused',
       problem: { status: 403, slug: 'forbidden', title: 'Forbidden', detail: 'Your role does not allow this request', headers: {} },
+    };
+  }
+  if (status === 405) {
+    // The policy's word for a FHIR interaction no role may attempt: Allow names what is offered there.
+    const allow = answer.allow ?? '';
+    return {
+      kind: 'refused',
+      problem: {
+        status: 405,
+        slug: 'method-not-allowed',
+        title: 'Method not allowed',
+        detail: `${answer.method ?? 'This method'} is not offered here (${allow ? `offered: ${allow}` : 'nothing is'}; see ${FHIR_BASE}/metadata)`,
+        headers: { allow },
+      },
     };
   }
   const failure = daprFailure(body);

@@ -123,3 +123,23 @@ describe('odd paths', () => {
     expect((await fetch(`${url}/api/patients/a%20b`)).status).toBe(503); // ordinary encoding is forwarded
   });
 });
+
+it('serves the CapabilityStatement of the routes the services serve, read only (other methods: 405, Allow: GET)', async () => {
+  const gateway = await startGateway({ rateLimitPerMinute: 100 });
+  const read = await fetch(`${gateway}/api/fhir/metadata`);
+  const statement = (await read.json()) as { rest: { resource: { type: string; interaction: { code: string }[] }[] }[] };
+  const interactions = Object.fromEntries(statement.rest[0]!.resource.map((r) => [r.type, r.interaction.map((i) => i.code)]));
+  expect([read.status, interactions.Patient, interactions.Appointment]).toEqual([
+    200,
+    ['read', 'search-type'],
+    ['read', 'update', 'patch', 'create', 'search-type'],
+  ]);
+  const posted = await fetch(`${gateway}/api/fhir/metadata`, { method: 'POST' });
+  const outcome = (await posted.json()) as { resourceType: string; issue: { code: string }[] };
+  expect([posted.status, posted.headers.get('allow'), outcome.resourceType, outcome.issue[0]!.code]).toEqual([
+    405,
+    'GET',
+    'OperationOutcome',
+    'not-supported',
+  ]);
+});

@@ -23,6 +23,8 @@ describe("the sidecar's answer, before its body is read", () => {
     ['a 5xx problem+json streams through (not application/json)', { status: 503, contentType: 'application/problem+json' }, 'stream'],
     ['a plain-text 401 (the policy) is read first', { status: 401, contentType: 'text/plain' }, 'read'],
     ['a 403 without a content type (the policy) is read first', { status: 403, contentType: '' }, 'read'],
+    ['a plain-text 405 (the policy: an interaction not offered) is read first', { status: 405, contentType: 'text/plain' }, 'read'],
+    ["a service's own JSON 405 streams through", { status: 405, contentType: JSON_TYPE }, 'stream'],
     ['a JSON 5xx (maybe Dapr) is read first', { status: 500, contentType: 'application/json; charset=utf-8' }, 'read'],
     ['a JSON 502 is read first', { status: 502, contentType: JSON_TYPE }, 'read'],
   ])('%s', (_, answer, kind) => {
@@ -52,6 +54,34 @@ describe('the answer read whole', () => {
       {
         kind: 'refused',
         problem: { status: 403, slug: 'forbidden', title: 'Forbidden', detail: 'Your role does not allow this request', headers: {} },
+      },
+    ],
+    [
+      "the policy's 405: problem naming the method and what is offered",
+      { status: 405, contentType: 'text/plain', body: 'Method Not Allowed', method: 'DELETE', allow: 'GET, PUT' },
+      {
+        kind: 'refused',
+        problem: {
+          status: 405,
+          slug: 'method-not-allowed',
+          title: 'Method not allowed',
+          detail: 'DELETE is not offered here (offered: GET, PUT; see /api/fhir/metadata)',
+          headers: { allow: 'GET, PUT' },
+        },
+      },
+    ],
+    [
+      "the policy's 405 where nothing is offered",
+      { status: 405, contentType: 'text/plain', body: 'Method Not Allowed', method: 'GET', allow: '' },
+      {
+        kind: 'refused',
+        problem: {
+          status: 405,
+          slug: 'method-not-allowed',
+          title: 'Method not allowed',
+          detail: 'GET is not offered here (nothing is; see /api/fhir/metadata)',
+          headers: { allow: '' },
+        },
       },
     ],
     ...(['context deadline exceeded', 'request Timeout', 'the call timed out'] as const).map(

@@ -13,7 +13,7 @@ import {
   toFhirCommunication,
   toFhirCommunicationRequest,
 } from '@caregrid/fhir';
-import { publicRequestUrl, sendResource } from '@caregrid/fhir/http';
+import { publicRequestUrl, sendCount, sendResource } from '@caregrid/fhir/http';
 import type { NotificationUseCases } from '../use-cases.js';
 
 const outcome = (description: string) => ({ description: `${description} (OperationOutcome)`, contentType: FHIR_JSON });
@@ -40,6 +40,10 @@ export function notificationFhirRoutes(notifications: NotificationUseCases): Api
           { kinds: REQUESTED_KINDS, statuses: statuses ?? NOTICE_STATUSES, patientId, appointmentId },
           { limit: count, cursor },
         );
+        if (query.summary === 'count') {
+          sendCount(req, res, page.total);
+          return;
+        }
         const bundle = searchset(page.items.map(toFhirCommunicationRequest), {
           total: page.total,
           ...pageLinks(publicRequestUrl(req), page.nextCursor),
@@ -82,6 +86,10 @@ export function notificationFhirRoutes(notifications: NotificationUseCases): Api
           },
           { limit: count, cursor },
         );
+        if (query.summary === 'count') {
+          sendCount(req, res, page.total);
+          return;
+        }
         const bundle = searchset(page.items.map(toFhirCommunication), {
           total: page.total,
           ...pageLinks(publicRequestUrl(req), page.nextCursor),

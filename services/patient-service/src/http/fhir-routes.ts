@@ -1,6 +1,6 @@
 import { ApiRouter, authorize, narrow, noteAccess } from '@caregrid/platform';
 import { FHIR_JSON, pageLinks, searchSchemas, searchset, Systems, toFhirPatient, type SearchOf } from '@caregrid/fhir';
-import { publicRequestUrl, sendResource } from '@caregrid/fhir/http';
+import { publicRequestUrl, sendCount, sendResource } from '@caregrid/fhir/http';
 import type { PatientFilter, PatientRepository } from '../data/patient-repository.js';
 import { patientFacts } from '../domain/patient-access.js';
 import { patientParams } from './schemas.js';
@@ -31,7 +31,8 @@ export function patientFhirRoutes(patients: PatientRepository): ApiRouter {
       method: 'get',
       path: '/fhir/Patient',
       audit: 'search',
-      summary: 'FHIR Patient search (name, identifier, birthdate): a searchset Bundle of the patients you may read',
+      summary:
+        'FHIR Patient search (name, identifier, birthdate): a searchset Bundle of the patients you may read (_summary=count: how many)',
       tags: ['fhir'],
       query: searchSchemas.Patient,
       responses: {
@@ -42,6 +43,10 @@ export function patientFhirRoutes(patients: PatientRepository): ApiRouter {
       handler: async ({ query, caller, req, res }) => {
         const scope = narrow(caller, 'patient', 'read');
         const filter = patientFilterOf(query);
+        if (query.summary === 'count') {
+          sendCount(req, res, await patients.count(filter, scope));
+          return;
+        }
         const [page, total] = await Promise.all([
           patients.list({ ...filter, limit: query.count, cursor: query.cursor }, scope),
           patients.count(filter, scope),
