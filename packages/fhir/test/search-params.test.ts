@@ -27,11 +27,14 @@ describe('common parameters', () => {
   });
 
   it('refuses unknown parameters, modifiers and nested values, naming them', () => {
-    expect(refused('Patient', { family: 'Berg' })).toEqual([
-      { path: 'query.family', message: expect.stringMatching(/^unknown search parameter \(supported: _count/) },
+    expect(refused('Patient', { address: 'Berlin' })).toEqual([
+      { path: 'query.address', message: expect.stringMatching(/^unknown search parameter \(supported: _count/) },
     ]);
-    expect(refusedPaths('Patient', { 'name:exact': 'Ann', _sort: 'name', _include: 'x' })).toEqual([
-      'query.name:exact',
+    expect(refused('Patient', { 'name:missing': 'true' })).toEqual([
+      { path: 'query.name:missing', message: 'modifier :missing is not supported (supported: :exact, :contains)' },
+    ]);
+    expect(refusedPaths('Patient', { 'birthdate:exact': '1984', _sort: 'name', _include: 'x' })).toEqual([
+      'query.birthdate:exact',
       'query._sort',
       'query._include',
     ]);
@@ -145,6 +148,21 @@ describe('Slot', () => {
   });
 });
 
+describe('name parameters', () => {
+  it('a plain name is the search text; modifiers, family and given are name criteria, ANDed', () => {
+    expect(parseSearch('Patient', { name: 'ann', 'name:exact': 'Müller', 'family:contains': 'ull', given: ' Ma ' })).toMatchObject({
+      name: 'ann',
+      names: [
+        { part: 'name', match: 'exact', value: 'Müller' },
+        { part: 'family', match: 'contains', value: 'ull' },
+        { part: 'given', match: 'start', value: 'Ma' },
+      ],
+    });
+    expect(parseSearch('Practitioner', { 'given:exact': 'Ann' }).names).toEqual([{ part: 'given', match: 'exact', value: 'Ann' }]);
+    expect(refusedPaths('Patient', { 'family:exact': ['a', 'b'] })).toEqual(['query.family:exact']);
+  });
+});
+
 describe('Practitioner, PractitionerRole, Invoice', () => {
   it('parse their parameters and refuse bad ones', () => {
     expect(parseSearch('Practitioner', { name: 'Quinn' })).toEqual({ name: 'Quinn', count: 20 });
@@ -169,6 +187,8 @@ describe('every table entry parses a documented example (no parameter is declare
     _cursor: 'abc',
     _format: 'json',
     name: 'Ann',
+    family: 'Berg',
+    given: 'Ann',
     identifier: 'A1',
     birthdate: '1984',
     specialty: 'cardiology',

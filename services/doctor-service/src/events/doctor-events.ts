@@ -11,10 +11,27 @@ export type DoctorEventKind = 'created' | 'updated' | 'deleted';
  */
 export function doctorEvent(kind: DoctorEventKind, doctor: Doctor) {
   if (kind === 'deleted') return outboxEvent(doctorDeleted, doctor.id, { doctorId: doctor.id, version: doctor.version });
-  const { id, name, email, specialization, hospitalName, department, accepting, slotMinutes, timeZone, fees, currency, version } = doctor;
+  const {
+    id,
+    name,
+    family,
+    given,
+    email,
+    specialization,
+    hospitalName,
+    department,
+    accepting,
+    slotMinutes,
+    timeZone,
+    fees,
+    currency,
+    version,
+  } = doctor;
   return outboxEvent(kind === 'created' ? doctorCreated : doctorUpdated, id, {
     doctorId: id,
     name,
+    family,
+    given,
     email,
     specialization,
     hospitalName,
