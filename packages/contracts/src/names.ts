@@ -55,10 +55,21 @@ export function personNameOf(input: NameMembers): PersonName | { path: string; m
   return parts;
 }
 
-/** Refines an input object with the name members: a usable name, else an issue at its member. */
-export function checkPersonName(input: NameMembers, ctx: z.RefinementCtx): void {
-  const name = personNameOf(input);
-  if ('path' in name) ctx.addIssue({ code: 'custom', path: [name.path], message: name.message, input });
+const NAME_MEMBERS: PropertyKey[] = Object.keys(personNameInput);
+
+/**
+ * An input object schema (with personNameInput's members) that also checks they make a usable name,
+ * else an issue at the member. The check runs beside other fields' issues (a 400 lists them all), but
+ * not over name members that are themselves invalid.
+ */
+export function withPersonName<T extends z.ZodType<NameMembers>>(schema: T): T {
+  return schema.superRefine(
+    (input, ctx) => {
+      const name = personNameOf(input);
+      if ('path' in name) ctx.addIssue({ code: 'custom', path: [name.path], message: name.message, input });
+    },
+    { when: (payload) => !payload.issues.some((issue) => NAME_MEMBERS.includes(issue.path?.[0] ?? '')) },
+  ) as T;
 }
 
 /** How a FHIR string search matches a name part: its start (the default), the whole part exactly, or anywhere. */

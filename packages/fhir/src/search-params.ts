@@ -90,8 +90,9 @@ function nameParam(definition: string, documentation: string) {
   return spec({
     type: 'string',
     definition: sp(definition),
-    documentation: `${documentation} Case- and accent-insensitive; :exact matches a whole part as written, :contains anywhere in the name.`,
+    documentation: `${documentation} Case- and accent-insensitive; :exact matches a whole part as written, :contains anywhere in the name. Repeatable (ANDed).`,
     modifiers: ['exact', 'contains'],
+    repeatable: true,
     parse: (raw): { match: NameMatch; value: string } | Invalid => {
       const value = text(100)(raw);
       return value instanceof Invalid ? value : { match: 'start', value };

@@ -72,7 +72,7 @@ describe('Patient', () => {
     for (const identifier of ['urn:other|1', `${Systems.patientId}|not-a-uuid`, `${Systems.patientId}|`])
       expect(refusedPaths('Patient', { identifier })).toEqual(['query.identifier']);
     expect(refusedPaths('Patient', { name: 'x'.repeat(101) })).toEqual(['query.name']);
-    expect(refusedPaths('Patient', { name: ['Ann', 'Bo'] })).toEqual(['query.name']);
+    expect(refusedPaths('Patient', { identifier: ['A1', 'A2'] })).toEqual(['query.identifier']);
   });
 });
 
@@ -159,7 +159,11 @@ describe('name parameters', () => {
       ],
     });
     expect(parseSearch('Practitioner', { 'given:exact': 'Ann' }).names).toEqual([{ part: 'given', match: 'exact', value: 'Ann' }]);
-    expect(refusedPaths('Patient', { 'family:exact': ['a', 'b'] })).toEqual(['query.family:exact']);
+    expect(parseSearch('Patient', { given: ['ann', 'mar'] }).names).toEqual([
+      { part: 'given', match: 'start', value: 'ann' },
+      { part: 'given', match: 'start', value: 'mar' },
+    ]);
+    expect(refusedPaths('Patient', { 'family:exact': ['a', ''] })).toEqual(['query.family:exact.1']);
   });
 });
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import {
-  checkPersonName,
   dayHoursSchema,
   displayName,
   feesSchema,
   namePatchBase,
   personNameInput,
   personNameOf,
+  withPersonName,
   SPECIALIZATIONS,
   WEEKDAYS,
   workingHoursSchema,
@@ -32,8 +32,8 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 export const currencySchema = z.string().refine((code) => CURRENCIES.has(code), 'must be an ISO 4217 currency code such as EUR');
 export const DEFAULT_CURRENCY = 'EUR';
 
-export const doctorInputSchema = z
-  .strictObject({
+export const doctorInputSchema = withPersonName(
+  z.strictObject({
     ...personNameInput,
     email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
     phone: text(40).nullable().optional(),
@@ -51,8 +51,8 @@ export const doctorInputSchema = z
     currency: currencySchema.default(DEFAULT_CURRENCY),
     /** Optimistic locking for clients that cannot send If-Match. */
     version: z.number().int().positive().optional(),
-  })
-  .superRefine(checkPersonName);
+  }),
+);
 
 export type DoctorInput = z.infer<typeof doctorInputSchema>;
 export type WorkingHours = z.infer<typeof workingHoursSchema>;

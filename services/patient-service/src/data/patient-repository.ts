@@ -79,11 +79,12 @@ export type PatientFilter = {
 };
 
 /**
- * One name criterion as SQL over `name_search` (" ann marie muller ", trigram-indexed: migration 004)
- * with `escaped` the LIKE-escaped value and `value` the value as given. For family or given alone, the
- * index finds the candidates and the part's own key confirms them; exact compares as written.
+ * One name criterion as SQL over `name_search` (" ann marie muller ", trigram-indexed: migration 004),
+ * `param` placing a value. For family or given alone, the index finds the candidates and the part's
+ * own key confirms them; exact compares as written.
  */
-function nameCondition({ part, match }: NameCriterion, escaped: string, value: string): string {
+function nameCondition({ part, match, value: given }: NameCriterion, param: (value: string) => string): string {
+  const escaped = param(likeLiteral(given));
   const pattern = {
     start: `'% ' || fold_name(${escaped}) || '%'`,
     contains: `'%' || fold_name(${escaped}) || '%'`,
@@ -91,6 +92,7 @@ function nameCondition({ part, match }: NameCriterion, escaped: string, value: s
   }[match];
   const indexed = `name_search LIKE ${pattern}`;
   if (match === 'exact') {
+    const value = param(given);
     const written = {
       name: `(family = ${value} OR ${value} = ANY(given) OR name = ${value})`,
       family: `family = ${value}`,
@@ -110,16 +112,21 @@ function whereOf(filter: PatientFilter, scope: Scope, offset: number): { sql: st
   const byId = identifier && identifier.system !== 'insurance-policy' && UUID.test(identifier.value) ? identifier.value : null;
   const byPolicy = identifier && identifier.system !== 'id' ? identifier.value : null;
   const $ = (n: number) => `$${offset + n}`;
+  // The name criteria's values, numbered after the fixed ones.
+  const nameParams: string[] = [];
+  const param = (value: string) => {
+    nameParams.push(value);
+    return `${$(10 + nameParams.length)}::text`;
+  };
+  const byName = names.map((criterion) => `\n      AND ${nameCondition(criterion, param)}`).join('');
   return {
     sql: `deleted_at IS NULL
       AND (${$(1)}::boolean OR id = ANY(${$(2)}::uuid[])
            OR id IN (SELECT patient_id FROM care_appointments WHERE doctor_id = ANY(${$(3)}::uuid[]) AND state <> 'cancelled'))
-      AND (${$(4)}::text IS NULL OR name_search LIKE '% ' || fold_name(${$(10)}) || '%' OR lower(email) COLLATE "C" LIKE ${$(4)})
+      AND (${$(4)}::text IS NULL OR name_search LIKE '% ' || fold_name(${$(10)}::text) || '%' OR lower(email) COLLATE "C" LIKE ${$(4)})
       AND (NOT ${$(5)}::boolean OR id = ${$(6)}::uuid OR details->'insurance'->>'policyNumber' = ${$(7)}::text)
       AND (${$(8)}::date IS NULL OR date_of_birth >= ${$(8)}::date)
-      AND (${$(9)}::date IS NULL OR date_of_birth < ${$(9)}::date)${names
-        .map((criterion, i) => `\n      AND ${nameCondition(criterion, `${$(11 + 2 * i)}::text`, `${$(12 + 2 * i)}::text`)}`)
-        .join('')}`,
+      AND (${$(9)}::date IS NULL OR date_of_birth < ${$(9)}::date)${byName}`,
     params: [
       scope.all,
       scopeIds(scope, 'patientId'),
@@ -131,7 +138,7 @@ function whereOf(filter: PatientFilter, scope: Scope, offset: number): { sql: st
       filter.bornFrom ?? null,
       filter.bornBefore ?? null,
       filter.q ? likeLiteral(filter.q) : null,
-      ...names.flatMap((criterion) => [likeLiteral(criterion.value), criterion.value]),
+      ...nameParams,
     ],
   };
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  checkPersonName,
   displayName,
   GENDERS,
   namePatchBase,
@@ -8,14 +7,15 @@ import {
   type PersonName,
   personNameInput,
   personNameOf,
+  withPersonName,
 } from '@caregrid/contracts';
 import { applyMergePatch, calendarDate, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 /** A complete patient record as a client writes it (POST, PUT, and a PATCH's result). */
-export const patientInputSchema = z
-  .strictObject({
+export const patientInputSchema = withPersonName(
+  z.strictObject({
     ...personNameInput,
     email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
     phone: text(40).nullable().optional(),
@@ -24,8 +24,8 @@ export const patientInputSchema = z
     gender: z.enum(GENDERS),
     details: patientDetailsSchema.optional(),
     userId: z.uuid().nullable().optional(),
-  })
-  .superRefine(checkPersonName);
+  }),
+);
 
 export type PatientInput = z.infer<typeof patientInputSchema>;
 export type PatientDetails = z.infer<typeof patientDetailsSchema>;
