@@ -65,30 +65,35 @@ export type DoctorFilter = {
 const withWord = (part?: 'given' | 'family') =>
   `id IN (SELECT doctor_id FROM doctor_name_words WHERE word LIKE ?${part ? ` AND part = '${part}'` : ''})`;
 
+const isOneWord = (value: string) => !/\s/.test(value);
+
 /**
- * One name criterion as SQL and its parameters. The columns' collation (utf8mb4_unicode_ci) ignores
- * case and accents; exact compares as written (utf8mb4_bin, and JSON strings are compared as bytes).
+ * One name criterion as SQL and its parameters. The words table and the columns compare in
+ * utf8mb4_unicode_ci, which ignores case and accents; exact compares as written (utf8mb4_bin, and
+ * JSON strings compare as bytes), with the words' index first when the value is one word.
  */
 function nameCondition({ part, match, value }: NameCriterion): { sql: string; params: unknown[] } {
-  const start = `${likeLiteral(value)}%`;
-  const anywhere = `%${likeLiteral(value)}%`;
+  const words = part === 'name' ? undefined : part;
   if (match === 'exact') {
     const family = 'family COLLATE utf8mb4_bin = ?';
     const given = 'JSON_CONTAINS(given, JSON_QUOTE(?))';
-    if (part === 'family') return { sql: family, params: [value] };
-    if (part === 'given') return { sql: given, params: [value] };
-    return { sql: `(${family} OR ${given} OR name COLLATE utf8mb4_bin = ?)`, params: [value, value, value] };
+    const written =
+      part === 'family'
+        ? { sql: family, params: [value] }
+        : part === 'given'
+          ? { sql: given, params: [value] }
+          : { sql: `(${family} OR ${given} OR name COLLATE utf8mb4_bin = ?)`, params: [value, value, value] };
+    if (!isOneWord(value)) return written;
+    return { sql: `(${withWord(words)} AND ${written.sql})`, params: [likeLiteral(value), ...written.params] };
   }
   if (match === 'contains') {
-    if (part === 'given') return { sql: withWord('given'), params: [anywhere] };
-    return { sql: `${part === 'family' ? 'family' : 'name'} LIKE ?`, params: [anywhere] };
+    const anywhere = `%${likeLiteral(value)}%`;
+    return part === 'given' ? { sql: withWord('given'), params: [anywhere] } : { sql: `${part} LIKE ?`, params: [anywhere] };
   }
-  // A value of several words ("van der") is the start of the whole family name, or of the display name.
-  if (part === 'given') return { sql: withWord('given'), params: [start] };
-  return {
-    sql: `(${part === 'family' ? 'family' : 'name'} LIKE ? OR ${withWord(part === 'family' ? 'family' : undefined)})`,
-    params: [start, start],
-  };
+  const start = `${likeLiteral(value)}%`;
+  if (isOneWord(value)) return { sql: withWord(words), params: [start] };
+  // Several words ("van der", "Ann Mar"): the start of the family name, or of the display name (given names first).
+  return { sql: `${part === 'family' ? 'family' : 'name'} LIKE ?`, params: [start] };
 }
 
 /** The WHERE of a doctor search (without the keyset). */
@@ -99,12 +104,11 @@ function conditionsOf(filter: Omit<DoctorFilter, 'limit' | 'cursor'>): { conditi
     conditions.push('id = ?');
     params.push(filter.id);
   }
-  if (filter.q && filter.searchEmail) {
-    conditions.push(`(name LIKE ? OR ${withWord()} OR email LIKE ?)`);
-    params.push(likePrefix(filter.q), likePrefix(filter.q), likePrefix(filter.q));
-  } else if (filter.q) {
-    conditions.push(`(name LIKE ? OR ${withWord()})`);
-    params.push(likePrefix(filter.q), likePrefix(filter.q));
+  if (filter.q) {
+    // One word: the start of any word of the name; several: the start of the display name.
+    const byName = isOneWord(filter.q) ? withWord() : 'name LIKE ?';
+    conditions.push(filter.searchEmail ? `(${byName} OR email LIKE ?)` : byName);
+    params.push(likePrefix(filter.q), ...(filter.searchEmail ? [likePrefix(filter.q)] : []));
   }
   for (const criterion of filter.names ?? []) {
     const condition = nameCondition(criterion);
@@ -120,6 +124,20 @@ function conditionsOf(filter: Omit<DoctorFilter, 'limit' | 'cursor'>): { conditi
     params.push(filter.accepting);
   }
   return { conditions, params };
+}
+
+/** The statement of a search page (exported so that a test can EXPLAIN what the service runs). */
+export function listQuery(filter: DoctorFilter): { sql: string; params: unknown[] } {
+  const { conditions, params } = conditionsOf(filter);
+  if (filter.cursor) {
+    const [name, id] = decodeCursor(filter.cursor, cursorSchema);
+    conditions.push('(name > ? OR (name = ? AND id > ?))');
+    params.push(name, name, id);
+  }
+  return {
+    sql: `SELECT ${COLUMNS} FROM doctors WHERE ${conditions.join(' AND ')} ORDER BY name, id LIMIT ?`,
+    params: [...params, filter.limit + 1],
+  };
 }
 
 /** The words of a name as doctor_name_words holds them: the given names', then the family name's. */
@@ -170,14 +188,14 @@ export class DoctorRepository {
       const record = change(current);
       await connection
         .execute(
-          `UPDATE doctors SET name = ?, family = ?, given = ?, email = ?, phone = ?, specialization = ?, license_number = ?, years_of_experience = ?,
-                  hospital_name = ?, department = ?, accepting = ?, working_hours = ?, slot_minutes = ?, time_zone = ?,
-                  fees = ?, currency = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(3)
+          `UPDATE doctors SET name = ?, family = ?, given = ?, email = ?, phone = ?, specialization = ?, license_number = ?,
+                  years_of_experience = ?, hospital_name = ?, department = ?, accepting = ?, working_hours = ?, slot_minutes = ?,
+                  time_zone = ?, fees = ?, currency = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(3)
             WHERE id = ?`,
           [...this.values(record), id],
         )
         .catch(uniqueViolation);
-      await this.writeNameWords(connection, id, record);
+      await this.writeNameWords(connection, id, record, current);
       return this.withEvent(connection, 'updated', await this.read(connection, id));
     });
     this.onEventsQueued();
@@ -197,16 +215,8 @@ export class DoctorRepository {
 
   /** Filters plus name (or name/email) prefix search, name order, keyset pagination. */
   async list(filter: DoctorFilter): Promise<Page<Doctor>> {
-    const { conditions, params } = conditionsOf(filter);
-    if (filter.cursor) {
-      const [name, id] = decodeCursor(filter.cursor, cursorSchema);
-      conditions.push('(name > ? OR (name = ? AND id > ?))');
-      params.push(name, name, id);
-    }
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT ${COLUMNS} FROM doctors WHERE ${conditions.join(' AND ')} ORDER BY name, id LIMIT ?`,
-      [...params, filter.limit + 1],
-    );
+    const { sql, params } = listQuery(filter);
+    const [rows] = await this.pool.query<RowDataPacket[]>(sql, params);
     return toPage(rows, filter.limit, toDoctor, (row) => [row.name, row.id]);
   }
 
@@ -226,12 +236,19 @@ export class DoctorRepository {
     return toDoctor(rows[0]);
   }
 
-  private async writeNameWords(connection: PoolConnection, id: string, name: PersonName): Promise<void> {
-    await connection.execute('DELETE FROM doctor_name_words WHERE doctor_id = ?', [id]);
+  /**
+   * The words of the doctor's name, over those of `previous` (an update): rows are overwritten by their
+   * key and only surplus ones deleted, so that concurrent writes of other doctors never wait on a range.
+   */
+  private async writeNameWords(connection: PoolConnection, id: string, name: PersonName, previous?: PersonName): Promise<void> {
     const words = nameWords(name);
-    await connection.query('INSERT INTO doctor_name_words (doctor_id, position, part, word) VALUES ?', [
-      words.map(({ position, part, word }) => [id, position, part, word]),
-    ]);
+    await connection.query(
+      'INSERT INTO doctor_name_words (doctor_id, position, part, word) VALUES ? ON DUPLICATE KEY UPDATE part = VALUES(part), word = VALUES(word)',
+      [words.map(({ position, part, word }) => [id, position, part, word])],
+    );
+    if (previous && nameWords(previous).length > words.length) {
+      await connection.execute('DELETE FROM doctor_name_words WHERE doctor_id = ? AND position >= ?', [id, words.length]);
+    }
   }
 
   private values(record: DoctorRecord) {

@@ -5,6 +5,6 @@ UPDATE doctors
    SET family = REGEXP_SUBSTR(TRIM(name), '[^[:space:]]+$'),
        given = IF(
          TRIM(REGEXP_REPLACE(TRIM(name), '[^[:space:]]+$', '')) = '',
-         JSON_ARRAY(),
+         '[]',
          CONCAT('[', REPLACE(JSON_QUOTE(REGEXP_REPLACE(TRIM(REGEXP_REPLACE(TRIM(name), '[^[:space:]]+$', '')), '[[:space:]]+', ' ')), ' ', '","'), ']')
        )
