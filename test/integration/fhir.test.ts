@@ -188,12 +188,22 @@ describe('Patient', () => {
     expect(leapDay.entry?.map((e) => e.resource.id)).toEqual([w.patient1]);
   });
 
+  it('searches names as FHIR does (the start of any part, family, given, :exact) and answers HumanName in parts', async () => {
+    const ids = async (query: string) => (await search(`/api/fhir/Patient?${query}`, admin)).entry?.map((e) => e.resource.id);
+    expect(await ids(`name=bea&name=${RUN}`)).toEqual([w.patient2]);
+    expect(await ids(`family=BE&given=${RUN}`)).toEqual([w.patient2]);
+    expect(await ids(`name:exact=Bea&given=${RUN}`)).toEqual([w.patient2]);
+    expect(await ids(`name:exact=bea&given=${RUN}`)).toBeUndefined();
+    const read = await fhir('GET', `/api/fhir/Patient/${w.patient2}`, admin);
+    expect(read.body.name).toEqual([{ use: 'official', text: `${RUN} Bea`, family: 'Bea', given: [RUN] }]);
+  });
+
   it('reads one; unknown parameters and bad values are 400 OperationOutcomes', async () => {
     const read = await fhir('GET', `/api/fhir/Patient/${w.patient1}`, admin);
     expect([read.status, read.body.resourceType, read.body.id, read.body.birthDate]).toEqual([200, 'Patient', w.patient1, '1984-02-29']);
 
-    const unknown = await expectOutcome('GET', '/api/fhir/Patient?family=x', admin, 400);
-    expect(unknown.issue[0]!.diagnostics).toMatch(/^search parameter family: unknown search parameter/);
+    const unknown = await expectOutcome('GET', '/api/fhir/Patient?address=x', admin, 400);
+    expect(unknown.issue[0]!.diagnostics).toMatch(/^search parameter address: unknown search parameter/);
     const bad = await expectOutcome('GET', '/api/fhir/Patient?birthdate=ne1990', admin, 400);
     expect(bad.issue[0]!.diagnostics).toMatch(/^search parameter birthdate: prefix ne/);
     await expectOutcome('GET', '/api/fhir/Patient?_count=1000', admin, 400);

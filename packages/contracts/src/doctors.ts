@@ -60,6 +60,9 @@ export type DoctorForBooking = z.infer<typeof doctorForBooking>;
 const doctorSnapshot = z.object({
   doctorId: z.uuid(),
   name: z.string(),
+  // Absent in events published before names had parts.
+  family: z.string().optional(),
+  given: z.array(z.string()).optional(),
   email: z.string(),
   specialization: z.enum(SPECIALIZATIONS),
   hospitalName: z.string(),
@@ -92,7 +95,9 @@ export type DoctorSnapshot = z.infer<typeof doctorSnapshot>;
 /** doctor-service's answer for one doctor (`GET /doctors/{id}`, items of its searches); @caregrid/fhir maps it. */
 export const doctorRecord = z.object({
   id: z.uuid(),
-  name: z.string(),
+  name: z.string().describe('Display name: the given names, then the family name'),
+  family: z.string(),
+  given: z.array(z.string()),
   email: z.string(),
   phone: z.string().nullable(),
   specialization: z.enum(SPECIALIZATIONS),
@@ -122,6 +127,8 @@ export const publicDoctor = doctorRecord
   .pick({
     id: true,
     name: true,
+    family: true,
+    given: true,
     specialization: true,
     hospitalName: true,
     department: true,

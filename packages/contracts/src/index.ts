@@ -1,5 +1,6 @@
 export * from './core.js';
 export * from './fields.js';
+export * from './names.js';
 export * from './vocabulary.js';
 export * from './patients.js';
 export * from './doctors.js';

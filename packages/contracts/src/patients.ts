@@ -8,6 +8,9 @@ export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;
 const patientSnapshot = z.object({
   patientId: z.uuid(),
   name: z.string(),
+  // Absent in events published before names had parts.
+  family: z.string().optional(),
+  given: z.array(z.string()).optional(),
   email: z.string(),
   gender: z.enum(GENDERS),
   dateOfBirth: z.iso.date(),
@@ -40,7 +43,9 @@ export const patientDetailsSchema = z.strictObject({
 /** patient-service's answer for one patient (`GET /patients/{id}`, items of its searches); @caregrid/fhir maps it. */
 export const patientRecord = z.object({
   id: z.uuid(),
-  name: z.string(),
+  name: z.string().describe('Display name: the given names, then the family name'),
+  family: z.string(),
+  given: z.array(z.string()),
   email: z.string(),
   phone: z.string().nullable(),
   address: z.string().nullable(),

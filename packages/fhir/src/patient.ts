@@ -3,10 +3,12 @@ import { compact, Systems, type Resource } from './systems.js';
 
 export type FhirPatient = Resource & { resourceType: 'Patient'; id: string };
 
+/** HumanName of a record: its parts, and the display name as `text`. */
+export const humanName = (person: { name: string; family: string; given: string[] }) =>
+  compact({ use: 'official' as const, text: person.name, family: person.family, given: person.given });
+
 /**
- * Patient ← patient-service's record. The name is one string with us, so it
- * goes to `HumanName.text` only (splitting "Dr. Ann van der Berg" into
- * given/family would be a guess). Allergies are not Patient data in FHIR
+ * Patient ← patient-service's record. Allergies are not Patient data in FHIR
  * (AllergyIntolerance) and are left out; the account link (`userId`) is ours
  * alone.
  */
@@ -27,7 +29,7 @@ export function toFhirPatient(patient: PatientRecord): FhirPatient {
       },
     ].filter((identifier) => !!identifier),
     active: true,
-    name: [{ use: 'official', text: patient.name }],
+    name: [humanName(patient)],
     telecom: [
       { system: 'email', value: patient.email },
       patient.phone === null ? undefined : { system: 'phone', value: patient.phone },

@@ -1,4 +1,5 @@
 import { SPECIALIZATIONS, WEEKDAYS, type DoctorRecord, type DoctorView } from '@caregrid/contracts';
+import { humanName } from './patient.js';
 import type { Specialization } from './records.js';
 import { compact, Extensions, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
 
@@ -53,7 +54,7 @@ export function toFhirPractitioner(doctor: DoctorView): FhirPractitioner {
       },
     ],
     active: true,
-    name: [{ use: 'official', text: doctor.name }],
+    name: [humanName(doctor)],
     telecom:
       whole &&
       [

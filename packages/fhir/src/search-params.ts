@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APPOINTMENT_STATUSES, INVOICE_STATUSES, SPECIALIZATIONS } from '@caregrid/contracts';
+import { APPOINTMENT_STATUSES, INVOICE_STATUSES, SPECIALIZATIONS, type NameCriterion, type NameMatch } from '@caregrid/contracts';
 import {
   COMMUNICATION_REQUEST_STATUSES,
   COMMUNICATION_STATUSES,
@@ -13,8 +13,8 @@ import { FHIR_JSON, isUuid, parseReference, Systems } from './systems.js';
 /**
  * The search parameters we support, one table per resource: each entry parses
  * one raw value and says what the CapabilityStatement states about it, so the
- * parsers and the CapabilityStatement cannot disagree. Unknown parameters
- * (modifiers such as `name:exact` included) and bad values are refused: a zod
+ * parsers and the CapabilityStatement cannot disagree. Unknown parameters,
+ * modifiers a parameter does not take and bad values are refused: a zod
  * error at `query.<parameter>`, a 400 OperationOutcome.
  */
 export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference';
@@ -30,6 +30,8 @@ export type SearchParam<T> = {
   documentation: string;
   /** May the parameter appear more than once (ANDed)? */
   repeatable?: boolean;
+  /** The modifiers it takes (`name:exact`); a parsed value is then `{ match, value }`, match 'start' without one. */
+  modifiers?: readonly Exclude<NameMatch, 'start'>[];
   parse: (value: string) => T | Invalid;
 };
 
@@ -83,6 +85,21 @@ function text(max: number) {
     raw.trim().length === 0 || raw.length > max ? new Invalid(`must be 1–${max} characters`) : raw.trim();
 }
 
+/** A string parameter on a name: FHIR's starts-with by default, `:exact` and `:contains` (NameCriterion). */
+function nameParam(definition: string, documentation: string) {
+  return spec({
+    type: 'string',
+    definition: sp(definition),
+    documentation: `${documentation} Case- and accent-insensitive; :exact matches a whole part as written, :contains anywhere in the name. Repeatable (ANDed).`,
+    modifiers: ['exact', 'contains'],
+    repeatable: true,
+    parse: (raw): { match: NameMatch; value: string } | Invalid => {
+      const value = text(100)(raw);
+      return value instanceof Invalid ? value : { match: 'start', value };
+    },
+  });
+}
+
 // ---------------------------------------------------------------------------
 // The tables.
 
@@ -114,12 +131,9 @@ export const COMMON_PARAMS = {
 
 export const SEARCH_PARAMS = {
   Patient: {
-    name: spec({
-      type: 'string',
-      definition: sp('Patient-name'),
-      documentation: 'The start of the name (or the e-mail address), case-insensitive.',
-      parse: text(100),
-    }),
+    name: nameParam('Patient-name', 'The start of any part of the name (without a modifier, also of the e-mail address).'),
+    family: nameParam('individual-family', 'The start of any word of the family name.'),
+    given: nameParam('individual-given', 'The start of a given name.'),
     identifier: spec({
       type: 'token',
       definition: sp('Patient-identifier'),
@@ -145,13 +159,12 @@ export const SEARCH_PARAMS = {
     }),
   },
   Practitioner: {
-    name: spec({
-      type: 'string',
-      definition: sp('Practitioner-name'),
-      documentation:
-        'The start of the name (for staff, also of the e-mail address: anyone else searching by one gets 403), case-insensitive.',
-      parse: text(100),
-    }),
+    name: nameParam(
+      'Practitioner-name',
+      'The start of any part of the name (without a modifier and for staff, also of the e-mail address: anyone else searching by one gets 403).',
+    ),
+    family: nameParam('individual-family', 'The start of any word of the family name.'),
+    given: nameParam('individual-given', 'The start of a given name.'),
   },
   PractitionerRole: {
     practitioner: spec({
@@ -311,12 +324,22 @@ function rawValues(query: unknown, table: Table, ctx: z.RefinementCtx): Values<T
     return undefined;
   }
   const values: Values<Table> = {};
-  for (const [name, given] of Object.entries(query as Record<string, unknown>)) {
+  for (const [key, given] of Object.entries(query as Record<string, unknown>)) {
+    const [name = key, modifier] = key.split(':', 2) as [string, string | undefined];
     const param = table[name];
+    if (param && modifier !== undefined && !(param.modifiers as readonly string[] | undefined)?.includes(modifier)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `modifier :${modifier} is not supported${param.modifiers ? ` (supported: ${param.modifiers.map((m) => `:${m}`).join(', ')})` : ''}`,
+        input: given,
+      });
+      continue;
+    }
     if (!param) {
       ctx.addIssue({
         code: 'custom',
-        path: [name],
+        path: [key],
         message: `unknown search parameter (supported: ${Object.keys(table).join(', ')})`,
         input: given,
       });
@@ -324,21 +347,21 @@ function rawValues(query: unknown, table: Table, ctx: z.RefinementCtx): Values<T
     }
     const list = Array.isArray(given) ? given : [given];
     if (!list.every((value): value is string => typeof value === 'string')) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'must be a plain value', input: given });
+      ctx.addIssue({ code: 'custom', path: [key], message: 'must be a plain value', input: given });
       continue;
     }
     if (list.length > 1 && !param.repeatable) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'may be given only once', input: given });
+      ctx.addIssue({ code: 'custom', path: [key], message: 'may be given only once', input: given });
       continue;
     }
     const parsed: unknown[] = [];
     list.forEach((value, index) => {
       const result = value === '' ? new Invalid('must not be empty') : param.parse(value);
       if (result instanceof Invalid)
-        ctx.addIssue({ code: 'custom', path: list.length > 1 ? [name, index] : [name], message: result.message, input: value });
-      else parsed.push(result);
+        ctx.addIssue({ code: 'custom', path: list.length > 1 ? [key, index] : [key], message: result.message, input: value });
+      else parsed.push(modifier === undefined ? result : { ...(result as object), match: modifier });
     });
-    values[name] = parsed;
+    values[name] = [...(values[name] ?? []), ...parsed];
   }
   return values;
 }
@@ -377,14 +400,32 @@ function onePatient(patient: string[] | undefined, subject: string[] | undefined
   return [...named][0];
 }
 
+/**
+ * The name criteria of a search (name, family, given with their modifiers). A plain `name` is set
+ * apart as `name`: the services match it like their JSON search text (also the e-mail address).
+ */
+function namesOf(v: {
+  name?: { match: NameMatch; value: string }[];
+  family?: { match: NameMatch; value: string }[];
+  given?: { match: NameMatch; value: string }[];
+}) {
+  const plain = v.name?.find((criterion) => criterion.match === 'start');
+  const criteria: NameCriterion[] = [
+    ...(v.name ?? []).filter((criterion) => criterion !== plain).map((criterion) => ({ part: 'name' as const, ...criterion })),
+    ...(v.family ?? []).map((criterion) => ({ part: 'family' as const, ...criterion })),
+    ...(v.given ?? []).map((criterion) => ({ part: 'given' as const, ...criterion })),
+  ];
+  return { name: plain?.value, names: criteria.length > 0 ? criteria : undefined };
+}
+
 export const searchSchemas = {
   Patient: searchSchema(SEARCH_PARAMS.Patient, (v) => ({
-    name: one(v.name),
+    ...namesOf(v),
     identifier: one(v.identifier),
     /** Birth dates: `from` inclusive, `to` exclusive (YYYY-MM-DD). */
     birthdate: dateBoundsOf(v.birthdate),
   })),
-  Practitioner: searchSchema(SEARCH_PARAMS.Practitioner, (v) => ({ name: one(v.name) })),
+  Practitioner: searchSchema(SEARCH_PARAMS.Practitioner, (v) => namesOf(v)),
   PractitionerRole: searchSchema(SEARCH_PARAMS.PractitionerRole, (v) => ({
     practitionerId: one(v.practitioner),
     specialty: one(v.specialty),

@@ -14,6 +14,8 @@ export const ids = {
 export const patient: PatientRecord = {
   id: ids.patient,
   name: 'Ann van der Berg',
+  family: 'van der Berg',
+  given: ['Ann'],
   email: 'ann@example.org',
   phone: '+49 30 1234567',
   address: 'Hauptstraße 1, 10115 Berlin',
@@ -41,6 +43,8 @@ export const minimalPatient: PatientRecord = {
 export const doctor: DoctorRecord = {
   id: ids.doctor,
   name: 'Dr. Quinn',
+  family: 'Quinn',
+  given: ['Dr.'],
   email: 'quinn@example.org',
   phone: null,
   specialization: 'general-practice',

@@ -34,7 +34,7 @@ describe('Patient', () => {
     expect(resource).toMatchObject({
       id: ids.patient,
       meta: { lastUpdated: patient.updatedAt },
-      name: [{ use: 'official', text: 'Ann van der Berg' }],
+      name: [{ use: 'official', text: 'Ann van der Berg', family: 'van der Berg', given: ['Ann'] }],
       gender: 'female',
       birthDate: '1984-02-29',
       address: [{ text: patient.address }],
@@ -79,7 +79,7 @@ describe('Practitioner and PractitionerRole', () => {
       id: ids.doctor,
       meta: { versionId: '3', lastUpdated: doctor.updatedAt },
       identifier: [{ system: Systems.licenseNumber, value: 'L-4711', type: { coding: [{ code: 'MD' }] } }],
-      name: [{ text: 'Dr. Quinn' }],
+      name: [{ text: 'Dr. Quinn', family: 'Quinn', given: ['Dr.'] }],
       telecom: [{ system: 'email', value: 'quinn@example.org', use: 'work' }],
     });
   });

@@ -33,11 +33,14 @@ describe('common parameters', () => {
   });
 
   it('refuses unknown parameters, modifiers and nested values, naming them', () => {
-    expect(refused('Patient', { family: 'Berg' })).toEqual([
-      { path: 'query.family', message: expect.stringMatching(/^unknown search parameter \(supported: _count/) },
+    expect(refused('Patient', { address: 'Berlin' })).toEqual([
+      { path: 'query.address', message: expect.stringMatching(/^unknown search parameter \(supported: _count/) },
     ]);
-    expect(refusedPaths('Patient', { 'name:exact': 'Ann', _sort: 'name', _include: 'x' })).toEqual([
-      'query.name:exact',
+    expect(refused('Patient', { 'name:missing': 'true' })).toEqual([
+      { path: 'query.name:missing', message: 'modifier :missing is not supported (supported: :exact, :contains)' },
+    ]);
+    expect(refusedPaths('Patient', { 'birthdate:exact': '1984', _sort: 'name', _include: 'x' })).toEqual([
+      'query.birthdate:exact',
       'query._sort',
       'query._include',
     ]);
@@ -75,7 +78,7 @@ describe('Patient', () => {
     for (const identifier of ['urn:other|1', `${Systems.patientId}|not-a-uuid`, `${Systems.patientId}|`])
       expect(refusedPaths('Patient', { identifier })).toEqual(['query.identifier']);
     expect(refusedPaths('Patient', { name: 'x'.repeat(101) })).toEqual(['query.name']);
-    expect(refusedPaths('Patient', { name: ['Ann', 'Bo'] })).toEqual(['query.name']);
+    expect(refusedPaths('Patient', { identifier: ['A1', 'A2'] })).toEqual(['query.identifier']);
   });
 });
 
@@ -151,6 +154,25 @@ describe('Slot', () => {
   });
 });
 
+describe('name parameters', () => {
+  it('a plain name is the search text; modifiers, family and given are name criteria, ANDed', () => {
+    expect(parseSearch('Patient', { name: 'ann', 'name:exact': 'Müller', 'family:contains': 'ull', given: ' Ma ' })).toMatchObject({
+      name: 'ann',
+      names: [
+        { part: 'name', match: 'exact', value: 'Müller' },
+        { part: 'family', match: 'contains', value: 'ull' },
+        { part: 'given', match: 'start', value: 'Ma' },
+      ],
+    });
+    expect(parseSearch('Practitioner', { 'given:exact': 'Ann' }).names).toEqual([{ part: 'given', match: 'exact', value: 'Ann' }]);
+    expect(parseSearch('Patient', { given: ['ann', 'mar'] }).names).toEqual([
+      { part: 'given', match: 'start', value: 'ann' },
+      { part: 'given', match: 'start', value: 'mar' },
+    ]);
+    expect(refusedPaths('Patient', { 'family:exact': ['a', ''] })).toEqual(['query.family:exact.1']);
+  });
+});
+
 describe('Practitioner, PractitionerRole, Invoice', () => {
   it('parse their parameters and refuse bad ones', () => {
     expect(parseSearch('Practitioner', { name: 'Quinn' })).toEqual({ name: 'Quinn', count: 20 });
@@ -176,6 +198,8 @@ describe('every table entry parses a documented example (no parameter is declare
     _format: 'json',
     _summary: 'count',
     name: 'Ann',
+    family: 'Berg',
+    given: 'Ann',
     identifier: 'A1',
     birthdate: '1984',
     specialty: 'cardiology',

@@ -30,5 +30,7 @@ export function toPage<Row, Item>(rows: Row[], limit: number, toItem: (row: Row)
   return { items: pageRows.map(toItem), nextCursor: hasMore && last ? encodeCursor(keyOf(last)) : null };
 }
 
+/** A LIKE pattern's literal text: the wildcards and the escape character escaped. */
+export const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 /** A LIKE pattern matching values that start with `q`, case-folded, with % _ \ taken literally. */
-export const likePrefix = (q: string) => `${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+export const likePrefix = (q: string) => `${likeLiteral(q.toLowerCase())}%`;

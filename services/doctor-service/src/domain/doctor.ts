@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { dayHoursSchema, feesSchema, SPECIALIZATIONS, WEEKDAYS, workingHoursSchema } from '@caregrid/contracts';
+import {
+  dayHoursSchema,
+  displayName,
+  feesSchema,
+  namePatchBase,
+  personNameInput,
+  personNameOf,
+  withPersonName,
+  SPECIALIZATIONS,
+  WEEKDAYS,
+  workingHoursSchema,
+  type PersonName,
+} from '@caregrid/contracts';
 import { applyMergePatch, ConflictError, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
 export { WEEKDAYS };
@@ -20,47 +32,56 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 export const currencySchema = z.string().refine((code) => CURRENCIES.has(code), 'must be an ISO 4217 currency code such as EUR');
 export const DEFAULT_CURRENCY = 'EUR';
 
-export const doctorInputSchema = z.strictObject({
-  name: text(200),
-  email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
-  phone: text(40).nullable().optional(),
-  specialization: z.enum(SPECIALIZATIONS),
-  licenseNumber: text(100),
-  yearsOfExperience: z.number().int().min(0).max(80),
-  hospitalName: text(200),
-  department: text(200),
-  accepting: z.boolean().default(true),
-  workingHours: workingHoursSchema.default({}),
-  slotMinutes: z.number().int().min(5).max(480).default(30),
-  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
-  /** The clinic's price per service type (minor units of `currency`); a type left out is not bookable. */
-  fees: feesSchema.default({}),
-  currency: currencySchema.default(DEFAULT_CURRENCY),
-  /** Optimistic locking for clients that cannot send If-Match. */
-  version: z.number().int().positive().optional(),
-});
+export const doctorInputSchema = withPersonName(
+  z.strictObject({
+    ...personNameInput,
+    email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
+    phone: text(40).nullable().optional(),
+    specialization: z.enum(SPECIALIZATIONS),
+    licenseNumber: text(100),
+    yearsOfExperience: z.number().int().min(0).max(80),
+    hospitalName: text(200),
+    department: text(200),
+    accepting: z.boolean().default(true),
+    workingHours: workingHoursSchema.default({}),
+    slotMinutes: z.number().int().min(5).max(480).default(30),
+    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+    /** The clinic's price per service type (minor units of `currency`); a type left out is not bookable. */
+    fees: feesSchema.default({}),
+    currency: currencySchema.default(DEFAULT_CURRENCY),
+    /** Optimistic locking for clients that cannot send If-Match. */
+    version: z.number().int().positive().optional(),
+  }),
+);
 
 export type DoctorInput = z.infer<typeof doctorInputSchema>;
 export type WorkingHours = z.infer<typeof workingHoursSchema>;
 
-export type DoctorRecord = Omit<DoctorInput, 'version' | 'phone'> & { phone: string | null };
+/** `name` is the display name, derived from given and family. */
+export type DoctorRecord = Omit<DoctorInput, 'version' | 'phone' | 'name' | 'family' | 'given'> & {
+  phone: string | null;
+  name: string;
+} & PersonName;
 
 export type Doctor = DoctorRecord & { id: string; version: number; createdAt: string; updatedAt: string };
 
 export function toDoctorRecord(input: DoctorInput): DoctorRecord {
-  const { version: _version, ...rest } = input;
-  return { ...rest, phone: input.phone ?? null };
+  const { version: _version, name: _name, family: _family, given: _given, ...rest } = input;
+  const name = personNameOf(input);
+  if ('path' in name) throw new InvalidInputError(`${name.path} ${name.message}`, [name]);
+  return { ...rest, phone: input.phone ?? null, name: displayName(name), ...name };
 }
 
-export function toDoctorInput(doctor: Doctor): Record<string, unknown> {
-  const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...input } = doctor;
+export function toDoctorInput(doctor: Doctor): Record<string, unknown> & PersonName {
+  // Without the display name: it is derived from family and given, which a patch may change.
+  const { id: _id, version: _version, createdAt: _c, updatedAt: _u, name: _name, ...input } = doctor;
   return input;
 }
 
 /** PATCH: RFC 7396 merge onto the current doctor, then validated as a whole. */
 export function mergeDoctor(current: Doctor, patch: Record<string, unknown>): DoctorRecord {
   const { version: _version, ...changes } = patch;
-  const merged = doctorInputSchema.safeParse(applyMergePatch(toDoctorInput(current), changes));
+  const merged = doctorInputSchema.safeParse(applyMergePatch(namePatchBase(toDoctorInput(current), changes), changes));
   if (!merged.success) {
     throw new InvalidInputError(
       'the patched doctor is not valid',

@@ -11,19 +11,20 @@ export type DoctorEventKind = 'created' | 'updated' | 'deleted';
  */
 export function doctorEvent(kind: DoctorEventKind, doctor: Doctor) {
   if (kind === 'deleted') return outboxEvent(doctorDeleted, doctor.id, { doctorId: doctor.id, version: doctor.version });
-  const { id, name, email, specialization, hospitalName, department, accepting, slotMinutes, timeZone, fees, currency, version } = doctor;
-  return outboxEvent(kind === 'created' ? doctorCreated : doctorUpdated, id, {
-    doctorId: id,
-    name,
-    email,
-    specialization,
-    hospitalName,
-    department,
-    accepting,
-    slotMinutes,
-    timeZone,
-    fees,
-    currency,
-    version,
+  return outboxEvent(kind === 'created' ? doctorCreated : doctorUpdated, doctor.id, {
+    doctorId: doctor.id,
+    name: doctor.name,
+    family: doctor.family,
+    given: doctor.given,
+    email: doctor.email,
+    specialization: doctor.specialization,
+    hospitalName: doctor.hospitalName,
+    department: doctor.department,
+    accepting: doctor.accepting,
+    slotMinutes: doctor.slotMinutes,
+    timeZone: doctor.timeZone,
+    fees: doctor.fees,
+    currency: doctor.currency,
+    version: doctor.version,
   });
 }

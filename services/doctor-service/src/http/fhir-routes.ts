@@ -51,11 +51,11 @@ export function doctorFhirRoutes(doctors: DoctorUseCases): ApiRouter {
     .add({
       method: 'get',
       path: '/fhir/Practitioner',
-      summary: 'FHIR Practitioner search (name)',
+      summary: 'FHIR Practitioner search (name, family, given)',
       tags: ['fhir'],
       query: searchSchemas.Practitioner,
       responses: searchAnswers,
-      handler: ({ query, caller, req, res }) => search(caller, req, res, { q: query.name }, query, toFhirPractitioner),
+      handler: ({ query, caller, req, res }) => search(caller, req, res, { q: query.name, names: query.names }, query, toFhirPractitioner),
     })
     .add({
       method: 'get',

@@ -8,6 +8,7 @@ import { loadMigrations } from '@caregrid/platform';
 import { createMysqlPool, migrateMysql, mysqlDatabase, type Pool } from '@caregrid/platform/mysql';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createApp } from '../../src/app.js';
+import { listQuery } from '../../src/data/doctor-repository.js';
 
 const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
 
@@ -231,6 +232,144 @@ describe('filters, search and pagination', () => {
     expect(seen.filter((name) => originalNames.includes(name))).toEqual(originalNames);
     expect(new Set(seen).size).toBe(seen.length);
   });
+});
+
+describe('names in parts and FHIR name search', () => {
+  type Bundle = { total: number; entry?: { resource: { id: string } }[] };
+  const tag = `Nm${Date.now().toString(36)}`;
+  const fhirSearch = async (query: string) => {
+    const answer = await send('GET', `/fhir/Practitioner?${query}`);
+    expect([query, answer.status]).toEqual([query, 200]);
+    return answer.body as Bundle;
+  };
+  /** The ids a FHIR search finds among this block's doctors (the name criteria are ANDed with the tag). */
+  const found = async (query: string) => ((await fhirSearch(`given=${tag}&${query}`)).entry ?? []).map((entry) => entry.resource.id).sort();
+  let mueller: DoctorBody & { family: string; given: string[] };
+  let berg: DoctorBody & { family: string; given: string[] };
+
+  beforeAll(async () => {
+    // The JSON API as existing clients use it: one name, split by its last word.
+    mueller = (await create({ name: `${tag} Anna  Müller` })) as typeof mueller;
+    berg = (await send('POST', '/doctors', newDoctor({ name: undefined, family: 'van der Berg', given: [tag, 'Marie'] })))
+      .body as typeof berg;
+  });
+
+  it('a name sent alone is split (the last word is the family name); the record answers name, family and given', async () => {
+    expect(mueller).toMatchObject({ name: `${tag} Anna Müller`, family: 'Müller', given: [tag, 'Anna'] });
+    expect(berg).toMatchObject({ name: `${tag} Marie van der Berg`, family: 'van der Berg', given: [tag, 'Marie'] });
+    const renamed = await send('PATCH', `/doctors/${berg.id}`, { given: [tag, 'Marie', 'Luise'] });
+    expect(renamed).toMatchObject({ status: 200, body: { name: `${tag} Marie Luise van der Berg`, family: 'van der Berg' } });
+    expect(await found('given=luise')).toEqual([berg.id]);
+    expect((await send('PATCH', `/doctors/${berg.id}`, { given: [tag, 'Marie'] })).status).toBe(200);
+    expect(await found('given=luise')).toEqual([]);
+    const read = (await send('GET', `/fhir/Practitioner/${mueller.id}`)).body as { name: unknown };
+    expect(read.name).toEqual([{ use: 'official', text: `${tag} Anna Müller`, family: 'Müller', given: [tag, 'Anna'] }]);
+  });
+
+  it('Practitioner?name= finds the family name, the start of any part, ignoring case and accents', async () => {
+    expect((await fhirSearch('name=M%C3%BCller')).entry?.map((entry) => entry.resource.id)).toEqual([mueller.id]);
+    expect(await found('name=muller')).toEqual([mueller.id]);
+    expect(await found('name=M%C3%9CL')).toEqual([mueller.id]);
+    expect(await found('name=ann')).toEqual([mueller.id]);
+    expect(await found('name=berg')).toEqual([berg.id]);
+    expect(await found('name=uller')).toEqual([]);
+  });
+
+  it(':exact matches a whole part as written; :contains anywhere; family and given their own parts', async () => {
+    expect(await found('name:exact=M%C3%BCller')).toEqual([mueller.id]);
+    expect(await found('name:exact=muller')).toEqual([]);
+    expect(await found('family:exact=van%20der%20Berg')).toEqual([berg.id]);
+    expect(await found('given:exact=Anna')).toEqual([mueller.id]);
+    expect(await found('given:exact=anna')).toEqual([]);
+    expect(await found('name:contains=ulle')).toEqual([mueller.id]);
+    expect(await found('family:contains=DER%20B')).toEqual([berg.id]);
+    expect(await found('family=van%20der')).toEqual([berg.id]);
+    expect(await found('family=anna')).toEqual([]);
+    expect(await found('given=anna')).toEqual([mueller.id]);
+  });
+
+  it('migrations 003–006 split the names of doctors made before them and index their words', async () => {
+    const scratch = await freshDatabase('mysql', 'doctor-names');
+    const old = createMysqlPool(scratch.url);
+    try {
+      await migrateMysql(
+        old,
+        migrations.filter((m) => m.version < '003'),
+      );
+      const names = { spaced: ' Ann  Marie van der Berg ', single: 'Cher', quoted: 'Jo "JJ" O\'Neil Müller' };
+      for (const [key, name] of Object.entries(names)) {
+        await old.query(
+          `INSERT INTO doctors (id, name, email, specialization, license_number, years_of_experience, hospital_name, department,
+                                accepting, working_hours, slot_minutes, time_zone)
+           VALUES (?, ?, ?, 'urology', ?, 30, 'General', 'Uro', TRUE, '{}', 30, 'UTC')`,
+          [`00000000-0000-7000-8000-00000000000${Object.keys(names).indexOf(key)}`, name, `${key}@example.org`, `OLD-${key}`],
+        );
+      }
+      expect(await migrateMysql(old, migrations)).toEqual(expect.arrayContaining(['003_name_parts', '006_name_words_fill']));
+      const [rows] = await old.query<RowDataPacket[]>('SELECT email, family, given FROM doctors ORDER BY id');
+      expect(rows.map((r) => [r.email, r.family, typeof r.given === 'string' ? JSON.parse(r.given) : r.given])).toEqual([
+        ['spaced@example.org', 'Berg', ['Ann', 'Marie', 'van', 'der']],
+        ['single@example.org', 'Cher', []],
+        ['quoted@example.org', 'Müller', ['Jo', '"JJ"', "O'Neil"]],
+      ]);
+      const [words] = await old.query<RowDataPacket[]>(
+        `SELECT d.email FROM doctors d WHERE d.id IN (SELECT doctor_id FROM doctor_name_words WHERE word LIKE 'mul%' AND part = 'family')`,
+      );
+      expect(words.map((r) => r.email)).toEqual(['quoted@example.org']);
+    } finally {
+      await old.end();
+      await scratch.drop();
+    }
+  });
+
+  it('a name search on 20,000 doctors reads the words index (EXPLAIN)', async () => {
+    const scratch = await freshDatabase('mysql', 'doctor-name-index');
+    const big = createMysqlPool(scratch.url);
+    try {
+      await migrateMysql(big, migrations);
+      const numbers = `SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS n
+        FROM (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5
+              UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) a,
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5
+              UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) b,
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5
+              UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) c,
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5
+              UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) e,
+             (SELECT 0 d UNION ALL SELECT 1) f`;
+      await big.query(
+        `INSERT INTO doctors (id, name, family, given, email, specialization, license_number, years_of_experience, hospital_name,
+                              department, accepting, working_hours, slot_minutes, time_zone)
+         SELECT CONCAT('00000000-0000-7000-8000-', LPAD(n, 12, '0')), CONCAT('Given', n, ' Family', n), CONCAT('Family', n),
+                JSON_ARRAY(CONCAT('Given', n)), CONCAT('d', n, '@example.org'), 'urology', CONCAT('L-', n), 1, 'General', 'Uro',
+                TRUE, '{}', 30, 'UTC'
+           FROM (${numbers}) numbers`,
+      );
+      await big.query(
+        `INSERT INTO doctor_name_words (doctor_id, position, part, word)
+         SELECT id, 0, 'given', JSON_UNQUOTE(JSON_EXTRACT(given, '$[0]')) FROM doctors
+         UNION ALL SELECT id, 1, 'family', family FROM doctors`,
+      );
+      await big.query('ANALYZE TABLE doctors, doctor_name_words');
+      const indexesUsed = async (query: { sql: string; params: unknown[] }) => {
+        const [rows] = await big.query<RowDataPacket[]>(`EXPLAIN ${query.sql}`, query.params);
+        return rows.map((row) => `${row.table}:${row.key}`);
+      };
+      for (const names of [
+        [{ part: 'name' as const, match: 'start' as const, value: 'family1234' }],
+        [{ part: 'family' as const, match: 'start' as const, value: 'Family1234' }],
+        [{ part: 'given' as const, match: 'exact' as const, value: 'Given1234' }],
+      ]) {
+        expect([names[0], await indexesUsed(listQuery({ names, limit: 20 }))]).toEqual([
+          names[0],
+          expect.arrayContaining([expect.stringMatching(/:doctor_name_words_prefix$/)]),
+        ]);
+      }
+    } finally {
+      await big.end();
+      await scratch.drop();
+    }
+  }, 120_000);
 });
 
 describe('events', () => {

@@ -1,27 +1,41 @@
 import { z } from 'zod';
-import { GENDERS, patientDetailsSchema } from '@caregrid/contracts';
+import {
+  displayName,
+  GENDERS,
+  namePatchBase,
+  patientDetailsSchema,
+  type PersonName,
+  personNameInput,
+  personNameOf,
+  withPersonName,
+} from '@caregrid/contracts';
 import { applyMergePatch, calendarDate, ForbiddenError, InvalidInputError } from '@caregrid/platform';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 /** A complete patient record as a client writes it (POST, PUT, and a PATCH's result). */
-export const patientInputSchema = z.strictObject({
-  name: text(200),
-  email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
-  phone: text(40).nullable().optional(),
-  address: text(500).nullable().optional(),
-  dateOfBirth: calendarDate,
-  gender: z.enum(GENDERS),
-  details: patientDetailsSchema.optional(),
-  userId: z.uuid().nullable().optional(),
-});
+export const patientInputSchema = withPersonName(
+  z.strictObject({
+    ...personNameInput,
+    email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
+    phone: text(40).nullable().optional(),
+    address: text(500).nullable().optional(),
+    dateOfBirth: calendarDate,
+    gender: z.enum(GENDERS),
+    details: patientDetailsSchema.optional(),
+    userId: z.uuid().nullable().optional(),
+  }),
+);
 
 export type PatientInput = z.infer<typeof patientInputSchema>;
 export type PatientDetails = z.infer<typeof patientDetailsSchema>;
 
 export type Patient = {
   id: string;
+  /** The display name, derived from given and family. */
   name: string;
+  family: string;
+  given: string[];
   email: string;
   phone: string | null;
   address: string | null;
@@ -41,8 +55,11 @@ export function toPatientRecord(input: PatientInput, today: string): PatientReco
   if (input.dateOfBirth > today) {
     throw new InvalidInputError('dateOfBirth is in the future', [{ path: 'dateOfBirth', message: 'must not be in the future' }]);
   }
+  const name = personNameOf(input);
+  if ('path' in name) throw new InvalidInputError(`${name.path} ${name.message}`, [name]);
   return {
-    name: input.name,
+    name: displayName(name),
+    ...name,
     email: input.email.trim().toLowerCase(),
     phone: input.phone ?? null,
     address: input.address ?? null,
@@ -54,9 +71,10 @@ export function toPatientRecord(input: PatientInput, today: string): PatientReco
 }
 
 /** The record as a client would have written it in full, for merge-patching. */
-export function toPatientInput(patient: Patient): PatientInput {
+export function toPatientInput(patient: Patient): PatientInput & PersonName {
   return {
-    name: patient.name,
+    family: patient.family,
+    given: patient.given,
     email: patient.email,
     phone: patient.phone,
     address: patient.address,
@@ -69,7 +87,7 @@ export function toPatientInput(patient: Patient): PatientInput {
 
 /** PATCH: RFC 7396 merge, then the result must be a valid patient as a whole. */
 export function mergePatient(current: Patient, patch: unknown, today: string): PatientRecord {
-  const merged = patientInputSchema.safeParse(applyMergePatch(toPatientInput(current), patch));
+  const merged = patientInputSchema.safeParse(applyMergePatch(namePatchBase(toPatientInput(current), patch), patch));
   if (!merged.success) {
     throw new InvalidInputError(
       'the patched patient is not valid',

@@ -7,6 +7,15 @@ export type PatientEventKind = 'created' | 'updated' | 'deleted';
 /** The outbox row for a change; consumers get names for snapshots, never the medical details. */
 export function patientEvent(kind: PatientEventKind, patient: Patient) {
   if (kind === 'deleted') return outboxEvent(patientDeleted, patient.id, { patientId: patient.id });
-  const { id, name, email, gender, dateOfBirth, userId } = patient;
-  return outboxEvent(kind === 'created' ? patientCreated : patientUpdated, id, { patientId: id, name, email, gender, dateOfBirth, userId });
+  const { id, name, family, given, email, gender, dateOfBirth, userId } = patient;
+  return outboxEvent(kind === 'created' ? patientCreated : patientUpdated, id, {
+    patientId: id,
+    name,
+    family,
+    given,
+    email,
+    gender,
+    dateOfBirth,
+    userId,
+  });
 }

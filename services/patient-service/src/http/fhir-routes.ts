@@ -14,6 +14,7 @@ export function patientFilterOf(search: SearchOf<'Patient'>): PatientFilter {
     identifier?.system === Systems.patientId ? 'id' : identifier?.system === Systems.insurancePolicy ? 'insurance-policy' : undefined;
   return {
     q: search.name,
+    names: search.names,
     identifier: identifier && (system ? { system, value: identifier.value } : { value: identifier.value }),
     bornFrom: birthdate?.from,
     bornBefore: birthdate?.to,
@@ -32,7 +33,7 @@ export function patientFhirRoutes(patients: PatientRepository): ApiRouter {
       path: '/fhir/Patient',
       audit: 'search',
       summary:
-        'FHIR Patient search (name, identifier, birthdate): a searchset Bundle of the patients you may read (_summary=count: how many)',
+        'FHIR Patient search (name, family, given, identifier, birthdate): a searchset Bundle of the patients you may read (_summary=count: how many)',
       tags: ['fhir'],
       query: searchSchemas.Patient,
       responses: {

@@ -8,7 +8,7 @@ import { eventually, freshDatabase, readTopic, serviceUnderTest, viaGatewayAs, t
 import { loadMigrations } from '@caregrid/platform';
 import { createPgPool, migratePostgres, postgresDatabase, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import { createApp } from '../../src/app.js';
-import { PatientRepository } from '../../src/data/patient-repository.js';
+import { listQuery, PatientRepository } from '../../src/data/patient-repository.js';
 
 const migrations = loadMigrations(new URL('../../src/data/migrations/', import.meta.url));
 
@@ -195,6 +195,151 @@ describe('search and pagination', () => {
     const forged = await send('GET', '/patients?cursor=bm90LWEtY3Vyc29y');
     expect(forged).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor' }] } });
   });
+});
+
+describe('names in parts and FHIR name search', () => {
+  type Bundle = { total: number; entry?: { resource: { id: string; name: { text: string; family?: string; given?: string[] }[] } }[] };
+  const tag = `Nm${Date.now().toString(36)}`;
+  const fhirSearch = async (query: string) => {
+    const answer = await send('GET', `/fhir/Patient?${query}`);
+    expect([query, answer.status]).toEqual([query, 200]);
+    return answer.body as Bundle;
+  };
+  /** The ids a FHIR search finds among this block's patients (the name criteria are ANDed with the tag). */
+  const found = async (query: string) => ((await fhirSearch(`given=${tag}&${query}`)).entry ?? []).map((entry) => entry.resource.id).sort();
+  let mueller: PatientBody;
+  let berg: PatientBody;
+
+  beforeAll(async () => {
+    // The JSON API as existing clients use it: one name, split by its last word.
+    mueller = await create({ name: `${tag} Anna  Müller` });
+    // Not through create(): the search of a family name needs only the first (and runs on code without parts).
+    berg = (await send('POST', '/patients', newPatient({ name: undefined, family: 'van der Berg', given: [tag, 'Marie'] })))
+      .body as PatientBody;
+  });
+
+  it('a name sent alone is split (the last word is the family name); the record answers name, family and given', async () => {
+    expect(mueller).toMatchObject({ name: `${tag} Anna Müller`, family: 'Müller', given: [tag, 'Anna'] });
+    expect(berg).toMatchObject({ name: `${tag} Marie van der Berg`, family: 'van der Berg', given: [tag, 'Marie'] });
+    expect((await send('GET', `/patients/${berg.id}`)).body).toMatchObject({ name: `${tag} Marie van der Berg` });
+    const renamed = await send('PATCH', `/patients/${berg.id}`, { given: [tag, 'Marie', 'Luise'] });
+    expect(renamed).toMatchObject({ status: 200, body: { name: `${tag} Marie Luise van der Berg`, family: 'van der Berg' } });
+    const mismatch = await send('PUT', `/patients/${berg.id}`, newPatient({ name: 'Someone Else', family: 'Berg' }));
+    expect(mismatch).toMatchObject({ status: 400, body: { errors: [{ path: 'body.name' }] } });
+  });
+
+  it('FHIR HumanName has family, given and text', async () => {
+    const read = (await send('GET', `/fhir/Patient/${mueller.id}`)).body as Bundle['entry'] & { name: unknown };
+    expect(read.name).toEqual([{ use: 'official', text: `${tag} Anna Müller`, family: 'Müller', given: [tag, 'Anna'] }]);
+  });
+
+  it('Patient?name= finds the family name, the start of any part, ignoring case and accents', async () => {
+    const byFamily = await fhirSearch('name=M%C3%BCller');
+    expect(byFamily.entry?.map((entry) => entry.resource.id)).toEqual([mueller.id]);
+    expect(await found('name=muller')).toEqual([mueller.id]);
+    expect(await found('name=M%C3%9CL')).toEqual([mueller.id]);
+    expect(await found('name=ann')).toEqual([mueller.id]);
+    expect(await found('name=berg')).toEqual([berg.id]);
+    expect(await found('name=mar')).toEqual([berg.id]);
+    expect(await found('name=uller')).toEqual([]);
+  });
+
+  it(':exact matches a whole part as written; :contains anywhere; family and given their own parts', async () => {
+    expect(await found('name:exact=M%C3%BCller')).toEqual([mueller.id]);
+    expect(await found('name:exact=muller')).toEqual([]);
+    expect(await found('name:exact=M%C3%BCll')).toEqual([]);
+    expect(await found('family:exact=van%20der%20Berg')).toEqual([berg.id]);
+    expect(await found('name:contains=ulle')).toEqual([mueller.id]);
+    expect(await found('name:contains=DER%20B')).toEqual([berg.id]);
+    expect(await found('family=van')).toEqual([berg.id]);
+    expect(await found('family=anna')).toEqual([]);
+    expect(await found('given=anna')).toEqual([mueller.id]);
+    expect(await found('given=muller')).toEqual([]);
+    expect((await send('GET', `/fhir/Patient?name:missing=true`)).status).toBe(400);
+  });
+
+  it('the JSON search text finds the start of any part too', async () => {
+    const items = async (q: string) => ((await send('GET', `/patients?q=${encodeURIComponent(q)}`)).body as { items: PatientBody[] }).items;
+    expect((await items(`${tag} anna mu`)).map((p) => p.id)).toEqual([mueller.id]);
+    expect((await items('müll')).map((p) => p.id)).toContain(mueller.id);
+  });
+});
+
+describe('migration 004 (names in parts) and the name index', () => {
+  it('splits the names of patients made before it: the last word is the family name', async () => {
+    const scratch = await freshDatabase('postgres', 'patient-names');
+    const old = createPgPool(scratch.url);
+    try {
+      await migratePostgres(
+        old,
+        migrations.filter((m) => m.version < '004'),
+      );
+      const names = { spaced: ' Ann  Marie van der Berg ', single: 'Cher', accented: 'José Müller' };
+      const ids = Object.fromEntries(Object.keys(names).map((key) => [key, randomUUID()]));
+      for (const [key, name] of Object.entries(names)) {
+        await old.query(`INSERT INTO patients (id, name, email, date_of_birth, gender) VALUES ($1, $2, $3, '1950-01-01', 'unknown')`, [
+          ids[key],
+          name,
+          `${key}@example.org`,
+        ]);
+      }
+      expect(await migratePostgres(old, migrations)).toContain('004_name_parts');
+      const repository = new PatientRepository(old);
+      const read = async (key: string) => (await repository.getWithCareTeam(ids[key]!)).patient;
+      expect(await read('spaced')).toMatchObject({ name: names.spaced, family: 'Berg', given: ['Ann', 'Marie', 'van', 'der'] });
+      expect(await read('single')).toMatchObject({ name: 'Cher', family: 'Cher', given: [] });
+      expect(await read('accented')).toMatchObject({ family: 'Müller', given: ['José'] });
+      const all = { all: true, anyOf: [] };
+      const search = async (names: { part: 'name' | 'family' | 'given'; match: 'start' | 'exact' | 'contains'; value: string }[]) =>
+        (await repository.list({ names, limit: 10 }, all)).items.map((p) => p.id);
+      expect(await search([{ part: 'family', match: 'start', value: 'mull' }])).toEqual([ids.accented]);
+      expect(await search([{ part: 'given', match: 'start', value: 'jose' }])).toEqual([ids.accented]);
+    } finally {
+      await old.end();
+      await scratch.drop();
+    }
+  });
+
+  it('a name search on 20,000 patients uses the trigram index (EXPLAIN), for the JSON search text and FHIR criteria', async () => {
+    const scratch = await freshDatabase('postgres', 'patient-name-index');
+    const big = createPgPool(scratch.url);
+    try {
+      await migratePostgres(big, migrations);
+      await big.query(
+        `INSERT INTO patients (id, name, family, given, email, date_of_birth, gender)
+         SELECT gen_random_uuid(), 'Given' || n || ' Family' || n, 'Family' || n, ARRAY['Given' || n],
+                'p' || n || '@example.org', '1970-01-01', 'unknown'
+           FROM generate_series(1, 20000) AS n`,
+      );
+      // VACUUM moves the fresh rows out of the GIN index's pending list (autovacuum does, in service).
+      await big.query('VACUUM ANALYZE patients');
+      const all = { all: true, anyOf: [] };
+      const plan = async (query: { text: string; values: unknown[] }) => {
+        const { rows } = await big.query({ text: `EXPLAIN (FORMAT JSON) ${query.text}`, values: query.values });
+        return JSON.stringify(rows[0]['QUERY PLAN']);
+      };
+      for (const names of [
+        [{ part: 'name' as const, match: 'start' as const, value: 'family1234' }],
+        [{ part: 'family' as const, match: 'start' as const, value: 'Family1234' }],
+        [{ part: 'name' as const, match: 'exact' as const, value: 'Family1234' }],
+        [{ part: 'name' as const, match: 'contains' as const, value: 'mily1234' }],
+      ]) {
+        expect([names[0], await plan(listQuery({ names, limit: 20 }, all))]).toEqual([
+          names[0],
+          expect.stringContaining('patients_name_search'),
+        ]);
+      }
+      expect(await plan(listQuery({ q: 'family1234', limit: 20 }, all))).toContain('patients_name_search');
+      const found = await new PatientRepository(big).list(
+        { names: [{ part: 'family', match: 'start', value: 'family1234' }], limit: 20 },
+        all,
+      );
+      expect(found.items.map((p) => p.family).sort()).toEqual(['Family1234', ...Array.from({ length: 10 }, (_, i) => `Family1234${i}`)]);
+    } finally {
+      await big.end();
+      await scratch.drop();
+    }
+  }, 120_000);
 });
 
 describe('events', () => {

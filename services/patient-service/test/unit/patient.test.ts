@@ -6,6 +6,8 @@ const today = '2026-11-25';
 const patient: Patient = {
   id: '0190f0a0-0000-7000-8000-000000000001',
   name: 'Ada Lovelace',
+  family: 'Lovelace',
+  given: ['Ada'],
   email: 'ada@example.org',
   phone: '+44 20 7946 0000',
   address: '12 St James Square, London',
@@ -22,6 +24,8 @@ describe('patient rules', () => {
     const input = patientInputSchema.parse({ name: 'Bo', email: ' Bo@Example.ORG', dateOfBirth: '2000-02-29', gender: 'other' });
     expect(toPatientRecord(input, today)).toEqual({
       name: 'Bo',
+      family: 'Bo',
+      given: [],
       email: 'bo@example.org',
       phone: null,
       address: null,
@@ -54,6 +58,42 @@ describe('patient rules', () => {
     expect(
       patientInputSchema.safeParse({ name: 'Bo', email: 'bo@example.org', gender: 'male', dateOfBirth: '2001-02-28', ssn: '1' }).success,
     ).toBe(false);
+  });
+});
+
+describe('names', () => {
+  const base = { email: 'bo@example.org', gender: 'male' as const, dateOfBirth: '2000-01-01' };
+  const record = (input: Record<string, unknown>) => toPatientRecord(patientInputSchema.parse({ ...base, ...input }), today);
+  const issues = (input: Record<string, unknown>) =>
+    patientInputSchema.safeParse({ ...base, ...input }).error?.issues.map((issue) => [issue.path.join('.'), issue.message]);
+
+  it('takes family and given, and derives the display name', () => {
+    expect(record({ family: 'van der Berg', given: ['Ann', 'Marie'] })).toMatchObject({
+      name: 'Ann Marie van der Berg',
+      family: 'van der Berg',
+      given: ['Ann', 'Marie'],
+    });
+    expect(record({ family: 'Cher' })).toMatchObject({ name: 'Cher', family: 'Cher', given: [] });
+  });
+
+  it('splits a name sent alone: the last word is the family name', () => {
+    expect(record({ name: '  Ann   Marie Müller ' })).toMatchObject({
+      name: 'Ann Marie Müller',
+      family: 'Müller',
+      given: ['Ann', 'Marie'],
+    });
+  });
+
+  it('accepts a name beside family and given only when it is their display name', () => {
+    expect(record({ name: 'Ann  Berg', family: 'Berg', given: ['Ann'] }).name).toBe('Ann Berg');
+    expect(issues({ name: 'Someone Else', family: 'Berg', given: ['Ann'] })).toEqual([['name', expect.stringMatching(/derived/)]]);
+    expect(issues({ given: ['Ann'] })).toEqual([['family', 'required with given']]);
+    expect(issues({})).toEqual([['name', expect.stringMatching(/^required/)]]);
+  });
+
+  it('a patch renames by name (split again) or by family and given', () => {
+    expect(mergePatient(patient, { name: 'Augusta Ada King' }, today)).toMatchObject({ family: 'King', given: ['Augusta', 'Ada'] });
+    expect(mergePatient(patient, { family: 'King' }, today)).toMatchObject({ name: 'Ada King', family: 'King', given: ['Ada'] });
   });
 });
 
