@@ -18,6 +18,7 @@ import {
   readyAccount,
   setDatabaseAvailable,
   startTestStack,
+  bearer,
   type TestStack,
 } from '@caregrid/devkit';
 
@@ -31,8 +32,6 @@ let admin: Record<string, string>;
 let receptionist: Record<string, string>;
 
 type Letter = { id: string; topic: string; type: string; subject: string; count: number; firstSeenAt: string };
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 function nextMonday(weeksAhead: number): string {
   const date = new Date();
