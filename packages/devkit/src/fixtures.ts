@@ -74,6 +74,13 @@ export function doctorProfile(overrides: Record<string, unknown> = {}): Record<s
   };
 }
 
+/** The date (yyyy-mm-dd, UTC) of the Monday `weeksAhead` weeks after the next one (never today): doctorProfile's doctors work then. */
+export function nextMonday(weeksAhead: number): string {
+  const date = new Date();
+  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
+  return date.toISOString().slice(0, 10);
+}
+
 /** A request as `jsonClient` sends it (through the gateway). */
 type Send = ReturnType<typeof jsonClient>;
 
