@@ -19,7 +19,10 @@ import {
   startSidecar,
   startTestStack,
   testAccessToken,
-  type HttpResult,
+  PASSWORD,
+  bearer,
+  unique,
+  expectStatus,
   type TestStack,
 } from '@caregrid/devkit';
 
@@ -30,16 +33,6 @@ let admin: Record<string, string>;
 type Page<T> = { items: T[]; nextCursor: string | null };
 type Appointment = { id: string; patientId: string; doctorId: string; amount: number; currency: string };
 type Invoice = { id: string; appointmentId: string; gross: number; patient: { id: string }; doctor: { id: string } };
-
-const PASSWORD = 'correct horse battery';
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-let seq = 0;
-const unique = (label: string) => `${label}.${++seq}.${Date.now()}`;
-
-function expectStatus(response: HttpResult, status: number): HttpResult {
-  expect({ status: response.status, body: response.body }).toMatchObject({ status });
-  return response;
-}
 
 /** A signed-in account made by the admin, linked to a patient or doctor record. */
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {

@@ -9,9 +9,18 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { accountMailRequested } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, mailpit, startTestStack, uniqueName, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  mailpit,
+  startTestStack,
+  uniqueName,
+  PASSWORD,
+  bearer,
+  type TestStack,
+} from '@caregrid/devkit';
 
-const PASSWORD = 'correct horse battery';
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: Record<string, string>;
@@ -19,7 +28,6 @@ let doctorId: string;
 let ledger: pg.Pool;
 const server = mailpit();
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const uniqueEmail = (label: string) => `${uniqueName(label)}@example.org`;
 
 beforeAll(async () => {

@@ -20,11 +20,13 @@ import {
   renderResources,
   startSidecar,
   startTestStack,
+  PASSWORD,
+  bearer,
+  uniqueEmail,
   type RunningSidecar,
   type TestStack,
 } from '@caregrid/devkit';
 
-const PASSWORD = 'correct horse battery';
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: Record<string, string>;
@@ -32,10 +34,6 @@ let db: pg.Pool;
 let mailer: RunningSidecar;
 let mailerApp: Server;
 let doctorId: string;
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-let seq = 0;
-const uniqueEmail = (label: string) => `${label}.${++seq}.${Date.now()}@example.org`;
 
 type MailEvent = {
   id: string;

@@ -7,9 +7,18 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { jsonClient, readyAccount, recoverAdminInvocation, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import {
+  jsonClient,
+  readyAccount,
+  recoverAdminInvocation,
+  startTestStack,
+  PASSWORD,
+  bearer,
+  uniqueEmail,
+  type HttpResult,
+  type TestStack,
+} from '@caregrid/devkit';
 
-const PASSWORD = 'correct horse battery';
 const LAST_ADMIN = 'urn:caregrid:problem:last-admin';
 const CONTRADICTION = 'urn:caregrid:problem:roles-contradict-links';
 
@@ -17,10 +26,6 @@ let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let db: pg.Pool;
 let root: { id: string; email: string; password: string; auth: Record<string, string> };
-
-let seq = 0;
-const uniqueEmail = (label: string) => `${label}.${++seq}.${Date.now()}@example.org`;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function signIn(email: string, password = PASSWORD): Promise<HttpResult> {
   return api('POST', '/api/auth/login', { email, password });

@@ -16,6 +16,7 @@ import {
   readyAccount,
   startPrivateKafka,
   startTestStack,
+  nextMonday,
   type PrivateKafka,
   type TestStack,
 } from '@caregrid/devkit';
@@ -39,11 +40,6 @@ type Appointment = {
 };
 
 // Next Monday far enough ahead, in the doctor's zone (Berlin, UTC+1 in winter / +2 in summer): book by local offsets.
-function nextMonday(weeksAhead: number): string {
-  const date = new Date();
-  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
-  return date.toISOString().slice(0, 10);
-}
 const berlin = (date: string, time: string) => {
   const local = new Date(`${date}T${time}:00Z`);
   const offset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'shortOffset' })

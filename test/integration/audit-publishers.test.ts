@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { auditRecorded, type AuditEntry } from '@caregrid/contracts';
-import { eventually, startTestStack, type TestStack } from '@caregrid/devkit';
+import { eventually, sampleAuditEntry, startTestStack, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let mongo: MongoClient;
@@ -40,21 +40,13 @@ async function publishAs(appId: string, topic: string, entry: AuditEntry): Promi
   return response.status;
 }
 
-const entryClaiming = (service: string): AuditEntry => ({
-  id: randomUUID(),
-  at: new Date().toISOString(),
-  actor: { kind: 'user', userId: 'someone', roles: ['doctor'] },
-  service,
-  resource: 'patient',
-  resourceId: null,
-  action: 'read',
-  patientIds: [randomUUID()],
-  outcome: 'allowed',
-  status: 200,
-  clientAddress: null,
-  requestId: `forged-${randomUUID()}`,
-  traceId: '0'.repeat(32),
-});
+const entryClaiming = (service: string): AuditEntry =>
+  sampleAuditEntry({
+    actor: { kind: 'user', userId: 'someone', roles: ['doctor'] },
+    service,
+    requestId: `forged-${randomUUID()}`,
+    traceId: '0'.repeat(32),
+  });
 
 const kept = (id: string) =>
   eventually(async () => (await mongo.db().collection<{ _id: string }>('audit').findOne({ _id: id })) ?? undefined, 30_000);

@@ -7,7 +7,18 @@
  * answered (X-Request-Id): exactly one per request.
  */
 import pg from 'pg';
-import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  PASSWORD,
+  bearer,
+  unique,
+  expectStatus,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -31,20 +42,11 @@ type Entry = {
 };
 type Page<T> = { items: T[]; nextCursor: string | null };
 
-const PASSWORD = 'correct horse battery';
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-let seq = 0;
-const unique = (label: string) => `${label}-${++seq}-${Date.now()}`;
 const started = new Date(Date.now() - 60_000).toISOString();
-
-function expectStatus(response: HttpResult, status: number): HttpResult {
-  expect({ status: response.status, body: response.body }).toMatchObject({ status });
-  return response;
-}
 
 /** A request and the id the gateway gave it (answered as X-Request-Id, as a client quotes it to support): its entries are found by it. */
 async function traced(method: string, url: string, as: Record<string, string>, body?: unknown) {
-  const clientRequestId = unique('audit');
+  const clientRequestId = unique('audit', '-');
   const response = await api(method, url, body, { ...as, 'x-request-id': clientRequestId });
   const requestId = response.headers.get('x-request-id');
   expect(requestId).toBeTruthy();
@@ -91,14 +93,14 @@ async function accessLogOf(patientId: string, as: Record<string, string>): Promi
 }
 
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}) {
-  const email = `${unique(roles.join('-'))}@example.org`;
+  const email = `${unique(roles.join('-'), '-')}@example.org`;
   const ready = await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links });
   return { headers: ready.auth, userId: ready.id };
 }
 
 const patientBody = () => ({
-  name: unique('Audited Patient'),
-  email: `${unique('audited')}@example.org`,
+  name: unique('Audited Patient', '-'),
+  email: `${unique('audited', '-')}@example.org`,
   dateOfBirth: '1975-05-05',
   gender: 'female',
 });

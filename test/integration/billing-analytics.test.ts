@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { appointmentPaid, deadLetterTopic, Topics } from '@caregrid/contracts';
-import { eventually, jsonClient, readTopic, runSmoke, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
+import { eventually, jsonClient, readTopic, runSmoke, startTestStack, doctorProfile, nextMonday, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -20,12 +20,6 @@ let auth: Record<string, string>;
 let billingDb: pg.Pool;
 
 type Invoice = { id: string; number: string; appointmentId: string; gross: number; status: string; currency: string };
-
-function nextMonday(weeksAhead: number): string {
-  const date = new Date();
-  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
-  return date.toISOString().slice(0, 10);
-}
 
 /** Publishes a raw CloudEvent through a sidecar that may publish (appointment-service's). */
 async function publishRaw(event: object): Promise<void> {

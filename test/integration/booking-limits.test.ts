@@ -7,7 +7,16 @@
  * only appointments the caller may see.
  */
 import pg from 'pg';
-import { doctorProfile, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  unique,
+  expectStatus,
+  type HttpResult,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -16,7 +25,6 @@ let db: pg.Pool;
 
 const DAY = 86_400_000;
 let seq = 0;
-const unique = (label: string) => `${label}.${++seq}.${Date.now()}`;
 
 /** A date `days` from today (UTC), as yyyy-mm-dd. */
 const dateIn = (days: number) => new Date(Date.now() + days * DAY).toISOString().slice(0, 10);
@@ -25,11 +33,6 @@ const at = (date: string, time: string) => new Date(`${date}T${time}:00Z`).toISO
 const plusMinutes = (start: string, minutes: number) => new Date(Date.parse(start) + minutes * 60_000).toISOString();
 /** The `index`-th 30-minute slot of a date from 08:00. */
 const slot = (date: string, index: number) => plusMinutes(at(date, '08:00'), index * 30);
-
-function expectStatus(response: HttpResult, status: number): HttpResult {
-  expect({ status: response.status, body: response.body }).toMatchObject({ status });
-  return response;
-}
 
 /** A 422 problem+json naming the rule broken. */
 function expectRule(response: HttpResult, rule: string): Record<string, unknown> {

@@ -12,7 +12,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Topics, type AppointmentRecord } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  PASSWORD,
+  bearer,
+  unique,
+  expectStatus,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -20,16 +31,6 @@ let admin: Record<string, string>;
 
 /** As appointment-service answers it (its contract). */
 type Appointment = AppointmentRecord;
-
-const PASSWORD = 'correct horse battery';
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-let seq = 0;
-const unique = (label: string) => `${label}.${++seq}.${Date.now()}`;
-
-function expectStatus(response: HttpResult, status: number): HttpResult {
-  expect({ status: response.status, body: response.body }).toMatchObject({ status });
-  return response;
-}
 
 async function createPatient(): Promise<string> {
   const body = { name: unique('Cared'), email: `${unique('cared')}@example.org`, dateOfBirth: '1975-03-04', gender: 'other' };

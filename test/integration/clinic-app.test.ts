@@ -10,7 +10,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { buildClinicApp, doctorProfile, jsonClient, readyAccount, repoRoot, startTestStack, type TestStack } from '@caregrid/devkit';
+import {
+  buildClinicApp,
+  doctorProfile,
+  jsonClient,
+  readyAccount,
+  repoRoot,
+  startTestStack,
+  PASSWORD,
+  type TestStack,
+} from '@caregrid/devkit';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -20,7 +29,6 @@ const describeInBrowser = haveChromium ? describe : describe.skip;
 
 const SCREENSHOTS = path.join(repoRoot, '.caregrid', 'artifacts', 'screenshots');
 const AXE = readFileSync(path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-const PASSWORD = 'correct horse battery';
 const PHONE = { width: 375, height: 812 };
 // A reminder an hour before the start: any slot tomorrow gets one that is still scheduled while the test looks.
 const REMINDER_LEAD_MS = 3_600_000;

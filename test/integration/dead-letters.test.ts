@@ -18,6 +18,8 @@ import {
   readyAccount,
   setDatabaseAvailable,
   startTestStack,
+  bearer,
+  nextMonday,
   type TestStack,
 } from '@caregrid/devkit';
 
@@ -31,14 +33,6 @@ let admin: Record<string, string>;
 let receptionist: Record<string, string>;
 
 type Letter = { id: string; topic: string; type: string; subject: string; count: number; firstSeenAt: string };
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-function nextMonday(weeksAhead: number): string {
-  const date = new Date();
-  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
-  return date.toISOString().slice(0, 10);
-}
 
 async function billingQuery<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: stack.secrets()['billing-service']!.databaseUrl });

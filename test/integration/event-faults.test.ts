@@ -27,6 +27,7 @@ import {
   repoRoot,
   startPrivateKafka,
   startTestStack,
+  nextMonday,
   type PrivateKafka,
   type TestStack,
 } from '@caregrid/devkit';
@@ -218,12 +219,6 @@ function follow(topics: string[], fromMs: number, onMessage: (topic: string, eve
     return reader;
   });
   return () => readers.forEach((reader) => reader.kill());
-}
-
-function nextMonday(weeksAhead: number): string {
-  const date = new Date();
-  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
-  return date.toISOString().slice(0, 10);
 }
 
 it('R2: every event delivered again while its first delivery runs, and twice more from Kafka → one invoice per paid appointment, no gap in numbering, analytics as for one delivery', async () => {

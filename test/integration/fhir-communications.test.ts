@@ -6,7 +6,17 @@
  * services, their sidecars, Kafka, PostgreSQL, the Dapr scheduler, Mailpit); every answer is
  * validated against the official R4 JSON schema.
  */
-import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, uniqueName, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  uniqueName,
+  PASSWORD,
+  bearer,
+  type TestStack,
+} from '@caregrid/devkit';
 import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
 
 let stack: TestStack;
@@ -17,9 +27,7 @@ type Json = Record<string, unknown>;
 type Resource = Json & { resourceType: string; id: string; status: string };
 type Bundle = { resourceType: 'Bundle'; total: number; link: { relation: string; url: string }[]; entry?: { resource: Resource }[] };
 
-const PASSWORD = 'correct horse battery';
 const DAY = 86_400_000;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** A FHIR GET through the gateway: fhir+json, valid R4 whatever it is (resource, Bundle, OperationOutcome). */
 async function fhir(url: string, as: Record<string, string>): Promise<{ status: number; body: Json }> {

@@ -5,7 +5,18 @@
  * schema; searches page by their next links; errors are OperationOutcomes;
  * the access model holds as for the JSON API.
  */
-import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  PASSWORD,
+  bearer,
+  unique,
+  expectStatus,
+  type TestStack,
+} from '@caregrid/devkit';
 import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
 
 let stack: TestStack;
@@ -21,11 +32,7 @@ type Bundle = {
 };
 type Outcome = { resourceType: 'OperationOutcome'; issue: { code: string; diagnostics?: string; expression?: string[] }[] };
 
-const PASSWORD = 'correct horse battery';
 const RUN = `Fhir${Date.now().toString(36)}`;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-let seq = 0;
-const unique = (label: string) => `${label}.${++seq}.${Date.now()}`;
 const NEXT_YEAR = new Date().getUTCFullYear() + 1;
 
 /** A FHIR request: fhir+json (or the given type) in, and the answer checked to be fhir+json. */
@@ -77,11 +84,6 @@ async function expectOutcome(method: string, url: string, as: Record<string, str
   const answer = await fhir(method, url, as, body, type);
   expect([url, answer.status, answer.body.resourceType]).toEqual([url, status, 'OperationOutcome']);
   return answer.body as Outcome;
-}
-
-function expectStatus(response: HttpResult, status: number): HttpResult {
-  expect({ status: response.status, body: response.body }).toMatchObject({ status });
-  return response;
 }
 
 async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {

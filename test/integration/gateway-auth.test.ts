@@ -4,14 +4,13 @@
  * and doctor-service, each with its daprd, on PostgreSQL, MariaDB and Kafka.
  */
 import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { doctorProfile, jsonClient, rotateSigningKeys, startTestStack, eventually, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, jsonClient, rotateSigningKeys, startTestStack, eventually, bearer, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: { email: string; password: string };
 
 type Tokens = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function login(email: string, password: string): Promise<Tokens> {
   const response = await api('POST', '/api/auth/login', { email, password });

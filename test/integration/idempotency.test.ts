@@ -7,7 +7,16 @@
  */
 import pg from 'pg';
 import { appointmentPaid, auditRecorded } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  nextMonday,
+  type HttpResult,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -18,11 +27,6 @@ let patientsDb: pg.Pool;
 
 type Appointment = { id: string; patientId: string; doctorId: string; start: string; payment: unknown };
 
-function nextMonday(weeksAhead: number): string {
-  const date = new Date();
-  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
-  return date.toISOString().slice(0, 10);
-}
 // doctorProfile's doctors work Mondays 09:00–12:00 UTC.
 const at = (weeksAhead: number, time: string) => `${nextMonday(weeksAhead)}T${time}:00.000Z`;
 

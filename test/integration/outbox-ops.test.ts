@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { uuidv7 } from '@caregrid/platform';
-import { eventually, jsonClient, readyAccount, startTestStack, type HttpResult, type TestStack } from '@caregrid/devkit';
+import { eventually, jsonClient, readyAccount, startTestStack, PASSWORD, bearer, expectStatus, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -15,14 +15,7 @@ let admin: Record<string, string>;
 let reception: Record<string, string>;
 let db: pg.Pool;
 
-const PASSWORD = 'correct horse battery';
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 type Parked = { id: string; topic: string; type: string; subject: string; attempts: number; lastError: string | null; held: number };
-
-function expectStatus(response: HttpResult, status: number): HttpResult {
-  expect({ status: response.status, body: response.body }).toMatchObject({ status });
-  return response;
-}
 
 beforeAll(async () => {
   stack = await startTestStack({

@@ -4,7 +4,17 @@
  * daprd): a doctor or a patient may change how to reach them and (doctors)
  * their availability on their own record; everything else is staff-managed.
  */
-import { jsonClient, readyAccount, startTestStack, type TestStack, doctorProfile } from '@caregrid/devkit';
+import {
+  jsonClient,
+  readyAccount,
+  startTestStack,
+  doctorProfile,
+  PASSWORD,
+  bearer,
+  unique,
+  uniqueEmail,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -14,13 +24,9 @@ type Problem = { status: number; allowedFields?: string[]; refusedFields?: strin
 type Doctor = { id: string; licenseNumber: string; fees: Record<string, number>; workingHours: unknown; version: number };
 type Patient = { id: string; userId: string | null; phone: string | null; updatedAt: string };
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-let seq = 0;
-const unique = () => `${++seq}.${Date.now()}`;
-
 /** An account with one role, linked to a record, signed in. */
 async function account(role: 'doctor' | 'patient', link: { doctorId?: string; patientId?: string }) {
-  const credentials = { email: `${role}.${unique()}@example.org`, password: 'correct horse battery' };
+  const credentials = { email: uniqueEmail(role), password: PASSWORD };
   const ready = await readyAccount(api, admin, { name: role, ...credentials, roles: [role], ...link });
   return { userId: ready.id, auth: ready.auth };
 }
@@ -33,10 +39,10 @@ async function createDoctor(): Promise<Doctor> {
 }
 
 async function createPatient(): Promise<Patient> {
-  const n = unique();
+  const n = unique('self');
   const body = {
     name: `Self ${n}`,
-    email: `self.${n}@example.org`,
+    email: `${n}@example.org`,
     dateOfBirth: '1979-04-04',
     gender: 'female',
     details: { allergies: ['latex'] },

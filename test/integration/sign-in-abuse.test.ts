@@ -7,9 +7,8 @@
  * per address. One stack per way the gateway is deployed; address counters
  * never leak between them.
  */
-import { jsonClient, startTestStack, type TestStack } from '@caregrid/devkit';
+import { jsonClient, startTestStack, PASSWORD, type TestStack } from '@caregrid/devkit';
 
-const PASSWORD = 'correct horse battery';
 const uniqueEmail = (label: string) => `${label}.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@example.org`;
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 

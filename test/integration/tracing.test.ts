@@ -8,7 +8,7 @@
  * traceparent and X-Request-Id choose neither trace nor id.
  */
 import { randomBytes } from 'node:crypto';
-import { doctorProfile, eventually, jsonClient, readInfraEnv, startTestStack, type TestStack } from '@caregrid/devkit';
+import { doctorProfile, eventually, jsonClient, readInfraEnv, startTestStack, nextMonday, type TestStack } from '@caregrid/devkit';
 
 type ZipkinSpan = {
   traceId: string;
@@ -24,12 +24,6 @@ const zipkin = `http://127.0.0.1:${readInfraEnv().CAREGRID_ZIPKIN_PORT}`;
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let auth: Record<string, string>;
-
-function nextMonday(weeksAhead: number): string {
-  const date = new Date();
-  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
-  return date.toISOString().slice(0, 10);
-}
 
 async function traceFromZipkin(traceId: string): Promise<ZipkinSpan[]> {
   const response = await fetch(`${zipkin}/api/v2/trace/${traceId}`);

@@ -1,7 +1,54 @@
-import { randomBytes } from 'node:crypto';
-import type { jsonClient } from './testing.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AuditEntry } from '@caregrid/contracts';
+import type { HttpResult, jsonClient } from './testing.js';
 
 let counter = 0;
+
+/** The password tests give the accounts they make (long enough for auth-service's rule). */
+export const PASSWORD = 'correct horse battery';
+
+/** The header that sends a request as the holder of an access token. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+let sequence = 0;
+
+/** A name no other call in this test process gives: `label.7.1765142400000` (`label-7-…` with separator '-'). */
+export const unique = (label: string, separator = '.') => `${label}${separator}${++sequence}${separator}${Date.now()}`;
+
+/** An email address no other call in this test process gives: `label.7.1765142400000@example.org`. */
+export const uniqueEmail = (label: string) => `${unique(label)}@example.org`;
+
+/**
+ * Expects an answer's status (a jest assertion, for test files only); a mismatch shows the body,
+ * which says why. Returns the answer, to read on.
+ */
+export function expectStatus(response: HttpResult, status: number): HttpResult {
+  expect({ status: response.status, body: response.body }).toMatchObject({ status });
+  return response;
+}
+
+/**
+ * A valid audit entry: a doctor's allowed read of one patient at patient-service, fresh ids, now.
+ * Tests override what they are about.
+ */
+export function sampleAuditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    id: randomUUID(),
+    at: new Date().toISOString(),
+    actor: { kind: 'user', userId: randomUUID(), roles: ['doctor'], doctorId: randomUUID() },
+    service: 'patient-service',
+    resource: 'patient',
+    resourceId: null,
+    action: 'read',
+    patientIds: [randomUUID()],
+    outcome: 'allowed',
+    status: 200,
+    clientAddress: null,
+    requestId: randomUUID(),
+    traceId: 'a'.repeat(32),
+    ...overrides,
+  };
+}
 
 /**
  * A valid doctor profile as an admin creates it (POST /api/doctors): unique
@@ -25,6 +72,13 @@ export function doctorProfile(overrides: Record<string, unknown> = {}): Record<s
     currency: 'EUR',
     ...overrides,
   };
+}
+
+/** The date (yyyy-mm-dd, UTC) of the Monday `weeksAhead` weeks after the next one (never today): doctorProfile's doctors work then. */
+export function nextMonday(weeksAhead: number): string {
+  const date = new Date();
+  date.setUTCDate(date.getUTCDate() + ((8 - date.getUTCDay()) % 7 || 7) + 7 * weeksAhead);
+  return date.toISOString().slice(0, 10);
 }
 
 /** A request as `jsonClient` sends it (through the gateway). */

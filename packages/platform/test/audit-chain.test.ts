@@ -1,22 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@caregrid/contracts';
+import { sampleAuditEntry } from '@caregrid/devkit';
 import { chainEntries, EMPTY_CHAIN, entryHash, verifyChain } from '../src/audit/chain.js';
 
-const entry = (): AuditEntry => ({
-  id: randomUUID(),
-  at: new Date().toISOString(),
-  actor: { kind: 'user', userId: 'u1', roles: ['doctor'] },
-  service: 'patient-service',
-  resource: 'patient',
-  resourceId: null,
-  action: 'read',
-  patientIds: [randomUUID()],
-  outcome: 'allowed',
-  status: 200,
-  clientAddress: null,
-  requestId: randomUUID(),
-  traceId: '0'.repeat(32),
-});
+const entry = (): AuditEntry => sampleAuditEntry({ actor: { kind: 'user', userId: 'u1', roles: ['doctor'] }, traceId: '0'.repeat(32) });
 
 const chainOf = (n: number) => chainEntries(EMPTY_CHAIN, Array.from({ length: n }, entry));
 const verify = (entries: AuditEntry[], more: Partial<Parameters<typeof verifyChain>[0]> = {}) =>

@@ -6,6 +6,7 @@
  */
 import type { Server } from 'node:http';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, type AuditEntry } from '@caregrid/contracts';
+import { sampleAuditEntry } from '@caregrid/devkit';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -136,21 +137,17 @@ it('the trail keeper writes the entries of its own reads straight into the trail
     batches.push(entries);
     if (batches.length === 1) await first;
   });
-  const entry = (n: number): AuditEntry => ({
-    id: `0199a1b2-0000-7000-8000-00000000010${n}`,
-    at: '2031-01-01T10:00:00.000Z',
-    actor: { kind: 'service', appId: 'patient-service' },
-    service: 'analytics-service',
-    resource: 'audit',
-    resourceId: null,
-    action: 'search',
-    patientIds: [PATIENT],
-    outcome: 'allowed',
-    status: 200,
-    clientAddress: null,
-    requestId: `req-${n}`,
-    traceId: 'a'.repeat(32),
-  });
+  const entry = (n: number): AuditEntry =>
+    sampleAuditEntry({
+      id: `0199a1b2-0000-7000-8000-00000000010${n}`,
+      at: '2031-01-01T10:00:00.000Z',
+      actor: { kind: 'service', appId: 'patient-service' },
+      service: 'analytics-service',
+      resource: 'audit',
+      action: 'search',
+      patientIds: [PATIENT],
+      requestId: `req-${n}`,
+    });
   const written = [sink(entry(1)), sink(entry(2)), sink(entry(3)), sink(entry(4))];
   release();
   await Promise.all(written);

@@ -14,7 +14,7 @@ import {
   doctorDeleted,
   doctorUpdated,
 } from '@caregrid/contracts';
-import { eventually, freshAuditTrail, freshDatabase } from '@caregrid/devkit';
+import { eventually, freshAuditTrail, freshDatabase, sampleAuditEntry } from '@caregrid/devkit';
 import { deadLetterArrival, NotFoundError, redriveDeadLetter, startDeadLetterRedrive, type EventApplier } from '@caregrid/platform';
 import { mongoDeadLetterStore, prepareDeadLetters } from '@caregrid/platform/mongo';
 import { MongoClient, type Db } from 'mongodb';
@@ -179,21 +179,13 @@ it('parked letters of every kind come back by themselves, in a batch, audit entr
     source: 'patient-service',
     topic: 'audit.patient-service',
     type: auditRecorded.type,
-    data: {
+    data: sampleAuditEntry({
       id: entryId,
-      at: new Date().toISOString(),
       actor: { kind: 'service', appId: 'appointment-service' },
-      service: 'patient-service',
-      resource: 'patient',
-      resourceId: null,
-      action: 'read',
       patientIds: [],
-      outcome: 'allowed',
-      status: 200,
-      clientAddress: null,
       requestId: `redrive-${entryId}`,
       traceId: '0'.repeat(32),
-    },
+    }),
   };
   const malformed = { ...bookedEnvelope(doctorId), data: { amount: 'lots' } };
   // As the live delivery drops it: noted (poison), then parked when daprd moves it to the dead-letter topic.

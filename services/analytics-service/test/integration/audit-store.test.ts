@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@caregrid/contracts';
-import { freshAuditTrail } from '@caregrid/devkit';
+import { freshAuditTrail, sampleAuditEntry } from '@caregrid/devkit';
 import { EMPTY_CHAIN, verifyChain } from '@caregrid/platform';
 import { AuditStore } from '../../src/data/audit-store.js';
 
@@ -22,25 +22,8 @@ afterAll(async () => {
   await trail?.close();
 });
 
-const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-  id: randomUUID(),
-  at: new Date().toISOString(),
-  actor: { kind: 'user', userId: randomUUID(), roles: ['doctor'], doctorId: randomUUID() },
-  service: 'patient-service',
-  resource: 'patient',
-  resourceId: null,
-  action: 'read',
-  patientIds: [randomUUID()],
-  outcome: 'allowed',
-  status: 200,
-  clientAddress: null,
-  requestId: randomUUID(),
-  traceId: 'a'.repeat(32),
-  ...overrides,
-});
-
 it('keeps the first version of an entry: a replay with the same id and other content changes nothing', async () => {
-  const original = entry({ outcome: 'denied', status: 404, clientAddress: '192.0.2.7' });
+  const original = sampleAuditEntry({ outcome: 'denied', status: 404, clientAddress: '192.0.2.7' });
   expect(await store.append(original)).toBe(true);
   expect(await store.append({ ...original, outcome: 'allowed', status: 200, patientIds: [] })).toBe(false);
   const page = await store.find({ patientId: original.patientIds[0], limit: 10 });
@@ -48,7 +31,7 @@ it('keeps the first version of an entry: a replay with the same id and other con
 });
 
 it('racing deliveries of an entry keep it once, and none of them fails', async () => {
-  const entries = Array.from({ length: 20 }, () => entry());
+  const entries = Array.from({ length: 20 }, () => sampleAuditEntry());
   const kept = await Promise.all(entries.flatMap((e) => [e, e, e, e]).map((e) => store.append(e)));
   expect(kept.filter(Boolean)).toHaveLength(entries.length);
   expect((await store.find({ patientId: entries[0]!.patientIds[0], limit: 10 })).items).toEqual([entries[0]]);
@@ -59,10 +42,14 @@ it('finds by patient and by actor, newest first, page by page, within a time win
   const actor = { kind: 'user' as const, userId: randomUUID(), roles: ['receptionist' as const] };
   const base = Date.parse('2031-04-01T10:00:00Z');
   const entries = Array.from({ length: 7 }, (_, i) =>
-    entry({ at: new Date(base + i * 60_000).toISOString(), patientIds: [patientId, randomUUID()], actor: i % 2 ? actor : entry().actor }),
+    sampleAuditEntry({
+      at: new Date(base + i * 60_000).toISOString(),
+      patientIds: [patientId, randomUUID()],
+      actor: i % 2 ? actor : sampleAuditEntry().actor,
+    }),
   );
   // Two in the same millisecond: the id breaks the tie, and no page loses or repeats one.
-  entries.push(entry({ at: entries[3]!.at, patientIds: [patientId] }));
+  entries.push(sampleAuditEntry({ at: entries[3]!.at, patientIds: [patientId] }));
   for (const e of entries) await store.append(e);
 
   const seen: AuditEntry[] = [];
@@ -88,8 +75,8 @@ it('finds by patient and by actor, newest first, page by page, within a time win
 
 it('retention removes entries older than the cutoff, and only those', async () => {
   const patientId = randomUUID();
-  const old = entry({ at: '2020-01-01T00:00:00.000Z', patientIds: [patientId] });
-  const recent = entry({ at: new Date().toISOString(), patientIds: [patientId] });
+  const old = sampleAuditEntry({ at: '2020-01-01T00:00:00.000Z', patientIds: [patientId] });
+  const recent = sampleAuditEntry({ at: new Date().toISOString(), patientIds: [patientId] });
   await store.append(old);
   await store.append(recent);
   expect(await store.purgeOlderThan(new Date('2021-01-01T00:00:00Z'))).toBeGreaterThanOrEqual(1);
@@ -97,9 +84,9 @@ it('retention removes entries older than the cutoff, and only those', async () =
 });
 
 it('keeps a batch in one write: new entries stored, entries already there left as they were', async () => {
-  const kept = entry({ outcome: 'denied', status: 404 });
+  const kept = sampleAuditEntry({ outcome: 'denied', status: 404 });
   await store.append(kept);
-  const fresh = [entry(), entry()];
+  const fresh = [sampleAuditEntry(), sampleAuditEntry()];
   expect(await store.appendMany([fresh[0]!, { ...kept, outcome: 'allowed', status: 200 }, fresh[1]!])).toEqual([true, false, true]);
   for (const e of [kept, ...fresh]) expect((await store.find({ patientId: e.patientIds[0], limit: 5 })).items).toEqual([e]);
   // The same batch again (a redelivery): nothing new, nothing changed.
@@ -109,7 +96,11 @@ it('keeps a batch in one write: new entries stored, entries already there left a
 it('its own entries, written by two replicas at once, form one chain: numbered 1..n, each linked, ending at the head', async () => {
   const replicas = [store, new AuditStore(trail)];
   const service = `analytics-service-${randomUUID()}`;
-  await Promise.all(Array.from({ length: 12 }, (_, i) => replicas[i % 2]!.appendOwn(service, [entry({ service }), entry({ service })])));
+  await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      replicas[i % 2]!.appendOwn(service, [sampleAuditEntry({ service }), sampleAuditEntry({ service })]),
+    ),
+  );
   const stored = await trail.writer.collection('audit').find({ service }).toArray();
   expect(stored.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   const entries = (await store.find({ actor: undefined, limit: 1000 })).items.filter((e) => e.service === service);

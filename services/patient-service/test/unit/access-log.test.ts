@@ -1,24 +1,20 @@
 import type { AuditEntry } from '@caregrid/contracts';
+import { sampleAuditEntry } from '@caregrid/devkit';
 import { NotFoundError, type Caller } from '@caregrid/platform';
 import { readAccessLog, toAccessLogEntry } from '../../src/domain/access-log.js';
 import { accessLogPage } from '../../src/http/schemas.js';
 
 const PATIENT = '0199a1b2-0000-7000-8000-000000000001';
-const entry = (actor: AuditEntry['actor']): AuditEntry => ({
-  id: '0199a1b2-0000-7000-8000-0000000000aa',
-  at: '2031-01-01T10:00:00.000Z',
-  actor,
-  service: 'patient-service',
-  resource: 'patient',
-  resourceId: PATIENT,
-  action: 'read',
-  patientIds: [PATIENT],
-  outcome: 'allowed',
-  status: 200,
-  clientAddress: '192.0.2.1',
-  requestId: 'req-1',
-  traceId: 'a'.repeat(32),
-});
+const entry = (actor: AuditEntry['actor']): AuditEntry =>
+  sampleAuditEntry({
+    id: '0199a1b2-0000-7000-8000-0000000000aa',
+    at: '2031-01-01T10:00:00.000Z',
+    actor,
+    resourceId: PATIENT,
+    patientIds: [PATIENT],
+    clientAddress: '192.0.2.1',
+    requestId: 'req-1',
+  });
 
 describe("a patient's access log", () => {
   it('names who in the terms a patient knows, and nothing of the staff-internal detail', () => {
