@@ -29,7 +29,13 @@ export function mongoDatabase(prepare: (db: Db) => Promise<unknown>) {
     if (tracingEnabled()) traceCommands(client);
     await client.connect();
     const db = client.db();
-    await prepare(db);
+    try {
+      await prepare(db);
+    } catch (error) {
+      // A start that fails here must not leave the connection pool behind (it keeps a process alive).
+      await client.close();
+      throw error;
+    }
     logger?.info({ database: db.databaseName }, 'document store ready');
     return { db, check: () => db.command({ ping: 1 }), close: () => client.close() };
   };
