@@ -32,7 +32,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
   'patient-service': [
     patientRoutes(unused, unused),
     patientFhirRoutes(unused),
-    patientSubscriptions({ patients: unused, logger: unused }).routes,
+    patientSubscriptions({ patients: unused, deadLetters: unused, logger: unused }).routes,
   ],
   'doctor-service': [doctorRoutes(unused), doctorFhirRoutes(unused)],
   'appointment-service': [

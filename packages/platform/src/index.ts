@@ -22,6 +22,7 @@ export * from './json-merge-patch.js';
 export * from './access/index.js';
 export * from './events/delivery.js';
 export * from './events/dead-letters.js';
+export * from './events/malformed.js';
 export * from './http/stream.js';
 export * from './audit/trail.js';
 export * from './tracing.js';

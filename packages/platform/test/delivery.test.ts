@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import {
   auditRecorded,
+  ContractViolation,
   defineEvent,
   deliveryBodyLimit,
   MAX_DELIVERY_BATCH,
@@ -20,7 +21,9 @@ import {
 import { PUBLIC } from '../src/access/model.js';
 import { serializedEventData } from '../src/data/outbox.js';
 import { DependencyUnavailableError, EventTooLargeError } from '../src/errors.js';
-import { answerBulkDelivery, deliveryByContract, subscriptionRoute } from '../src/events/delivery.js';
+import { answerBulkDelivery, deliveryByContract, deliveryOf, ignoreKnownTypes, subscriptionRoute } from '../src/events/delivery.js';
+import { malformationOf, malformedLetter, refuseMalformed, unknownEventType, type Malformation } from '../src/events/malformed.js';
+import type { DeadLetterArrival } from '../src/events/arrival.js';
 import { REDRIVE_FIRST_DELAY_MS, REDRIVE_MAX_ATTEMPTS, REDRIVE_MAX_DELAY_MS, redriveFailure } from '../src/events/dead-letters.js';
 import { createServiceApp } from '../src/http/app.js';
 import { ApiRouter } from '../src/http/routes.js';
@@ -28,12 +31,19 @@ import { ApiRouter } from '../src/http/routes.js';
 const quiet = pino({ level: 'silent' });
 const noted = defineEvent({ aggregate: 'thing', verb: 'noted', topic: 'things', data: z.object({ n: z.number().int() }) });
 const envelope = (n: number | string, id = `e-${n}`) => ({ specversion: '1.0', id, source: 'test', type: noted.type, data: { n } });
+/** The dead letters a policy noted, in order (the store's one port it uses). */
+const notes = () => {
+  const noted: (DeadLetterArrival & { reason: string })[] = [];
+  return { noted, deadLetters: { noteDropped: async (letter: DeadLetterArrival & { reason: string }) => void noted.push(letter) } };
+};
 
 describe('a batch is answered per entry', () => {
   it('one event that makes the batch fail is retried alone; the other 99 succeed, and a malformed one is dropped', async () => {
     const stored: number[] = [];
+    const letters = notes();
     const { apply, batch } = deliveryByContract([noted], {
       logger: quiet,
+      deadLetters: letters.deadLetters,
       handleMany: async (events: CloudEvent<unknown>[]) => {
         // As a store refusing a whole insert for one bad document.
         if (events.some((e) => (e.data as { n: number }).n === 13)) throw new Error('document 13 refused');
@@ -47,6 +57,9 @@ describe('a batch is answered per entry', () => {
     expect(statuses[13]).toBe('RETRY');
     expect(statuses[50]).toBe('DROP');
     expect(stored.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i).filter((n) => n !== 13 && n !== 50));
+    expect(letters.noted).toEqual([
+      expect.objectContaining({ id: 'e-not a number', topic: 'things', reason: expect.stringMatching(/data\.n/) }),
+    ]);
     // The outcome says why: a failure of the event's own, not a dependency down.
     const outcomes = await apply([envelope(13)]);
     expect(outcomes).toEqual([{ status: 'RETRY', reason: 'document 13 refused', transient: false }]);
@@ -56,6 +69,7 @@ describe('a batch is answered per entry', () => {
     let calls = 0;
     const { apply } = deliveryByContract([noted], {
       logger: quiet,
+      deadLetters: notes().deadLetters,
       handleMany: async () => {
         calls++;
         throw new DependencyUnavailableError('database');
@@ -207,5 +221,97 @@ describe('re-drive backoff', () => {
     );
     expect(outage).toMatchObject({ counted: false, poison: false, nextAttemptAt: new Date(now + REDRIVE_FIRST_DELAY_MS) });
     expect(redriveFailure(letter, { status: 'DROP', reason: 'malformed' }, now)).toMatchObject({ poison: true, nextAttemptAt: null });
+  });
+});
+
+describe('one policy for a malformed event', () => {
+  const violationOf = (body: unknown): Malformation => {
+    try {
+      noted.parse(body);
+    } catch (error) {
+      if (error instanceof ContractViolation) return malformationOf(error);
+    }
+    throw new Error('expected a contract violation');
+  };
+  /** A logger whose lines are kept, parsed. */
+  const recorded = () => {
+    const lines: Record<string, unknown>[] = [];
+    return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) };
+  };
+  // Patient data where a number belongs: the kind of value that must never reach a log.
+  const withPatientData = { ...envelope('Ada Lovelace, born 1815-12-10', 'e-malformed'), topic: 'appointments' };
+
+  it('the letter keeps the whole event and the reason; the log has its topic, type, id and the failing paths, never a value', () => {
+    const { letter, log } = malformedLetter(withPatientData, violationOf(withPatientData), noted.topic);
+    expect(letter).toEqual({
+      id: withPatientData.id,
+      topic: 'appointments',
+      type: noted.type,
+      event: withPatientData,
+      reason: expect.stringMatching(/^event does not match caregrid\.thing\.noted\.v1: data\.n: /),
+    });
+    expect(log).toEqual({ eventId: withPatientData.id, topic: 'appointments', type: noted.type, issues: ['data.n'] });
+    expect(JSON.stringify(log)).not.toMatch(/Ada|1815/);
+  });
+
+  it('the contract names the topic when the envelope does not; what is no CloudEvent gets an id of its own', () => {
+    expect(malformedLetter(envelope('x'), violationOf(envelope('x')), noted.topic).letter.topic).toBe('things');
+    const { letter, log } = malformedLetter('not an event', violationOf('not an event'), noted.topic);
+    expect(letter).toMatchObject({ id: expect.stringMatching(/^unidentified-/), topic: 'things', event: 'not an event' });
+    expect(log.issues).toContain('(root)');
+    expect(malformedLetter({ ...envelope(1), type: 'caregrid.thing.lost.v9' }, unknownEventType('caregrid.thing.lost.v9')).log).toEqual({
+      eventId: 'e-1',
+      topic: 'unknown',
+      type: 'caregrid.thing.lost.v9',
+      issues: ['type'],
+    });
+  });
+
+  it('noted once as a dead letter, logged at warn without the payload, answered DROP (never RETRY): also while the store is down', async () => {
+    const letters = notes();
+    const { lines, logger } = recorded();
+    const malformation = violationOf(withPatientData);
+    expect(await refuseMalformed(withPatientData, malformation, { logger, deadLetters: letters.deadLetters })).toEqual({
+      status: 'DROP',
+      reason: malformation.reason,
+    });
+    expect(letters.noted).toEqual([expect.objectContaining({ id: withPatientData.id, reason: malformation.reason })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, eventId: withPatientData.id, topic: 'appointments', type: noted.type, issues: ['data.n'] }),
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/Ada|1815/);
+
+    // The drain of the dead-letter topic parks it once the store is back: no reason to ask for it again.
+    const down = { noteDropped: async () => Promise.reject(new DependencyUnavailableError('database')) };
+    expect(await refuseMalformed(withPatientData, malformation, { logger, deadLetters: down })).toMatchObject({ status: 'DROP' });
+    // A bug in the store is no malformed event: it surfaces.
+    const broken = { noteDropped: async () => Promise.reject(new Error('bug')) };
+    await expect(refuseMalformed(withPatientData, malformation, { logger, deadLetters: broken })).rejects.toThrow('bug');
+  });
+
+  it('a one-type subscription (deliveryOf) refuses through the same policy and handles only what fits its contract', async () => {
+    const letters = notes();
+    const handled: number[] = [];
+    const handle = deliveryOf(noted, {
+      logger: quiet,
+      deadLetters: letters.deadLetters,
+      handle: async (event) => void handled.push(event.data.n),
+    });
+    expect(await handle(withPatientData)).toBe('DROP');
+    expect(await handle(envelope(7))).toBe('SUCCESS');
+    expect(handled).toEqual([7]);
+    expect(letters.noted.map((l) => [l.id, l.topic])).toEqual([[withPatientData.id, 'appointments']]);
+  });
+
+  it('the other types of a topic are ignored when a contract defines them; an unknown type or version is refused as malformed', async () => {
+    const letters = notes();
+    const ignored = ignoreKnownTypes([noted], { logger: quiet, deadLetters: letters.deadLetters });
+    expect(await ignored(envelope(1))).toBe('SUCCESS');
+    expect(await ignored({ ...envelope(2), type: 'caregrid.thing.noted.v2' })).toBe('DROP');
+    expect(await ignored('not an event')).toBe('DROP');
+    expect(letters.noted.map((l) => l.reason)).toEqual([
+      'no contract for event type caregrid.thing.noted.v2',
+      'no contract for event type undefined',
+    ]);
   });
 });

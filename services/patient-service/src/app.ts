@@ -9,7 +9,8 @@ import { fetchAuditEntries } from './peers.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar }) {
   const patients = new PatientRepository(deps.db, deps.onEventsQueued);
-  const events = subscriptions({ patients, logger: deps.logger });
+  const deadLetters = pgDeadLetterStore(deps.db);
+  const events = subscriptions({ patients, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'patient-service',
     logger: deps.logger,
@@ -21,7 +22,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     ],
     // A care relation that could not be recorded in time is parked, then re-driven by itself.
     deadLetters: {
-      store: pgDeadLetterStore(deps.db),
+      store: deadLetters,
       apply: eachOf(events.handle),
       logger: deps.logger,
       redriveMs: deps.deadLetterRedriveMs,

@@ -1,17 +1,10 @@
-import {
-  cloudEventSchema,
-  ContractViolation,
-  deliveryBodyLimit,
-  MAX_DELIVERY_BATCH,
-  type CloudEvent,
-  type EventContract,
-} from '@caregrid/contracts';
+import { ContractViolation, deliveryBodyLimit, MAX_DELIVERY_BATCH, type CloudEvent, type EventContract } from '@caregrid/contracts';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import type { RouteSpec } from '../http/routes.js';
 import { inSpan, SpanKind } from '../tracing.js';
+import { malformationOf, refuseMalformed, unknownEventType, type MalformedEventPolicy } from './malformed.js';
 
 /** Dapr's subscriber contract: 200 with SUCCESS, RETRY (redeliver per Resiliency) or DROP (→ dead-letter topic). */
 export type DeliveryStatus = 'SUCCESS' | 'RETRY' | 'DROP';
@@ -66,8 +59,6 @@ export function applyByEventType(appliers: Record<string, EventApplier>, otherwi
  * subscription route and a re-drive of a dead letter call the same function.
  */
 export type EventHandler = (event: unknown) => Promise<DeliveryStatus>;
-
-export type MalformedEvent = { id: string; topic: string; type?: string; subject?: string; payload: unknown; reason: string };
 
 /** The route handler of a subscription: the event handler's status as Dapr expects it. */
 export function answerDelivery(handler: EventHandler) {
@@ -134,6 +125,20 @@ export function answerBulkDelivery(handler: BatchHandler, options: { topicOfSubs
 /** Events a subscription receives but does not act on (e.g. other types of its topic). */
 export const ignoreEvent: EventHandler = async () => 'SUCCESS';
 
+/**
+ * The other types of a subscriber's topics (`contracts`: all of theirs): acknowledged and ignored
+ * when a contract defines them; a type or version none defines is malformed (refuseMalformed),
+ * never lost without a trace.
+ */
+export function ignoreKnownTypes(contracts: EventContract<z.ZodType>[], policy: MalformedEventPolicy): EventHandler {
+  const known = new Set(contracts.map((contract) => contract.type));
+  return async (body) => {
+    const type = (body as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && known.has(type)) return 'SUCCESS';
+    return (await refuseMalformed(body, unknownEventType(type), policy)).status;
+  };
+}
+
 /** One handler per CloudEvent type, as the subscription's routing rules pick them; `otherwise` for the rest. */
 export function byEventType(handlers: Record<string, EventHandler>, otherwise: EventHandler = ignoreEvent): EventHandler {
   return (event) => {
@@ -143,17 +148,16 @@ export function byEventType(handlers: Record<string, EventHandler>, otherwise: E
   };
 }
 
-type DeliveryOptions<T> = {
-  logger: Logger;
+/** `deadLetters`: where a malformed event is noted (refuseMalformed, the one policy of every subscriber). */
+type DeliveryOptions<T> = MalformedEventPolicy & {
   handle: (event: CloudEvent<T>) => Promise<void>;
-  onMalformed?: (event: MalformedEvent) => Promise<void>;
 };
 
 /**
  * The handler of a subscription: the delivered CloudEvent parsed by its
- * contract, then handled. A malformed event can never succeed, so it is
- * logged and dropped to the dead-letter topic (after `onMalformed`, e.g. to
- * note why); a dependency that is down asks Dapr to redeliver.
+ * contract, then handled. A malformed event can never succeed: it is noted
+ * as a poison dead letter and dropped (refuseMalformed); a dependency that is
+ * down asks Dapr to redeliver.
  */
 export function deliveryOf<S extends z.ZodType>(contract: EventContract<S>, options: DeliveryOptions<z.output<S>>): EventHandler {
   return async (body) => {
@@ -162,7 +166,7 @@ export function deliveryOf<S extends z.ZodType>(contract: EventContract<S>, opti
       event = contract.parse(body);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
-      return (await dropMalformed(body, error.message, contract, options)).status;
+      return (await refuseMalformed(body, malformationOf(error), { ...options, topicOfContract: contract.topic })).status;
     }
     try {
       await options.handle(event);
@@ -219,7 +223,7 @@ const failureOf = (error: unknown): Outcome =>
  * The handlers of a subscription to whole topics, bulk (`bulkSubscribe`) or not: each event
  * parsed by the contract of its type, and the valid ones of a batch handled together
  * (`handleMany`, in delivery order). A malformed event, or one of a type none of `contracts`
- * defines, is dropped as `deliveryOf` drops it; a dependency that is down asks for the batch's
+ * defines, is refused as `deliveryOf` refuses it; a dependency that is down asks for the batch's
  * valid events again. A batch that fails for another reason is split and each half tried on its
  * own, down to single events, so one bad event never fails the 99 others with it: only that one
  * is retried (and, failing still, dead-lettered and re-driven alone). `apply` gives each event's
@@ -227,7 +231,7 @@ const failureOf = (error: unknown): Outcome =>
  */
 export function deliveryByContract(
   contracts: EventContract<z.ZodType>[],
-  options: Omit<DeliveryOptions<unknown>, 'handle'> & { handleMany: (events: CloudEvent<unknown>[]) => Promise<void> },
+  options: MalformedEventPolicy & { handleMany: (events: CloudEvent<unknown>[]) => Promise<void> },
 ): { apply: EventApplier; batch: BatchHandler } {
   const byType = new Map(contracts.map((contract) => [contract.type, contract]));
   const handleSplitting = async (events: CloudEvent<unknown>[]): Promise<Outcome[]> => {
@@ -255,12 +259,12 @@ export function deliveryByContract(
       bodies.map(async (body): Promise<CloudEvent<unknown> | Outcome> => {
         const type = (body as { type?: unknown } | null)?.type;
         const contract = typeof type === 'string' ? byType.get(type) : undefined;
-        if (!contract) return dropMalformed(body, `no contract for event type ${String(type)}`, undefined, options);
+        if (!contract) return refuseMalformed(body, unknownEventType(type), options);
         try {
           return contract.parse(body);
         } catch (error) {
           if (!(error instanceof ContractViolation)) throw error;
-          return dropMalformed(body, error.message, contract, options);
+          return refuseMalformed(body, malformationOf(error), { ...options, topicOfContract: contract.topic });
         }
       }),
     );
@@ -271,24 +275,4 @@ export function deliveryByContract(
   };
   const batch: BatchHandler = async (bodies) => (await apply(bodies)).map((outcome) => outcome.status);
   return { apply, batch };
-}
-
-async function dropMalformed(
-  body: unknown,
-  reason: string,
-  contract: EventContract<z.ZodType> | undefined,
-  options: Pick<DeliveryOptions<unknown>, 'logger' | 'onMalformed'>,
-): Promise<{ status: 'DROP'; reason: string }> {
-  const envelope = cloudEventSchema.safeParse(body);
-  const id = envelope.success ? envelope.data.id : `unidentified-${Date.now()}`;
-  options.logger.warn({ eventId: id, reason }, `dropping a malformed ${contract?.type ?? 'event'} to the dead-letter topic`);
-  await options.onMalformed?.({
-    id,
-    topic: (envelope.success ? envelope.data.topic : undefined) ?? contract?.topic ?? '',
-    type: envelope.success ? envelope.data.type : undefined,
-    subject: envelope.success ? envelope.data.subject : undefined,
-    payload: body,
-    reason,
-  });
-  return { status: 'DROP', reason };
 }

@@ -40,19 +40,9 @@ export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; 
   apply: EventApplier;
 } {
   const { store, audit, deadLetters, logger } = deps;
-  const onMalformed = ({
-    payload,
-    ...dropped
-  }: {
-    id: string;
-    topic: string;
-    type?: string;
-    subject?: string;
-    payload: unknown;
-    reason: string;
-  }) => deadLetters.noteDropped({ ...dropped, event: payload });
   const domainEvents = deliveryByContract(CONTRACTS, {
     logger,
+    deadLetters,
     handleMany: async (events) => {
       // The store unreachable is a RETRY of the whole batch, never a split into 100 timeouts.
       const fresh = await reachable(() =>
@@ -61,10 +51,10 @@ export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; 
       const again = fresh.filter((f) => !f).length;
       if (again > 0) logger.info({ again }, 'duplicate deliveries ignored');
     },
-    onMalformed,
   });
   const auditEntries = deliveryByContract([auditRecorded], {
     logger,
+    deadLetters,
     handleMany: async (events) => {
       const entries = events.map(trailEntryOf);
       for (const entry of entries.filter((e) => e.claimedService !== undefined)) {
@@ -77,7 +67,6 @@ export function subscriptions(deps: { store: AnalyticsStore; audit: AuditStore; 
       const again = kept.filter((fresh) => !fresh).length;
       if (again > 0) logger.info({ again }, 'audit entries already kept; redeliveries ignored');
     },
-    onMalformed,
   });
   const routes = ApiRouter.forService('analytics-service')
     .add(

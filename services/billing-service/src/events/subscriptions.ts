@@ -1,10 +1,10 @@
-import { appointmentPaid } from '@caregrid/contracts';
+import { appointmentPaid, eventContractsOf, Topics } from '@caregrid/contracts';
 import {
   answerDelivery,
   ApiRouter,
   byEventType,
   deliveryOf,
-  ignoreEvent,
+  ignoreKnownTypes,
   type DeadLetterStore,
   subscriptionRoute,
   type EventHandler,
@@ -24,13 +24,13 @@ export function subscriptions(deps: { billing: Billing; deadLetters: DeadLetterS
   const { billing, deadLetters, logger } = deps;
   const appointmentWasPaid = deliveryOf(appointmentPaid, {
     logger,
+    deadLetters,
     handle: async (event) => {
       const invoice = await billing.invoicePaidAppointment(event.data);
       logger.info({ eventId: event.id, invoice: invoice.number }, 'invoice for paid appointment');
     },
-    // Permanently bad: no number of retries fixes it. Its reason is noted before it goes to the dead-letter topic.
-    onMalformed: ({ payload, ...dropped }) => deadLetters.noteDropped({ ...dropped, event: payload }),
   });
+  const ignored = ignoreKnownTypes(eventContractsOf([Topics.appointments]), { logger, deadLetters });
   const routes = ApiRouter.forService('billing-service')
     .add(
       subscriptionRoute(
@@ -40,6 +40,6 @@ export function subscriptions(deps: { billing: Billing; deadLetters: DeadLetterS
         1,
       ),
     )
-    .add(subscriptionRoute('/events/ignored', 'Other appointment events: not billing’s business', answerDelivery(ignoreEvent), 1));
-  return { routes, handle: byEventType({ [appointmentPaid.type]: appointmentWasPaid }) };
+    .add(subscriptionRoute('/events/ignored', 'Other appointment events: not billing’s business', answerDelivery(ignored), 1));
+  return { routes, handle: byEventType({ [appointmentPaid.type]: appointmentWasPaid }, ignored) };
 }

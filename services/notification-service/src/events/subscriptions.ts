@@ -4,18 +4,19 @@ import {
   appointmentCancelled,
   appointmentPaid,
   appointmentRescheduled,
+  eventContractsOf,
+  Topics,
 } from '@caregrid/contracts';
 import {
   answerDelivery,
   ApiRouter,
   byEventType,
   deliveryOf,
-  ignoreEvent,
+  ignoreKnownTypes,
   subscriptionRoute,
   type DeadLetterStore,
   type EventHandler,
   type Logger,
-  type MalformedEvent,
 } from '@caregrid/platform';
 import type { NotificationUseCases } from '../use-cases.js';
 
@@ -29,16 +30,16 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
   handle: EventHandler;
 } {
   const { notifications, deadLetters, logger } = deps;
-  const onMalformed = ({ payload, ...dropped }: MalformedEvent) => deadLetters.noteDropped({ ...dropped, event: payload });
-  const booked = deliveryOf(appointmentBooked, { logger, onMalformed, handle: (event) => notifications.booked(event.data) });
-  const rescheduled = deliveryOf(appointmentRescheduled, { logger, onMalformed, handle: (event) => notifications.rescheduled(event.data) });
-  const cancelled = deliveryOf(appointmentCancelled, { logger, onMalformed, handle: (event) => notifications.cancelled(event.data) });
-  const paid = deliveryOf(appointmentPaid, { logger, onMalformed, handle: (event) => notifications.paid(event.data) });
+  const booked = deliveryOf(appointmentBooked, { logger, deadLetters, handle: (event) => notifications.booked(event.data) });
+  const rescheduled = deliveryOf(appointmentRescheduled, { logger, deadLetters, handle: (event) => notifications.rescheduled(event.data) });
+  const cancelled = deliveryOf(appointmentCancelled, { logger, deadLetters, handle: (event) => notifications.cancelled(event.data) });
+  const paid = deliveryOf(appointmentPaid, { logger, deadLetters, handle: (event) => notifications.paid(event.data) });
   const accountMail = deliveryOf(accountMailRequested, {
     logger,
-    onMalformed,
+    deadLetters,
     handle: (event) => notifications.accountMailRequested(event.data),
   });
+  const ignored = ignoreKnownTypes(eventContractsOf([Topics.appointments, Topics.accounts]), { logger, deadLetters });
   const routes = ApiRouter.forService('notification-service')
     .add(subscriptionRoute('/events/appointment-booked', 'appointment.booked → confirmation, reminder job', answerDelivery(booked), 1))
     .add(
@@ -66,15 +67,18 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
         1,
       ),
     )
-    .add(subscriptionRoute('/events/ignored', 'Other appointment and account events: nothing to tell', answerDelivery(ignoreEvent), 1));
+    .add(subscriptionRoute('/events/ignored', 'Other appointment and account events: nothing to tell', answerDelivery(ignored), 1));
   return {
     routes,
-    handle: byEventType({
-      [appointmentBooked.type]: booked,
-      [appointmentRescheduled.type]: rescheduled,
-      [appointmentCancelled.type]: cancelled,
-      [appointmentPaid.type]: paid,
-      [accountMailRequested.type]: accountMail,
-    }),
+    handle: byEventType(
+      {
+        [appointmentBooked.type]: booked,
+        [appointmentRescheduled.type]: rescheduled,
+        [appointmentCancelled.type]: cancelled,
+        [appointmentPaid.type]: paid,
+        [accountMailRequested.type]: accountMail,
+      },
+      ignored,
+    ),
   };
 }

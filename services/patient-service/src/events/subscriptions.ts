@@ -1,11 +1,12 @@
-import { appointmentBooked, appointmentCancelled } from '@caregrid/contracts';
+import { appointmentBooked, appointmentCancelled, eventContractsOf, Topics } from '@caregrid/contracts';
 import {
   answerDelivery,
   ApiRouter,
   byEventType,
   deliveryOf,
-  ignoreEvent,
+  ignoreKnownTypes,
   subscriptionRoute,
+  type DeadLetterStore,
   type EventHandler,
   type Logger,
 } from '@caregrid/platform';
@@ -19,10 +20,14 @@ import type { PatientRepository } from '../data/patient-repository.js';
  * arrival ends in the same care team; a late event only delays it. `handle` dispatches by event
  * type as the routes do, for re-driving a dead letter.
  */
-export function subscriptions(deps: { patients: PatientRepository; logger: Logger }): { routes: ApiRouter; handle: EventHandler } {
-  const { patients, logger } = deps;
+export function subscriptions(deps: { patients: PatientRepository; deadLetters: DeadLetterStore; logger: Logger }): {
+  routes: ApiRouter;
+  handle: EventHandler;
+} {
+  const { patients, deadLetters, logger } = deps;
   const appointmentWasBooked = deliveryOf(appointmentBooked, {
     logger,
+    deadLetters,
     handle: async ({ data, time }) => {
       await patients.recordCareAppointment({
         appointmentId: data.appointmentId,
@@ -35,6 +40,7 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
   });
   const appointmentWasCancelled = deliveryOf(appointmentCancelled, {
     logger,
+    deadLetters,
     handle: async ({ data, time }) => {
       await patients.recordCareAppointment({
         appointmentId: data.appointmentId,
@@ -45,6 +51,7 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
       });
     },
   });
+  const ignored = ignoreKnownTypes(eventContractsOf([Topics.appointments]), { logger, deadLetters });
   const routes = ApiRouter.forService('patient-service')
     .add(
       subscriptionRoute(
@@ -62,9 +69,9 @@ export function subscriptions(deps: { patients: PatientRepository; logger: Logge
         1,
       ),
     )
-    .add(subscriptionRoute('/events/ignored', 'Other appointment events: not patient-service’s business', answerDelivery(ignoreEvent), 1));
+    .add(subscriptionRoute('/events/ignored', 'Other appointment events: not patient-service’s business', answerDelivery(ignored), 1));
   return {
     routes,
-    handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked, [appointmentCancelled.type]: appointmentWasCancelled }),
+    handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked, [appointmentCancelled.type]: appointmentWasCancelled }, ignored),
   };
 }

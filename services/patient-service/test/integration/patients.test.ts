@@ -695,6 +695,47 @@ describe('care teams from booking events', () => {
       expect(await doctorReads(patient.id, doctorId)).toBe(404);
     });
 
+    it('a malformed delivery is noted at once as poison with the field it fails on, and is one letter when daprd dead-letters it', async () => {
+      const patientId = randomUUID();
+      const malformed = {
+        ...booked(patientId, randomUUID()),
+        topic: 'appointments',
+        data: { ...booked(patientId, randomUUID()).data, appointmentId: 'not-a-uuid', amount: 'lots' },
+      };
+      expect((await deliver(malformed)).body).toEqual({ status: 'DROP' });
+      // Visible to an admin before daprd moves it to the dead-letter topic, never retried by the automatic re-drive.
+      expect((await parked()).find((l) => l.id === malformed.id)).toMatchObject({
+        topic: 'appointments',
+        type: 'caregrid.appointment.booked.v1',
+        poison: true,
+        nextAttemptAt: null,
+        count: 0,
+        reason: expect.stringMatching(/data\.appointmentId.*data\.amount/),
+      });
+      // A redelivery, then its arrival from the dead-letter topic: still the one letter, poison, with its reason.
+      expect((await deliver(malformed)).body).toEqual({ status: 'DROP' });
+      expect((await park(malformed)).body).toEqual(parkedOk);
+      const letters = (await parked()).filter((l) => l.id === malformed.id);
+      expect(letters).toEqual([
+        expect.objectContaining({ poison: true, count: 1, reason: expect.stringMatching(/data\.appointmentId.*data\.amount/) }),
+      ]);
+    });
+
+    it('another type of the topic is acknowledged; a type or version no contract defines is noted as poison, not ignored', async () => {
+      const other = { ...booked(randomUUID(), randomUUID()), type: 'caregrid.appointment.rescheduled.v1', topic: 'appointments' };
+      const unknown = { ...booked(randomUUID(), randomUUID()), type: 'caregrid.appointment.booked.v2', topic: 'appointments' };
+      const ignored = (event: unknown) => send('POST', '/events/ignored', event, { 'dapr-caller-app-id': '' });
+      expect((await ignored(other)).body).toEqual({ status: 'SUCCESS' });
+      expect((await ignored(unknown)).body).toEqual({ status: 'DROP' });
+      const letters = await parked();
+      expect(letters.some((l) => l.id === other.id)).toBe(false);
+      expect(letters.find((l) => l.id === unknown.id)).toMatchObject({
+        type: 'caregrid.appointment.booked.v2',
+        poison: true,
+        reason: 'no contract for event type caregrid.appointment.booked.v2',
+      });
+    });
+
     it('a malformed letter stays parked (409, with the reason); staff other than admins get 403; only the sidecar parks', async () => {
       const malformed = { specversion: '1.0', id: `bad-${randomUUID()}`, source: 's', type: 'caregrid.appointment.booked.v1', data: {} };
       await park(malformed);
