@@ -68,7 +68,10 @@ export function withPersonName<T extends z.ZodType<NameMembers>>(schema: T): T {
       const name = personNameOf(input);
       if ('path' in name) ctx.addIssue({ code: 'custom', path: [name.path], message: name.message, input });
     },
-    { when: (payload) => !payload.issues.some((issue) => NAME_MEMBERS.includes(issue.path?.[0] ?? '')) },
+    {
+      // Not over name members that are invalid, nor over an input that is no object at all (no body).
+      when: (payload) => !payload.issues.some((issue) => (issue.path?.length ?? 0) === 0 || NAME_MEMBERS.includes(issue.path?.[0] ?? '')),
+    },
   ) as T;
 }
 
