@@ -70,7 +70,11 @@ export function withPersonName<T extends z.ZodType<NameMembers>>(schema: T): T {
     },
     {
       // Not over name members that are invalid, nor over an input that is no object at all (no body).
-      when: (payload) => !payload.issues.some((issue) => (issue.path?.length ?? 0) === 0 || NAME_MEMBERS.includes(issue.path?.[0] ?? '')),
+      when: (payload) =>
+        typeof payload.value === 'object' &&
+        payload.value !== null &&
+        !Array.isArray(payload.value) &&
+        !payload.issues.some((issue) => NAME_MEMBERS.includes(issue.path?.[0] ?? '')),
     },
   ) as T;
 }
