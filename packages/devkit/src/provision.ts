@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { AUDIT_TRAIL_DATABASE } from '@caregrid/platform/mongo';
 import { localInfra, localMailpit, secretsFile } from './paths.js';
 import { readSecrets, writeSecrets, type SecretsDocument } from './secrets-file.js';
 import { GENERATOR_KEYS, secretGenerators } from './policy.js';
@@ -111,8 +112,8 @@ const passwordOf = (url: string | undefined) => {
  * gets those generated; `CAREGRID_SENDS_MAIL=true` gets the local Mailpit as its
  * mail server (components/mail.yaml: `smtpHost`, `smtpPort`, `smtpUser`,
  * `smtpPassword`, `mailFrom`). Existing values are kept: passwords and keys are made
- * once. `CAREGRID_AUDIT_TRAIL=true` gets an audit trail of its own (audit-trail.ts), named after
- * the app-id (`analytics_audit`), and its two logins' URLs (`auditWriterUrl`, `auditRetentionUrl`).
+ * once. `CAREGRID_AUDIT_TRAIL=true` gets the audit trail (audit-trail.ts), named as in Compose and
+ * Kubernetes (AUDIT_TRAIL_DATABASE), and its two logins' URLs (`auditWriterUrl`, `auditRetentionUrl`).
  * `databaseFor` and `auditTrailFor` let tests give each run databases of its own.
  */
 export async function provisionServiceSecrets(
@@ -120,7 +121,7 @@ export async function provisionServiceSecrets(
   file = secretsFile,
   databaseFor: (engine: DatabaseEngine, appId: string, current: string | undefined) => Promise<string> = (engine, appId, current) =>
     provisionDatabase(engine, appId, passwordOf(current)),
-  auditTrailFor: (appId: string) => Promise<AuditTrailAccess> = (appId) => provisionAuditTrail(`${appId.replace(/-service$/, '')}_audit`),
+  auditTrailFor: () => Promise<AuditTrailAccess> = () => provisionAuditTrail(AUDIT_TRAIL_DATABASE),
 ): Promise<SecretsDocument> {
   const secrets = readSecrets(file);
   for (const app of apps) {
@@ -131,7 +132,7 @@ export async function provisionServiceSecrets(
         throw new Error(`${app.appId}: CAREGRID_DATABASE must be one of ${DATABASE_ENGINES.join(', ')}`);
       current.databaseUrl = await databaseFor(engine, app.appId, current.databaseUrl);
     }
-    if (app.env.CAREGRID_AUDIT_TRAIL === 'true') Object.assign(current, await auditTrailFor(app.appId));
+    if (app.env.CAREGRID_AUDIT_TRAIL === 'true') Object.assign(current, await auditTrailFor());
     for (const name of (app.env.CAREGRID_GENERATED_SECRETS ?? '')
       .split(',')
       .map((n) => n.trim())

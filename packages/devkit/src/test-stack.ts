@@ -14,6 +14,7 @@ import {
   type DatabaseEngine,
   type SecretsDocument,
 } from './provision.js';
+import { AUDIT_TRAIL_DATABASE } from '@caregrid/platform/mongo';
 import { dropAuditTrail, provisionAuditTrail } from './audit-trail.js';
 import { loadRunFile, type ResolvedApp } from './runfile.js';
 import { startStack, type StackMember } from './stack.js';
@@ -153,8 +154,8 @@ export async function startTestStack(options: {
       databases.push({ engine, name });
       return provisionDatabase(engine, name);
     },
-    (appId) => {
-      const name = sqlName(`t_${appId.replace(/-service$/, '')}_audit_${runId.slice(-8)}`);
+    () => {
+      const name = sqlName(`t_${AUDIT_TRAIL_DATABASE}_${runId.slice(-8)}`);
       trails.push(name);
       return provisionAuditTrail(name);
     },
