@@ -58,7 +58,25 @@ function soonStart(): Date {
 
 const hhmm = (date: Date) => date.toISOString().slice(11, 16);
 
-/** A patient with a unique address, and a doctor whose only slots (5 minutes, UTC) are `slots` from `start`. */
+/**
+ * The doctor's time zone and working day for slots from `start` to `end`: UTC, unless the slots cross or end at
+ * midnight UTC (a run near midnight), where working hours cannot say it; then UTC+12, whose day has the
+ * slots at noon. Mails render in the clinic's zone (UTC), so only the working hours move.
+ */
+function workingWindow(start: Date, end: Date): { timeZone: string; weekday: string; start: string; end: string } {
+  const crossesMidnight = start.toISOString().slice(0, 10) !== end.toISOString().slice(0, 10);
+  const timeZone = crossesMidnight ? 'Etc/GMT-12' : 'UTC';
+  const shift = crossesMidnight ? 12 * 3_600_000 : 0;
+  const local = (date: Date) => new Date(date.getTime() + shift);
+  return {
+    timeZone,
+    weekday: WEEKDAYS[(local(start).getUTCDay() + 6) % 7]!,
+    start: hhmm(local(start)),
+    end: hhmm(local(end)),
+  };
+}
+
+/** A patient with a unique address, and a doctor whose only slots (5 minutes) are `slots` from `start`. */
 async function patientAndDoctor(start: Date, slots = 1): Promise<{ patientId: string; doctorId: string; email: string }> {
   const email = `${uniqueName('notify')}@example.org`;
   const patient = await api(
@@ -68,14 +86,14 @@ async function patientAndDoctor(start: Date, slots = 1): Promise<{ patientId: st
     auth,
   );
   expect(patient.status).toBe(201);
-  const weekday = WEEKDAYS[(start.getUTCDay() + 6) % 7]!;
+  const window = workingWindow(start, new Date(start.getTime() + slots * 5 * 60_000));
   const doctor = await api(
     'POST',
     '/api/doctors',
     doctorProfile({
-      timeZone: 'UTC',
+      timeZone: window.timeZone,
       slotMinutes: 5,
-      workingHours: { [weekday]: [{ start: hhmm(start), end: hhmm(new Date(start.getTime() + slots * 5 * 60_000)) }] },
+      workingHours: { [window.weekday]: [{ start: window.start, end: window.end }] },
       fees: { checkup: 4_000 },
     }),
     auth,
