@@ -99,7 +99,7 @@ export function isClientRoute(app: string, method: string, expressPath: string, 
 
 const GRANT_TEXT = { any: 'all', own: 'own', care: 'care team' } as const;
 
-/** The matrix as the Markdown table the README shows (a unit test keeps the README's copy equal). */
+/** The matrix as the Markdown table docs/access-control.md shows (a unit test keeps that copy equal). */
 export function accessMatrixMarkdown(matrix: Matrix = ACCESS_MATRIX): string {
   const principals = [...USER_ROLES, ...PEER_SERVICES] as const;
   const lines = [`| Resource | Action | ${principals.join(' | ')} |`, `| --- | --- | ${principals.map(() => '---').join(' | ')} |`];
