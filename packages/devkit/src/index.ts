@@ -12,6 +12,8 @@ export * from './policy.js';
 export * from './deploy-secrets.js';
 export * from './smoke.js';
 export * from './stack.js';
+export * from './supervisor.js';
+export { READINESS_PERIOD_MS } from './readiness.js';
 export * from './test-stack.js';
 export * from './private-kafka.js';
 export * from './fixtures.js';

@@ -17,7 +17,8 @@ import {
 import { AUDIT_TRAIL_DATABASE } from '@caregrid/platform/mongo';
 import { dropAuditTrail, provisionAuditTrail } from './audit-trail.js';
 import { loadRunFile, type ResolvedApp } from './runfile.js';
-import { startStack, type StackMember } from './stack.js';
+import { startStack } from './stack.js';
+import type { StackMember } from './supervisor.js';
 import { freePort, freeSidecarPorts, uniqueName } from './testing.js';
 
 export type TestStack = {

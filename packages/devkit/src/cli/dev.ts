@@ -21,7 +21,8 @@ import { writeGeneratedResources } from '../policy.js';
 import { provisionServiceSecrets } from '../provision.js';
 import { loadRunFile } from '../runfile.js';
 import { writeCliSentryTokens } from '../sentry-token.js';
-import { startStack, type StackMember } from '../stack.js';
+import { startStack } from '../stack.js';
+import type { StackMember } from '../supervisor.js';
 
 const { values } = parseArgs({ options: { file: { type: 'string' }, smoke: { type: 'boolean', default: false } } });
 const runFile = path.resolve(values.file ?? defaultRunFile);
