@@ -1,7 +1,7 @@
 /**
- * The README and docs/ link to each other's sections: every relative link names a file that
- * exists and, with a `#fragment`, a heading of that file (GitHub's anchors), so moving a section
- * between files cannot leave a link behind.
+ * The README and docs/ (its subfolders too, e.g. docs/decisions/) link to each other's sections and
+ * to code: every relative link names a file that exists and, with a `#fragment`, a heading of that
+ * file (GitHub's anchors), so moving a section or a file cannot leave a link behind.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,9 +9,10 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '../..');
 const documents = [
   'README.md',
-  ...readdirSync(path.join(root, 'docs'))
+  ...readdirSync(path.join(root, 'docs'), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
+    .map((f) => path.posix.join('docs', f.split(path.sep).join('/')))
+    .sort(),
 ];
 
 /** Outside fenced code: a heading in a code block is not one. */
@@ -43,6 +44,10 @@ function anchors(file: string): Set<string> {
   }
   return result;
 }
+
+it('reads the design decisions too', () => {
+  expect(documents).toContain('docs/decisions/README.md');
+});
 
 it('every relative link of the README and docs/ reaches an existing file and heading', () => {
   const broken: string[] = [];
