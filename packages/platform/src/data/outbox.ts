@@ -99,6 +99,51 @@ export type ParkedEvent = {
   held: number;
 };
 
+/**
+ * An outbox row as either engine's driver returns it: PostgreSQL types its columns, mysql2 may give
+ * ids and counts as strings or numbers. One mapping for both stores, so a row means the same whatever
+ * the engine (`data` decoded by the store: MariaDB returns JSON columns as text).
+ */
+export type OutboxRow = {
+  id: unknown;
+  topic: unknown;
+  type: unknown;
+  subject: unknown;
+  data: unknown;
+  created_at: Date;
+  attempts: unknown;
+  traceparent: unknown;
+};
+
+export const claimedEventOfRow = (r: OutboxRow): ClaimedEvent => ({
+  id: String(r.id),
+  topic: String(r.topic),
+  type: String(r.type),
+  subject: String(r.subject),
+  data: r.data,
+  time: r.created_at,
+  attempts: Number(r.attempts),
+  traceparent: r.traceparent ? String(r.traceparent) : undefined,
+});
+
+export type ParkedRow = Pick<OutboxRow, 'id' | 'topic' | 'type' | 'subject' | 'attempts' | 'created_at'> & {
+  last_error: unknown;
+  parked_at: Date;
+  held: unknown;
+};
+
+export const parkedEventOfRow = (r: ParkedRow): ParkedEvent => ({
+  id: String(r.id),
+  topic: String(r.topic),
+  type: String(r.type),
+  subject: String(r.subject),
+  attempts: Number(r.attempts),
+  lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
+  createdAt: r.created_at.toISOString(),
+  parkedAt: r.parked_at.toISOString(),
+  held: Number(r.held),
+});
+
 export interface OutboxStore {
   /** Adds one event on its own (no surrounding state change), e.g. an audit entry written before a read is answered. */
   append(event: Omit<OutboxEvent, 'time'>): Promise<void>;

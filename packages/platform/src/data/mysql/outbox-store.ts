@@ -2,7 +2,15 @@ import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { enqueueMysqlAuditEntries, enqueueMysqlEvents } from './outbox-rows.js';
 import { connect, inConnectionTransaction, UNAVAILABLE_CODES } from './transactions.js';
 import { DependencyUnavailableError } from '../../errors.js';
-import { isAuditRow, type OutboxEvent, type OutboxStore } from '../outbox.js';
+import {
+  claimedEventOfRow,
+  isAuditRow,
+  parkedEventOfRow,
+  type OutboxEvent,
+  type OutboxRow,
+  type OutboxStore,
+  type ParkedRow,
+} from '../outbox.js';
 import { toPage } from '../../pagination.js';
 
 /** Outbox rows outside a request's transaction: audit entries among them take their chain places in a transaction of their own. */
@@ -58,17 +66,10 @@ export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
               'UPDATE outbox SET claimed_by = ?, claimed_until = CURRENT_TIMESTAMP(3) + INTERVAL ? MICROSECOND WHERE id IN (?)',
               [relayId, leaseMs * 1000, rows.map((r) => String(r.id))],
             );
-            return rows.map((r) => ({
-              id: String(r.id),
-              topic: String(r.topic),
-              type: String(r.type),
-              subject: String(r.subject),
-              // MariaDB returns JSON columns as text; MySQL as parsed values.
-              data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
-              time: r.created_at as Date,
-              attempts: Number(r.attempts),
-              traceparent: r.traceparent ? String(r.traceparent) : undefined,
-            }));
+            // MariaDB returns JSON columns as text; MySQL as parsed values.
+            return rows.map((r) =>
+              claimedEventOfRow({ ...(r as OutboxRow), data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data }),
+            );
           });
         } finally {
           await connection.query(`SELECT RELEASE_LOCK(${CLAIM_LOCK})`).catch(() => undefined);
@@ -116,17 +117,7 @@ export function mysqlOutboxStore(pool: mysql.Pool): OutboxStore {
       return toPage(
         rows,
         limit,
-        (r) => ({
-          id: String(r.id),
-          topic: String(r.topic),
-          type: String(r.type),
-          subject: String(r.subject),
-          attempts: Number(r.attempts),
-          lastError: r.last_error === null ? null : String(r.last_error),
-          createdAt: (r.created_at as Date).toISOString(),
-          parkedAt: (r.parked_at as Date).toISOString(),
-          held: Number(r.held),
-        }),
+        (r) => parkedEventOfRow(r as ParkedRow),
         (r) => [String(r.id)],
       );
     },

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { appendToOutbox } from './outbox-writes.js';
 import { atomicStatement, inTransaction } from './transactions.js';
 import { toPage } from '../../pagination.js';
-import { type OutboxStore } from '../outbox.js';
+import { claimedEventOfRow, parkedEventOfRow, type OutboxStore } from '../outbox.js';
 
 type PgOutboxRow = {
   id: string;
@@ -42,16 +42,7 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
            SELECT * FROM claimed ORDER BY created_at, id`,
           [relayId, limit, leaseMs],
         );
-        return rows.map((r) => ({
-          id: r.id,
-          topic: r.topic,
-          type: r.type,
-          subject: r.subject,
-          data: r.data,
-          time: r.created_at,
-          attempts: r.attempts,
-          traceparent: r.traceparent ?? undefined,
-        }));
+        return rows.map(claimedEventOfRow);
       }),
     async markPublished(ids) {
       await pool.query(
@@ -94,22 +85,7 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
           ORDER BY p.id LIMIT $1`,
         [limit + 1, after ?? null],
       );
-      return toPage(
-        rows,
-        limit,
-        (r) => ({
-          id: r.id,
-          topic: r.topic,
-          type: r.type,
-          subject: r.subject,
-          attempts: r.attempts,
-          lastError: r.last_error,
-          createdAt: r.created_at.toISOString(),
-          parkedAt: r.parked_at.toISOString(),
-          held: r.held,
-        }),
-        (r) => [r.id],
-      );
+      return toPage(rows, limit, parkedEventOfRow, (r) => [r.id]);
     },
     async redrive(id) {
       const result = await pool.query(
