@@ -17,6 +17,7 @@ import {
   readyAccount,
   stackSigningKey,
   startSidecar,
+  bootstrapAdminAuth,
   startTestStack,
   testAccessToken,
   PASSWORD,
@@ -111,9 +112,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
 
   [w.doctor1, w.doctor2] = [await createDoctor(), await createDoctor()];
   [w.patient1, w.patient2, w.stranger] = [await createPatient(), await createPatient(), await createPatient()];

@@ -14,6 +14,7 @@ import {
   eventually,
   jsonClient,
   mailpit,
+  bootstrapAdminAuth,
   startTestStack,
   uniqueName,
   PASSWORD,
@@ -36,9 +37,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' }, 'notification-service': { MAIL_POLL_MS: '200' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
   const everyDay = Object.fromEntries(
     ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
   );

@@ -15,6 +15,7 @@ import {
   readTopic as readSharedTopic,
   readyAccount,
   startPrivateKafka,
+  bootstrapAdminAuth,
   startTestStack,
   nextMonday,
   type PrivateKafka,
@@ -92,9 +93,7 @@ beforeAll(async () => {
     componentMetadata: { 'appointment-cleanup': { schedule: '@every 2s' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  auth = await bootstrapAdminAuth(stack);
   db = new pg.Pool({ connectionString: stack.secrets()['appointment-service']!.databaseUrl, max: 2 });
 }, 180_000);
 

@@ -13,6 +13,7 @@ import {
   auditTrailOwnerUrl,
   eventually,
   jsonClient,
+  bootstrapAdminAuth,
   startTestStack,
   verifyAuditTrail,
   type TestStack,
@@ -33,9 +34,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' }, 'analytics-service': { AUDIT_RETENTION_DAYS: '7' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  admin = await bootstrapAdminAuth(stack);
   mongo = new MongoClient(auditTrailOwnerUrl(stack.secrets()['analytics-service']!.auditWriterUrl!), { serverSelectionTimeoutMS: 5_000 });
   trail = mongo.db().collection('audit');
 }, 240_000);

@@ -12,7 +12,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { appointmentPaid, deadLetterTopic, Topics } from '@caregrid/contracts';
-import { eventually, jsonClient, readTopic, runSmoke, startTestStack, doctorProfile, nextMonday, type TestStack } from '@caregrid/devkit';
+import {
+  eventually,
+  jsonClient,
+  readTopic,
+  runSmoke,
+  bootstrapAdminAuth,
+  startTestStack,
+  doctorProfile,
+  nextMonday,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -81,9 +91,7 @@ beforeAll(async () => {
     apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service', 'analytics-service'],
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  auth = await bootstrapAdminAuth(stack);
   billingDb = new pg.Pool({ connectionString: stack.secrets()['billing-service']!.databaseUrl, max: 2 });
 }, 180_000);
 

@@ -11,6 +11,7 @@ import {
   doctorProfile,
   jsonClient,
   readyAccount,
+  bootstrapAdminAuth,
   startTestStack,
   unique,
   expectStatus,
@@ -94,9 +95,7 @@ beforeAll(async () => {
     env: { 'appointment-service': { BOOKING_HORIZON_DAYS: '180' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  admin = await bootstrapAdminAuth(stack);
   db = new pg.Pool({ connectionString: stack.secrets()['appointment-service']!.databaseUrl, max: 2 });
 }, 180_000);
 

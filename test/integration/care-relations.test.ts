@@ -17,9 +17,9 @@ import {
   eventually,
   jsonClient,
   readyAccount,
+  bootstrapAdminAuth,
   startTestStack,
   PASSWORD,
-  bearer,
   unique,
   expectStatus,
   type TestStack,
@@ -147,9 +147,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
   sentinelDoctor = await doctorWithAccount();
   sentinelTemplate = await book(await createPatient(), sentinelDoctor.id);
 }, 240_000);

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { jsonClient, startTestStack, type TestStack } from '@caregrid/devkit';
+import { jsonClient, bootstrapAdminAuth, startTestStack, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let admin: Record<string, string>;
@@ -25,9 +25,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '1000000' } },
   });
   const api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  admin = await bootstrapAdminAuth(stack);
   const created = await api(
     'POST',
     '/api/patients',

@@ -17,8 +17,8 @@ import {
   readTopic,
   readyAccount,
   setDatabaseAvailable,
+  bootstrapAdminAuth,
   startTestStack,
-  bearer,
   nextMonday,
   type TestStack,
 } from '@caregrid/devkit';
@@ -67,9 +67,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' }, 'billing-service': { DEAD_LETTER_REDRIVE_MS: String(REDRIVE_MS) } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
   const email = `reception.${Date.now()}@example.org`;
   receptionist = (await readyAccount(api, admin, { name: 'Rita', email, password: 'receptionist pass 1', roles: ['receptionist'] })).auth;
 }, 180_000);

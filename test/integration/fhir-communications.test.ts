@@ -11,10 +11,10 @@ import {
   eventually,
   jsonClient,
   readyAccount,
+  bootstrapAdminAuth,
   startTestStack,
   uniqueName,
   PASSWORD,
-  bearer,
   type TestStack,
 } from '@caregrid/devkit';
 import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
@@ -64,9 +64,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' }, 'notification-service': { REMINDER_LEAD: '24h', MAIL_POLL_MS: '200' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
 }, 240_000);
 
 afterAll(() => stack?.stop());

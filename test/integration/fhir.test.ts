@@ -10,9 +10,9 @@ import {
   eventually,
   jsonClient,
   readyAccount,
+  bootstrapAdminAuth,
   startTestStack,
   PASSWORD,
-  bearer,
   unique,
   expectStatus,
   type TestStack,
@@ -139,9 +139,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
 
   w.doctor1 = await createDoctor({ start: '00:00', end: '23:30' });
   w.doctor2 = await createDoctor({ start: '09:00', end: '11:00' });

@@ -8,7 +8,16 @@
  * Mail is read back through Mailpit's API, by unique recipients (Mailpit is shared).
  */
 import { WEEKDAYS, appointmentBooked } from '@caregrid/contracts';
-import { doctorProfile, eventually, jsonClient, mailpit, startTestStack, uniqueName, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  mailpit,
+  bootstrapAdminAuth,
+  startTestStack,
+  uniqueName,
+  type TestStack,
+} from '@caregrid/devkit';
 
 const LEAD_MS = 40_000;
 let stack: TestStack;
@@ -41,9 +50,7 @@ beforeAll(async () => {
     },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  auth = await bootstrapAdminAuth(stack);
 }, 240_000);
 
 afterAll(async () => {

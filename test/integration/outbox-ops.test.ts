@@ -7,7 +7,16 @@
  */
 import pg from 'pg';
 import { uuidv7 } from '@caregrid/platform';
-import { eventually, jsonClient, readyAccount, startTestStack, PASSWORD, bearer, expectStatus, type TestStack } from '@caregrid/devkit';
+import {
+  eventually,
+  jsonClient,
+  readyAccount,
+  bootstrapAdminAuth,
+  startTestStack,
+  PASSWORD,
+  expectStatus,
+  type TestStack,
+} from '@caregrid/devkit';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
@@ -23,9 +32,7 @@ beforeAll(async () => {
     env: { 'patient-service': { OUTBOX_MAX_ATTEMPTS: '2' }, gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
   const email = `reception.${Date.now()}@example.org`;
   reception = (await readyAccount(api, admin, { email, password: PASSWORD, roles: ['receptionist'] })).auth;
   db = new pg.Pool({ connectionString: stack.secrets()['patient-service']!.databaseUrl });

@@ -6,7 +6,7 @@
  * closes; then a fresh process, routed to again once ready). Every answer is 2xx and every
  * created patient can be read back.
  */
-import { jsonClient, startTestStack, type TestStack } from '@caregrid/devkit';
+import { jsonClient, bootstrapAdminAuth, startTestStack, type TestStack } from '@caregrid/devkit';
 
 let stack: TestStack;
 let admin: Record<string, string>;
@@ -29,9 +29,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '1000000' } },
   });
   const api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  admin = await bootstrapAdminAuth(stack);
   const created = await api('POST', '/api/patients', newPatient(), admin);
   expect(created.status).toBe(201);
   patientId = (created.body as { id: string }).id;

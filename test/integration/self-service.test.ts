@@ -7,10 +7,10 @@
 import {
   jsonClient,
   readyAccount,
+  bootstrapAdminAuth,
   startTestStack,
   doctorProfile,
   PASSWORD,
-  bearer,
   unique,
   uniqueEmail,
   type TestStack,
@@ -55,9 +55,7 @@ async function createPatient(): Promise<Patient> {
 beforeAll(async () => {
   stack = await startTestStack({ apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service'] });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
 }, 180_000);
 
 afterAll(() => stack?.stop());

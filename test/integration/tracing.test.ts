@@ -8,7 +8,16 @@
  * traceparent and X-Request-Id choose neither trace nor id.
  */
 import { randomBytes } from 'node:crypto';
-import { doctorProfile, eventually, jsonClient, readInfraEnv, startTestStack, nextMonday, type TestStack } from '@caregrid/devkit';
+import {
+  doctorProfile,
+  eventually,
+  jsonClient,
+  readInfraEnv,
+  bootstrapAdminAuth,
+  startTestStack,
+  nextMonday,
+  type TestStack,
+} from '@caregrid/devkit';
 
 type ZipkinSpan = {
   traceId: string;
@@ -44,9 +53,7 @@ beforeAll(async () => {
     apps: ['gateway', 'auth-service', 'patient-service', 'doctor-service', 'appointment-service', 'billing-service'],
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  auth = { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+  auth = await bootstrapAdminAuth(stack);
 }, 180_000);
 
 afterAll(async () => {

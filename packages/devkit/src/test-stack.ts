@@ -19,7 +19,7 @@ import { dropAuditTrail, provisionAuditTrail } from './audit-trail.js';
 import { loadRunFile, type ResolvedApp } from './runfile.js';
 import { startStack } from './stack.js';
 import type { StackMember } from './supervisor.js';
-import { freePort, freeSidecarPorts, uniqueName } from './testing.js';
+import { freePort, freeSidecarPorts, jsonClient, uniqueName } from './testing.js';
 
 export type TestStack = {
   /** Base URL of an app (e.g. the gateway) of this stack. */
@@ -216,4 +216,19 @@ export function renderConfigurations(configDir: string, nameResolutionDb: string
     if (nameResolution) nameResolution.configuration.connectionString = nameResolutionDb;
     writeFileSync(path.join(configDir, path.basename(file)), stringify(config));
   }
+}
+
+/**
+ * The Authorization header of the stack's first admin (auth-service's bootstrap account), signed in
+ * through the gateway as any client would; a failed sign-in throws with its answer.
+ */
+export async function bootstrapAdminAuth(stack: TestStack): Promise<{ authorization: string }> {
+  const secret = stack.secrets()['auth-service']!;
+  const login = await jsonClient(stack.url('gateway'))('POST', '/api/auth/login', {
+    email: secret.bootstrapAdminEmail,
+    password: secret.bootstrapAdminPassword,
+  });
+  const token = (login.body as { accessToken?: string } | undefined)?.accessToken;
+  if (login.status !== 200 || !token) throw new Error(`the bootstrap admin's sign-in answered ${login.status}: ${JSON.stringify(login.body)}`);
+  return { authorization: `Bearer ${token}` };
 }
