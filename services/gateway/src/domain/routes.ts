@@ -1,3 +1,5 @@
+import { ENDPOINTS } from '@caregrid/platform';
+
 /**
  * The gateway's route table: public path prefix → app-id and the path the
  * service knows. `/api` is stripped (StripPrefix); billing's routes are
@@ -32,13 +34,10 @@ export const ROUTES: readonly GatewayRoute[] = [
   { publicPrefix: '/api/notifications', appId: 'notification-service', targetPrefix: '/notifications' },
   // FHIR R4: each resource type at the service that owns it (`/api/fhir/Patient` → `/fhir/Patient`); metadata is the gateway's.
   ...FHIR_TYPES.map(([type, appId]) => ({ publicPrefix: `${FHIR_BASE}/${type}`, appId, targetPrefix: `/fhir/${type}` })),
-  { publicPrefix: '/api/ops/auth-service', appId: 'auth-service', targetPrefix: '/ops' },
-  { publicPrefix: '/api/ops/patient-service', appId: 'patient-service', targetPrefix: '/ops' },
-  { publicPrefix: '/api/ops/doctor-service', appId: 'doctor-service', targetPrefix: '/ops' },
-  { publicPrefix: '/api/ops/appointment-service', appId: 'appointment-service', targetPrefix: '/ops' },
-  { publicPrefix: '/api/ops/billing-service', appId: 'billing-service', targetPrefix: '/ops' },
-  { publicPrefix: '/api/ops/analytics-service', appId: 'analytics-service', targetPrefix: '/ops' },
-  { publicPrefix: '/api/ops/notification-service', appId: 'notification-service', targetPrefix: '/ops' },
+  // Each service's operations routes (its `/ops/…` in ENDPOINTS) at `/api/ops/<app-id>`.
+  ...Object.entries(ENDPOINTS)
+    .filter(([, routes]) => Object.keys(routes).some((route) => route.split(' ')[1]!.startsWith('/ops/')))
+    .map(([appId]) => ({ publicPrefix: `/api/ops/${appId}`, appId, targetPrefix: '/ops' })),
 ];
 
 export type Resolved = { appId: string; path: string };

@@ -1,3 +1,4 @@
+import { ENDPOINTS } from '@caregrid/platform';
 import { publicPathOf, requestTargetProblem, resolveRoute } from '../../src/domain/routes.js';
 import { TokenBuckets } from '../../src/domain/token-bucket.js';
 
@@ -7,6 +8,17 @@ describe('route table', () => {
     expect(resolveRoute('/api/patients/42')).toEqual({ appId: 'patient-service', path: '/patients/42' });
     expect(resolveRoute('/api/auth/login')).toEqual({ appId: 'auth-service', path: '/auth/login' });
     expect(resolveRoute('/.well-known/jwks.json')).toEqual({ appId: 'auth-service', path: '/.well-known/jwks.json' });
+  });
+
+  it('every ops route of the access table is reachable at /api/ops/<app-id>, and only those services have one', () => {
+    for (const [appId, routes] of Object.entries(ENDPOINTS)) {
+      const ops = Object.keys(routes).filter((route) => route.split(' ')[1]!.startsWith('/ops/'));
+      for (const route of ops) {
+        const path = route.split(' ')[1]!.replace(/:\w+/g, 'x');
+        expect(resolveRoute(`/api${path.replace('/ops', `/ops/${appId}`)}`)).toEqual({ appId, path });
+      }
+      if (ops.length === 0) expect(resolveRoute(`/api/ops/${appId}/backlog`)).toBeUndefined();
+    }
   });
 
   it("rewrites billing's paths", () => {
