@@ -166,6 +166,7 @@ describe('the CapabilityStatement', () => {
       'PractitionerRole',
       'Appointment',
       'Slot',
+      'Schedule',
       'Invoice',
       'CommunicationRequest',
       'Communication',
