@@ -164,6 +164,7 @@ describe('the CapabilityStatement', () => {
       'PractitionerRole',
       'Appointment',
       'Slot',
+      'Schedule',
       'Invoice',
       'CommunicationRequest',
       'Communication',

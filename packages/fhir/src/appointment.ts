@@ -11,6 +11,7 @@ import {
 import { instant } from './dates.js';
 import { specialtyConcept } from './practitioner.js';
 import type { AppointmentStatus, ServiceType } from './records.js';
+import { parseSlotId } from './slot.js';
 import { compact, parseReference, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
 
 export type FhirAppointment = Resource & { resourceType: 'Appointment'; id: string; status: AppointmentStatus };
@@ -83,17 +84,19 @@ const fhirStatus = z.string().superRefine((status, ctx) => {
 /** Elements a client may send and we read, and those we accept but ignore (derived by us or informational). */
 const READ = ['resourceType', 'status', 'participant', 'start', 'end', 'minutesDuration', 'serviceType', 'reasonCode', 'cancelationReason'];
 const IGNORED = ['id', 'meta', 'text', 'extension', 'created', 'specialty'];
+/** A booking also reads `slot` (the slot it takes); a stored appointment has none to change. */
+const READ_BY_BOOKING = [...READ, 'slot'];
 
-function refuseUnmapped(resource: Record<string, unknown>, ctx: z.RefinementCtx) {
+function refuseUnmapped(resource: Record<string, unknown>, ctx: z.RefinementCtx, read = READ) {
   for (const element of Object.keys(resource)) {
-    if (READ.includes(element) || IGNORED.includes(element)) continue;
+    if (read.includes(element) || IGNORED.includes(element)) continue;
     ctx.addIssue({
       code: 'custom',
       path: [element],
       message:
         element === 'modifierExtension'
           ? 'modifier extensions are not understood here (and may not be ignored)'
-          : `Appointment.${element} cannot be mapped to a CareGrid appointment (supported: ${READ.slice(1).join(', ')})`,
+          : `Appointment.${element} cannot be mapped to a CareGrid appointment (supported: ${read.slice(1).join(', ')})`,
     });
   }
 }
@@ -117,8 +120,15 @@ type ParsedAppointment = z.output<typeof appointmentShape>;
 const conceptText = (concept: z.output<typeof codeableConcept> | undefined) =>
   (concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? concept?.coding?.find((c) => c.code)?.code)?.trim() || undefined;
 
-/** The patient and the practitioner among the participants: exactly one of each (a PractitionerRole has its doctor's id). */
-function participants(resource: ParsedAppointment, ctx: z.RefinementCtx): { patientId?: string; doctorId?: string } {
+/**
+ * The patient and the practitioner among the participants: exactly one of each (a PractitionerRole
+ * has its doctor's id); the practitioner may be left out when a slot names them.
+ */
+function participants(
+  resource: Pick<ParsedAppointment, 'participant'>,
+  ctx: z.RefinementCtx,
+  practitionerRequired = true,
+): { patientId?: string; doctorId?: string } {
   const found: { patientId?: string; doctorId?: string } = {};
   resource.participant.forEach((p, index) => {
     const path = ['participant', index, 'actor', 'reference'];
@@ -141,11 +151,12 @@ function participants(resource: ParsedAppointment, ctx: z.RefinementCtx): { pati
     found[key] = ref.id;
   });
   if (found.patientId === undefined) ctx.addIssue({ code: 'custom', path: ['participant'], message: 'no Patient participant' });
-  if (found.doctorId === undefined) ctx.addIssue({ code: 'custom', path: ['participant'], message: 'no Practitioner participant' });
+  if (found.doctorId === undefined && practitionerRequired)
+    ctx.addIssue({ code: 'custom', path: ['participant'], message: 'no Practitioner participant' });
   return found;
 }
 
-function serviceTypeOf(resource: ParsedAppointment, ctx: z.RefinementCtx): ServiceType | undefined {
+function serviceTypeOf(resource: Pick<ParsedAppointment, 'serviceType'>, ctx: z.RefinementCtx): ServiceType | undefined {
   const codings = resource.serviceType?.[0]?.coding ?? [];
   const ours = codings.find((c) => c.system === Systems.serviceType);
   if (ours && (SERVICE_TYPES as readonly string[]).includes(ours.code ?? '')) return ours.code as ServiceType;
@@ -211,6 +222,109 @@ const bookingShape = appointmentShape.transform((body, ctx): BookingCommand => {
     ctx,
   );
 });
+
+/**
+ * A booking of one Slot: the slot's doctor and start, the rest of the booking as a client asked
+ * for it. The end is the slot's, which only the service knows (the doctor's slot length): an end
+ * the resource states (end, or start + minutesDuration) is kept to be held against it.
+ */
+export type SlotBookingCommand = {
+  slot: { id: string; doctorId: string; start: string };
+  booking: Omit<BookingCommand, 'doctorId' | 'start' | 'end' | 'durationMinutes'>;
+  statedEnd?: string;
+};
+
+const slotBookingShape = z
+  .looseObject({
+    resourceType: z.literal('Appointment', { error: 'resourceType must be Appointment' }),
+    status: fhirStatus,
+    slot: z
+      .array(z.looseObject({ reference: z.string({ error: 'a slot needs reference (Slot/<id>)' }) }))
+      .length(1, 'exactly one slot: an appointment is booked on one slot of the grid'),
+    participant: z.array(participant).min(1, 'participant needs the patient'),
+    start: instant.optional(),
+    end: instant.optional(),
+    minutesDuration: z.number().int().min(5).max(720).optional(),
+    serviceType: z.array(codeableConcept).length(1, 'exactly one serviceType').optional(),
+    reasonCode: z.array(codeableConcept).max(1, 'at most one reasonCode').optional(),
+    cancelationReason: codeableConcept.optional(),
+  })
+  .superRefine((resource, ctx) => refuseUnmapped(resource, ctx, READ_BY_BOOKING))
+  .transform((body, ctx): SlotBookingCommand => {
+    if (body.status !== 'booked') {
+      ctx.addIssue({ code: 'custom', path: ['status'], message: 'a new appointment must have status booked' });
+    }
+    if (body.cancelationReason !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cancelationReason'], message: 'a new appointment has no cancelationReason' });
+    }
+    const reference = body.slot[0]!.reference;
+    const ref = parseSlotReference(reference);
+    if (!ref) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slot', 0, 'reference'],
+        message: 'must be Slot/<id> of a CareGrid slot (<practitioner id>.<yyyymmddhhmm UTC>)',
+      });
+    }
+    const { patientId, doctorId } = participants(body, ctx, false);
+    const serviceType = serviceTypeOf(body, ctx);
+    // Whatever else the resource states about the slot must be the slot.
+    if (ref && doctorId !== undefined && doctorId !== ref.doctorId) {
+      ctx.addIssue({ code: 'custom', path: ['participant'], message: `the practitioner is not the one of Slot/${ref.id}` });
+    }
+    if (ref && body.start !== undefined && Date.parse(body.start) !== Date.parse(ref.start)) {
+      ctx.addIssue({ code: 'custom', path: ['start'], message: `does not agree with Slot/${ref.id}, which starts at ${ref.start}` });
+    }
+    if (
+      body.end !== undefined &&
+      body.minutesDuration !== undefined &&
+      minutesBetween(body.start ?? ref?.start ?? body.end, body.end) !== body.minutesDuration
+    ) {
+      ctx.addIssue({ code: 'custom', path: ['minutesDuration'], message: 'does not agree with start and end' });
+    }
+    if (!ref || !patientId || !serviceType) return z.NEVER;
+    const statedEnd =
+      body.end ??
+      (body.minutesDuration === undefined ? undefined : new Date(Date.parse(ref.start) + body.minutesDuration * 60_000).toISOString());
+    // The JSON API's contract judges the rest (ids, the reason's length); the end is only a stand-in for the slot's.
+    const command = asContract(
+      bookingRequest,
+      compact({
+        patientId,
+        doctorId: ref.doctorId,
+        start: ref.start,
+        end: statedEnd ?? ref.start,
+        serviceType,
+        reason: conceptText(body.reasonCode?.[0]),
+      }),
+      ctx,
+    );
+    if (command === z.NEVER) return z.NEVER;
+    const { doctorId: _doctor, start: _start, end: _end, durationMinutes: _duration, ...booking } = command;
+    return compact({ slot: ref, booking, statedEnd });
+  });
+
+/** `Slot/<id>` (or an absolute URL ending so) of one of our slot ids. */
+function parseSlotReference(reference: string): { id: string; doctorId: string; start: string } | undefined {
+  const match = /(?:^|\/)Slot\/([^/]+)$/.exec(reference);
+  const parsed = match ? parseSlotId(match[1]!) : undefined;
+  return parsed && { id: match![1]!, ...parsed };
+}
+
+/** Whether a `POST Appointment` asks for a slot (booked by slotBookingFromFhir) rather than for times. */
+export function booksSlot(resource: unknown): boolean {
+  return typeof resource === 'object' && resource !== null && !Array.isArray(resource) && 'slot' in resource;
+}
+
+/**
+ * `POST Appointment` with `slot: [{reference: "Slot/<id>"}]` → the booking of that slot: the
+ * slot's practitioner and start (the end, the slot's, is the service's to add). A Patient
+ * participant and a serviceType as for any booking; a Practitioner participant, start, end or
+ * minutesDuration may be given too, and must then agree with the slot.
+ */
+export function slotBookingFromFhir(resource: unknown): SlotBookingCommand {
+  return parseBody(slotBookingShape, resource);
+}
 
 /** Parses a request body; failures are a ZodError at `body.<element>` (a 400 problem, an OperationOutcome). */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {

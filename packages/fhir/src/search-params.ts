@@ -234,6 +234,14 @@ export const SEARCH_PARAMS = {
       parse: dateBounds(true),
     }),
   },
+  Schedule: {
+    actor: spec({
+      type: 'reference',
+      definition: sp('Schedule-actor'),
+      documentation: 'Practitioner/<id> (or the id): the schedule of that practitioner (each has one). Required.',
+      parse: referenceTo(['Practitioner']),
+    }),
+  },
   Invoice: {
     patient: spec({
       type: 'reference',
@@ -453,6 +461,13 @@ export const searchSchemas = {
       ctx.addIssue({ code: 'custom', path: ['start'], message: `at most ${SLOT_SEARCH.maxDays} days per search`, input: v.start });
     }
     return { practitionerId: actors[0] ?? '', start };
+  }),
+  Schedule: searchSchema(SEARCH_PARAMS.Schedule, (v, ctx) => {
+    // Schedules are the practitioners': listing all of them is the Practitioner search's.
+    if (v.actor?.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['actor'], message: 'give the practitioner: actor=Practitioner/<id>', input: v.actor });
+    }
+    return { practitionerId: v.actor?.[0] ?? '' };
   }),
   Invoice: searchSchema(SEARCH_PARAMS.Invoice, (v) => ({ patientId: one(v.patient), status: one(v.status) })),
   CommunicationRequest: searchSchema(SEARCH_PARAMS.CommunicationRequest, (v, ctx) => {

@@ -27,14 +27,20 @@ export function parseSlotId(id: string): { doctorId: string; start: string } | u
 /**
  * Each practitioner has one schedule, with the practitioner's id: Slot.schedule
  * is `Schedule/<doctorId>` and `Slot?schedule.actor=Practitioner/<id>` names it.
+ * Active while the doctor accepts appointments; the planning horizon, when
+ * given, is what can be booked (now to the booking horizon).
  */
-export function toFhirSchedule(doctor: { id: string; name: string; specialization?: string; accepting?: boolean }): FhirSchedule {
+export function toFhirSchedule(
+  doctor: { id: string; name: string; specialization?: string; accepting?: boolean },
+  planningHorizon?: { start: string; end: string },
+): FhirSchedule {
   return compact({
     resourceType: 'Schedule' as const,
     id: doctor.id,
     active: doctor.accepting,
     specialty: doctor.specialization === undefined ? undefined : [specialtyConcept(doctor.specialization)],
     actor: [reference('Practitioner', doctor.id, doctor.name)],
+    planningHorizon,
   });
 }
 

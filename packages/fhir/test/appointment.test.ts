@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUSES, type AppointmentRecord } from '@caregrid/contracts';
-import { bookingFromFhir, statusChangeFromFhir, statusChangeFromJsonPatch, Systems, toFhirAppointment } from '../src/index.js';
+import {
+  bookingFromFhir,
+  booksSlot,
+  slotBookingFromFhir,
+  statusChangeFromFhir,
+  statusChangeFromJsonPatch,
+  Systems,
+  toFhirAppointment,
+} from '../src/index.js';
 import { appointment, ids } from './fixtures.js';
 
 /** The field paths (as the platform's problem `errors` will show them) and messages of a refused input. */
@@ -102,6 +110,69 @@ describe('FHIR booking → our booking command', () => {
     expect(() =>
       bookingFromFhir({ ...booking(), id: 'client-id', text: { status: 'generated', div: '<div/>' }, extension: [] }),
     ).not.toThrow();
+  });
+});
+
+describe('FHIR booking by Slot reference → the booking of that slot', () => {
+  const slotId = `${ids.doctor}.202603020900`;
+  const slot = { id: slotId, doctorId: ids.doctor, start: '2026-03-02T09:00:00.000Z' };
+  const bySlot = (extra: Record<string, unknown> = {}) => ({
+    resourceType: 'Appointment',
+    status: 'booked',
+    serviceType: [{ coding: [{ system: Systems.serviceType, code: 'checkup' }] }],
+    slot: [{ reference: `Slot/${slotId}` }],
+    participant: [{ actor: { reference: `Patient/${ids.patient}` } }],
+    ...extra,
+  });
+
+  it('the slot gives practitioner and start; the patient, service and reason are the booking’s', () => {
+    expect(booksSlot(bySlot())).toBe(true);
+    expect(booksSlot(booking())).toBe(false);
+    expect(booksSlot(null)).toBe(false);
+    expect(slotBookingFromFhir(bySlot({ reasonCode: [{ text: 'check' }] }))).toEqual({
+      slot,
+      booking: { patientId: ids.patient, serviceType: 'checkup', reason: 'check' },
+    });
+    // An absolute reference, and the practitioner, start (any offset) and end stated as the slot has them.
+    expect(
+      slotBookingFromFhir(
+        bySlot({
+          slot: [{ reference: `https://clinic.example/api/fhir/Slot/${slotId}` }],
+          start: '2026-03-02T10:00:00+01:00',
+          end: '2026-03-02T09:30:00Z',
+          participant: [{ actor: { reference: `Patient/${ids.patient}` } }, { actor: { reference: `PractitionerRole/${ids.doctor}` } }],
+        }),
+      ),
+    ).toEqual({ slot, booking: { patientId: ids.patient, serviceType: 'checkup' }, statedEnd: '2026-03-02T09:30:00.000Z' });
+    // minutesDuration states the end from the slot's start; whether it is the slot's end is the service's to say.
+    expect(slotBookingFromFhir(bySlot({ minutesDuration: 45 })).statedEnd).toBe('2026-03-02T09:45:00.000Z');
+  });
+
+  it('refuses what disagrees with the slot, or is no slot, each at its element', () => {
+    expect(refusal(() => slotBookingFromFhir(bySlot({ start: '2026-03-02T09:30:00Z' })))).toEqual([
+      { path: 'body.start', message: expect.stringMatching(/does not agree with Slot/) },
+    ]);
+    const otherDoctor = [
+      { actor: { reference: `Patient/${ids.patient}` } },
+      { actor: { reference: 'Practitioner/0190f0a0-0000-7000-8000-0000000000ee' } },
+    ];
+    expect(paths(() => slotBookingFromFhir(bySlot({ participant: otherDoctor })))).toEqual(['body.participant']);
+    expect(paths(() => slotBookingFromFhir(bySlot({ slot: [{ reference: 'Slot/x' }] })))).toEqual(['body.slot.0.reference']);
+    expect(paths(() => slotBookingFromFhir(bySlot({ slot: [{ reference: `Schedule/${ids.doctor}` }] })))).toEqual([
+      'body.slot.0.reference',
+    ]);
+    expect(paths(() => slotBookingFromFhir(bySlot({ slot: [] })))).toEqual(['body.slot']);
+    expect(paths(() => slotBookingFromFhir(bySlot({ slot: [{ reference: `Slot/${slotId}` }, { reference: `Slot/${slotId}` }] })))).toEqual([
+      'body.slot',
+    ]);
+    expect(paths(() => slotBookingFromFhir(bySlot({ participant: [{ actor: { reference: `Practitioner/${ids.doctor}` } }] })))).toEqual([
+      'body.participant',
+    ]);
+    expect(paths(() => slotBookingFromFhir(bySlot({ status: 'proposed', comment: 'hi' })))).toEqual(['body.status', 'body.comment']);
+    expect(paths(() => slotBookingFromFhir(bySlot({ end: '2026-03-02T09:30:00Z', minutesDuration: 45 })))).toEqual([
+      'body.minutesDuration',
+    ]);
+    expect(paths(() => slotBookingFromFhir(bySlot({ reasonCode: [{ text: 'x'.repeat(1_001) }] })))).toEqual(['body.reasonCode.0.text']);
   });
 });
 

@@ -171,6 +171,20 @@ describe('Slot (and the Schedule it names)', () => {
     for (const slot of toFhirSlots(freeSlots, { name: doctor.name, specialization: doctor.specialization })) expectValidFhir(slot);
     for (const slot of toFhirSlots(freeSlots)) expectValidFhir(slot);
     expectValidFhir(toFhirSchedule(doctor));
+    expectValidFhir(toFhirSchedule(doctor, { start: '2026-03-01T10:00:00.000Z', end: '2026-08-28T10:00:00.000Z' }));
+  });
+
+  it("a Schedule is the practitioner's: same id, active while accepting, with the bookable horizon when given", () => {
+    const horizon = { start: '2026-03-01T10:00:00.000Z', end: '2026-08-28T10:00:00.000Z' };
+    expect(toFhirSchedule(doctor, horizon)).toMatchObject({
+      resourceType: 'Schedule',
+      id: ids.doctor,
+      active: true,
+      actor: [{ reference: `Practitioner/${ids.doctor}` }],
+      planningHorizon: horizon,
+    });
+    expect(toFhirSchedule({ ...doctor, accepting: false }).active).toBe(false);
+    expect(toFhirSchedule(doctor)).not.toHaveProperty('planningHorizon');
   });
 
   it('one free Slot per free slot, on the practitioner’s schedule, with an id that names doctor and start', () => {

@@ -173,6 +173,20 @@ describe('name parameters', () => {
   });
 });
 
+describe('Schedule', () => {
+  it("names one practitioner's schedule by actor (Practitioner/<id> or the id), which it needs", () => {
+    expect(parseSearch('Schedule', { actor: `Practitioner/${ids.doctor}` })).toEqual({ practitionerId: ids.doctor, count: 20 });
+    expect(parseSearch('Schedule', { actor: ids.doctor.toUpperCase(), _summary: 'count' })).toEqual({
+      practitionerId: ids.doctor,
+      count: 20,
+      summary: 'count',
+    });
+    expect(refusedPaths('Schedule', {})).toEqual(['query.actor']);
+    expect(refusedPaths('Schedule', { actor: `Patient/${ids.patient}` })).toEqual(['query.actor']);
+    expect(refusedPaths('Schedule', { actor: [ids.doctor, ids.doctor] })).toEqual(['query.actor']);
+  });
+});
+
 describe('Practitioner, PractitionerRole, Invoice', () => {
   it('parse their parameters and refuse bad ones', () => {
     expect(parseSearch('Practitioner', { name: 'Quinn' })).toEqual({ name: 'Quinn', count: 20 });
@@ -209,6 +223,7 @@ describe('every table entry parses a documented example (no parameter is declare
     date: '2026',
     status: 'booked',
     'schedule.actor': ids.doctor,
+    actor: `Practitioner/${ids.doctor}`,
     start: 'ge2026-03-01',
     subject: `Patient/${ids.patient}`,
     about: ids.appointment,
@@ -217,10 +232,13 @@ describe('every table entry parses a documented example (no parameter is declare
   const statusExample: Partial<Record<string, string>> = { Invoice: 'issued', CommunicationRequest: 'active', Communication: 'completed' };
   it.each(SEARCHABLE_TYPES)('%s', (type) => {
     for (const name of [...Object.keys(COMMON_PARAMS), ...Object.keys(SEARCH_PARAMS[type])]) {
+      // Slot and Schedule searches need their practitioner beside any other parameter.
       const query =
         type === 'Slot' && name !== 'schedule.actor' && name !== 'practitioner'
           ? { practitioner: ids.doctor, [name]: examples[name]! }
-          : { [name]: examples[name]! };
+          : type === 'Schedule' && name !== 'actor'
+            ? { actor: ids.doctor, [name]: examples[name]! }
+            : { [name]: examples[name]! };
       if (name === 'status' && statusExample[type]) query.status = statusExample[type];
       expect(() => parseSearch(type, query)).not.toThrow();
     }

@@ -46,3 +46,13 @@ export function fetchPatient(sidecar: Sidecar, id: string): Promise<PatientForBo
 export function fetchDoctor(sidecar: Sidecar, id: string): Promise<DoctorForBooking> {
   return fetchRecord(sidecar, 'doctor-service', `/doctors/${id}`, 'doctorId', doctorForBooking);
 }
+
+/** A doctor looked up rather than relied on (a Schedule read): absent is undefined, not a rule violation. */
+export async function findDoctor(sidecar: Sidecar, id: string): Promise<DoctorForBooking | undefined> {
+  try {
+    return await fetchDoctor(sidecar, id);
+  } catch (error) {
+    if (error instanceof RuleViolationError) return undefined;
+    throw error;
+  }
+}

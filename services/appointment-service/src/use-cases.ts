@@ -1,6 +1,8 @@
 import {
   authorize,
+  ConflictError,
   ForbiddenError,
+  InvalidInputError,
   may,
   narrow,
   noteAccess,
@@ -15,9 +17,16 @@ import { checkTransition, freeSlots, type Appointment, type AppointmentStatus } 
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
 import { planMove, type RescheduleRequest } from './domain/reschedule-appointment.js';
 import { localDate } from './domain/zoned-time.js';
-import { fetchDoctor, fetchPatient } from './peers.js';
+import { fetchDoctor, fetchPatient, findDoctor } from './peers.js';
 
 export type StatusChange = { status: AppointmentStatus; reason?: string };
+
+/** A booking of one slot of a doctor's grid: the slot (its doctor and start), the rest as for any booking; an end the client stated must be the slot's. */
+export type SlotBookingRequest = {
+  slot: { id: string; doctorId: string; start: string };
+  booking: Omit<BookingRequest, 'doctorId' | 'start' | 'end' | 'durationMinutes'>;
+  statedEnd?: string;
+};
 
 /** BOOKING_HORIZON_DAYS and MAX_OPEN_BOOKINGS_PER_PATIENT. */
 export type BookingLimits = { horizonDays: number; maxOpenPerPatient: number };
@@ -49,19 +58,71 @@ export function appointmentUseCases(deps: {
     now,
   });
 
-  return {
-    /**
-     * Patient and doctor verified with their services, priced from the tariff; a patient books
-     * only for themselves, one slot at a time. Staff (who may book for anyone) may book several
-     * slots back to back. Everyone within the horizon and the patient's cap of open bookings.
-     */
-    async book(caller: Caller, request: BookingRequest): Promise<Appointment> {
-      noteAccess({ patientIds: [request.patientId] });
-      if (!may(caller, 'appointment', 'book', { patientId: request.patientId })) {
-        throw new ForbiddenError('You may only book for your own patient record');
+  const mayBook = (caller: Caller, patientId: string) => {
+    noteAccess({ patientIds: [patientId] });
+    if (!may(caller, 'appointment', 'book', { patientId })) {
+      throw new ForbiddenError('You may only book for your own patient record');
+    }
+  };
+
+  /**
+   * Patient and doctor verified with their services, priced from the tariff; a patient books
+   * only for themselves, one slot at a time. Staff (who may book for anyone) may book several
+   * slots back to back. Everyone within the horizon and the patient's cap of open bookings.
+   */
+  const book = async (caller: Caller, request: BookingRequest): Promise<Appointment> => {
+    mayBook(caller, request.patientId);
+    const staff = narrow(caller, 'appointment', 'book').all;
+    return bookAppointment(request, bookingFor(caller), { horizonDays: limits.horizonDays, oneSlotOnly: !staff });
+  };
+
+  /** A doctor's free slots starting in [from, to): every date of their zone the span touches. */
+  const freeSlotsBetween = async (doctorId: string, from: Date, to: Date) => {
+    const doctor = await fetchDoctor(sidecar, doctorId);
+    // Whatever the zone, its dates that touch the span lie within a day either side of the UTC ones.
+    const busy = await appointments.busy(doctor.id, new Date(from.getTime() - 86_400_000), new Date(to.getTime() + 86_400_000));
+    const slots: { start: string; end: string }[] = [];
+    for (let day = from.getTime() - 86_400_000; day < to.getTime() + 86_400_000; day += 86_400_000) {
+      for (const slot of freeSlots(doctor, new Date(day).toISOString().slice(0, 10), busy, now())) {
+        const start = Date.parse(slot.start);
+        if (start >= from.getTime() && start < to.getTime() && !slots.some((s) => s.start === slot.start)) slots.push(slot);
       }
-      const staff = narrow(caller, 'appointment', 'book').all;
-      return bookAppointment(request, bookingFor(caller), { horizonDays: limits.horizonDays, oneSlotOnly: !staff });
+    }
+    return { doctor, slots: slots.sort((a, b) => a.start.localeCompare(b.start)) };
+  };
+
+  return {
+    book,
+
+    /**
+     * One free slot booked as it is (its start and end): a slot that is not free (taken, or
+     * never on the doctor's hours) is a conflict naming no appointment. Then the booking is
+     * `book`'s, under its rules; one taken meanwhile is its 409 (the database refuses overlaps).
+     */
+    async bookSlot(caller: Caller, request: SlotBookingRequest): Promise<Appointment> {
+      // Refused before the slot is looked at, as `book` refuses before asking for the doctor.
+      mayBook(caller, request.booking.patientId);
+      const start = new Date(request.slot.start);
+      const { slots } = await freeSlotsBetween(request.slot.doctorId, start, new Date(start.getTime() + 60_000));
+      const slot = slots.find((free) => free.start === request.slot.start);
+      if (!slot) throw new ConflictError(`Slot ${request.slot.id} is not free`, { slot: request.slot.id });
+      if (request.statedEnd !== undefined && Date.parse(request.statedEnd) !== Date.parse(slot.end)) {
+        throw new InvalidInputError(`the end does not agree with Slot ${request.slot.id}, which ends at ${slot.end}`, [
+          { path: 'end', message: `must be the slot's end, ${slot.end}` },
+        ]);
+      }
+      return book(caller, { ...request.booking, doctorId: request.slot.doctorId, start: slot.start, end: slot.end });
+    },
+
+    /** A doctor's one schedule, with what can be booked (now to the booking horizon); undefined for no such doctor. */
+    async schedule(doctorId: string) {
+      const doctor = await findDoctor(sidecar, doctorId);
+      if (!doctor) return undefined;
+      const from = now();
+      return {
+        doctor,
+        planningHorizon: { start: from.toISOString(), end: new Date(from.getTime() + limits.horizonDays * 86_400_000).toISOString() },
+      };
     },
 
     async read(caller: Caller, id: string): Promise<Appointment> {
@@ -124,20 +185,7 @@ export function appointmentUseCases(deps: {
       return { doctor, slots: freeSlots(doctor, date, busy, now()) };
     },
 
-    /** A doctor's free slots starting in [from, to): every date of their zone the span touches. */
-    async freeSlotsBetween(doctorId: string, from: Date, to: Date) {
-      const doctor = await fetchDoctor(sidecar, doctorId);
-      // Whatever the zone, its dates that touch the span lie within a day either side of the UTC ones.
-      const busy = await appointments.busy(doctor.id, new Date(from.getTime() - 86_400_000), new Date(to.getTime() + 86_400_000));
-      const slots: { start: string; end: string }[] = [];
-      for (let day = from.getTime() - 86_400_000; day < to.getTime() + 86_400_000; day += 86_400_000) {
-        for (const slot of freeSlots(doctor, new Date(day).toISOString().slice(0, 10), busy, now())) {
-          const start = Date.parse(slot.start);
-          if (start >= from.getTime() && start < to.getTime() && !slots.some((s) => s.start === slot.start)) slots.push(slot);
-        }
-      }
-      return { doctor, slots: slots.sort((a, b) => a.start.localeCompare(b.start)) };
-    },
+    freeSlotsBetween,
   };
 }
 

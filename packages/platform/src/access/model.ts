@@ -231,6 +231,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     'PATCH /fhir/Appointment/:id': can('appointment', 'cancel', 'progress'),
     'GET /fhir/Slot': can('doctor', 'read'),
     'GET /fhir/Slot/:id': can('doctor', 'read'),
+    // A practitioner's schedule is as public as their free slots.
+    'GET /fhir/Schedule': can('doctor', 'read'),
+    'GET /fhir/Schedule/:id': can('doctor', 'read'),
     'POST /appointment-cleanup': SIDECAR,
     ...OUTBOX_OPS,
   },

@@ -3,16 +3,20 @@ import { ApiRouter, decodeCursor, encodeCursor, NotFoundError, type Caller } fro
 import {
   appointmentListQuery,
   bookingFromFhir,
+  booksSlot,
   FHIR_JSON,
+  isUuid,
   pageLinks,
   parseSlotId,
   PATCH_FORMATS,
   SLOT_SEARCH,
   searchSchemas,
   searchset,
+  slotBookingFromFhir,
   statusChangeFromFhir,
   statusChangeFromJsonPatch,
   toFhirAppointment,
+  toFhirSchedule,
   toFhirSlot,
   type StatusCommand,
 } from '@caregrid/fhir';
@@ -27,20 +31,21 @@ const answers = {
   ),
   403: outcome('Your role may not do this (to this appointment)'),
   404: outcome('No such appointment (or not yours to see)'),
-  409: outcome('The doctor or the patient is already booked then'),
+  409: outcome('The doctor or the patient is already booked then (by slot: the slot is not free)'),
   422: outcome(
     "Against a rule: unknown patient/doctor, beyond the booking horizon, outside working hours, more than one slot booked by a patient, the patient's open bookings at the cap, a service the doctor has no fee for, bad transition",
   ),
 };
 const DAY = 86_400_000;
+// Any id up to FHIR's 64 characters: one that names nothing is a 404, as FHIR reads answer.
 const slotParams = z.object({ id: z.string().max(64) });
 const slotCursor = z.tuple([z.iso.datetime()]);
 
 /**
- * FHIR R4 Appointment and Slot over appointment-service's own use cases:
+ * FHIR R4 Appointment, Slot and Schedule over appointment-service's own use cases:
  * booking (verification, tariff price, no double booking), the lifecycle
  * (PUT of the resource or JSON Patch of its status), searches in the caller's
- * scope, and free slots.
+ * scope, free slots, and each practitioner's one schedule.
  */
 export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter {
   const change = async (
@@ -81,11 +86,14 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
       path: '/fhir/Appointment',
       audit: 'create',
       idempotent: true,
-      summary: "FHIR booking: status booked, a Patient and a Practitioner participant, start and end; priced from the doctor's tariff",
+      summary:
+        "FHIR booking: status booked, a Patient and a Practitioner participant, start and end; or a Patient participant and slot [Slot/<id>], which books that slot (start, end, practitioner, if given, must be the slot's); priced from the doctor's tariff",
       tags: ['fhir'],
       responses: { 201: { description: 'Booked Appointment', contentType: FHIR_JSON }, ...answers },
       handler: async ({ body, caller, req, res }) => {
-        const appointment = await useCases.book(caller, bookingFromFhir(body));
+        const appointment = booksSlot(body)
+          ? await useCases.bookSlot(caller, slotBookingFromFhir(body))
+          : await useCases.book(caller, bookingFromFhir(body));
         res.location(`${publicRequestUrl(req).replace(/\?.*$/, '')}/${appointment.id}`);
         sendResource(res, toFhirAppointment(appointment), 201);
       },
@@ -172,6 +180,37 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
         const slot = slots.find((s) => s.start === parsed.start);
         if (!slot) throw new NotFoundError('Slot', params.id);
         sendResource(res, toFhirSlot(doctor, slot));
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/fhir/Schedule',
+      summary: "FHIR Schedule search: a practitioner's one schedule (actor, required)",
+      tags: ['fhir'],
+      query: searchSchemas.Schedule,
+      responses: { 200: { description: 'searchset Bundle', contentType: FHIR_JSON }, 400: answers[400] },
+      handler: async ({ query, req, res }) => {
+        const found = await useCases.schedule(query.practitionerId);
+        if (query.summary === 'count') {
+          sendCount(req, res, found ? 1 : 0);
+          return;
+        }
+        // One schedule at most: a single page.
+        const entries = found ? [toFhirSchedule(found.doctor, found.planningHorizon)] : [];
+        sendResource(res, searchset(entries, { total: entries.length, ...pageLinks(publicRequestUrl(req), null) }));
+      },
+    })
+    .add({
+      method: 'get',
+      path: '/fhir/Schedule/:id',
+      summary: "FHIR Schedule read: the practitioner's id (Slot.schedule names it)",
+      tags: ['fhir'],
+      params: slotParams,
+      responses: { 200: { description: 'Schedule', contentType: FHIR_JSON }, 404: outcome('No such practitioner') },
+      handler: async ({ params, res }) => {
+        const found = isUuid(params.id) ? await useCases.schedule(params.id.toLowerCase()) : undefined;
+        if (!found) throw new NotFoundError('Schedule', params.id);
+        sendResource(res, toFhirSchedule(found.doctor, found.planningHorizon));
       },
     });
 }

@@ -17,6 +17,7 @@ export const FHIR_TYPES: readonly (readonly [string, string])[] = [
   ['PractitionerRole', 'doctor-service'],
   ['Appointment', 'appointment-service'],
   ['Slot', 'appointment-service'],
+  ['Schedule', 'appointment-service'],
   ['Invoice', 'billing-service'],
   ['CommunicationRequest', 'notification-service'],
   ['Communication', 'notification-service'],
