@@ -6,12 +6,12 @@
  * Every answer is validated against the official R4 JSON schema.
  */
 import {
-  bearer,
   doctorProfile,
   expectStatus,
   jsonClient,
   PASSWORD,
   readyAccount,
+  bootstrapAdminAuth,
   startTestStack,
   unique,
   type TestStack,
@@ -100,9 +100,7 @@ beforeAll(async () => {
     env: { gateway: { RATE_LIMIT_PER_MINUTE: '100000' } },
   });
   api = jsonClient(stack.url('gateway'));
-  const secret = stack.secrets()['auth-service']!;
-  const login = await api('POST', '/api/auth/login', { email: secret.bootstrapAdminEmail, password: secret.bootstrapAdminPassword });
-  admin = bearer((login.body as { accessToken: string }).accessToken);
+  admin = await bootstrapAdminAuth(stack);
   const run = `Sched${Date.now().toString(36)}`;
   w.doctor = await createDoctor({ start: '09:00', end: '11:00' });
   w.patient1 = await createPatient(`${run} Ann`);
