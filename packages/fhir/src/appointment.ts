@@ -9,9 +9,9 @@ import {
   type StatusChangeRequest,
 } from '@caregrid/contracts';
 import { instant } from './dates.js';
-import { specialtyConcept } from './practitioner.js';
 import type { AppointmentStatus, ServiceType } from './records.js';
-import { compact, parseReference, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
+import { compact, parseReference, reference, Systems, type Resource } from './systems.js';
+import { serviceTypeConcept, serviceTypeOfCode, specialtyConcept } from './terminology.js';
 
 export type FhirAppointment = Resource & { resourceType: 'Appointment'; id: string; status: AppointmentStatus };
 
@@ -20,10 +20,6 @@ export const toFhirStatus = (status: AppointmentStatus): AppointmentStatus => st
 
 /** The FHIR R4 appointment statuses we have no state for. */
 export const UNSUPPORTED_FHIR_STATUSES = ['proposed', 'pending', 'arrived', 'entered-in-error', 'waitlist'] as const;
-
-export function serviceTypeConcept(serviceType: ServiceType): CodeableConcept {
-  return { coding: [{ system: Systems.serviceType, code: serviceType }], text: serviceType };
-}
 
 const minutesBetween = (start: string, end: string) => Math.round((Date.parse(end) - Date.parse(start)) / 60_000);
 
@@ -145,14 +141,21 @@ function participants(resource: ParsedAppointment, ctx: z.RefinementCtx): { pati
   return found;
 }
 
-function serviceTypeOf(resource: ParsedAppointment, ctx: z.RefinementCtx): ServiceType | undefined {
-  const codings = resource.serviceType?.[0]?.coding ?? [];
+/** Our service type in a concept: our coding decides when there is one, else HL7's code of one of ours. */
+function serviceTypeIn(concept: z.output<typeof codeableConcept> | undefined): ServiceType | undefined {
+  const codings = concept?.coding ?? [];
   const ours = codings.find((c) => c.system === Systems.serviceType);
-  if (ours && (SERVICE_TYPES as readonly string[]).includes(ours.code ?? '')) return ours.code as ServiceType;
+  if (ours) return serviceTypeOfCode(Systems.serviceType, ours.code ?? '');
+  return codings.map((c) => (c.system === undefined ? undefined : serviceTypeOfCode(c.system, c.code ?? ''))).find((type) => !!type);
+}
+
+function serviceTypeOf(resource: ParsedAppointment, ctx: z.RefinementCtx): ServiceType | undefined {
+  const found = serviceTypeIn(resource.serviceType?.[0]);
+  if (found) return found;
   ctx.addIssue({
     code: 'custom',
     path: ['serviceType'],
-    message: `needs a coding of ${Systems.serviceType}: one of ${SERVICE_TYPES.join(', ')}`,
+    message: `needs a coding of ${Systems.serviceType}: one of ${SERVICE_TYPES.join(', ')} (or of ${Systems.hl7ServiceType} for one of them)`,
   });
   return undefined;
 }
@@ -259,7 +262,7 @@ export function statusChangeFromFhir(current: AppointmentRecord, resource: unkno
   fixed('start', current.start, body.start);
   if (body.end !== undefined) fixed('end', current.end, body.end);
   if (body.serviceType !== undefined) {
-    fixed('serviceType', current.serviceType, body.serviceType[0]?.coding?.find((c) => c.system === Systems.serviceType)?.code);
+    fixed('serviceType', current.serviceType, serviceTypeIn(body.serviceType[0]));
   }
   if (issues.length > 0) throw new z.ZodError(issues);
   return commandFor(current, body.status as AppointmentStatus, conceptText(body.cancelationReason));

@@ -1,4 +1,5 @@
 export * from './systems.js';
+export * from './terminology.js';
 export * from './money.js';
 export * from './dates.js';
 export * from './records.js';

@@ -9,6 +9,7 @@ import {
 import { boundsOf, DATE_PREFIXES, intersect, intervalOf, type Bounds, type DatePrefix } from './dates.js';
 import type { AppointmentStatus, Specialization } from './records.js';
 import { FHIR_JSON, isUuid, parseReference, Systems } from './systems.js';
+import { SPECIALTY_CODES, SPECIALTY_SYSTEMS, specializationOfCode } from './terminology.js';
 
 /**
  * The search parameters we support, one table per resource: each entry parses
@@ -79,6 +80,28 @@ function tokenOf<C extends string>(codes: readonly C[], system?: string) {
     return code as C;
   };
 }
+
+/**
+ * `[system|]code` of a coded parameter whose codes are ours or a standard
+ * system's (terminology.ts) → our code; without a system either is taken.
+ */
+function conceptToken<C extends string>(
+  systems: readonly string[],
+  resolve: (system: string | undefined, code: string) => C | undefined,
+  expected: string,
+) {
+  return (raw: string): C | Invalid => {
+    const bar = raw.indexOf('|');
+    const [given, code] = bar < 0 ? [undefined, raw] : [raw.slice(0, bar) || undefined, raw.slice(bar + 1)];
+    if (given !== undefined && !systems.includes(given)) return new Invalid(`unknown system ${given} (${systems.join(', ')})`);
+    if (code.includes(',')) return new Invalid('one value only (several, comma-separated, are not supported)');
+    return resolve(given, code) ?? new Invalid(`must be ${expected}`);
+  };
+}
+
+const snomedSpecialties = Object.values(SPECIALTY_CODES)
+  .filter((standard) => standard !== null)
+  .map((standard) => standard.code);
 
 function text(max: number) {
   return (raw: string): string | Invalid =>
@@ -176,8 +199,12 @@ export const SEARCH_PARAMS = {
     specialty: spec({
       type: 'token',
       definition: sp('PractitionerRole-specialty'),
-      documentation: `[${Systems.specialization}|]code: ${SPECIALIZATIONS.join(', ')}.`,
-      parse: tokenOf<Specialization>(SPECIALIZATIONS, Systems.specialization),
+      documentation: `[system|]code: ours (${Systems.specialization}) ${SPECIALIZATIONS.join(', ')}, or their SNOMED CT practice setting (${Systems.snomed}) ${snomedSpecialties.join(', ')}.`,
+      parse: conceptToken<Specialization>(
+        SPECIALTY_SYSTEMS,
+        specializationOfCode,
+        `one of ${SPECIALIZATIONS.join(', ')} or of their SNOMED CT codes ${snomedSpecialties.join(', ')}`,
+      ),
     }),
     active: spec({
       type: 'token',

@@ -1,5 +1,5 @@
 import type { FreeSlots } from '@caregrid/contracts';
-import { specialtyConcept } from './practitioner.js';
+import { specialtyConcept } from './terminology.js';
 import { compact, reference, type Resource } from './systems.js';
 
 export type FhirSlot = Resource & { resourceType: 'Slot'; id: string; status: 'free' };
