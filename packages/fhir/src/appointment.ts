@@ -9,6 +9,7 @@ import {
   type StatusChangeRequest,
 } from '@caregrid/contracts';
 import { instant } from './dates.js';
+import { narrative, readableSpan } from './narrative.js';
 import type { AppointmentStatus, ServiceType } from './records.js';
 import { compact, parseReference, reference, Systems, type Resource } from './systems.js';
 import { serviceTypeConcept, serviceTypeOfCode, specialtyConcept } from './terminology.js';
@@ -21,6 +22,8 @@ export const toFhirStatus = (status: AppointmentStatus): AppointmentStatus => st
 /** The FHIR R4 appointment statuses we have no state for. */
 export const UNSUPPORTED_FHIR_STATUSES = ['proposed', 'pending', 'arrived', 'entered-in-error', 'waitlist'] as const;
 
+const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+
 const minutesBetween = (start: string, end: string) => Math.round((Date.parse(end) - Date.parse(start)) / 60_000);
 
 /**
@@ -32,6 +35,9 @@ export function toFhirAppointment(appointment: AppointmentRecord): FhirAppointme
     resourceType: 'Appointment' as const,
     id: appointment.id,
     meta: { lastUpdated: appointment.updatedAt },
+    text: narrative(
+      `${capitalized(appointment.serviceType)} of ${appointment.patientName} with ${appointment.doctorName}, ${readableSpan(appointment.start, appointment.end)}: ${appointment.status}`,
+    ),
     status: toFhirStatus(appointment.status),
     cancelationReason:
       appointment.status === 'cancelled' && appointment.cancellationReason !== null ? { text: appointment.cancellationReason } : undefined,

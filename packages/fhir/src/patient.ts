@@ -1,4 +1,5 @@
 import type { PatientRecord } from '@caregrid/contracts';
+import { narrative } from './narrative.js';
 import { compact, Systems, type Resource } from './systems.js';
 import { identifierType } from './terminology.js';
 
@@ -19,6 +20,7 @@ export function toFhirPatient(patient: PatientRecord): FhirPatient {
     resourceType: 'Patient' as const,
     id: patient.id,
     meta: { lastUpdated: patient.updatedAt },
+    text: narrative(`${patient.name}, ${patient.gender}, born ${patient.dateOfBirth}`),
     identifier: [
       { use: 'usual', type: identifierType('MR'), system: Systems.patientId, value: patient.id },
       // The policy number is the patient's own number with the insurer (a member's, v2's MB), not a group policy's.

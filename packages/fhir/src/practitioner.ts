@@ -1,4 +1,5 @@
 import { WEEKDAYS, type DoctorRecord, type DoctorView } from '@caregrid/contracts';
+import { narrative } from './narrative.js';
 import { humanName } from './patient.js';
 import { compact, Extensions, reference, Systems, type Resource } from './systems.js';
 import { identifierType, specialtyConcept } from './terminology.js';
@@ -16,6 +17,7 @@ export function toFhirPractitioner(doctor: DoctorView): FhirPractitioner {
     resourceType: 'Practitioner' as const,
     id: doctor.id,
     meta: compact({ versionId: String(doctor.version), lastUpdated: whole?.updatedAt }),
+    text: narrative(doctor.name),
     identifier: whole && [
       {
         use: 'official',
@@ -70,6 +72,9 @@ export function toFhirPractitionerRole(doctor: DoctorView): FhirPractitionerRole
     resourceType: 'PractitionerRole' as const,
     id: doctor.id,
     meta: compact({ versionId: String(doctor.version), lastUpdated: whole?.updatedAt }),
+    text: narrative(
+      `${doctor.name}: ${specialtyConcept(doctor.specialization).text}, ${doctor.hospitalName} (${doctor.department}); ${doctor.accepting ? 'accepting' : 'not accepting'} appointments`,
+    ),
     extension: [{ url: Extensions.timeZone, valueCode: doctor.timeZone }],
     active: doctor.accepting,
     practitioner: reference('Practitioner', doctor.id, doctor.name),

@@ -146,6 +146,10 @@ describe('Appointment', () => {
       resourceType: 'Appointment',
       id: ids.appointment,
       meta: { lastUpdated: appointment.updatedAt },
+      text: {
+        status: 'generated',
+        div: `<div xmlns="http://www.w3.org/1999/xhtml">Consultation of ${patient.name} with ${doctor.name}, 2026-03-02 08:00–08:30 UTC: booked</div>`,
+      },
       status: 'booked',
       serviceType: [{ coding: [{ system: Systems.serviceType, code: 'consultation' }], text: 'consultation' }],
       specialty: [
@@ -184,6 +188,10 @@ describe('Slot (and the Schedule it names)', () => {
       {
         resourceType: 'Slot',
         id: `${ids.doctor}.202603020830`,
+        text: {
+          status: 'generated',
+          div: '<div xmlns="http://www.w3.org/1999/xhtml">Free with Dr. Quinn: 2026-03-02 08:30–09:00 UTC</div>',
+        },
         schedule: { reference: `Schedule/${ids.doctor}`, display: 'Schedule of Dr. Quinn' },
         status: 'free',
         start: '2026-03-02T08:30:00.000Z',
