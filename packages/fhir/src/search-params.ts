@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { APPOINTMENT_STATUSES, INVOICE_STATUSES, SPECIALIZATIONS, type NameCriterion, type NameMatch } from '@caregrid/contracts';
+import {
+  APPOINTMENT_STATUSES,
+  INVOICE_STATUSES,
+  SERVICE_TYPES,
+  SPECIALIZATIONS,
+  type NameCriterion,
+  type NameMatch,
+} from '@caregrid/contracts';
 import {
   COMMUNICATION_REQUEST_STATUSES,
   COMMUNICATION_STATUSES,
@@ -7,9 +14,16 @@ import {
   noticeStatusesOfRequest,
 } from './communication.js';
 import { boundsOf, DATE_PREFIXES, intersect, intervalOf, type Bounds, type DatePrefix } from './dates.js';
-import type { AppointmentStatus, Specialization } from './records.js';
+import type { AppointmentStatus, ServiceType, Specialization } from './records.js';
 import { FHIR_JSON, isUuid, parseReference, Systems } from './systems.js';
-import { SPECIALTY_CODES, SPECIALTY_SYSTEMS, specializationOfCode } from './terminology.js';
+import {
+  SERVICE_TYPE_CODES,
+  SERVICE_TYPE_SYSTEMS,
+  serviceTypeOfCode,
+  SPECIALTY_CODES,
+  SPECIALTY_SYSTEMS,
+  specializationOfCode,
+} from './terminology.js';
 
 /**
  * The search parameters we support, one table per resource: each entry parses
@@ -99,9 +113,10 @@ function conceptToken<C extends string>(
   };
 }
 
-const snomedSpecialties = Object.values(SPECIALTY_CODES)
-  .filter((standard) => standard !== null)
-  .map((standard) => standard.code);
+const standardCodes = (table: Record<string, { code: string } | null>) =>
+  Object.values(table).flatMap((standard) => (standard === null ? [] : [standard.code]));
+const snomedSpecialties = standardCodes(SPECIALTY_CODES);
+const hl7ServiceTypes = standardCodes(SERVICE_TYPE_CODES);
 
 function text(max: number) {
   return (raw: string): string | Invalid =>
@@ -239,6 +254,16 @@ export const SEARCH_PARAMS = {
       definition: sp('Appointment-status'),
       documentation: `One of ${APPOINTMENT_STATUSES.join(', ')}.`,
       parse: tokenOf<AppointmentStatus>(APPOINTMENT_STATUSES, Systems.appointmentStatus),
+    }),
+    'service-type': spec({
+      type: 'token',
+      definition: sp('Appointment-service-type'),
+      documentation: `[system|]code: ours (${Systems.serviceType}) ${SERVICE_TYPES.join(', ')}, or their HL7 service type (${Systems.hl7ServiceType}) ${hl7ServiceTypes.join(', ')}.`,
+      parse: conceptToken<ServiceType>(
+        SERVICE_TYPE_SYSTEMS,
+        serviceTypeOfCode,
+        `one of ${SERVICE_TYPES.join(', ')} or of their HL7 codes ${hl7ServiceTypes.join(', ')}`,
+      ),
     }),
   },
   Slot: {
@@ -462,6 +487,7 @@ export const searchSchemas = {
     patientId: one(v.patient),
     practitionerId: one(v.practitioner),
     status: one(v.status),
+    serviceType: one(v['service-type']),
     /** Start instants: `from` inclusive, `to` exclusive (UTC ISO): the JSON API's from/to. */
     date: isoBounds(v.date),
   })),
@@ -514,6 +540,7 @@ export function appointmentListQuery(search: SearchOf<'Appointment'>) {
     patientId: search.patientId,
     doctorId: search.practitionerId,
     status: search.status,
+    serviceType: search.serviceType,
     from: search.date?.from,
     to: search.date?.to,
     limit: search.count,

@@ -90,6 +90,15 @@ describe('specialties: SNOMED CT practice settings', () => {
 });
 
 describe('service types: HL7 service-type', () => {
+  it('Appointment?service-type takes ours and HL7’s, bare or with the system; refuses other systems and codes', () => {
+    const serviceType = (value: string) => parseSearch('Appointment', { 'service-type': value }).serviceType;
+    for (const value of ['57', `${Systems.hl7ServiceType}|57`, 'vaccination', `${Systems.serviceType}|vaccination`])
+      expect([value, serviceType(value)]).toEqual([value, 'vaccination']);
+    expect(serviceType('follow-up')).toBe('follow-up');
+    for (const value of ['124', `${Systems.hl7ServiceType}|vaccination`, `${Systems.snomed}|57`, 'massage'])
+      expect(() => serviceType(value)).toThrow(/query/);
+  });
+
   it('every service type has its code of the code system with its display, or is declared to have none', () => {
     expect(Object.keys(SERVICE_TYPE_CODES).sort()).toEqual([...SERVICE_TYPES].sort());
     for (const [ours, standard] of Object.entries(SERVICE_TYPE_CODES)) {
