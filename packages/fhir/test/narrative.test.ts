@@ -1,4 +1,5 @@
 import {
+  capabilityStatement,
   escapeXhtml,
   narrative,
   readableSpan,
@@ -11,6 +12,7 @@ import {
   toFhirPractitionerRole,
   toFhirSchedule,
   toFhirSlots,
+  toOperationOutcome,
   type Resource,
 } from '../src/index.js';
 import { expectValidFhir } from './fhir-schema.js';
@@ -41,6 +43,26 @@ describe('generated narrative', () => {
       expect(divOf(resource)).toMatch(DIV);
       expectValidFhir(resource);
     }
+  });
+
+  it('the OperationOutcome says the problem and each field’s complaint; the CapabilityStatement what is served', () => {
+    const { outcome } = toOperationOutcome(
+      {
+        type: 'urn:caregrid:problem:validation',
+        title: 'Validation failed',
+        status: 400,
+        errors: [{ path: 'query.name', message: 'bad <b>' }],
+      },
+      { resourceType: 'Patient' },
+    );
+    expect(outcome.text).toEqual({
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml">Validation failed; search parameter name: bad &lt;b&gt;</div>',
+    });
+    expectValidFhir(outcome);
+    const statement = capabilityStatement({ baseUrl: 'https://x.example/api/fhir', date: '2026-03-01', routes: ['GET /fhir/Patient/:id'] });
+    expect(divOf(statement)).toBe('<div xmlns="http://www.w3.org/1999/xhtml">CareGrid FHIR R4 API, as of 2026-03-01: Patient.</div>');
+    expectValidFhir(statement);
   });
 
   it('says who, what and when', () => {
