@@ -104,7 +104,7 @@ async function createPatient(name: string, dateOfBirth: string, policyNumber: st
 
 async function createDoctor(hours: { start: string; end: string }): Promise<string> {
   const workingHours = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [hours]]));
-  const body = doctorProfile({ workingHours, fees: { consultation: 8000, checkup: 4500 } });
+  const body = doctorProfile({ workingHours, fees: { consultation: 8000, checkup: 4500, vaccination: 3000 } });
   return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
 }
 
@@ -202,6 +202,24 @@ describe('Patient', () => {
   it('reads one; unknown parameters and bad values are 400 OperationOutcomes', async () => {
     const read = await fhir('GET', `/api/fhir/Patient/${w.patient1}`, admin);
     expect([read.status, read.body.resourceType, read.body.id, read.body.birthDate]).toEqual([200, 'Patient', w.patient1, '1984-02-29']);
+    // Identifiers typed by HL7 v2 table 0203: our id a medical record number, the policy number a member number.
+    const v2 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+    expect(read.body.identifier).toEqual([
+      expect.objectContaining({
+        system: 'urn:caregrid:patient',
+        value: w.patient1,
+        type: { coding: [{ system: v2, code: 'MR', display: 'Medical record number' }] },
+      }),
+      expect.objectContaining({
+        system: 'urn:caregrid:insurance-policy',
+        value: `${RUN}-P1`,
+        type: expect.objectContaining({ coding: [{ system: v2, code: 'MB', display: 'Member Number' }] }),
+      }),
+    ]);
+    expect(read.body.text).toEqual({
+      status: 'generated',
+      div: `<div xmlns="http://www.w3.org/1999/xhtml">${RUN} Ann, female, born 1984-02-29</div>`,
+    });
 
     const unknown = await expectOutcome('GET', '/api/fhir/Patient?address=x', admin, 400);
     expect(unknown.issue[0]!.diagnostics).toMatch(/^search parameter address: unknown search parameter/);
@@ -267,6 +285,42 @@ describe('Appointment', () => {
     expect([own.total, own.entry?.map((e) => e.resource.id)]).toEqual([1, [booked.id]]);
     const others = await search(`/api/fhir/Appointment?patient=${w.patient2}`, w.asPatient1);
     expect([others.total, others.entry]).toEqual([0, undefined]);
+  });
+
+  it('books and finds by HL7’s service-type code as by ours, and answers both codings', async () => {
+    const hl7 = 'http://terminology.hl7.org/CodeSystem/service-type';
+    // doctor2: patient3 is none of doctor1's care team (checked below).
+    const vaccination = { ...booking(w.patient3, w.doctor2, at(5, 4, 9)), serviceType: [{ coding: [{ system: hl7, code: '57' }] }] };
+    const made = await fhir('POST', '/api/fhir/Appointment', w.asReception, vaccination);
+    expect([made.status, made.body.serviceType]).toEqual([
+      201,
+      [
+        {
+          coding: [
+            { system: hl7, code: '57', display: 'Immunization' },
+            { system: 'urn:caregrid:service-type', code: 'vaccination' },
+          ],
+          text: 'vaccination',
+        },
+      ],
+    ]);
+    const native = expectStatus(await api('GET', `/api/appointments/${made.body.id as string}`, undefined, admin), 200).body as Json;
+    expect([native.serviceType, native.amount]).toEqual(['vaccination', 3000]);
+    expect(made.body.text).toEqual({
+      status: 'generated',
+      div: expect.stringMatching(
+        new RegExp(
+          `^<div xmlns="http://www.w3.org/1999/xhtml">Vaccination of ${RUN} Cid with Dr [^<]+, ${NEXT_YEAR}-05-04 09:00–09:30 UTC: booked</div>$`,
+        ),
+      ),
+    });
+    const ids = async (serviceType: string) =>
+      (await search(`/api/fhir/Appointment?patient=${w.patient3}&service-type=${encodeURIComponent(serviceType)}`, admin)).entry?.map(
+        (e) => e.resource.id,
+      );
+    for (const serviceType of [`${hl7}|57`, '57', 'urn:caregrid:service-type|vaccination', 'vaccination'])
+      expect([serviceType, await ids(serviceType)]).toEqual([serviceType, [made.body.id]]);
+    expect(await ids('checkup')).toBeUndefined();
   });
 
   it('cancels by JSON Patch and by PUT of the status, under the native rules', async () => {
@@ -366,6 +420,34 @@ describe('Slot, Practitioner, PractitionerRole, Invoice', () => {
     expect([practitioner.status, practitioner.body.resourceType]).toEqual([200, 'Practitioner']);
     const roles = await search(`/api/fhir/PractitionerRole?practitioner=Practitioner/${w.doctor2}`, w.asPatient1);
     expect([roles.total, roles.entry?.[0]?.resource.id]).toEqual([1, w.doctor2]);
+    // The specialty in SNOMED CT (a practice setting of c80-practice-codes) first, ours beside it.
+    expect(roles.entry![0]!.resource.specialty).toEqual([
+      {
+        coding: [
+          { system: 'http://snomed.info/sct', code: '394579002', display: 'Cardiology' },
+          { system: 'urn:caregrid:specialization', code: 'cardiology' },
+        ],
+        text: 'Cardiology',
+      },
+    ]);
+    // A search by the standard code, with or without its system, finds the role; another specialty's code does not.
+    const ofDoctor2 = `practitioner=Practitioner/${w.doctor2}`;
+    for (const specialty of ['http://snomed.info/sct|394579002', '394579002', 'urn:caregrid:specialization|cardiology']) {
+      const found = await search(`/api/fhir/PractitionerRole?specialty=${encodeURIComponent(specialty)}&${ofDoctor2}`, w.asPatient1);
+      expect([specialty, found.total, found.entry?.[0]?.resource.id]).toEqual([specialty, 1, w.doctor2]);
+    }
+    const urology = await search(
+      `/api/fhir/PractitionerRole?specialty=${encodeURIComponent('http://snomed.info/sct|394612005')}&${ofDoctor2}`,
+      w.asPatient1,
+    );
+    expect(urology.total).toBe(0);
+    const loinc = await expectOutcome(
+      'GET',
+      `/api/fhir/PractitionerRole?specialty=${encodeURIComponent('http://loinc.org|394579002')}`,
+      admin,
+      400,
+    );
+    expect(loinc.issue[0]!.diagnostics).toMatch(/^search parameter specialty: unknown system/);
     const named = await search(`/api/fhir/Practitioner?name=${encodeURIComponent('Dr ')}&_count=1`, admin);
     expect(named.total).toBeGreaterThanOrEqual(2);
     expect(nextOf(named)).toBeDefined();

@@ -9,10 +9,11 @@ import {
   type StatusChangeRequest,
 } from '@caregrid/contracts';
 import { instant } from './dates.js';
-import { specialtyConcept } from './practitioner.js';
+import { narrative, readableSpan } from './narrative.js';
 import type { AppointmentStatus, ServiceType } from './records.js';
 import { parseSlotId } from './slot.js';
-import { compact, parseReference, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
+import { compact, parseReference, reference, Systems, type Resource } from './systems.js';
+import { serviceTypeConcept, serviceTypeOfCode, specialtyConcept } from './terminology.js';
 
 export type FhirAppointment = Resource & { resourceType: 'Appointment'; id: string; status: AppointmentStatus };
 
@@ -22,9 +23,7 @@ export const toFhirStatus = (status: AppointmentStatus): AppointmentStatus => st
 /** The FHIR R4 appointment statuses we have no state for. */
 export const UNSUPPORTED_FHIR_STATUSES = ['proposed', 'pending', 'arrived', 'entered-in-error', 'waitlist'] as const;
 
-export function serviceTypeConcept(serviceType: ServiceType): CodeableConcept {
-  return { coding: [{ system: Systems.serviceType, code: serviceType }], text: serviceType };
-}
+const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 const minutesBetween = (start: string, end: string) => Math.round((Date.parse(end) - Date.parse(start)) / 60_000);
 
@@ -37,6 +36,9 @@ export function toFhirAppointment(appointment: AppointmentRecord): FhirAppointme
     resourceType: 'Appointment' as const,
     id: appointment.id,
     meta: { lastUpdated: appointment.updatedAt },
+    text: narrative(
+      `${capitalized(appointment.serviceType)} of ${appointment.patientName} with ${appointment.doctorName}, ${readableSpan(appointment.start, appointment.end)}: ${appointment.status}`,
+    ),
     status: toFhirStatus(appointment.status),
     cancelationReason:
       appointment.status === 'cancelled' && appointment.cancellationReason !== null ? { text: appointment.cancellationReason } : undefined,
@@ -156,14 +158,21 @@ function participants(
   return found;
 }
 
-function serviceTypeOf(resource: Pick<ParsedAppointment, 'serviceType'>, ctx: z.RefinementCtx): ServiceType | undefined {
-  const codings = resource.serviceType?.[0]?.coding ?? [];
+/** Our service type in a concept: our coding decides when there is one, else HL7's code of one of ours. */
+function serviceTypeIn(concept: z.output<typeof codeableConcept> | undefined): ServiceType | undefined {
+  const codings = concept?.coding ?? [];
   const ours = codings.find((c) => c.system === Systems.serviceType);
-  if (ours && (SERVICE_TYPES as readonly string[]).includes(ours.code ?? '')) return ours.code as ServiceType;
+  if (ours) return serviceTypeOfCode(Systems.serviceType, ours.code ?? '');
+  return codings.map((c) => (c.system === undefined ? undefined : serviceTypeOfCode(c.system, c.code ?? ''))).find((type) => !!type);
+}
+
+function serviceTypeOf(resource: Pick<ParsedAppointment, 'serviceType'>, ctx: z.RefinementCtx): ServiceType | undefined {
+  const found = serviceTypeIn(resource.serviceType?.[0]);
+  if (found) return found;
   ctx.addIssue({
     code: 'custom',
     path: ['serviceType'],
-    message: `needs a coding of ${Systems.serviceType}: one of ${SERVICE_TYPES.join(', ')}`,
+    message: `needs a coding of ${Systems.serviceType}: one of ${SERVICE_TYPES.join(', ')} (or of ${Systems.hl7ServiceType} for one of them)`,
   });
   return undefined;
 }
@@ -373,7 +382,7 @@ export function statusChangeFromFhir(current: AppointmentRecord, resource: unkno
   fixed('start', current.start, body.start);
   if (body.end !== undefined) fixed('end', current.end, body.end);
   if (body.serviceType !== undefined) {
-    fixed('serviceType', current.serviceType, body.serviceType[0]?.coding?.find((c) => c.system === Systems.serviceType)?.code);
+    fixed('serviceType', current.serviceType, serviceTypeIn(body.serviceType[0]));
   }
   if (issues.length > 0) throw new z.ZodError(issues);
   return commandFor(current, body.status as AppointmentStatus, conceptText(body.cancelationReason));

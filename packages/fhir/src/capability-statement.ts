@@ -1,3 +1,4 @@
+import { narrative } from './narrative.js';
 import { COMMON_PARAMS, SEARCH_PARAMS, type SearchableType, type SearchParam } from './search-params.js';
 import { FHIR_JSON, FHIR_VERSION, type Resource } from './systems.js';
 
@@ -105,8 +106,10 @@ export function capabilityStatement(options: {
   /** Every service route, `METHOD /express/path`: those under `/fhir/` are what the FHIR API offers. */
   routes: Iterable<string>;
 }): Resource & { resourceType: 'CapabilityStatement' } {
+  const offer = fhirOffer(options.routes);
   return {
     resourceType: 'CapabilityStatement',
+    text: narrative(`CareGrid FHIR R4 API, as of ${options.date}: ${offer.map(({ type }) => type).join(', ')}.`),
     status: 'active',
     date: options.date,
     publisher: 'CareGrid',
@@ -122,7 +125,7 @@ export function capabilityStatement(options: {
         documentation:
           'Each resource is served by the service that owns it, through the gateway, with the same access model as the JSON API (a patient sees only their own records). An interaction not listed here answers 405 (an OperationOutcome; Allow names the methods offered).',
         security: { description: 'Bearer access token (JWT) from auth-service, as for the JSON API.' },
-        resource: fhirOffer(options.routes).map(({ type, interactions, operations }) => ({
+        resource: offer.map(({ type, interactions, operations }) => ({
           type,
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
           interaction: interactions.map((code) => ({ code })),

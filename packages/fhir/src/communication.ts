@@ -1,4 +1,5 @@
 import type { NoticeKind, NoticeRecord, NoticeStatus } from '@caregrid/contracts';
+import { narrative, readableTime } from './narrative.js';
 import { compact, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
 
 export type FhirCommunicationRequest = Resource & { resourceType: 'CommunicationRequest'; id: string };
@@ -63,6 +64,7 @@ export function toFhirCommunicationRequest(notice: NoticeRecord): FhirCommunicat
     resourceType: 'CommunicationRequest' as const,
     id: notice.id,
     meta: { lastUpdated: notice.updatedAt },
+    text: narrative(`Reminder e-mail to the patient${notice.dueAt ? `, due ${readableTime(notice.dueAt)}` : ''}: ${status}`),
     status,
     // Why it was withdrawn: one of our own fixed phrases (the appointment was cancelled, moved…), no personal data.
     statusReason: status === 'revoked' && notice.lastError ? { text: notice.lastError } : undefined,
@@ -84,6 +86,13 @@ export function toFhirCommunication(notice: NoticeRecord): FhirCommunication {
     resourceType: 'Communication' as const,
     id: notice.id,
     meta: { lastUpdated: notice.updatedAt },
+    text: narrative(
+      `${notice.kind.charAt(0).toUpperCase()}${notice.kind.slice(1)} e-mail to the patient: ${
+        status === 'completed'
+          ? `sent${notice.sentAt ? ` ${readableTime(notice.sentAt)}` : ''}`
+          : 'not sent (the mail server did not accept it)'
+      }`,
+    ),
     basedOn: isCommunicationRequest(notice) ? [reference('CommunicationRequest', notice.id)] : undefined,
     status,
     // The mail server's own words may name the recipient: operators read them in GET /notifications, FHIR gets a code.

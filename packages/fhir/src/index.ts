@@ -1,4 +1,6 @@
 export * from './systems.js';
+export * from './terminology.js';
+export * from './narrative.js';
 export * from './money.js';
 export * from './dates.js';
 export * from './records.js';

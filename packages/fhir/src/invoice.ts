@@ -1,5 +1,6 @@
 import type { InvoiceRecord } from '@caregrid/contracts';
-import { decimalOf, toFhirMoney } from './money.js';
+import { decimalOf, minorDigits, toFhirMoney } from './money.js';
+import { narrative } from './narrative.js';
 import { compact, Extensions, reference, Systems, type Resource } from './systems.js';
 
 export type FhirInvoice = Resource & { resourceType: 'Invoice'; id: string };
@@ -17,6 +18,9 @@ export function toFhirInvoice(invoice: InvoiceRecord): FhirInvoice {
   return compact({
     resourceType: 'Invoice' as const,
     id: invoice.id,
+    text: narrative(
+      `Invoice ${invoice.number} to ${invoice.patient.name} for ${invoice.doctor.name}, ${invoice.issuedAt.slice(0, 10)}: ${money(invoice.gross).value.toFixed(minorDigits(invoice.currency))} ${invoice.currency}, ${invoice.status}`,
+    ),
     extension: [{ url: Extensions.invoiceAppointment, valueReference: reference('Appointment', invoice.appointmentId) }],
     identifier: [{ use: 'official', system: Systems.invoiceNumber, value: invoice.number }],
     status: invoice.status,

@@ -1,3 +1,4 @@
+import { narrative, type Narrative } from './narrative.js';
 import { Systems } from './systems.js';
 
 /** The problem+json our services answer (RFC 9457; @caregrid/platform's Problem). */
@@ -33,7 +34,7 @@ type Issue = {
   expression?: string[];
 };
 
-export type OperationOutcome = { resourceType: 'OperationOutcome'; issue: Issue[] };
+export type OperationOutcome = { resourceType: 'OperationOutcome'; text?: Narrative; issue: Issue[] };
 
 /**
  * The IssueType for an HTTP status (FHIR R4 issue-type): 422 is a business
@@ -94,12 +95,15 @@ export function toOperationOutcome(
     }
     return { severity, code, details, diagnostics: `${error.path}: ${error.message}` };
   });
+  const issues =
+    fieldIssues.length > 0 ? fieldIssues : [{ severity, code, details, ...(problem.detail ? { diagnostics: problem.detail } : {}) }];
   return {
     status: problem.status,
     outcome: {
       resourceType: 'OperationOutcome',
-      issue:
-        fieldIssues.length > 0 ? fieldIssues : [{ severity, code, details, ...(problem.detail ? { diagnostics: problem.detail } : {}) }],
+      // The problem in words, and each field's complaint: the issues' own texts.
+      text: narrative([details.text, ...fieldIssues.map((issue) => issue.diagnostics)].filter((part) => !!part).join('; ')),
+      issue: issues,
     },
   };
 }

@@ -1,5 +1,7 @@
 import type { PatientRecord } from '@caregrid/contracts';
+import { narrative } from './narrative.js';
 import { compact, Systems, type Resource } from './systems.js';
+import { identifierType } from './terminology.js';
 
 export type FhirPatient = Resource & { resourceType: 'Patient'; id: string };
 
@@ -18,11 +20,13 @@ export function toFhirPatient(patient: PatientRecord): FhirPatient {
     resourceType: 'Patient' as const,
     id: patient.id,
     meta: { lastUpdated: patient.updatedAt },
+    text: narrative(`${patient.name}, ${patient.gender}, born ${patient.dateOfBirth}`),
     identifier: [
-      { use: 'usual', system: Systems.patientId, value: patient.id },
+      { use: 'usual', type: identifierType('MR'), system: Systems.patientId, value: patient.id },
+      // The policy number is the patient's own number with the insurer (a member's, v2's MB), not a group policy's.
       insurance && {
         use: 'secondary',
-        type: { text: 'Insurance policy number' },
+        type: identifierType('MB', 'Insurance policy number'),
         system: Systems.insurancePolicy,
         value: insurance.policyNumber,
         assigner: { display: insurance.provider },

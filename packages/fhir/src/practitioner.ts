@@ -1,39 +1,11 @@
-import { SPECIALIZATIONS, WEEKDAYS, type DoctorRecord, type DoctorView } from '@caregrid/contracts';
+import { WEEKDAYS, type DoctorRecord, type DoctorView } from '@caregrid/contracts';
+import { narrative } from './narrative.js';
 import { humanName } from './patient.js';
-import type { Specialization } from './records.js';
-import { compact, Extensions, reference, Systems, type CodeableConcept, type Resource } from './systems.js';
+import { compact, Extensions, reference, Systems, type Resource } from './systems.js';
+import { identifierType, specialtyConcept } from './terminology.js';
 
 export type FhirPractitioner = Resource & { resourceType: 'Practitioner'; id: string };
 export type FhirPractitionerRole = Resource & { resourceType: 'PractitionerRole'; id: string };
-
-/** SNOMED CT practice-setting codes (FHIR's c80-practice-codes, plus "Pediatric specialty"). */
-const SNOMED_SPECIALTY: Record<Specialization, { code: string; display: string }> = {
-  cardiology: { code: '394579002', display: 'Cardiology' },
-  dermatology: { code: '394582007', display: 'Dermatology' },
-  neurology: { code: '394591006', display: 'Neurology' },
-  orthopedics: { code: '394801008', display: 'Trauma and orthopedics' },
-  pediatrics: { code: '394537008', display: 'Pediatric specialty' },
-  psychiatry: { code: '394587001', display: 'Psychiatry' },
-  radiology: { code: '394914008', display: 'Radiology' },
-  surgery: { code: '394609007', display: 'General surgery' },
-  urology: { code: '394612005', display: 'Urology' },
-  'general-practice': { code: '394814009', display: 'General practice' },
-};
-
-const isSpecialization = (value: string): value is Specialization => (SPECIALIZATIONS as readonly string[]).includes(value);
-
-/** Our code first (exact, what `specialty=` searches), SNOMED CT beside it for other systems. */
-export function specialtyConcept(specialization: string): CodeableConcept {
-  if (!isSpecialization(specialization)) return { text: specialization };
-  const snomed = SNOMED_SPECIALTY[specialization];
-  return {
-    coding: [
-      { system: Systems.specialization, code: specialization },
-      { system: Systems.snomed, code: snomed.code, display: snomed.display },
-    ],
-    text: snomed.display,
-  };
-}
 
 /** The public profile has no contact, licence or timestamps: the resources made of it have none either. */
 const isWholeRecord = (doctor: DoctorView): doctor is DoctorRecord => 'licenseNumber' in doctor;
@@ -45,10 +17,11 @@ export function toFhirPractitioner(doctor: DoctorView): FhirPractitioner {
     resourceType: 'Practitioner' as const,
     id: doctor.id,
     meta: compact({ versionId: String(doctor.version), lastUpdated: whole?.updatedAt }),
+    text: narrative(doctor.name),
     identifier: whole && [
       {
         use: 'official',
-        type: { coding: [{ system: Systems.v2IdentifierType, code: 'MD', display: 'Medical License number' }] },
+        type: identifierType('MD'),
         system: Systems.licenseNumber,
         value: whole.licenseNumber,
       },
@@ -99,6 +72,9 @@ export function toFhirPractitionerRole(doctor: DoctorView): FhirPractitionerRole
     resourceType: 'PractitionerRole' as const,
     id: doctor.id,
     meta: compact({ versionId: String(doctor.version), lastUpdated: whole?.updatedAt }),
+    text: narrative(
+      `${doctor.name}: ${specialtyConcept(doctor.specialization).text}, ${doctor.hospitalName} (${doctor.department}); ${doctor.accepting ? 'accepting' : 'not accepting'} appointments`,
+    ),
     extension: [{ url: Extensions.timeZone, valueCode: doctor.timeZone }],
     active: doctor.accepting,
     practitioner: reference('Practitioner', doctor.id, doctor.name),

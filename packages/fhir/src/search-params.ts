@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { APPOINTMENT_STATUSES, INVOICE_STATUSES, SPECIALIZATIONS, type NameCriterion, type NameMatch } from '@caregrid/contracts';
+import {
+  APPOINTMENT_STATUSES,
+  INVOICE_STATUSES,
+  SERVICE_TYPES,
+  SPECIALIZATIONS,
+  type NameCriterion,
+  type NameMatch,
+} from '@caregrid/contracts';
 import {
   COMMUNICATION_REQUEST_STATUSES,
   COMMUNICATION_STATUSES,
@@ -7,8 +14,16 @@ import {
   noticeStatusesOfRequest,
 } from './communication.js';
 import { boundsOf, DATE_PREFIXES, intersect, intervalOf, type Bounds, type DatePrefix } from './dates.js';
-import type { AppointmentStatus, Specialization } from './records.js';
+import type { AppointmentStatus, ServiceType, Specialization } from './records.js';
 import { FHIR_JSON, isUuid, parseReference, Systems } from './systems.js';
+import {
+  SERVICE_TYPE_CODES,
+  SERVICE_TYPE_SYSTEMS,
+  serviceTypeOfCode,
+  SPECIALTY_CODES,
+  SPECIALTY_SYSTEMS,
+  specializationOfCode,
+} from './terminology.js';
 
 /**
  * The search parameters we support, one table per resource: each entry parses
@@ -79,6 +94,29 @@ function tokenOf<C extends string>(codes: readonly C[], system?: string) {
     return code as C;
   };
 }
+
+/**
+ * `[system|]code` of a coded parameter whose codes are ours or a standard
+ * system's (terminology.ts) → our code; without a system either is taken.
+ */
+function conceptToken<C extends string>(
+  systems: readonly string[],
+  resolve: (system: string | undefined, code: string) => C | undefined,
+  expected: string,
+) {
+  return (raw: string): C | Invalid => {
+    const bar = raw.indexOf('|');
+    const [given, code] = bar < 0 ? [undefined, raw] : [raw.slice(0, bar) || undefined, raw.slice(bar + 1)];
+    if (given !== undefined && !systems.includes(given)) return new Invalid(`unknown system ${given} (${systems.join(', ')})`);
+    if (code.includes(',')) return new Invalid('one value only (several, comma-separated, are not supported)');
+    return resolve(given, code) ?? new Invalid(`must be ${expected}`);
+  };
+}
+
+const standardCodes = (table: Record<string, { code: string } | null>) =>
+  Object.values(table).flatMap((standard) => (standard === null ? [] : [standard.code]));
+const snomedSpecialties = standardCodes(SPECIALTY_CODES);
+const hl7ServiceTypes = standardCodes(SERVICE_TYPE_CODES);
 
 function text(max: number) {
   return (raw: string): string | Invalid =>
@@ -176,8 +214,12 @@ export const SEARCH_PARAMS = {
     specialty: spec({
       type: 'token',
       definition: sp('PractitionerRole-specialty'),
-      documentation: `[${Systems.specialization}|]code: ${SPECIALIZATIONS.join(', ')}.`,
-      parse: tokenOf<Specialization>(SPECIALIZATIONS, Systems.specialization),
+      documentation: `[system|]code: ours (${Systems.specialization}) ${SPECIALIZATIONS.join(', ')}, or their SNOMED CT practice setting (${Systems.snomed}) ${snomedSpecialties.join(', ')}.`,
+      parse: conceptToken<Specialization>(
+        SPECIALTY_SYSTEMS,
+        specializationOfCode,
+        `one of ${SPECIALIZATIONS.join(', ')} or of their SNOMED CT codes ${snomedSpecialties.join(', ')}`,
+      ),
     }),
     active: spec({
       type: 'token',
@@ -212,6 +254,16 @@ export const SEARCH_PARAMS = {
       definition: sp('Appointment-status'),
       documentation: `One of ${APPOINTMENT_STATUSES.join(', ')}.`,
       parse: tokenOf<AppointmentStatus>(APPOINTMENT_STATUSES, Systems.appointmentStatus),
+    }),
+    'service-type': spec({
+      type: 'token',
+      definition: sp('Appointment-service-type'),
+      documentation: `[system|]code: ours (${Systems.serviceType}) ${SERVICE_TYPES.join(', ')}, or their HL7 service type (${Systems.hl7ServiceType}) ${hl7ServiceTypes.join(', ')}.`,
+      parse: conceptToken<ServiceType>(
+        SERVICE_TYPE_SYSTEMS,
+        serviceTypeOfCode,
+        `one of ${SERVICE_TYPES.join(', ')} or of their HL7 codes ${hl7ServiceTypes.join(', ')}`,
+      ),
     }),
   },
   Slot: {
@@ -443,6 +495,7 @@ export const searchSchemas = {
     patientId: one(v.patient),
     practitionerId: one(v.practitioner),
     status: one(v.status),
+    serviceType: one(v['service-type']),
     /** Start instants: `from` inclusive, `to` exclusive (UTC ISO): the JSON API's from/to. */
     date: isoBounds(v.date),
   })),
@@ -502,6 +555,7 @@ export function appointmentListQuery(search: SearchOf<'Appointment'>) {
     patientId: search.patientId,
     doctorId: search.practitionerId,
     status: search.status,
+    serviceType: search.serviceType,
     from: search.date?.from,
     to: search.date?.to,
     limit: search.count,

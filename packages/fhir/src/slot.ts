@@ -1,5 +1,6 @@
 import type { FreeSlots } from '@caregrid/contracts';
-import { specialtyConcept } from './practitioner.js';
+import { specialtyConcept } from './terminology.js';
+import { narrative, readableSpan } from './narrative.js';
 import { compact, reference, type Resource } from './systems.js';
 
 export type FhirSlot = Resource & { resourceType: 'Slot'; id: string; status: 'free' };
@@ -37,6 +38,7 @@ export function toFhirSchedule(
   return compact({
     resourceType: 'Schedule' as const,
     id: doctor.id,
+    text: narrative(`Schedule of ${doctor.name}`),
     active: doctor.accepting,
     specialty: doctor.specialization === undefined ? undefined : [specialtyConcept(doctor.specialization)],
     actor: [reference('Practitioner', doctor.id, doctor.name)],
@@ -49,6 +51,7 @@ export function toFhirSlot(doctor: { id: string; name?: string; specialization?:
   return compact({
     resourceType: 'Slot' as const,
     id: slotId(doctor.id, slot.start),
+    text: narrative(`Free${doctor.name === undefined ? '' : ` with ${doctor.name}`}: ${readableSpan(slot.start, slot.end)}`),
     specialty: doctor.specialization === undefined ? undefined : [specialtyConcept(doctor.specialization)],
     schedule: reference('Schedule', doctor.id, doctor.name === undefined ? undefined : `Schedule of ${doctor.name}`),
     status: 'free' as const,

@@ -22,6 +22,8 @@ export const Systems = {
   /** The problem types of our problem+json answers (`urn:caregrid:problem:<slug>`). */
   problem: 'urn:caregrid:problem',
   snomed: 'http://snomed.info/sct',
+  /** HL7's service types (the R4 example value set of Appointment/Slot.serviceType). */
+  hl7ServiceType: 'http://terminology.hl7.org/CodeSystem/service-type',
   v2IdentifierType: 'http://terminology.hl7.org/CodeSystem/v2-0203',
   appointmentStatus: 'http://hl7.org/fhir/appointmentstatus',
   invoiceStatus: 'http://hl7.org/fhir/invoice-status',

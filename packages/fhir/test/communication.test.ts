@@ -30,6 +30,10 @@ describe('CommunicationRequest (a reminder)', () => {
       resourceType: 'CommunicationRequest',
       id: ids.reminder,
       meta: { lastUpdated: reminder.updatedAt },
+      text: {
+        status: 'generated',
+        div: expect.stringMatching(/^<div xmlns="http:\/\/www.w3.org\/1999\/xhtml">Reminder e-mail .*: active<\/div>$/),
+      },
       status: 'active',
       category: [{ coding: [{ system: Systems.communicationCategory, code: 'reminder' }] }],
       medium: [{ coding: [{ system: Systems.participationMode, code: 'EMAILWRIT', display: 'email' }] }],
@@ -72,6 +76,7 @@ describe('Communication (what was sent)', () => {
       resourceType: 'Communication',
       id: ids.confirmation,
       meta: { lastUpdated: confirmation.updatedAt },
+      text: { status: 'generated', div: expect.stringMatching(/>Confirmation e-mail to the patient: sent \d{4}-\d\d-\d\d \d\d:\d\d UTC</) },
       status: 'completed',
       category: [
         { coding: [{ system: Systems.communicationCategory, code: 'notification' }] },

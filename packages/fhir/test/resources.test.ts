@@ -45,10 +45,15 @@ describe('Patient', () => {
       contact: [{ relationship: [{ text: 'spouse' }], name: { text: 'Bo Berg' }, telecom: [{ system: 'phone', value: '+49 30 7654321' }] }],
     });
     expect(resource.identifier).toEqual([
-      { use: 'usual', system: Systems.patientId, value: ids.patient },
+      {
+        use: 'usual',
+        type: { coding: [{ system: Systems.v2IdentifierType, code: 'MR', display: 'Medical record number' }] },
+        system: Systems.patientId,
+        value: ids.patient,
+      },
       {
         use: 'secondary',
-        type: { text: 'Insurance policy number' },
+        type: { coding: [{ system: Systems.v2IdentifierType, code: 'MB', display: 'Member Number' }], text: 'Insurance policy number' },
         system: Systems.insurancePolicy,
         value: 'A123456789',
         assigner: { display: 'TK' },
@@ -84,7 +89,7 @@ describe('Practitioner and PractitionerRole', () => {
     });
   });
 
-  it('the role: specialization as our code and SNOMED CT, working hours grouped by interval in the doctor’s zone', () => {
+  it('the role: specialization as SNOMED CT and our code, working hours grouped by interval in the doctor’s zone', () => {
     const role = toFhirPractitionerRole(doctor);
     expect(role).toMatchObject({
       id: ids.doctor,
@@ -96,8 +101,8 @@ describe('Practitioner and PractitionerRole', () => {
       specialty: [
         {
           coding: [
-            { system: Systems.specialization, code: 'general-practice' },
             { system: Systems.snomed, code: '394814009', display: 'General practice' },
+            { system: Systems.specialization, code: 'general-practice' },
           ],
         },
       ],
@@ -141,6 +146,10 @@ describe('Appointment', () => {
       resourceType: 'Appointment',
       id: ids.appointment,
       meta: { lastUpdated: appointment.updatedAt },
+      text: {
+        status: 'generated',
+        div: `<div xmlns="http://www.w3.org/1999/xhtml">Consultation of ${patient.name} with ${doctor.name}, 2026-03-02 08:00–08:30 UTC: booked</div>`,
+      },
       status: 'booked',
       serviceType: [{ coding: [{ system: Systems.serviceType, code: 'consultation' }], text: 'consultation' }],
       specialty: [
@@ -193,6 +202,10 @@ describe('Slot (and the Schedule it names)', () => {
       {
         resourceType: 'Slot',
         id: `${ids.doctor}.202603020830`,
+        text: {
+          status: 'generated',
+          div: '<div xmlns="http://www.w3.org/1999/xhtml">Free with Dr. Quinn: 2026-03-02 08:30–09:00 UTC</div>',
+        },
         schedule: { reference: `Schedule/${ids.doctor}`, display: 'Schedule of Dr. Quinn' },
         status: 'free',
         start: '2026-03-02T08:30:00.000Z',

@@ -88,6 +88,7 @@ describe('Appointment', () => {
       patient: `Patient/${ids.patient}`,
       practitioner: ids.doctor.toUpperCase(),
       status: `${Systems.appointmentStatus}|cancelled`,
+      'service-type': `${Systems.hl7ServiceType}|57`,
       date: ['ge2026-03-01', 'lt2026-04-01'],
       _count: '50',
     });
@@ -95,6 +96,7 @@ describe('Appointment', () => {
       patientId: ids.patient,
       practitionerId: ids.doctor,
       status: 'cancelled',
+      serviceType: 'vaccination',
       date: { from: '2026-03-01T00:00:00.000Z', to: '2026-04-01T00:00:00.000Z' },
       count: 50,
     });
@@ -102,6 +104,7 @@ describe('Appointment', () => {
       patientId: ids.patient,
       doctorId: ids.doctor,
       status: 'cancelled',
+      serviceType: 'vaccination',
       from: '2026-03-01T00:00:00.000Z',
       to: '2026-04-01T00:00:00.000Z',
       limit: 50,
@@ -228,6 +231,7 @@ describe('every table entry parses a documented example (no parameter is declare
     subject: `Patient/${ids.patient}`,
     about: ids.appointment,
     'based-on': `CommunicationRequest/${ids.appointment}`,
+    'service-type': 'checkup',
   };
   const statusExample: Partial<Record<string, string>> = { Invoice: 'issued', CommunicationRequest: 'active', Communication: 'completed' };
   it.each(SEARCHABLE_TYPES)('%s', (type) => {

@@ -64,6 +64,7 @@ export type AppointmentFilter = {
   patientId?: string;
   doctorId?: string;
   status?: AppointmentStatus;
+  serviceType?: Appointment['serviceType'];
   from?: string;
   to?: string;
   limit: number;
@@ -79,7 +80,8 @@ function whereOf(filter: Omit<AppointmentFilter, 'limit' | 'cursor'>, scope: Sco
     sql: `(${$(1)}::boolean OR patient_id = ANY(${$(2)}::uuid[]) OR doctor_id = ANY(${$(3)}::uuid[]))
       AND (${$(4)}::uuid IS NULL OR patient_id = ${$(4)}) AND (${$(5)}::uuid IS NULL OR doctor_id = ${$(5)})
       AND (${$(6)}::text IS NULL OR status = ${$(6)})
-      AND (${$(7)}::timestamptz IS NULL OR start_at >= ${$(7)}) AND (${$(8)}::timestamptz IS NULL OR start_at < ${$(8)})`,
+      AND (${$(7)}::timestamptz IS NULL OR start_at >= ${$(7)}) AND (${$(8)}::timestamptz IS NULL OR start_at < ${$(8)})
+      AND (${$(9)}::text IS NULL OR service_type = ${$(9)})`,
     params: [
       scope.all,
       scopeIds(scope, 'patientId'),
@@ -89,6 +91,7 @@ function whereOf(filter: Omit<AppointmentFilter, 'limit' | 'cursor'>, scope: Sco
       filter.status ?? null,
       filter.from ?? null,
       filter.to ?? null,
+      filter.serviceType ?? null,
     ],
   };
 }

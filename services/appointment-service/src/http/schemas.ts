@@ -6,6 +6,7 @@ import {
   freeSlots,
   money,
   PAYMENT_METHODS,
+  SERVICE_TYPES,
   rescheduleRequest,
   statusChangeRequest,
 } from '@caregrid/contracts';
@@ -19,6 +20,7 @@ export const listQuery = z.strictObject({
   patientId: z.uuid().optional(),
   doctorId: z.uuid().optional(),
   status: z.enum(APPOINTMENT_STATUSES).optional(),
+  serviceType: z.enum(SERVICE_TYPES).optional(),
   from: timestamp.optional(),
   to: timestamp.optional(),
   ...pageQuerySchema,
