@@ -40,7 +40,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
     appointmentFhirRoutes(unused),
   ],
   'billing-service': [
-    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
+    invoiceRoutes(unused),
     invoiceFhirRoutes(unused),
     billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
   ],
