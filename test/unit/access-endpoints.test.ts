@@ -52,8 +52,8 @@ const routersByApp: Record<string, ApiRouter[]> = {
   ],
   'analytics-service': [
     analyticsRoutes(unused),
-    analyticsSubscriptions({ store: unused, audit: unused, deadLetters: unused, logger: unused }).routes,
-    auditRoutes(unused, unused, unused),
+    analyticsSubscriptions({ analytics: unused, deadLetters: unused, logger: unused }).routes,
+    auditRoutes(unused),
   ],
 };
 // createServiceApp adds the platform's operations routes: parked outbox events where the database
