@@ -28,7 +28,7 @@ import { patientRoutes } from '../../services/patient-service/src/http/routes.js
 const unused = {} as never;
 
 const routersByApp: Record<string, ApiRouter[]> = {
-  'auth-service': [authRoutes(unused, unused)],
+  'auth-service': [authRoutes(unused)],
   'patient-service': [
     patientRoutes(unused, unused),
     patientFhirRoutes(unused),

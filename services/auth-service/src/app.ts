@@ -54,7 +54,7 @@ export function createApp(
   return createServiceApp({
     service: 'auth-service',
     logger: deps.logger,
-    routers: [authRoutes(accounts, deps.keys)],
+    routers: [authRoutes(accounts)],
     // The signer verifies against its own key ring (what it publishes), not through its sidecar.
     tokens: new TokenVerifier(async () => ({ keys: deps.keys.all().map((key) => key.publicJwk) }), {
       maxAgeMs: 30_000,

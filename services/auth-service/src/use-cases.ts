@@ -216,6 +216,11 @@ export function accountUseCases(
       if (familyId) await refreshTokens.revokeFamily(db.pool, familyId);
     },
 
+    /** The public keys that verify access tokens: the current one and those before a rotation (JWKS). */
+    publicKeys() {
+      return keys.all().map((key) => key.publicJwk);
+    },
+
     /** The signed-in account. */
     account(id: string): Promise<User> {
       return users.get(id);

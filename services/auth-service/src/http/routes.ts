@@ -12,7 +12,7 @@ import {
   userChangeSchema,
   verifyEmailSchema,
 } from '../domain/users.js';
-import type { AccountUseCases, KeyRing } from '../use-cases.js';
+import type { AccountUseCases } from '../use-cases.js';
 
 const user = z.object({
   id: z.uuid(),
@@ -79,7 +79,7 @@ function signedIn(caller: Caller): Extract<Caller, { kind: 'user' }> {
   return caller;
 }
 
-export function authRoutes(accounts: AccountUseCases, keys: KeyRing): ApiRouter {
+export function authRoutes(accounts: AccountUseCases): ApiRouter {
   return ApiRouter.forService('auth-service')
     .add({
       method: 'post',
@@ -308,7 +308,7 @@ export function authRoutes(accounts: AccountUseCases, keys: KeyRing): ApiRouter 
       tags: ['auth'],
       responses: { 200: { description: 'JSON Web Key Set', schema: jwks } },
       handler: ({ res }) => {
-        res.set('cache-control', 'public, max-age=300').json({ keys: keys.all().map((key) => key.publicJwk) });
+        res.set('cache-control', 'public, max-age=300').json({ keys: accounts.publicKeys() });
       },
     });
 }
