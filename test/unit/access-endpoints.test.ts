@@ -28,7 +28,7 @@ import { patientRoutes } from '../../services/patient-service/src/http/routes.js
 const unused = {} as never;
 
 const routersByApp: Record<string, ApiRouter[]> = {
-  'auth-service': [authRoutes(unused, unused, unused)],
+  'auth-service': [authRoutes(unused)],
   'patient-service': [
     patientRoutes(unused, unused),
     patientFhirRoutes(unused),
@@ -40,7 +40,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
     appointmentFhirRoutes(unused),
   ],
   'billing-service': [
-    invoiceRoutes({ invoices: unused, pdfs: unused, billing: unused }),
+    invoiceRoutes(unused),
     invoiceFhirRoutes(unused),
     billingSubscriptions({ billing: unused, deadLetters: unused, logger: unused }).routes,
   ],
@@ -52,8 +52,8 @@ const routersByApp: Record<string, ApiRouter[]> = {
   ],
   'analytics-service': [
     analyticsRoutes(unused),
-    analyticsSubscriptions({ store: unused, audit: unused, deadLetters: unused, logger: unused }).routes,
-    auditRoutes(unused, unused, unused),
+    analyticsSubscriptions({ analytics: unused, deadLetters: unused, logger: unused }).routes,
+    auditRoutes(unused),
   ],
 };
 // createServiceApp adds the platform's operations routes: parked outbox events where the database

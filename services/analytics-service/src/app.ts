@@ -6,30 +6,29 @@ import type { AnalyticsStores } from './data/stores.js';
 import { auditRoutes } from './http/audit-routes.js';
 import { subscriptions } from './events/subscriptions.js';
 import { analyticsRoutes } from './http/routes.js';
-
-export type AuditSettings = { retentionDays: number };
+import { analyticsUseCases, type AuditSettings } from './use-cases.js';
 
 /** Six years: HIPAA keeps documentation of access that long; days would not do. */
 export const DEFAULT_AUDIT_RETENTION_DAYS = 2_190;
 
 export function createApp(deps: ServiceAppDependencies<AnalyticsStores> & { auditTrail?: AuditSettings }) {
-  const store = new AnalyticsStore(deps.db.db);
-  const audit = new AuditStore(deps.db.trail);
+  const analytics = analyticsUseCases({
+    store: new AnalyticsStore(deps.db.db),
+    audit: new AuditStore(deps.db.trail),
+    auditTrail: deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS },
+    logger: deps.logger,
+  });
   const deadLetters = mongoDeadLetterStore(deps.db.db);
-  const events = subscriptions({ store, audit, deadLetters, logger: deps.logger });
+  const events = subscriptions({ analytics, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'analytics-service',
     logger: deps.logger,
     tokens: deps.tokens,
-    routers: [
-      analyticsRoutes(store),
-      events.routes,
-      auditRoutes(audit, deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }, deps.logger),
-    ],
+    routers: [analyticsRoutes(analytics), events.routes, auditRoutes(analytics)],
     // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
     deadLetters: { store: deadLetters, apply: events.apply, logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     // Reads of the trail are audited too; their entries go into the trail itself.
-    audit: trailAuditSink((entries) => audit.appendOwn('analytics-service', entries)),
+    audit: trailAuditSink((entries) => analytics.recordOwnAccess(entries)),
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
   });

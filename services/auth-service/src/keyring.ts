@@ -1,5 +1,5 @@
 import type { Logger, Sidecar } from '@caregrid/platform';
-import type { KeyRing } from './accounts.js';
+import type { KeyRing } from './use-cases.js';
 import { parseSigningKeys, type SigningKey } from './domain/tokens.js';
 
 /**

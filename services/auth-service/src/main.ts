@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { loadConfig, loadMigrations, startService } from '@caregrid/platform';
 import { postgresDatabase } from '@caregrid/platform/postgres';
-import { AccountMail, type AccountMailSettings } from './account-mail.js';
-import { Accounts } from './accounts.js';
-import { createApp } from './app.js';
+import { createApp, postgresAccountUseCases } from './app.js';
 import { REGISTRATION_POLICY } from './domain/throttle.js';
+import type { AccountMailSettings } from './events/account-mail.js';
 import { secretStoreKeyRing } from './keyring.js';
 import { recoverAdminCommand } from './recover-admin.js';
 
@@ -61,12 +60,15 @@ await startService({
       logger,
       reloadMs: settings.SIGNING_KEYS_RELOAD_MS,
     });
-    const mail = new AccountMail(db, mailSettings, onEventsQueued, logger);
-    const accounts = new Accounts(db, keys, mail, logger, {
-      capacity: settings.REGISTRATION_BURST,
-      refillMs: settings.REGISTRATION_REFILL_SECONDS * 1000,
+    const accounts = postgresAccountUseCases({
+      db,
+      keys,
+      mailSettings,
+      onEventsQueued,
+      logger,
+      registrationLimit: { capacity: settings.REGISTRATION_BURST, refillMs: settings.REGISTRATION_REFILL_SECONDS * 1000 },
     });
     await accounts.bootstrapAdmin(secret.bootstrapAdminEmail, secret.bootstrapAdminPassword);
-    return createApp({ ...context, keys, accounts, mail });
+    return createApp({ ...context, keys, accounts });
   },
 });

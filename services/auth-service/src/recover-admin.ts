@@ -2,10 +2,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Sidecar, type BaseConfig } from '@caregrid/platform';
 import { createPgPool } from '@caregrid/platform/postgres';
-import type { AccountMailSettings } from './account-mail.js';
-import { AccountMail } from './account-mail.js';
-import { Accounts, type KeyRing } from './accounts.js';
+import { postgresAccountUseCases } from './app.js';
 import { emailAddressSchema } from './domain/users.js';
+import type { AccountMailSettings } from './events/account-mail.js';
+import type { KeyRing } from './use-cases.js';
 
 const USAGE = 'usage: recover-admin --email <address> [--name <display name>]';
 
@@ -48,7 +48,7 @@ export async function recoverAdminCommand(argv: string[], config: BaseConfig, ma
     if (!databaseUrl) throw new Error(`secret "${config.APP_ID}" has no databaseUrl key`);
     const pool = createPgPool(databaseUrl, { max: 2 });
     try {
-      const accounts = new Accounts(pool, NO_KEYS, new AccountMail(pool, mailSettings));
+      const accounts = postgresAccountUseCases({ db: pool, keys: NO_KEYS, mailSettings });
       const { user, created, link } = await accounts.recoverAdmin(args.email, args.name);
       console.log(
         [

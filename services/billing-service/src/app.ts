@@ -1,12 +1,12 @@
 import { createServiceApp, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
-import { Billing, type BillingSettings } from './billing.js';
 import { InvoiceRepository } from './data/invoice-repository.js';
 import { PdfStore } from './data/pdf-store.js';
 import { subscriptions } from './events/subscriptions.js';
 import { invoiceFhirRoutes } from './http/fhir-routes.js';
 import { invoiceRoutes } from './http/routes.js';
+import { billingUseCases, type BillingSettings } from './use-cases.js';
 
 export function createApp(
   deps: ServiceAppDependencies<Pool> & {
@@ -14,16 +14,19 @@ export function createApp(
     settings: BillingSettings & { pdfBinding: string };
   },
 ) {
-  const invoices = new InvoiceRepository(deps.db, deps.onEventsQueued);
-  const pdfs = new PdfStore(deps.sidecar, deps.settings.pdfBinding);
-  const billing = new Billing(invoices, pdfs, deps.settings, deps.logger);
+  const billing = billingUseCases({
+    invoices: new InvoiceRepository(deps.db, deps.onEventsQueued),
+    pdfs: new PdfStore(deps.sidecar, deps.settings.pdfBinding),
+    settings: deps.settings,
+    logger: deps.logger,
+  });
   const deadLetters = pgDeadLetterStore(deps.db);
   const events = subscriptions({ billing, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'billing-service',
     logger: deps.logger,
     tokens: deps.tokens,
-    routers: [invoiceRoutes({ invoices, pdfs, billing }), invoiceFhirRoutes(invoices), events.routes],
+    routers: [invoiceRoutes(billing), invoiceFhirRoutes(billing), events.routes],
     // A database outage longer than the delivery retries parks paid appointments here: they come back by themselves.
     deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     readiness: deps.readiness,

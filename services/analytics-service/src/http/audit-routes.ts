@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditPage } from '@caregrid/contracts';
-import { ApiRouter, noteAccess, pageQuerySchema, timestamp, type Logger } from '@caregrid/platform';
-import type { AuditStore } from '../data/audit-store.js';
+import { ApiRouter, pageQuerySchema, timestamp } from '@caregrid/platform';
+import type { AnalyticsUseCases } from '../use-cases.js';
 
 export const auditQuery = z.strictObject({
   patientId: z.uuid().optional(),
@@ -12,7 +12,7 @@ export const auditQuery = z.strictObject({
 });
 
 /** The audit trail: read by admins (and by patient-service for a patient's access log), appended only by events. */
-export function auditRoutes(store: AuditStore, settings: { retentionDays: number }, logger: Logger): ApiRouter {
+export function auditRoutes(analytics: AnalyticsUseCases): ApiRouter {
   return ApiRouter.forService('analytics-service')
     .add({
       method: 'get',
@@ -27,16 +27,13 @@ export function auditRoutes(store: AuditStore, settings: { retentionDays: number
         403: { description: 'Admins only' },
       },
       handler: async ({ query, res }) => {
-        // Its own entry says whose trail was read: a search by patient, that patient's (found or
-        // not); any other search, the patients its entries name.
-        if (query.patientId) noteAccess({ patientIds: [query.patientId] });
-        const page = await store.find({
-          ...query,
-          from: query.from ? new Date(query.from) : undefined,
-          to: query.to ? new Date(query.to) : undefined,
-        });
-        if (!query.patientId) noteAccess({ patientIds: page.items.flatMap((entry) => entry.patientIds) });
-        res.json(page);
+        res.json(
+          await analytics.readAudit({
+            ...query,
+            from: query.from ? new Date(query.from) : undefined,
+            to: query.to ? new Date(query.to) : undefined,
+          }),
+        );
       },
     })
     .add({
@@ -46,9 +43,7 @@ export function auditRoutes(store: AuditStore, settings: { retentionDays: number
       tags: ['internal'],
       responses: { 200: { description: 'How many entries were removed' } },
       handler: async ({ res }) => {
-        const cutoff = new Date(Date.now() - settings.retentionDays * 86_400_000);
-        const removed = await store.purgeOlderThan(cutoff);
-        logger.info({ removed, cutoff }, 'audit retention applied');
+        const { removed, cutoff } = await analytics.applyRetention();
         res.json({ removed, cutoff: cutoff.toISOString() });
       },
     });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiRouter, InvalidInputError, timestamp } from '@caregrid/platform';
-import { APPOINTMENT_COUNTS, type AnalyticsStore } from '../data/analytics-store.js';
+import type { AnalyticsUseCases } from '../use-cases.js';
 
 const window = z
   .strictObject({
@@ -14,7 +14,7 @@ const window = z
     return { from: start, to: end };
   });
 
-export function analyticsRoutes(store: AnalyticsStore): ApiRouter {
+export function analyticsRoutes(analytics: AnalyticsUseCases): ApiRouter {
   return ApiRouter.forService('analytics-service')
     .add({
       method: 'get',
@@ -24,18 +24,7 @@ export function analyticsRoutes(store: AnalyticsStore): ApiRouter {
       query: window,
       responses: { 200: { description: 'Summary' }, 400: { description: 'Invalid window' }, 403: { description: 'Admins only' } },
       handler: async ({ query, res }) => {
-        const [patientsRegistered, counts, revenue] = await Promise.all([
-          store.patientsRegistered(query.from, query.to),
-          store.countByType(query.from, query.to, Object.values(APPOINTMENT_COUNTS)),
-          store.revenue(query.from, query.to),
-        ]);
-        res.json({
-          from: query.from.toISOString(),
-          to: query.to.toISOString(),
-          patientsRegistered,
-          appointments: Object.fromEntries(Object.entries(APPOINTMENT_COUNTS).map(([name, type]) => [name, counts.get(type) ?? 0])),
-          revenue,
-        });
+        res.json({ from: query.from.toISOString(), to: query.to.toISOString(), ...(await analytics.summary(query)) });
       },
     })
     .add({
@@ -46,19 +35,7 @@ export function analyticsRoutes(store: AnalyticsStore): ApiRouter {
       query: window,
       responses: { 200: { description: 'Days' }, 403: { description: 'Admins only' } },
       handler: async ({ query, res }) => {
-        const rows = await store.dailyAppointments(query.from, query.to);
-        const days = new Map<string, Record<string, number>>();
-        for (const row of rows) {
-          const counts = days.get(row.day) ?? { booked: 0, cancelled: 0, fulfilled: 0, noshow: 0 };
-          const name = Object.entries(APPOINTMENT_COUNTS).find(([, type]) => type === row.type)![0];
-          counts[name] = row.count;
-          days.set(row.day, counts);
-        }
-        res.json({
-          from: query.from.toISOString(),
-          to: query.to.toISOString(),
-          days: [...days].map(([day, counts]) => ({ day, ...counts })),
-        });
+        res.json({ from: query.from.toISOString(), to: query.to.toISOString(), days: await analytics.dailyAppointments(query) });
       },
     })
     .add({
@@ -76,18 +53,7 @@ export function analyticsRoutes(store: AnalyticsStore): ApiRouter {
       }),
       responses: { 200: { description: 'Ranking' }, 403: { description: 'Admins only' } },
       handler: async ({ query, res }) => {
-        const doctors = await store.topDoctors(query.by, query.currency, query.limit);
-        res.json({
-          by: query.by,
-          currency: query.currency,
-          doctors: doctors.map((d) => ({
-            doctorId: d._id,
-            name: d.name,
-            specialization: d.specialization,
-            appointments: d.appointments ?? 0,
-            revenue: d.revenue?.[query.currency] ?? 0,
-          })),
-        });
+        res.json({ by: query.by, currency: query.currency, doctors: await analytics.topDoctors(query.by, query.currency, query.limit) });
       },
     })
     .add({
@@ -97,7 +63,7 @@ export function analyticsRoutes(store: AnalyticsStore): ApiRouter {
       tags: ['analytics'],
       responses: { 200: { description: 'Per specialization' }, 403: { description: 'Admins only' } },
       handler: async ({ res }) => {
-        res.json({ specializations: await store.specializations() });
+        res.json({ specializations: await analytics.specializations() });
       },
     });
 }

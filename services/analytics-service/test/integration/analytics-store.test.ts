@@ -22,6 +22,7 @@ import { pino } from 'pino';
 import { AnalyticsStore, prepareAnalytics } from '../../src/data/analytics-store.js';
 import { AuditStore } from '../../src/data/audit-store.js';
 import { subscriptions } from '../../src/events/subscriptions.js';
+import { analyticsUseCases } from '../../src/use-cases.js';
 
 let client: MongoClient;
 let db: Db;
@@ -57,6 +58,8 @@ const event = (type: string, doctorId: string, extra: Record<string, unknown> = 
 });
 
 const quiet = pino({ level: 'silent' });
+/** The subscriptions' use cases over this file's stores (retention is not exercised here). */
+const useCases = () => analyticsUseCases({ store, audit, auditTrail: { retentionDays: 2_190 }, logger: quiet });
 
 /** What Dapr would be answered for one event delivered on its own. */
 const handle = async (apply: EventApplier, body: unknown) => (await apply([body]))[0]!.status;
@@ -154,7 +157,7 @@ describe('dead letters (dead_letters collection)', () => {
       [parked[2]!.id, 1, null, false],
     ]);
 
-    const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+    const { apply } = subscriptions({ analytics: useCases(), deadLetters: letters, logger: quiet });
     expect(await redriveDeadLetter(parked[0]!.id, { store: letters, apply, logger: quiet })).toEqual({
       id: parked[0]!.id,
       outcome: 'redriven',
@@ -169,7 +172,7 @@ describe('dead letters (dead_letters collection)', () => {
 
 it('parked letters of every kind come back by themselves, in a batch, audit entries to the trail; a malformed one stays, poison, until an admin re-drives it', async () => {
   const letters = mongoDeadLetterStore(db);
-  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const { apply } = subscriptions({ analytics: useCases(), deadLetters: letters, logger: quiet });
   const doctorId = randomUUID();
   const booked = [bookedEnvelope(doctorId), bookedEnvelope(doctorId)];
   const entryId = randomUUID();
@@ -221,7 +224,7 @@ it('parked letters of every kind come back by themselves, in a batch, audit entr
 
 it('with no passes of its own (DEAD_LETTER_REDRIVE_MS=0), an admin’s bulk re-drive still applies what it scheduled', async () => {
   const letters = mongoDeadLetterStore(db);
-  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const { apply } = subscriptions({ analytics: useCases(), deadLetters: letters, logger: quiet });
   const doctorId = randomUUID();
   const waiting = bookedEnvelope(doctorId);
   await letters.parkMany([deadLetterArrival(waiting)], 3_600_000);
@@ -238,7 +241,7 @@ it('with no passes of its own (DEAD_LETTER_REDRIVE_MS=0), an admin’s bulk re-d
 
 it('an event that breaks its contract, or of a type no contract defines, never reaches the reports: it is noted with the reason and dropped', async () => {
   const letters = mongoDeadLetterStore(db);
-  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const { apply } = subscriptions({ analytics: useCases(), deadLetters: letters, logger: quiet });
   const doctorId = randomUUID();
   const since = new Date(Date.now() - 1_000);
   const poisonPaid = { ...bookedEnvelope(doctorId), type: appointmentPaid.type, data: { amount: 'lots' } };
@@ -261,7 +264,7 @@ it('an event that breaks its contract, or of a type no contract defines, never r
 
 it('a moved appointment counts as one booking, on its booking day: appointment.rescheduled is kept, never counted as a booking nor dropped', async () => {
   const letters = mongoDeadLetterStore(db);
-  const { apply } = subscriptions({ store, audit, deadLetters: letters, logger: quiet });
+  const { apply } = subscriptions({ analytics: useCases(), deadLetters: letters, logger: quiet });
   const doctorId = randomUUID();
   const since = new Date(Date.now() - 1_000);
   const booked = bookedEnvelope(doctorId, { version: 1 });

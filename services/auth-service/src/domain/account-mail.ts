@@ -22,3 +22,7 @@ export type MailRequestState = { expiresAt: Date; usedAt: Date | null; supersede
 /** A request's token still works: not used, not replaced by a newer request, not expired. */
 export const isLive = (request: MailRequestState, now: Date): boolean =>
   request.usedAt === null && request.supersededAt === null && request.expiresAt > now;
+
+/** A request asked for less than `cooldownSeconds` ago: no new mail of its purpose yet (mail bombing). */
+export const withinCooldown = (latest: { createdAt: Date }, now: Date, cooldownSeconds: number): boolean =>
+  now.getTime() - latest.createdAt.getTime() < cooldownSeconds * 1000;

@@ -2,8 +2,6 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { accountMailLink, PASSWORD_CHANGE_REQUIRED, ROLES } from '@caregrid/contracts';
 import { ApiRouter, clientAddressOf, UnauthenticatedError, type Caller } from '@caregrid/platform';
-import type { AccountMail } from '../account-mail.js';
-import type { Accounts, KeyRing } from '../accounts.js';
 import {
   loginSchema,
   newPasswordSchema,
@@ -14,6 +12,7 @@ import {
   userChangeSchema,
   verifyEmailSchema,
 } from '../domain/users.js';
+import type { AccountUseCases } from '../use-cases.js';
 
 const user = z.object({
   id: z.uuid(),
@@ -80,7 +79,7 @@ function signedIn(caller: Caller): Extract<Caller, { kind: 'user' }> {
   return caller;
 }
 
-export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail): ApiRouter {
+export function authRoutes(accounts: AccountUseCases): ApiRouter {
   return ApiRouter.forService('auth-service')
     .add({
       method: 'post',
@@ -118,7 +117,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         429: problems[429],
       },
       handler: async ({ body, caller, req, res }) => {
-        res.json(await accounts.login(body.email, body.password, clientAddress(caller, req), body.deviceToken));
+        res.json(await accounts.signIn(body.email, body.password, clientAddress(caller, req), body.deviceToken));
       },
     })
     .add({
@@ -161,7 +160,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       body: refreshBody,
       responses: { 204: { description: 'Signed out' }, 400: problems[400] },
       handler: async ({ body, res }) => {
-        await accounts.logout(body.refreshToken);
+        await accounts.signOut(body.refreshToken);
         res.status(204).end();
       },
     })
@@ -172,7 +171,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       tags: ['auth'],
       responses: { 200: { description: 'The account', schema: user }, 401: problems[401] },
       handler: async ({ caller, res }) => {
-        res.json(await accounts.get(signedIn(caller).userId));
+        res.json(await accounts.account(signedIn(caller).userId));
       },
     })
     .add({
@@ -226,7 +225,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       body: verifyEmailSchema,
       responses: { 204: { description: 'Confirmed; a refreshed access token says so' }, 400: problems[400], 410: problems[410] },
       handler: async ({ body, res }) => {
-        await mail.verifyEmail(body.token);
+        await accounts.verifyEmail(body.token);
         res.status(204).end();
       },
     })
@@ -241,7 +240,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         409: { description: 'The address is already confirmed' },
       },
       handler: async ({ caller, res }) => {
-        await mail.resendVerification(signedIn(caller).userId);
+        await accounts.resendVerification(signedIn(caller).userId);
         res.status(202).json(RESEND_ACCEPTED);
       },
     })
@@ -253,7 +252,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       body: passwordResetSchema,
       responses: { 202: { description: 'Accepted', schema: registrationAccepted }, 400: problems[400] },
       handler: async ({ body, res }) => {
-        await mail.requestPasswordReset(body.email);
+        await accounts.requestPasswordReset(body.email);
         res.status(202).json(RESET_ACCEPTED);
       },
     })
@@ -265,7 +264,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       body: newPasswordSchema,
       responses: { 204: { description: 'Password set: sign in with it' }, 400: problems[400], 410: problems[410] },
       handler: async ({ body, res }) => {
-        await mail.resetPassword(body.token, body.password);
+        await accounts.resetPassword(body.token, body.password);
         res.status(204).end();
       },
     })
@@ -281,7 +280,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         410: problems[410],
       },
       handler: async ({ body, res }) => {
-        await mail.acceptInvitation(body.token, body.password);
+        await accounts.acceptInvitation(body.token, body.password);
         res.status(204).end();
       },
     })
@@ -299,7 +298,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
         410: { description: 'The request was used, replaced by a newer one, or has expired: send nothing' },
       },
       handler: async ({ params, res }) => {
-        res.json(accountMailLink.parse(await mail.link(params.id)));
+        res.json(accountMailLink.parse(await accounts.mailLink(params.id)));
       },
     })
     .add({
@@ -309,7 +308,7 @@ export function authRoutes(accounts: Accounts, keys: KeyRing, mail: AccountMail)
       tags: ['auth'],
       responses: { 200: { description: 'JSON Web Key Set', schema: jwks } },
       handler: ({ res }) => {
-        res.set('cache-control', 'public, max-age=300').json({ keys: keys.all().map((key) => key.publicJwk) });
+        res.set('cache-control', 'public, max-age=300').json({ keys: accounts.publicKeys() });
       },
     });
 }

@@ -10,14 +10,14 @@ import {
   type EventHandler,
   type Logger,
 } from '@caregrid/platform';
-import type { Billing } from '../billing.js';
+import type { BillingUseCases } from '../use-cases.js';
 
 /**
  * Routes of the declarative subscriptions in dapr/resources/subscriptions.yaml,
  * and `handle`: the same handlers dispatched by event type as those routes are,
  * for re-driving a dead letter.
  */
-export function subscriptions(deps: { billing: Billing; deadLetters: DeadLetterStore; logger: Logger }): {
+export function subscriptions(deps: { billing: BillingUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
   routes: ApiRouter;
   handle: EventHandler;
 } {

@@ -1,10 +1,7 @@
 import { z } from 'zod';
 import { INVOICE_STATUSES, invoiceRecord } from '@caregrid/contracts';
-import { ApiRouter, authorize, narrow, noteAccess, pageQuerySchema, seesNothing, type Caller } from '@caregrid/platform';
-import { pdfFileName, type Billing } from '../billing.js';
-import type { InvoiceRepository } from '../data/invoice-repository.js';
-import type { PdfStore } from '../data/pdf-store.js';
-import { checkCancellation, type Invoice } from '../domain/invoice.js';
+import { ApiRouter, pageQuerySchema } from '@caregrid/platform';
+import type { BillingUseCases } from '../use-cases.js';
 
 const idParams = z.object({ id: z.uuid() });
 const listQuery = z.strictObject({
@@ -16,17 +13,7 @@ const listQuery = z.strictObject({
 const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 const invoiceResponse = invoiceRecord;
 
-/** What the access model decides an invoice on: the patient billed and the doctor of the appointment. */
-export const invoiceFacts = (invoice: Invoice) => ({ id: invoice.id, patientId: invoice.patient.id, doctorId: invoice.doctor.id });
-
-export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStore; billing: Billing }): ApiRouter {
-  const { invoices, pdfs, billing } = deps;
-  const visible = async (caller: Caller, id: string) => {
-    const invoice = await invoices.get(id);
-    authorize(caller, 'invoice', 'read', invoiceFacts(invoice));
-    return invoice;
-  };
-
+export function invoiceRoutes(useCases: BillingUseCases): ApiRouter {
   return ApiRouter.forService('billing-service')
     .add({
       method: 'get',
@@ -39,10 +26,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
         200: { description: 'A page', schema: z.object({ items: z.array(invoiceResponse), nextCursor: z.string().nullable() }) },
       },
       handler: async ({ query, caller, res }) => {
-        const scope = narrow(caller, 'invoice');
-        const page = seesNothing(scope) ? { items: [], nextCursor: null } : await invoices.list(query, scope);
-        noteAccess({ patientIds: page.items.map((invoice) => invoice.patient.id) });
-        res.json(page);
+        res.json(await useCases.list(caller, query));
       },
     })
     .add({
@@ -54,7 +38,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
       params: idParams,
       responses: { 200: { description: 'The invoice', schema: invoiceResponse }, 404: { description: 'No such invoice' } },
       handler: async ({ params, caller, res }) => {
-        res.json(await visible(caller, params.id));
+        res.json(await useCases.read(caller, params.id));
       },
     })
     .add({
@@ -66,9 +50,9 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
       params: idParams,
       responses: { 200: { description: 'PDF', contentType: 'application/pdf' }, 404: { description: 'No such invoice' } },
       handler: async ({ params, caller, res }) => {
-        const invoice = await visible(caller, params.id);
-        res.type('application/pdf').set('content-disposition', `attachment; filename="${pdfFileName(invoice)}"`);
-        res.send((await pdfs.readComplete(pdfFileName(invoice))) ?? (await billing.storePdf(invoice)));
+        const { fileName, pdf } = await useCases.pdf(caller, params.id);
+        res.type('application/pdf').set('content-disposition', `attachment; filename="${fileName}"`);
+        res.send(pdf);
       },
     })
     .add({
@@ -85,12 +69,7 @@ export function invoiceRoutes(deps: { invoices: InvoiceRepository; pdfs: PdfStor
         422: { description: 'Already cancelled' },
       },
       handler: async ({ params, body, caller, res }) => {
-        res.json(
-          await invoices.cancel(params.id, body.reason, (current) => {
-            authorize(caller, 'invoice', 'cancel', invoiceFacts(current));
-            checkCancellation(current);
-          }),
-        );
+        res.json(await useCases.cancel(caller, params.id, body.reason));
       },
     });
 }
