@@ -30,7 +30,7 @@ const unused = {} as never;
 const routersByApp: Record<string, ApiRouter[]> = {
   'auth-service': [authRoutes(unused)],
   'patient-service': [
-    patientRoutes(unused, unused),
+    patientRoutes(unused),
     patientFhirRoutes(unused),
     patientSubscriptions({ patients: unused, deadLetters: unused, logger: unused }).routes,
   ],

@@ -7,12 +7,12 @@ import { doctorRoutes } from './http/routes.js';
 import { doctorUseCases } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool>) {
-  const doctors = new DoctorRepository(deps.db, deps.onEventsQueued);
+  const doctors = doctorUseCases(new DoctorRepository(deps.db, deps.onEventsQueued));
   return createServiceApp({
     service: 'doctor-service',
     logger: deps.logger,
     tokens: deps.tokens,
-    routers: [doctorRoutes(doctors), doctorFhirRoutes(doctorUseCases(doctors))],
+    routers: [doctorRoutes(doctors), doctorFhirRoutes(doctors)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     outbox: deps.outbox,

@@ -6,20 +6,20 @@ import { subscriptions } from './events/subscriptions.js';
 import { patientFhirRoutes } from './http/fhir-routes.js';
 import { patientRoutes } from './http/routes.js';
 import { fetchAuditEntries } from './peers.js';
+import { patientUseCases } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar }) {
-  const patients = new PatientRepository(deps.db, deps.onEventsQueued);
+  const patients = patientUseCases({
+    patients: new PatientRepository(deps.db, deps.onEventsQueued),
+    auditTrail: (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page),
+  });
   const deadLetters = pgDeadLetterStore(deps.db);
   const events = subscriptions({ patients, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'patient-service',
     logger: deps.logger,
     tokens: deps.tokens,
-    routers: [
-      patientRoutes(patients, (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page)),
-      patientFhirRoutes(patients),
-      events.routes,
-    ],
+    routers: [patientRoutes(patients), patientFhirRoutes(patients), events.routes],
     // A care relation that could not be recorded in time is parked, then re-driven by itself.
     deadLetters: {
       store: deadLetters,

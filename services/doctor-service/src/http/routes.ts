@@ -1,9 +1,7 @@
 import type { Response } from 'express';
-import { ApiRouter, authorize } from '@caregrid/platform';
-import type { DoctorRepository } from '../data/doctor-repository.js';
-import { etagOf, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
-import { doctorFacts, patchDoctor } from '../domain/doctor-access.js';
-import { doctorUseCases, type DoctorAnswer } from '../use-cases.js';
+import { ApiRouter } from '@caregrid/platform';
+import { etagOf, versionFromIfMatch } from '../domain/doctor.js';
+import type { DoctorAnswer, DoctorUseCases } from '../use-cases.js';
 import { doctorBody, doctorListQuery, doctorPage, doctorParams, doctorPatchBody, doctorReadResponse, doctorResponse } from './schemas.js';
 
 const problems = {
@@ -22,8 +20,7 @@ const sendDoctor = (res: Response, doctor: DoctorAnswer, status = 200) => res.st
 const expectedVersion = (ifMatch: string | undefined, body: { version?: unknown }) =>
   versionFromIfMatch(ifMatch) ?? (typeof body.version === 'number' ? body.version : undefined);
 
-export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
-  const useCases = doctorUseCases(doctors);
+export function doctorRoutes(doctors: DoctorUseCases): ApiRouter {
   return ApiRouter.forService('doctor-service')
     .add({
       method: 'post',
@@ -32,8 +29,8 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['doctors'],
       body: doctorBody,
       responses: { 201: { description: 'Created', schema: doctorResponse }, 400: problems[400], 409: problems[409] },
-      handler: async ({ body, res }) => {
-        const doctor = await doctors.create(toDoctorRecord(body));
+      handler: async ({ body, caller, res }) => {
+        const doctor = await doctors.create(caller, body);
         sendDoctor(res.location(`/doctors/${doctor.id}`), doctor, 201);
       },
     })
@@ -51,7 +48,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       },
       handler: async ({ query, caller, res }) => {
         const { limit, cursor, ...search } = query;
-        res.json(await useCases.list(caller, search, { limit, cursor }));
+        res.json(await doctors.list(caller, search, { limit, cursor }));
       },
     })
     .add({
@@ -63,7 +60,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       params: doctorParams,
       responses: { 200: { description: 'The doctor', schema: doctorReadResponse }, 400: problems[400], 404: problems[404] },
       handler: async ({ params, caller, res }) => {
-        sendDoctor(res, await useCases.read(caller, params.id));
+        sendDoctor(res, await doctors.read(caller, params.id));
       },
     })
     .add({
@@ -75,12 +72,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       body: doctorBody,
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
       handler: async ({ params, body, caller, req, res }) => {
-        const version = expectedVersion(req.header('if-match'), body);
-        const change = (current: Doctor) => {
-          authorize(caller, 'doctor', 'update', doctorFacts(current.id));
-          return toDoctorRecord(body);
-        };
-        sendDoctor(res, await doctors.update(params.id, version, change));
+        sendDoctor(res, await doctors.replace(caller, params.id, body, expectedVersion(req.header('if-match'), body)));
       },
     })
     .add({
@@ -92,8 +84,7 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       body: doctorPatchBody,
       responses: { 200: { description: 'Updated', schema: doctorResponse }, ...problems },
       handler: async ({ params, body, caller, req, res }) => {
-        const version = expectedVersion(req.header('if-match'), body);
-        sendDoctor(res, await doctors.update(params.id, version, (current) => patchDoctor(caller, current, body)));
+        sendDoctor(res, await doctors.patch(caller, params.id, body, expectedVersion(req.header('if-match'), body)));
       },
     })
     .add({
@@ -103,8 +94,8 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['doctors'],
       params: doctorParams,
       responses: { 204: { description: 'Deleted' }, ...problems },
-      handler: async ({ params, req, res }) => {
-        await doctors.delete(params.id, versionFromIfMatch(req.header('if-match')));
+      handler: async ({ params, caller, req, res }) => {
+        await doctors.remove(caller, params.id, versionFromIfMatch(req.header('if-match')));
         res.status(204).end();
       },
     });

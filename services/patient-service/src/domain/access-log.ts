@@ -1,5 +1,4 @@
 import type { AuditEntry, AuditPage } from '@caregrid/contracts';
-import { authorize, type Caller, type Page } from '@caregrid/platform';
 
 /**
  * A patient's view of the audit trail of their data: when, what, and who in
@@ -44,16 +43,4 @@ export function toAccessLogEntry(entry: AuditEntry, patientId: string): AccessLo
     outcome: entry.outcome,
     accessedBy: accessedBy(entry, patientId),
   };
-}
-
-/** The access log of one patient's data, for that patient (or an admin), newest first. */
-export async function readAccessLog(
-  caller: Caller,
-  patientId: string,
-  page: { limit: number; cursor?: string },
-  trail: AccessLogPort,
-): Promise<Page<AccessLogEntry>> {
-  authorize(caller, 'audit', 'read-access-log', { id: patientId, patientId });
-  const entries = await trail(patientId, page);
-  return { items: entries.items.map((entry) => toAccessLogEntry(entry, patientId)), nextCursor: entries.nextCursor };
 }

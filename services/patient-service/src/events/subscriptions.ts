@@ -10,7 +10,7 @@ import {
   type EventHandler,
   type Logger,
 } from '@caregrid/platform';
-import type { PatientRepository } from '../data/patient-repository.js';
+import type { PatientUseCases } from '../use-cases.js';
 
 /**
  * Routes of patient-service's declarative subscription (dapr/resources/subscriptions.yaml):
@@ -20,7 +20,7 @@ import type { PatientRepository } from '../data/patient-repository.js';
  * arrival ends in the same care team; a late event only delays it. `handle` dispatches by event
  * type as the routes do, for re-driving a dead letter.
  */
-export function subscriptions(deps: { patients: PatientRepository; deadLetters: DeadLetterStore; logger: Logger }): {
+export function subscriptions(deps: { patients: PatientUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
   routes: ApiRouter;
   handle: EventHandler;
 } {
@@ -29,26 +29,14 @@ export function subscriptions(deps: { patients: PatientRepository; deadLetters: 
     logger,
     deadLetters,
     handle: async ({ data, time }) => {
-      await patients.recordCareAppointment({
-        appointmentId: data.appointmentId,
-        patientId: data.patientId,
-        doctorId: data.doctorId,
-        state: 'booked',
-        at: time ?? data.start,
-      });
+      await patients.careAppointmentBooked(data, time);
     },
   });
   const appointmentWasCancelled = deliveryOf(appointmentCancelled, {
     logger,
     deadLetters,
     handle: async ({ data, time }) => {
-      await patients.recordCareAppointment({
-        appointmentId: data.appointmentId,
-        patientId: data.patientId,
-        doctorId: data.doctorId,
-        state: 'cancelled',
-        at: time ?? data.start,
-      });
+      await patients.careAppointmentCancelled(data, time);
     },
   });
   const ignored = ignoreKnownTypes(eventContractsOf([Topics.appointments]), { logger, deadLetters });

@@ -1,8 +1,8 @@
-import { ApiRouter, authorize, narrow, noteAccess } from '@caregrid/platform';
+import { ApiRouter } from '@caregrid/platform';
 import { FHIR_JSON, pageLinks, searchSchemas, searchset, Systems, toFhirPatient, type SearchOf } from '@caregrid/fhir';
 import { publicRequestUrl, sendCount, sendResource } from '@caregrid/fhir/http';
-import type { PatientFilter, PatientRepository } from '../data/patient-repository.js';
-import { patientFacts } from '../domain/patient-access.js';
+import type { PatientFilter } from '../data/patient-repository.js';
+import type { PatientUseCases } from '../use-cases.js';
 import { patientParams } from './schemas.js';
 
 const outcome = (description: string) => ({ description: `${description} (OperationOutcome)`, contentType: FHIR_JSON });
@@ -22,11 +22,11 @@ export function patientFilterOf(search: SearchOf<'Patient'>): PatientFilter {
 }
 
 /**
- * FHIR R4 Patient over the same repository and access checks as the JSON
- * API. A search answers what the caller may read: staff all, a doctor their
- * care team, a patient their own record (admitted as a read of it).
+ * FHIR R4 Patient over the same use cases as the JSON API. A search answers
+ * what the caller may read: staff all, a doctor their care team, a patient
+ * their own record (admitted as a read of it).
  */
-export function patientFhirRoutes(patients: PatientRepository): ApiRouter {
+export function patientFhirRoutes(patients: PatientUseCases): ApiRouter {
   return ApiRouter.forService('patient-service')
     .add({
       method: 'get',
@@ -42,18 +42,16 @@ export function patientFhirRoutes(patients: PatientRepository): ApiRouter {
         403: outcome('Forbidden'),
       },
       handler: async ({ query, caller, req, res }) => {
-        const scope = narrow(caller, 'patient', 'read');
         const filter = patientFilterOf(query);
         if (query.summary === 'count') {
-          sendCount(req, res, await patients.count(filter, scope));
+          sendCount(req, res, await patients.count(caller, filter));
           return;
         }
-        const [page, total] = await Promise.all([
-          patients.list({ ...filter, limit: query.count, cursor: query.cursor }, scope),
-          patients.count(filter, scope),
-        ]);
-        noteAccess({ patientIds: page.items.map((patient) => patient.id) });
-        sendResource(res, searchset(page.items.map(toFhirPatient), { total, ...pageLinks(publicRequestUrl(req), page.nextCursor) }));
+        const page = await patients.search(caller, filter, { limit: query.count, cursor: query.cursor });
+        sendResource(
+          res,
+          searchset(page.items.map(toFhirPatient), { total: page.total, ...pageLinks(publicRequestUrl(req), page.nextCursor) }),
+        );
       },
     })
     .add({
@@ -65,9 +63,7 @@ export function patientFhirRoutes(patients: PatientRepository): ApiRouter {
       params: patientParams,
       responses: { 200: { description: 'Patient', contentType: FHIR_JSON }, 400: outcome('Bad id'), 404: outcome('Not found') },
       handler: async ({ params, caller, res }) => {
-        const { patient, careTeam } = await patients.getWithCareTeam(params.id);
-        authorize(caller, 'patient', 'read', patientFacts(patient.id, careTeam));
-        sendResource(res, toFhirPatient(patient));
+        sendResource(res, toFhirPatient(await patients.read(caller, params.id)));
       },
     });
 }

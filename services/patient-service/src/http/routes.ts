@@ -1,8 +1,5 @@
-import { ApiRouter, authorize, narrow, noteAccess, uuidv7 } from '@caregrid/platform';
-import type { PatientRepository } from '../data/patient-repository.js';
-import { todayUtc, toPatientRecord } from '../domain/patient.js';
-import { patchPatient, patientFacts } from '../domain/patient-access.js';
-import { readAccessLog, type AccessLogPort } from '../domain/access-log.js';
+import { ApiRouter } from '@caregrid/platform';
+import type { PatientUseCases } from '../use-cases.js';
 import {
   accessLogPage,
   accessLogQuery,
@@ -25,7 +22,7 @@ const problems = {
   409: { description: 'Another live patient has this email or user account' },
 };
 
-export function patientRoutes(patients: PatientRepository, auditTrail: AccessLogPort): ApiRouter {
+export function patientRoutes(patients: PatientUseCases): ApiRouter {
   return ApiRouter.forService('patient-service')
     .add({
       method: 'post',
@@ -36,11 +33,8 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       tags: ['patients'],
       body: patientBody,
       responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 403: problems[403], 409: problems[409] },
-      handler: async ({ body, res }) => {
-        // Noted before the write: the entry commits with the record it creates.
-        const id = uuidv7();
-        noteAccess({ resourceId: id, patientIds: [id] });
-        const patient = await patients.create(toPatientRecord(body, todayUtc()), id);
+      handler: async ({ body, caller, res }) => {
+        const patient = await patients.register(caller, body);
         res.status(201).location(`/patients/${patient.id}`).json(patient);
       },
     })
@@ -53,9 +47,8 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       query: patientListQuery,
       responses: { 200: { description: 'A page of patients', schema: patientPage }, 400: problems[400], 403: problems[403] },
       handler: async ({ query, caller, res }) => {
-        const page = await patients.list(query, narrow(caller, 'patient'));
-        noteAccess({ patientIds: page.items.map((patient) => patient.id) });
-        res.json(page);
+        const { limit, cursor, ...filter } = query;
+        res.json(await patients.list(caller, filter, { limit, cursor }));
       },
     })
     .add({
@@ -67,9 +60,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       params: patientParams,
       responses: { 200: { description: 'The patient', schema: patientResponse }, 400: problems[400], 404: problems[404] },
       handler: async ({ params, caller, res }) => {
-        const { patient, careTeam } = await patients.getWithCareTeam(params.id);
-        authorize(caller, 'patient', 'read', patientFacts(patient.id, careTeam));
-        res.json(patient);
+        res.json(await patients.read(caller, params.id));
       },
     })
     .add({
@@ -82,12 +73,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       body: patientBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
-        res.json(
-          await patients.update(params.id, (current) => {
-            authorize(caller, 'patient', 'update', patientFacts(current.id));
-            return toPatientRecord(body, todayUtc());
-          }),
-        );
+        res.json(await patients.replace(caller, params.id, body));
       },
     })
     .add({
@@ -101,7 +87,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       body: patientPatchBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
-        res.json(await patients.update(params.id, (current) => patchPatient(caller, current, body, todayUtc())));
+        res.json(await patients.patch(caller, params.id, body));
       },
     })
     .add({
@@ -113,8 +99,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       params: patientParams,
       responses: { 204: { description: 'Deleted' }, 400: problems[400], 403: problems[403], 404: problems[404] },
       handler: async ({ params, caller, res }) => {
-        authorize(caller, 'patient', 'delete', patientFacts(params.id));
-        await patients.delete(params.id);
+        await patients.remove(caller, params.id);
         res.status(204).end();
       },
     })
@@ -133,7 +118,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
         503: { description: 'The audit trail is unavailable' },
       },
       handler: async ({ params, query, caller, res }) => {
-        res.json(await readAccessLog(caller, params.id, query, auditTrail));
+        res.json(await patients.accessLog(caller, params.id, query));
       },
     });
 }

@@ -1,8 +1,9 @@
 import type { AuditEntry } from '@caregrid/contracts';
 import { sampleAuditEntry } from '@caregrid/devkit';
 import { NotFoundError, type Caller } from '@caregrid/platform';
-import { readAccessLog, toAccessLogEntry } from '../../src/domain/access-log.js';
+import { toAccessLogEntry } from '../../src/domain/access-log.js';
 import { accessLogPage } from '../../src/http/schemas.js';
+import { patientUseCases } from '../../src/use-cases.js';
 
 const PATIENT = '0199a1b2-0000-7000-8000-000000000001';
 const entry = (actor: AuditEntry['actor']): AuditEntry =>
@@ -72,6 +73,9 @@ describe("a patient's access log", () => {
   it("is the patient's own (or an admin's) to read: anyone else's answers like an absent one", async () => {
     const trail = async () => ({ items: [entry({ kind: 'service', appId: 'appointment-service' })], nextCursor: null });
     const patient = (patientId: string): Caller => ({ kind: 'user', userId: 'u', roles: ['patient'], patientId });
+    // The access log needs no patient record: only the trail.
+    const readAccessLog = (caller: Caller, patientId: string, page: { limit: number }, auditTrail: typeof trail) =>
+      patientUseCases({ patients: {} as never, auditTrail }).accessLog(caller, patientId, page);
     await expect(readAccessLog(patient(PATIENT), PATIENT, { limit: 10 }, trail)).resolves.toMatchObject({ items: [{ action: 'read' }] });
     await expect(readAccessLog({ kind: 'user', userId: 'a', roles: ['admin'] }, PATIENT, { limit: 10 }, trail)).resolves.toBeDefined();
     await expect(readAccessLog(patient('someone-else'), PATIENT, { limit: 10 }, trail)).rejects.toBeInstanceOf(NotFoundError);
