@@ -90,28 +90,53 @@ function grantsOf(caller: Caller, resource: Resource, action: Action, matrix: Ma
   });
 }
 
+/** The kinds of link a scope names records by (see Scope). */
+export type ScopeLink = 'patientId' | 'doctorId' | 'userId' | 'careTeamOf';
+export const SCOPE_LINKS: readonly ScopeLink[] = ['patientId', 'doctorId', 'userId', 'careTeamOf'];
+
 /**
- * The links that make a record "own" for a principal: anyone's own account; a
- * patient's records through their patient link, a doctor's through their
- * doctor link. A caller without the link owns nothing of that resource.
+ * The link by which a grant covers records, for a principal: for `own`, anyone's own account,
+ * a patient's records through their patient link, a doctor's through their doctor link; for
+ * `care`, a doctor's care team. None for `any`, nor for a principal that holds no such link.
  */
-function ownLinks(caller: Caller, principal: Principal, resource: Resource): Scope['anyOf'] {
-  if (caller.kind !== 'user') return [];
-  if (resource === 'account') return [{ userId: caller.userId }];
-  if (principal === 'patient' && caller.patientId) return [{ patientId: caller.patientId }];
-  if (principal === 'doctor' && caller.doctorId) return [{ doctorId: caller.doctorId }];
-  return [];
+function linkKind(principal: Principal, grant: Grant, resource: Resource): ScopeLink | undefined {
+  if (grant === 'care') return principal === 'doctor' ? 'careTeamOf' : undefined;
+  if (grant !== 'own') return undefined;
+  if (resource === 'account') return 'userId';
+  if (principal === 'patient') return 'patientId';
+  if (principal === 'doctor') return 'doctorId';
+  return undefined;
+}
+
+/** The caller's link for a grant (a caller without the link, e.g. an unlinked patient account, has none). */
+function linkOf(caller: Caller, principal: Principal, grant: Grant, resource: Resource): Scope['anyOf'][number] | undefined {
+  if (caller.kind !== 'user') return undefined;
+  const kind = linkKind(principal, grant, resource);
+  const id = kind === 'userId' ? caller.userId : kind === 'patientId' ? caller.patientId : kind ? caller.doctorId : undefined;
+  return kind && id ? ({ [kind]: id } as Scope['anyOf'][number]) : undefined;
+}
+
+/**
+ * Every kind of link `narrow` can put into a scope of this resource, over all its actions: what
+ * a store of its records must be able to filter by (scopeClause's declaration checks it at start).
+ */
+export function scopeLinks(resource: Resource, matrix: Matrix = ACCESS_MATRIX): ScopeLink[] {
+  const cells = Object.values(matrix[resource] as Record<string, Partial<Record<Principal, Grant>>>);
+  const kinds = new Set(
+    cells.flatMap((cell) => Object.entries(cell).map(([principal, grant]) => linkKind(principal as Principal, grant!, resource))),
+  );
+  return SCOPE_LINKS.filter((kind) => kinds.has(kind));
 }
 
 function covers(caller: Caller, principal: Principal, grant: Grant, resource: Resource, facts: RecordFacts): boolean {
   if (grant === 'any') return true;
-  if (grant === 'care')
-    return caller.kind === 'user' && !!caller.doctorId && principal === 'doctor' && !!facts.careTeam?.includes(caller.doctorId);
-  return ownLinks(caller, principal, resource).some(
-    (link) =>
-      ('userId' in link && facts.userId === link.userId) ||
-      ('patientId' in link && facts.patientId === link.patientId) ||
-      ('doctorId' in link && facts.doctorId === link.doctorId),
+  const link = linkOf(caller, principal, grant, resource);
+  if (!link) return false;
+  if ('careTeamOf' in link) return !!facts.careTeam?.includes(link.careTeamOf);
+  return (
+    ('userId' in link && facts.userId === link.userId) ||
+    ('patientId' in link && facts.patientId === link.patientId) ||
+    ('doctorId' in link && facts.doctorId === link.doctorId)
   );
 }
 
@@ -184,15 +209,14 @@ export function narrow(caller: Caller, resource: Resource, action: Action = 'lis
   const anyOf: Scope['anyOf'] = [];
   for (const { principal, grant } of grantsOf(caller, resource, action, matrix)) {
     if (grant === 'any') return { all: true, anyOf: [] };
-    if (grant === 'care' && caller.kind === 'user' && caller.doctorId && principal === 'doctor')
-      anyOf.push({ careTeamOf: caller.doctorId });
-    if (grant === 'own') anyOf.push(...ownLinks(caller, principal, resource));
+    const link = linkOf(caller, principal, grant, resource);
+    if (link) anyOf.push(link);
   }
   return { all: false, anyOf };
 }
 
 /** The ids of one kind of link in a scope, for SQL such as `patient_id = ANY($1)`. */
-export function scopeIds(scope: Scope, link: 'patientId' | 'doctorId' | 'userId' | 'careTeamOf'): string[] {
+export function scopeIds(scope: Scope, link: ScopeLink): string[] {
   return scope.anyOf.flatMap((entry) => (link in entry ? [(entry as Record<string, string>)[link]!] : []));
 }
 

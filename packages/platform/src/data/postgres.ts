@@ -22,6 +22,7 @@ import {
 
 export type { Pool, PoolClient } from 'pg';
 export { pgConnectionConfig } from './tls.js';
+export * from './scope-clause.js';
 
 // Dates come back as ISO strings in the API anyway; DATE columns stay 'YYYY-MM-DD' instead of local midnight.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
