@@ -4,7 +4,7 @@ import { ROLES, type Role } from '@caregrid/contracts';
  * CareGrid's access model, written once: who (a role, or a peer service by its
  * app-id) may do which action to which resource, and to which records. The
  * gateway policy's role table and every service's record checks are derived
- * from these two tables (see policy.ts and check.ts), so they cannot drift.
+ * from these two tables (see gateway-policy.ts, dapr-acl.ts and check.ts), so they cannot drift.
  */
 
 /**
@@ -132,6 +132,14 @@ const servicesOnly = (...services: string[]): ServiceOnly => ({ services });
 
 export const isPermission = (access: EndpointAccess): access is Permission => typeof access === 'object' && 'resource' in access;
 export const isServiceOnly = (access: EndpointAccess): access is ServiceOnly => typeof access === 'object' && 'services' in access;
+/** A route a client may call through the gateway: public, or open to some role. */
+export const isClientAccess = (access: EndpointAccess) => access === PUBLIC || isPermission(access);
+
+/** An ENDPOINTS key (`METHOD /express/path`) as its method and path. */
+export function splitRouteKey(key: string): { method: string; path: string } {
+  const [method, path] = key.split(' ');
+  return { method: method!, path: path! };
+}
 
 /**
  * What an account may do only once its email address is confirmed: a self-registered account
