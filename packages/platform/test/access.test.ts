@@ -1,6 +1,17 @@
 import type { Role } from '@caregrid/contracts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
-import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, widestPermitted, type Caller } from '../src/access/check.js';
+import {
+  authorize,
+  authorizeNew,
+  callerOf,
+  may,
+  mayAttempt,
+  narrow,
+  scopeIds,
+  seesNothing,
+  widestPermitted,
+  type Caller,
+} from '../src/access/check.js';
 import { ENDPOINTS, PUBLIC, SIDECAR, type Permission } from '../src/access/model.js';
 import { isClientRoute } from '../src/access/gateway-policy.js';
 import { admit } from '../src/http/routes.js';
@@ -131,6 +142,24 @@ describe('record checks', () => {
     // The account link makes only accounts one's own.
     expect(may(patientP, 'account', 'read', { userId: 'u-patient' })).toBe(true);
     expect(may(patientP, 'appointment', 'read', { userId: 'u-patient', patientId: 'p9' })).toBe(false);
+  });
+});
+
+describe('records not yet created', () => {
+  it('a patient books for their own patient record only; staff for anyone; a refusal is 403, never 404 (nothing to hide)', () => {
+    expect(() => authorizeNew(patientP, 'appointment', { patientId: 'p1' })).not.toThrow();
+    expect(() => authorizeNew(receptionist, 'appointment', { patientId: 'p2' })).not.toThrow();
+    expect(() => authorizeNew(patientP, 'appointment', { patientId: 'p2' })).toThrow(ForbiddenError);
+    expect(() => authorizeNew(user(['patient']), 'appointment', { patientId: 'p1' })).toThrow('You may not book this appointment');
+    expect(() => authorizeNew(doctorD, 'appointment', { patientId: 'p1', doctorId: 'd1' }, { refusal: 'not yours' })).toThrow('not yours');
+  });
+
+  it('registering patients is for staff, doctors for admins, whatever the facts', () => {
+    expect(() => authorizeNew(receptionist, 'patient', { patientId: 'p9' })).not.toThrow();
+    expect(() => authorizeNew(patientP, 'patient', { patientId: 'p1' })).toThrow(ForbiddenError);
+    expect(() => authorizeNew(admin, 'doctor', {})).not.toThrow();
+    expect(() => authorizeNew(receptionist, 'doctor', {})).toThrow(ForbiddenError);
+    expect(() => authorizeNew(admin, 'account', {})).not.toThrow();
   });
 });
 

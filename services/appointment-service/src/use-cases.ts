@@ -1,6 +1,6 @@
 import {
   authorize,
-  ForbiddenError,
+  authorizeNew,
   may,
   narrow,
   noteAccess,
@@ -56,10 +56,7 @@ export function appointmentUseCases(deps: {
      * slots back to back. Everyone within the horizon and the patient's cap of open bookings.
      */
     async book(caller: Caller, request: BookingRequest): Promise<Appointment> {
-      noteAccess({ patientIds: [request.patientId] });
-      if (!may(caller, 'appointment', 'book', { patientId: request.patientId })) {
-        throw new ForbiddenError('You may only book for your own patient record');
-      }
+      authorizeNew(caller, 'appointment', { patientId: request.patientId }, { refusal: 'You may only book for your own patient record' });
       const staff = narrow(caller, 'appointment', 'book').all;
       return bookAppointment(request, bookingFor(caller), { horizonDays: limits.horizonDays, oneSlotOnly: !staff });
     },

@@ -175,6 +175,29 @@ export function authorize(
   throw new NotFoundError(resource, record.id);
 }
 
+/** The action that creates a record, for each resource whose records a service creates on a caller's request. */
+export const CREATE_ACTIONS = { patient: 'create', doctor: 'create', appointment: 'book', account: 'create' } as const satisfies {
+  [R in Resource]?: Action<R>;
+};
+export type CreatableResource = keyof typeof CREATE_ACTIONS;
+
+/**
+ * Throws 403 unless the caller may create this record (a booking, a registration), decided on
+ * the facts of the record to be (whose it will be: a booking's patient). Nothing exists yet to
+ * hide, so a refusal is never a 404. `refusal`: the problem's detail, when a route words it.
+ */
+export function authorizeNew(
+  caller: Caller,
+  resource: CreatableResource,
+  facts: RecordFacts,
+  options: { refusal?: string; matrix?: Matrix } = {},
+): void {
+  const action = CREATE_ACTIONS[resource];
+  const allowed = may(caller, resource, action, facts, options.matrix);
+  noteDecision(facts.patientId, allowed);
+  if (!allowed) throw new ForbiddenError(options.refusal ?? `You may not ${action} this ${resource}`);
+}
+
 /**
  * The first of `actions` (widest first) the caller may do to the record, for a
  * route whose answer depends on it (e.g. a whole-record edit by staff or a

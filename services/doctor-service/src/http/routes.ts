@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { ApiRouter, authorize } from '@caregrid/platform';
+import { ApiRouter, authorize, authorizeNew } from '@caregrid/platform';
 import type { DoctorRepository } from '../data/doctor-repository.js';
 import { etagOf, toDoctorRecord, versionFromIfMatch, type Doctor } from '../domain/doctor.js';
 import { doctorFacts, patchDoctor } from '../domain/doctor-access.js';
@@ -32,7 +32,8 @@ export function doctorRoutes(doctors: DoctorRepository): ApiRouter {
       tags: ['doctors'],
       body: doctorBody,
       responses: { 201: { description: 'Created', schema: doctorResponse }, 400: problems[400], 409: problems[409] },
-      handler: async ({ body, res }) => {
+      handler: async ({ body, caller, res }) => {
+        authorizeNew(caller, 'doctor', {});
         const doctor = await doctors.create(toDoctorRecord(body));
         sendDoctor(res.location(`/doctors/${doctor.id}`), doctor, 201);
       },

@@ -1,4 +1,4 @@
-import { ApiRouter, authorize, narrow, noteAccess, uuidv7 } from '@caregrid/platform';
+import { ApiRouter, authorize, authorizeNew, narrow, noteAccess, uuidv7 } from '@caregrid/platform';
 import type { PatientRepository } from '../data/patient-repository.js';
 import { todayUtc, toPatientRecord } from '../domain/patient.js';
 import { patchPatient, patientFacts } from '../domain/patient-access.js';
@@ -36,10 +36,11 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       tags: ['patients'],
       body: patientBody,
       responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 403: problems[403], 409: problems[409] },
-      handler: async ({ body, res }) => {
+      handler: async ({ body, caller, res }) => {
         // Noted before the write: the entry commits with the record it creates.
         const id = uuidv7();
         noteAccess({ resourceId: id, patientIds: [id] });
+        authorizeNew(caller, 'patient', { patientId: id });
         const patient = await patients.create(toPatientRecord(body, todayUtc()), id);
         res.status(201).location(`/patients/${patient.id}`).json(patient);
       },
