@@ -4,6 +4,7 @@ import {
   authorize,
   authorizeNew,
   callerOf,
+  checkSelfServicePatch,
   may,
   mayAttempt,
   narrow,
@@ -12,7 +13,15 @@ import {
   widestPermitted,
   type Caller,
 } from '../src/access/check.js';
-import { ENDPOINTS, PUBLIC, SIDECAR, type Permission } from '../src/access/model.js';
+import {
+  ENDPOINTS,
+  PUBLIC,
+  SELF_SERVICE_FIELDS,
+  SIDECAR,
+  type Action,
+  type Permission,
+  type SelfServiceResource,
+} from '../src/access/model.js';
 import { isClientRoute } from '../src/access/gateway-policy.js';
 import { admit } from '../src/http/routes.js';
 
@@ -160,6 +169,54 @@ describe('records not yet created', () => {
     expect(() => authorizeNew(admin, 'doctor', {})).not.toThrow();
     expect(() => authorizeNew(receptionist, 'doctor', {})).toThrow(ForbiddenError);
     expect(() => authorizeNew(admin, 'account', {})).not.toThrow();
+  });
+});
+
+describe('self-service fields: what an owner may change on their own record', () => {
+  const refusedOf = (run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ForbiddenError);
+      return (error as ForbiddenError).details;
+    }
+    return undefined;
+  };
+
+  it('a patient their contact details; a member of details only where named, a whole details never', () => {
+    expect(
+      refusedOf(() => checkSelfServicePatch('patient', { phone: null, address: 'x', details: { emergencyContact: null } })),
+    ).toBeUndefined();
+    expect(refusedOf(() => checkSelfServicePatch('patient', { details: { allergies: [] }, name: 'X', phone: '1' }))).toEqual({
+      allowedFields: ['phone', 'address', 'details.emergencyContact'],
+      refusedFields: ['name', 'details.allergies'],
+    });
+    for (const details of [null, [], 'x']) {
+      expect(refusedOf(() => checkSelfServicePatch('patient', { details }))).toMatchObject({ refusedFields: ['details'] });
+    }
+    expect(() => checkSelfServicePatch('patient', { version: 2 })).toThrow(
+      'a patient may change only phone, address, details.emergencyContact of their own record; the rest is for staff',
+    );
+  });
+
+  it('a doctor their phone, working hours and accepting; members that are no field (version) pass when the service says so', () => {
+    expect(
+      refusedOf(() =>
+        checkSelfServicePatch('doctor', { workingHours: { mon: null }, accepting: false, version: 3 }, { besides: ['version'] }),
+      ),
+    ).toBeUndefined();
+    expect(refusedOf(() => checkSelfServicePatch('doctor', { fees: {}, phone: '1' }))).toEqual({
+      allowedFields: ['phone', 'workingHours', 'accepting'],
+      refusedFields: ['fees'],
+    });
+  });
+
+  it('each list pairs with an action the owner holds on their own record', () => {
+    for (const [resource, { action }] of Object.entries(SELF_SERVICE_FIELDS) as [SelfServiceResource, { action: Action }][]) {
+      const owner = resource === 'patient' ? patientP : doctorD;
+      expect(may(owner, resource, action, { patientId: 'p1', doctorId: 'd1' })).toBe(true);
+      expect(may(receptionist, resource, action, { patientId: 'p1', doctorId: 'd1' })).toBe(false);
+    }
   });
 });
 

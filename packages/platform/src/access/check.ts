@@ -5,12 +5,14 @@ import type { TokenClaims } from './tokens.js';
 import {
   ACCESS_MATRIX,
   PEER_SERVICES,
+  SELF_SERVICE_FIELDS,
   type Action,
   type Grant,
   type Matrix,
   type Permission,
   type Principal,
   type Resource,
+  type SelfServiceResource,
 } from './model.js';
 
 /** The public entry: the only app whose calls may carry a user's identity. */
@@ -216,6 +218,41 @@ export function widestPermitted<A extends Action>(
   }
   authorize(caller, resource, actions[actions.length - 1]!, record);
   throw new Error('unreachable: authorize refuses what may() refused');
+}
+
+/**
+ * The members of a patch outside the self-service fields, as dotted paths: at each level the
+ * members named nowhere first, then those inside an object member that is partly the owner's
+ * (a non-object there is refused whole: `details: null` would drop allergies too).
+ */
+function refusedMembers(patch: Record<string, unknown>, fields: readonly string[], prefix = ''): string[] {
+  const paths = Object.keys(patch).map((member) => ({ member, path: `${prefix}${member}` }));
+  const partly = ({ path }: { path: string }) => fields.some((field) => field.startsWith(`${path}.`));
+  const direct = paths.filter((entry) => !fields.includes(entry.path) && !partly(entry)).map(({ path }) => path);
+  const nested = paths.filter(partly).flatMap(({ member, path }) => {
+    const value = patch[member];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [path];
+    return refusedMembers(value as Record<string, unknown>, fields, `${path}.`);
+  });
+  return [...direct, ...nested];
+}
+
+/**
+ * Throws 403 (with `allowedFields` and `refusedFields`) when a patch by the record's owner reaches
+ * beyond SELF_SERVICE_FIELDS. `besides`: top-level members that are no field of the record (a
+ * version for optimistic locking).
+ */
+export function checkSelfServicePatch(
+  resource: SelfServiceResource,
+  patch: Record<string, unknown>,
+  options: { besides?: readonly string[] } = {},
+): void {
+  const { fields, refusal } = SELF_SERVICE_FIELDS[resource];
+  const besides = new Set(options.besides ?? []);
+  const refused = refusedMembers(Object.fromEntries(Object.entries(patch).filter(([member]) => !besides.has(member))), fields);
+  if (refused.length > 0) {
+    throw new ForbiddenError(refusal.replace('{fields}', fields.join(', ')), { allowedFields: [...fields], refusedFields: refused });
+  }
 }
 
 /**

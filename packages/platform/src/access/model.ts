@@ -53,7 +53,7 @@ export const ACCESS_MATRIX: Matrix = {
     read: { ...staff, doctor: 'care', patient: 'own', 'appointment-service': 'any', 'notification-service': 'any' },
     // The whole record: identity, email, insurance, the account link.
     update: { ...staff },
-    // What patients keep up to date themselves: phone, address, emergency contact.
+    // What patients keep up to date themselves: how to reach them (the fields: SELF_SERVICE_FIELDS).
     'update-contact': { patient: 'own' },
     delete: { admin: 'any' },
   },
@@ -66,7 +66,7 @@ export const ACCESS_MATRIX: Matrix = {
     'read-private': { ...staff, doctor: 'own' },
     // Licence, specialization, tariff, email: staff-managed.
     update: { admin: 'any' },
-    // What doctors manage themselves: phone, working hours, accepting.
+    // What doctors manage themselves: contact and availability (the fields: SELF_SERVICE_FIELDS).
     'update-schedule': { doctor: 'own' },
     delete: { admin: 'any' },
   },
@@ -112,6 +112,26 @@ export const ACCESS_MATRIX: Matrix = {
     'read-access-log': { admin: 'any', patient: 'own' },
   },
 };
+
+/**
+ * What an owner may change on their own record, with the narrow action that lets them (the wider
+ * one, staff's, changes any field): merge-patch members, `a.b` naming member `b` of object member
+ * `a` (and no more of `a`). Identity, the account link, medical and insurance data, licence,
+ * specialization and tariff stay with staff. `refusal` words the 403, `{fields}` the list.
+ */
+export const SELF_SERVICE_FIELDS = {
+  patient: {
+    action: 'update-contact',
+    fields: ['phone', 'address', 'details.emergencyContact'],
+    refusal: 'a patient may change only {fields} of their own record; the rest is for staff',
+  },
+  doctor: {
+    action: 'update-schedule',
+    fields: ['phone', 'workingHours', 'accepting'],
+    refusal: 'a doctor may change only {fields} of their own profile; the rest is staff-managed',
+  },
+} as const satisfies { [R in Resource]?: { action: Action<R>; fields: readonly string[]; refusal: string } };
+export type SelfServiceResource = keyof typeof SELF_SERVICE_FIELDS;
 
 /** A route's permission: any one of `actions` on `resource` lets a caller in; the handler picks the exact one. */
 export type Permission = { resource: Resource; actions: readonly Action[] };

@@ -1,4 +1,4 @@
-import { ApiRouter, authorize, authorizeNew, narrow, noteAccess, uuidv7 } from '@caregrid/platform';
+import { ApiRouter, authorize, authorizeNew, narrow, noteAccess, SELF_SERVICE_FIELDS, uuidv7 } from '@caregrid/platform';
 import type { PatientRepository } from '../data/patient-repository.js';
 import { todayUtc, toPatientRecord } from '../domain/patient.js';
 import { patchPatient, patientFacts } from '../domain/patient-access.js';
@@ -95,8 +95,7 @@ export function patientRoutes(patients: PatientRepository, auditTrail: AccessLog
       method: 'patch',
       path: '/patients/:id',
       audit: 'change',
-      summary:
-        'Change part of a patient record (JSON merge patch: null removes an optional field). Staff: any field; the patient: phone, address, details.emergencyContact',
+      summary: `Change part of a patient record (JSON merge patch: null removes an optional field). Staff: any field; the patient: ${SELF_SERVICE_FIELDS.patient.fields.join(', ')}`,
       tags: ['patients'],
       params: patientParams,
       body: patientPatchBody,
