@@ -229,6 +229,7 @@ export async function bootstrapAdminAuth(stack: TestStack): Promise<{ authorizat
     password: secret.bootstrapAdminPassword,
   });
   const token = (login.body as { accessToken?: string } | undefined)?.accessToken;
-  if (login.status !== 200 || !token) throw new Error(`the bootstrap admin's sign-in answered ${login.status}: ${JSON.stringify(login.body)}`);
+  if (login.status !== 200 || !token)
+    throw new Error(`the bootstrap admin's sign-in answered ${login.status}: ${JSON.stringify(login.body)}`);
   return { authorization: `Bearer ${token}` };
 }

@@ -1,16 +1,28 @@
-import { readFileSync } from 'node:fs';
 import type { Role } from '@caregrid/contracts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../src/errors.js';
-import { authorize, callerOf, may, mayAttempt, narrow, scopeIds, seesNothing, widestPermitted, type Caller } from '../src/access/check.js';
-import { ACCESS_MATRIX, ENDPOINTS, isPermission, PUBLIC, SIDECAR, type Matrix, type Permission } from '../src/access/model.js';
 import {
-  accessMatrixMarkdown,
-  gatewayPolicyIndex,
-  gatewayPolicyTables,
-  isClientRoute,
-  pathPattern,
-  rolesFor,
-} from '../src/access/policy.js';
+  authorize,
+  authorizeNew,
+  callerOf,
+  checkSelfServicePatch,
+  may,
+  mayAttempt,
+  narrow,
+  scopeIds,
+  seesNothing,
+  widestPermitted,
+  type Caller,
+} from '../src/access/check.js';
+import {
+  ENDPOINTS,
+  PUBLIC,
+  SELF_SERVICE_FIELDS,
+  SIDECAR,
+  type Action,
+  type Permission,
+  type SelfServiceResource,
+} from '../src/access/model.js';
+import { isClientRoute } from '../src/access/gateway-policy.js';
 import { admit } from '../src/http/routes.js';
 
 const headers = (values: Record<string, string>) => ({ header: (name: string) => values[name.toLowerCase()] });
@@ -142,6 +154,72 @@ describe('record checks', () => {
   });
 });
 
+describe('records not yet created', () => {
+  it('a patient books for their own patient record only; staff for anyone; a refusal is 403, never 404 (nothing to hide)', () => {
+    expect(() => authorizeNew(patientP, 'appointment', { patientId: 'p1' })).not.toThrow();
+    expect(() => authorizeNew(receptionist, 'appointment', { patientId: 'p2' })).not.toThrow();
+    expect(() => authorizeNew(patientP, 'appointment', { patientId: 'p2' })).toThrow(ForbiddenError);
+    expect(() => authorizeNew(user(['patient']), 'appointment', { patientId: 'p1' })).toThrow('You may not book this appointment');
+    expect(() => authorizeNew(doctorD, 'appointment', { patientId: 'p1', doctorId: 'd1' }, { refusal: 'not yours' })).toThrow('not yours');
+  });
+
+  it('registering patients is for staff, doctors for admins, whatever the facts', () => {
+    expect(() => authorizeNew(receptionist, 'patient', { patientId: 'p9' })).not.toThrow();
+    expect(() => authorizeNew(patientP, 'patient', { patientId: 'p1' })).toThrow(ForbiddenError);
+    expect(() => authorizeNew(admin, 'doctor', {})).not.toThrow();
+    expect(() => authorizeNew(receptionist, 'doctor', {})).toThrow(ForbiddenError);
+    expect(() => authorizeNew(admin, 'account', {})).not.toThrow();
+  });
+});
+
+describe('self-service fields: what an owner may change on their own record', () => {
+  const refusedOf = (run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ForbiddenError);
+      return (error as ForbiddenError).details;
+    }
+    return undefined;
+  };
+
+  it('a patient their contact details; a member of details only where named, a whole details never', () => {
+    expect(
+      refusedOf(() => checkSelfServicePatch('patient', { phone: null, address: 'x', details: { emergencyContact: null } })),
+    ).toBeUndefined();
+    expect(refusedOf(() => checkSelfServicePatch('patient', { details: { allergies: [] }, name: 'X', phone: '1' }))).toEqual({
+      allowedFields: ['phone', 'address', 'details.emergencyContact'],
+      refusedFields: ['name', 'details.allergies'],
+    });
+    for (const details of [null, [], 'x']) {
+      expect(refusedOf(() => checkSelfServicePatch('patient', { details }))).toMatchObject({ refusedFields: ['details'] });
+    }
+    expect(() => checkSelfServicePatch('patient', { version: 2 })).toThrow(
+      'a patient may change only phone, address, details.emergencyContact of their own record; the rest is for staff',
+    );
+  });
+
+  it('a doctor their phone, working hours and accepting; members that are no field (version) pass when the service says so', () => {
+    expect(
+      refusedOf(() =>
+        checkSelfServicePatch('doctor', { workingHours: { mon: null }, accepting: false, version: 3 }, { besides: ['version'] }),
+      ),
+    ).toBeUndefined();
+    expect(refusedOf(() => checkSelfServicePatch('doctor', { fees: {}, phone: '1' }))).toEqual({
+      allowedFields: ['phone', 'workingHours', 'accepting'],
+      refusedFields: ['fees'],
+    });
+  });
+
+  it('each list pairs with an action the owner holds on their own record', () => {
+    for (const [resource, { action }] of Object.entries(SELF_SERVICE_FIELDS) as [SelfServiceResource, { action: Action }][]) {
+      const owner = resource === 'patient' ? patientP : doctorD;
+      expect(may(owner, resource, action, { patientId: 'p1', doctorId: 'd1' })).toBe(true);
+      expect(may(receptionist, resource, action, { patientId: 'p1', doctorId: 'd1' })).toBe(false);
+    }
+  });
+});
+
 describe('list scopes', () => {
   it('staff all; doctor their care team; patient their own; an unlinked patient nothing', () => {
     expect(narrow(receptionist, 'patient')).toEqual({ all: true, anyOf: [] });
@@ -158,82 +236,5 @@ describe('list scopes', () => {
     const scope = narrow(both, 'appointment');
     expect(scopeIds(scope, 'patientId')).toEqual(['p1']);
     expect(scopeIds(scope, 'doctorId')).toEqual(['d1']);
-  });
-});
-
-describe('the gateway policy is derived from the same model', () => {
-  const { routes, publicRoutes } = gatewayPolicyTables();
-
-  it('every role-protected endpoint is in the policy with exactly the roles the service admits', () => {
-    for (const [app, table] of Object.entries(ENDPOINTS)) {
-      for (const [key, access] of Object.entries(table)) {
-        if (!isPermission(access)) continue;
-        const [method, path] = key.split(' ') as [string, string];
-        const route = routes.find((r) => r.app === app && r.methods.includes(method) && r.path === pathPattern(path));
-        for (const role of ['admin', 'receptionist', 'doctor', 'patient'] as const) {
-          const serviceAdmits = mayAttempt(user([role]), access);
-          expect({ key, role, policy: route?.roles.includes(role) ?? false }).toEqual({ key, role, policy: serviceAdmits });
-        }
-      }
-    }
-  });
-
-  it('changing one cell of the matrix changes both the policy and the service check', () => {
-    const changed = structuredClone(ACCESS_MATRIX) as Matrix;
-    changed.appointment.pay.patient = 'own';
-    const pay: Permission = { resource: 'appointment', actions: ['pay'] };
-    const payRoute = (matrix: Matrix) =>
-      gatewayPolicyTables(matrix).routes.find(
-        (r) => r.app === 'appointment-service' && r.path === pathPattern('/appointments/:id/payment'),
-      );
-    expect(payRoute(ACCESS_MATRIX)?.roles).not.toContain('patient');
-    expect(payRoute(changed)?.roles).toContain('patient');
-    expect(mayAttempt(patientP, pay, ACCESS_MATRIX)).toBe(false);
-    expect(mayAttempt(patientP, pay, changed)).toBe(true);
-    expect(rolesFor(pay, changed)).toEqual(['admin', 'receptionist', 'patient']);
-  });
-
-  it('sidecar-only routes are neither role routes nor public, and not client routes', () => {
-    const all = [...routes, ...publicRoutes];
-    expect(all.some((r) => r.path.includes('events'))).toBe(false);
-    expect(all.some((r) => r.path.includes('appointment-cleanup'))).toBe(false);
-    expect(isClientRoute('billing-service', 'post', '/events/appointment-paid')).toBe(false);
-    expect(isClientRoute('billing-service', 'get', '/invoices/:id/pdf')).toBe(true);
-    expect(publicRoutes.map((r) => r.path)).toContain('^/\\.well-known/jwks\\.json$');
-  });
-
-  it('the rendered index (app-id → method → routes) holds exactly the tables, roles as keys', () => {
-    const index = gatewayPolicyIndex();
-    const fromIndex = Object.entries(index.routes).flatMap(([app, byMethod]) =>
-      Object.entries(byMethod).flatMap(([method, list]) =>
-        list.map((r) => ({ app, methods: [method], path: r.path, roles: Object.keys(r.roles) })),
-      ),
-    );
-    const sortKey = (r: { app: string; methods: string[]; path: string }) => `${r.app} ${r.methods.join()} ${r.path}`;
-    expect(fromIndex.sort((a, b) => sortKey(a).localeCompare(sortKey(b)))).toEqual(
-      [...routes].sort((a, b) => sortKey(a).localeCompare(sortKey(b))),
-    );
-    expect(
-      Object.values(index.publicRoutes)
-        .flatMap((byMethod) => Object.values(byMethod).flat())
-        .sort(),
-    ).toEqual(publicRoutes.map((r) => r.path).sort());
-    expect(
-      index.routes['appointment-service']?.POST?.find((r) => r.path === pathPattern('/appointments/:id/payment'))?.roles,
-    ).not.toHaveProperty('patient');
-  });
-
-  it('path patterns match exactly one segment per parameter', () => {
-    const pattern = new RegExp(pathPattern('/invoices/:id/pdf'));
-    expect(pattern.test('/invoices/abc/pdf')).toBe(true);
-    expect(pattern.test('/invoices/a/b/pdf')).toBe(false);
-    expect(pattern.test('/invoices/abc/pdfx')).toBe(false);
-  });
-
-  it('docs/access-control.md shows the matrix as it is', () => {
-    // Prettier pads Markdown tables: compare with the padding taken out.
-    const unpadded = (text: string) => text.replace(/ {2,}/g, ' ').replace(/-{3,}/g, '---');
-    const readme = readFileSync(new URL('../../../docs/access-control.md', import.meta.url), 'utf8');
-    expect(unpadded(readme)).toContain(unpadded(accessMatrixMarkdown()));
   });
 });

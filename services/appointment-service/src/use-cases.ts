@@ -1,7 +1,7 @@
 import {
   authorize,
+  authorizeNew,
   ConflictError,
-  ForbiddenError,
   InvalidInputError,
   may,
   narrow,
@@ -58,12 +58,8 @@ export function appointmentUseCases(deps: {
     now,
   });
 
-  const mayBook = (caller: Caller, patientId: string) => {
-    noteAccess({ patientIds: [patientId] });
-    if (!may(caller, 'appointment', 'book', { patientId })) {
-      throw new ForbiddenError('You may only book for your own patient record');
-    }
-  };
+  const mayBook = (caller: Caller, patientId: string) =>
+    authorizeNew(caller, 'appointment', { patientId }, { refusal: 'You may only book for your own patient record' });
 
   /**
    * Patient and doctor verified with their services, priced from the tariff; a patient books

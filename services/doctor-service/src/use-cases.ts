@@ -1,5 +1,5 @@
 import type { PublicDoctor } from '@caregrid/contracts';
-import { authorize, ForbiddenError, may, widestPermitted, type Caller, type Page } from '@caregrid/platform';
+import { authorize, authorizeNew, widestPermitted, type Caller, type Page } from '@caregrid/platform';
 import type { DoctorFilter, DoctorRepository } from './data/doctor-repository.js';
 import { doctorFacts, doctorView, searchTextScope } from './domain/doctor-access.js';
 import { mergeDoctor, mergeOwnDoctorProfile, toDoctorRecord, type Doctor, type DoctorInput } from './domain/doctor.js';
@@ -26,7 +26,7 @@ export function doctorUseCases(doctors: DoctorStore) {
   return {
     /** Admins add a doctor; the writer gets the whole record back. */
     async create(caller: Caller, input: DoctorInput): Promise<Doctor> {
-      if (!may(caller, 'doctor', 'create', {})) throw new ForbiddenError('You may not create doctor records');
+      authorizeNew(caller, 'doctor', {}, { refusal: 'You may not create doctor records' });
       return doctors.create(toDoctorRecord(input));
     },
 

@@ -1,7 +1,6 @@
 import {
   authorize,
-  ForbiddenError,
-  may,
+  authorizeNew,
   narrow,
   noteAccess,
   uuidv7,
@@ -51,7 +50,7 @@ export function patientUseCases(deps: { patients: PatientStore; auditTrail: Acce
     /** Staff register a patient; the new id is noted before the write, so the audit entry commits with the record. */
     async register(caller: Caller, input: PatientInput): Promise<Patient> {
       const id = uuidv7();
-      if (!may(caller, 'patient', 'create', patientFacts(id))) throw new ForbiddenError('You may not create patient records');
+      authorizeNew(caller, 'patient', patientFacts(id), { refusal: 'You may not create patient records' });
       noteAccess({ resourceId: id, patientIds: [id] });
       return patients.create(toPatientRecord(input, today()), id);
     },

@@ -5,12 +5,14 @@ import type { TokenClaims } from './tokens.js';
 import {
   ACCESS_MATRIX,
   PEER_SERVICES,
+  SELF_SERVICE_FIELDS,
   type Action,
   type Grant,
   type Matrix,
   type Permission,
   type Principal,
   type Resource,
+  type SelfServiceResource,
 } from './model.js';
 
 /** The public entry: the only app whose calls may carry a user's identity. */
@@ -90,28 +92,53 @@ function grantsOf(caller: Caller, resource: Resource, action: Action, matrix: Ma
   });
 }
 
+/** The kinds of link a scope names records by (see Scope). */
+export type ScopeLink = 'patientId' | 'doctorId' | 'userId' | 'careTeamOf';
+export const SCOPE_LINKS: readonly ScopeLink[] = ['patientId', 'doctorId', 'userId', 'careTeamOf'];
+
 /**
- * The links that make a record "own" for a principal: anyone's own account; a
- * patient's records through their patient link, a doctor's through their
- * doctor link. A caller without the link owns nothing of that resource.
+ * The link by which a grant covers records, for a principal: for `own`, anyone's own account,
+ * a patient's records through their patient link, a doctor's through their doctor link; for
+ * `care`, a doctor's care team. None for `any`, nor for a principal that holds no such link.
  */
-function ownLinks(caller: Caller, principal: Principal, resource: Resource): Scope['anyOf'] {
-  if (caller.kind !== 'user') return [];
-  if (resource === 'account') return [{ userId: caller.userId }];
-  if (principal === 'patient' && caller.patientId) return [{ patientId: caller.patientId }];
-  if (principal === 'doctor' && caller.doctorId) return [{ doctorId: caller.doctorId }];
-  return [];
+function linkKind(principal: Principal, grant: Grant, resource: Resource): ScopeLink | undefined {
+  if (grant === 'care') return principal === 'doctor' ? 'careTeamOf' : undefined;
+  if (grant !== 'own') return undefined;
+  if (resource === 'account') return 'userId';
+  if (principal === 'patient') return 'patientId';
+  if (principal === 'doctor') return 'doctorId';
+  return undefined;
+}
+
+/** The caller's link for a grant (a caller without the link, e.g. an unlinked patient account, has none). */
+function linkOf(caller: Caller, principal: Principal, grant: Grant, resource: Resource): Scope['anyOf'][number] | undefined {
+  if (caller.kind !== 'user') return undefined;
+  const kind = linkKind(principal, grant, resource);
+  const id = kind === 'userId' ? caller.userId : kind === 'patientId' ? caller.patientId : kind ? caller.doctorId : undefined;
+  return kind && id ? ({ [kind]: id } as Scope['anyOf'][number]) : undefined;
+}
+
+/**
+ * Every kind of link `narrow` can put into a scope of this resource, over all its actions: what
+ * a store of its records must be able to filter by (scopeClause's declaration checks it at start).
+ */
+export function scopeLinks(resource: Resource, matrix: Matrix = ACCESS_MATRIX): ScopeLink[] {
+  const cells = Object.values(matrix[resource] as Record<string, Partial<Record<Principal, Grant>>>);
+  const kinds = new Set(
+    cells.flatMap((cell) => Object.entries(cell).map(([principal, grant]) => linkKind(principal as Principal, grant!, resource))),
+  );
+  return SCOPE_LINKS.filter((kind) => kinds.has(kind));
 }
 
 function covers(caller: Caller, principal: Principal, grant: Grant, resource: Resource, facts: RecordFacts): boolean {
   if (grant === 'any') return true;
-  if (grant === 'care')
-    return caller.kind === 'user' && !!caller.doctorId && principal === 'doctor' && !!facts.careTeam?.includes(caller.doctorId);
-  return ownLinks(caller, principal, resource).some(
-    (link) =>
-      ('userId' in link && facts.userId === link.userId) ||
-      ('patientId' in link && facts.patientId === link.patientId) ||
-      ('doctorId' in link && facts.doctorId === link.doctorId),
+  const link = linkOf(caller, principal, grant, resource);
+  if (!link) return false;
+  if ('careTeamOf' in link) return !!facts.careTeam?.includes(link.careTeamOf);
+  return (
+    ('userId' in link && facts.userId === link.userId) ||
+    ('patientId' in link && facts.patientId === link.patientId) ||
+    ('doctorId' in link && facts.doctorId === link.doctorId)
   );
 }
 
@@ -150,6 +177,29 @@ export function authorize(
   throw new NotFoundError(resource, record.id);
 }
 
+/** The action that creates a record, for each resource whose records a service creates on a caller's request. */
+export const CREATE_ACTIONS = { patient: 'create', doctor: 'create', appointment: 'book', account: 'create' } as const satisfies {
+  [R in Resource]?: Action<R>;
+};
+export type CreatableResource = keyof typeof CREATE_ACTIONS;
+
+/**
+ * Throws 403 unless the caller may create this record (a booking, a registration), decided on
+ * the facts of the record to be (whose it will be: a booking's patient). Nothing exists yet to
+ * hide, so a refusal is never a 404. `refusal`: the problem's detail, when a route words it.
+ */
+export function authorizeNew(
+  caller: Caller,
+  resource: CreatableResource,
+  facts: RecordFacts,
+  options: { refusal?: string; matrix?: Matrix } = {},
+): void {
+  const action = CREATE_ACTIONS[resource];
+  const allowed = may(caller, resource, action, facts, options.matrix);
+  noteDecision(facts.patientId, allowed);
+  if (!allowed) throw new ForbiddenError(options.refusal ?? `You may not ${action} this ${resource}`);
+}
+
 /**
  * The first of `actions` (widest first) the caller may do to the record, for a
  * route whose answer depends on it (e.g. a whole-record edit by staff or a
@@ -171,6 +221,41 @@ export function widestPermitted<A extends Action>(
 }
 
 /**
+ * The members of a patch outside the self-service fields, as dotted paths: at each level the
+ * members named nowhere first, then those inside an object member that is partly the owner's
+ * (a non-object there is refused whole: `details: null` would drop allergies too).
+ */
+function refusedMembers(patch: Record<string, unknown>, fields: readonly string[], prefix = ''): string[] {
+  const paths = Object.keys(patch).map((member) => ({ member, path: `${prefix}${member}` }));
+  const partly = ({ path }: { path: string }) => fields.some((field) => field.startsWith(`${path}.`));
+  const direct = paths.filter((entry) => !fields.includes(entry.path) && !partly(entry)).map(({ path }) => path);
+  const nested = paths.filter(partly).flatMap(({ member, path }) => {
+    const value = patch[member];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [path];
+    return refusedMembers(value as Record<string, unknown>, fields, `${path}.`);
+  });
+  return [...direct, ...nested];
+}
+
+/**
+ * Throws 403 (with `allowedFields` and `refusedFields`) when a patch by the record's owner reaches
+ * beyond SELF_SERVICE_FIELDS. `besides`: top-level members that are no field of the record (a
+ * version for optimistic locking).
+ */
+export function checkSelfServicePatch(
+  resource: SelfServiceResource,
+  patch: Record<string, unknown>,
+  options: { besides?: readonly string[] } = {},
+): void {
+  const { fields, refusal } = SELF_SERVICE_FIELDS[resource];
+  const besides = new Set(options.besides ?? []);
+  const refused = refusedMembers(Object.fromEntries(Object.entries(patch).filter(([member]) => !besides.has(member))), fields);
+  if (refused.length > 0) {
+    throw new ForbiddenError(refusal.replace('{fields}', fields.join(', ')), { allowedFields: [...fields], refusedFields: refused });
+  }
+}
+
+/**
  * What a list may show a caller: everything, or the records matching any of
  * these links (none at all when the list is empty — e.g. a patient account
  * not yet linked to a patient record).
@@ -184,15 +269,14 @@ export function narrow(caller: Caller, resource: Resource, action: Action = 'lis
   const anyOf: Scope['anyOf'] = [];
   for (const { principal, grant } of grantsOf(caller, resource, action, matrix)) {
     if (grant === 'any') return { all: true, anyOf: [] };
-    if (grant === 'care' && caller.kind === 'user' && caller.doctorId && principal === 'doctor')
-      anyOf.push({ careTeamOf: caller.doctorId });
-    if (grant === 'own') anyOf.push(...ownLinks(caller, principal, resource));
+    const link = linkOf(caller, principal, grant, resource);
+    if (link) anyOf.push(link);
   }
   return { all: false, anyOf };
 }
 
 /** The ids of one kind of link in a scope, for SQL such as `patient_id = ANY($1)`. */
-export function scopeIds(scope: Scope, link: 'patientId' | 'doctorId' | 'userId' | 'careTeamOf'): string[] {
+export function scopeIds(scope: Scope, link: ScopeLink): string[] {
   return scope.anyOf.flatMap((entry) => (link in entry ? [(entry as Record<string, string>)[link]!] : []));
 }
 

@@ -4,7 +4,7 @@ import { ROLES, type Role } from '@caregrid/contracts';
  * CareGrid's access model, written once: who (a role, or a peer service by its
  * app-id) may do which action to which resource, and to which records. The
  * gateway policy's role table and every service's record checks are derived
- * from these two tables (see policy.ts and check.ts), so they cannot drift.
+ * from these two tables (see gateway-policy.ts, dapr-acl.ts and check.ts), so they cannot drift.
  */
 
 /**
@@ -53,7 +53,7 @@ export const ACCESS_MATRIX: Matrix = {
     read: { ...staff, doctor: 'care', patient: 'own', 'appointment-service': 'any', 'notification-service': 'any' },
     // The whole record: identity, email, insurance, the account link.
     update: { ...staff },
-    // What patients keep up to date themselves: phone, address, emergency contact.
+    // What patients keep up to date themselves: how to reach them (the fields: SELF_SERVICE_FIELDS).
     'update-contact': { patient: 'own' },
     delete: { admin: 'any' },
   },
@@ -66,7 +66,7 @@ export const ACCESS_MATRIX: Matrix = {
     'read-private': { ...staff, doctor: 'own' },
     // Licence, specialization, tariff, email: staff-managed.
     update: { admin: 'any' },
-    // What doctors manage themselves: phone, working hours, accepting.
+    // What doctors manage themselves: contact and availability (the fields: SELF_SERVICE_FIELDS).
     'update-schedule': { doctor: 'own' },
     delete: { admin: 'any' },
   },
@@ -113,6 +113,26 @@ export const ACCESS_MATRIX: Matrix = {
   },
 };
 
+/**
+ * What an owner may change on their own record, with the narrow action that lets them (the wider
+ * one, staff's, changes any field): merge-patch members, `a.b` naming member `b` of object member
+ * `a` (and no more of `a`). Identity, the account link, medical and insurance data, licence,
+ * specialization and tariff stay with staff. `refusal` words the 403, `{fields}` the list.
+ */
+export const SELF_SERVICE_FIELDS = {
+  patient: {
+    action: 'update-contact',
+    fields: ['phone', 'address', 'details.emergencyContact'],
+    refusal: 'a patient may change only {fields} of their own record; the rest is for staff',
+  },
+  doctor: {
+    action: 'update-schedule',
+    fields: ['phone', 'workingHours', 'accepting'],
+    refusal: 'a doctor may change only {fields} of their own profile; the rest is staff-managed',
+  },
+} as const satisfies { [R in Resource]?: { action: Action<R>; fields: readonly string[]; refusal: string } };
+export type SelfServiceResource = keyof typeof SELF_SERVICE_FIELDS;
+
 /** A route's permission: any one of `actions` on `resource` lets a caller in; the handler picks the exact one. */
 export type Permission = { resource: Resource; actions: readonly Action[] };
 /** Anyone, signed in or not (sign-up, sign-in, keys). */
@@ -132,6 +152,14 @@ const servicesOnly = (...services: string[]): ServiceOnly => ({ services });
 
 export const isPermission = (access: EndpointAccess): access is Permission => typeof access === 'object' && 'resource' in access;
 export const isServiceOnly = (access: EndpointAccess): access is ServiceOnly => typeof access === 'object' && 'services' in access;
+/** A route a client may call through the gateway: public, or open to some role. */
+export const isClientAccess = (access: EndpointAccess) => access === PUBLIC || isPermission(access);
+
+/** An ENDPOINTS key (`METHOD /express/path`) as its method and path. */
+export function splitRouteKey(key: string): { method: string; path: string } {
+  const [method, path] = key.split(' ');
+  return { method: method!, path: path! };
+}
 
 /**
  * What an account may do only once its email address is confirmed: a self-registered account

@@ -12,6 +12,7 @@ import type { migrate, Migration } from './migrations.js';
 
 export type { Pool, PoolClient } from 'pg';
 export { pgConnectionConfig } from './tls.js';
+export * from './scope-clause.js';
 export { pgDeadLetterMigration, pgDeadLetterRedriveMigration, pgDeadLetterStore } from './postgres/dead-letters.js';
 export { pgIdempotencyStore } from './postgres/idempotency.js';
 export {

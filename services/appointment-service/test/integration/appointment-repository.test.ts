@@ -268,3 +268,18 @@ it('thirty concurrent bookings of one slot and thirty concurrent moves into one:
     await wide.end();
   }
 });
+
+it("a care-team scope (no grant uses it yet) finds the appointments of the doctor's patients with any doctor, not of one whose only appointment with them was cancelled", async () => {
+  const repository = new AppointmentRepository(pool);
+  const withDoctor = await repository.create(booking('2031-05-05T09:00:00Z'));
+  const doctorId = withDoctor.doctorId;
+  const elsewhere = await repository.create({ ...booking('2031-05-06T09:00:00Z'), patientId: withDoctor.patientId });
+  const cancelled = await repository.create({ ...booking('2031-05-05T10:00:00Z'), doctorId });
+  await repository.change(cancelled.id, () => ({ status: 'cancelled', cancellationReason: 'no longer needed' }));
+  await repository.create({ ...booking('2031-05-06T10:00:00Z'), patientId: cancelled.patientId });
+  const scope = { all: false, anyOf: [{ careTeamOf: doctorId }] };
+  const filter = { from: '2031-05-05T00:00:00Z', to: '2031-05-07T00:00:00Z' };
+  const page = await repository.list({ ...filter, limit: 10 }, scope);
+  expect(page.items.map((appointment) => appointment.id)).toEqual([withDoctor.id, elsewhere.id]);
+  expect(await repository.count(filter, scope)).toBe(2);
+});

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { accountMailLink, PASSWORD_CHANGE_REQUIRED, ROLES } from '@caregrid/contracts';
-import { ApiRouter, clientAddressOf, UnauthenticatedError, type Caller } from '@caregrid/platform';
+import { ApiRouter, authorizeNew, clientAddressOf, UnauthenticatedError, type Caller } from '@caregrid/platform';
 import {
   loginSchema,
   newPasswordSchema,
@@ -189,7 +189,8 @@ export function authRoutes(accounts: AccountUseCases): ApiRouter {
         409: problems[409],
         422: problems[422],
       },
-      handler: async ({ body, res }) => {
+      handler: async ({ body, caller, res }) => {
+        authorizeNew(caller, 'account', {});
         const created = await accounts.createStaff(body);
         res.status(201).location(`/auth/users/${created.id}`).json(created);
       },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
-import { enqueueEvent, inTransaction, type Pool } from '@caregrid/platform/postgres';
+import { decodeCursor, NotFoundError, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
+import { enqueueEvent, inTransaction, recordScope, scopeClause, type Pool, type ScopeColumns } from '@caregrid/platform/postgres';
 import type { Invoice, InvoiceStatus, LineItem } from '../domain/invoice.js';
 import { invoiceNumber } from '../domain/invoice.js';
 import { invoiceEvent } from '../events/invoice-events.js';
@@ -53,21 +53,22 @@ export type InvoiceFilter = { patientId?: string; appointmentId?: string; status
 
 const cursorSchema = z.tuple([timestamp, z.uuid()]);
 
+/**
+ * What an invoice's scope links are in its row. No care team: billing hears of paid appointments
+ * only, so it cannot tell whose care a patient is in (a `care` grant on invoices fails at start).
+ */
+export const INVOICE_SCOPE_COLUMNS: ScopeColumns = { patientId: 'patient_id', doctorId: 'doctor_id' };
+const SCOPE = recordScope('invoice', INVOICE_SCOPE_COLUMNS);
+
 /** The WHERE of a search within a scope; parameters numbered after `offset`. */
-function whereOf(filter: Omit<InvoiceFilter, 'limit' | 'cursor'>, scope: Scope, offset: number) {
-  const $ = (n: number) => `$${offset + n}`;
+export function whereOf(filter: Omit<InvoiceFilter, 'limit' | 'cursor'>, scope: Scope, offset: number) {
+  const scoped = scopeClause(scope, SCOPE, offset + 1);
+  const $ = (n: number) => `$${offset + scoped.params.length + n}`;
   return {
-    sql: `(${$(1)}::boolean OR patient_id = ANY(${$(2)}::uuid[]) OR doctor_id = ANY(${$(3)}::uuid[]))
-      AND (${$(4)}::uuid IS NULL OR patient_id = ${$(4)}) AND (${$(5)}::uuid IS NULL OR appointment_id = ${$(5)})
-      AND (${$(6)}::text IS NULL OR status = ${$(6)})`,
-    params: [
-      scope.all,
-      scopeIds(scope, 'patientId'),
-      scopeIds(scope, 'doctorId'),
-      filter.patientId ?? null,
-      filter.appointmentId ?? null,
-      filter.status ?? null,
-    ],
+    sql: `${scoped.sql}
+      AND (${$(1)}::uuid IS NULL OR patient_id = ${$(1)}) AND (${$(2)}::uuid IS NULL OR appointment_id = ${$(2)})
+      AND (${$(3)}::text IS NULL OR status = ${$(3)})`,
+    params: [...scoped.params, filter.patientId ?? null, filter.appointmentId ?? null, filter.status ?? null],
   };
 }
 

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  dayHoursSchema,
   displayName,
   feesSchema,
   namePatchBase,
@@ -12,7 +11,7 @@ import {
   workingHoursSchema,
   type PersonName,
 } from '@caregrid/contracts';
-import { applyMergePatch, ConflictError, ForbiddenError, InvalidInputError } from '@caregrid/platform';
+import { applyMergePatch, checkSelfServicePatch, ConflictError, InvalidInputError } from '@caregrid/platform';
 
 export { WEEKDAYS };
 
@@ -91,38 +90,10 @@ export function mergeDoctor(current: Doctor, patch: Record<string, unknown>): Do
   return toDoctorRecord(merged.data);
 }
 
-/**
- * What a doctor may change on their own profile (RFC 7396 merge patch members):
- * contact and availability. Licence, specialization, tariff, identity and
- * employment data are staff-managed. `version` is the optimistic-locking token,
- * not a profile field.
- */
-export const doctorSelfPatchSchema = z.strictObject({
-  phone: text(40).nullable().optional(),
-  workingHours: z
-    .strictObject(
-      Object.fromEntries(WEEKDAYS.map((day) => [day, dayHoursSchema.nullable().optional()])) as Record<
-        (typeof WEEKDAYS)[number],
-        z.ZodOptional<z.ZodNullable<typeof dayHoursSchema>>
-      >,
-    )
-    .nullable()
-    .optional(),
-  accepting: z.boolean().optional(),
-  version: z.number().int().positive().optional(),
-});
-
-export const OWN_PROFILE_FIELDS = Object.keys(doctorSelfPatchSchema.shape).filter((field) => field !== 'version');
-
 /** PATCH by the doctor themselves: only the self-service members, otherwise like mergeDoctor. */
 export function mergeOwnDoctorProfile(current: Doctor, patch: Record<string, unknown>): DoctorRecord {
-  const refused = Object.keys(patch).filter((field) => !Object.hasOwn(doctorSelfPatchSchema.shape, field));
-  if (refused.length > 0) {
-    throw new ForbiddenError(`a doctor may change only ${OWN_PROFILE_FIELDS.join(', ')} of their own profile; the rest is staff-managed`, {
-      allowedFields: OWN_PROFILE_FIELDS,
-      refusedFields: refused,
-    });
-  }
+  // Which members are the doctor's is the access model's (SELF_SERVICE_FIELDS); `version` is the optimistic-locking token.
+  checkSelfServicePatch('doctor', patch, { besides: ['version'] });
   // The merged profile is validated as a whole, as for staff.
   return mergeDoctor(current, patch);
 }

@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { doctorRecord, publicDoctor, SPECIALIZATIONS } from '@caregrid/contracts';
-import { pageQuerySchema } from '@caregrid/platform';
+import { pageQuerySchema, SELF_SERVICE_FIELDS } from '@caregrid/platform';
 import { doctorInputSchema } from '../domain/doctor.js';
 
 export const doctorBody = doctorInputSchema;
+const own = SELF_SERVICE_FIELDS.doctor.fields;
 /** RFC 7396 merge patch; may carry `version` for optimistic locking. */
 export const doctorPatchBody = z
   .record(z.string(), z.unknown())
   .describe(
-    'JSON merge patch of the doctor. Staff (admin) may change any field; a doctor on their own profile only phone, workingHours and accepting (any other member: 403, nothing changed).',
+    `JSON merge patch of the doctor. Staff (admin) may change any field; a doctor on their own profile only ${own.slice(0, -1).join(', ')} and ${own.at(-1)} (any other member: 403, nothing changed).`,
   );
 export const doctorParams = z.object({ id: z.uuid() });
 

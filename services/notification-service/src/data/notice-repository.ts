@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { decodeCursor, NotFoundError, scopeIds, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
-import { inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import { decodeCursor, NotFoundError, timestamp, toPage, uuidv7, type Page, type Scope } from '@caregrid/platform';
+import { inTransaction, recordScope, scopeClause, type Pool, type PoolClient } from '@caregrid/platform/postgres';
 import type { AccountMailPurpose } from '@caregrid/contracts';
 import type { AccountNotice, AnyNotice, Notice, NoticeKind, NoticeStatus } from '../domain/notice.js';
 
@@ -76,24 +76,19 @@ export type NoticeSearch = {
   id?: string;
 };
 
+/** Mail about an appointment is the patient's and the doctor's (account mail has neither: no scope but `all` sees it). */
+const SCOPE = recordScope('notification', { patientId: 'patient_id', doctorId: 'doctor_id' });
+
 /** A search's filters and the caller's scope as SQL: the condition, its parameters numbered from `first`. */
 function searchConditions(search: NoticeSearch, scope: Scope, first: number): { where: string; params: unknown[] } {
-  const $ = (n: number) => `$${first + n}`;
+  const scoped = scopeClause(scope, SCOPE, first);
+  const $ = (n: number) => `$${first + scoped.params.length + n}`;
   return {
-    where: `(${$(0)}::boolean OR patient_id = ANY(${$(1)}::uuid[]) OR doctor_id = ANY(${$(2)}::uuid[]))
-        AND kind = ANY(${$(3)}::text[]) AND status = ANY(${$(4)}::text[])
-        AND (${$(5)}::uuid IS NULL OR patient_id = ${$(5)}) AND (${$(6)}::uuid IS NULL OR appointment_id = ${$(6)})
-        AND (${$(7)}::uuid IS NULL OR id = ${$(7)})`,
-    params: [
-      scope.all,
-      scopeIds(scope, 'patientId'),
-      scopeIds(scope, 'doctorId'),
-      search.kinds,
-      search.statuses,
-      search.patientId ?? null,
-      search.appointmentId ?? null,
-      search.id ?? null,
-    ],
+    where: `${scoped.sql}
+        AND kind = ANY(${$(0)}::text[]) AND status = ANY(${$(1)}::text[])
+        AND (${$(2)}::uuid IS NULL OR patient_id = ${$(2)}) AND (${$(3)}::uuid IS NULL OR appointment_id = ${$(3)})
+        AND (${$(4)}::uuid IS NULL OR id = ${$(4)})`,
+    params: [...scoped.params, search.kinds, search.statuses, search.patientId ?? null, search.appointmentId ?? null, search.id ?? null],
   };
 }
 
@@ -244,23 +239,22 @@ export class NoticeRepository {
   /** Keyset pagination in creation order, within what `scope` lets the caller see. */
   async list(filter: NoticeFilter, scope: Scope): Promise<Page<Notice>> {
     const after = filter.cursor ? decodeCursor(filter.cursor, cursorSchema) : null;
+    const scoped = scopeClause(scope, SCOPE, 7);
     const { rows } = await this.pool.query<Row>(
       `SELECT * FROM notices
-        WHERE appointment_id IS NOT NULL AND ($4::boolean OR patient_id = ANY($5::uuid[]) OR doctor_id = ANY($6::uuid[]))
-          AND ($7::uuid IS NULL OR appointment_id = $7) AND ($8::uuid IS NULL OR patient_id = $8)
-          AND ($9::text IS NULL OR status = $9)
+        WHERE appointment_id IS NOT NULL AND ${scoped.sql}
+          AND ($4::uuid IS NULL OR appointment_id = $4) AND ($5::uuid IS NULL OR patient_id = $5)
+          AND ($6::text IS NULL OR status = $6)
           AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
         ORDER BY created_at, id LIMIT $3`,
       [
         after?.[0] ?? null,
         after?.[1] ?? null,
         filter.limit + 1,
-        scope.all,
-        scopeIds(scope, 'patientId'),
-        scopeIds(scope, 'doctorId'),
         filter.appointmentId ?? null,
         filter.patientId ?? null,
         filter.status ?? null,
+        ...scoped.params,
       ],
     );
     return toPage(rows, filter.limit, toNotice, (r) => [r.created_at.toISOString(), r.id]);

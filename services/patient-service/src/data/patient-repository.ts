@@ -5,13 +5,21 @@ import {
   likeLiteral,
   likePrefix,
   NotFoundError,
-  scopeIds,
   toPage,
   uuidv7,
   type Page,
   type Scope,
 } from '@caregrid/platform';
-import { atomicStatement, enqueueEvent, inTransaction, type Pool, type PoolClient } from '@caregrid/platform/postgres';
+import {
+  atomicStatement,
+  enqueueEvent,
+  inTransaction,
+  recordScope,
+  scopeClause,
+  type Pool,
+  type PoolClient,
+  type ScopeColumns,
+} from '@caregrid/platform/postgres';
 import type { NameCriterion } from '@caregrid/contracts';
 import type { Patient, PatientRecord } from '../domain/patient.js';
 import { patientEvent, type PatientEventKind } from '../events/patient-events.js';
@@ -106,31 +114,36 @@ function nameCondition({ part, match, value: given }: NameCriterion, param: (val
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What a patient record's scope links are: the record itself, and the doctors in its care relation. */
+export const PATIENT_SCOPE_COLUMNS: ScopeColumns = {
+  patientId: 'id',
+  careTeamOf: (doctors) => `id IN (SELECT patient_id FROM care_appointments WHERE doctor_id = ANY(${doctors}) AND state <> 'cancelled')`,
+};
+const SCOPE = recordScope('patient', PATIENT_SCOPE_COLUMNS);
+
 /** The WHERE of a search within a scope; its parameters are numbered after the `offset` the caller uses. */
 function whereOf(filter: PatientFilter, scope: Scope, offset: number): { sql: string; params: unknown[] } {
   const { identifier, names = [] } = filter;
   const byId = identifier && identifier.system !== 'insurance-policy' && UUID.test(identifier.value) ? identifier.value : null;
   const byPolicy = identifier && identifier.system !== 'id' ? identifier.value : null;
-  const $ = (n: number) => `$${offset + n}`;
+  const scoped = scopeClause(scope, SCOPE, offset + 1);
+  const $ = (n: number) => `$${offset + scoped.params.length + n}`;
   // The name criteria's values, numbered after the fixed ones.
   const nameParams: string[] = [];
   const param = (value: string) => {
     nameParams.push(value);
-    return `${$(10 + nameParams.length)}::text`;
+    return `${$(7 + nameParams.length)}::text`;
   };
   const byName = names.map((criterion) => `\n      AND ${nameCondition(criterion, param)}`).join('');
   return {
     sql: `deleted_at IS NULL
-      AND (${$(1)}::boolean OR id = ANY(${$(2)}::uuid[])
-           OR id IN (SELECT patient_id FROM care_appointments WHERE doctor_id = ANY(${$(3)}::uuid[]) AND state <> 'cancelled'))
-      AND (${$(4)}::text IS NULL OR name_search LIKE '% ' || fold_name(${$(10)}::text) || '%' OR lower(email) COLLATE "C" LIKE ${$(4)})
-      AND (NOT ${$(5)}::boolean OR id = ${$(6)}::uuid OR details->'insurance'->>'policyNumber' = ${$(7)}::text)
-      AND (${$(8)}::date IS NULL OR date_of_birth >= ${$(8)}::date)
-      AND (${$(9)}::date IS NULL OR date_of_birth < ${$(9)}::date)${byName}`,
+      AND ${scoped.sql}
+      AND (${$(1)}::text IS NULL OR name_search LIKE '% ' || fold_name(${$(7)}::text) || '%' OR lower(email) COLLATE "C" LIKE ${$(1)})
+      AND (NOT ${$(2)}::boolean OR id = ${$(3)}::uuid OR details->'insurance'->>'policyNumber' = ${$(4)}::text)
+      AND (${$(5)}::date IS NULL OR date_of_birth >= ${$(5)}::date)
+      AND (${$(6)}::date IS NULL OR date_of_birth < ${$(6)}::date)${byName}`,
     params: [
-      scope.all,
-      scopeIds(scope, 'patientId'),
-      scopeIds(scope, 'careTeamOf'),
+      ...scoped.params,
       filter.q ? likePrefix(filter.q) : null,
       identifier !== undefined,
       byId,

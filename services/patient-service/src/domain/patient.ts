@@ -9,7 +9,7 @@ import {
   personNameOf,
   withPersonName,
 } from '@caregrid/contracts';
-import { applyMergePatch, calendarDate, ForbiddenError, InvalidInputError } from '@caregrid/platform';
+import { applyMergePatch, calendarDate, checkSelfServicePatch, InvalidInputError } from '@caregrid/platform';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -99,48 +99,10 @@ export function mergePatient(current: Patient, patch: unknown, today: string): P
 
 export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);
 
-/**
- * What a patient may change on their own record (RFC 7396 merge patch
- * members): how to reach them. Identity, the account link, medical and
- * insurance data are staff actions.
- */
-export const patientSelfPatchSchema = z.strictObject({
-  phone: text(40).nullable().optional(),
-  address: text(500).nullable().optional(),
-  details: z.strictObject({ emergencyContact: patientDetailsSchema.shape.emergencyContact.unwrap().nullable().optional() }).optional(),
-});
-
-const OWN_DETAILS = Object.keys(patientSelfPatchSchema.shape.details.unwrap().shape);
-export const OWN_RECORD_FIELDS = [
-  ...Object.keys(patientSelfPatchSchema.shape).filter((field) => field !== 'details'),
-  ...OWN_DETAILS.map((field) => `details.${field}`),
-];
-
-/** Members of a patch outside the self-service ones, as dotted paths (`details: null` would drop allergies too). */
-function refusedMembers(patch: Record<string, unknown>): string[] {
-  const refused = Object.keys(patch).filter((field) => !Object.hasOwn(patientSelfPatchSchema.shape, field));
-  if (Object.hasOwn(patch, 'details')) {
-    const details = patch.details;
-    if (typeof details !== 'object' || details === null || Array.isArray(details)) refused.push('details');
-    else
-      refused.push(
-        ...Object.keys(details)
-          .filter((field) => !OWN_DETAILS.includes(field))
-          .map((field) => `details.${field}`),
-      );
-  }
-  return refused;
-}
-
 /** PATCH by the patient themselves: only the self-service members, otherwise like mergePatient. */
 export function mergeOwnPatientRecord(current: Patient, patch: Record<string, unknown>, today = todayUtc()): PatientRecord {
-  const refused = refusedMembers(patch);
-  if (refused.length > 0) {
-    throw new ForbiddenError(`a patient may change only ${OWN_RECORD_FIELDS.join(', ')} of their own record; the rest is for staff`, {
-      allowedFields: OWN_RECORD_FIELDS,
-      refusedFields: refused,
-    });
-  }
+  // Which members are the patient's is the access model's (SELF_SERVICE_FIELDS).
+  checkSelfServicePatch('patient', patch);
   // The merged record is validated as a whole, as for staff.
   return mergePatient(current, patch, today);
 }

@@ -1,4 +1,4 @@
-import { ApiRouter } from '@caregrid/platform';
+import { ApiRouter, SELF_SERVICE_FIELDS } from '@caregrid/platform';
 import type { PatientUseCases } from '../use-cases.js';
 import {
   accessLogPage,
@@ -80,8 +80,7 @@ export function patientRoutes(patients: PatientUseCases): ApiRouter {
       method: 'patch',
       path: '/patients/:id',
       audit: 'change',
-      summary:
-        'Change part of a patient record (JSON merge patch: null removes an optional field). Staff: any field; the patient: phone, address, details.emergencyContact',
+      summary: `Change part of a patient record (JSON merge patch: null removes an optional field). Staff: any field; the patient: ${SELF_SERVICE_FIELDS.patient.fields.join(', ')}`,
       tags: ['patients'],
       params: patientParams,
       body: patientPatchBody,

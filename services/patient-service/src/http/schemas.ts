@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDITED_RESOURCES, patientRecord } from '@caregrid/contracts';
-import { pageQuerySchema } from '@caregrid/platform';
+import { pageQuerySchema, SELF_SERVICE_FIELDS } from '@caregrid/platform';
 import { patientInputSchema } from '../domain/patient.js';
 
 export const patientBody = patientInputSchema;
 
+const own = SELF_SERVICE_FIELDS.patient.fields;
 /** RFC 7396 merge patch: any object; the merged result is validated as a whole. */
 export const patientPatchBody = z
   .record(z.string(), z.unknown())
   .describe(
-    'JSON merge patch of the patient. Staff may change any field; a patient on their own record only phone, address and details.emergencyContact (any other member: 403, nothing changed).',
+    `JSON merge patch of the patient. Staff may change any field; a patient on their own record only ${own.slice(0, -1).join(', ')} and ${own.at(-1)} (any other member: 403, nothing changed).`,
   );
 
 export const patientParams = z.object({ id: z.uuid() });

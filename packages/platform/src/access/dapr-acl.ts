@@ -1,118 +1,21 @@
 import {
   ACCESS_MATRIX,
-  ACTIONS,
   ENDPOINTS,
   PEER_SERVICES,
-  PUBLIC,
-  USER_ROLES,
+  isClientAccess,
   isPermission,
   isServiceOnly,
-  type EndpointAccess,
+  splitRouteKey,
   type Matrix,
-  type Permission,
 } from './model.js';
 import { mayAttempt } from './check.js';
 import { TOKEN_SIGNER } from './tokens.js';
 
 /**
- * An Express path (`/patients/:id`) as an anchored RE2/JS regex over the service path. Under
- * `/fhir/` a parameter never starts with `_` or `$`: no FHIR id does, and such a segment names
- * an interaction or an operation (`_history`, `$everything`), offered only where a route names it.
+ * The Dapr access control lists (the `accessControl` of the services' Configuration), rendered
+ * from the access model: which app-id may invoke which routes at all. The gateway's policy
+ * tables are gateway-policy.ts.
  */
-export function pathPattern(expressPath: string): string {
-  const parameter = expressPath.startsWith('/fhir/') ? '[^/_$][^/]*' : '[^/]+';
-  const escaped = expressPath
-    .split('/')
-    .map((segment) => (segment.startsWith(':') ? parameter : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('/');
-  return `^${escaped}$`;
-}
-
-export type GatewayRoute = { app: string; methods: string[]; path: string; roles: string[] };
-
-/** A route a client may call through the gateway: public, or open to some role. */
-const isClientAccess = (access: EndpointAccess) => access === PUBLIC || isPermission(access);
-
-/** The roles that may attempt a route: the gateway lets them through, the service decides per record. */
-export function rolesFor(permission: Permission, matrix: Matrix = ACCESS_MATRIX): string[] {
-  return USER_ROLES.filter((role) => mayAttempt({ kind: 'user', userId: 'role-probe', roles: [role] }, permission, matrix));
-}
-
-function splitKey(key: string): { method: string; path: string } {
-  const [method, path] = key.split(' ');
-  return { method: method!, path: path! };
-}
-
-/**
- * The gateway policy's tables, derived from the access model: routes a role
- * may call (with the roles), and routes anyone may call. Sidecar-only routes
- * (event deliveries, binding triggers) and service-only ones are in neither: no client reaches them.
- */
-export function gatewayPolicyTables(
-  matrix: Matrix = ACCESS_MATRIX,
-  endpoints: typeof ENDPOINTS = ENDPOINTS,
-): { routes: GatewayRoute[]; publicRoutes: { app: string; methods: string[]; path: string }[] } {
-  const routes: GatewayRoute[] = [];
-  const publicRoutes: { app: string; methods: string[]; path: string }[] = [];
-  for (const [app, table] of Object.entries(endpoints)) {
-    for (const [key, access] of Object.entries(table)) {
-      const { method, path } = splitKey(key);
-      if (access === PUBLIC) publicRoutes.push({ app, methods: [method], path: pathPattern(path) });
-      else if (isPermission(access)) {
-        const roles = rolesFor(access, matrix);
-        if (roles.length > 0) routes.push({ app, methods: [method], path: pathPattern(path), roles });
-      }
-    }
-  }
-  return { routes, publicRoutes };
-}
-
-/**
- * The gateway policy's tables as the Rego looks them up: app-id → method → the
- * routes (path pattern, roles as an object) or public path patterns. The policy
- * runs on every request in the gateway sidecar; keyed lookups there replace a
- * scan of every route of every service (and a role list scan per route).
- */
-export type GatewayPolicyIndex = {
-  routes: Record<string, Record<string, { path: string; roles: Record<string, true> }[]>>;
-  publicRoutes: Record<string, Record<string, string[]>>;
-};
-
-export function gatewayPolicyIndex(tables: ReturnType<typeof gatewayPolicyTables> = gatewayPolicyTables()): GatewayPolicyIndex {
-  const index: GatewayPolicyIndex = { routes: {}, publicRoutes: {} };
-  for (const { app, methods, path, roles } of tables.routes) {
-    for (const method of methods) {
-      ((index.routes[app] ??= {})[method] ??= []).push({ path, roles: Object.fromEntries(roles.map((role) => [role, true])) });
-    }
-  }
-  for (const { app, methods, path } of tables.publicRoutes) {
-    for (const method of methods) ((index.publicRoutes[app] ??= {})[method] ??= []).push(path);
-  }
-  return index;
-}
-
-/** Whether a service route is one a client may call through the gateway (for the merged OpenAPI document). */
-export function isClientRoute(app: string, method: string, expressPath: string, endpoints: typeof ENDPOINTS = ENDPOINTS): boolean {
-  const access = endpoints[app]?.[`${method.toUpperCase()} ${expressPath}`];
-  return access !== undefined && isClientAccess(access);
-}
-
-const GRANT_TEXT = { any: 'all', own: 'own', care: 'care team' } as const;
-
-/** The matrix as the Markdown table docs/access-control.md shows (a unit test keeps that copy equal). */
-export function accessMatrixMarkdown(matrix: Matrix = ACCESS_MATRIX): string {
-  const principals = [...USER_ROLES, ...PEER_SERVICES] as const;
-  const lines = [`| Resource | Action | ${principals.join(' | ')} |`, `| --- | --- | ${principals.map(() => '---').join(' | ')} |`];
-  for (const [resource, actions] of Object.entries(ACTIONS)) {
-    for (const action of actions) {
-      const cell = (matrix as Record<string, Record<string, Record<string, keyof typeof GRANT_TEXT>>>)[resource]![action]!;
-      lines.push(`| ${resource} | ${action} | ${principals.map((p) => (cell[p] ? GRANT_TEXT[cell[p]] : '—')).join(' | ')} |`);
-    }
-  }
-  return lines.join('\n');
-}
-
-// ---------------------------------------------------------------- Dapr access control lists
 
 /**
  * The SPIFFE trust domain of the sidecars' identities (`spiffe://public/ns/<namespace>/<app-id>`).
@@ -180,7 +83,7 @@ export function invocationGrants(
  */
 export const SHARED_ROUTE_ROOTS = ['fhir'] as const;
 
-const isFhirRoute = (key: string) => splitKey(key).path.startsWith('/fhir/');
+const isFhirRoute = (key: string) => splitRouteKey(key).path.startsWith('/fhir/');
 
 /** The group of a service path in the ACL: its first segment, or its first two under a shared root. */
 export function aclGroupOf(path: string): string {
@@ -204,7 +107,7 @@ export function aclGroupOf(path: string): string {
 export function aclOperations(routeKeys: readonly string[]): AclOperation[] {
   const groups = new Map<string, { paths: Set<string>; verbs: Set<string> }>();
   for (const key of routeKeys) {
-    const { method, path } = splitKey(key);
+    const { method, path } = splitRouteKey(key);
     const segments = path.split('/').slice(1);
     const daprPath = `/${segments.map((s, i) => (s.startsWith(':') ? (i === segments.length - 1 ? '*' : '**') : s)).join('/')}`;
     const root = aclGroupOf(path);
