@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@caregrid/contracts';
+import type { Caller } from '@caregrid/platform';
 import type { HttpResult, jsonClient } from './testing.js';
 
 let counter = 0;
@@ -9,6 +10,12 @@ export const PASSWORD = 'correct horse battery';
 
 /** The header that sends a request as the holder of an access token. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A signed-in user as a service's use cases see them (the caller a verified token makes), for unit tests of use cases. */
+export const userCaller = (
+  roles: ('admin' | 'receptionist' | 'doctor' | 'patient')[],
+  links: { patientId?: string; doctorId?: string } = {},
+): Caller => ({ kind: 'user', userId: `u-${roles.join('-')}`, roles, ...links });
 
 let sequence = 0;
 

@@ -1,3 +1,4 @@
+import { sampleAuditEntry } from '@caregrid/devkit';
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, CloudEvent, TrailEntry } from '@caregrid/contracts';
 import { pino } from 'pino';
@@ -18,22 +19,7 @@ function inMemoryTrail() {
   return { kept, port: port as AnalyticsPorts['audit'] };
 }
 
-const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-  id: randomUUID(),
-  at: '2026-03-02T09:00:00.000Z',
-  actor: { kind: 'user', userId: randomUUID(), roles: ['doctor'], doctorId: randomUUID() },
-  service: 'patient-service',
-  resource: 'patient',
-  resourceId: null,
-  action: 'read',
-  patientIds: [randomUUID()],
-  outcome: 'allowed',
-  status: 200,
-  clientAddress: null,
-  requestId: randomUUID(),
-  traceId: 'a'.repeat(32),
-  ...overrides,
-});
+const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => sampleAuditEntry({ at: '2026-03-02T09:00:00.000Z', ...overrides });
 
 const delivered = (data: AuditEntry, topic: string): CloudEvent<unknown> => ({
   specversion: '1.0',

@@ -1,4 +1,5 @@
-import { ConflictError, ForbiddenError, NotFoundError, toPage, uuidv7, type Caller } from '@caregrid/platform';
+import { userCaller } from '@caregrid/devkit';
+import { ConflictError, ForbiddenError, NotFoundError, toPage, uuidv7 } from '@caregrid/platform';
 import { assertVersion, doctorInputSchema, type Doctor, type DoctorRecord } from '../../src/domain/doctor.js';
 import { doctorUseCases, type DoctorStore } from '../../src/use-cases.js';
 
@@ -44,15 +45,7 @@ function memoryStore() {
   return { store, records };
 }
 
-const user = (
-  roles: ('admin' | 'receptionist' | 'doctor' | 'patient')[],
-  links: { patientId?: string; doctorId?: string } = {},
-): Caller => ({
-  kind: 'user',
-  userId: `u-${roles.join('-')}`,
-  roles,
-  ...links,
-});
+const user = userCaller;
 const admin = user(['admin']);
 
 const input = (name: string, licenseNumber: string) =>

@@ -1,3 +1,4 @@
+import { userCaller } from '@caregrid/devkit';
 import { ForbiddenError, NotFoundError, scopeIds, toPage, uuidv7, type Caller, type Scope } from '@caregrid/platform';
 import { patientInputSchema, type Patient, type PatientRecord } from '../../src/domain/patient.js';
 import { patientUseCases, type PatientStore } from '../../src/use-cases.js';
@@ -55,15 +56,7 @@ function memoryStore() {
   return { store, records };
 }
 
-const user = (
-  roles: ('admin' | 'receptionist' | 'doctor' | 'patient')[],
-  links: { patientId?: string; doctorId?: string } = {},
-): Caller => ({
-  kind: 'user',
-  userId: `u-${roles.join('-')}`,
-  roles,
-  ...links,
-});
+const user = userCaller;
 const admin = user(['admin']);
 const reception = user(['receptionist']);
 const DOCTOR = '0190f0a0-0000-7000-8000-0000000000d1';
