@@ -1,5 +1,5 @@
 import { userCaller } from '@caregrid/devkit';
-import { ForbiddenError, NotFoundError, scopeIds, toPage, uuidv7, type Caller, type Scope } from '@caregrid/platform';
+import { ForbiddenError, NotFoundError, scopeIds, toPage, uuidv7, type Scope } from '@caregrid/platform';
 import { patientInputSchema, type Patient, type PatientRecord } from '../../src/domain/patient.js';
 import { patientUseCases, type PatientStore } from '../../src/use-cases.js';
 
