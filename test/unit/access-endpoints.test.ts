@@ -35,10 +35,7 @@ const routersByApp: Record<string, ApiRouter[]> = {
     patientSubscriptions({ patients: unused, deadLetters: unused, logger: unused }).routes,
   ],
   'doctor-service': [doctorRoutes(unused), doctorFhirRoutes(unused)],
-  'appointment-service': [
-    appointmentRoutes({ appointments: unused, sidecar: unused, cleanup: unused, limits: unused }),
-    appointmentFhirRoutes(unused),
-  ],
+  'appointment-service': [appointmentRoutes(unused), appointmentFhirRoutes(unused)],
   'billing-service': [
     invoiceRoutes(unused),
     invoiceFhirRoutes(unused),

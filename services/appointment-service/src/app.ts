@@ -3,19 +3,18 @@ import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@ca
 import type { Pool } from '@caregrid/platform/postgres';
 import { AppointmentRepository } from './data/appointment-repository.js';
 import { appointmentFhirRoutes } from './http/fhir-routes.js';
-import { appointmentRoutes, type CleanupSettings } from './http/routes.js';
-import { appointmentUseCases, type BookingLimits } from './use-cases.js';
+import { appointmentRoutes } from './http/routes.js';
+import { appointmentUseCases, type BookingLimits, type CleanupSettings } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; cleanup: CleanupSettings; booking: BookingLimits }) {
   const appointments = new AppointmentRepository(deps.db, deps.onEventsQueued);
+  // Built once: the JSON and the FHIR routes answer under the same rules.
+  const useCases = appointmentUseCases({ appointments, sidecar: deps.sidecar, limits: deps.booking, cleanup: deps.cleanup });
   return createServiceApp({
     service: 'appointment-service',
     logger: deps.logger,
     tokens: deps.tokens,
-    routers: [
-      appointmentRoutes({ appointments, sidecar: deps.sidecar, cleanup: deps.cleanup, limits: deps.booking }),
-      appointmentFhirRoutes(appointmentUseCases({ appointments, sidecar: deps.sidecar, limits: deps.booking })),
-    ],
+    routers: [appointmentRoutes(useCases), appointmentFhirRoutes(useCases)],
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,

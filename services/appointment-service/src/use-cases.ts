@@ -13,7 +13,14 @@ import {
   type Sidecar,
 } from '@caregrid/platform';
 import type { AppointmentFilter, AppointmentRepository } from './data/appointment-repository.js';
-import { checkTransition, freeSlots, type Appointment, type AppointmentStatus } from './domain/appointment.js';
+import {
+  checkPayment,
+  checkTransition,
+  freeSlots,
+  type Appointment,
+  type AppointmentStatus,
+  type PaymentMethod,
+} from './domain/appointment.js';
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
 import { planMove, type RescheduleRequest } from './domain/reschedule-appointment.js';
 import { localDate } from './domain/zoned-time.js';
@@ -28,6 +35,9 @@ export type SlotBookingRequest = {
   statedEnd?: string;
 };
 
+/** RETENTION_DAYS, CLEANUP_BATCH_SIZE and the least time between two runs. */
+export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
+
 /** BOOKING_HORIZON_DAYS and MAX_OPEN_BOOKINGS_PER_PATIENT. */
 export type BookingLimits = { horizonDays: number; maxOpenPerPatient: number };
 
@@ -40,6 +50,7 @@ export function appointmentUseCases(deps: {
   appointments: AppointmentRepository;
   sidecar: Sidecar;
   limits: BookingLimits;
+  cleanup?: CleanupSettings;
   now?: () => Date;
 }) {
   const { appointments, sidecar, limits } = deps;
@@ -150,6 +161,22 @@ export function appointmentUseCases(deps: {
         checkTransition(current.status, change.status, change.reason);
         return { status: change.status, cancellationReason: change.status === 'cancelled' ? change.reason : undefined };
       });
+    },
+
+    /** Staff record the payment, once and of exactly the booked amount, under the row lock (its event is appointment.paid). */
+    pay(caller: Caller, id: string, payment: { method: PaymentMethod; amount: number }): Promise<Appointment> {
+      return appointments.change(id, (current) => {
+        authorize(caller, 'appointment', 'pay', current);
+        checkPayment(current, payment.amount);
+        return { payment: { method: payment.method, amount: payment.amount } };
+      });
+    },
+
+    /** The cron binding's run: appointments ended more than the retention ago go to the archive, in batches. */
+    archiveEnded() {
+      if (!deps.cleanup) throw new Error('appointment cleanup is not configured');
+      const { retentionDays, batchSize, minIntervalMs } = deps.cleanup;
+      return appointments.archiveEnded(new Date(now().getTime() - retentionDays * 86_400_000), { batchSize, minIntervalMs });
     },
 
     /**

@@ -1,7 +1,5 @@
-import { ApiRouter, authorize, type Sidecar } from '@caregrid/platform';
-import type { AppointmentRepository } from '../data/appointment-repository.js';
-import { checkPayment } from '../domain/appointment.js';
-import { appointmentUseCases, type BookingLimits } from '../use-cases.js';
+import { ApiRouter } from '@caregrid/platform';
+import type { AppointmentUseCases } from '../use-cases.js';
 import {
   appointmentPage,
   appointmentResponse,
@@ -32,22 +30,8 @@ const problems = {
   503: { description: 'patient-service or doctor-service unavailable (or answering outside its contract)' },
 };
 
-export type CleanupSettings = { retentionDays: number; batchSize: number; minIntervalMs: number };
-
-export function appointmentRoutes(deps: {
-  appointments: AppointmentRepository;
-  sidecar: Sidecar;
-  cleanup: CleanupSettings;
-  limits: BookingLimits;
-}): ApiRouter {
-  const { appointments } = deps;
-  const useCases = appointmentUseCases(deps);
-
-  const cleanup = () => {
-    const cutoff = new Date(Date.now() - deps.cleanup.retentionDays * 86_400_000);
-    return appointments.archiveEnded(cutoff, { batchSize: deps.cleanup.batchSize, minIntervalMs: deps.cleanup.minIntervalMs });
-  };
-
+/** The JSON routes: each parses, calls one use case and answers. */
+export function appointmentRoutes(useCases: AppointmentUseCases): ApiRouter {
   return ApiRouter.forService('appointment-service')
     .add({
       method: 'post',
@@ -95,7 +79,7 @@ export function appointmentRoutes(deps: {
       tags: ['appointments'],
       responses: { 200: { description: 'Run report', schema: cleanupResponse }, 403: problems[403] },
       handler: async ({ res }) => {
-        res.json(await cleanup());
+        res.json(await useCases.archiveEnded());
       },
     })
     .add({
@@ -149,13 +133,7 @@ export function appointmentRoutes(deps: {
       body: paymentBody,
       responses: { 200: { description: 'Paid', schema: appointmentResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
-        res.json(
-          await appointments.change(params.id, (current) => {
-            authorize(caller, 'appointment', 'pay', current);
-            checkPayment(current, body.amount);
-            return { payment: { method: body.method, amount: body.amount } };
-          }),
-        );
+        res.json(await useCases.pay(caller, params.id, body));
       },
     })
     .add({
@@ -165,7 +143,7 @@ export function appointmentRoutes(deps: {
       tags: ['internal'],
       responses: { 200: { description: 'Run report', schema: cleanupResponse } },
       handler: async ({ res }) => {
-        res.json(await cleanup());
+        res.json(await useCases.archiveEnded());
       },
     });
 }
