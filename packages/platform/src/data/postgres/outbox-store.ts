@@ -2,18 +2,7 @@ import pg from 'pg';
 import { appendToOutbox } from './outbox-writes.js';
 import { atomicStatement, inTransaction } from './transactions.js';
 import { toPage } from '../../pagination.js';
-import { claimedEventOfRow, parkedEventOfRow, type OutboxStore } from '../outbox.js';
-
-type PgOutboxRow = {
-  id: string;
-  topic: string;
-  type: string;
-  subject: string;
-  data: unknown;
-  created_at: Date;
-  attempts: number;
-  traceparent: string | null;
-};
+import { claimedEventOfRow, parkedEventOfRow, type OutboxRow, type OutboxStore } from '../outbox.js';
 
 export function pgOutboxStore(pool: pg.Pool): OutboxStore {
   return {
@@ -24,7 +13,7 @@ export function pgOutboxStore(pool: pg.Pool): OutboxStore {
         // One claimer at a time (released at commit): two relays must not both see a subject's
         // head as free. Publishing happens after this transaction, without it.
         await client.query("SELECT pg_advisory_xact_lock(hashtext('caregrid.outbox.claim'))");
-        const { rows } = await client.query<PgOutboxRow>(
+        const { rows } = await client.query<OutboxRow>(
           `WITH candidates AS (
              SELECT o.id FROM outbox o
               WHERE o.published_at IS NULL AND o.parked_at IS NULL
