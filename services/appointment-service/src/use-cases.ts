@@ -50,7 +50,7 @@ export function appointmentUseCases(deps: {
   appointments: AppointmentRepository;
   sidecar: Sidecar;
   limits: BookingLimits;
-  cleanup?: CleanupSettings;
+  cleanup: CleanupSettings;
   now?: () => Date;
 }) {
   const { appointments, sidecar, limits } = deps;
@@ -174,7 +174,6 @@ export function appointmentUseCases(deps: {
 
     /** The cron binding's run: appointments ended more than the retention ago go to the archive, in batches. */
     archiveEnded() {
-      if (!deps.cleanup) throw new Error('appointment cleanup is not configured');
       const { retentionDays, batchSize, minIntervalMs } = deps.cleanup;
       return appointments.archiveEnded(new Date(now().getTime() - retentionDays * 86_400_000), { batchSize, minIntervalMs });
     },
