@@ -11,6 +11,7 @@ export type DomainErrorKind =
   | 'forbidden' // caller may not do this → 403
   | 'not-found' // the record is absent → 404
   | 'conflict' // duplicate, overlap, stale version, already done → 409
+  | 'precondition-failed' // the version the caller stated (If-Match) is not the current one → 412
   | 'gone' // a single-use or expiring credential that was used, replaced or has expired → 410
   | 'too-large' // the write would make an event larger than a contract allows → 413
   | 'rule-violation' // well-formed but against a rule → 422
@@ -72,6 +73,16 @@ export class NotFoundError extends DomainError {
 export class ConflictError extends DomainError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('conflict', message, details);
+  }
+}
+
+/**
+ * The caller made the write conditional on a version of the record (If-Match) that is no longer
+ * the current one: someone else wrote since. Nothing was changed.
+ */
+export class PreconditionFailedError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('precondition-failed', message, details);
   }
 }
 

@@ -19,6 +19,8 @@ export * from './data/migrations.js';
 export * from './data/outbox.js';
 export * from './boot.js';
 export * from './json-merge-patch.js';
+export * from './json-patch.js';
+export * from './versions.js';
 export * from './access/index.js';
 export * from './events/delivery.js';
 export * from './events/dead-letters.js';

@@ -21,6 +21,7 @@ const statusByKind: Record<DomainErrorKind, { status: number; title: string }> =
   'not-found': { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
   gone: { status: 410, title: 'Gone' },
+  'precondition-failed': { status: 412, title: 'Precondition failed' },
   'too-large': { status: 413, title: 'Content too large' },
   'rule-violation': { status: 422, title: 'Unprocessable request' },
   throttled: { status: 429, title: 'Too many requests' },

@@ -110,13 +110,7 @@ export function assertVersion(current: Doctor, expected: number | undefined): vo
   }
 }
 
-/** `If-Match: "3"` or `W/"3"` → 3; `*` means any version. */
-export function versionFromIfMatch(header: string | undefined): number | undefined {
-  if (!header || header.trim() === '*') return undefined;
-  const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
-  if (!match)
-    throw new InvalidInputError('If-Match must be an ETag from this API', [{ path: 'headers.if-match', message: 'expected "<version>"' }]);
-  return Number(match[1]);
-}
+// Shared with patient-service's FHIR writes; re-exported where doctor-service's routes take it from.
+export { versionFromIfMatch } from '@caregrid/platform';
 
 export const etagOf = (doctor: Pick<Doctor, 'version'>) => `"${doctor.version}"`;
