@@ -3,6 +3,7 @@ import {
   authorizeNew,
   narrow,
   noteAccess,
+  PreconditionFailedError,
   uuidv7,
   widestPermitted,
   type Caller,
@@ -12,7 +13,15 @@ import {
 import type { PatientFilter, PatientRepository } from './data/patient-repository.js';
 import { toAccessLogEntry, type AccessLogEntry, type AccessLogPort } from './domain/access-log.js';
 import { patientFacts } from './domain/patient-access.js';
-import { mergeOwnPatientRecord, mergePatient, todayUtc, toPatientRecord, type Patient, type PatientInput } from './domain/patient.js';
+import {
+  assertPatientVersion,
+  mergeOwnPatientRecord,
+  mergePatient,
+  todayUtc,
+  toPatientRecord,
+  type Patient,
+  type PatientInput,
+} from './domain/patient.js';
 
 /** What the use cases need of the patient store (PatientRepository; an in-memory double in unit tests). */
 export type PatientStore = Pick<
@@ -46,13 +55,31 @@ export function patientUseCases(deps: { patients: PatientStore; auditTrail: Acce
     return found;
   }
 
+  /** Staff register a patient; the new id is noted before the write, so the audit entry commits with the record. */
+  async function register(caller: Caller, input: PatientInput): Promise<Patient> {
+    const id = uuidv7();
+    authorizeNew(caller, 'patient', patientFacts(id), { refusal: 'You may not create patient records' });
+    noteAccess({ resourceId: id, patientIds: [id] });
+    return patients.create(toPatientRecord(input, today()), id);
+  }
+
   return {
-    /** Staff register a patient; the new id is noted before the write, so the audit entry commits with the record. */
-    async register(caller: Caller, input: PatientInput): Promise<Patient> {
-      const id = uuidv7();
-      authorizeNew(caller, 'patient', patientFacts(id), { refusal: 'You may not create patient records' });
-      noteAccess({ resourceId: id, patientIds: [id] });
-      return patients.create(toPatientRecord(input, today()), id);
+    register,
+
+    /**
+     * A conditional create (FHIR If-None-Exist): the patient `match` finds among those the caller
+     * may read is answered instead of a new one; more than one is a 412, nothing created. Two
+     * such creates at once may both create (as FHIR allows); the unique email refuses the second.
+     */
+    async registerUnlessFound(caller: Caller, input: PatientInput, match: PatientFilter): Promise<{ patient: Patient; created: boolean }> {
+      const found = await list(caller, match, { limit: 2 });
+      if (found.items.length > 1) throw new PreconditionFailedError('the condition (If-None-Exist) matches more than one patient');
+      const [existing] = found.items;
+      if (existing) {
+        noteAccess({ resourceId: existing.id });
+        return { patient: existing, created: false };
+      }
+      return { patient: await register(caller, input), created: true };
     },
 
     /** Staff, the patient themself, or a doctor in their care team (otherwise as if there were no such patient). */
@@ -79,23 +106,40 @@ export function patientUseCases(deps: { patients: PatientStore; auditTrail: Acce
       return patients.count(filter, searchScope(caller));
     },
 
-    /** Staff replace the whole record, checked under the row lock. */
-    replace(caller: Caller, id: string, input: PatientInput): Promise<Patient> {
+    /**
+     * Staff replace the whole record, checked under the row lock. `input` may be computed from the
+     * current record (FHIR's PUT keeps what a Patient does not carry); `expectedVersion`: If-Match.
+     */
+    replace(
+      caller: Caller,
+      id: string,
+      input: PatientInput | ((current: Patient) => PatientInput),
+      expectedVersion?: number,
+    ): Promise<Patient> {
       return patients.update(id, (current) => {
         authorize(caller, 'patient', 'update', patientFacts(current.id));
-        return toPatientRecord(input, today());
+        assertPatientVersion(current, expectedVersion);
+        return toPatientRecord(typeof input === 'function' ? input(current) : input, today());
       });
     },
 
     /**
      * A merge patch, by who is asking: staff change the whole record (identity, email, insurance,
      * the account link); a patient only their own contact details (any other member: 403, nothing
-     * changed). The merged record is validated as a whole either way.
+     * changed). The merged record is validated as a whole either way. `patch` may be computed from
+     * the current record (FHIR's JSON Patch), only once the caller may change it; `expectedVersion`: If-Match.
      */
-    patch(caller: Caller, id: string, patch: Record<string, unknown>): Promise<Patient> {
+    patch(
+      caller: Caller,
+      id: string,
+      patch: Record<string, unknown> | ((current: Patient) => Record<string, unknown>),
+      expectedVersion?: number,
+    ): Promise<Patient> {
       return patients.update(id, (current) => {
         const action = widestPermitted(caller, 'patient', ['update', 'update-contact'], patientFacts(current.id));
-        return action === 'update' ? mergePatient(current, patch, today()) : mergeOwnPatientRecord(current, patch, today());
+        assertPatientVersion(current, expectedVersion);
+        const merge = typeof patch === 'function' ? patch(current) : patch;
+        return action === 'update' ? mergePatient(current, merge, today()) : mergeOwnPatientRecord(current, merge, today());
       });
     },
 

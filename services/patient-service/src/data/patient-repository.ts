@@ -36,12 +36,13 @@ type Row = {
   gender: Patient['gender'];
   details: Patient['details'];
   user_id: string | null;
+  version: number;
   created_at: Date;
   updated_at: Date;
   sort_name: string;
 };
 
-const COLUMNS = `id, name, family, given, email, phone, address, date_of_birth, gender, details, user_id, created_at, updated_at, lower(name) AS sort_name`;
+const COLUMNS = `id, name, family, given, email, phone, address, date_of_birth, gender, details, user_id, version, created_at, updated_at, lower(name) AS sort_name`;
 
 const toPatient = (row: Row): Patient => ({
   id: row.id,
@@ -55,6 +56,7 @@ const toPatient = (row: Row): Patient => ({
   gender: row.gender,
   details: row.details,
   userId: row.user_id,
+  version: row.version,
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });
@@ -241,7 +243,7 @@ export class PatientRepository {
       const { rows } = await client
         .query<Row>(
           `UPDATE patients SET name = $2, family = $3, given = $4, email = $5, phone = $6, address = $7, date_of_birth = $8,
-                  gender = $9, details = $10, user_id = $11, updated_at = now()
+                  gender = $9, details = $10, user_id = $11, version = version + 1, updated_at = now()
             WHERE id = $1 RETURNING ${COLUMNS}`,
           [id, ...this.values(record)],
         )
@@ -256,7 +258,7 @@ export class PatientRepository {
   async delete(id: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<Row>(
-        `UPDATE patients SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+        `UPDATE patients SET deleted_at = now(), version = version + 1, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
         [id],
       );
       if (!rows[0]) throw new NotFoundError('patient', id);

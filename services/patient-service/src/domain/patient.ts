@@ -9,7 +9,14 @@ import {
   personNameOf,
   withPersonName,
 } from '@caregrid/contracts';
-import { applyMergePatch, calendarDate, checkSelfServicePatch, InvalidInputError } from '@caregrid/platform';
+import {
+  applyMergePatch,
+  calendarDate,
+  canonicalJson,
+  checkSelfServicePatch,
+  InvalidInputError,
+  PreconditionFailedError,
+} from '@caregrid/platform';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -43,12 +50,14 @@ export type Patient = {
   gender: (typeof GENDERS)[number];
   details: PatientDetails;
   userId: string | null;
+  /** Counts the record's changes from 1 (FHIR's versionId; the ETag of If-Match). */
+  version: number;
   createdAt: string;
   updatedAt: string;
 };
 
 /** The stored form: optional fields explicit, email compared case-insensitively. */
-export type PatientRecord = Omit<Patient, 'id' | 'createdAt' | 'updatedAt'>;
+export type PatientRecord = Omit<Patient, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
 
 /** Rules beyond shape: normalises, and refuses a birth date in the future. */
 export function toPatientRecord(input: PatientInput, today: string): PatientRecord {
@@ -105,4 +114,39 @@ export function mergeOwnPatientRecord(current: Patient, patch: Record<string, un
   checkSelfServicePatch('patient', patch);
   // The merged record is validated as a whole, as for staff.
   return mergePatient(current, patch, today);
+}
+
+/**
+ * A conditional write (FHIR If-Match) names the version it read: if someone wrote since, nothing
+ * is changed (412). Without one, the write is unconditional, as on the JSON API.
+ */
+export function assertPatientVersion(current: Patient, expected: number | undefined): void {
+  if (expected !== undefined && expected !== current.version) {
+    throw new PreconditionFailedError(
+      `patient ${current.id} was changed since version ${expected} (it is at version ${current.version}): read it again`,
+      { currentVersion: current.version },
+    );
+  }
+}
+
+/**
+ * The merge patch that turns `current` into `next` (both as the JSON API's body): each member that
+ * differs, `null` for one that is gone, and within `details` each of its members alike. So a
+ * change made some other way (a FHIR JSON Patch) meets the same rules as the JSON API's PATCH.
+ */
+export function mergePatchBetween(current: PatientInput & PersonName, next: Record<string, unknown>): Record<string, unknown> {
+  // Whatever the order of members (PostgreSQL's jsonb keeps its own).
+  const differs = (a: unknown, b: unknown) => canonicalJson(a ?? null) !== canonicalJson(b ?? null);
+  const patch: Record<string, unknown> = {};
+  for (const [member, value] of Object.entries(next)) {
+    if (member === 'details') continue;
+    if (differs((current as Record<string, unknown>)[member], value)) patch[member] = value ?? null;
+  }
+  const before = (current.details ?? {}) as Record<string, unknown>;
+  const after = (next.details ?? {}) as Record<string, unknown>;
+  const details: Record<string, unknown> = {};
+  for (const member of new Set([...Object.keys(before), ...Object.keys(after)]))
+    if (differs(before[member], after[member])) details[member] = after[member] ?? null;
+  if (Object.keys(details).length > 0) patch.details = details;
+  return patch;
 }

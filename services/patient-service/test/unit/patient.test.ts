@@ -1,5 +1,13 @@
 import { ForbiddenError, InvalidInputError } from '@caregrid/platform';
-import { mergeOwnPatientRecord, mergePatient, patientInputSchema, toPatientRecord, type Patient } from '../../src/domain/patient.js';
+import {
+  mergeOwnPatientRecord,
+  mergePatchBetween,
+  mergePatient,
+  patientInputSchema,
+  toPatientInput,
+  toPatientRecord,
+  type Patient,
+} from '../../src/domain/patient.js';
 
 const today = '2026-11-25';
 
@@ -15,6 +23,7 @@ const patient: Patient = {
   gender: 'female',
   details: { allergies: ['penicillin'], insurance: { provider: 'NHS', policyNumber: 'A-1' } },
   userId: null,
+  version: 1,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
@@ -168,5 +177,29 @@ describe('self-service edits of the own record', () => {
 
   it('still validates the merged record: a half emergency contact is 400, not a 403', () => {
     expect(refusal({ details: { emergencyContact: { name: 'Mary' } } })).toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe("mergePatchBetween (a FHIR JSON Patch as the JSON API's merge patch)", () => {
+  it('names only what differs, null for what is gone, details member by member, whatever the order of members', () => {
+    const current = toPatientInput(patient);
+    expect(
+      mergePatchBetween(current, {
+        ...current,
+        details: { insurance: { policyNumber: 'A-1', provider: 'NHS' }, allergies: ['penicillin'] },
+      }),
+    ).toEqual({});
+    expect(
+      mergePatchBetween(current, {
+        ...current,
+        phone: '+44 1',
+        address: undefined,
+        details: { allergies: ['penicillin'], emergencyContact: { name: 'Mo', phone: '1', relation: 'son' } },
+      }),
+    ).toEqual({
+      phone: '+44 1',
+      address: null,
+      details: { insurance: null, emergencyContact: { name: 'Mo', phone: '1', relation: 'son' } },
+    });
   });
 });

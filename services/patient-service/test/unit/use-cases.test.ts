@@ -1,5 +1,5 @@
 import { userCaller } from '@caregrid/devkit';
-import { ForbiddenError, NotFoundError, scopeIds, toPage, uuidv7, type Scope } from '@caregrid/platform';
+import { ForbiddenError, NotFoundError, PreconditionFailedError, scopeIds, toPage, uuidv7, type Scope } from '@caregrid/platform';
 import { patientInputSchema, type Patient, type PatientRecord } from '../../src/domain/patient.js';
 import { patientUseCases, type PatientStore } from '../../src/use-cases.js';
 
@@ -22,7 +22,7 @@ function memoryStore() {
     scope.all ||
     scopeIds(scope, 'patientId').includes(patient.id) ||
     scopeIds(scope, 'careTeamOf').some((doctorId) => careTeamOf(patient.id).includes(doctorId));
-  const stamp = (id: string, record: PatientRecord): Patient => ({ ...record, id, createdAt: 'c', updatedAt: 'u' });
+  const stamp = (id: string, record: PatientRecord, version = 1): Patient => ({ ...record, id, version, createdAt: 'c', updatedAt: 'u' });
   const store: PatientStore = {
     create: async (record, id = uuidv7()) => {
       records.set(id, stamp(id, record));
@@ -30,7 +30,8 @@ function memoryStore() {
     },
     getWithCareTeam: async (id) => ({ patient: live(id), careTeam: careTeamOf(id) }),
     update: async (id, change) => {
-      records.set(id, stamp(id, change(live(id))));
+      const current = live(id);
+      records.set(id, stamp(id, change(current), current.version + 1));
       return live(id);
     },
     delete: async (id) => {
@@ -174,6 +175,44 @@ describe("a patient's self-service edits", () => {
       email: 'ada@king.org',
       details: { allergies: [] },
     });
+  });
+});
+
+describe('versions (FHIR If-Match) and conditional create (If-None-Exist)', () => {
+  it('a write naming the current version goes through and counts it up; a stale one is a 412 and changes nothing', async () => {
+    const { patients, records, ada } = await setUp();
+    expect(ada.version).toBe(1);
+    const changed = await patients.patch(reception, ada.id, { phone: '+44 2' }, 1);
+    expect(changed.version).toBe(2);
+    await expect(patients.replace(reception, ada.id, input('Ada King'), 1)).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(patients.patch(reception, ada.id, () => ({ phone: '3' }), 1)).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(records.get(ada.id)).toEqual(changed);
+    // A patient sees no version of a record not theirs: as absent, before any version check.
+    const { asAda, bo } = await setUp();
+    await expect(patients.patch(asAda, bo.id, { phone: '5' }, 99)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('a computed change sees the current record only once the caller may change it', async () => {
+    const { patients, ada, bo, asAda } = await setUp();
+    const seen: string[] = [];
+    const change = (current: { id: string }) => (seen.push(current.id), { phone: '7' });
+    await expect(patients.patch(asAda, bo.id, change)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(patients.replace(asAda, ada.id, () => input('Ada'))).rejects.toBeInstanceOf(ForbiddenError);
+    expect(seen).toEqual([]);
+    await expect(patients.patch(asAda, ada.id, change)).resolves.toMatchObject({ phone: '7' });
+    expect(seen).toEqual([ada.id]);
+  });
+
+  it('registers unless the search finds one (then that one, nothing stored); several: 412', async () => {
+    const { patients, records, ada } = await setUp();
+    const again = await patients.registerUnlessFound(reception, input('Ada Lovelace'), { q: 'Ada' });
+    expect(again).toEqual({ patient: ada, created: false });
+    expect(records.size).toBe(2);
+    const fresh = await patients.registerUnlessFound(reception, input('Cy Twombly'), { q: 'Cy' });
+    expect([fresh.created, records.size]).toEqual([true, 3]);
+    await patients.register(reception, input('Cy Young'));
+    await expect(patients.registerUnlessFound(reception, input('Cy Other'), { q: 'Cy' })).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(records.size).toBe(4);
   });
 });
 
