@@ -79,6 +79,15 @@ export function fhirOffer(routeKeys: Iterable<string>): FhirOffer[] {
 
 export const PATCH_FORMATS = ['application/json-patch+json'];
 
+/**
+ * What a type's writes honour besides their interactions: versions (meta.versionId, ETag, If-Match
+ * on update and patch: `versioned`, as If-Match is optional) and conditional create (If-None-Exist).
+ * Types not listed: neither.
+ */
+export const WRITE_OPTIONS: Record<string, { versioning: 'versioned'; conditionalCreate: boolean }> = {
+  Patient: { versioning: 'versioned', conditionalCreate: true },
+};
+
 function searchParamsOf(type: string): Record<string, SearchParam<unknown>> {
   if (!(type in SEARCH_PARAMS)) throw new Error(`${type} is searched, but SEARCH_PARAMS has no table for it`);
   return SEARCH_PARAMS[type as SearchableType];
@@ -129,10 +138,10 @@ export function capabilityStatement(options: {
           type,
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
           interaction: interactions.map((code) => ({ code })),
-          versioning: 'no-version',
+          versioning: WRITE_OPTIONS[type]?.versioning ?? 'no-version',
           readHistory: false,
           updateCreate: false,
-          conditionalCreate: false,
+          conditionalCreate: WRITE_OPTIONS[type]?.conditionalCreate ?? false,
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',
           ...(interactions.includes('search-type') ? { searchParam: searchParams(searchParamsOf(type)) } : {}),

@@ -1,6 +1,8 @@
 import {
   Extensions,
   parseSlotId,
+  patientElementOf,
+  patientFromFhir,
   slotId,
   Systems,
   toFhirAppointment,
@@ -33,7 +35,7 @@ describe('Patient', () => {
     const resource = toFhirPatient(patient);
     expect(resource).toMatchObject({
       id: ids.patient,
-      meta: { lastUpdated: patient.updatedAt },
+      meta: { versionId: '3', lastUpdated: patient.updatedAt },
       name: [{ use: 'official', text: 'Ann van der Berg', family: 'van der Berg', given: ['Ann'] }],
       gender: 'female',
       birthDate: '1984-02-29',
@@ -60,6 +62,55 @@ describe('Patient', () => {
       },
     ]);
     expect(JSON.stringify(resource)).not.toMatch(/penicillin|userId|c1"/);
+  });
+
+  it('reads back what it answers: the JSON API’s body, with allergies and the account link kept from the record', () => {
+    expect(patientFromFhir(toFhirPatient(patient), patient)).toEqual({
+      family: 'van der Berg',
+      given: ['Ann'],
+      email: patient.email,
+      phone: patient.phone,
+      address: patient.address,
+      dateOfBirth: patient.dateOfBirth,
+      gender: 'female',
+      details: patient.details,
+      userId: ids.user,
+    });
+    // A new one: no record to keep anything from, the name's text counts.
+    const { id: _id, identifier, ...created } = toFhirPatient(minimalPatient);
+    expect(identifier).toHaveLength(1);
+    expect(patientFromFhir(created)).toMatchObject({ name: 'Ann van der Berg', details: {}, userId: null, phone: null });
+  });
+
+  it.each([
+    ['an element CareGrid does not keep', { maritalStatus: { text: 'M' } }, 'body.maritalStatus'],
+    ['two names', { name: [{ family: 'A' }, { family: 'B' }] }, 'body.name'],
+    ['another id', { id: ids.doctor }, 'body.id'],
+    ['another patient id identifier', { identifier: [{ system: Systems.patientId, value: ids.doctor }] }, 'body.identifier.0.value'],
+    ['an unknown identifier system', { identifier: [{ system: 'urn:x', value: '1' }] }, 'body.identifier.0.system'],
+    ['a policy without insurer', { identifier: [{ system: Systems.insurancePolicy, value: '1' }] }, 'body.identifier.0.assigner'],
+    ['no email', { telecom: [{ system: 'phone', value: '1' }] }, 'body.telecom'],
+    ['inactive', { active: false }, 'body.active'],
+  ])('refuses %s (a ZodError at the element, nothing silently dropped)', (_, change, path) => {
+    const error = (() => {
+      try {
+        patientFromFhir({ ...toFhirPatient(patient), ...change }, patient);
+      } catch (caught) {
+        return caught as { issues: { path: (string | number)[] }[] };
+      }
+      throw new Error('accepted');
+    })();
+    expect(error.issues.map((issue) => issue.path.join('.'))).toContain(path);
+  });
+
+  it('tells the JSON API’s field issues at the Patient’s elements', () => {
+    expect(['dateOfBirth', 'given.1', 'email', 'details.emergencyContact.phone', 'userId'].map(patientElementOf)).toEqual([
+      'body.birthDate',
+      'body.name.0.given.1',
+      'body.telecom',
+      'body.contact.0.telecom.0.value',
+      'userId',
+    ]);
   });
 
   it('emits no empty elements for absent data', () => {
