@@ -488,10 +488,10 @@ describe('interactions not offered', () => {
 
   it('are a 405 OperationOutcome with Allow, for any role; anonymous is still a 401, a role refused an offered one a 403', async () => {
     const patient = { resourceType: 'Patient', name: [{ text: `${RUN} New` }], birthDate: '1990-01-01' };
-    // An admin writing a Patient was a 403 from the role table, as if a role could ever do it.
-    await expectNotSupported('POST', '/api/fhir/Patient', admin, 'GET', patient);
-    await expectNotSupported('PUT', `/api/fhir/Patient/${w.patient1}`, admin, 'GET', { ...patient, id: w.patient1 });
-    await expectNotSupported('DELETE', `/api/fhir/Patient/${w.patient1}`, admin, 'GET');
+    // An admin writing a Practitioner was a 403 from the role table, as if a role could ever do it.
+    await expectNotSupported('POST', '/api/fhir/Practitioner', admin, 'GET', { resourceType: 'Practitioner' });
+    await expectNotSupported('PUT', `/api/fhir/Practitioner/${w.doctor1}`, admin, 'GET', { resourceType: 'Practitioner', id: w.doctor1 });
+    await expectNotSupported('DELETE', `/api/fhir/Patient/${w.patient1}`, admin, 'GET, PATCH, PUT');
     const appointment = (await search(`/api/fhir/Appointment?patient=${w.patient2}&_count=1`, admin)).entry![0]!.resource.id;
     await expectNotSupported('DELETE', `/api/fhir/Appointment/${appointment}`, admin, 'GET, PATCH, PUT');
     await expectNotSupported('DELETE', `/api/fhir/Appointment/${appointment}`, w.asPatient1, 'GET, PATCH, PUT');
@@ -518,7 +518,7 @@ describe('interactions not offered', () => {
     };
     const interactions = Object.fromEntries(statement.rest[0]!.resource.map((r) => [r.type, r.interaction.map((i) => i.code).sort()]));
     expect(interactions).toMatchObject({
-      Patient: ['read', 'search-type'],
+      Patient: ['create', 'patch', 'read', 'search-type', 'update'],
       Appointment: ['create', 'patch', 'read', 'search-type', 'update'],
     });
   });

@@ -34,7 +34,14 @@ const statement = capabilityStatement({
   routes: Object.values(ENDPOINTS).flatMap((table) => Object.keys(table)),
 }) as unknown as {
   rest: {
-    resource: { type: string; interaction: { code: string }[]; searchParam?: { name: string }[]; operation?: { name: string }[] }[];
+    resource: {
+      type: string;
+      interaction: { code: string }[];
+      searchParam?: { name: string }[];
+      operation?: { name: string }[];
+      versioning: string;
+      conditionalCreate: boolean;
+    }[];
   }[];
 };
 const stated = statement.rest[0]!.resource;
@@ -69,6 +76,19 @@ describe('the CapabilityStatement states exactly what the FHIR routes serve', ()
     expect(SEARCHABLE_TYPES.filter((type) => !stated.some((r) => r.type === type))).toEqual([]);
   });
 
+  it('Patient states its versions (If-Match optional: versioned) and conditional create; the other types neither', () => {
+    const options = Object.fromEntries(stated.map((r) => [r.type, [r.versioning, r.conditionalCreate]]));
+    expect(options.Patient).toEqual(['versioned', true]);
+    expect(options.Appointment).toEqual(['no-version', false]);
+    expect(stated.find((r) => r.type === 'Patient')!.interaction.map((i) => i.code)).toEqual([
+      'read',
+      'update',
+      'patch',
+      'create',
+      'search-type',
+    ]);
+  });
+
   it('states the types the gateway routes, each to the service that serves its routes', () => {
     expect(stated.map((r) => r.type)).toEqual(FHIR_TYPES.map(([type]) => type));
     for (const [type, app] of FHIR_TYPES) {
@@ -89,8 +109,8 @@ describe('the gateway policy admits exactly what is offered (anything else a 405
 
   it('offers on each path the methods of its routes, and nothing on history or operations', () => {
     const id = '0191d4f2-7c1e-7000-8000-000000000001';
-    expect(allowOf('patient-service', '/fhir/Patient')).toBe('GET');
-    expect(allowOf('patient-service', `/fhir/Patient/${id}`)).toBe('GET');
+    expect(allowOf('patient-service', '/fhir/Patient')).toBe('GET, POST');
+    expect(allowOf('patient-service', `/fhir/Patient/${id}`)).toBe('GET, PATCH, PUT');
     expect(allowOf('appointment-service', '/fhir/Appointment')).toBe('GET, POST');
     expect(allowOf('appointment-service', `/fhir/Appointment/${id}`)).toBe('GET, PATCH, PUT');
     expect(allowOf('appointment-service', `/fhir/Slot/${id}.202612080900`)).toBe('GET');

@@ -223,6 +223,9 @@ export const ENDPOINTS: Record<string, Record<string, EndpointAccess>> = {
     // FHIR: the same permissions; a search answers only what the caller may read (a patient: their own).
     'GET /fhir/Patient': can('patient', 'list', 'read'),
     'GET /fhir/Patient/:id': can('patient', 'read'),
+    'POST /fhir/Patient': can('patient', 'create'),
+    'PUT /fhir/Patient/:id': can('patient', 'update'),
+    'PATCH /fhir/Patient/:id': can('patient', 'update', 'update-contact'),
     'POST /events/appointment-booked': SIDECAR,
     'POST /events/appointment-cancelled': SIDECAR,
     'POST /events/ignored': SIDECAR,

@@ -131,7 +131,7 @@ it('serves the CapabilityStatement of the routes the services serve, read only (
   const interactions = Object.fromEntries(statement.rest[0]!.resource.map((r) => [r.type, r.interaction.map((i) => i.code)]));
   expect([read.status, interactions.Patient, interactions.Appointment]).toEqual([
     200,
-    ['read', 'search-type'],
+    ['read', 'update', 'patch', 'create', 'search-type'],
     ['read', 'update', 'patch', 'create', 'search-type'],
   ]);
   const posted = await fetch(`${gateway}/api/fhir/metadata`, { method: 'POST' });
