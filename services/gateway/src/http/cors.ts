@@ -15,7 +15,7 @@ export function cors(allowedOrigins: string[]): RequestHandler {
     }
     if (req.method === 'OPTIONS' && req.header('access-control-request-method')) {
       res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE');
-      res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match, X-Request-Id, Idempotency-Key');
+      res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match, If-None-Exist, X-Request-Id, Idempotency-Key');
       res.setHeader('access-control-max-age', '600');
       res.status(204).end();
       return;

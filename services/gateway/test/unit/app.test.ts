@@ -47,6 +47,9 @@ it('answers CORS preflights itself, for allowed origins only', async () => {
   expect(allowed.headers.get('access-control-allow-headers')).toContain('Authorization');
   // A browser client may send an Idempotency-Key and read whether the answer was a replay.
   expect(allowed.headers.get('access-control-allow-headers')).toContain('Idempotency-Key');
+  // And FHIR's conditional writes: If-Match, If-None-Exist, reading the ETag and Location.
+  expect(allowed.headers.get('access-control-allow-headers')).toContain('If-None-Exist');
+  expect(allowed.headers.get('access-control-expose-headers')).toContain('ETag');
   expect(allowed.headers.get('access-control-expose-headers')).toContain('Idempotent-Replayed');
   const other = await fetch(`${base}/api/patients`, {
     method: 'OPTIONS',
