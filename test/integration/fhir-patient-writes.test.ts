@@ -157,6 +157,8 @@ describe('create', () => {
       maritalStatus: { text: 'S' },
     });
     expect(unknown.issue[0]!.expression).toEqual(['Patient.maritalStatus']);
+    const badEmail = { ...newPatient('Fay', `${RUN}-F`), telecom: [{ system: 'email', value: 'not-an-address' }] };
+    expect((await expectOutcome(400, 'POST', '/api/fhir/Patient', reception, badEmail)).issue[0]!.expression).toEqual(['Patient.telecom']);
     const body = newPatient('Gil', `${RUN}-G`);
     await create('Gil', `${RUN}-G1`).then(async (first) => {
       // The same email again: 409, as POST /patients answers.
@@ -206,6 +208,8 @@ describe('update', () => {
     // The id is the URL's; the ETag one this API gave.
     await expectOutcome(400, 'PUT', `/api/fhir/Patient/${patient.id}`, reception, { ...changed, id: (await create('Ivy', `${RUN}-V`)).id });
     await expectOutcome(400, 'PUT', `/api/fhir/Patient/${patient.id}`, reception, changed, { 'if-match': 'three' });
+    const { id: _id, ...withoutId } = changed;
+    await expectOutcome(400, 'PUT', `/api/fhir/Patient/${patient.id}`, reception, withoutId);
     await expectOutcome(404, 'PUT', `/api/fhir/Patient/0190f0a0-0000-7000-8000-0000000000ff`, reception, {
       ...changed,
       id: '0190f0a0-0000-7000-8000-0000000000ff',

@@ -159,7 +159,8 @@ export function patientFromFhir(resource: unknown, current?: PatientRecord): Pat
   const issues: z.core.$ZodIssue[] = [];
   const issue = (path: (string | number)[], message: string) =>
     issues.push({ code: 'custom', path: ['body', ...path], message, input: undefined });
-  if (current && body.id !== undefined && body.id !== current.id) issue(['id'], `must be the id of the record written (${current.id})`);
+  // FHIR's update: the id is required and must be the URL's.
+  if (current && body.id !== current.id) issue(['id'], `must be the id of the record written (${current.id})`);
   let insurance: PatientWrite['details']['insurance'];
   (body.identifier ?? []).forEach((identifier, index) => {
     if (identifier.system === Systems.patientId) {

@@ -86,6 +86,7 @@ describe('Patient', () => {
     ['an element CareGrid does not keep', { maritalStatus: { text: 'M' } }, 'body.maritalStatus'],
     ['two names', { name: [{ family: 'A' }, { family: 'B' }] }, 'body.name'],
     ['another id', { id: ids.doctor }, 'body.id'],
+    ['no id (an update names it)', { id: undefined }, 'body.id'],
     ['another patient id identifier', { identifier: [{ system: Systems.patientId, value: ids.doctor }] }, 'body.identifier.0.value'],
     ['an unknown identifier system', { identifier: [{ system: 'urn:x', value: '1' }] }, 'body.identifier.0.system'],
     ['a policy without insurer', { identifier: [{ system: Systems.insurancePolicy, value: '1' }] }, 'body.identifier.0.assigner'],

@@ -1,5 +1,13 @@
 import type { Request, Response } from 'express';
-import { ApiRouter, applyJsonPatch, InvalidInputError, issuesFromZod, SELF_SERVICE_FIELDS, versionFromIfMatch } from '@caregrid/platform';
+import {
+  ApiRouter,
+  applyJsonPatch,
+  InvalidInputError,
+  issuesFromZod,
+  SELF_SERVICE_FIELDS,
+  versionFromIfMatch,
+  type FieldIssue,
+} from '@caregrid/platform';
 import {
   FHIR_JSON,
   pageLinks,
@@ -38,23 +46,23 @@ function sendPatient(req: Request, res: Response, patient: Patient, status = 200
   sendResource(res, toFhirPatient(patient), status);
 }
 
+/** Complaints about the JSON API's fields, told at the Patient's elements. */
+const atElementsOf = (issues: FieldIssue[]) => issues.map((issue) => ({ ...issue, path: patientElementOf(issue.path) }));
+
 /** A Patient's content, held to the JSON API's patient contract (patientBody). */
 function inputOf(resource: unknown, current?: Patient): PatientInput {
   const parsed = patientBody.safeParse(patientFromFhir(resource, current));
-  if (!parsed.success) throw new InvalidInputError('the Patient is not a valid patient', issuesFromZod(parsed.error));
+  if (!parsed.success) throw new InvalidInputError('the Patient is not a valid patient', atElementsOf(issuesFromZod(parsed.error)));
   return parsed.data;
 }
 
-/** A write through the use cases, whose complaints about the JSON API's fields are told at the Patient's elements. */
+/** A write through the use cases, whose rules (a birth date in the future, the merged record) speak of the JSON API's fields. */
 async function atElements<T>(write: Promise<T>): Promise<T> {
   try {
     return await write;
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
-    throw new InvalidInputError(
-      error.message,
-      error.issues.map((issue) => ({ ...issue, path: patientElementOf(issue.path) })),
-    );
+    throw new InvalidInputError(error.message, atElementsOf(error.issues));
   }
 }
 
