@@ -53,7 +53,6 @@ export const patientRecord = z.object({
   gender: z.enum(GENDERS),
   details: patientDetailsSchema,
   userId: z.uuid().nullable(),
-  version: z.number().int().positive().describe('Counts the changes from 1: FHIR meta.versionId, the ETag for If-Match'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

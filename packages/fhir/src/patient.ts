@@ -16,12 +16,13 @@ export const humanName = (person: { name: string; family: string; given: string[
  * (AllergyIntolerance) and are left out; the account link (`userId`) is ours
  * alone.
  */
-export function toFhirPatient(patient: PatientRecord): FhirPatient {
+export function toFhirPatient(patient: PatientRecord & { version?: number }): FhirPatient {
   const { emergencyContact, insurance } = patient.details;
   return compact({
     resourceType: 'Patient' as const,
     id: patient.id,
-    meta: { versionId: String(patient.version), lastUpdated: patient.updatedAt },
+    // The version is patient-service's own (the JSON API answers none): FHIR's versionId and ETag.
+    meta: compact({ versionId: patient.version === undefined ? undefined : String(patient.version), lastUpdated: patient.updatedAt }),
     text: narrative(`${patient.name}, ${patient.gender}, born ${patient.dateOfBirth}`),
     identifier: [
       { use: 'usual', type: identifierType('MR'), system: Systems.patientId, value: patient.id },

@@ -27,7 +27,6 @@ export const patient: PatientRecord = {
     insurance: { provider: 'TK', policyNumber: 'A123456789' },
   },
   userId: ids.user,
-  version: 3,
   createdAt: '2026-01-05T10:00:00.000Z',
   updatedAt: '2026-01-06T11:30:00.000Z',
 };

@@ -1,4 +1,5 @@
 import { ApiRouter, SELF_SERVICE_FIELDS } from '@caregrid/platform';
+import type { Patient } from '../domain/patient.js';
 import type { PatientUseCases } from '../use-cases.js';
 import {
   accessLogPage,
@@ -22,6 +23,9 @@ const problems = {
   409: { description: 'Another live patient has this email or user account' },
 };
 
+/** A patient as the JSON API answers it: without the version, which only FHIR's ETags carry (a record read and written back stays valid). */
+const answer = ({ version: _version, ...patient }: Patient) => patient;
+
 export function patientRoutes(patients: PatientUseCases): ApiRouter {
   return ApiRouter.forService('patient-service')
     .add({
@@ -35,7 +39,7 @@ export function patientRoutes(patients: PatientUseCases): ApiRouter {
       responses: { 201: { description: 'Created', schema: patientResponse }, 400: problems[400], 403: problems[403], 409: problems[409] },
       handler: async ({ body, caller, res }) => {
         const patient = await patients.register(caller, body);
-        res.status(201).location(`/patients/${patient.id}`).json(patient);
+        res.status(201).location(`/patients/${patient.id}`).json(answer(patient));
       },
     })
     .add({
@@ -48,7 +52,8 @@ export function patientRoutes(patients: PatientUseCases): ApiRouter {
       responses: { 200: { description: 'A page of patients', schema: patientPage }, 400: problems[400], 403: problems[403] },
       handler: async ({ query, caller, res }) => {
         const { limit, cursor, ...filter } = query;
-        res.json(await patients.list(caller, filter, { limit, cursor }));
+        const page = await patients.list(caller, filter, { limit, cursor });
+        res.json({ ...page, items: page.items.map(answer) });
       },
     })
     .add({
@@ -60,7 +65,7 @@ export function patientRoutes(patients: PatientUseCases): ApiRouter {
       params: patientParams,
       responses: { 200: { description: 'The patient', schema: patientResponse }, 400: problems[400], 404: problems[404] },
       handler: async ({ params, caller, res }) => {
-        res.json(await patients.read(caller, params.id));
+        res.json(answer(await patients.read(caller, params.id)));
       },
     })
     .add({
@@ -73,7 +78,7 @@ export function patientRoutes(patients: PatientUseCases): ApiRouter {
       body: patientBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
-        res.json(await patients.replace(caller, params.id, body));
+        res.json(answer(await patients.replace(caller, params.id, body)));
       },
     })
     .add({
@@ -86,7 +91,7 @@ export function patientRoutes(patients: PatientUseCases): ApiRouter {
       body: patientPatchBody,
       responses: { 200: { description: 'Updated', schema: patientResponse }, ...problems },
       handler: async ({ params, body, caller, res }) => {
-        res.json(await patients.patch(caller, params.id, body));
+        res.json(answer(await patients.patch(caller, params.id, body)));
       },
     })
     .add({
