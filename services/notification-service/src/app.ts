@@ -1,5 +1,5 @@
 import { fhirErrors } from '@caregrid/fhir/http';
-import { createServiceApp, DaprJobs, eachOf, type JobRetry, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { createServiceApp, DaprJobs, type JobRetry, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { mailerOver } from './data/mailer.js';
 import { NoticeRepository } from './data/notice-repository.js';
@@ -41,8 +41,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     logger: deps.logger,
     onPending: () => sender.kick(),
   });
-  const deadLetters = pgDeadLetterStore(deps.db);
-  const events = subscriptions({ notifications, deadLetters, logger: deps.logger });
+  const events = subscriptions({ notifications, deadLetters: pgDeadLetterStore(deps.db), logger: deps.logger });
   sender.start();
   return createServiceApp({
     service: 'notification-service',
@@ -55,7 +54,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
       events.routes,
     ],
     // A database outage longer than the delivery retries parks appointment events here: they come back by themselves.
-    deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
+    deadLetters: { store: events.deadLetters, apply: events.apply, logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     readiness: deps.readiness,
     isShuttingDown: deps.isShuttingDown,
     audit: deps.audit,

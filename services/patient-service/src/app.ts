@@ -1,4 +1,4 @@
-import { createServiceApp, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { PatientRepository } from './data/patient-repository.js';
@@ -13,8 +13,7 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     patients: new PatientRepository(deps.db, deps.onEventsQueued),
     auditTrail: (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page),
   });
-  const deadLetters = pgDeadLetterStore(deps.db);
-  const events = subscriptions({ patients, deadLetters, logger: deps.logger });
+  const events = subscriptions({ patients, deadLetters: pgDeadLetterStore(deps.db), logger: deps.logger });
   return createServiceApp({
     service: 'patient-service',
     logger: deps.logger,
@@ -22,8 +21,8 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     routers: [patientRoutes(patients), patientFhirRoutes(patients), events.routes],
     // A care relation that could not be recorded in time is parked, then re-driven by itself.
     deadLetters: {
-      store: deadLetters,
-      apply: eachOf(events.handle),
+      store: events.deadLetters,
+      apply: events.apply,
       logger: deps.logger,
       redriveMs: deps.deadLetterRedriveMs,
     },

@@ -12,10 +12,17 @@ import type { TokenVerifier } from '../access/tokens.js';
 import type { OutboxStore } from '../data/outbox.js';
 import { outboxOpsRoutes } from './outbox-ops.js';
 import { backlogRoutes, metricsHandler, readBacklog } from './backlog.js';
-import { deadLetterRoutes, startDeadLetterRedrive, type DeadLetterHandling } from '../events/dead-letters.js';
+import { deadLetterRoutes, startDeadLetterRedrive, type DeadLetterHandling, type DeadLetterStore } from '../events/dead-letters.js';
+import type { EventApplier } from '../events/delivery.js';
 import { IDEMPOTENCY, type IdempotencyDependencies, type IdempotencyStore } from './idempotency.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
+
+/**
+ * A subscriber's part: its subscription routes, the applier of its events (dispatching as the
+ * routes do, for the re-drive of a dead letter), and the store of its parked dead letters.
+ */
+export type ServiceSubscriptions = { routes: ApiRouter; apply: EventApplier; deadLetters: DeadLetterStore };
 
 export type ServiceAppOptions = {
   service: string;
