@@ -31,14 +31,15 @@ export type ServiceAppDependencies<Db> = {
   onEventsQueued?: () => void;
   /** The database's outbox, for the admin routes on parked events. */
   outbox?: OutboxStore;
+  /** Set by graceful shutdown: /readyz then answers 503, so load balancers stop sending traffic first. */
   isShuttingDown?: () => boolean;
-  /** Where audited routes record access to patient data: the service's outbox. */
+  /** Where audited routes record access to patient data: the service's outbox (required when a router audits). */
   audit?: AuditSink;
   /** How often a subscriber re-drives its due dead letters by itself (0: only an admin does). */
   deadLetterRedriveMs?: number;
   /** Where idempotent routes keep Idempotency-Keys and their answers: the service's database. */
   idempotency?: IdempotencyStore;
-  /** Verifies the bearer tokens the gateway forwards, against auth-service's key set. */
+  /** Verifies the bearer tokens the gateway forwards, against auth-service's key set: without it, no caller is a user. */
   tokens?: TokenVerifier;
 };
 
