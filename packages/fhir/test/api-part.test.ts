@@ -5,34 +5,26 @@ import { fhirApi } from '../src/http.js';
 
 // A service with a JSON route and a FHIR part: the part's body check runs before every router,
 // its OperationOutcome errors only under /fhir, the JSON API keeps problem+json.
-const json = new ApiRouter({ 'GET /things/:id': PUBLIC }).add({
-  method: 'get',
-  path: '/things/:id',
+// Both routes find nothing: what differs is how each API answers that.
+const missing = (path: string) => ({
+  method: 'get' as const,
+  path,
   summary: 'A thing',
   responses: { 200: { description: 'the thing' } },
-  handler: ({ req }) => {
+  handler: ({ req }: { req: { params: Record<string, unknown> } }) => {
     throw new NotFoundError('thing', String(req.params.id));
   },
 });
-const fhir = new ApiRouter({ 'GET /fhir/Thing/:id': PUBLIC, 'POST /fhir/Thing': PUBLIC })
-  .add({
-    method: 'get',
-    path: '/fhir/Thing/:id',
-    summary: 'A thing as a resource',
-    responses: { 200: { description: 'the resource' } },
-    handler: ({ req }) => {
-      throw new NotFoundError('thing', String(req.params.id));
-    },
-  })
-  .add({
-    method: 'post',
-    path: '/fhir/Thing',
-    summary: 'Create a thing',
-    responses: { 201: { description: 'created' } },
-    handler: ({ res }) => {
-      res.status(201).end();
-    },
-  });
+const json = new ApiRouter({ 'GET /things/:id': PUBLIC }).add(missing('/things/:id'));
+const fhir = new ApiRouter({ 'GET /fhir/Thing/:id': PUBLIC, 'POST /fhir/Thing': PUBLIC }).add(missing('/fhir/Thing/:id')).add({
+  method: 'post',
+  path: '/fhir/Thing',
+  summary: 'Create a thing',
+  responses: { 201: { description: 'created' } },
+  handler: ({ res }) => {
+    res.status(201).end();
+  },
+});
 
 let server: Server;
 let base: string;
