@@ -1,4 +1,4 @@
-import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
+import { fhirApi } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/postgres';
 import { AppointmentRepository } from './data/appointment-repository.js';
@@ -13,16 +13,8 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
   const useCases = appointmentUseCases({ appointments, peers: peersOver(deps.sidecar), limits: deps.booking, cleanup: deps.cleanup });
   return createServiceApp({
     service: 'appointment-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [appointmentRoutes(useCases), appointmentFhirRoutes(useCases)],
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    audit: deps.audit,
-    idempotency: deps.idempotency,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
-    before: [fhirBodyTypes],
-    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
+    deps,
+    json: appointmentRoutes(useCases),
+    fhir: fhirApi(appointmentFhirRoutes(useCases)),
   });
 }

@@ -64,12 +64,10 @@ export function createApp(deps: {
   const clientOf = (req: Request) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], settings.trustedHops);
   const app = createServiceApp({
     service: 'gateway',
-    logger,
+    deps: { logger, readiness: deps.readiness, isShuttingDown: deps.isShuttingDown },
     parseJsonBodies: false,
     publicEntry: true,
     before: [edgeHeaders, cors(settings.corsOrigins)],
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
     mount: (express) => {
       express.use(docsRouter({ sidecarHttpPort: settings.sidecarHttpPort, logger }));
       express.use(clinicAppRouter({ dir: settings.clinicAppDir }));
