@@ -18,6 +18,7 @@ import {
 import { sendOutcome, sendResource } from '@caregrid/fhir/http';
 import { currentContext, endSpan, problemType, SpanKind, startSpan, toProblem } from '@caregrid/platform';
 import { FHIR_BASE, requestTargetProblem, resolveRoute } from '../domain/routes.js';
+import { onlyGet } from './fhir.js';
 import { sendProblemOf, unforwardableHeader, upstreamHeaders, type ProxyOptions } from './proxy.js';
 import { classifySidecarAnswer, type Problem } from './sidecar-answer.js';
 
@@ -88,16 +89,7 @@ export function fhirComposition(options: ProxyOptions): RequestHandler {
       return;
     }
     if (composition.kind === 'everything' && req.method !== 'GET') {
-      sendOutcome(
-        res,
-        {
-          type: problemType('method-not-allowed'),
-          title: 'Method not allowed',
-          status: 405,
-          detail: `${req.method} is not offered here (offered: GET)`,
-        },
-        { allow: 'GET' },
-      );
+      onlyGet(req, res, next);
       return;
     }
     const parts = new Parts(req, options, agent);

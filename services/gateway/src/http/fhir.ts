@@ -23,20 +23,23 @@ export function fhirMetadata(options: { version?: string; now?: () => Date }): R
     const baseUrl = `${req.protocol}://${req.header('host') ?? 'localhost'}${FHIR_BASE}`;
     sendResource(res, capabilityStatement({ baseUrl, date, routes, ...(options.version ? { version: options.version } : {}) }));
   });
-  router.all(`${FHIR_BASE}/metadata`, (req, res) => {
-    sendOutcome(
-      res,
-      {
-        type: problemType('method-not-allowed'),
-        title: 'Method not allowed',
-        status: 405,
-        detail: `${req.method} is not offered here (offered: GET)`,
-      },
-      { allow: 'GET' },
-    );
-  });
+  router.all(`${FHIR_BASE}/metadata`, onlyGet);
   return router;
 }
+
+/** A FHIR path the gateway answers itself, asked with another method than GET: a 405 OperationOutcome offering GET. */
+export const onlyGet: RequestHandler = (req, res) => {
+  sendOutcome(
+    res,
+    {
+      type: problemType('method-not-allowed'),
+      title: 'Method not allowed',
+      status: 405,
+      detail: `${req.method} is not offered here (offered: GET)`,
+    },
+    { allow: 'GET' },
+  );
+};
 
 /** A FHIR path no service serves (an unknown resource type, the bare base): a 404 OperationOutcome. */
 export const fhirNotFound: RequestHandler = (req, res) => {
