@@ -16,9 +16,11 @@ import {
   checkPayment,
   checkTransition,
   freeSlots,
+  offeredServiceTypes,
   type Appointment,
   type AppointmentStatus,
   type PaymentMethod,
+  type ServiceType,
 } from './domain/appointment.js';
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
 import { planMove, type RescheduleRequest } from './domain/reschedule-appointment.js';
@@ -215,7 +217,15 @@ export function appointmentUseCases(deps: {
       return { doctor, slots: freeSlots(doctor, date, busy, now()) };
     },
 
-    freeSlotsBetween,
+    /**
+     * A doctor's free slots in a span with the service types they can be booked for (the doctor's
+     * tariff); asked for one service type, none unless the doctor offers it.
+     */
+    async bookableSlotsBetween(doctorId: string, from: Date, to: Date, serviceType?: ServiceType) {
+      const { doctor, slots } = await freeSlotsBetween(doctorId, from, to);
+      const serviceTypes = offeredServiceTypes(doctor);
+      return { doctor, serviceTypes, slots: serviceType === undefined || serviceTypes.includes(serviceType) ? slots : [] };
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
 import { edgeHeaders } from './http/edge-headers.js';
 import { fhirMetadata, fhirNotFound } from './http/fhir.js';
+import { fhirComposition } from './http/fhir-compose.js';
 import { isFhirPath, proxyToServices } from './http/proxy.js';
 
 export type GatewaySettings = {
@@ -73,15 +74,16 @@ export function createApp(deps: {
       express.use(clinicAppRouter({ dir: settings.clinicAppDir }));
       express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute, clientOf));
       express.use(fhirMetadata({}));
-      express.use(
-        proxyToServices({
-          sidecarHttpPort: settings.sidecarHttpPort,
-          timeoutMs: settings.upstreamTimeoutMs,
-          bodyLimitBytes: settings.bodyLimitBytes,
-          logger,
-          clientOf,
-        }),
-      );
+      const forwarding = {
+        sidecarHttpPort: settings.sidecarHttpPort,
+        timeoutMs: settings.upstreamTimeoutMs,
+        bodyLimitBytes: settings.bodyLimitBytes,
+        logger,
+        clientOf,
+      };
+      // _include, _revinclude and $everything: composed from the services' FHIR routes, with the caller's token on each.
+      express.use(fhirComposition(forwarding));
+      express.use(proxyToServices(forwarding));
       express.use('/api/fhir', fhirNotFound);
     },
   });
