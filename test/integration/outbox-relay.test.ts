@@ -180,6 +180,44 @@ describe.each(['postgres', 'mysql'] as const)('outbox relay on %s', (engineName)
     expect(received(topic).map((m) => [m.id, m.subject, m.data])).toEqual(events.map((e) => [e.id, e.subject, e.data]));
   });
 
+  it('a claim goes out in bulk: one request per wave of a topic, every subject in order, an event the broker refuses failing alone', async () => {
+    const subjects = ['a', 'b', 'c', 'd'];
+    const expected: Record<string, string[]> = {};
+    for (let n = 1; n <= 10; n++) {
+      for (const subject of subjects) (expected[subject] ??= []).push(await append(subject, n));
+    }
+    const poison = await appendPoison('p', 1);
+    const heldBehind = await append('p', 2);
+    const requests = { bulk: [] as number[], single: 0 };
+    const counting: EventPublisher = {
+      publish: (event) => {
+        requests.single++;
+        return sidecar.sidecar.publish(event);
+      },
+      publishBulk: (bulkTopic, events) => {
+        requests.bulk.push(events.length);
+        return sidecar.sidecar.publishBulk(bulkTopic, events);
+      },
+    };
+    const relay = new OutboxRelay(engine.store, counting, logger, { relayId: 'bulk' });
+    expect(await relay.pass()).toMatchObject({ claimed: 42, published: 40, failed: 1, refused: 1 });
+    // Ten waves (one event of each subject apiece; the oversized one in a request of its own), and
+    // the refused event's subject sits out the rest.
+    expect(requests).toEqual({ bulk: [4, 1, ...Array(9).fill(4)], single: 0 });
+    await eventually(() => (firstArrivals(received(topic)).length === 40 ? true : undefined));
+    const arrived = firstArrivals(received(topic));
+    for (const subject of subjects) expect(arrived.filter((m) => m.subject === subject).map((m) => m.id)).toEqual(expected[subject]);
+    expect(arrived.map((m) => m.id)).not.toContain(poison);
+    expect(arrived.map((m) => m.id)).not.toContain(heldBehind);
+    // Next pass: the refused event goes alone (a suspect), its subject still waits behind it.
+    expect(await relay.pass()).toMatchObject({ claimed: 2, published: 0, failed: 1, refused: 1 });
+    expect(requests.single).toBe(1);
+    // Fixed, it goes, and its subject after it (nothing left for the next test's relays).
+    await engine.setData(poison, { n: 1 });
+    expect(await relay.drain()).toMatchObject({ published: 2, failed: 0 });
+    expect(await engine.pending()).toBe(0);
+  });
+
   it('an event committed while a pass is publishing goes out right after that pass, not at the next idle tick', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -65,7 +65,7 @@ let caller: Sidecar;
 
 async function listen(router?: ApiRouter): Promise<number> {
   const port = await freePort();
-  const server = createServiceApp({ service: 'probe', logger, routers: router ? [router] : [] }).listen(port, '127.0.0.1');
+  const server = createServiceApp({ service: 'probe', deps: { logger }, json: router ? [router] : [] }).listen(port, '127.0.0.1');
   servers.push(server);
   await new Promise((resolve) => server.once('listening', resolve));
   return port;

@@ -6,7 +6,15 @@
  * policy's role table to it: what it admits for some role is offered, the
  * rest is a 405 whose Allow it computes.
  */
-import { capabilityStatement, fhirRouteMeaning, searchSchemas, SEARCHABLE_TYPES } from '@caregrid/fhir';
+import {
+  capabilityStatement,
+  COMPOSED_FHIR_ROUTES,
+  fhirRouteMeaning,
+  searchSchemas,
+  SEARCH_INCLUDES,
+  SEARCH_REVINCLUDES,
+  SEARCHABLE_TYPES,
+} from '@caregrid/fhir';
 import { ENDPOINTS, gatewayPolicyIndex, pathPattern, type ApiRouter } from '@caregrid/platform';
 import { appointmentFhirRoutes } from '../../services/appointment-service/src/http/fhir-routes.js';
 import { invoiceFhirRoutes } from '../../services/billing-service/src/http/fhir-routes.js';
@@ -25,20 +33,23 @@ const routersByApp: Record<string, ApiRouter> = {
   'notification-service': notificationFhirRoutes(unused),
 };
 const served = Object.values(routersByApp).flatMap((router) => router.routes);
-const servedKeys = served.map((route) => `${route.method.toUpperCase()} ${route.path}`);
+// And what the gateway composes from those routes (services/gateway/src/http/fhir-compose.ts).
+const servedKeys = [...served.map((route) => `${route.method.toUpperCase()} ${route.path}`), ...COMPOSED_FHIR_ROUTES];
 
 // As the gateway builds it (services/gateway/src/http/fhir.ts).
 const statement = capabilityStatement({
   baseUrl: 'https://clinic.example/api/fhir',
   date: '2026-12-07',
-  routes: Object.values(ENDPOINTS).flatMap((table) => Object.keys(table)),
+  routes: [...Object.values(ENDPOINTS).flatMap((table) => Object.keys(table)), ...COMPOSED_FHIR_ROUTES],
 }) as unknown as {
   rest: {
     resource: {
       type: string;
       interaction: { code: string }[];
       searchParam?: { name: string }[];
-      operation?: { name: string }[];
+      searchInclude?: string[];
+      searchRevInclude?: string[];
+      operation?: { name: string; definition: string }[];
       versioning: string;
       conditionalCreate: boolean;
     }[];
@@ -87,6 +98,20 @@ describe('the CapabilityStatement states exactly what the FHIR routes serve', ()
       'create',
       'search-type',
     ]);
+  });
+
+  it('states the include parameters and $everything the gateway composes, on the searches they belong to', () => {
+    const byType = Object.fromEntries(stated.map((r) => [r.type, r]));
+    expect(byType.Appointment!.searchInclude).toEqual(['Appointment:patient', 'Appointment:practitioner']);
+    expect(byType.Patient!.searchRevInclude).toEqual(['Appointment:patient']);
+    expect(byType.Patient!.operation).toEqual([
+      { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+    ]);
+    for (const resource of stated) {
+      const expected = [SEARCH_INCLUDES[resource.type], SEARCH_REVINCLUDES[resource.type]];
+      expect([resource.type, resource.searchInclude, resource.searchRevInclude]).toEqual([resource.type, ...expected]);
+      if (expected.some(Boolean)) expect([resource.type, resource.searchParam?.length]).toEqual([resource.type, expect.any(Number)]);
+    }
   });
 
   it('states the types the gateway routes, each to the service that serves its routes', () => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@caregrid/contracts';
 import type { Caller } from '@caregrid/platform';
+import { generateSigningKey } from './policy.js';
 import type { HttpResult, jsonClient } from './testing.js';
 
 let counter = 0;
@@ -32,6 +33,14 @@ export const uniqueEmail = (label: string) => `${unique(label)}@example.org`;
 export function expectStatus(response: HttpResult, status: number): HttpResult {
   expect({ status: response.status, body: response.body }).toMatchObject({ status });
   return response;
+}
+
+/**
+ * auth-service's signing keys as its secret holds them (a JSON array of private ES256 JWKs, newest
+ * first), freshly generated with the given kids: what its unit tests parse and sign with.
+ */
+export async function signingKeysSecret(...kids: [string, ...string[]]): Promise<string> {
+  return JSON.stringify(await Promise.all(kids.map(async (kid) => ({ ...(await generateSigningKey()), kid }))));
 }
 
 /**

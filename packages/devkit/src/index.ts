@@ -25,5 +25,6 @@ export * from './mailpit.js';
 export * from './rotation.js';
 export * from './build-app.js';
 export * from './soak.js';
+export * from './rate-search.js';
 export * from './admin-recover.js';
 export * from './audit-verify.js';

@@ -9,6 +9,36 @@ import type { Lifecycle, StackMember } from './supervisor.js';
  */
 export const READINESS_PERIOD_MS = 500;
 
+/** What one readiness probe saw: a 200, another answer (503 while draining), no connection, or no answer in time. */
+export type ProbeResult = 'ready' | 'not-ready' | 'refused' | 'timeout';
+
+/** Slow answers in a row that take an instance out: one slow probe on a busy machine is not an outage (Kubernetes waits for 3 failures). */
+export const TIMEOUTS_BEFORE_OUT = 2;
+
+/**
+ * Whether an instance should be routed to after a probe, or `undefined` to leave it as it is: a
+ * draining (non-200) or refused instance goes out at once, a slow one only after
+ * TIMEOUTS_BEFORE_OUT timeouts in a row.
+ */
+export function rotationAfterProbe(probe: ProbeResult, timeoutsInARow: number): { ready: boolean | undefined; timeoutsInARow: number } {
+  if (probe === 'timeout') {
+    const timeouts = timeoutsInARow + 1;
+    return { ready: timeouts >= TIMEOUTS_BEFORE_OUT ? false : undefined, timeoutsInARow: timeouts };
+  }
+  return { ready: probe === 'ready', timeoutsInARow: 0 };
+}
+
+/** One GET of an app's /readyz, classified for rotationAfterProbe. */
+export async function probeReadiness(url: string, timeoutMs: number): Promise<ProbeResult> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return response.status === 200 ? 'ready' : 'not-ready';
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : 'refused';
+  }
+}
+
 /** Waits until the app, then its sidecar, answer their health checks; `status` says how it went. */
 export async function checkHealth(member: StackMember): Promise<void> {
   const { app } = member;
@@ -29,8 +59,8 @@ export async function checkHealth(member: StackMember): Promise<void> {
 
 /**
  * Readiness-aware routing (rotation.ts), every READINESS_PERIOD_MS until the stack stops: an
- * instance is out of rotation while its /readyz fails (draining, starting, dead), in when it answers
- * 200 and its own sidecar agrees.
+ * instance is out of rotation while its /readyz fails (draining, starting, dead; slow only when
+ * slow twice in a row), in when it answers 200 and its own sidecar agrees.
  */
 export function watchReadiness(
   member: StackMember,
@@ -41,16 +71,26 @@ export function watchReadiness(
   const { app } = member;
   const port = app.daprInternalGrpcPort;
   if (!registry || port === undefined) return;
+  let timeoutsInARow = 0;
   const round = async () => {
     if (lifecycle.stopping) return;
     // Ready for callers: the app says so, and its own sidecar's health check agrees (until its next
     // probe, up to 3 s after the app is back, daprd refuses to invoke an app it saw down).
-    const ready =
-      member.sidecar.appHealthy() === true &&
-      (await fetch(`http://127.0.0.1:${app.appPort}/readyz`, { signal: AbortSignal.timeout(READINESS_PERIOD_MS * 2) }).then(
-        (r) => r.status === 200,
-        () => false,
-      ));
+    let ready: boolean | undefined = false;
+    if (member.sidecar.appHealthy() === true) {
+      const verdict = rotationAfterProbe(
+        await probeReadiness(`http://127.0.0.1:${app.appPort}/readyz`, READINESS_PERIOD_MS * 2),
+        timeoutsInARow,
+      );
+      timeoutsInARow = verdict.timeoutsInARow;
+      ready = verdict.ready;
+    } else {
+      timeoutsInARow = 0;
+    }
+    if (ready === undefined) {
+      lifecycle.later(READINESS_PERIOD_MS, () => void round());
+      return;
+    }
     // Out is re-asserted on every failed probe: a restarted sidecar registers itself as routable.
     if (!lifecycle.stopping && (!ready || member.inRotation !== true)) {
       try {

@@ -57,6 +57,8 @@ export type SoakOptions = {
   faults: Fault[];
   /** How long the promises may take to hold after the load ends. */
   settleSeconds: number;
+  /** Which operations the load is made of (SOAK_MIXES); the clinic's mix unless named. */
+  mix?: SoakMix;
   progress: (line: string) => void;
 };
 
@@ -87,21 +89,39 @@ type Api = (method: string, url: string, body?: unknown, headers?: Record<string
 const worthRetrying = (answer: Answer) =>
   answer.status >= 502 || (answer.status === 409 && (answer.body as { rule?: string } | undefined)?.rule === 'idempotency-key-in-flight');
 
-/** The mix: weights of each operation among all the load starts. */
-const MIX: [Operation, number][] = [
-  ['book', 22],
-  ['cancel', 4],
-  ['pay', 10],
-  ['read-patient', 18],
-  ['list-patients', 5],
-  ['read-doctor', 5],
-  ['list-doctors', 5],
-  ['fhir-read-patient', 5],
-  ['fhir-search-patients', 3],
-  ['download-invoice', 5],
-  ['register', 1],
-  ['sign-in', 2],
-];
+/** The loads: weights of each operation among all the load starts. */
+export const SOAK_MIXES = {
+  /** A busy clinic's hour: bookings and what follows them, reads and searches, sign-ins. */
+  clinic: [
+    ['book', 22],
+    ['cancel', 4],
+    ['pay', 10],
+    ['read-patient', 18],
+    ['list-patients', 5],
+    ['read-doctor', 5],
+    ['list-doctors', 5],
+    ['fhir-read-patient', 5],
+    ['fhir-search-patients', 3],
+    ['download-invoice', 5],
+    ['register', 1],
+    ['sign-in', 2],
+  ],
+  /** Audited reads only: a patient's record, JSON and FHIR (issue 26's read goal). */
+  reads: [
+    ['read-patient', 4],
+    ['fhir-read-patient', 1],
+  ],
+  /** Bookings (each for a new patient, as a front desk registers one) and their payments (issue 26's booking goal). */
+  bookings: [
+    ['book', 3],
+    ['pay', 1],
+  ],
+} satisfies Record<string, [Operation, number][]>;
+export type SoakMix = keyof typeof SOAK_MIXES;
+
+/** Patients created before a load that books none, so that its reads have records to read. */
+const SEED_PATIENTS = 40;
+
 type Operation =
   | 'book'
   | 'cancel'
@@ -198,7 +218,7 @@ async function inject(fault: Fault, stack: TestStack, kafka: PrivateKafka | unde
 
 /**
  * The stack a soak runs on: every app of dapr/dapr.yaml with its daprd, on a Kafka broker of its
- * own (a fault may restart it; the shared ones serve other runs), the gateway's rate limit and the sign-up limit raised.
+ * own (a fault may restart it; the shared ones serve other runs), the gateway's rate limit, the sign-up limit and the booking horizon raised.
  */
 export async function startSoakStack(): Promise<{ stack: TestStack; kafka: PrivateKafka; stop: () => Promise<void> }> {
   const kafka = await startPrivateKafka();
@@ -206,8 +226,13 @@ export async function startSoakStack(): Promise<{ stack: TestStack; kafka: Priva
     const stack = await startTestStack({
       apps: loadRunFile(defaultRunFile).map((app) => app.appId),
       kafkaBrokers: kafka.brokers,
-      // One client signs many up: the per-address sign-up limit is not under test in a soak.
-      env: { gateway: { RATE_LIMIT_PER_MINUTE: '10000000' }, 'auth-service': { REGISTRATION_BURST: '10000000' } },
+      // One client signs many up: the per-address sign-up limit is not under test in a soak. A rate
+      // search books tens of thousands of slots of 8 doctors: past the default horizon.
+      env: {
+        gateway: { RATE_LIMIT_PER_MINUTE: '10000000' },
+        'auth-service': { REGISTRATION_BURST: '10000000' },
+        'appointment-service': { BOOKING_HORIZON_DAYS: '3650' },
+      },
     });
     return {
       stack,
@@ -223,8 +248,8 @@ export async function startSoakStack(): Promise<{ stack: TestStack; kafka: Priva
   }
 }
 
-/** Runs the load with its faults, then reconciles. The stack must be started by the caller (startTestStack). */
-export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined, options: SoakOptions): Promise<SoakReport> {
+/** A client of the stack's gateway signed in as its first admin; no answer at all (refused, reset, 30 s without one) is status 599. */
+async function adminApi(stack: TestStack): Promise<Api> {
   const gateway = stack.url('gateway');
   const secrets = stack.secrets();
   const login = await fetch(`${gateway}/api/auth/login`, {
@@ -237,8 +262,7 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   });
   if (login.status !== 200) throw new Error(`admin sign-in answered ${login.status}`);
   const token = ((await login.json()) as { accessToken: string }).accessToken;
-  /** A request through the gateway; no answer at all (refused, reset, 30 s without one) is status 599. */
-  const api: Api = async (method, url, body, headers = {}) => {
+  return async (method, url, body, headers = {}) => {
     let response: Response;
     let buffer: ArrayBuffer;
     try {
@@ -260,7 +284,12 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
     }
     return { status: response.status, body: parsed, requestId: response.headers.get('x-request-id') };
   };
+}
 
+/** Runs the load with its faults, then reconciles. The stack must be started by the caller (startTestStack). */
+export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined, options: SoakOptions): Promise<SoakReport> {
+  const api = await adminApi(stack);
+  const gateway = stack.url('gateway');
   // Doctors working around the clock, so bookings never run out of slots.
   const doctors: string[] = [];
   for (let i = 0; i < 8; i++) {
@@ -427,11 +456,24 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   };
 
   // The load: operations started at `rate` per second, at most `connections` in flight.
-  const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
+  const mix: [Operation, number][] = SOAK_MIXES[options.mix ?? 'clinic'];
+  if (!mix.some(([operation]) => operation === 'book')) {
+    for (let i = 0; i < SEED_PATIENTS; i++) {
+      const label = `${Date.now()}-${i}`;
+      const created = await write(
+        '/api/patients',
+        { name: `Soak ${label}`, email: `soak.seed.${label}@example.org`, dateOfBirth: '1980-05-17', gender: 'other' },
+        'POST /patients',
+      );
+      if (created.status !== 201) throw new Error(`seeding a patient answered ${created.status}: ${JSON.stringify(created.body)}`);
+      ledger.patientsCreated.push((created.body as { id: string }).id);
+    }
+  }
+  const total = mix.reduce((sum, [, weight]) => sum + weight, 0);
   const choose = (): Operation => {
     let r = Math.random() * total;
-    for (const [operation, weight] of MIX) if ((r -= weight) < 0) return operation;
-    return 'read-patient';
+    for (const [operation, weight] of mix) if ((r -= weight) < 0) return operation;
+    return mix[0]![0];
   };
   const began = Date.now();
   const endsAt = began + options.seconds * 1000;
@@ -486,6 +528,33 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
 
 /** Every service that answers GET /ops/backlog (it has an outbox or dead letters), as the access model lists them. */
 const SERVICES_WITH_BACKLOG = Object.keys(ENDPOINTS).filter((appId) => 'GET /ops/backlog' in ENDPOINTS[appId]!);
+
+/**
+ * Waits until no service has an event waiting in its outbox or a dead letter its re-drive will
+ * take again, so that one run's leftovers are not the next run's backlog. False when
+ * `timeoutMs` passed first.
+ */
+export async function waitForQuiet(stack: TestStack, timeoutMs: number, progress: (line: string) => void): Promise<boolean> {
+  const api = await adminApi(stack);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting: string[] = [];
+    for (const service of SERVICES_WITH_BACKLOG) {
+      const parsed = serviceBacklog.safeParse((await api('GET', `/api/ops/${service}/backlog`)).body);
+      if (!parsed.success) waiting.push(`${service}: no backlog answer`);
+      else {
+        const { outbox, deadLetters } = parsed.data;
+        // Parked outbox rows and poison letters wait for a person: they are not a backlog that drains.
+        const held = (outbox ? outbox.pending - outbox.parked : 0) + (deadLetters ? deadLetters.parked - deadLetters.poison : 0);
+        if (held > 0) waiting.push(`${service}: ${held}`);
+      }
+    }
+    if (waiting.length === 0) return true;
+    if (Date.now() > deadline) return false;
+    progress(`waiting for the backlog to drain: ${waiting.join(', ')}`);
+    await sleep(5_000);
+  }
+}
 
 /**
  * Compares what the system holds with what the load did, until every promise holds or

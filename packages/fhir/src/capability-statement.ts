@@ -1,3 +1,4 @@
+import { SEARCH_INCLUDES, SEARCH_REVINCLUDES } from './include.js';
 import { narrative } from './narrative.js';
 import { COMMON_PARAMS, SEARCH_PARAMS, type SearchableType, type SearchParam } from './search-params.js';
 import { FHIR_JSON, FHIR_VERSION, type Resource } from './systems.js';
@@ -112,7 +113,7 @@ export function capabilityStatement(options: {
   baseUrl: string;
   date: string;
   version?: string;
-  /** Every service route, `METHOD /express/path`: those under `/fhir/` are what the FHIR API offers. */
+  /** Every route served, `METHOD /express/path` (the services', the gateway's COMPOSED_FHIR_ROUTES): those under `/fhir/` are what the FHIR API offers. */
   routes: Iterable<string>;
 }): Resource & { resourceType: 'CapabilityStatement' } {
   const offer = fhirOffer(options.routes);
@@ -132,7 +133,7 @@ export function capabilityStatement(options: {
       {
         mode: 'server',
         documentation:
-          'Each resource is served by the service that owns it, through the gateway, with the same access model as the JSON API (a patient sees only their own records). An interaction not listed here answers 405 (an OperationOutcome; Allow names the methods offered).',
+          'Each resource is served by the service that owns it, through the gateway, with the same access model as the JSON API (a patient sees only their own records). _include, _revinclude and Patient $everything are composed by the gateway from those interactions with your token: what you may not read is left out. An interaction not listed here answers 405 (an OperationOutcome; Allow names the methods offered).',
         security: { description: 'Bearer access token (JWT) from auth-service, as for the JSON API.' },
         resource: offer.map(({ type, interactions, operations }) => ({
           type,
@@ -144,7 +145,13 @@ export function capabilityStatement(options: {
           conditionalCreate: WRITE_OPTIONS[type]?.conditionalCreate ?? false,
           conditionalUpdate: false,
           conditionalDelete: 'not-supported',
-          ...(interactions.includes('search-type') ? { searchParam: searchParams(searchParamsOf(type)) } : {}),
+          ...(interactions.includes('search-type')
+            ? {
+                ...(SEARCH_INCLUDES[type] ? { searchInclude: [...SEARCH_INCLUDES[type]] } : {}),
+                ...(SEARCH_REVINCLUDES[type] ? { searchRevInclude: [...SEARCH_REVINCLUDES[type]] } : {}),
+                searchParam: searchParams(searchParamsOf(type)),
+              }
+            : {}),
           ...(operations.length > 0
             ? { operation: operations.map((name) => ({ name, definition: `http://hl7.org/fhir/OperationDefinition/${type}-${name}` })) }
             : {}),

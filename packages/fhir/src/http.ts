@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { NotFoundError, toProblem, type Logger } from '@caregrid/platform';
+import { NotFoundError, toProblem, type ApiRouter, type Logger, type ServiceApiPart } from '@caregrid/platform';
 import { searchset } from './bundle.js';
 import { PATCH_FORMATS } from './capability-statement.js';
 import { toOperationOutcome, type ProblemLike } from './operation-outcome.js';
@@ -58,7 +58,7 @@ export function sendCount(req: Request, res: Response, total: number): void {
 const BODY_TYPES = [FHIR_JSON, 'application/json'];
 
 /**
- * Before a service's routers (createServiceApp's `before`): a FHIR write
+ * Before a service's routers (`fhirApi` puts it there): a FHIR write
  * carries a resource as `application/fhir+json` (or plain JSON), a patch as
  * JSON Patch; anything else is a 415 OperationOutcome naming what is taken.
  */
@@ -81,7 +81,7 @@ export const fhirBodyTypes: RequestHandler = (req, res, next) => {
 };
 
 /**
- * Mounted at `/fhir` after a service's routers (createServiceApp's `mount`):
+ * Mounted at `/fhir` after a service's routers (`fhirApi` mounts it):
  * a FHIR path no route serves is a 404 OperationOutcome, and whatever a FHIR
  * route throws (validation, access, domain rules, malformed JSON) is answered
  * as an OperationOutcome with the status the platform gives it — never
@@ -95,4 +95,13 @@ export function fhirErrors(logger: Logger): [RequestHandler, ErrorRequestHandler
     sendOutcome(res, problem, headers);
   };
   return [notFound, handler];
+}
+
+/**
+ * A service's FHIR API as createServiceApp takes it (its `fhir` part): the routes, the body
+ * check before every router, the OperationOutcome errors under `/fhir` after them. Built here
+ * because @caregrid/platform does not import this package (this one depends on it).
+ */
+export function fhirApi(...routers: ApiRouter[]): ServiceApiPart {
+  return { routers, before: [fhirBodyTypes], mount: (app, logger) => app.use('/fhir', fhirErrors(logger)) };
 }

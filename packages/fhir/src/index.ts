@@ -11,6 +11,7 @@ export * from './slot.js';
 export * from './invoice.js';
 export * from './communication.js';
 export * from './bundle.js';
+export * from './include.js';
 export * from './operation-outcome.js';
 export * from './search-params.js';
 export * from './capability-statement.js';

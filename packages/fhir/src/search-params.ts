@@ -138,6 +138,20 @@ function nameParam(definition: string, documentation: string) {
   });
 }
 
+/** `service-type` of Appointment and Slot: our code or HL7's (terminology.ts), bare or with its system. */
+function serviceTypeParam(definition: string, meaning: string) {
+  return spec({
+    type: 'token',
+    definition: sp(definition),
+    documentation: `[system|]code: ours (${Systems.serviceType}) ${SERVICE_TYPES.join(', ')}, or their HL7 service type (${Systems.hl7ServiceType}) ${hl7ServiceTypes.join(', ')}.${meaning}`,
+    parse: conceptToken<ServiceType>(
+      SERVICE_TYPE_SYSTEMS,
+      serviceTypeOfCode,
+      `one of ${SERVICE_TYPES.join(', ')} or of their HL7 codes ${hl7ServiceTypes.join(', ')}`,
+    ),
+  });
+}
+
 // ---------------------------------------------------------------------------
 // The tables.
 
@@ -255,16 +269,7 @@ export const SEARCH_PARAMS = {
       documentation: `One of ${APPOINTMENT_STATUSES.join(', ')}.`,
       parse: tokenOf<AppointmentStatus>(APPOINTMENT_STATUSES, Systems.appointmentStatus),
     }),
-    'service-type': spec({
-      type: 'token',
-      definition: sp('Appointment-service-type'),
-      documentation: `[system|]code: ours (${Systems.serviceType}) ${SERVICE_TYPES.join(', ')}, or their HL7 service type (${Systems.hl7ServiceType}) ${hl7ServiceTypes.join(', ')}.`,
-      parse: conceptToken<ServiceType>(
-        SERVICE_TYPE_SYSTEMS,
-        serviceTypeOfCode,
-        `one of ${SERVICE_TYPES.join(', ')} or of their HL7 codes ${hl7ServiceTypes.join(', ')}`,
-      ),
-    }),
+    'service-type': serviceTypeParam('Appointment-service-type', ''),
   },
   Slot: {
     'schedule.actor': spec({
@@ -285,6 +290,10 @@ export const SEARCH_PARAMS = {
       repeatable: true,
       parse: dateBounds(true),
     }),
+    'service-type': serviceTypeParam(
+      'Slot-service-type',
+      " A practitioner's slots are bookable for the service types of their tariff: their free slots if it has this one, else none.",
+    ),
   },
   Schedule: {
     actor: spec({
@@ -513,7 +522,7 @@ export const searchSchemas = {
     if (start.from && start.to && Date.parse(start.to) - Date.parse(start.from) > SLOT_SEARCH.maxDays * 86_400_000) {
       ctx.addIssue({ code: 'custom', path: ['start'], message: `at most ${SLOT_SEARCH.maxDays} days per search`, input: v.start });
     }
-    return { practitionerId: actors[0] ?? '', start };
+    return { practitionerId: actors[0] ?? '', start, serviceType: one(v['service-type']) };
   }),
   Schedule: searchSchema(SEARCH_PARAMS.Schedule, (v, ctx) => {
     // Schedules are the practitioners': listing all of them is the Practitioner search's.

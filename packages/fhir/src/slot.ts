@@ -1,5 +1,6 @@
 import type { FreeSlots } from '@caregrid/contracts';
-import { specialtyConcept } from './terminology.js';
+import type { ServiceType } from './records.js';
+import { serviceTypeConcept, specialtyConcept } from './terminology.js';
 import { narrative, readableSpan } from './narrative.js';
 import { compact, reference, type Resource } from './systems.js';
 
@@ -46,12 +47,19 @@ export function toFhirSchedule(
   });
 }
 
-/** Slot ← one free slot of appointment-service's `GET /appointments/slots` (only free ones exist there). */
-export function toFhirSlot(doctor: { id: string; name?: string; specialization?: string }, slot: { start: string; end: string }): FhirSlot {
+/**
+ * Slot ← one free slot of appointment-service's `GET /appointments/slots` (only free ones exist
+ * there); `serviceTypes`, when known, are what it can be booked for (the doctor's tariff).
+ */
+export function toFhirSlot(
+  doctor: { id: string; name?: string; specialization?: string; serviceTypes?: readonly ServiceType[] },
+  slot: { start: string; end: string },
+): FhirSlot {
   return compact({
     resourceType: 'Slot' as const,
     id: slotId(doctor.id, slot.start),
     text: narrative(`Free${doctor.name === undefined ? '' : ` with ${doctor.name}`}: ${readableSpan(slot.start, slot.end)}`),
+    serviceType: doctor.serviceTypes?.map((type) => serviceTypeConcept(type)),
     specialty: doctor.specialization === undefined ? undefined : [specialtyConcept(doctor.specialization)],
     schedule: reference('Schedule', doctor.id, doctor.name === undefined ? undefined : `Schedule of ${doctor.name}`),
     status: 'free' as const,

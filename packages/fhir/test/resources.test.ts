@@ -10,7 +10,9 @@ import {
   toFhirPatient,
   toFhirPractitioner,
   toFhirPractitionerRole,
+  serviceTypeConcept,
   toFhirSchedule,
+  toFhirSlot,
   toFhirSlots,
 } from '../src/index.js';
 import { expectValidFhir, fhirSchemaErrors } from './fhir-schema.js';
@@ -267,6 +269,13 @@ describe('Slot (and the Schedule it names)', () => {
       expect.objectContaining({ id: `${ids.doctor}.202603020900` }),
     ]);
     expect(toFhirSchedule(doctor).actor).toEqual([{ reference: `Practitioner/${ids.doctor}`, display: 'Dr. Quinn' }]);
+  });
+
+  it('names the service types it can be booked for when they are known (the tariff’s), HL7’s code first', () => {
+    const slot = toFhirSlot({ id: ids.doctor, serviceTypes: ['vaccination', 'checkup'] }, freeSlots.slots[0]!);
+    expectValidFhir(slot);
+    expect(slot.serviceType).toEqual([serviceTypeConcept('vaccination'), serviceTypeConcept('checkup')]);
+    expect(toFhirSlots(freeSlots)[0]).not.toHaveProperty('serviceType');
   });
 
   it('slot ids round-trip, fit FHIR’s id rule, and nonsense is not one', () => {

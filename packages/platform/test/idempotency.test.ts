@@ -51,7 +51,7 @@ describe('routes that take a key', () => {
     expect(() =>
       router().add({ method: 'put', path: '/things', summary: 'Replace', idempotent: true, responses: {}, handler: () => undefined }),
     ).toThrow(/only a POST/);
-    expect(() => createServiceApp({ service: 'things', logger: pino({ level: 'silent' }), routers: [router()] })).toThrow(
+    expect(() => createServiceApp({ service: 'things', deps: { logger: pino({ level: 'silent' }) }, json: router() })).toThrow(
       /no idempotency store/,
     );
   });

@@ -18,18 +18,11 @@ export function createApp(deps: ServiceAppDependencies<AnalyticsStores> & { audi
     auditTrail: deps.auditTrail ?? { retentionDays: DEFAULT_AUDIT_RETENTION_DAYS },
     logger: deps.logger,
   });
-  const deadLetters = mongoDeadLetterStore(deps.db.db);
-  const events = subscriptions({ analytics, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'analytics-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [analyticsRoutes(analytics), events.routes, auditRoutes(analytics)],
-    // A dead letter is re-driven through the handler of its kind: audit entries to the trail, every other event to the read models.
-    deadLetters: { store: deadLetters, apply: events.apply, logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
     // Reads of the trail are audited too; their entries go into the trail itself.
-    audit: trailAuditSink((entries) => analytics.recordOwnAccess(entries)),
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
+    deps: { ...deps, audit: trailAuditSink((entries) => analytics.recordOwnAccess(entries)) },
+    json: [analyticsRoutes(analytics), auditRoutes(analytics)],
+    subscriptions: subscriptions({ analytics, deadLetters: mongoDeadLetterStore(deps.db.db), logger: deps.logger }),
   });
 }

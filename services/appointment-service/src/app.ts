@@ -1,27 +1,20 @@
-import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
+import { fhirApi } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/postgres';
 import { AppointmentRepository } from './data/appointment-repository.js';
 import { appointmentFhirRoutes } from './http/fhir-routes.js';
 import { appointmentRoutes } from './http/routes.js';
+import { peersOver } from './peers.js';
 import { appointmentUseCases, type BookingLimits, type CleanupSettings } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sidecar; cleanup: CleanupSettings; booking: BookingLimits }) {
   const appointments = new AppointmentRepository(deps.db, deps.onEventsQueued);
   // Built once: the JSON and the FHIR routes answer under the same rules.
-  const useCases = appointmentUseCases({ appointments, sidecar: deps.sidecar, limits: deps.booking, cleanup: deps.cleanup });
+  const useCases = appointmentUseCases({ appointments, peers: peersOver(deps.sidecar), limits: deps.booking, cleanup: deps.cleanup });
   return createServiceApp({
     service: 'appointment-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [appointmentRoutes(useCases), appointmentFhirRoutes(useCases)],
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    audit: deps.audit,
-    idempotency: deps.idempotency,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
-    before: [fhirBodyTypes],
-    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
+    deps,
+    json: appointmentRoutes(useCases),
+    fhir: fhirApi(appointmentFhirRoutes(useCases)),
   });
 }

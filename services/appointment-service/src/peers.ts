@@ -39,20 +39,36 @@ async function fetchRecord<S extends z.ZodType>(
   throw new DependencyUnavailableError(appId, result.body);
 }
 
-export function fetchPatient(sidecar: Sidecar, id: string): Promise<PatientForBooking> {
+function fetchPatient(sidecar: Sidecar, id: string): Promise<PatientForBooking> {
   return fetchRecord(sidecar, 'patient-service', `/patients/${id}`, 'patientId', patientForBooking);
 }
 
-export function fetchDoctor(sidecar: Sidecar, id: string): Promise<DoctorForBooking> {
+function fetchDoctor(sidecar: Sidecar, id: string): Promise<DoctorForBooking> {
   return fetchRecord(sidecar, 'doctor-service', `/doctors/${id}`, 'doctorId', doctorForBooking);
 }
 
-/** A doctor looked up rather than relied on (a Schedule read): absent is undefined, not a rule violation. */
-export async function findDoctor(sidecar: Sidecar, id: string): Promise<DoctorForBooking | undefined> {
-  try {
-    return await fetchDoctor(sidecar, id);
-  } catch (error) {
-    if (error instanceof RuleViolationError) return undefined;
-    throw error;
-  }
+/** What the use cases ask of the records' owners (over the sidecar in the app; in memory in unit tests). */
+export type Peers = {
+  /** The patient a booking is for; absent is a rule violation on `patientId`. */
+  patient: (id: string) => Promise<PatientForBooking>;
+  /** The doctor a booking or a slot stands on; absent is a rule violation on `doctorId`. */
+  doctor: (id: string) => Promise<DoctorForBooking>;
+  /** A doctor looked up rather than relied on (a Schedule read): absent is undefined, not a rule violation. */
+  findDoctor: (id: string) => Promise<DoctorForBooking | undefined>;
+};
+
+/** The peers by Dapr service invocation, as appointment-service itself. */
+export function peersOver(sidecar: Sidecar): Peers {
+  return {
+    patient: (id) => fetchPatient(sidecar, id),
+    doctor: (id) => fetchDoctor(sidecar, id),
+    findDoctor: async (id) => {
+      try {
+        return await fetchDoctor(sidecar, id);
+      } catch (error) {
+        if (error instanceof RuleViolationError) return undefined;
+        throw error;
+      }
+    },
+  };
 }

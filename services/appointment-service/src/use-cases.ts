@@ -10,21 +10,22 @@ import {
   uuidv7,
   type Caller,
   type Page,
-  type Sidecar,
 } from '@caregrid/platform';
 import type { AppointmentFilter, AppointmentRepository } from './data/appointment-repository.js';
 import {
   checkPayment,
   checkTransition,
   freeSlots,
+  offeredServiceTypes,
   type Appointment,
   type AppointmentStatus,
   type PaymentMethod,
+  type ServiceType,
 } from './domain/appointment.js';
 import { bookAppointment, type BookingPorts, type BookingRequest } from './domain/book-appointment.js';
 import { planMove, type RescheduleRequest } from './domain/reschedule-appointment.js';
 import { localDate } from './domain/zoned-time.js';
-import { fetchDoctor, fetchPatient, findDoctor } from './peers.js';
+import type { Peers } from './peers.js';
 
 export type StatusChange = { status: AppointmentStatus; reason?: string };
 
@@ -42,24 +43,33 @@ export type CleanupSettings = { retentionDays: number; batchSize: number; minInt
 export type BookingLimits = { horizonDays: number; maxOpenPerPatient: number };
 
 /**
+ * What the use cases need of the appointment store (AppointmentRepository; an in-memory double in
+ * unit tests). Overlaps and the open-bookings cap are the store's to refuse (in one transaction).
+ */
+export type AppointmentStore = Pick<
+  AppointmentRepository,
+  'create' | 'get' | 'list' | 'count' | 'change' | 'reschedule' | 'busy' | 'archiveEnded'
+>;
+
+/**
  * The appointment use cases, one each, for every way in: the JSON routes and
  * the FHIR routes call these, so both answer under the same rules and the
  * same access checks.
  */
 export function appointmentUseCases(deps: {
-  appointments: AppointmentRepository;
-  sidecar: Sidecar;
+  appointments: AppointmentStore;
+  peers: Peers;
   limits: BookingLimits;
   cleanup: CleanupSettings;
   now?: () => Date;
 }) {
-  const { appointments, sidecar, limits } = deps;
+  const { appointments, peers, limits } = deps;
   const now = deps.now ?? (() => new Date());
   // A 409 names the appointment in the way only to a caller who may read it (their own, or staff).
   const revealsTo = (caller: Caller) => (other: { patientId: string; doctorId: string }) => may(caller, 'appointment', 'read', other);
   const bookingFor = (caller: Caller): BookingPorts => ({
-    fetchPatient: (id) => fetchPatient(sidecar, id),
-    fetchDoctor: (id) => fetchDoctor(sidecar, id),
+    fetchPatient: peers.patient,
+    fetchDoctor: peers.doctor,
     create: (appointment) => {
       // Noted before the write: the booking's audit entry is written in the same transaction.
       const id = uuidv7();
@@ -85,7 +95,7 @@ export function appointmentUseCases(deps: {
 
   /** A doctor's free slots starting in [from, to): every date of their zone the span touches. */
   const freeSlotsBetween = async (doctorId: string, from: Date, to: Date) => {
-    const doctor = await fetchDoctor(sidecar, doctorId);
+    const doctor = await peers.doctor(doctorId);
     // Whatever the zone, its dates that touch the span lie within a day either side of the UTC ones.
     const busy = await appointments.busy(doctor.id, new Date(from.getTime() - 86_400_000), new Date(to.getTime() + 86_400_000));
     const slots: { start: string; end: string }[] = [];
@@ -123,7 +133,7 @@ export function appointmentUseCases(deps: {
 
     /** A doctor's one schedule, with what can be booked (now to the booking horizon); undefined for no such doctor. */
     async schedule(doctorId: string) {
-      const doctor = await findDoctor(sidecar, doctorId);
+      const doctor = await peers.findDoctor(doctorId);
       if (!doctor) return undefined;
       const from = now();
       return {
@@ -188,7 +198,7 @@ export function appointmentUseCases(deps: {
       // Checked before asking doctor-service: an appointment the caller may not see stays unseen (404).
       const found = await appointments.get(id);
       authorize(caller, 'appointment', 'reschedule', found);
-      const doctor = await fetchDoctor(sidecar, found.doctorId);
+      const doctor = await peers.doctor(found.doctorId);
       return appointments.reschedule(
         id,
         (current) => {
@@ -201,13 +211,21 @@ export function appointmentUseCases(deps: {
 
     /** A doctor's free slots on one date of their zone. */
     async freeSlotsOn(doctorId: string, date: string) {
-      const doctor = await fetchDoctor(sidecar, doctorId);
+      const doctor = await peers.doctor(doctorId);
       const day = localDate(date, doctor.timeZone);
       const busy = await appointments.busy(doctor.id, day.start, day.end);
       return { doctor, slots: freeSlots(doctor, date, busy, now()) };
     },
 
-    freeSlotsBetween,
+    /**
+     * A doctor's free slots in a span with the service types they can be booked for (the doctor's
+     * tariff); asked for one service type, none unless the doctor offers it.
+     */
+    async bookableSlotsBetween(doctorId: string, from: Date, to: Date, serviceType?: ServiceType) {
+      const { doctor, slots } = await freeSlotsBetween(doctorId, from, to);
+      const serviceTypes = offeredServiceTypes(doctor);
+      return { doctor, serviceTypes, slots: serviceType === undefined || serviceTypes.includes(serviceType) ? slots : [] };
+    },
   };
 }
 

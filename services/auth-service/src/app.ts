@@ -53,16 +53,14 @@ export function createApp(
     });
   return createServiceApp({
     service: 'auth-service',
-    logger: deps.logger,
-    routers: [authRoutes(accounts)],
     // The signer verifies against its own key ring (what it publishes), not through its sidecar.
-    tokens: new TokenVerifier(async () => ({ keys: deps.keys.all().map((key) => key.publicJwk) }), {
-      maxAgeMs: 30_000,
-      refetchCooldownMs: 0,
-    }),
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
+    deps: {
+      ...deps,
+      tokens: new TokenVerifier(async () => ({ keys: deps.keys.all().map((key) => key.publicJwk) }), {
+        maxAgeMs: 30_000,
+        refetchCooldownMs: 0,
+      }),
+    },
+    json: authRoutes(accounts),
   });
 }

@@ -1,5 +1,5 @@
-import { createServiceApp, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
-import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
+import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { fhirApi } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { InvoiceRepository } from './data/invoice-repository.js';
 import { PdfStore } from './data/pdf-store.js';
@@ -20,21 +20,11 @@ export function createApp(
     settings: deps.settings,
     logger: deps.logger,
   });
-  const deadLetters = pgDeadLetterStore(deps.db);
-  const events = subscriptions({ billing, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'billing-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [invoiceRoutes(billing), invoiceFhirRoutes(billing), events.routes],
-    // A database outage longer than the delivery retries parks paid appointments here: they come back by themselves.
-    deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    audit: deps.audit,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
-    before: [fhirBodyTypes],
-    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
+    deps,
+    json: invoiceRoutes(billing),
+    fhir: fhirApi(invoiceFhirRoutes(billing)),
+    subscriptions: subscriptions({ billing, deadLetters: pgDeadLetterStore(deps.db), logger: deps.logger }),
   });
 }

@@ -1,4 +1,4 @@
-import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
+import { fhirApi } from '@caregrid/fhir/http';
 import { createServiceApp, type ServiceAppDependencies } from '@caregrid/platform';
 import type { Pool } from '@caregrid/platform/mysql';
 import { DoctorRepository } from './data/doctor-repository.js';
@@ -8,16 +8,5 @@ import { doctorUseCases } from './use-cases.js';
 
 export function createApp(deps: ServiceAppDependencies<Pool>) {
   const doctors = doctorUseCases(new DoctorRepository(deps.db, deps.onEventsQueued));
-  return createServiceApp({
-    service: 'doctor-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [doctorRoutes(doctors), doctorFhirRoutes(doctors)],
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
-    before: [fhirBodyTypes],
-    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
-  });
+  return createServiceApp({ service: 'doctor-service', deps, json: doctorRoutes(doctors), fhir: fhirApi(doctorFhirRoutes(doctors)) });
 }

@@ -8,6 +8,7 @@ import { cors } from './http/cors.js';
 import { docsRouter } from './http/docs.js';
 import { edgeHeaders } from './http/edge-headers.js';
 import { fhirMetadata, fhirNotFound } from './http/fhir.js';
+import { fhirComposition } from './http/fhir-compose.js';
 import { isFhirPath, proxyToServices } from './http/proxy.js';
 
 export type GatewaySettings = {
@@ -64,26 +65,25 @@ export function createApp(deps: {
   const clientOf = (req: Request) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], settings.trustedHops);
   const app = createServiceApp({
     service: 'gateway',
-    logger,
+    deps: { logger, readiness: deps.readiness, isShuttingDown: deps.isShuttingDown },
     parseJsonBodies: false,
     publicEntry: true,
     before: [edgeHeaders, cors(settings.corsOrigins)],
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
     mount: (express) => {
       express.use(docsRouter({ sidecarHttpPort: settings.sidecarHttpPort, logger }));
       express.use(clinicAppRouter({ dir: settings.clinicAppDir }));
       express.use(['/api', '/.well-known'], rateLimit(settings.rateLimitPerMinute, clientOf));
       express.use(fhirMetadata({}));
-      express.use(
-        proxyToServices({
-          sidecarHttpPort: settings.sidecarHttpPort,
-          timeoutMs: settings.upstreamTimeoutMs,
-          bodyLimitBytes: settings.bodyLimitBytes,
-          logger,
-          clientOf,
-        }),
-      );
+      const forwarding = {
+        sidecarHttpPort: settings.sidecarHttpPort,
+        timeoutMs: settings.upstreamTimeoutMs,
+        bodyLimitBytes: settings.bodyLimitBytes,
+        logger,
+        clientOf,
+      };
+      // _include, _revinclude and $everything: composed from the services' FHIR routes, with the caller's token on each.
+      express.use(fhirComposition(forwarding));
+      express.use(proxyToServices(forwarding));
       express.use('/api/fhir', fhirNotFound);
     },
   });

@@ -1,5 +1,5 @@
-import { fhirErrors } from '@caregrid/fhir/http';
-import { createServiceApp, DaprJobs, eachOf, type JobRetry, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { fhirApi } from '@caregrid/fhir/http';
+import { createServiceApp, DaprJobs, type JobRetry, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { mailerOver } from './data/mailer.js';
 import { NoticeRepository } from './data/notice-repository.js';
@@ -41,26 +41,12 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     logger: deps.logger,
     onPending: () => sender.kick(),
   });
-  const deadLetters = pgDeadLetterStore(deps.db);
-  const events = subscriptions({ notifications, deadLetters, logger: deps.logger });
   sender.start();
   return createServiceApp({
     service: 'notification-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [
-      notificationRoutes(notifications),
-      notificationFhirRoutes(notifications),
-      jobRoutes({ notifications, logger: deps.logger }),
-      events.routes,
-    ],
-    // A database outage longer than the delivery retries parks appointment events here: they come back by themselves.
-    deadLetters: { store: deadLetters, apply: eachOf(events.handle), logger: deps.logger, redriveMs: deps.deadLetterRedriveMs },
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    audit: deps.audit,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
-    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
+    deps,
+    json: [notificationRoutes(notifications), jobRoutes({ notifications, logger: deps.logger })],
+    fhir: fhirApi(notificationFhirRoutes(notifications)),
+    subscriptions: subscriptions({ notifications, deadLetters: pgDeadLetterStore(deps.db), logger: deps.logger }),
   });
 }

@@ -1,5 +1,5 @@
-import { createServiceApp, eachOf, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
-import { fhirBodyTypes, fhirErrors } from '@caregrid/fhir/http';
+import { createServiceApp, type ServiceAppDependencies, type Sidecar } from '@caregrid/platform';
+import { fhirApi } from '@caregrid/fhir/http';
 import { pgDeadLetterStore, type Pool } from '@caregrid/platform/postgres';
 import { PatientRepository } from './data/patient-repository.js';
 import { subscriptions } from './events/subscriptions.js';
@@ -13,27 +13,11 @@ export function createApp(deps: ServiceAppDependencies<Pool> & { sidecar: Sideca
     patients: new PatientRepository(deps.db, deps.onEventsQueued),
     auditTrail: (patientId, page) => fetchAuditEntries(deps.sidecar, patientId, page),
   });
-  const deadLetters = pgDeadLetterStore(deps.db);
-  const events = subscriptions({ patients, deadLetters, logger: deps.logger });
   return createServiceApp({
     service: 'patient-service',
-    logger: deps.logger,
-    tokens: deps.tokens,
-    routers: [patientRoutes(patients), patientFhirRoutes(patients), events.routes],
-    // A care relation that could not be recorded in time is parked, then re-driven by itself.
-    deadLetters: {
-      store: deadLetters,
-      apply: eachOf(events.handle),
-      logger: deps.logger,
-      redriveMs: deps.deadLetterRedriveMs,
-    },
-    readiness: deps.readiness,
-    isShuttingDown: deps.isShuttingDown,
-    audit: deps.audit,
-    idempotency: deps.idempotency,
-    outbox: deps.outbox,
-    onEventsQueued: deps.onEventsQueued,
-    before: [fhirBodyTypes],
-    mount: (app) => app.use('/fhir', fhirErrors(deps.logger)),
+    deps,
+    json: patientRoutes(patients),
+    fhir: fhirApi(patientFhirRoutes(patients)),
+    subscriptions: subscriptions({ patients, deadLetters: pgDeadLetterStore(deps.db), logger: deps.logger }),
   });
 }

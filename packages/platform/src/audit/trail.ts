@@ -28,8 +28,10 @@ export function auditOutboxRow(entry: AuditEntry): Omit<OutboxEvent, 'time'> {
     id: entry.id,
     topic: auditTopic(entry.service),
     type: auditRecorded.type,
-    // Spreads entries over partitions; their order does not matter, their time is in them.
-    subject: entry.patientIds[0] ?? entry.id,
+    // A subject of its own: entries need no order among them (their time and chain place are in
+    // them), so none waits behind another (a parked one holds nothing back), they spread over
+    // partitions, and a relay's bulk request may carry all of them, even many about one patient.
+    subject: entry.id,
     data: auditEntry.parse(entry),
     // Taken now: a batch is written outside this request's context.
     traceparent: currentContext()?.traceparent,

@@ -7,7 +7,7 @@ import { currentContext, outsideRequest, runWithContext } from '../context.js';
 import { EventTooLargeError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Page } from '../pagination.js';
-import { EventRefusedError, type PublishedEvent } from '../dapr/sidecar.js';
+import { EventRefusedError, type PublishedEvent, type TracedEvent } from '../dapr/sidecar.js';
 
 /**
  * Transactional outbox: a service writes its event into the `outbox` table in
@@ -35,6 +35,12 @@ import { EventRefusedError, type PublishedEvent } from '../dapr/sidecar.js';
  *   cannot expire under it in the normal case; a publish that hangs past the
  *   lease can at worst arrive after a newer row's, as a duplicate consumers
  *   already have by id.
+ * - A claim goes out in bulk requests (daprd's bulk publish, one round trip
+ *   for up to 100 events of a topic instead of one each), in waves of at most
+ *   one event per subject (bulkWaves), so each subject stays in order. Subjects
+ *   that failed before go one event at a time, after the others. A request
+ *   retried after a partial failure may send its good events twice: the
+ *   consumers' dedupe by id again.
  * - A failed publish holds the rest of that subject's batch back (order), the
  *   others still go out. It counts as an attempt (attempts, last_error) when
  *   the broker was seen working in the same pass, or when the sidecar refused
@@ -164,8 +170,61 @@ export interface OutboxStore {
   backlog(): Promise<OutboxBacklog>;
 }
 
-/** The one thing the relay needs of a sidecar (the platform's Sidecar). */
-export type EventPublisher = { publish(event: PublishedEvent<unknown>): Promise<string> };
+/** What the relay needs of a sidecar (the platform's Sidecar). */
+export type EventPublisher = {
+  publish(event: PublishedEvent<unknown>): Promise<string>;
+  /** Events of one topic in one request; answers those that failed, with their errors. Without it the relay publishes one at a time. */
+  publishBulk?(topic: string, events: TracedEvent[]): Promise<Map<string, Error>>;
+};
+
+/** At most this many events, and about this much data, in one bulk publish (daprd takes 4 MB a request by default). */
+export const BULK_PUBLISH_MAX_EVENTS = 100;
+export const BULK_PUBLISH_MAX_BYTES = 1024 * 1024;
+
+const subjectKey = (event: { topic: string; subject: string }) => `${event.topic}\u0000${event.subject}`;
+
+/**
+ * The waves a claim goes out in: each wave holds at most one event per subject (its next one), so
+ * a subject's events are published one wave after another, in order, and a failure holds back
+ * only what comes after it in its own subject. Within a wave, events are grouped by topic and cut
+ * into bulk requests of at most `maxEvents` events and about `maxBytes` of data.
+ */
+export function bulkWaves<E extends { topic: string; subject: string; data: unknown }>(
+  events: E[],
+  limits: { maxEvents: number; maxBytes: number } = { maxEvents: BULK_PUBLISH_MAX_EVENTS, maxBytes: BULK_PUBLISH_MAX_BYTES },
+): E[][][] {
+  const waves: E[][][] = [];
+  let queue = events;
+  while (queue.length > 0) {
+    const wave: E[] = [];
+    const rest: E[] = [];
+    const inWave = new Set<string>();
+    for (const event of queue) {
+      const key = subjectKey(event);
+      if (inWave.has(key)) rest.push(event);
+      else {
+        inWave.add(key);
+        wave.push(event);
+      }
+    }
+    const requests: E[][] = [];
+    const open = new Map<string, { events: E[]; bytes: number }>();
+    for (const event of wave) {
+      const bytes = JSON.stringify(event.data ?? null).length;
+      let request = open.get(event.topic);
+      if (!request || request.events.length >= limits.maxEvents || (request.events.length > 0 && request.bytes + bytes > limits.maxBytes)) {
+        request = { events: [], bytes: 0 };
+        open.set(event.topic, request);
+        requests.push(request.events);
+      }
+      request.events.push(event);
+      request.bytes += bytes;
+    }
+    waves.push(requests);
+    queue = rest;
+  }
+  return waves;
+}
 
 export type OutboxRelayOptions = {
   batchSize?: number;
@@ -182,6 +241,12 @@ export type OutboxRelayOptions = {
 
 /** `refused`: those of the failed the sidecar refused for what they are (EventRefusedError), no sign of an outage. */
 export type RelayPass = { claimed: number; published: number; failed: number; refused: number; parked: number };
+
+/** A claimed row as published: keyed by its subject (one partition, in order), in the trace the row kept. */
+function tracedEventOf(event: ClaimedEvent): TracedEvent {
+  const { attempts: _attempts, ...published } = event;
+  return { ...published, partitionKey: event.subject };
+}
 
 /** Consecutive failures with nothing published in the pass before it is taken for a broker outage. */
 const OUTAGE_AFTER_FAILURES = 3;
@@ -261,20 +326,42 @@ export class OutboxRelay {
     const published: string[] = [];
     const failures: { event: ClaimedEvent; error: unknown }[] = [];
     const heldSubjects = new Set<string>();
+    const failed = (event: ClaimedEvent, error: unknown) => {
+      failures.push({ event, error });
+      if (error instanceof EventRefusedError) result.refused++;
+      heldSubjects.add(subjectKey(event));
+      this.suspects.add(event.id);
+    };
+    const outOfTime = () => performance.now() - claimedAt > (claimMs * 2) / 3;
+    const anOutage = () => published.length === 0 && failures.length - result.refused >= OUTAGE_AFTER_FAILURES;
+    const { healthy, suspect } = this.suspectsApart(events);
     try {
-      for (const event of this.suspectsLast(events)) {
-        const subject = `${event.topic}\u0000${event.subject}`;
-        if (heldSubjects.has(subject)) continue;
-        if (performance.now() - claimedAt > (claimMs * 2) / 3) break;
-        if (published.length === 0 && failures.length - result.refused >= OUTAGE_AFTER_FAILURES) break;
+      // Subjects that failed before go one event at a time, after the rest (see suspectsApart).
+      let oneByOne = [...healthy, ...suspect];
+      if (this.sidecar.publishBulk) {
+        oneByOne = suspect;
+        waves: for (const wave of bulkWaves(healthy)) {
+          for (const request of wave) {
+            if (outOfTime() || anOutage()) break waves;
+            const sending = request.filter((event) => !heldSubjects.has(subjectKey(event)));
+            if (sending.length === 0) continue;
+            const errors = await this.sidecar.publishBulk(request[0]!.topic, sending.map(tracedEventOf));
+            for (const event of sending) {
+              const error = errors.get(event.id);
+              if (error) failed(event, error);
+              else published.push(event.id);
+            }
+          }
+        }
+      }
+      for (const event of oneByOne) {
+        if (heldSubjects.has(subjectKey(event))) continue;
+        if (outOfTime() || anOutage()) break;
         try {
           await this.publishInItsTrace(event);
           published.push(event.id);
         } catch (error) {
-          failures.push({ event, error });
-          if (error instanceof EventRefusedError) result.refused++;
-          heldSubjects.add(subject);
-          this.suspects.add(event.id);
+          failed(event, error);
         }
       }
     } finally {
@@ -303,20 +390,20 @@ export class OutboxRelay {
 
   /** Publishes under the traceparent the row kept: the producer span joins the trace of the request that wrote it. */
   private publishInItsTrace(event: ClaimedEvent): Promise<string> {
-    const { traceparent, attempts: _attempts, ...published } = event;
-    const publish = () => this.sidecar.publish({ ...published, partitionKey: event.subject });
+    const { traceparent, ...published } = tracedEventOf(event);
+    const publish = () => this.sidecar.publish(published);
     return traceparent ? runWithContext({ requestId: event.id, traceparent, identity: {} }, publish) : publish();
   }
 
   /**
-   * Subjects whose next event failed before go last (each subject's own order kept): a half-open
-   * circuit breaker in the sidecar lets one publish through, and it should be a healthy one, or a
-   * single poison event would keep the breaker, and all publishing, shut.
+   * Subjects whose next event failed before, apart from the others (each subject's own order
+   * kept): they go last and one at a time. A half-open circuit breaker in the sidecar lets one
+   * publish through, and it should be a healthy one, or a single poison event would keep the
+   * breaker, and all publishing, shut; and a poison event in a bulk request would fail it whole.
    */
-  private suspectsLast(events: ClaimedEvent[]): ClaimedEvent[] {
-    const key = (event: ClaimedEvent) => `${event.topic}\u0000${event.subject}`;
-    const suspect = new Set(events.filter((e) => e.attempts > 0 || this.suspects.has(e.id)).map(key));
-    return [...events.filter((e) => !suspect.has(key(e))), ...events.filter((e) => suspect.has(key(e)))];
+  private suspectsApart(events: ClaimedEvent[]): { healthy: ClaimedEvent[]; suspect: ClaimedEvent[] } {
+    const suspect = new Set(events.filter((e) => e.attempts > 0 || this.suspects.has(e.id)).map(subjectKey));
+    return { healthy: events.filter((e) => !suspect.has(subjectKey(e))), suspect: events.filter((e) => suspect.has(subjectKey(e))) };
   }
 
   private schedule(delayMs: number): void {

@@ -6,24 +6,57 @@ import { NotFoundError } from '../errors.js';
 import { refuseNul } from './nul-guard.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
-import type { AuditSink } from '../audit/trail.js';
 import { AUDIT_SINK, TOKEN_VERIFIER, type ApiRouter } from './routes.js';
-import type { TokenVerifier } from '../access/tokens.js';
-import type { OutboxStore } from '../data/outbox.js';
 import { outboxOpsRoutes } from './outbox-ops.js';
 import { backlogRoutes, metricsHandler, readBacklog } from './backlog.js';
-import { deadLetterRoutes, startDeadLetterRedrive, type DeadLetterHandling } from '../events/dead-letters.js';
-import { IDEMPOTENCY, type IdempotencyDependencies, type IdempotencyStore } from './idempotency.js';
+import { deadLetterRoutes, startDeadLetterRedrive, type DeadLetterHandling, type DeadLetterStore } from '../events/dead-letters.js';
+import { IDEMPOTENCY, type IdempotencyDependencies } from './idempotency.js';
+import type { EventApplier } from '../events/delivery.js';
+import type { ServiceAppDependencies } from '../boot.js';
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
+
+/** What createServiceApp takes from the service's createApp's dependencies (all but its database). */
+export type ServiceAppHooks = Omit<ServiceAppDependencies<unknown>, 'db'>;
+
+/**
+ * A part of a service's API that is more than routers: middleware before every router, and
+ * handlers after them (before the 404 and error handlers), given the app's logger.
+ */
+export type ServiceApiPart = {
+  routers: ApiRouter[];
+  before?: RequestHandler[];
+  mount?: (app: Express, logger: Logger) => void;
+};
+
+/**
+ * A subscriber's part: its subscription routes, the applier of its events (dispatching as the
+ * routes do, for the re-drive of a dead letter), and the store of its parked dead letters.
+ */
+export type ServiceSubscriptions = { routes: ApiRouter; apply: EventApplier; deadLetters: DeadLetterStore };
 
 export type ServiceAppOptions = {
   service: string;
   version?: string;
-  logger: Logger;
-  routers?: ApiRouter[];
-  /** Dependencies that must answer for /readyz to say ready (database, sidecar…). */
-  readiness?: ReadinessCheck[];
+  /**
+   * The service's createApp's dependencies, whole: logger, token verifier, readiness checks,
+   * shutdown flag, audit sink, idempotency store, outbox and its wake-up, dead-letter re-drive
+   * interval. A service that differs passes its own in their place (`{ ...deps, audit }`).
+   */
+  deps: ServiceAppHooks;
+  /** The service's JSON API. */
+  json?: ApiRouter | ApiRouter[];
+  /**
+   * The service's FHIR API, as `fhirApi` of `@caregrid/fhir/http` builds it: that package
+   * depends on this one, so its body check and OperationOutcome errors come in as a part.
+   */
+  fhir?: ServiceApiPart;
+  /**
+   * A subscriber's subscriptions: their routes, and its dead letters: the drain of its
+   * dead-letter topics, their admin routes, and their automatic re-drive every
+   * `deps.deadLetterRedriveMs` (0 or absent: only by an admin).
+   */
+  subscriptions?: ServiceSubscriptions;
   bodyLimit?: string;
   /** false for apps that stream bodies through untouched (the gateway). */
   parseJsonBodies?: boolean;
@@ -33,23 +66,6 @@ export type ServiceAppOptions = {
   before?: RequestHandler[];
   /** Mounts handlers that are not ApiRouter routes (proxying, docs), before the 404 and error handlers. */
   mount?: (app: Express) => void;
-  /** Set by graceful shutdown so load balancers stop sending traffic first. */
-  isShuttingDown?: () => boolean;
-  /** Where audited routes record each access (the service's outbox); required when a router audits. */
-  audit?: AuditSink;
-  /** Verifies the bearer tokens the gateway forwards: without it, no caller is a user. */
-  tokens?: TokenVerifier;
-  /** Where idempotent routes keep Idempotency-Keys and their answers (the service's database); required when a router has one. */
-  idempotency?: IdempotencyStore;
-  /** The service database's outbox: adds the admin routes for parked events (/ops/outbox). */
-  outbox?: OutboxStore;
-  /** Wakes the outbox relay (after a re-drive). */
-  onEventsQueued?: () => void;
-  /**
-   * A subscriber's dead letters: the drain of its dead-letter topics, their admin routes, and
-   * their automatic re-drive every `redriveMs` (0 or absent: only by an admin).
-   */
-  deadLetters?: DeadLetterHandling & { redriveMs?: number };
 };
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -162,31 +178,38 @@ function jsonBodies(routers: ApiRouter[], defaultLimit: string): RequestHandler 
 /**
  * The Express app every service starts from: request context (request id,
  * traceparent, identity), JSON body limit, no NUL characters in body or query, health and readiness, the OpenAPI
- * document built from the routers' zod schemas, and the central error handler.
+ * document built from the routers' zod schemas, and the central error handler. A service hands
+ * it its parts (JSON API, FHIR API, subscriptions) and its dependencies; the app mounts them,
+ * with the operations routes its outbox and dead letters call for.
  */
 export function createServiceApp(options: ServiceAppOptions): Express {
-  const { logger, readiness = [] } = options;
-  const { outbox, deadLetters } = options;
+  const { deps, fhir, subscriptions } = options;
+  const { logger, readiness = [], outbox } = deps;
+  const deadLetters: (DeadLetterHandling & { redriveMs?: number }) | undefined = subscriptions
+    ? { store: subscriptions.deadLetters, apply: subscriptions.apply, logger, redriveMs: deps.deadLetterRedriveMs }
+    : undefined;
   const redrive = deadLetters
-    ? startDeadLetterRedrive({ ...deadLetters, intervalMs: deadLetters.redriveMs ?? 0, isShuttingDown: options.isShuttingDown })
+    ? startDeadLetterRedrive({ ...deadLetters, intervalMs: deadLetters.redriveMs ?? 0, isShuttingDown: deps.isShuttingDown })
     : undefined;
   const backlog = outbox || deadLetters ? readBacklog(options.service, { outbox, deadLetters: deadLetters?.store }) : undefined;
   const routers = [
-    ...(options.routers ?? []),
-    ...(outbox ? [outboxOpsRoutes(options.service, outbox, options.onEventsQueued)] : []),
+    ...[options.json ?? []].flat(),
+    ...(fhir?.routers ?? []),
+    ...(subscriptions ? [subscriptions.routes] : []),
+    ...(outbox ? [outboxOpsRoutes(options.service, outbox, deps.onEventsQueued)] : []),
     ...(deadLetters ? [deadLetterRoutes(options.service, { ...deadLetters, onScheduled: () => redrive?.kick() })] : []),
     ...(backlog ? [backlogRoutes(options.service, backlog)] : []),
   ];
   const app = express();
   app.disable('x-powered-by');
-  if (routers.some((router) => router.audits) && !options.audit) throw new Error(`${options.service} audits access but has no audit sink`);
-  app.locals[AUDIT_SINK] = options.audit;
-  app.locals[TOKEN_VERIFIER] = options.tokens;
-  if (routers.some((router) => router.idempotent) && !options.idempotency) {
+  if (routers.some((router) => router.audits) && !deps.audit) throw new Error(`${options.service} audits access but has no audit sink`);
+  app.locals[AUDIT_SINK] = deps.audit;
+  app.locals[TOKEN_VERIFIER] = deps.tokens;
+  if (routers.some((router) => router.idempotent) && !deps.idempotency) {
     throw new Error(`${options.service} takes Idempotency-Keys but has no idempotency store`);
   }
-  app.locals[IDEMPOTENCY] = options.idempotency
-    ? ({ store: options.idempotency, onCommitted: options.onEventsQueued } satisfies IdempotencyDependencies)
+  app.locals[IDEMPOTENCY] = deps.idempotency
+    ? ({ store: deps.idempotency, onCommitted: deps.onEventsQueued } satisfies IdempotencyDependencies)
     : undefined;
   app.set('query parser', 'extended');
   app.use(requestContext(options.publicEntry ?? false));
@@ -195,7 +218,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     app.use(jsonBodies(routers, options.bodyLimit ?? '100kb'));
     app.use(refuseNul);
   }
-  for (const handler of options.before ?? []) app.use(handler);
+  for (const handler of [...(options.before ?? []), ...(fhir?.before ?? [])]) app.use(handler);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: options.service });
@@ -205,7 +228,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   if (backlog) app.get('/metrics', metricsHandler(backlog));
 
   app.get('/readyz', async (_req, res) => {
-    if (options.isShuttingDown?.()) {
+    if (deps.isShuttingDown?.()) {
       res.status(503).json({ status: 'shutting-down', checks: {} });
       return;
     }
@@ -233,6 +256,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   for (const router of routers) app.use(router.router);
   options.mount?.(app);
+  fhir?.mount?.(app, logger);
 
   app.use((req, _res, next) => next(new NotFoundError('route', `${req.method} ${req.path}`)));
   app.use(errorHandler(logger));

@@ -6,8 +6,8 @@ import {
   deliveryByContract,
   subscriptionRoute,
   type DeadLetterStore,
-  type EventApplier,
   type Logger,
+  type ServiceSubscriptions,
 } from '@caregrid/platform';
 import { reachable } from '@caregrid/platform/mongo';
 import type { AnalyticsUseCases } from '../use-cases.js';
@@ -24,12 +24,10 @@ const CONTRACTS = eventContractsOf([Topics.patients, Topics.doctors, Topics.appo
  * A malformed event, or one of a type no contract defines, never reaches the reports or the trail
  * (their sums and counts trust `data`): it is noted and dropped to the dead-letter topic. One
  * failing event never fails its batch (deliveryByContract splits it). `apply` dispatches by type
- * for the re-drive of dead letters, which comes through the same handlers.
+ * for the re-drive of dead letters, which comes through the same handlers: audit entries to the
+ * trail, every other event to the read models.
  */
-export function subscriptions(deps: { analytics: AnalyticsUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
-  routes: ApiRouter;
-  apply: EventApplier;
-} {
+export function subscriptions(deps: { analytics: AnalyticsUseCases; deadLetters: DeadLetterStore; logger: Logger }): ServiceSubscriptions {
   const { analytics, deadLetters, logger } = deps;
   // The store unreachable is a RETRY of the whole batch, never a split into 100 timeouts.
   const domainEvents = deliveryByContract(CONTRACTS, {
@@ -57,5 +55,5 @@ export function subscriptions(deps: { analytics: AnalyticsUseCases; deadLetters:
         answerBulkDelivery(auditEntries.batch, { topicOfSubscription: true }),
       ),
     );
-  return { routes, apply: applyByEventType({ [auditRecorded.type]: auditEntries.apply }, domainEvents.apply) };
+  return { routes, apply: applyByEventType({ [auditRecorded.type]: auditEntries.apply }, domainEvents.apply), deadLetters };
 }

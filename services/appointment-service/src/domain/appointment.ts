@@ -133,6 +133,10 @@ export function daySlots(doctor: DoctorSchedule, day: LocalDate): Span[] {
 /** The doctor's tariff, as the clinic set it on their profile. */
 export type Tariff = { fees: Fees; currency: string };
 
+/** The service types a doctor offers: those their tariff has a fee for (the others cannot be booked with them). */
+export const offeredServiceTypes = (tariff: Pick<Tariff, 'fees'>): ServiceType[] =>
+  SERVICE_TYPES.filter((type) => tariff.fees[type] !== undefined);
+
 /**
  * The price of a visit is the clinic's, never the client's: the doctor's fee
  * for the service type, in the doctor's currency. A type without a fee is not
@@ -144,7 +148,7 @@ export function priceFromTariff(tariff: Tariff, serviceType: ServiceType): { amo
     throw new RuleViolationError(`the doctor does not offer ${serviceType}`, {
       rule: 'service-not-offered',
       serviceType,
-      offered: SERVICE_TYPES.filter((type) => tariff.fees[type] !== undefined),
+      offered: offeredServiceTypes(tariff),
     });
   }
   return { amount, currency: tariff.currency };

@@ -137,7 +137,7 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
     .add({
       method: 'get',
       path: '/fhir/Slot',
-      summary: `FHIR Slot search: a practitioner's free slots (schedule.actor or practitioner; start bounds, at most ${SLOT_SEARCH.maxDays} days)`,
+      summary: `FHIR Slot search: a practitioner's free slots (schedule.actor or practitioner; start bounds, at most ${SLOT_SEARCH.maxDays} days; service-type: none unless their tariff offers it)`,
       tags: ['fhir'],
       query: searchSchemas.Slot,
       responses: { 200: { description: 'searchset Bundle', contentType: FHIR_JSON }, 400: answers[400], 422: answers[422] },
@@ -149,7 +149,7 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
             { code: 'custom', path: ['query', 'start'], message: `at most ${SLOT_SEARCH.maxDays} days per search`, input: undefined },
           ]);
         }
-        const { doctor, slots } = await useCases.freeSlotsBetween(query.practitionerId, from, to);
+        const { doctor, serviceTypes, slots } = await useCases.bookableSlotsBetween(query.practitionerId, from, to, query.serviceType);
         if (query.summary === 'count') {
           sendCount(req, res, slots.length);
           return;
@@ -159,7 +159,7 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
         const page = rest.slice(0, query.count);
         const nextCursor = rest.length > page.length ? encodeCursor([page[page.length - 1]!.start]) : null;
         const bundle = searchset(
-          page.map((slot) => toFhirSlot(doctor, slot)),
+          page.map((slot) => toFhirSlot({ ...doctor, serviceTypes }, slot)),
           { total: slots.length, ...pageLinks(publicRequestUrl(req), nextCursor) },
         );
         sendResource(res, bundle);
@@ -176,10 +176,14 @@ export function appointmentFhirRoutes(useCases: AppointmentUseCases): ApiRouter 
         const parsed = parseSlotId(params.id);
         if (!parsed) throw new NotFoundError('Slot', params.id);
         const start = new Date(parsed.start);
-        const { doctor, slots } = await useCases.freeSlotsBetween(parsed.doctorId, start, new Date(start.getTime() + 60_000));
+        const { doctor, serviceTypes, slots } = await useCases.bookableSlotsBetween(
+          parsed.doctorId,
+          start,
+          new Date(start.getTime() + 60_000),
+        );
         const slot = slots.find((s) => s.start === parsed.start);
         if (!slot) throw new NotFoundError('Slot', params.id);
-        sendResource(res, toFhirSlot(doctor, slot));
+        sendResource(res, toFhirSlot({ ...doctor, serviceTypes }, slot));
       },
     })
     .add({

@@ -1,8 +1,10 @@
-import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
+import { decodeJwt } from 'jose';
+import { signingKeysSecret } from '@caregrid/devkit';
 import { ThrottledError, UnauthenticatedError } from '@caregrid/platform';
 import type { Pool, PoolClient } from '@caregrid/platform/postgres';
 import { hashPassword } from '../../src/domain/passwords.js';
 import { admitAttempt, releaseReservation, type FailureCounter } from '../../src/domain/throttle.js';
+import { parseSigningKeys } from '../../src/domain/tokens.js';
 import type { User } from '../../src/domain/users.js';
 import { accountUseCases, type AccountPorts, type KeyRing } from '../../src/use-cases.js';
 
@@ -29,9 +31,8 @@ let keys: KeyRing;
 
 beforeAll(async () => {
   passwordHash = await hashPassword(PASSWORD);
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const signing = { kid: 'test', privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid: 'test' } };
-  keys = { current: () => signing, all: () => [signing] };
+  const signing = await parseSigningKeys(await signingKeysSecret('test'));
+  keys = { current: () => signing[0]!, all: () => signing };
 });
 
 /** Only what sign-in uses; anything else a use case asked of it would fail the test loudly. */

@@ -1,4 +1,5 @@
-import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
+import { jwtVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
+import { signingKeysSecret } from '@caregrid/devkit';
 import { parseSigningKeys, signAccessToken } from '../../src/domain/tokens.js';
 import type { User } from '../../src/domain/users.js';
 
@@ -17,8 +18,7 @@ const user: User = {
 
 describe('access tokens', () => {
   it('are ES256 with kid, issuer, audience, 15 minutes, roles and links; verifiable by the published public key only', async () => {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const [key] = await parseSigningKeys(JSON.stringify([{ ...(await exportJWK(privateKey)), kid: 'k1' }]));
+    const [key] = await parseSigningKeys(await signingKeysSecret('k1'));
     expect(key!.publicJwk).not.toHaveProperty('d');
     const token = await signAccessToken(key!, user, new Date());
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', kid: 'k1' });

@@ -4,23 +4,22 @@ import {
   ApiRouter,
   byEventType,
   deliveryOf,
+  eachOf,
   ignoreKnownTypes,
   type DeadLetterStore,
   subscriptionRoute,
-  type EventHandler,
   type Logger,
+  type ServiceSubscriptions,
 } from '@caregrid/platform';
 import type { BillingUseCases } from '../use-cases.js';
 
 /**
  * Routes of the declarative subscriptions in dapr/resources/subscriptions.yaml,
- * and `handle`: the same handlers dispatched by event type as those routes are,
- * for re-driving a dead letter.
+ * and `apply`: the same handlers dispatched by event type as those routes are,
+ * for re-driving a dead letter. A database outage longer than the delivery retries
+ * parks paid appointments in `deadLetters`: they come back by themselves.
  */
-export function subscriptions(deps: { billing: BillingUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
-  routes: ApiRouter;
-  handle: EventHandler;
-} {
+export function subscriptions(deps: { billing: BillingUseCases; deadLetters: DeadLetterStore; logger: Logger }): ServiceSubscriptions {
   const { billing, deadLetters, logger } = deps;
   const appointmentWasPaid = deliveryOf(appointmentPaid, {
     logger,
@@ -41,5 +40,5 @@ export function subscriptions(deps: { billing: BillingUseCases; deadLetters: Dea
       ),
     )
     .add(subscriptionRoute('/events/ignored', 'Other appointment events: not billing’s business', answerDelivery(ignored), 1));
-  return { routes, handle: byEventType({ [appointmentPaid.type]: appointmentWasPaid }, ignored) };
+  return { routes, apply: eachOf(byEventType({ [appointmentPaid.type]: appointmentWasPaid }, ignored)), deadLetters };
 }

@@ -118,7 +118,7 @@ function sendProblem(
     .send(JSON.stringify({ type: problemType(slug), title, status, detail, instance: res.req.originalUrl }));
 }
 
-const sendProblemOf = (res: Response, { status, slug, title, detail, headers }: Problem) =>
+export const sendProblemOf = (res: Response, { status, slug, title, detail, headers }: Problem) =>
   sendProblem(res, status, slug, title, detail, headers);
 
 /**

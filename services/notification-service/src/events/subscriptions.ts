@@ -12,23 +12,27 @@ import {
   ApiRouter,
   byEventType,
   deliveryOf,
+  eachOf,
   ignoreKnownTypes,
   subscriptionRoute,
   type DeadLetterStore,
-  type EventHandler,
   type Logger,
+  type ServiceSubscriptions,
 } from '@caregrid/platform';
 import type { NotificationUseCases } from '../use-cases.js';
 
 /**
  * Routes of notification-service's declarative subscription (dapr/resources/subscriptions.yaml),
- * and `handle`, the same handlers by event type, for re-driving a dead letter. They only write
+ * and `apply`, the same handlers by event type, for re-driving a dead letter. They only write
  * the ledger (and the reminder's job): a redelivery finds its notices there and adds nothing.
+ * A database outage longer than the delivery retries parks appointment events in `deadLetters`:
+ * they come back by themselves.
  */
-export function subscriptions(deps: { notifications: NotificationUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
-  routes: ApiRouter;
-  handle: EventHandler;
-} {
+export function subscriptions(deps: {
+  notifications: NotificationUseCases;
+  deadLetters: DeadLetterStore;
+  logger: Logger;
+}): ServiceSubscriptions {
   const { notifications, deadLetters, logger } = deps;
   const booked = deliveryOf(appointmentBooked, { logger, deadLetters, handle: (event) => notifications.booked(event.data) });
   const rescheduled = deliveryOf(appointmentRescheduled, { logger, deadLetters, handle: (event) => notifications.rescheduled(event.data) });
@@ -70,15 +74,18 @@ export function subscriptions(deps: { notifications: NotificationUseCases; deadL
     .add(subscriptionRoute('/events/ignored', 'Other appointment and account events: nothing to tell', answerDelivery(ignored), 1));
   return {
     routes,
-    handle: byEventType(
-      {
-        [appointmentBooked.type]: booked,
-        [appointmentRescheduled.type]: rescheduled,
-        [appointmentCancelled.type]: cancelled,
-        [appointmentPaid.type]: paid,
-        [accountMailRequested.type]: accountMail,
-      },
-      ignored,
+    apply: eachOf(
+      byEventType(
+        {
+          [appointmentBooked.type]: booked,
+          [appointmentRescheduled.type]: rescheduled,
+          [appointmentCancelled.type]: cancelled,
+          [appointmentPaid.type]: paid,
+          [accountMailRequested.type]: accountMail,
+        },
+        ignored,
+      ),
     ),
+    deadLetters,
   };
 }

@@ -4,11 +4,12 @@ import {
   ApiRouter,
   byEventType,
   deliveryOf,
+  eachOf,
   ignoreKnownTypes,
   subscriptionRoute,
   type DeadLetterStore,
-  type EventHandler,
   type Logger,
+  type ServiceSubscriptions,
 } from '@caregrid/platform';
 import type { PatientUseCases } from '../use-cases.js';
 
@@ -17,13 +18,11 @@ import type { PatientUseCases } from '../use-cases.js';
  * a booking puts the patient in the doctor's care team, and the cancellation of the last
  * booking of the two that did not take place takes them out. Each appointment's state is kept
  * on its own and a cancellation is final, so a redelivery, a re-drive or an out-of-order
- * arrival ends in the same care team; a late event only delays it. `handle` dispatches by event
- * type as the routes do, for re-driving a dead letter.
+ * arrival ends in the same care team; a late event only delays it. `apply` dispatches by event
+ * type as the routes do, for re-driving a dead letter: a care relation that could not be recorded
+ * in time is parked in `deadLetters`, then re-driven by itself.
  */
-export function subscriptions(deps: { patients: PatientUseCases; deadLetters: DeadLetterStore; logger: Logger }): {
-  routes: ApiRouter;
-  handle: EventHandler;
-} {
+export function subscriptions(deps: { patients: PatientUseCases; deadLetters: DeadLetterStore; logger: Logger }): ServiceSubscriptions {
   const { patients, deadLetters, logger } = deps;
   const appointmentWasBooked = deliveryOf(appointmentBooked, {
     logger,
@@ -60,6 +59,9 @@ export function subscriptions(deps: { patients: PatientUseCases; deadLetters: De
     .add(subscriptionRoute('/events/ignored', 'Other appointment events: not patient-service’s business', answerDelivery(ignored), 1));
   return {
     routes,
-    handle: byEventType({ [appointmentBooked.type]: appointmentWasBooked, [appointmentCancelled.type]: appointmentWasCancelled }, ignored),
+    apply: eachOf(
+      byEventType({ [appointmentBooked.type]: appointmentWasBooked, [appointmentCancelled.type]: appointmentWasCancelled }, ignored),
+    ),
+    deadLetters,
   };
 }
