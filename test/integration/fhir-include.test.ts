@@ -4,28 +4,20 @@
  * included is what the caller may read, never what a service may. And `Slot?service-type`.
  * Every answer is validated against the official R4 JSON schema.
  */
-import {
-  doctorProfile,
-  eventually,
-  expectStatus,
-  jsonClient,
-  PASSWORD,
-  readyAccount,
-  bootstrapAdminAuth,
-  startTestStack,
-  unique,
-  type TestStack,
-} from '@caregrid/devkit';
-import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
+import { eventually, expectStatus, jsonClient, bootstrapAdminAuth, startTestStack, type TestStack } from '@caregrid/devkit';
+import { clinicRecords, fhirClient, type Json } from './fhir-client.js';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: Record<string, string>;
 
-type Json = Record<string, unknown>;
 type Entry = { fullUrl?: string; resource: Json & { id: string; resourceType: string }; search: { mode: string } };
 type Bundle = { resourceType: 'Bundle'; total: number; link: { relation: string; url: string }[]; entry?: Entry[] };
-type Outcome = { resourceType: 'OperationOutcome'; issue: { code: string; diagnostics?: string }[] };
+
+const { fhir, search: searchOf, expectOutcome: outcomeOf } = fhirClient(() => stack);
+const search = (url: string, as: Record<string, string>) => searchOf<Bundle>(url, as);
+const expectOutcome = (url: string, as: Record<string, string>, status: number) => outcomeOf('GET', url, as, status);
+const { account, createPatient, createDoctor } = clinicRecords(() => ({ api, admin }));
 
 const RUN = `Incl${Date.now().toString(36)}`;
 const DAY = 86_400_000;
@@ -34,31 +26,6 @@ const at = (days: number, hour: number) => {
   const midnight = Math.floor(Date.now() / DAY) * DAY;
   return new Date(midnight + days * DAY + hour * 3_600_000).toISOString();
 };
-
-async function fhir(method: string, url: string, as: Record<string, string>, body?: unknown, contentType = 'application/fhir+json') {
-  const response = await fetch(`${stack.url('gateway')}${url}`, {
-    method,
-    headers: { accept: 'application/fhir+json', ...as, ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  expect([url, response.headers.get('content-type')]).toEqual([url, 'application/fhir+json; charset=utf-8']);
-  const parsed = JSON.parse(text) as Json;
-  expect(fhirSchemaErrors(parsed)).toEqual([]);
-  return { status: response.status, body: parsed };
-}
-
-async function search(url: string, as: Record<string, string>): Promise<Bundle> {
-  const answer = await fhir('GET', url, as);
-  expect([url, answer.status, (answer.body as Outcome).issue?.[0]?.diagnostics]).toEqual([url, 200, undefined]);
-  return answer.body as Bundle;
-}
-
-async function expectOutcome(url: string, as: Record<string, string>, status: number): Promise<Outcome> {
-  const answer = await fhir('GET', url, as);
-  expect([url, answer.status, answer.body.resourceType]).toEqual([url, status, 'OperationOutcome']);
-  return answer.body as Outcome;
-}
 
 /** `Type/id` of a page's entries in one search mode, in order. */
 const keys = (bundle: Bundle, mode: string) =>
@@ -73,24 +40,6 @@ const referenced = (bundle: Bundle, type: string) => [
       .filter((reference) => reference.startsWith(`${type}/`)),
   ),
 ];
-
-async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {
-  const email = `${unique(roles.join('-'))}@example.org`;
-  return (await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links })).auth;
-}
-
-async function createPatient(name: string): Promise<string> {
-  const body = { name, email: `${unique('p')}@example.org`, dateOfBirth: '1990-05-05', gender: 'female' };
-  return (expectStatus(await api('POST', '/api/patients', body, admin), 201).body as { id: string }).id;
-}
-
-async function createDoctor(): Promise<string> {
-  const workingHours = Object.fromEntries(
-    ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
-  );
-  const body = doctorProfile({ workingHours, fees: { consultation: 8000, checkup: 4500 } });
-  return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
-}
 
 async function book(patientId: string, doctorId: string, start: string): Promise<string> {
   const answer = await fhir('POST', '/api/fhir/Appointment', w.asReception, {

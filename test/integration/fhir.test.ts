@@ -5,56 +5,33 @@
  * schema; searches page by their next links; errors are OperationOutcomes;
  * the access model holds as for the JSON API.
  */
-import {
-  doctorProfile,
-  eventually,
-  jsonClient,
-  readyAccount,
-  bootstrapAdminAuth,
-  startTestStack,
-  PASSWORD,
-  unique,
-  expectStatus,
-  type TestStack,
-} from '@caregrid/devkit';
-import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
+import { eventually, jsonClient, bootstrapAdminAuth, startTestStack, expectStatus, type TestStack } from '@caregrid/devkit';
+import { clinicRecords, fhirClient, type Json, type Outcome } from './fhir-client.js';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: Record<string, string>;
 
-type Json = Record<string, unknown>;
 type Bundle = {
   resourceType: 'Bundle';
   total: number;
   link: { relation: string; url: string }[];
   entry?: { fullUrl: string; resource: Json & { id: string } }[];
 };
-type Outcome = { resourceType: 'OperationOutcome'; issue: { code: string; diagnostics?: string; expression?: string[] }[] };
+
+const { fhir, search: searchOf, expectOutcome } = fhirClient(() => stack);
+const search = (url: string, as: Record<string, string>) => searchOf<Bundle>(url, as);
+const records = clinicRecords(() => ({ api, admin }));
+const { account, createDoctor } = records;
+const createPatient = (name: string, dateOfBirth: string, policyNumber: string) =>
+  records.createPatient(name, { dateOfBirth, details: { insurance: { provider: 'Acme Health', policyNumber } } });
+/** Fees of the doctors here: vaccination too (HL7 service-type 57). */
+const FEES = { consultation: 8000, checkup: 4500, vaccination: 3000 };
 
 const RUN = `Fhir${Date.now().toString(36)}`;
 const NEXT_YEAR = new Date().getUTCFullYear() + 1;
 
 /** A FHIR request: fhir+json (or the given type) in, and the answer checked to be fhir+json. */
-async function fhir(method: string, url: string, as: Record<string, string>, body?: unknown, contentType = 'application/fhir+json') {
-  const response = await fetch(`${stack.url('gateway')}${url}`, {
-    method,
-    headers: { accept: 'application/fhir+json', ...as, ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  expect([url, response.headers.get('content-type')]).toEqual([url, 'application/fhir+json; charset=utf-8']);
-  const parsed = JSON.parse(text) as Json;
-  // Whatever it is (a resource, a Bundle, an OperationOutcome), it is valid FHIR R4.
-  expect(fhirSchemaErrors(parsed)).toEqual([]);
-  return { status: response.status, body: parsed, headers: response.headers };
-}
-
-async function search(url: string, as: Record<string, string>): Promise<Bundle> {
-  const answer = await fhir('GET', url, as);
-  expect([url, answer.status]).toEqual([url, 200]);
-  return answer.body as Bundle;
-}
 
 const nextOf = (bundle: Bundle) => {
   const next = bundle.link.find((link) => link.relation === 'next')?.url;
@@ -78,34 +55,6 @@ async function searchAll(url: string, as: Record<string, string>): Promise<{ tot
     pages++;
   }
   return { total, ids, pages };
-}
-
-async function expectOutcome(method: string, url: string, as: Record<string, string>, status: number, body?: unknown, type?: string) {
-  const answer = await fhir(method, url, as, body, type);
-  expect([url, answer.status, answer.body.resourceType]).toEqual([url, status, 'OperationOutcome']);
-  return answer.body as Outcome;
-}
-
-async function account(roles: string[], links: { patientId?: string; doctorId?: string } = {}): Promise<Record<string, string>> {
-  const email = `${unique(roles.join('-'))}@example.org`;
-  return (await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links })).auth;
-}
-
-async function createPatient(name: string, dateOfBirth: string, policyNumber: string): Promise<string> {
-  const body = {
-    name,
-    email: `${unique('p')}@example.org`,
-    dateOfBirth,
-    gender: 'female',
-    details: { insurance: { provider: 'Acme Health', policyNumber } },
-  };
-  return (expectStatus(await api('POST', '/api/patients', body, admin), 201).body as { id: string }).id;
-}
-
-async function createDoctor(hours: { start: string; end: string }): Promise<string> {
-  const workingHours = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [hours]]));
-  const body = doctorProfile({ workingHours, fees: { consultation: 8000, checkup: 4500, vaccination: 3000 } });
-  return (expectStatus(await api('POST', '/api/doctors', body, admin), 201).body as { id: string }).id;
 }
 
 /** A FHIR booking of a 30-minute consultation. */
@@ -141,8 +90,8 @@ beforeAll(async () => {
   api = jsonClient(stack.url('gateway'));
   admin = await bootstrapAdminAuth(stack);
 
-  w.doctor1 = await createDoctor({ start: '00:00', end: '23:30' });
-  w.doctor2 = await createDoctor({ start: '09:00', end: '11:00' });
+  w.doctor1 = await createDoctor({ start: '00:00', end: '23:30' }, FEES);
+  w.doctor2 = await createDoctor({ start: '09:00', end: '11:00' }, FEES);
   w.patient1 = await createPatient(`${RUN} Ann`, '1984-02-29', `${RUN}-P1`);
   w.patient2 = await createPatient(`${RUN} Bea`, '1992-07-01', `${RUN}-P2`);
   w.patient3 = await createPatient(`${RUN} Cid`, '2001-12-31', `${RUN}-P3`);
