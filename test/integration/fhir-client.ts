@@ -13,10 +13,18 @@ type Caller = Record<string, string>;
 export type Outcome = { resourceType: 'OperationOutcome'; issue: { code: string; diagnostics?: string; expression?: string[] }[] };
 
 export function fhirClient(stackOf: () => TestStack) {
-  const fhir = async (method: string, url: string, as: Caller, body?: unknown, contentType = 'application/fhir+json') => {
+  /** `contentTypeOrHeaders`: the body's type (fhir+json, or json-patch+json for a PATCH, unless given), or headers to add. */
+  const fhir = async (method: string, url: string, as: Caller, body?: unknown, contentTypeOrHeaders?: string | Record<string, string>) => {
+    const contentType =
+      typeof contentTypeOrHeaders === 'string'
+        ? contentTypeOrHeaders
+        : method === 'PATCH'
+          ? 'application/json-patch+json'
+          : 'application/fhir+json';
+    const headers = typeof contentTypeOrHeaders === 'object' ? contentTypeOrHeaders : {};
     const response = await fetch(`${stackOf().url('gateway')}${url}`, {
       method,
-      headers: { accept: 'application/fhir+json', ...as, ...(body === undefined ? {} : { 'content-type': contentType }) },
+      headers: { accept: 'application/fhir+json', ...as, ...(body === undefined ? {} : { 'content-type': contentType }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -32,8 +40,15 @@ export function fhirClient(stackOf: () => TestStack) {
     return answer.body as B;
   };
   /** A call that must answer `status` with an OperationOutcome. */
-  const expectOutcome = async (method: string, url: string, as: Caller, status: number, body?: unknown, contentType?: string) => {
-    const answer = await fhir(method, url, as, body, contentType);
+  const expectOutcome = async (
+    method: string,
+    url: string,
+    as: Caller,
+    status: number,
+    body?: unknown,
+    contentTypeOrHeaders?: string | Record<string, string>,
+  ) => {
+    const answer = await fhir(method, url, as, body, contentTypeOrHeaders);
     expect([url, answer.status, answer.body.resourceType]).toEqual([url, status, 'OperationOutcome']);
     return answer.body as Outcome;
   };

@@ -5,51 +5,23 @@
  * contact details), 405 for what is not offered, and the audit entries of the JSON API's writes.
  * Every answer is valid FHIR R4 (the official JSON schema), errors OperationOutcomes.
  */
-import {
-  bootstrapAdminAuth,
-  eventually,
-  expectStatus,
-  jsonClient,
-  PASSWORD,
-  readyAccount,
-  startTestStack,
-  unique,
-  type TestStack,
-} from '@caregrid/devkit';
-import { fhirSchemaErrors } from '../../packages/fhir/test/fhir-schema.js';
+import { bootstrapAdminAuth, eventually, expectStatus, jsonClient, startTestStack, unique, type TestStack } from '@caregrid/devkit';
+import { clinicRecords, fhirClient, type Json, type Outcome } from './fhir-client.js';
 
 let stack: TestStack;
 let api: ReturnType<typeof jsonClient>;
 let admin: Record<string, string>;
 let reception: Record<string, string>;
 
-type Json = Record<string, unknown>;
 type FhirPatient = Json & { id: string; meta: { versionId: string }; telecom: { system: string; value: string }[] };
-type Outcome = { resourceType: 'OperationOutcome'; issue: { code: string; diagnostics?: string; expression?: string[] }[] };
+
+const { fhir, expectOutcome: outcomeOf } = fhirClient(() => stack);
+const expectOutcome = (status: number, method: string, url: string, as: Record<string, string>, body?: unknown, headers = {}) =>
+  outcomeOf(method, url, as, status, body, headers);
+const { account } = clinicRecords(() => ({ api, admin }));
 
 const RUN = `Fpw${Date.now().toString(36)}`;
 const started = new Date(Date.now() - 60_000).toISOString();
-
-/** A FHIR request through the gateway; whatever it answers is fhir+json and valid R4. */
-async function fhir(method: string, url: string, as: Record<string, string>, body?: unknown, headers: Record<string, string> = {}) {
-  const contentType = method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json';
-  const response = await fetch(`${stack.url('gateway')}${url}`, {
-    method,
-    headers: { accept: 'application/fhir+json', ...as, ...(body === undefined ? {} : { 'content-type': contentType }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  expect([method, url, response.headers.get('content-type')]).toEqual([method, url, 'application/fhir+json; charset=utf-8']);
-  const parsed = JSON.parse(text) as Json;
-  expect(fhirSchemaErrors(parsed)).toEqual([]);
-  return { status: response.status, body: parsed, headers: response.headers };
-}
-
-async function expectOutcome(status: number, method: string, url: string, as: Record<string, string>, body?: unknown, headers = {}) {
-  const answer = await fhir(method, url, as, body, headers);
-  expect([method, url, answer.status, answer.body.resourceType]).toEqual([method, url, status, 'OperationOutcome']);
-  return answer.body as Outcome;
-}
 
 const policy = (value: string) => ({
   use: 'secondary',
@@ -76,11 +48,6 @@ async function create(given: string, policyNumber: string): Promise<FhirPatient>
   const answer = await fhir('POST', '/api/fhir/Patient', reception, newPatient(given, policyNumber));
   expect(answer.status).toBe(201);
   return answer.body as FhirPatient;
-}
-
-async function account(roles: string[], links: { patientId?: string } = {}) {
-  const email = `${unique(roles.join('-'))}@example.org`;
-  return (await readyAccount(api, admin, { email, password: PASSWORD, roles, ...links })).auth;
 }
 
 beforeAll(async () => {
