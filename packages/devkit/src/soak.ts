@@ -329,6 +329,17 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
       await sleep(1_000);
     }
   };
+  /** A new patient, as a front desk registers one; a created one joins the ledger. */
+  const registerPatient = async (): Promise<Answer> => {
+    const label = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const patient = await write(
+      '/api/patients',
+      { name: `Soak ${label}`, email: `soak.${label}@example.org`, dateOfBirth: '1980-05-17', gender: 'other' },
+      'POST /patients',
+    );
+    if (patient.status === 201) ledger.patientsCreated.push((patient.body as { id: string }).id);
+    return patient;
+  };
   const pick = <T>(items: T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
   const run = async (operation: Operation): Promise<void> => {
     const started = performance.now();
@@ -356,16 +367,10 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   const perform = async (operation: Operation): Promise<number> => {
     switch (operation) {
       case 'book': {
-        const label = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-        const patient = await write(
-          '/api/patients',
-          { name: `Soak ${label}`, email: `soak.${label}@example.org`, dateOfBirth: '1980-05-17', gender: 'other' },
-          'POST /patients',
-        );
+        const patient = await registerPatient();
         ledger.count('create-patient', patient.status);
         if (patient.status !== 201) return patient.status;
         const patientId = (patient.body as { id: string }).id;
-        ledger.patientsCreated.push(patientId);
         const slot = ledger.nextSlot++;
         const doctorId = doctors[slot % doctors.length]!;
         const index = Math.floor(slot / doctors.length);
@@ -459,14 +464,8 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
   const mix: [Operation, number][] = SOAK_MIXES[options.mix ?? 'clinic'];
   if (!mix.some(([operation]) => operation === 'book')) {
     for (let i = 0; i < SEED_PATIENTS; i++) {
-      const label = `${Date.now()}-${i}`;
-      const created = await write(
-        '/api/patients',
-        { name: `Soak ${label}`, email: `soak.seed.${label}@example.org`, dateOfBirth: '1980-05-17', gender: 'other' },
-        'POST /patients',
-      );
+      const created = await registerPatient();
       if (created.status !== 201) throw new Error(`seeding a patient answered ${created.status}: ${JSON.stringify(created.body)}`);
-      ledger.patientsCreated.push((created.body as { id: string }).id);
     }
   }
   const total = mix.reduce((sum, [, weight]) => sum + weight, 0);
@@ -529,6 +528,16 @@ export async function runSoak(stack: TestStack, kafka: PrivateKafka | undefined,
 /** Every service that answers GET /ops/backlog (it has an outbox or dead letters), as the access model lists them. */
 const SERVICES_WITH_BACKLOG = Object.keys(ENDPOINTS).filter((appId) => 'GET /ops/backlog' in ENDPOINTS[appId]!);
 
+/** Every service's backlog as its /ops/backlog answers it (undefined when the answer is not one). */
+async function serviceBacklogs(api: Api): Promise<[string, ServiceBacklog | undefined][]> {
+  const backlogs: [string, ServiceBacklog | undefined][] = [];
+  for (const service of SERVICES_WITH_BACKLOG) {
+    const parsed = serviceBacklog.safeParse((await api('GET', `/api/ops/${service}/backlog`)).body);
+    backlogs.push([service, parsed.success ? parsed.data : undefined]);
+  }
+  return backlogs;
+}
+
 /**
  * Waits until no service has an event waiting in its outbox or a dead letter its re-drive will
  * take again, so that one run's leftovers are not the next run's backlog. False when
@@ -539,11 +548,10 @@ export async function waitForQuiet(stack: TestStack, timeoutMs: number, progress
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const waiting: string[] = [];
-    for (const service of SERVICES_WITH_BACKLOG) {
-      const parsed = serviceBacklog.safeParse((await api('GET', `/api/ops/${service}/backlog`)).body);
-      if (!parsed.success) waiting.push(`${service}: no backlog answer`);
+    for (const [service, backlog] of await serviceBacklogs(api)) {
+      if (!backlog) waiting.push(`${service}: no backlog answer`);
       else {
-        const { outbox, deadLetters } = parsed.data;
+        const { outbox, deadLetters } = backlog;
         // Parked outbox rows and poison letters wait for a person: they are not a backlog that drains.
         const held = (outbox ? outbox.pending - outbox.parked : 0) + (deadLetters ? deadLetters.parked - deadLetters.poison : 0);
         if (held > 0) waiting.push(`${service}: ${held}`);
@@ -609,16 +617,15 @@ async function reconcile(
       );
       const missing: Record<string, number> = {};
       for (const [requestId, what] of ledger.audited) if (!recorded.has(requestId)) missing[what] = (missing[what] ?? 0) + 1;
-      const backlogs: ServiceBacklog[] = [];
-      for (const service of SERVICES_WITH_BACKLOG) {
-        const answer = await api('GET', `/api/ops/${service}/backlog`);
-        const parsed = serviceBacklog.safeParse(answer.body);
-        backlogs.push(
-          parsed.success
-            ? parsed.data
-            : { service, at: new Date().toISOString(), outbox: { pending: -1, parked: -1, oldestPendingAt: null }, deadLetters: null },
-        );
-      }
+      const backlogs: ServiceBacklog[] = (await serviceBacklogs(api)).map(
+        ([service, backlog]) =>
+          backlog ?? {
+            service,
+            at: new Date().toISOString(),
+            outbox: { pending: -1, parked: -1, oldestPendingAt: null },
+            deadLetters: null,
+          },
+      );
       const checks: [string, number, number][] = [
         ['analytics: patients registered', ledger.patientsCreated.length, summary?.patientsRegistered ?? -1],
         ['analytics: appointments booked', booked.length, summary?.appointments?.booked ?? -1],
